@@ -1,0 +1,77 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/webhook"
+)
+
+// nativeFormat is the native API's notification format: Standard Webhooks.
+type nativeFormat struct{}
+
+// NewFormat returns the native notification format, to be registered with
+// the core under Protocol.
+func NewFormat() core.Format { return nativeFormat{} }
+
+// Schedule is the Standard Webhooks retry schedule.
+func (nativeFormat) Schedule() baoguan.Retry {
+	return baoguan.Retry{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+}
+
+func (nativeFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
+	if o.NotifyURL != "" {
+		return o.NotifyURL
+	}
+	return m.NotifyURL
+}
+
+type webhookBody struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      any       `json:"data"`
+}
+
+func (nativeFormat) Render(n core.Notice) ([]byte, string, bool, error) {
+	var data any
+	switch n.Type {
+	case baoguan.EventOrderPaid, baoguan.EventOrderPaymentFailed:
+		data = orderOut(n.Order, nil, nil)
+	case baoguan.EventDeclSucceeded, baoguan.EventDeclFailed:
+		d := declarationOut(n.Declaration)
+		data = struct {
+			MerchantOrderNo string `json:"merchant_order_no"`
+			PaymentNo       string `json:"payment_no"`
+			declarationJSON
+		}{n.Order.MerchantOrderNo, n.Order.Payment.No, d}
+	case baoguan.EventRefundSucceeded, baoguan.EventRefundFailed:
+		data = refundOut(n.Refund)
+	default:
+		return nil, "", false, nil
+	}
+	b, err := json.Marshal(webhookBody{ID: n.PublicID, Type: n.Type, Timestamp: n.At.UTC(), Data: data})
+	return b, "application/json", err == nil, err
+}
+
+// Deliver signs at send time (webhook-timestamp is the send time) and
+// counts only a 2xx as delivered; redirects are not followed by the client.
+func (nativeFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merchant, e *baoguan.Event) core.Delivery {
+	now := time.Now()
+	sig, err := webhook.Sign(m.WebhookSecret, e.PublicID, now, e.Body)
+	if err != nil {
+		return core.Delivery{Err: err}
+	}
+	h := http.Header{}
+	h.Set(webhook.HeaderID, e.PublicID)
+	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(webhook.HeaderSignature, sig)
+	d := core.Post(ctx, c, e.URL, "application/json", e.Body, h)
+	d.Acked = d.Err == nil && d.Status >= 200 && d.Status < 300
+	return d
+}

@@ -1,0 +1,443 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/docs"
+)
+
+func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
+	var req orderReq
+	if err := a.decode(w, r, &req, a.maxBody); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	in := core.OrderInput{Order: req.input()}
+	for _, d := range req.Declarations {
+		in.Declarations = append(in.Declarations, d.spec())
+	}
+	o, created, err := a.svc.CreateOrder(r.Context(), merchantOf(r), in)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeOrder(w, r, o, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created])
+}
+
+// writeOrder answers with the order as stored, declarations included.
+func (a *API) writeOrder(w http.ResponseWriter, r *http.Request, o *baoguan.Order, status int) {
+	v, err := a.svc.OrderDetail(r.Context(), merchantOf(r), o.MerchantOrderNo)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, orderOut(v.Order, v.Declarations, v.Refunds))
+}
+
+func (a *API) handleOrderGet(w http.ResponseWriter, r *http.Request) {
+	v, err := a.svc.OrderDetail(r.Context(), merchantOf(r), r.PathValue("order_no"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, orderOut(v.Order, v.Declarations, v.Refunds))
+}
+
+type listJSON[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func page(r *http.Request) (baoguan.Page, error) {
+	p := baoguan.Page{Limit: 50}
+	q := r.URL.Query()
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return p, baoguan.FieldError("limit", "limit must be a whole number from 1 to 1000")
+		}
+		p.Limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return p, baoguan.FieldError("cursor", "cursor must be a next_cursor value from a previous page")
+		}
+		p.Cursor = n
+	}
+	return p, nil
+}
+
+func (a *API) listOrders(w http.ResponseWriter, r *http.Request, f baoguan.OrderFilter) {
+	p, err := page(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	f.Page = p
+	q := r.URL.Query()
+	if s := q.Get("pay_status"); s != "" {
+		if !baoguan.PayStatus(s).Valid() {
+			a.fail(w, r, baoguan.FieldError("pay_status", "unknown pay_status %q", s))
+			return
+		}
+		f.PayStatus = baoguan.PayStatus(s)
+	}
+	if s := q.Get("declare_status"); s != "" {
+		if !baoguan.DeclareStatus(s).Valid() {
+			a.fail(w, r, baoguan.FieldError("declare_status", "unknown declare_status %q", s))
+			return
+		}
+		f.DeclareStatus = baoguan.DeclareStatus(s)
+	}
+	if s := q.Get("batch_id"); s != "" && f.BatchID == 0 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			a.fail(w, r, baoguan.FieldError("batch_id", "batch_id must be a batch id"))
+			return
+		}
+		f.BatchID = n
+	}
+	os, err := a.svc.Orders(r.Context(), merchantOf(r), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := listJSON[orderJSON]{Data: make([]orderJSON, 0, len(os))}
+	for i := range os {
+		out.Data = append(out.Data, orderOut(&os[i], nil, nil))
+	}
+	if len(os) == f.Limit {
+		c := strconv.FormatInt(os[len(os)-1].ID, 10)
+		out.NextCursor = &c
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) handleOrderList(w http.ResponseWriter, r *http.Request) {
+	a.listOrders(w, r, baoguan.OrderFilter{})
+}
+
+func (a *API) handleOrderPay(w http.ResponseWriter, r *http.Request) {
+	o, err := a.svc.RearrangePay(r.Context(), merchantOf(r), r.PathValue("order_no"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeOrder(w, r, o, http.StatusAccepted)
+}
+
+type declareReq struct {
+	Payer        *payerJSON       `json:"payer,omitempty"`
+	Declarations []declarationReq `json:"declarations,omitempty"`
+}
+
+func (a *API) handleDeclare(w http.ResponseWriter, r *http.Request) {
+	var req declareReq
+	if err := a.decode(w, r, &req, a.maxBody); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var in core.DeclareInput
+	if req.Payer != nil {
+		in.Payer = &baoguan.Payer{Name: req.Payer.Name, IDType: req.Payer.IDType, IDNumber: req.Payer.IDNumber, Phone: req.Payer.Phone}
+	}
+	for _, d := range req.Declarations {
+		in.Specs = append(in.Specs, d.spec())
+	}
+	ds, err := a.svc.Declare(r.Context(), merchantOf(r), r.PathValue("order_no"), in)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := listJSON[declarationJSON]{Data: []declarationJSON{}}
+	for i := range ds {
+		out.Data = append(out.Data, declarationOut(&ds[i]))
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+func (a *API) handleDeclarationList(w http.ResponseWriter, r *http.Request) {
+	ds, err := a.svc.Declarations(r.Context(), merchantOf(r), r.PathValue("order_no"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := listJSON[declarationJSON]{Data: []declarationJSON{}}
+	for i := range ds {
+		out.Data = append(out.Data, declarationOut(&ds[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type refundReq struct {
+	RefundNo string `json:"refund_no"`
+	OrderNo  string `json:"order_no"`
+	Amount   int64  `json:"amount"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (a *API) handleRefundCreate(w http.ResponseWriter, r *http.Request) {
+	var req refundReq
+	if err := a.decode(w, r, &req, a.maxBody); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rf, created, err := a.svc.CreateRefund(r.Context(), merchantOf(r), core.RefundInput{OrderNo: req.OrderNo, RefundNo: req.RefundNo,
+		Amount: req.Amount, Reason: req.Reason, Protocol: Protocol})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], refundOut(rf))
+}
+
+func (a *API) handleRefundGet(w http.ResponseWriter, r *http.Request) {
+	rf, err := a.svc.RefundByNo(r.Context(), merchantOf(r), r.PathValue("refund_no"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, refundOut(rf))
+}
+
+type batchReq struct {
+	BatchNo string     `json:"batch_no,omitempty"`
+	Orders  []orderReq `json:"orders"`
+	Pay     bool       `json:"pay,omitempty"`
+}
+
+func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
+	var req batchReq
+	if err := a.decode(w, r, &req, a.maxBatchBody); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Orders: make([]core.OrderInput, 0, len(req.Orders))}
+	for i := range req.Orders {
+		oi := core.OrderInput{Order: req.Orders[i].input()}
+		for _, d := range req.Orders[i].Declarations {
+			oi.Declarations = append(oi.Declarations, d.spec())
+		}
+		in.Orders = append(in.Orders, oi)
+	}
+	m := merchantOf(r)
+	b, created, err := a.svc.CreateBatch(r.Context(), m, in)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Pay && created {
+		if _, err := a.svc.PayBatch(r.Context(), m, b.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	b, sum, err := a.svc.Batch(r.Context(), m, b.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], batchOut(b, sum))
+}
+
+func batchID(r *http.Request) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue("batch_id"), 10, 64)
+	if err != nil {
+		return 0, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no such batch"}
+	}
+	return n, nil
+}
+
+func (a *API) handleBatchGet(w http.ResponseWriter, r *http.Request) {
+	id, err := batchID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, sum, err := a.svc.Batch(r.Context(), merchantOf(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, batchOut(b, sum))
+}
+
+func (a *API) handleBatchPay(w http.ResponseWriter, r *http.Request) {
+	id, err := batchID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	m := merchantOf(r)
+	n, err := a.svc.PayBatch(r.Context(), m, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, sum, err := a.svc.Batch(r.Context(), m, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, struct {
+		Scheduled int `json:"scheduled"`
+		batchJSON
+	}{n, batchOut(b, sum)})
+}
+
+func (a *API) handleBatchOrders(w http.ResponseWriter, r *http.Request) {
+	id, err := batchID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, _, err := a.svc.Batch(r.Context(), merchantOf(r), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.listOrders(w, r, baoguan.OrderFilter{BatchID: id})
+}
+
+func (a *API) handleEventList(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	f := baoguan.EventFilter{Page: p, Type: r.URL.Query().Get("type"), Status: baoguan.EventStatus(r.URL.Query().Get("status"))}
+	if no := r.URL.Query().Get("order_no"); no != "" {
+		o, err := a.svc.Order(r.Context(), merchantOf(r), no)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		f.OrderID = o.ID
+	}
+	es, err := a.svc.Events(r.Context(), merchantOf(r), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := listJSON[eventJSON]{Data: make([]eventJSON, 0, len(es))}
+	for i := range es {
+		out.Data = append(out.Data, eventOut(&es[i], nil))
+	}
+	if len(es) == p.Limit {
+		c := strconv.FormatInt(es[len(es)-1].ID, 10)
+		out.NextCursor = &c
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func eventID(r *http.Request) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue("event_id"), 10, 64)
+	if err != nil {
+		return 0, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no such event"}
+	}
+	return n, nil
+}
+
+func (a *API) handleEventGet(w http.ResponseWriter, r *http.Request) {
+	id, err := eventID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	e, as, err := a.svc.Event(r.Context(), merchantOf(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, eventOut(e, as))
+}
+
+func (a *API) handleEventRedeliver(w http.ResponseWriter, r *http.Request) {
+	id, err := eventID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	e, err := a.svc.Redeliver(r.Context(), merchantOf(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, eventOut(e, nil))
+}
+
+type merchantJSON struct {
+	MerchantNo     string `json:"merchant_no"`
+	Name           string `json:"name"`
+	Mode           string `json:"mode"`
+	Status         string `json:"status"`
+	NotifyURL      string `json:"notify_url"`
+	FundingBalance int64  `json:"funding_balance"`
+}
+
+func merchantOut(m *baoguan.Merchant) merchantJSON {
+	return merchantJSON{MerchantNo: m.No, Name: m.Name, Mode: string(m.Mode), Status: string(m.Status), NotifyURL: m.NotifyURL, FundingBalance: m.FundingBalance}
+}
+
+func (a *API) handleMerchantGet(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, merchantOut(merchantOf(r)))
+}
+
+func (a *API) handleMerchantPatch(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		NotifyURL *string `json:"notify_url"`
+	}
+	if err := a.decode(w, r, &req, a.maxBody); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	m, err := a.svc.UpdateMerchant(r.Context(), merchantOf(r).No, func(m *baoguan.Merchant) error {
+		if req.NotifyURL != nil {
+			m.NotifyURL = *req.NotifyURL
+		}
+		return nil
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, merchantOut(m))
+}
+
+type customsJSON struct {
+	Code    string   `json:"code"`
+	Name    string   `json:"name"`
+	Schemes []string `json:"schemes"`
+	Port    string   `json:"port"`
+	Plan    []string `json:"plan"`
+	Extras  []string `json:"required_extras"`
+}
+
+func (a *API) handleCustoms(w http.ResponseWriter, r *http.Request) {
+	out := listJSON[customsJSON]{Data: []customsJSON{}}
+	for _, e := range baoguan.CustomsCatalogue() {
+		c := customsJSON{Code: e.Code, Name: e.Name, Port: e.Port, Plan: e.Plan, Schemes: []string{}, Extras: []string{}}
+		for _, s := range e.Schemes {
+			c.Schemes = append(c.Schemes, string(s))
+		}
+		for _, x := range e.Extras {
+			if x.Required {
+				c.Extras = append(c.Extras, string(x.Field))
+			}
+		}
+		out.Data = append(out.Data, c)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(docs.OpenAPI)
+}
+
+func (a *API) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	a.fail(w, r, &baoguan.Error{Code: baoguan.ENOTFOUND, Reason: "no_route", Message: "no route " + r.Method + " " + r.URL.Path})
+}

@@ -1,0 +1,32 @@
+package baoguan
+
+import "time"
+
+// MaxBatchOrders is the most orders one batch upload may carry.
+const MaxBatchOrders = 10000
+
+// Batch groups orders uploaded together (payzero 2.1) so they can be paid
+// and followed as one.
+type Batch struct {
+	ID         int64
+	MerchantID int64
+	No         string // display number, e.g. 20190320162344842
+	Total      int    // orders in the batch
+	Amount     int64  // fen, sum of the orders
+	PayCalls   int    // times "pay" was triggered
+	Protocol   string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// BatchSummary counts a batch's orders by outcome (payzero 2.3).
+type BatchSummary struct {
+	Total          int
+	PaySucceed     int
+	PayFailed      int
+	PayOther       int
+	DeclareSucceed int
+	DeclareFailed  int
+	DeclareOther   int
+	PaidAmount     int64
+}

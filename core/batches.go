@@ -1,0 +1,186 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	"github.com/baoguan/baoguan"
+)
+
+// BatchInput is a batch upload: up to MaxBatchOrders orders, checked as a
+// whole before anything is written.
+type BatchInput struct {
+	No       string // the merchant's batch number, optional; unique per merchant
+	Orders   []OrderInput
+	Protocol string
+}
+
+// CreateBatch stores a batch and its orders in one transaction. Orders wait
+// unpaid until PayBatch. A bad order refuses the whole batch with an error
+// whose field is prefixed "orders[i].". Re-sending a batch number with the
+// same orders returns the first batch (created=false).
+// Errors: EINVALID, ETOOLARGE, ECONFLICT, EMERCHANT.
+func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in BatchInput) (*baoguan.Batch, bool, error) {
+	if len(in.Orders) == 0 {
+		return nil, false, baoguan.FieldError("orders", "a batch needs at least one order")
+	}
+	if len(in.Orders) > baoguan.MaxBatchOrders {
+		return nil, false, &baoguan.Error{Code: baoguan.ETOOLARGE, Field: "orders", Reason: "batch_too_large",
+			Message: fmt.Sprintf("a batch holds at most %d orders, got %d", baoguan.MaxBatchOrders, len(in.Orders))}
+	}
+	if in.No != "" {
+		if err := baoguan.CheckOrderNo("batch_no", in.No); err != nil {
+			return nil, false, err
+		}
+	}
+	seen := make(map[string]int, len(in.Orders))
+	h := sha256.New()
+	var total int64
+	for i := range in.Orders {
+		oi := &in.Orders[i]
+		oi.Hold = true
+		if oi.Order.Protocol == "" {
+			oi.Order.Protocol = in.Protocol
+		}
+		if _, err := s.prepareOrder(m, oi); err != nil {
+			return nil, false, prefixField(err, i)
+		}
+		if j, dup := seen[oi.Order.MerchantOrderNo]; dup {
+			return nil, false, &baoguan.Error{Code: baoguan.EINVALID, Field: fmt.Sprintf("orders[%d].merchant_order_no", i), Reason: "duplicate_order_no",
+				Message: fmt.Sprintf("order number %s appears twice in the batch (orders[%d] and orders[%d])", oi.Order.MerchantOrderNo, j, i)}
+		}
+		seen[oi.Order.MerchantOrderNo] = i
+		total += oi.Order.Amount
+		h.Write([]byte(oi.fingerprint()))
+	}
+	fp := hex.EncodeToString(h.Sum(nil))
+	var out *baoguan.Batch
+	created := false
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		if in.No != "" {
+			if prev, err := tx.Idempotency(m.ID, "batch:"+in.No); err == nil {
+				if prev.RequestHash != fp {
+					return &baoguan.Error{Code: baoguan.ECONFLICT, Field: "batch_no", Reason: "duplicate_batch_no",
+						Message: "batch " + in.No + " already exists with other orders"}
+				}
+				id, _ := strconv.ParseInt(string(prev.Body), 10, 64)
+				var err error
+				out, err = tx.Batch(m.ID, id)
+				return err
+			} else if baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+				return err
+			}
+		}
+		now := tx.Now()
+		no := in.No
+		if no == "" {
+			no = now.In(ChinaTime).Format("20060102150405") + fmt.Sprintf("%03d", now.Nanosecond()/1e6) + strconv.FormatUint(s.seq.Add(1)%1000, 10)
+		}
+		b := &baoguan.Batch{MerchantID: m.ID, No: no, Total: len(in.Orders), Amount: total, Protocol: in.Protocol}
+		if err := tx.CreateBatch(b); err != nil {
+			return err
+		}
+		for i := range in.Orders {
+			if _, _, err := s.createOrderTx(tx, q, m, &in.Orders[i], b.ID); err != nil {
+				return prefixField(err, i)
+			}
+		}
+		if in.No != "" {
+			if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "batch:" + in.No, RequestHash: fp,
+				Body: []byte(strconv.FormatInt(b.ID, 10)), CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		out, created = b, true
+		return nil
+	})
+	return out, created, err
+}
+
+func prefixField(err error, i int) error {
+	e, ok := err.(*baoguan.Error)
+	if !ok {
+		return err
+	}
+	c := *e
+	if c.Field != "" {
+		c.Field = fmt.Sprintf("orders[%d].%s", i, c.Field)
+	} else {
+		c.Field = fmt.Sprintf("orders[%d]", i)
+	}
+	c.Message = fmt.Sprintf("orders[%d]: %s", i, c.Message)
+	return &c
+}
+
+// Batch returns one of the merchant's batches. ENOTFOUND.
+func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*baoguan.Batch, baoguan.BatchSummary, error) {
+	var b *baoguan.Batch
+	var sum baoguan.BatchSummary
+	err := s.View(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if b, err = tx.Batch(m.ID, id); err != nil {
+			return err
+		}
+		sum, err = tx.BatchSummary(m.ID, id)
+		return err
+	})
+	return b, sum, err
+}
+
+// PayBatch queues payment of every order of the batch that is unpaid or
+// whose payment failed (payzero 2.2: a second call pays only the failures).
+// Errors: ENOTFOUND; ESTATE reason nothing_to_pay (payzero 50054);
+// EINSUFFICIENT when "auto" orders exceed the funding balance (50056).
+func (s *Service) PayBatch(ctx context.Context, m *baoguan.Merchant, id int64) (int, error) {
+	n := 0
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		b, err := tx.Batch(m.ID, id)
+		if err != nil {
+			return err
+		}
+		mm, err := tx.Merchant(m.ID)
+		if err != nil {
+			return err
+		}
+		var todo []baoguan.Order
+		var need int64
+		page := baoguan.OrderFilter{MerchantID: m.ID, BatchID: id, Page: baoguan.Page{Limit: 1000}}
+		for {
+			os, err := tx.ListOrders(page)
+			if err != nil {
+				return err
+			}
+			for _, o := range os {
+				if o.PayStatus == baoguan.PayNotPayed || o.PayStatus == baoguan.PayFailed {
+					todo = append(todo, o)
+					if o.Channel == baoguan.ChannelAuto {
+						need += o.Amount
+					}
+				}
+			}
+			if len(os) < page.Limit {
+				break
+			}
+			page.Cursor = os[len(os)-1].ID
+		}
+		if len(todo) == 0 {
+			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "nothing_to_pay", Message: "batch has no order waiting for payment"}
+		}
+		if need > mm.FundingBalance && mm.Mode == baoguan.ModeSandbox {
+			return &baoguan.Error{Code: baoguan.EINSUFFICIENT, Reason: "funding_short",
+				Message: "the funding account balance " + baoguan.FormatYuan(mm.FundingBalance) + " cannot pay this batch (" + baoguan.FormatYuan(need) + ")"}
+		}
+		for i := range todo {
+			if err := s.rearrangeTx(tx, q, &todo[i]); err != nil {
+				return err
+			}
+		}
+		b.PayCalls++
+		n = len(todo)
+		return tx.UpdateBatch(b)
+	})
+	return n, err
+}

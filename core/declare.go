@@ -1,0 +1,411 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// planDeclarations creates (or, for a re-declaration, resets) the
+// declarations one spec asks for: one per code of the catalogue entry's
+// plan, so ports that need two pushes get both. It returns them.
+func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer) ([]baoguan.Declaration, error) {
+	existing, err := tx.Declarations(o.MerchantID, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []baoguan.Declaration
+	now := tx.Now()
+	for _, code := range e.Plan {
+		pe, err := baoguan.LookupCustoms(code)
+		if err != nil {
+			return nil, err
+		}
+		var d *baoguan.Declaration
+		var others []baoguan.Declaration
+		for i := range existing {
+			x := existing[i]
+			if x.Customs != code {
+				continue
+			}
+			if x.SubOrderNo == spec.SubOrderNo {
+				d = &existing[i]
+			} else if x.State != baoguan.DeclFail {
+				others = append(others, x)
+			}
+		}
+		fresh := d == nil
+		if fresh {
+			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: pe.Port,
+				SubOrderNo: spec.SubOrderNo, State: baoguan.DeclUndeclared, IdentityCheck: baoguan.CheckUnchecked,
+				SubOrderID: s.newID("D")}
+		} else if !d.Final() && d.State != baoguan.DeclUndeclared {
+			return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "declaration_in_flight",
+				Message: "the declaration of order " + o.MerchantOrderNo + " to " + code + " is " + string(d.State) + "; wait for its outcome"}
+		}
+		d.Extras = spec.Extras
+		d.MerchantCustomsNo = spec.MerchantCustomsNo
+		d.Duty = spec.Duty
+		d.Strategy = spec.Strategy
+		d.OrderFee, d.TransportFee, d.ProductFee = spec.OrderFee, spec.TransportFee, spec.ProductFee
+		if payer != nil {
+			d.Payer = *payer
+		} else if fresh || d.Payer.Name == "" {
+			d.Payer = o.Payer
+		}
+		if o.Paid() {
+			if !spec.Split {
+				d.OrderFee, d.ProductFee, d.TransportFee = o.Declarable(), o.Declarable(), 0
+			}
+			if err := baoguan.CheckDeclaredTotal(o, d.OrderFee, others); err != nil {
+				return nil, err
+			}
+		}
+		d.ModifiedAt = now
+		if fresh {
+			if err := tx.CreateDeclaration(d); err != nil {
+				return nil, err
+			}
+		}
+		if o.Paid() {
+			if err := s.queueDeclare(tx, d); err != nil {
+				return nil, err
+			}
+		} else if err := tx.UpdateDeclaration(d); err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, nil
+}
+
+// queueDeclare moves a declaration to PENDING and queues its declare job,
+// keyed by the attempt it will be, so a repeat enqueues nothing.
+func (s *Service) queueDeclare(tx baoguan.Tx, d *baoguan.Declaration) error {
+	if err := d.Move(baoguan.DeclPending); err != nil {
+		return err
+	}
+	d.Explanation = ""
+	d.ModifiedAt = tx.Now()
+	if err := tx.UpdateDeclaration(d); err != nil {
+		return err
+	}
+	q := queue{svc: s, tx: tx}
+	err := q.add(baoguan.JobDeclare, declareKey(d), d.MerchantID, d.ID, tx.Now())
+	if q.n > 0 {
+		defer s.Wake()
+	}
+	return err
+}
+
+func declareKey(d *baoguan.Declaration) string {
+	return "declare:" + strconv.FormatInt(d.ID, 10) + ":" + strconv.Itoa(d.Attempts+1)
+}
+
+// DeclareInput asks to declare an order again or to new targets: new payer
+// data replaces the order's (payzero 8.1), and specs add or reset targets.
+// With no specs, every declaration that failed is declared again.
+type DeclareInput struct {
+	Payer *baoguan.Payer
+	Specs []baoguan.DeclarationSpec
+}
+
+// Declare declares or re-declares a paid order. Errors: ENOTFOUND, ESTATE
+// (not paid, or a declaration still in flight), EINVALID, ELIMIT.
+func (s *Service) Declare(ctx context.Context, m *baoguan.Merchant, no string, in DeclareInput) ([]baoguan.Declaration, error) {
+	var out []baoguan.Declaration
+	if in.Payer != nil {
+		if err := in.Payer.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	entries := make([]baoguan.CustomsEntry, len(in.Specs))
+	for i := range in.Specs {
+		e, err := in.Specs[i].Validate()
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = e
+	}
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		o, err := tx.OrderByNo(m.ID, no)
+		if err != nil {
+			return err
+		}
+		if !o.Paid() {
+			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_paid", Message: "order " + no + " is not paid; it is declared automatically once paid"}
+		}
+		if in.Payer != nil {
+			o.Payer = *in.Payer
+		}
+		specs := in.Specs
+		if len(specs) == 0 {
+			ds, err := tx.Declarations(m.ID, o.ID)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				if d.Final() && d.State != baoguan.DeclSuccess {
+					specs = append(specs, specOf(d))
+				}
+			}
+			if len(specs) == 0 {
+				return &baoguan.Error{Code: baoguan.ESTATE, Reason: "nothing_to_declare",
+					Message: "order " + no + " has no failed declaration; name a customs target to declare to"}
+			}
+			entries = entries[:0]
+			for i := range specs {
+				e, err := specs[i].Validate()
+				if err != nil {
+					return err
+				}
+				entries = append(entries, e)
+			}
+		}
+		o.NeedDeclare = true
+		for i, spec := range specs {
+			ds, err := s.planDeclarations(tx, o, spec, entries[i], in.Payer)
+			if err != nil {
+				return err
+			}
+			out = append(out, ds...)
+		}
+		return s.refreshDeclareStatus(tx, o)
+	})
+	return out, err
+}
+
+func specOf(d baoguan.Declaration) baoguan.DeclarationSpec {
+	return baoguan.DeclarationSpec{Customs: d.Customs, Extras: d.Extras, SubOrderNo: d.SubOrderNo,
+		MerchantCustomsNo: d.MerchantCustomsNo, OrderFee: d.OrderFee, TransportFee: d.TransportFee,
+		ProductFee: d.ProductFee, Duty: d.Duty, Strategy: d.Strategy, Split: d.SubOrderNo != ""}
+}
+
+// Declarations lists an order's declarations. ENOTFOUND.
+func (s *Service) Declarations(ctx context.Context, m *baoguan.Merchant, no string) ([]baoguan.Declaration, error) {
+	v, err := s.OrderDetail(ctx, m, no)
+	if err != nil {
+		return nil, err
+	}
+	return v.Declarations, nil
+}
+
+// refreshDeclareStatus derives the order's declare status from its
+// declarations and saves the order.
+func (s *Service) refreshDeclareStatus(tx baoguan.Tx, o *baoguan.Order) error {
+	ds, err := tx.Declarations(o.MerchantID, o.ID)
+	if err != nil {
+		return err
+	}
+	o.DeclareStatus = baoguan.DeriveDeclareStatus(ds)
+	return tx.UpdateOrder(o)
+}
+
+// declareJob hands a PENDING declaration to its port, then records the answer.
+func (s *Service) declareJob(ctx context.Context, w *work) error {
+	var d *baoguan.Declaration
+	var o *baoguan.Order
+	var m *baoguan.Merchant
+	err := s.View(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if d, err = tx.Declaration(w.job.MerchantID, w.job.RefID); err != nil {
+			return err
+		}
+		if o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
+			return err
+		}
+		m, err = tx.Merchant(d.MerchantID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) {
+		return nil // already handled by an earlier run of this job
+	}
+	now := s.Now()
+	sent := *d
+	sent.Attempts++
+	sent.SubmittedAt = now
+	// Checks customs would make anyway are made first, so an obviously bad
+	// declaration fails with a clear reason instead of a round trip.
+	if why := s.preCheck(o, &sent); why != "" {
+		return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, func(d *baoguan.Declaration) error {
+			d.Attempts = sent.Attempts
+			d.IdentityCheck = sent.IdentityCheck
+			d.Explanation = why
+			return d.Move(baoguan.DeclFail)
+		})
+	}
+	port := s.adapters(o.Sandbox).Port
+	r, err := port.Declare(ctx, baoguan.DeclareRequest{Declaration: &sent, Order: o, Merchant: m, Now: now})
+	s.Metrics.PortCalls.WithLabelValues("declare").Inc()
+	if err != nil {
+		return err
+	}
+	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, func(d *baoguan.Declaration) error {
+		if d.State == baoguan.DeclExcept {
+			if err := d.Move(baoguan.DeclPending); err != nil {
+				return err
+			}
+		}
+		d.Attempts, d.SubmittedAt, d.IdentityCheck = sent.Attempts, now, sent.IdentityCheck
+		if err := d.Move(baoguan.DeclSubmitted); err != nil {
+			return err
+		}
+		return s.applyReceipt(d, r)
+	})
+}
+
+// preCheck applies the identity rules before sending, and records the
+// identity-check result. It returns the failure explanation, or "".
+func (s *Service) preCheck(o *baoguan.Order, d *baoguan.Declaration) string {
+	p := d.Payer
+	if o.Payment.PayerID != "" {
+		if p.IDNumber == o.Payment.PayerID && p.Name == o.Payment.PayerName {
+			d.IdentityCheck = baoguan.CheckSame
+		} else {
+			d.IdentityCheck = baoguan.CheckDifferent
+		}
+	}
+	if d.IdentityCheck == baoguan.CheckDifferent && d.Strategy == baoguan.StrategyDiffReject {
+		return "订购人与实际支付人身份信息不一致，按 DIFF_REJECT 策略不予申报"
+	}
+	if o.Sandbox && s.SampleIdentity(p.IDNumber) {
+		return ""
+	}
+	return baoguan.PreDeclarationCheck(p.Name, p.IDType, p.IDNumber)
+}
+
+// applyReceipt moves a SUBMITTED/PROCESSING declaration by a port answer.
+// Final outcomes are completed by finishDeclaration (events, status).
+func (s *Service) applyReceipt(d *baoguan.Declaration, r baoguan.Receipt) error {
+	if r.Ref != "" {
+		d.PortRef = r.Ref
+	}
+	switch r.State {
+	case baoguan.DeclProcessing, baoguan.DeclSubmitted:
+		return d.Move(baoguan.DeclProcessing)
+	case baoguan.DeclSuccess:
+		d.VerifyDepartment, d.VerifyDepartmentTradeID = r.VerifyDepartment, r.VerifyDepartmentTradeID
+		d.ReceiptCode, d.Explanation = r.ReceiptCode, r.Explanation
+		return d.Move(baoguan.DeclSuccess)
+	case baoguan.DeclFail:
+		d.ReceiptCode, d.Explanation = r.ReceiptCode, r.Explanation
+		return d.Move(baoguan.DeclFail)
+	case baoguan.DeclExcept:
+		d.Explanation = r.Explanation
+		if err := d.Move(baoguan.DeclExcept); err != nil {
+			return err
+		}
+		_, d.Retrying = s.Retries[baoguan.JobDeclare].Next(d.Attempts)
+		return nil
+	}
+	return &baoguan.Error{Code: baoguan.EINTERNAL, Message: "customs port answered an unknown state " + string(r.State)}
+}
+
+// finishDeclaration applies change to the declaration in one transaction
+// together with what follows from its new state: a poll or retry job, the
+// order's declare status, the notification, and the end of this job.
+func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID int64, change func(*baoguan.Declaration) error) error {
+	return s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		d, err := tx.Declaration(merchantID, id)
+		if err != nil {
+			return err
+		}
+		before := d.State
+		if err := change(d); err != nil {
+			return err
+		}
+		d.ModifiedAt = tx.Now()
+		if err := tx.UpdateDeclaration(d); err != nil {
+			return err
+		}
+		o, err := tx.Order(d.MerchantID, d.OrderID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.State == baoguan.DeclProcessing:
+			after := time.Second
+			if w != nil && w.receipt.RetryAfter > 0 {
+				after = w.receipt.RetryAfter
+			}
+			if err := q.add(baoguan.JobPoll, "poll:"+strconv.FormatInt(d.ID, 10)+":"+strconv.Itoa(d.Attempts), d.MerchantID, d.ID, tx.Now().Add(after)); err != nil {
+				return err
+			}
+		case d.State == baoguan.DeclExcept && d.Retrying:
+			wait, _ := s.Retries[baoguan.JobDeclare].Next(d.Attempts)
+			if err := q.add(baoguan.JobDeclare, declareKey(d), d.MerchantID, d.ID, tx.Now().Add(wait)); err != nil {
+				return err
+			}
+		}
+		if d.Final() && before != d.State {
+			typ := baoguan.EventDeclSucceeded
+			if d.State != baoguan.DeclSuccess {
+				typ = baoguan.EventDeclFailed
+			}
+			s.Metrics.Declarations.WithLabelValues(string(d.State)).Inc()
+			if err := s.emit(tx, q, typ, o, d, nil); err != nil {
+				return err
+			}
+		}
+		if err := s.refreshDeclareStatus(tx, o); err != nil {
+			return err
+		}
+		if d.Final() && before != d.State {
+			if err := s.emitOrderDone(tx, q, o); err != nil {
+				return err
+			}
+		}
+		if w != nil {
+			return w.done(tx)
+		}
+		return nil
+	})
+}
+
+// pollJob asks the port for the receipt of a PROCESSING declaration.
+func (s *Service) pollJob(ctx context.Context, w *work) error {
+	var d *baoguan.Declaration
+	var o *baoguan.Order
+	var m *baoguan.Merchant
+	err := s.View(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if d, err = tx.Declaration(w.job.MerchantID, w.job.RefID); err != nil {
+			return err
+		}
+		if o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
+			return err
+		}
+		m, err = tx.Merchant(d.MerchantID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if d.State != baoguan.DeclProcessing && d.State != baoguan.DeclSubmitted {
+		return nil
+	}
+	r, err := s.adapters(o.Sandbox).Port.Receipt(ctx, baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now()})
+	s.Metrics.PortCalls.WithLabelValues("receipt").Inc()
+	if err != nil {
+		return err
+	}
+	if r.State == baoguan.DeclProcessing || r.State == baoguan.DeclSubmitted {
+		after := r.RetryAfter
+		if after <= 0 {
+			after = time.Second
+		}
+		return Later(after)
+	}
+	w.receipt = r
+	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, func(d *baoguan.Declaration) error {
+		if d.State != baoguan.DeclProcessing && d.State != baoguan.DeclSubmitted {
+			return nil
+		}
+		return s.applyReceipt(d, r)
+	})
+}

@@ -1,0 +1,41 @@
+package core
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ChinaTime is UTC+8, the time zone of every vendor document's local times.
+var ChinaTime = time.FixedZone("CST", 8*3600)
+
+// Metrics are the core's Prometheus instruments.
+type Metrics struct {
+	OrdersCreated prometheus.Counter
+	Payments      *prometheus.CounterVec // by outcome status
+	Declarations  *prometheus.CounterVec // by final state
+	Deliveries    *prometheus.CounterVec // by protocol and acked
+	ChannelCalls  *prometheus.CounterVec
+	PortCalls     *prometheus.CounterVec
+	Jobs          *prometheus.CounterVec // by kind and outcome
+	JobSeconds    *prometheus.HistogramVec
+}
+
+// NewMetrics creates the instruments and registers them with reg (nil: not
+// registered, as in tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		OrdersCreated: prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_orders_created_total", Help: "Orders created."}),
+		Payments:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_payments_total", Help: "Payment outcomes."}, []string{"status"}),
+		Declarations:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_declarations_total", Help: "Declaration outcomes."}, []string{"state"}),
+		Deliveries:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_notification_attempts_total", Help: "Notification delivery attempts."}, []string{"protocol", "acked"}),
+		ChannelCalls:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_channel_calls_total", Help: "Payment channel calls."}, []string{"op"}),
+		PortCalls:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_port_calls_total", Help: "Customs port calls."}, []string{"op"}),
+		Jobs:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_jobs_total", Help: "Job runs by outcome."}, []string{"kind", "outcome"}),
+		JobSeconds:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baoguan_job_seconds", Help: "Job handler time.", Buckets: prometheus.DefBuckets}, []string{"kind"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.JobSeconds)
+	}
+	return m
+}

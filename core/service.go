@@ -1,0 +1,158 @@
+// Package core holds the gateway's services: orders, payments,
+// declarations, refunds, batches and notifications. Every front-end (the
+// native /v1 API, the vendor protocols, the console, the CLI) calls these
+// and only translates; every rule lives here or in the root package.
+//
+// Each state change is written in one store transaction together with the
+// jobs and events it causes, so a crash at any moment loses neither. Side
+// effects (paying, declaring, polling, notifying, refunding) run later in
+// the job runner, at least once, with idempotent handlers.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Adapters are the channel and port used for one mode.
+type Adapters struct {
+	Channel baoguan.PaymentChannel
+	Port    baoguan.CustomsPort
+}
+
+// Service is the core. Build it with New; fields are its dependencies.
+type Service struct {
+	Store   baoguan.Store
+	Sandbox Adapters // used by sandbox merchants and by test endpoints
+	Live    Adapters // used by live merchants; nil members refuse live orders
+	// SampleIdentity reports whether an ID number is one of the sandbox's
+	// documented sample identities, exempt from the pre-declaration checksum
+	// rule in the sandbox only.
+	SampleIdentity func(id string) bool
+	Formats        *Formats     // notification formats by protocol
+	HTTP           *http.Client // for notification delivery (see netguard)
+	Log            *slog.Logger
+	Now            func() time.Time
+	// Retries are the job retry schedules for plain errors, by job kind.
+	Retries map[string]baoguan.Retry
+	Metrics *Metrics
+
+	wake chan struct{}
+	seq  atomic.Uint64
+	node string
+}
+
+// New fills in defaults for what the caller left unset and returns svc.
+func New(svc *Service) *Service {
+	if svc.Now == nil {
+		svc.Now = time.Now
+	}
+	if svc.Log == nil {
+		svc.Log = slog.New(slog.DiscardHandler)
+	}
+	if svc.Formats == nil {
+		svc.Formats = NewFormats()
+	}
+	if svc.HTTP == nil {
+		svc.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if svc.Retries == nil {
+		svc.Retries = DefaultRetries()
+	}
+	if svc.SampleIdentity == nil {
+		svc.SampleIdentity = func(string) bool { return false }
+	}
+	if svc.Metrics == nil {
+		svc.Metrics = NewMetrics(nil)
+	}
+	svc.wake = make(chan struct{}, 1)
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	svc.node = hex.EncodeToString(b[:])
+	return svc
+}
+
+// DefaultRetries are the retry schedules for jobs that fail with an error.
+// Notifications follow their protocol's own schedule instead (see Format).
+func DefaultRetries() map[string]baoguan.Retry {
+	return map[string]baoguan.Retry{
+		baoguan.JobPay:     {5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute},
+		baoguan.JobDeclare: {5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour},
+		baoguan.JobPoll:    {5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour},
+		baoguan.JobNotify:  {5 * time.Second, time.Minute, 5 * time.Minute},
+		baoguan.JobRefund:  {10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
+	}
+}
+
+// adapters picks the channel and port for an order.
+func (s *Service) adapters(sandbox bool) Adapters {
+	if sandbox {
+		return s.Sandbox
+	}
+	return s.Live
+}
+
+// newID returns a unique, roughly time-ordered identifier with a prefix,
+// e.g. "evt_1732345678123_a1b2c3_42".
+func (s *Service) newID(prefix string) string {
+	n := s.seq.Add(1)
+	return prefix + strconv.FormatInt(s.Now().UnixMilli(), 36) + s.node + strconv.FormatUint(n, 36)
+}
+
+// Wake tells the job runner that jobs were committed, so it need not wait
+// for its next poll.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// update runs fn in a write transaction and wakes the runner afterwards
+// when fn enqueued jobs.
+func (s *Service) update(ctx context.Context, fn func(tx baoguan.Tx, q *queue) error) error {
+	var q queue
+	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		q = queue{svc: s, tx: tx}
+		return fn(tx, &q)
+	})
+	if err == nil && q.n > 0 {
+		s.Wake()
+	}
+	return err
+}
+
+// queue enqueues jobs inside a transaction and remembers that it did.
+type queue struct {
+	svc *Service
+	tx  baoguan.Tx
+	n   int
+}
+
+func (q *queue) add(kind, key string, merchantID, ref int64, at time.Time) error {
+	j := &baoguan.Job{Kind: kind, DedupeKey: key, MerchantID: merchantID, RefID: ref,
+		State: baoguan.JobQueued, RunAt: at, MaxAttempts: len(q.svc.Retries[kind]) + 1}
+	if kind == baoguan.JobPoll || kind == baoguan.JobNotify {
+		// Polls and notifications reschedule themselves (Later) and bound
+		// their own attempts; this is only a safety net.
+		j.MaxAttempts = 1000
+	}
+	ok, err := q.tx.Enqueue(j)
+	if ok {
+		q.n++
+	}
+	return err
+}
+
+// View runs fn in a read transaction.
+func (s *Service) View(ctx context.Context, fn func(tx baoguan.Tx) error) error {
+	return s.Store.View(ctx, fn)
+}

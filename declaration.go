@@ -1,0 +1,229 @@
+package baoguan
+
+import "time"
+
+// DeclState is the state of one declaration (WeChat's customs states, plus
+// PENDING: queued inside baoguan, not yet handed to the port).
+type DeclState string
+
+const (
+	DeclUndeclared DeclState = "UNDECLARED" // created; the order is not paid yet
+	DeclPending    DeclState = "PENDING"    // a declare job is queued
+	DeclSubmitted  DeclState = "SUBMITTED"  // handed to the customs port
+	DeclProcessing DeclState = "PROCESSING" // the port acknowledged; waiting for the receipt
+	DeclSuccess    DeclState = "SUCCESS"
+	DeclFail       DeclState = "FAIL"
+	DeclExcept     DeclState = "EXCEPT" // customs interface exception; retried while Retrying
+)
+
+var declTransitions = map[DeclState][]DeclState{
+	DeclUndeclared: {DeclPending, DeclFail},
+	DeclPending:    {DeclSubmitted, DeclFail, DeclExcept},
+	DeclSubmitted:  {DeclProcessing, DeclSuccess, DeclFail, DeclExcept},
+	DeclProcessing: {DeclSuccess, DeclFail, DeclExcept},
+	DeclExcept:     {DeclPending, DeclFail},
+	DeclFail:       {DeclPending}, // re-declare, usually with new payer data
+	DeclSuccess:    {DeclPending}, // modify or re-declare
+}
+
+// CanMove reports whether from → to is a legal declaration transition.
+func (from DeclState) CanMove(to DeclState) bool {
+	for _, s := range declTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether s is a known declaration state.
+func (s DeclState) Valid() bool { _, ok := declTransitions[s]; return ok }
+
+// DeclStates lists every declaration state.
+func DeclStates() []DeclState {
+	return []DeclState{DeclUndeclared, DeclPending, DeclSubmitted, DeclProcessing, DeclSuccess, DeclFail, DeclExcept}
+}
+
+// Identity-check results of a declaration (WiseCashier cert_check_result).
+const (
+	CheckUnchecked = "UNCHECKED"
+	CheckSame      = "SAME"
+	CheckDifferent = "DIFFERENT"
+)
+
+// Identity-check strategies (LianLian auth_check_strategy).
+const (
+	StrategyDiffPush   = "DIFF_PUSH"   // declare even when the declared payer differs from the real one
+	StrategyDiffReject = "DIFF_REJECT" // fail the declaration instead
+)
+
+// Declaration is one payment record sent to one customs target, for one
+// order or one of its sub-orders.
+type Declaration struct {
+	ID                int64
+	OrderID           int64
+	MerchantID        int64
+	Customs           string // catalogue code
+	Port              string // catalogue port the code routes to
+	Extras            CustomsExtras
+	SubOrderNo        string // merchant's sub-order number; "" when not split
+	SubOrderID        string // baoguan's id for the (sub-)declaration
+	MerchantCustomsNo string // merchant's customs registration number
+	OrderFee          int64  // fen; = TransportFee + ProductFee
+	TransportFee      int64
+	ProductFee        int64
+	Duty              int64
+	Strategy          string // StrategyDiffPush (default) or StrategyDiffReject
+	IdentityCheck     string // CheckUnchecked, CheckSame, CheckDifferent
+	// Payer is the identity declared; it may differ from the order's payer
+	// after a re-declaration with corrected data.
+	Payer Payer
+
+	State                   DeclState
+	Retrying                bool // an EXCEPT with a retry scheduled
+	Explanation             string
+	VerifyDepartment        string
+	VerifyDepartmentTradeID string
+	ReceiptCode             string
+	PortRef                 string // the port's reference for polling
+	Attempts                int    // times handed to the port
+	SubmittedAt             time.Time
+	ModifiedAt              time.Time
+	CreatedAt               time.Time
+	Version                 int64
+}
+
+// Move changes the state, refusing illegal transitions.
+func (d *Declaration) Move(to DeclState) error {
+	if d.State == to {
+		return nil
+	}
+	if !d.State.CanMove(to) {
+		return &Error{Code: ESTATE, Reason: "illegal_declaration_transition",
+			Message: "declaration to " + d.Customs + " cannot move from " + string(d.State) + " to " + string(to)}
+	}
+	d.State = to
+	if to != DeclExcept {
+		d.Retrying = false
+	}
+	return nil
+}
+
+// Final reports whether the declaration has reached an outcome no job will change.
+func (d *Declaration) Final() bool {
+	switch d.State {
+	case DeclSuccess, DeclFail:
+		return true
+	case DeclExcept:
+		return !d.Retrying
+	}
+	return false
+}
+
+// DeclarationSpec is what a merchant asks to declare: where, and for a split
+// order, which part. Zero fees mean "the whole declarable amount".
+type DeclarationSpec struct {
+	Customs           string
+	Extras            CustomsExtras
+	SubOrderNo        string
+	MerchantCustomsNo string
+	OrderFee          int64
+	TransportFee      int64
+	ProductFee        int64
+	Duty              int64
+	Strategy          string
+	Split             bool // fees were given explicitly
+}
+
+// Validate checks the spec against the catalogue and the fee rule
+// order_fee = transport_fee + product_fee. It returns the catalogue entry.
+func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
+	e, err := LookupCustoms(s.Customs)
+	if err != nil {
+		return e, err
+	}
+	s.Customs = e.Code
+	if err := e.CheckExtras(s.Extras); err != nil {
+		return e, err
+	}
+	if s.Strategy == "" {
+		s.Strategy = StrategyDiffPush
+	}
+	if s.Strategy != StrategyDiffPush && s.Strategy != StrategyDiffReject {
+		return e, &Error{Code: EINVALID, Field: "auth_check_strategy", Reason: "bad_strategy", Message: "strategy must be DIFF_PUSH or DIFF_REJECT"}
+	}
+	if s.SubOrderNo != "" {
+		if err := CheckOrderNo("sub_order_no", s.SubOrderNo); err != nil {
+			return e, err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"order_fee", s.OrderFee}, {"transport_fee", s.TransportFee}, {"product_fee", s.ProductFee}, {"duty", s.Duty}} {
+		if f.v < 0 {
+			return e, &Error{Code: EINVALID, Field: f.name, Reason: "bad_amount", Message: f.name + " must not be negative"}
+		}
+	}
+	if s.Split || s.OrderFee != 0 || s.TransportFee != 0 || s.ProductFee != 0 {
+		s.Split = true
+		if s.OrderFee <= 0 {
+			return e, &Error{Code: EINVALID, Field: "order_fee", Reason: "bad_amount", Message: "order_fee must be positive"}
+		}
+		if s.OrderFee != s.TransportFee+s.ProductFee {
+			return e, &Error{Code: EINVALID, Field: "order_fee", Reason: "split_fees_mismatch",
+				Message: "order_fee " + FormatYuan(s.OrderFee) + " must equal transport_fee " + FormatYuan(s.TransportFee) + " + product_fee " + FormatYuan(s.ProductFee)}
+		}
+	}
+	return e, nil
+}
+
+// CheckDeclaredTotal enforces that what is declared to one customs code
+// never exceeds what was paid less what was refunded. others are the
+// order's other live declarations to the same code.
+func CheckDeclaredTotal(o *Order, fee int64, others []Declaration) error {
+	sum := fee
+	for _, d := range others {
+		sum += d.OrderFee
+	}
+	if sum > o.Declarable() {
+		return &Error{Code: ELIMIT, Field: "order_fee", Reason: "declared_above_paid",
+			Message: "declared order_fee total " + FormatYuan(sum) + " exceeds the paid amount less refunds " + FormatYuan(o.Declarable())}
+	}
+	return nil
+}
+
+// DeriveDeclareStatus summarises an order's declarations as payzero's
+// declare status: nothing in flight and all succeeded → DECLARED; any
+// final failure and nothing in flight → DECLARE_FAILED.
+func DeriveDeclareStatus(ds []Declaration) DeclareStatus {
+	if len(ds) == 0 {
+		return DeclareNone
+	}
+	waiting, flying, failed := 0, 0, 0
+	for i := range ds {
+		switch d := &ds[i]; {
+		case d.State == DeclUndeclared || d.State == DeclPending && d.Attempts == 0:
+			waiting++
+		case d.State == DeclFail || d.State == DeclExcept && !d.Retrying:
+			failed++
+		case d.State == DeclSuccess:
+		default:
+			flying++
+		}
+	}
+	switch {
+	case flying > 0:
+		return DeclareRunning
+	case waiting > 0 && waiting+failed < len(ds):
+		return DeclareRunning
+	case waiting > 0:
+		if failed > 0 {
+			return DeclareRunning
+		}
+		return DeclarePending
+	case failed > 0:
+		return DeclareFailedSt
+	}
+	return DeclareDone
+}

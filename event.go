@@ -1,0 +1,59 @@
+package baoguan
+
+import "time"
+
+// Event types of the native API. Other protocols map them to their own
+// message types (payzero PAY_STATUS_NOTIFY, …).
+const (
+	EventOrderPaid          = "order.paid"
+	EventOrderPaymentFailed = "order.payment_failed"
+	EventDeclSucceeded      = "declaration.succeeded"
+	EventDeclFailed         = "declaration.failed"
+	EventRefundSucceeded    = "refund.succeeded"
+	EventRefundFailed       = "refund.failed"
+)
+
+// EventTypes lists every event type.
+func EventTypes() []string {
+	return []string{EventOrderPaid, EventOrderPaymentFailed, EventDeclSucceeded, EventDeclFailed, EventRefundSucceeded, EventRefundFailed}
+}
+
+// EventStatus is the delivery state of a notification.
+type EventStatus string
+
+const (
+	EventPending   EventStatus = "pending"   // not yet delivered; a notify job is queued
+	EventDelivered EventStatus = "delivered" // the receiver acknowledged it
+	EventFailed    EventStatus = "failed"    // every scheduled attempt failed; kept for replay
+	EventSkipped   EventStatus = "skipped"   // no notify URL was configured
+)
+
+// Event is one notification to one merchant URL, rendered once in its
+// protocol's format when the state change that causes it is committed.
+type Event struct {
+	ID          int64
+	PublicID    string // "evt_…", also the Standard Webhooks webhook-id
+	MerchantID  int64
+	OrderID     int64
+	Type        string
+	Protocol    string // format it is rendered and delivered in
+	URL         string
+	ContentType string
+	Body        []byte
+	Status      EventStatus
+	Attempts    int
+	CreatedAt   time.Time
+	DeliveredAt time.Time
+	UpdatedAt   time.Time
+}
+
+// Attempt records one delivery try of an event.
+type Attempt struct {
+	ID        int64
+	EventID   int64
+	At        time.Time
+	Status    int // HTTP status, 0 when no response
+	LatencyMS int64
+	Error     string
+	Response  string // first bytes of the body, for the operator
+}

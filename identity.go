@@ -1,0 +1,225 @@
+package baoguan
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// IDType of a payer's certificate. Protocols that send no type mean IDCARD.
+const (
+	IDTypeIDCard = "IDCARD" // resident identity card (居民身份证)
+	IDTypeOther  = "OTHER"  // any other certificate
+)
+
+// maxOtherIDLen caps a non-IDCARD certificate number, in characters.
+const maxOtherIDLen = 64
+
+// Identity rules come in two strengths. CheckIDFormat is what the vendors
+// accept when an order is pushed: a malformed number is refused at once.
+// PreDeclarationCheck is what customs checks: a push is not refused for it,
+// the declaration fails later with the explanation it returns.
+
+// CheckIDFormat is the push-time check of a payer's certificate number. The
+// number must be non-empty; for IDCARD (or an empty type) it must be 15
+// digits (the pre-1999 card), 17 digits followed by a digit, X or x, or up to
+// 20 digits (pushorder's own sample, 32068119891142120001, has 20). For
+// OTHER it must be at most 64 characters without control characters.
+// Surrounding spaces are ignored; callers should store the trimmed number.
+// Errors are EINVALID on field with reason "missing_id", "bad_id_format",
+// or "bad_id_type" when idType is neither IDCARD nor OTHER.
+func CheckIDFormat(field, idType, id string) error {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return FieldError(field, "%s is required", field).WithReason("missing_id")
+	}
+	switch idType {
+	case IDTypeIDCard, "":
+		if !idcardFormatOK(id) {
+			return FieldError(field, "%s must be a resident ID number: 18 characters (17 digits and a digit or X) or 15 digits", field).
+				WithReason("bad_id_format")
+		}
+	case IDTypeOther:
+		if utf8.RuneCountInString(id) > maxOtherIDLen || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+			return FieldError(field, "%s must be at most %d characters without control characters", field, maxOtherIDLen).
+				WithReason("bad_id_format")
+		}
+	default:
+		return FieldError(field, "unknown certificate type %q: use %s or %s", idType, IDTypeIDCard, IDTypeOther).
+			WithReason("bad_id_type")
+	}
+	return nil
+}
+
+// idcardFormatOK is the lenient push-time shape of a resident ID number.
+func idcardFormatOK(id string) bool {
+	n := len(id)
+	if n == 18 && idAllDigits(id[:17]) {
+		c := id[17]
+		return c >= '0' && c <= '9' || c == 'X' || c == 'x'
+	}
+	return n >= 15 && n <= 20 && idAllDigits(id)
+}
+
+func idAllDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// GB 11643-1999 check digit: ISO 7064 MOD 11-2 over the first 17 digits.
+var (
+	idcardWeights    = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	idcardCheckChars = "10X98765432"
+)
+
+// idcardProblem explains why id is not a valid 18-character resident ID
+// number, in the words customs uses, or returns "" when it is valid.
+func idcardProblem(id string) string {
+	if len(id) != 18 {
+		return "订购人身份证号应为18位"
+	}
+	if !idAllDigits(id[:17]) {
+		return "订购人身份证号格式不正确"
+	}
+	if !idcardDateOK(id[6:14]) {
+		return "订购人身份证号出生日期不合法"
+	}
+	sum := 0
+	for i, w := range idcardWeights {
+		sum += int(id[i]-'0') * w
+	}
+	c := id[17]
+	if c == 'x' {
+		c = 'X'
+	}
+	if c != idcardCheckChars[sum%11] {
+		return "订购人身份证号校验不通过"
+	}
+	return ""
+}
+
+// idcardDateOK reports whether yyyymmdd is a real calendar date.
+func idcardDateOK(yyyymmdd string) bool {
+	t, err := time.Parse("20060102", yyyymmdd)
+	return err == nil && t.Format("20060102") == yyyymmdd
+}
+
+// ValidIDChecksum reports whether id is an 18-character resident ID number
+// whose check digit is right under GB 11643-1999 (ISO 7064 MOD 11-2) and
+// whose birth date (characters 7-14) is a real calendar date. A lower-case x
+// check character is accepted as X.
+func ValidIDChecksum(id string) bool {
+	return idcardProblem(id) == ""
+}
+
+// PreDeclarationCheck applies the identity rules customs applies, before a
+// declaration is sent: the name is 2-30 characters of Han characters or
+// letters, optionally joined by a middle dot "·" (阿卜杜·热合曼); for IDCARD
+// (or an empty type) the number passes ValidIDChecksum. It returns "" when
+// the payer passes, else the explanation customs would give, in Chinese,
+// e.g. "订购人身份证号校验不通过" or "订购人姓名不合法".
+func PreDeclarationCheck(name, idType, id string) string {
+	name = strings.TrimSpace(name)
+	id = strings.TrimSpace(id)
+	if name == "" {
+		return "订购人姓名不能为空"
+	}
+	if !payerNameOK(name) {
+		return "订购人姓名不合法"
+	}
+	switch idType {
+	case IDTypeIDCard, "":
+		if id == "" {
+			return "订购人身份证号不能为空"
+		}
+		return idcardProblem(id)
+	case IDTypeOther:
+		if id == "" {
+			return "订购人证件号不能为空"
+		}
+		return ""
+	}
+	return "订购人证件类型不合法"
+}
+
+// payerNameOK: 2-30 runes, letters (Han included) and middle dots, a dot
+// neither first, last nor doubled.
+func payerNameOK(name string) bool {
+	n := utf8.RuneCountInString(name)
+	if n < 2 || n > 30 {
+		return false
+	}
+	prevDot := true // a leading dot is refused like a doubled one
+	for _, r := range name {
+		switch {
+		case r == '·':
+			if prevDot {
+				return false
+			}
+			prevDot = true
+		case unicode.IsLetter(r):
+			prevDot = false
+		default:
+			return false
+		}
+	}
+	return !prevDot
+}
+
+// MaskID masks a certificate number for logs and pages, keeping the first 3
+// and last 4 characters: "310***********1234". Input of 7 characters or
+// fewer is all '*'.
+func MaskID(id string) string { return maskKeepEnds(id, 3, 4) }
+
+// MaskPhone masks a phone number, keeping the first 3 and last 4
+// characters: "138****8000". Input of 7 characters or fewer is all '*'.
+func MaskPhone(p string) string { return maskKeepEnds(p, 3, 4) }
+
+// MaskName masks a person's name, keeping the first rune and, for names of
+// 3 runes or more, the last: "张*", "李*白", "欧**锋". A one-rune name is "*".
+func MaskName(n string) string {
+	if utf8.RuneCountInString(n) < 3 {
+		return maskKeepEnds(n, 1, 0)
+	}
+	return maskKeepEnds(n, 1, 1)
+}
+
+// MaskCard masks a bank card number, keeping its first 4 and last 4 digits
+// and printing groups of 4: "6217 **** **** 0000". Spaces and hyphens in the
+// input are dropped; a number of 8 digits or fewer is all '*'.
+func MaskCard(c string) string {
+	var digits []rune
+	for _, r := range c {
+		if r != ' ' && r != '-' {
+			digits = append(digits, r)
+		}
+	}
+	masked := []rune(maskKeepEnds(string(digits), 4, 4))
+	var b strings.Builder
+	for i, r := range masked {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// maskKeepEnds replaces every rune of s but the first head and last tail
+// with '*'. When s is not longer than head+tail, every rune is masked, so
+// that short input never shows through whole.
+func maskKeepEnds(s string, head, tail int) string {
+	rs := []rune(s)
+	if len(rs) <= head+tail {
+		return strings.Repeat("*", len(rs))
+	}
+	for i := head; i < len(rs)-tail; i++ {
+		rs[i] = '*'
+	}
+	return string(rs)
+}

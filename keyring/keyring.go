@@ -1,0 +1,391 @@
+// Package keyring encrypts personal data at rest (payer ID numbers, phone
+// numbers, bank card numbers) with AES-256-GCM under keys kept outside the
+// database, so that a copied database file or backup alone does not reveal
+// them.
+//
+// A Ring holds one or more keys. The first is the primary key and seals all
+// new values; every key can open, so old rows stay readable after a key
+// rotation. Sealed values are self-describing text:
+//
+//	k1.<key id>.<base64url(nonce || ciphertext || tag)>
+//
+// where the key id is the first 8 hex characters of SHA-256 of the key. The
+// id tells Open which key to use without trying them all, and it is bound
+// into the GCM tag as additional data so it cannot be swapped undetected.
+//
+// Keys come either from the BAOGUAN_DATA_KEY environment variable or from a
+// key file next to the database (see Load).
+package keyring
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// EnvVar is the environment variable that, when set, holds the whole ring and
+// takes precedence over the key file.
+const EnvVar = "BAOGUAN_DATA_KEY"
+
+// KeySize is the length of every key in bytes (AES-256).
+const KeySize = 32
+
+// version is the prefix of every sealed value. A new format (another cipher,
+// another encoding) gets another prefix so old and new values can coexist.
+const version = "k1"
+
+// sealedEncoding encodes the nonce and ciphertext. It is URL-safe so sealed
+// values can travel in URLs and file names unescaped, unpadded because the
+// padding carries no information, and strict so that a value whose unused
+// trailing bits were altered is rejected rather than silently decoded to the
+// same bytes.
+var sealedEncoding = base64.RawURLEncoding.Strict()
+
+// fileHeader starts every key file Load creates; it tells whoever finds the
+// file what it is and why losing it is serious.
+const fileHeader = `# baoguan data encryption keys (AES-256-GCM), one per line: "id base64key".
+# The first key is primary and encrypts new data; all keys decrypt.
+# Back this file up separately from the database: without it, encrypted
+# fields (ID numbers, phones, card numbers) cannot be recovered.
+# Rotate with the CLI rather than by hand; never delete a key that data still uses.
+`
+
+// Ring is an ordered set of keys: the first is primary and is used by Seal;
+// all of them are used by Open. A Ring is safe for concurrent use.
+type Ring struct {
+	keys []ringKey          // primary first
+	byID map[string]ringKey // every key, for Open
+}
+
+// ringKey is one key, kept only as its AEAD so the raw bytes are not lying
+// around in the Ring where a debug print could reach them.
+type ringKey struct {
+	id   string
+	aead cipher.AEAD
+}
+
+// New returns a ring of the given keys, primary first. Each key must be
+// KeySize bytes, and no key may appear twice.
+func New(keys ...[]byte) (*Ring, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("keyring: no keys")
+	}
+	r := &Ring{byID: make(map[string]ringKey, len(keys))}
+	for i, k := range keys {
+		if err := r.add(k); err != nil {
+			return nil, fmt.Errorf("keyring: key %d: %w", i+1, err)
+		}
+	}
+	return r, nil
+}
+
+// add appends key k to the ring; errors carry no position so callers can
+// prefix the file line or variable entry they came from.
+func (r *Ring) add(k []byte) error {
+	if len(k) != KeySize {
+		return fmt.Errorf("key is %d bytes, want %d", len(k), KeySize)
+	}
+	id := keyID(k)
+	if _, dup := r.byID[id]; dup {
+		return fmt.Errorf("duplicate key %s", id)
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return err
+	}
+	// The random-nonce GCM prepends its 96-bit nonce to the ciphertext, which
+	// is exactly the nonce||ciphertext layout of the sealed format.
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return err
+	}
+	rk := ringKey{id: id, aead: aead}
+	r.keys = append(r.keys, rk)
+	r.byID[id] = rk
+	return nil
+}
+
+// keyID names a key by a short hash of it: stable, needs no registry, and
+// reveals nothing useful about the key.
+func keyID(k []byte) string {
+	sum := sha256.Sum256(k)
+	return hex.EncodeToString(sum[:4])
+}
+
+// PrimaryID returns the id of the key Seal uses.
+func (r *Ring) PrimaryID() string {
+	return r.keys[0].id
+}
+
+// Seal encrypts plain with the primary key and returns the sealed text.
+// The empty string seals to the empty string, so optional fields that were
+// never filled in stay recognisably empty in the database.
+func (r *Ring) Seal(plain string) (string, error) {
+	if plain == "" {
+		return "", nil
+	}
+	k := r.keys[0]
+	ct := k.aead.Seal(nil, nil, []byte(plain), []byte(k.id))
+	return version + "." + k.id + "." + sealedEncoding.EncodeToString(ct), nil
+}
+
+// Open decrypts a value produced by Seal with any key of the ring. The empty
+// string opens to the empty string. A value whose key is not in the ring, or
+// that was altered in any way, is an error; Open never returns unauthenticated
+// data.
+func (r *Ring) Open(sealed string) (string, error) {
+	if sealed == "" {
+		return "", nil
+	}
+	ver, rest, ok := strings.Cut(sealed, ".")
+	if !ok || ver != version {
+		return "", errors.New("keyring: not a sealed value (want prefix " + version + ".)")
+	}
+	id, payload, ok := strings.Cut(rest, ".")
+	if !ok {
+		return "", errors.New("keyring: malformed sealed value: missing key id")
+	}
+	k, ok := r.byID[id]
+	if !ok {
+		// The id is a hash prefix, not secret, so naming it helps an operator
+		// find which old key file is missing.
+		return "", fmt.Errorf("keyring: sealed with unknown key %q (not in the ring)", id)
+	}
+	ct, err := sealedEncoding.DecodeString(payload)
+	if err != nil {
+		return "", errors.New("keyring: malformed sealed value: bad base64")
+	}
+	if len(ct) < k.aead.Overhead() {
+		return "", errors.New("keyring: malformed sealed value: too short")
+	}
+	plain, err := k.aead.Open(nil, nil, ct, []byte(id))
+	if err != nil {
+		return "", fmt.Errorf("keyring: sealed value with key %s failed authentication (corrupted or tampered)", id)
+	}
+	return string(plain), nil
+}
+
+// Load returns the ring for a database.
+//
+// If env (the value of BAOGUAN_DATA_KEY) is non-empty it is the ring:
+// comma-separated standard base64 keys of KeySize bytes, primary first, and
+// no file is read or created.
+//
+// Otherwise the key file at path is read. If it does not exist it is created,
+// mode 0600, with one fresh random key; its directory must already exist, so
+// that a mistyped path fails instead of silently starting a new ring. The
+// file holds one key per line as "id base64key", primary first; blank lines
+// and '#' comments are ignored, and each id must match its key.
+//
+// Errors name the file and line, or the variable and entry, at fault; they
+// never contain key material.
+func Load(path, env string) (*Ring, error) {
+	if env != "" {
+		return parseEnv(env)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("keyring: no key file path given and %s is empty", EnvVar)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := create(path); err != nil {
+			return nil, err
+		}
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keyring: key file: %w", err)
+	}
+	r, _, err := parseFile(path, data)
+	return r, err
+}
+
+// parseEnv parses the BAOGUAN_DATA_KEY form of a ring.
+func parseEnv(env string) (*Ring, error) {
+	r := &Ring{byID: map[string]ringKey{}}
+	for i, field := range strings.Split(env, ",") {
+		field = strings.TrimSpace(field)
+		if field == "" {
+			return nil, fmt.Errorf("keyring: %s entry %d: empty key", EnvVar, i+1)
+		}
+		k, err := base64.StdEncoding.Strict().DecodeString(field)
+		if err != nil {
+			// The decoder's error (a byte offset) is dropped: the entry
+			// number is what an operator needs to find the bad key.
+			return nil, fmt.Errorf("keyring: %s entry %d: not valid standard base64", EnvVar, i+1)
+		}
+		if err := r.add(k); err != nil {
+			return nil, fmt.Errorf("keyring: %s entry %d: %w", EnvVar, i+1, err)
+		}
+	}
+	return r, nil
+}
+
+// parseFile parses a key file. It also returns the byte offset of the first
+// key line so Rotate can insert the new primary key there, below the header
+// comments.
+func parseFile(path string, data []byte) (*Ring, int, error) {
+	r := &Ring{byID: map[string]ringKey{}}
+	firstKey := -1
+	// Lines are split by hand rather than with bufio.Scanner so the byte
+	// offsets stay exact for CRLF files and no line length limit applies.
+	for n, start := 1, 0; start < len(data); n++ {
+		end := bytes.IndexByte(data[start:], '\n')
+		next := start + end + 1
+		if end < 0 {
+			end, next = len(data)-start, len(data)
+		}
+		line := string(data[start : start+end])
+		lineStart := start
+		start = next
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			// Standard base64 and hex ids never contain '#', so anything
+			// after one is a comment, whole-line or trailing.
+			line = line[:i]
+		}
+		f := strings.Fields(line) // also drops a CR before the newline
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 {
+			return nil, 0, fmt.Errorf("keyring: %s:%d: want \"id base64key\", got %d fields", path, n, len(f))
+		}
+		k, err := base64.StdEncoding.Strict().DecodeString(f[1])
+		if err != nil {
+			return nil, 0, fmt.Errorf("keyring: %s:%d: key is not valid standard base64", path, n)
+		}
+		if err := r.add(k); err != nil {
+			return nil, 0, fmt.Errorf("keyring: %s:%d: %w", path, n, err)
+		}
+		// A hand-edited file where ids and keys got out of step would make
+		// data sealed by this ring carry ids that disagree with the file;
+		// refuse it rather than guess which half is right.
+		if got := r.keys[len(r.keys)-1].id; f[0] != got {
+			return nil, 0, fmt.Errorf("keyring: %s:%d: id %q does not match its key (want %s)", path, n, f[0], got)
+		}
+		if firstKey < 0 {
+			firstKey = lineStart
+		}
+	}
+	if len(r.keys) == 0 {
+		return nil, 0, fmt.Errorf("keyring: %s: no keys", path)
+	}
+	return r, firstKey, nil
+}
+
+// newKeyLine returns a fresh random key as a key file line, and its id.
+func newKeyLine() (line, id string) {
+	k := make([]byte, KeySize)
+	// crypto/rand.Read never fails on supported platforms (it crashes the
+	// program instead), so its error is not worth a branch here.
+	_, _ = rand.Read(k)
+	id = keyID(k)
+	return id + " " + base64.StdEncoding.EncodeToString(k) + "\n", id
+}
+
+// create writes a new key file with one fresh key. The content goes to a
+// temporary file first and is then hard-linked into place: the link fails if
+// path appeared meanwhile (another process starting on the same database),
+// so neither process ever sees a half-written file nor overwrites the other's
+// key.
+func create(path string) error {
+	line, _ := newKeyLine()
+	tmp, err := writeTemp(path, []byte(fileHeader+line))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("keyring: creating key file: %w", err)
+	}
+	syncDir(path)
+	return nil
+}
+
+// writeTemp writes data to a new 0600 file in path's directory, synced to
+// disk, and returns its name. Same directory so a later rename or link stays
+// within one file system.
+func writeTemp(path string, data []byte) (string, error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return "", fmt.Errorf("keyring: creating key file %s: %w", path, err)
+	}
+	name := f.Name()
+	// CreateTemp already uses 0600; Chmod makes that a guarantee of this
+	// package rather than of the standard library's current behaviour.
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("keyring: writing key file %s: %w", path, err)
+	}
+	return name, nil
+}
+
+// syncDir flushes the directory entry of path so a crash right after creating
+// or rotating the key file cannot lose the file while data sealed with its
+// key is already in the database. Some systems cannot sync directories; that
+// is not worth failing over.
+func syncDir(path string) {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	_ = d.Sync()
+}
+
+// Rotate adds a fresh key to the key file at path as its new primary key and
+// returns the new key's id. Old keys stay in the file, so data they sealed
+// still opens; running processes keep sealing with the old primary until they
+// reload the ring.
+//
+// The file must already exist and parse: rotating a mistyped path must not
+// quietly start a new ring. The new line goes just above the first key line,
+// keeping any header comments on top, and the file is replaced atomically.
+// Rotate is an operator action; concurrent Rotate calls on one file may lose
+// one of the new keys (but never an old one).
+func Rotate(path string) (newID string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("keyring: rotate: %w", err)
+	}
+	_, at, err := parseFile(path, data)
+	if err != nil {
+		return "", err
+	}
+	line, id := newKeyLine()
+	out := make([]byte, 0, len(data)+len(line))
+	out = append(out, data[:at]...)
+	out = append(out, line...)
+	out = append(out, data[at:]...)
+	tmp, err := writeTemp(path, out)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("keyring: rotate: %w", err)
+	}
+	syncDir(path)
+	return id, nil
+}

@@ -1,0 +1,290 @@
+package baoguan
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// PayStatus is an order's payment state (payzero appendix A.1 is canonical).
+type PayStatus string
+
+const (
+	PayInitFeePending PayStatus = "INIT_FEE_PENDING"
+	PayNotPayed       PayStatus = "NOT_PAYED"
+	PayApplied        PayStatus = "PAY_APPLIED"
+	PaySMSConfirmed   PayStatus = "PAY_SMS_CONFIRMED"
+	PaySucceed        PayStatus = "PAY_SUCCEED"
+	PayFailed         PayStatus = "PAY_FAILED"
+	PayCancelled      PayStatus = "PAY_CANCELLED"
+)
+
+// payTransitions lists every legal pay_status change. PAY_SUCCEED is final:
+// money that moved is undone by refunds, never by rewriting the status.
+var payTransitions = map[PayStatus][]PayStatus{
+	PayInitFeePending: {PayNotPayed, PayCancelled},
+	PayNotPayed:       {PayApplied, PaySucceed, PayFailed, PayCancelled},
+	PayApplied:        {PaySMSConfirmed, PaySucceed, PayFailed, PayCancelled, PayNotPayed},
+	PaySMSConfirmed:   {PaySucceed, PayFailed},
+	PayFailed:         {PayNotPayed, PayApplied, PayCancelled},
+	PaySucceed:        nil,
+	PayCancelled:      nil,
+}
+
+// CanMove reports whether from → to is a legal payment transition.
+func (from PayStatus) CanMove(to PayStatus) bool {
+	for _, s := range payTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether s is a known pay status.
+func (s PayStatus) Valid() bool { _, ok := payTransitions[s]; return ok }
+
+// PayStatuses lists every pay status, for validation and documentation.
+func PayStatuses() []PayStatus {
+	return []PayStatus{PayInitFeePending, PayNotPayed, PayApplied, PaySMSConfirmed, PaySucceed, PayFailed, PayCancelled}
+}
+
+// DeclareStatus is an order's declaration summary (payzero appendix A.2),
+// derived from its declarations by DeriveDeclareStatus.
+type DeclareStatus string
+
+const (
+	DeclareNone     DeclareStatus = "NOT_DECLARED"
+	DeclarePending  DeclareStatus = "PENDING_DECLARE"
+	DeclareRunning  DeclareStatus = "DECLARING"
+	DeclareDone     DeclareStatus = "DECLARED"
+	DeclareFailedSt DeclareStatus = "DECLARE_FAILED"
+)
+
+// Valid reports whether s is a known declare status.
+func (s DeclareStatus) Valid() bool {
+	switch s {
+	case DeclareNone, DeclarePending, DeclareRunning, DeclareDone, DeclareFailedSt:
+		return true
+	}
+	return false
+}
+
+// Channel names how an order is paid.
+type Channel string
+
+const (
+	ChannelMock     Channel = "mock"     // virtual payment (payzero 6.1), succeeds at once
+	ChannelAuto     Channel = "auto"     // the platform pays from the merchant's funding account
+	ChannelExternal Channel = "external" // paid elsewhere; the request carries the payment no
+	ChannelQR       Channel = "qr"       // payer scans a QR code (payzero §4)
+	ChannelQuick    Channel = "quick"    // bank card quick pay with SMS (payzero §5)
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelMock, ChannelAuto, ChannelExternal, ChannelQR, ChannelQuick:
+		return true
+	}
+	return false
+}
+
+// Item is one line of an order.
+type Item struct {
+	Subject    string `json:"subject"`
+	Link       string `json:"link,omitempty"`
+	ArticleNo  string `json:"article_no,omitempty"`
+	Quantity   int64  `json:"quantity,omitempty"`
+	UnitAmount int64  `json:"unit_amount,omitempty"`
+}
+
+// Payer is the person the payment is declared for. IDNumber and Phone are
+// personal data: sealed at rest, masked in logs and pages.
+type Payer struct {
+	Name     string
+	IDType   string // IDTypeIDCard or IDTypeOther
+	IDNumber string
+	Phone    string
+}
+
+// Payment holds the facts of a successful (or failed) payment, including the
+// raw channel exchange that customs' 179 data service asks for.
+type Payment struct {
+	No           string // baoguan's payment number (transaction id)
+	PSP          string // payment company code, e.g. LYCHEEPAY
+	PSPName      string // its customs registration name
+	PSPCode      string // its customs registration code
+	PaidAt       time.Time
+	VerDept      string // 1 UnionPay, 2 NetsUnion, 3 other
+	PayType      string // 1 APP, 2 PC, 3 scan, 4 other
+	InitRequest  string
+	InitResponse string
+	FailReason   string
+	// PayerName and PayerID identify who really paid, as the channel reports
+	// it; declarations compare the declared payer with them (SAME/DIFFERENT).
+	PayerName string
+	PayerID   string
+}
+
+// Order is a merchant's order, pushed through any front-end. The same order
+// is visible through every view of the same merchant.
+type Order struct {
+	ID              int64
+	MerchantID      int64
+	MerchantOrderNo string
+	Amount          int64 // fen
+	Currency        string
+	Subject         string
+	Items           []Item
+	Payer           Payer
+	OrderedAt       time.Time
+	BatchID         int64 // 0 when not in a batch
+	NotifyURL       string
+	NeedDeclare     bool
+	Channel         Channel
+	Sandbox         bool   // paid and declared through the sandbox channel and port
+	Protocol        string // the front-end that created it; notifications use its format
+	CapitalName     string // pushorder's funding party (资方)
+	Extra           map[string]string
+
+	PayStatus     PayStatus
+	DeclareStatus DeclareStatus
+	Payment       Payment
+	PayAttempts   int   // payment rounds started (re-arranging starts a new one)
+	Refunded      int64 // sum of successful refunds, fen
+	Version       int64 // optimistic concurrency; the store bumps it on update
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Paid reports whether the order's payment succeeded.
+func (o *Order) Paid() bool { return o.PayStatus == PaySucceed }
+
+// Declarable is the amount that may still be declared: paid less refunded.
+func (o *Order) Declarable() int64 {
+	if !o.Paid() {
+		return 0
+	}
+	return o.Amount - o.Refunded
+}
+
+// MovePay changes the pay status, refusing illegal transitions.
+func (o *Order) MovePay(to PayStatus) error {
+	if o.PayStatus == to {
+		return nil
+	}
+	if !o.PayStatus.CanMove(to) {
+		return &Error{Code: ESTATE, Reason: "illegal_pay_transition",
+			Message: "order " + o.MerchantOrderNo + " cannot move from " + string(o.PayStatus) + " to " + string(to)}
+	}
+	o.PayStatus = to
+	return nil
+}
+
+// MaxOrderNoLen bounds merchant order numbers (customs allows 60).
+const MaxOrderNoLen = 60
+
+// CheckOrderNo validates a merchant order, refund or batch number: 1–60
+// printable ASCII characters without spaces.
+func CheckOrderNo(field, no string) error {
+	if no == "" {
+		return &Error{Code: EINVALID, Field: field, Reason: "missing", Message: field + " is required"}
+	}
+	if len(no) > MaxOrderNoLen {
+		return &Error{Code: EINVALID, Field: field, Reason: "bad_order_no", Message: field + " is longer than 60 characters"}
+	}
+	for _, c := range no {
+		if c <= ' ' || c > '~' {
+			return &Error{Code: EINVALID, Field: field, Reason: "bad_order_no", Message: field + " may only hold printable ASCII without spaces"}
+		}
+	}
+	return nil
+}
+
+// Validate checks an order as pushed: the rules every front-end shares.
+// It does not check the customs target (see DeclarationSpec.Validate).
+func (o *Order) Validate() error {
+	if err := CheckOrderNo("merchant_order_no", o.MerchantOrderNo); err != nil {
+		return err
+	}
+	if o.Amount <= 0 {
+		return &Error{Code: EINVALID, Field: "amount", Reason: "bad_amount", Message: "amount must be a positive number of fen"}
+	}
+	if o.Currency == "" {
+		o.Currency = "CNY"
+	}
+	if o.Currency != "CNY" {
+		return &Error{Code: EINVALID, Field: "currency", Reason: "bad_currency", Message: "currency must be CNY"}
+	}
+	if strings.TrimSpace(o.Subject) == "" {
+		return &Error{Code: EINVALID, Field: "subject", Reason: "missing", Message: "subject is required"}
+	}
+	if utf8.RuneCountInString(o.Subject) > 256 {
+		return &Error{Code: EINVALID, Field: "subject", Reason: "too_long", Message: "subject is longer than 256 characters"}
+	}
+	for i, it := range o.Items {
+		if strings.TrimSpace(it.Subject) == "" {
+			return &Error{Code: EINVALID, Field: "items[" + itoa(i) + "].subject", Reason: "missing", Message: "every item needs a subject"}
+		}
+	}
+	if !o.Channel.Valid() {
+		return &Error{Code: EINVALID, Field: "channel", Reason: "bad_channel", Message: "channel must be mock, auto, external, qr or quick"}
+	}
+	if o.Channel == ChannelExternal && o.Payment.No == "" {
+		return &Error{Code: EINVALID, Field: "payment_no", Reason: "missing", Message: "payment_no is required for an order paid elsewhere"}
+	}
+	if o.NeedDeclare {
+		if err := o.Payer.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks the payer data a declaration needs at push time. Identity
+// rules beyond the format (checksum, name match) are applied before the
+// declaration is sent, so that a push is not refused for them.
+func (p *Payer) Validate() error {
+	if strings.TrimSpace(p.Name) == "" {
+		return &Error{Code: EINVALID, Field: "payer.name", Reason: "missing_name", Message: "payer name is required for a declared order"}
+	}
+	if p.IDType == "" {
+		p.IDType = IDTypeIDCard
+	}
+	if p.IDType != IDTypeIDCard && p.IDType != IDTypeOther {
+		return &Error{Code: EINVALID, Field: "payer.id_type", Reason: "bad_id_type", Message: "payer id_type must be IDCARD or OTHER"}
+	}
+	if err := CheckIDFormat("payer.id_number", p.IDType, p.IDNumber); err != nil {
+		return err
+	}
+	if strings.TrimSpace(p.Phone) == "" {
+		return &Error{Code: EINVALID, Field: "payer.phone", Reason: "missing_phone", Message: "payer phone is required for a declared order"}
+	}
+	if !phoneOK(p.Phone) {
+		return &Error{Code: EINVALID, Field: "payer.phone", Reason: "bad_phone", Message: "payer phone must be 5–20 digits (mainland mobiles have 11)"}
+	}
+	return nil
+}
+
+func phoneOK(p string) bool {
+	p = strings.TrimPrefix(p, "+")
+	if len(p) < 5 || len(p) > 20 {
+		return false
+	}
+	for _, c := range p {
+		if (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

@@ -1,0 +1,128 @@
+package baoguan
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the durable state of the gateway. Update runs fn in a write
+// transaction: everything fn writes commits together or not at all, which is
+// how a state change and the jobs and events it causes stay together.
+// Implementations may commit several concurrent Updates in one database
+// transaction (group commit); each fn still succeeds or fails alone.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Page asks for one page of a list: items after Cursor (an opaque id the
+// previous page returned), at most Limit of them.
+type Page struct {
+	Cursor int64
+	Limit  int
+}
+
+// OrderFilter narrows an order list.
+type OrderFilter struct {
+	MerchantID    int64
+	BatchID       int64
+	PayStatus     PayStatus
+	DeclareStatus DeclareStatus
+	Newest        bool // newest first (payzero 2.5) instead of oldest first
+	Page
+}
+
+// EventFilter narrows an event list.
+type EventFilter struct {
+	MerchantID int64
+	OrderID    int64
+	Type       string
+	Status     EventStatus
+	Page
+}
+
+// JobFilter narrows a job list for operators.
+type JobFilter struct {
+	Kind  string
+	State JobState
+	Page
+}
+
+// IdemRecord remembers the first response to a request with an
+// Idempotency-Key, so a repeat replays it.
+type IdemRecord struct {
+	MerchantID  int64
+	Key         string
+	RequestHash string
+	Status      int
+	Body        []byte
+	CreatedAt   time.Time
+}
+
+// Tx is what a transaction can do. Lookups of a missing object return an
+// *Error with code ENOTFOUND; inserting a duplicate natural key returns
+// ECONFLICT. Every lookup of merchant data takes the merchant id, so one
+// merchant cannot reach another's rows by guessing ids.
+type Tx interface {
+	Now() time.Time
+
+	CreateMerchant(m *Merchant) error
+	UpdateMerchant(m *Merchant) error
+	Merchant(id int64) (*Merchant, error)
+	MerchantByNo(no string) (*Merchant, error)
+	MerchantByName(name string) (*Merchant, error)
+	MerchantByAPIKeyHash(hash string) (*Merchant, error)
+	MerchantByAppID(appID string) (*Merchant, error)
+	Merchants() ([]Merchant, error)
+	// DebitFunding takes amount from the merchant's funding account if the
+	// balance covers it, reporting whether it did.
+	DebitFunding(merchantID, amount int64) (bool, error)
+
+	CreateOrder(o *Order) error
+	UpdateOrder(o *Order) error // fails with ECONFLICT if o.Version is stale
+	Order(merchantID, id int64) (*Order, error)
+	OrderByNo(merchantID int64, no string) (*Order, error)
+	OrderByPaymentNo(merchantID int64, paymentNo string) (*Order, error)
+	ListOrders(f OrderFilter) ([]Order, error)
+	CountOrders(f OrderFilter) (int, error)
+
+	CreateDeclaration(d *Declaration) error
+	UpdateDeclaration(d *Declaration) error
+	Declaration(merchantID, id int64) (*Declaration, error)
+	Declarations(merchantID, orderID int64) ([]Declaration, error)
+
+	CreateRefund(r *Refund) error
+	UpdateRefund(r *Refund) error
+	Refund(merchantID, id int64) (*Refund, error)
+	RefundByNo(merchantID int64, no string) (*Refund, error)
+	Refunds(merchantID, orderID int64) ([]Refund, error)
+
+	CreateBatch(b *Batch) error
+	UpdateBatch(b *Batch) error
+	Batch(merchantID, id int64) (*Batch, error)
+	BatchSummary(merchantID, id int64) (BatchSummary, error)
+
+	CreateEvent(e *Event) error
+	UpdateEvent(e *Event) error
+	Event(merchantID, id int64) (*Event, error)
+	ListEvents(f EventFilter) ([]Event, error)
+	AddAttempt(a *Attempt) error
+	Attempts(eventID int64) ([]Attempt, error)
+
+	// Enqueue inserts a job unless one with the same DedupeKey exists; it
+	// reports whether it inserted.
+	Enqueue(j *Job) (bool, error)
+	// Claim leases up to n jobs that are due (queued with RunAt ≤ now, or
+	// running with an expired lease), oldest first, and counts the attempt.
+	Claim(kinds []string, n int, lease time.Duration) ([]Job, error)
+	// FinishJob ends a claimed job: done, dead (with the error), or queued
+	// again at runAt. It fails with ECONFLICT if the lease was lost.
+	FinishJob(j *Job) error
+	Job(id int64) (*Job, error)
+	ListJobs(f JobFilter) ([]Job, error)
+	CountJobs(state JobState) (map[string]int, error)
+
+	Idempotency(merchantID int64, key string) (*IdemRecord, error)
+	PutIdempotency(r *IdemRecord) error
+}
