@@ -1,0 +1,275 @@
+// Package bench is baoguan's benchmark: it pushes orders through a running
+// baoguan's native API with concurrent keep-alive clients, waits until every
+// order is declared and its notifications delivered, and measures a plain
+// net/http JSON echo handler with the same client in the same run, so that
+// the ratio push_vs_echo means something on a noisy machine.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options of a run.
+type Options struct {
+	Orders      int           // orders to push (default 20,000)
+	Concurrency int           // concurrent keep-alive clients (default 64)
+	Timeout     time.Duration // give up waiting for the pipeline after this (default 10m)
+	Progress    io.Writer     // optional progress lines
+}
+
+// Target is a baoguan server to measure, started by the caller with the
+// sandbox delay at 0 and notify URL pointing at NotifyURL.
+type Target struct {
+	BaseURL string
+	APIKey  string
+}
+
+// Start starts a baoguan server whose merchant notifies notifyURL, and
+// returns it with a function that stops it.
+type Start func(ctx context.Context, notifyURL string) (Target, func(), error)
+
+// Result is what a run measured. JSON names are the documented figures.
+type Result struct {
+	Orders        int     `json:"orders"`
+	Concurrency   int     `json:"concurrency"`
+	PushRPS       float64 `json:"push_rps"`
+	PushP50MS     float64 `json:"push_p50_ms"`
+	PushP99MS     float64 `json:"push_p99_ms"`
+	PushErrors    int64   `json:"push_errors"`
+	E2EOrdersPerS float64 `json:"e2e_orders_per_s"`
+	E2ESeconds    float64 `json:"e2e_seconds"`
+	Webhooks      int64   `json:"webhooks_received"`
+	Duplicates    int64   `json:"webhook_duplicates"`
+	EchoRPS       float64 `json:"echo_rps"`
+	PushVsEcho    float64 `json:"push_vs_echo"`
+	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	GoVersion     string  `json:"go_version"`
+	CPUs          int     `json:"cpus"`
+}
+
+// Run measures echo, then baoguan.
+func Run(ctx context.Context, o Options, start Start) (Result, error) {
+	if o.Orders <= 0 {
+		o.Orders = 20000
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	say := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", args...)
+		}
+	}
+	res := Result{Orders: o.Orders, Concurrency: o.Concurrency, GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.Concurrency * 2, MaxIdleConnsPerHost: o.Concurrency * 2, IdleConnTimeout: time.Minute}}
+
+	// 1. The echo baseline, same client, same bodies, same count.
+	echo, stopEcho, err := serveEcho()
+	if err != nil {
+		return res, err
+	}
+	lat, errs, dur := push(ctx, client, echo, "", o.Orders, o.Concurrency)
+	stopEcho()
+	if errs > 0 {
+		return res, fmt.Errorf("echo server failed %d requests", errs)
+	}
+	res.EchoRPS = float64(o.Orders) / dur.Seconds()
+	_ = lat
+	say("echo: %.0f req/s", res.EchoRPS)
+
+	// 2. A webhook receiver that counts declaration.succeeded per order.
+	recv := newReceiver()
+	recvURL, stopRecv, err := recv.serve()
+	if err != nil {
+		return res, err
+	}
+	defer stopRecv()
+
+	// 3. baoguan.
+	t, stop, err := start(ctx, recvURL)
+	if err != nil {
+		return res, err
+	}
+	defer stop()
+	began := time.Now()
+	lat, errs, dur = push(ctx, client, t.BaseURL+"/v1/orders", t.APIKey, o.Orders, o.Concurrency)
+	res.PushErrors = errs
+	res.PushRPS = float64(o.Orders-int(errs)) / dur.Seconds()
+	res.PushP50MS, res.PushP99MS = percentile(lat, 0.50), percentile(lat, 0.99)
+	say("push: %.0f req/s, p50 %.1f ms, p99 %.1f ms, %d errors", res.PushRPS, res.PushP50MS, res.PushP99MS, errs)
+	if res.EchoRPS > 0 {
+		res.PushVsEcho = res.PushRPS / res.EchoRPS
+	}
+	want := int64(o.Orders) - errs
+	deadline := time.Now().Add(o.Timeout)
+	for recv.declared.Load() < want {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return res, fmt.Errorf("gave up: %d of %d orders declared and notified", recv.declared.Load(), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e2e := recv.lastAt().Sub(began)
+	res.E2ESeconds = e2e.Seconds()
+	res.E2EOrdersPerS = float64(want) / e2e.Seconds()
+	res.Webhooks, res.Duplicates = recv.total.Load(), recv.dups.Load()
+	res.PeakRSSMB = peakRSSMB()
+	say("e2e: %d orders declared and notified in %.1f s (%.0f orders/s)", want, res.E2ESeconds, res.E2EOrdersPerS)
+	return res, nil
+}
+
+// orderBody is the order every client pushes (to echo and baoguan alike).
+func orderBody(i int) []byte {
+	return []byte(`{"merchant_order_no":"BENCH` + strconv.Itoa(i) + `","amount":4023,"subject":"测试商品",` +
+		`"items":[{"subject":"测试商品1","link":"http://example.com/1","article_no":"HH00001"}],` +
+		`"payer":{"name":"张三","id_number":"110105199001011232","phone":"13800138000"},` +
+		`"declarations":[{"customs":"HG014"}]}`)
+}
+
+func push(ctx context.Context, c *http.Client, url, key string, n, conc int) ([]time.Duration, int64, time.Duration) {
+	lat := make([]time.Duration, n)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(orderBody(i)))
+				req.Header.Set("Content-Type", "application/json")
+				if key != "" {
+					req.Header.Set("Authorization", "Bearer "+key)
+				}
+				t0 := time.Now()
+				resp, err := c.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode >= 300 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					errs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, errs.Load(), time.Since(start)
+}
+
+func percentile(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return float64(s[i].Microseconds()) / 1000
+}
+
+// serveEcho is the baseline: decode the JSON body, encode it back.
+func serveEcho() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(v)
+	})}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/echo", func() { srv.Close() }, nil
+}
+
+// receiver counts webhooks; an order counts once, at its first
+// declaration.succeeded, and repeats are counted as duplicates.
+type receiver struct {
+	mu       sync.Mutex
+	seen     map[string]bool
+	last     time.Time
+	declared atomic.Int64
+	total    atomic.Int64
+	dups     atomic.Int64
+}
+
+func newReceiver() *receiver { return &receiver{seen: map[string]bool{}} }
+
+func (r *receiver) lastAt() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.last }
+
+func (r *receiver) serve() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.total.Add(1)
+		var ev struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+			Data struct {
+				No string `json:"merchant_order_no"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(b, &ev)
+		r.mu.Lock()
+		if r.seen[ev.ID] {
+			r.dups.Add(1)
+		}
+		r.seen[ev.ID] = true
+		if ev.Type == "declaration.succeeded" && !r.seen["order:"+ev.Data.No] {
+			r.seen["order:"+ev.Data.No] = true
+			r.declared.Add(1)
+			r.last = time.Now()
+		}
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/hook", func() { srv.Close() }, nil
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM) on Linux.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,144 @@
+package sqlite
+
+import (
+	"github.com/baoguan/baoguan"
+)
+
+const declarationCols = `id, order_id, merchant_id, customs, port, extras, sub_order_no, sub_order_id,
+	merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
+	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
+	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
+	modified_at, created_at, version`
+
+const (
+	qInsertDeclaration = `INSERT INTO declarations (order_id, merchant_id, customs, sub_order_no, port, extras,
+	sub_order_id, merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
+	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
+	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
+	modified_at, created_at, version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+RETURNING id`
+
+	// The target (order, customs, sub-order) is the declaration's identity
+	// and never changes; everything else may.
+	qUpdateDeclaration = `UPDATE declarations SET port = ?, extras = ?, sub_order_id = ?,
+	merchant_customs_no = ?, order_fee = ?, transport_fee = ?, product_fee = ?, duty = ?, strategy = ?,
+	identity_check = ?, payer_name = ?, payer_id_type = ?, payer_id_number = ?, payer_phone = ?, state = ?,
+	retrying = ?, explanation = ?, verify_department = ?, verify_department_trade_id = ?, receipt_code = ?,
+	port_ref = ?, attempts = ?, submitted_at = ?, modified_at = ?, version = version + 1
+WHERE id = ? AND merchant_id = ? AND version = ?`
+
+	qDeclaration       = `SELECT ` + declarationCols + ` FROM declarations WHERE id = ? AND merchant_id = ?`
+	qDeclarations      = `SELECT ` + declarationCols + ` FROM declarations WHERE order_id = ? AND merchant_id = ? ORDER BY id`
+	qDeclarationExists = `SELECT 1 FROM declarations WHERE id = ? AND merchant_id = ?`
+)
+
+// declarationArgs returns the mutable column values, port … modified_at.
+func (t *tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
+	extras, err := toJSON(d.Extras)
+	if err != nil {
+		return nil, err
+	}
+	s := t.sealer()
+	args := []any{d.Port, extras, d.SubOrderID, d.MerchantCustomsNo, d.OrderFee, d.TransportFee,
+		d.ProductFee, d.Duty, d.Strategy, d.IdentityCheck,
+		d.Payer.Name, d.Payer.IDType, s.seal(d.Payer.IDNumber), s.seal(d.Payer.Phone),
+		string(d.State), d.Retrying, d.Explanation, d.VerifyDepartment, d.VerifyDepartmentTradeID,
+		d.ReceiptCode, d.PortRef, d.Attempts, ms(d.SubmittedAt), ms(d.ModifiedAt)}
+	return args, s.err
+}
+
+func (t *tx) CreateDeclaration(d *baoguan.Declaration) error {
+	mut, err := t.declarationArgs(d)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, len(mut)+5)
+	args = append(args, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
+	args = append(args, mut...)
+	args = append(args, ms(t.now))
+	var id int64
+	found, err := t.one(qInsertDeclaration, args, func(s scanner) error { return s.Scan(&id) })
+	switch {
+	case isUnique(err):
+		if d.SubOrderNo != "" {
+			return duplicate("sub_order_no", "sub-order %s of order %d is already declared to %s", quote(d.SubOrderNo), d.OrderID, d.Customs)
+		}
+		return duplicate("customs", "order %d is already declared to %s", d.OrderID, d.Customs)
+	case isForeignKey(err):
+		return notFound("order %d not found", d.OrderID)
+	case err != nil:
+		return err
+	case !found:
+		return errNoReturning
+	}
+	d.ID, d.Version, d.CreatedAt = id, 1, t.now
+	return nil
+}
+
+func (t *tx) UpdateDeclaration(d *baoguan.Declaration) error {
+	args, err := t.declarationArgs(d)
+	if err != nil {
+		return err
+	}
+	args = append(args, d.ID, d.MerchantID, d.Version)
+	n, err := affected(t.exec(qUpdateDeclaration, args...))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		ok, err := t.exists(qDeclarationExists, d.ID, d.MerchantID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("declaration %d not found", d.ID)
+		}
+		return stale("declaration %d", d.ID)
+	}
+	d.Version++
+	return nil
+}
+
+func (t *tx) scanDeclaration(sc scanner, d *baoguan.Declaration) error {
+	var extras, idNumber, phone, state string
+	var submitted, modified, created int64
+	if err := sc.Scan(&d.ID, &d.OrderID, &d.MerchantID, &d.Customs, &d.Port, &extras, &d.SubOrderNo, &d.SubOrderID,
+		&d.MerchantCustomsNo, &d.OrderFee, &d.TransportFee, &d.ProductFee, &d.Duty, &d.Strategy, &d.IdentityCheck,
+		&d.Payer.Name, &d.Payer.IDType, &idNumber, &phone, &state, &d.Retrying, &d.Explanation,
+		&d.VerifyDepartment, &d.VerifyDepartmentTradeID, &d.ReceiptCode, &d.PortRef, &d.Attempts, &submitted,
+		&modified, &created, &d.Version); err != nil {
+		return err
+	}
+	d.State = baoguan.DeclState(state)
+	d.SubmittedAt, d.ModifiedAt, d.CreatedAt = fromMS(submitted), fromMS(modified), fromMS(created)
+	s := t.sealer()
+	d.Payer.IDNumber, d.Payer.Phone = s.open(idNumber), s.open(phone)
+	if s.err != nil {
+		return s.err
+	}
+	return fromJSON(extras, &d.Extras)
+}
+
+func (t *tx) Declaration(merchantID, id int64) (*baoguan.Declaration, error) {
+	d := new(baoguan.Declaration)
+	found, err := t.one(qDeclaration, []any{id, merchantID}, func(s scanner) error { return t.scanDeclaration(s, d) })
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound("declaration %d not found", id)
+	}
+	return d, nil
+}
+
+// Declarations returns the order's declarations, oldest first; none is an
+// empty list, not an error, since an order need not be declared.
+func (t *tx) Declarations(merchantID, orderID int64) ([]baoguan.Declaration, error) {
+	out := []baoguan.Declaration{}
+	err := t.each(qDeclarations, []any{orderID, merchantID}, func(s scanner) error {
+		out = append(out, baoguan.Declaration{})
+		return t.scanDeclaration(s, &out[len(out)-1])
+	})
+	return out, err
+}

@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"github.com/baoguan/baoguan"
+)
+
+const orderCols = `id, merchant_id, merchant_order_no, amount, currency, subject, items,
+	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
+	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
+	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
+	fail_reason, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at`
+
+const (
+	qInsertOrder = `INSERT INTO orders (merchant_id, merchant_order_no, amount, currency, subject, items,
+	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
+	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
+	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
+	fail_reason, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+RETURNING id`
+
+	// merchant_order_no and created_at never change: the first is the
+	// natural key front-ends look orders up by.
+	qUpdateOrder = `UPDATE orders SET amount = ?, currency = ?, subject = ?, items = ?,
+	payer_name = ?, payer_id_type = ?, payer_id_number = ?, payer_phone = ?, ordered_at = ?, batch_id = ?,
+	notify_url = ?, need_declare = ?, channel = ?, sandbox = ?, protocol = ?, capital_name = ?, extra = ?,
+	pay_status = ?, declare_status = ?, payment_no = ?, psp = ?, psp_name = ?, psp_code = ?, paid_at = ?,
+	ver_dept = ?, pay_type = ?, init_request = ?, init_response = ?, fail_reason = ?, paid_by_name = ?,
+	paid_by_id = ?, pay_attempts = ?, refunded = ?, version = version + 1, updated_at = ?
+WHERE id = ? AND merchant_id = ? AND version = ?`
+
+	qOrder            = `SELECT ` + orderCols + ` FROM orders WHERE id = ? AND merchant_id = ?`
+	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ?`
+	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? ORDER BY id LIMIT 1`
+	qOrderExists      = `SELECT 1 FROM orders WHERE id = ? AND merchant_id = ?`
+	qListOrders       = `SELECT ` + orderCols + ` FROM orders`
+	qCountOrders      = `SELECT COUNT(*) FROM orders`
+)
+
+// orderArgs returns the mutable column values of o, amount … refunded, in
+// the order both qInsertOrder (after merchant_id, merchant_order_no) and
+// qUpdateOrder use.
+func (t *tx) orderArgs(o *baoguan.Order) ([]any, error) {
+	items, err := toJSON(o.Items)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := toJSON(o.Extra)
+	if err != nil {
+		return nil, err
+	}
+	s := t.sealer()
+	p := &o.Payment
+	args := []any{o.Amount, o.Currency, o.Subject, items,
+		o.Payer.Name, o.Payer.IDType, s.seal(o.Payer.IDNumber), s.seal(o.Payer.Phone), ms(o.OrderedAt), o.BatchID,
+		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
+		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
+		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.PayerName,
+		s.seal(p.PayerID), o.PayAttempts, o.Refunded}
+	return args, s.err
+}
+
+func (t *tx) CreateOrder(o *baoguan.Order) error {
+	mut, err := t.orderArgs(o)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, len(mut)+4)
+	args = append(args, o.MerchantID, o.MerchantOrderNo)
+	args = append(args, mut...)
+	args = append(args, ms(t.now), ms(t.now))
+	var id int64
+	found, err := t.one(qInsertOrder, args, func(s scanner) error { return s.Scan(&id) })
+	switch {
+	case isUnique(err):
+		return duplicate("merchant_order_no", "order %s already exists", quote(o.MerchantOrderNo))
+	case isForeignKey(err):
+		return notFound("merchant %d not found", o.MerchantID)
+	case err != nil:
+		return err
+	case !found:
+		return errNoReturning
+	}
+	o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
+	return nil
+}
+
+func (t *tx) UpdateOrder(o *baoguan.Order) error {
+	args, err := t.orderArgs(o)
+	if err != nil {
+		return err
+	}
+	args = append(args, ms(t.now), o.ID, o.MerchantID, o.Version)
+	n, err := affected(t.exec(qUpdateOrder, args...))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		ok, err := t.exists(qOrderExists, o.ID, o.MerchantID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("order %d not found", o.ID)
+		}
+		return stale("order %s", quote(o.MerchantOrderNo))
+	}
+	o.Version++
+	o.UpdatedAt = t.now
+	return nil
+}
+
+func (t *tx) scanOrder(sc scanner, o *baoguan.Order) error {
+	var items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID string
+	var orderedAt, paidAt, created, updated int64
+	p := &o.Payment
+	if err := sc.Scan(&o.ID, &o.MerchantID, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &items,
+		&o.Payer.Name, &o.Payer.IDType, &idNumber, &phone, &orderedAt, &o.BatchID, &o.NotifyURL,
+		&o.NeedDeclare, &channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &extra, &payStatus, &declareStatus,
+		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
+		&p.FailReason, &p.PayerName, &paidByID, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated); err != nil {
+		return err
+	}
+	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)
+	o.OrderedAt, p.PaidAt, o.CreatedAt, o.UpdatedAt = fromMS(orderedAt), fromMS(paidAt), fromMS(created), fromMS(updated)
+	s := t.sealer()
+	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(idNumber), s.open(phone), s.open(paidByID)
+	if s.err != nil {
+		return s.err
+	}
+	if err := fromJSON(items, &o.Items); err != nil {
+		return err
+	}
+	return fromJSON(extra, &o.Extra)
+}
+
+func (t *tx) orderBy(q string, args []any, what string) (*baoguan.Order, error) {
+	o := new(baoguan.Order)
+	found, err := t.one(q, args, func(s scanner) error { return t.scanOrder(s, o) })
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound("order %s not found", what)
+	}
+	return o, nil
+}
+
+func (t *tx) Order(merchantID, id int64) (*baoguan.Order, error) {
+	return t.orderBy(qOrder, []any{id, merchantID}, itoa(id))
+}
+
+func (t *tx) OrderByNo(merchantID int64, no string) (*baoguan.Order, error) {
+	return t.orderBy(qOrderByNo, []any{merchantID, no}, quote(no))
+}
+
+func (t *tx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Order, error) {
+	if paymentNo == "" {
+		// Unpaid orders all have an empty payment number; none is "the" one.
+		return nil, notFound("order with an empty payment number not found")
+	}
+	return t.orderBy(qOrderByPaymentNo, []any{merchantID, paymentNo}, "with payment number "+quote(paymentNo))
+}
+
+// orderWhere builds the filter shared by ListOrders and CountOrders. A zero
+// MerchantID lists every merchant's orders, for operators.
+func orderWhere(f baoguan.OrderFilter) *where {
+	w := new(where)
+	if f.MerchantID != 0 {
+		w.add("merchant_id = ?", f.MerchantID)
+	}
+	if f.BatchID != 0 {
+		w.add("batch_id = ?", f.BatchID)
+	}
+	if f.PayStatus != "" {
+		w.add("pay_status = ?", string(f.PayStatus))
+	}
+	if f.DeclareStatus != "" {
+		w.add("declare_status = ?", string(f.DeclareStatus))
+	}
+	return w
+}
+
+func (t *tx) ListOrders(f baoguan.OrderFilter) ([]baoguan.Order, error) {
+	w := orderWhere(f)
+	order := " ORDER BY id"
+	switch {
+	case f.Newest:
+		if f.Cursor != 0 {
+			w.add("id < ?", f.Cursor)
+		}
+		order = " ORDER BY id DESC"
+	case f.Cursor != 0:
+		w.add("id > ?", f.Cursor)
+	}
+	args := append(w.args, limit(f.Limit))
+	out := []baoguan.Order{}
+	err := t.each(qListOrders+w.String()+order+" LIMIT ?", args, func(s scanner) error {
+		out = append(out, baoguan.Order{})
+		return t.scanOrder(s, &out[len(out)-1])
+	})
+	return out, err
+}
+
+func (t *tx) CountOrders(f baoguan.OrderFilter) (int, error) {
+	w := orderWhere(f)
+	var n int
+	_, err := t.one(qCountOrders+w.String(), w.args, func(s scanner) error { return s.Scan(&n) })
+	return n, err
+}

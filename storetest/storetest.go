@@ -1,0 +1,1409 @@
+// Package storetest is the one behavioural test suite for baoguan.Store.
+// Every implementation (SQLite today, PostgreSQL later) runs the same Run,
+// so the core and the front-ends can rely on the documented contract of
+// baoguan.Tx rather than on one database's quirks: error codes and reasons,
+// merchant isolation, optimistic versions, job leases, and Update's
+// all-or-nothing promise even when the store commits several Updates in one
+// database transaction.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Run runs the suite. open must return a fresh, empty store for each
+// subtest, whose clock follows real time (the lease tests sleep past a
+// lease). Run closes each store when its subtest ends, so Close must
+// tolerate a second call if open also registers one.
+func Run(t *testing.T, open func(t *testing.T) baoguan.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s baoguan.Store)
+	}{
+		{"Merchants", testMerchants},
+		{"MerchantDuplicates", testMerchantDuplicates},
+		{"DebitFunding", testDebitFunding},
+		{"DebitFundingConcurrent", testDebitFundingConcurrent},
+		{"Orders", testOrders},
+		{"OrderDuplicate", testOrderDuplicate},
+		{"OrderStale", testOrderStale},
+		{"OrderPaging", testOrderPaging},
+		{"OrderLimits", testOrderLimits},
+		{"Declarations", testDeclarations},
+		{"Refunds", testRefunds},
+		{"Batches", testBatches},
+		{"Events", testEvents},
+		{"MerchantIsolation", testMerchantIsolation},
+		{"JobDedupe", testJobDedupe},
+		{"JobClaimFinish", testJobClaimFinish},
+		{"JobLeaseExpiry", testJobLeaseExpiry},
+		{"JobConcurrentClaims", testJobConcurrentClaims},
+		{"JobListsAndCounts", testJobListsAndCounts},
+		{"Idempotency", testIdempotency},
+		{"UpdateRollsBack", testUpdateRollsBack},
+		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
+		{"ViewIsReadOnly", testViewIsReadOnly},
+		{"CancelledContext", testCancelledContext},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+// ---- helpers ----
+
+func update(t *testing.T, s baoguan.Store, fn func(baoguan.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func view(t *testing.T, s baoguan.Store, fn func(baoguan.Tx) error) {
+	t.Helper()
+	if err := s.View(context.Background(), fn); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
+
+// wantErr checks that err is a *baoguan.Error with the code, and the
+// reason when one is given.
+func wantErr(t *testing.T, what string, err error, code, reason string) {
+	t.Helper()
+	var e *baoguan.Error
+	if !errors.As(err, &e) {
+		t.Errorf("%s: got error %v, want *baoguan.Error %s", what, err, code)
+		return
+	}
+	if e.Code != code || reason != "" && e.Reason != reason {
+		t.Errorf("%s: got %s/%s (%v), want %s/%s", what, e.Code, e.Reason, err, code, reason)
+	}
+}
+
+func notFound(t *testing.T, what string, err error) {
+	t.Helper()
+	wantErr(t, what, err, baoguan.ENOTFOUND, "")
+}
+
+// same reports a difference between got and want. Times compare with
+// Equal (a store may hand back another location or representation), and a
+// nil slice or map equals an empty one.
+func same(t *testing.T, what string, got, want any) {
+	t.Helper()
+	var diffs []string
+	compare(reflect.ValueOf(got), reflect.ValueOf(want), what, &diffs)
+	for _, d := range diffs {
+		t.Error(d)
+	}
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+func compare(g, w reflect.Value, path string, diffs *[]string) {
+	if g.Type() != w.Type() {
+		*diffs = append(*diffs, fmt.Sprintf("%s: type %s, want %s", path, g.Type(), w.Type()))
+		return
+	}
+	switch {
+	case g.Type() == timeType:
+		gt, wt := g.Interface().(time.Time), w.Interface().(time.Time)
+		if !gt.Equal(wt) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: %v, want %v", path, gt, wt))
+		}
+	case g.Kind() == reflect.Pointer:
+		if g.IsNil() || w.IsNil() {
+			if g.IsNil() != w.IsNil() {
+				*diffs = append(*diffs, fmt.Sprintf("%s: nil mismatch", path))
+			}
+			return
+		}
+		compare(g.Elem(), w.Elem(), path, diffs)
+	case g.Kind() == reflect.Struct:
+		for i := range g.NumField() {
+			if g.Type().Field(i).IsExported() {
+				compare(g.Field(i), w.Field(i), path+"."+g.Type().Field(i).Name, diffs)
+			}
+		}
+	case g.Kind() == reflect.Slice:
+		if g.Len() != w.Len() {
+			*diffs = append(*diffs, fmt.Sprintf("%s: len %d, want %d", path, g.Len(), w.Len()))
+			return
+		}
+		for i := range g.Len() {
+			compare(g.Index(i), w.Index(i), fmt.Sprintf("%s[%d]", path, i), diffs)
+		}
+	case g.Kind() == reflect.Map:
+		if g.Len() != w.Len() {
+			*diffs = append(*diffs, fmt.Sprintf("%s: %v, want %v", path, g, w))
+			return
+		}
+		for _, k := range w.MapKeys() {
+			gv := g.MapIndex(k)
+			if !gv.IsValid() {
+				*diffs = append(*diffs, fmt.Sprintf("%s[%v]: missing", path, k))
+				continue
+			}
+			compare(gv, w.MapIndex(k), fmt.Sprintf("%s[%v]", path, k), diffs)
+		}
+	default:
+		if !reflect.DeepEqual(g.Interface(), w.Interface()) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: %#v, want %#v", path, g.Interface(), w.Interface()))
+		}
+	}
+}
+
+// at is a fixed instant with millisecond precision, the finest every store
+// keeps.
+func at(minute int) time.Time {
+	return time.Date(2024, 5, 1, 10, minute, 7, 123_000_000, time.UTC)
+}
+
+// Personal data used throughout; the sqlite tests search the file for it.
+const (
+	PayerIDNumber = "11010519491231002X"
+	PayerPhone    = "13800138000"
+	PayerName     = "张三"
+)
+
+func newMerchant(t *testing.T, s baoguan.Store, name string) *baoguan.Merchant {
+	t.Helper()
+	m := &baoguan.Merchant{
+		No: "M" + name, Name: name, Status: baoguan.MerchantActive, Mode: baoguan.ModeSandbox,
+		EBPCode: "1101" + name, EBPName: name + " Ltd", NotifyURL: "https://" + name + ".example/notify",
+		APIKeyHash: "key-" + name, AppID: "app-" + name, AppKeyHash: "appkey-" + name,
+		SignToken: "token-" + name, WebhookSecret: "whsec_" + name,
+		FundingBalance: 100000, Settings: map[string]string{"payzero.ips": "10.0.0.0/8"},
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) })
+	return m
+}
+
+// sampleOrder fills every field, so a round trip checks every column.
+func sampleOrder(m *baoguan.Merchant, no string) *baoguan.Order {
+	return &baoguan.Order{
+		MerchantID: m.ID, MerchantOrderNo: no, Amount: 12345, Currency: "CNY", Subject: "奶粉 x2",
+		Items: []baoguan.Item{{Subject: "奶粉", Link: "https://shop.example/1", ArticleNo: "A1", Quantity: 2, UnitAmount: 6000},
+			{Subject: "运费", Quantity: 1, UnitAmount: 345}},
+		Payer:       baoguan.Payer{Name: PayerName, IDType: "IDCARD", IDNumber: PayerIDNumber, Phone: PayerPhone},
+		OrderedAt:   at(1),
+		NotifyURL:   "https://shop.example/n",
+		NeedDeclare: true, Channel: baoguan.ChannelMock, Sandbox: true, Protocol: "native", CapitalName: "capital",
+		Extra:     map[string]string{"memo": "gift"},
+		PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclareNone,
+		Payment: baoguan.Payment{No: "P" + no, PSP: "LYCHEEPAY", PSPName: "Lychee", PSPCode: "4403",
+			PaidAt: at(2), VerDept: "3", PayType: "4", InitRequest: "{req}", InitResponse: "{resp}",
+			FailReason: "", PayerName: PayerName, PayerID: PayerIDNumber},
+		PayAttempts: 1,
+	}
+}
+
+func newOrder(t *testing.T, s baoguan.Store, m *baoguan.Merchant, no string) *baoguan.Order {
+	t.Helper()
+	o := sampleOrder(m, no)
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateOrder(o) })
+	return o
+}
+
+// ---- merchants ----
+
+func testMerchants(t *testing.T, s baoguan.Store) {
+	a := newMerchant(t, s, "acme")
+	b := newMerchant(t, s, "bolt")
+	if a.ID == 0 || a.ID == b.ID || a.CreatedAt.IsZero() || a.UpdatedAt.IsZero() {
+		t.Fatalf("CreateMerchant did not set ID/CreatedAt/UpdatedAt: %+v", a)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for what, get := range map[string]func() (*baoguan.Merchant, error){
+			"Merchant":             func() (*baoguan.Merchant, error) { return tx.Merchant(a.ID) },
+			"MerchantByNo":         func() (*baoguan.Merchant, error) { return tx.MerchantByNo(a.No) },
+			"MerchantByName":       func() (*baoguan.Merchant, error) { return tx.MerchantByName(a.Name) },
+			"MerchantByAPIKeyHash": func() (*baoguan.Merchant, error) { return tx.MerchantByAPIKeyHash(a.APIKeyHash) },
+			"MerchantByAppID":      func() (*baoguan.Merchant, error) { return tx.MerchantByAppID(a.AppID) },
+		} {
+			got, err := get()
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+				continue
+			}
+			same(t, what, got, a)
+		}
+		_, err := tx.Merchant(a.ID + b.ID + 100)
+		notFound(t, "Merchant(missing)", err)
+		_, err = tx.MerchantByNo("nope")
+		notFound(t, "MerchantByNo(missing)", err)
+		_, err = tx.MerchantByName("nope")
+		notFound(t, "MerchantByName(missing)", err)
+		_, err = tx.MerchantByAPIKeyHash("nope")
+		notFound(t, "MerchantByAPIKeyHash(missing)", err)
+		_, err = tx.MerchantByAppID("nope")
+		notFound(t, "MerchantByAppID(missing)", err)
+		all, err := tx.Merchants()
+		if err != nil {
+			return err
+		}
+		if len(all) != 2 {
+			t.Errorf("Merchants: got %d, want 2", len(all))
+		}
+		return nil
+	})
+
+	a.Status, a.Name, a.WebhookSecret, a.Settings = baoguan.MerchantArrears, "acme2", "whsec_new", map[string]string{"x": "y"}
+	update(t, s, func(tx baoguan.Tx) error { return tx.UpdateMerchant(a) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.MerchantByName("acme2")
+		if err != nil {
+			return err
+		}
+		same(t, "updated merchant", got, a)
+		return nil
+	})
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		return tx.UpdateMerchant(&baoguan.Merchant{ID: a.ID + b.ID + 100, Name: "ghost", No: "ghost"})
+	})
+	notFound(t, "UpdateMerchant(missing)", err)
+}
+
+func testMerchantDuplicates(t *testing.T, s baoguan.Store) {
+	a := newMerchant(t, s, "acme")
+	for what, m := range map[string]baoguan.Merchant{
+		"no":      {No: a.No, Name: "x1"},
+		"name":    {No: "x2", Name: a.Name},
+		"app id":  {No: "x3", Name: "x3", AppID: a.AppID},
+		"api key": {No: "x4", Name: "x4", APIKeyHash: a.APIKeyHash},
+	} {
+		m.Status, m.Mode = baoguan.MerchantActive, baoguan.ModeSandbox
+		err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateMerchant(&m) })
+		wantErr(t, "duplicate merchant "+what, err, baoguan.ECONFLICT, "duplicate")
+	}
+	// Empty optional keys (no app id, no API key yet) never collide.
+	for _, n := range []string{"y1", "y2"} {
+		m := &baoguan.Merchant{No: n, Name: n, Status: baoguan.MerchantUnsigned, Mode: baoguan.ModeSandbox}
+		update(t, s, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) })
+	}
+	// Renaming onto another merchant's name is a duplicate too.
+	b := newMerchant(t, s, "bolt")
+	b.Name = a.Name
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateMerchant(b) })
+	wantErr(t, "UpdateMerchant onto a taken name", err, baoguan.ECONFLICT, "duplicate")
+}
+
+func testDebitFunding(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme") // balance 100000
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, c := range []struct {
+			amount int64
+			ok     bool
+		}{{60000, true}, {50000, false}, {40000, true}, {1, false}, {0, true}} {
+			ok, err := tx.DebitFunding(m.ID, c.amount)
+			if err != nil {
+				return err
+			}
+			if ok != c.ok {
+				t.Errorf("DebitFunding(%d) = %v, want %v", c.amount, ok, c.ok)
+			}
+		}
+		_, err := tx.DebitFunding(m.ID+100, 1)
+		notFound(t, "DebitFunding(missing merchant)", err)
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Merchant(m.ID)
+		if err == nil && got.FundingBalance != 0 {
+			t.Errorf("balance = %d, want 0", got.FundingBalance)
+		}
+		return err
+	})
+}
+
+func testDebitFundingConcurrent(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme") // balance 100000
+	const n, amount = 40, 7000     // 14 fit, 26 must be refused
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	debited := 0
+	for range n {
+		wg.Go(func() {
+			var ok bool
+			err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+				var err error
+				ok, err = tx.DebitFunding(m.ID, amount)
+				return err
+			})
+			if err != nil {
+				t.Errorf("DebitFunding: %v", err)
+			}
+			if ok {
+				mu.Lock()
+				debited++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if debited != 14 {
+		t.Errorf("%d debits succeeded, want 14", debited)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Merchant(m.ID)
+		if err == nil && got.FundingBalance != 100000-14*amount {
+			t.Errorf("balance = %d, want %d", got.FundingBalance, 100000-14*amount)
+		}
+		return err
+	})
+}
+
+// ---- orders ----
+
+func testOrders(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	if o.ID == 0 || o.Version != 1 || o.CreatedAt.IsZero() || !o.UpdatedAt.Equal(o.CreatedAt) {
+		t.Fatalf("CreateOrder did not set ID/Version/CreatedAt/UpdatedAt: id=%d v=%d %v %v", o.ID, o.Version, o.CreatedAt, o.UpdatedAt)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Order(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Order", got, o)
+		got, err = tx.OrderByNo(m.ID, "SO-1")
+		if err != nil {
+			return err
+		}
+		same(t, "OrderByNo", got, o)
+		got, err = tx.OrderByPaymentNo(m.ID, "PSO-1")
+		if err != nil {
+			return err
+		}
+		same(t, "OrderByPaymentNo", got, o)
+		_, err = tx.Order(m.ID, o.ID+1)
+		notFound(t, "Order(missing)", err)
+		_, err = tx.OrderByNo(m.ID, "SO-2")
+		notFound(t, "OrderByNo(missing)", err)
+		_, err = tx.OrderByPaymentNo(m.ID, "nope")
+		notFound(t, "OrderByPaymentNo(missing)", err)
+		_, err = tx.OrderByPaymentNo(m.ID, "")
+		notFound(t, "OrderByPaymentNo(empty)", err)
+		return nil
+	})
+
+	// An order with no items, extras or payer still round-trips.
+	bare := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "SO-bare", Amount: 1, Currency: "CNY", Subject: "s",
+		Channel: baoguan.ChannelAuto, PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclareNone}
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateOrder(bare) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Order(m.ID, bare.ID)
+		if err == nil {
+			same(t, "bare order", got, bare)
+		}
+		return err
+	})
+
+	before := o.UpdatedAt
+	time.Sleep(2 * time.Millisecond)
+	update(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Order(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		if err := got.MovePay(baoguan.PaySucceed); err != nil {
+			return err
+		}
+		got.Payment.No = "PAY-2"
+		got.Payer.Phone = "13900139000"
+		got.Refunded = 45
+		got.Items = append(got.Items, baoguan.Item{Subject: "赠品", Quantity: 1})
+		if err := tx.UpdateOrder(got); err != nil {
+			return err
+		}
+		if got.Version != 2 || !got.UpdatedAt.After(before) {
+			t.Errorf("UpdateOrder: version %d, updated %v (before %v)", got.Version, got.UpdatedAt, before)
+		}
+		o = got
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.OrderByPaymentNo(m.ID, "PAY-2")
+		if err == nil {
+			same(t, "updated order", got, o)
+		}
+		return err
+	})
+}
+
+func testOrderDuplicate(t *testing.T, s baoguan.Store) {
+	a := newMerchant(t, s, "acme")
+	b := newMerchant(t, s, "bolt")
+	newOrder(t, s, a, "SO-1")
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateOrder(sampleOrder(a, "SO-1")) })
+	wantErr(t, "duplicate order", err, baoguan.ECONFLICT, "duplicate")
+	// The number is unique per merchant only.
+	newOrder(t, s, b, "SO-1")
+	// An order for a merchant that does not exist is refused.
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
+		return tx.CreateOrder(sampleOrder(&baoguan.Merchant{ID: a.ID + b.ID + 100}, "SO-9"))
+	})
+	if err == nil {
+		t.Error("CreateOrder for a missing merchant succeeded")
+	}
+}
+
+func testOrderStale(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	old := *o
+	o.Subject = "first"
+	update(t, s, func(tx baoguan.Tx) error { return tx.UpdateOrder(o) })
+	old.Subject = "second"
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateOrder(&old) })
+	wantErr(t, "UpdateOrder(stale)", err, baoguan.ECONFLICT, "stale")
+	if old.Version != 1 {
+		t.Errorf("stale UpdateOrder changed Version to %d", old.Version)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Order(m.ID, o.ID)
+		if err == nil && (got.Subject != "first" || got.Version != 2) {
+			t.Errorf("after stale update: subject %q version %d, want first/2", got.Subject, got.Version)
+		}
+		return err
+	})
+	ghost := *o
+	ghost.ID += 100
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateOrder(&ghost) })
+	notFound(t, "UpdateOrder(missing)", err)
+}
+
+func ids[T any](xs []T, id func(*T) int64) []int64 {
+	out := make([]int64, len(xs))
+	for i := range xs {
+		out[i] = id(&xs[i])
+	}
+	return out
+}
+
+func orderID(o *baoguan.Order) int64 { return o.ID }
+
+func testOrderPaging(t *testing.T, s baoguan.Store) {
+	a := newMerchant(t, s, "acme")
+	b := newMerchant(t, s, "bolt")
+	var batch baoguan.Batch
+	var want []int64
+	update(t, s, func(tx baoguan.Tx) error {
+		batch = baoguan.Batch{MerchantID: a.ID, No: "B1", Total: 3}
+		if err := tx.CreateBatch(&batch); err != nil {
+			return err
+		}
+		for i := range 10 {
+			m := a
+			if i%4 == 3 {
+				m = b
+			}
+			o := sampleOrder(m, fmt.Sprintf("SO-%d", i))
+			if i < 3 {
+				o.BatchID = batch.ID
+			}
+			if i%2 == 0 {
+				o.PayStatus = baoguan.PaySucceed
+			}
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+			if m == a {
+				want = append(want, o.ID)
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		// Oldest first, three at a time.
+		var got []int64
+		f := baoguan.OrderFilter{MerchantID: a.ID, Page: baoguan.Page{Limit: 3}}
+		for range 10 {
+			page, err := tx.ListOrders(f)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				break
+			}
+			if len(page) > 3 {
+				t.Errorf("page of %d, limit 3", len(page))
+			}
+			got = append(got, ids(page, orderID)...)
+			f.Cursor = page[len(page)-1].ID
+		}
+		same(t, "oldest-first pages", got, want)
+
+		// Newest first.
+		got = nil
+		f = baoguan.OrderFilter{MerchantID: a.ID, Newest: true, Page: baoguan.Page{Limit: 4}}
+		for range 10 {
+			page, err := tx.ListOrders(f)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, ids(page, orderID)...)
+			f.Cursor = page[len(page)-1].ID
+		}
+		rev := make([]int64, len(want))
+		for i, id := range want {
+			rev[len(want)-1-i] = id
+		}
+		same(t, "newest-first pages", got, rev)
+
+		n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: a.ID})
+		if err != nil {
+			return err
+		}
+		if n != len(want) {
+			t.Errorf("CountOrders = %d, want %d", n, len(want))
+		}
+		paid, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: a.ID, PayStatus: baoguan.PaySucceed})
+		if err != nil {
+			return err
+		}
+		for _, o := range paid {
+			if o.PayStatus != baoguan.PaySucceed || o.MerchantID != a.ID {
+				t.Errorf("PayStatus filter returned %s of merchant %d", o.PayStatus, o.MerchantID)
+			}
+		}
+		if len(paid) != 5 { // orders 0, 2, 4, 6 and 8 are paid, all merchant a's
+			t.Errorf("ListOrders(PAY_SUCCEED) = %d orders, want 5", len(paid))
+		}
+		inBatch, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: a.ID, BatchID: batch.ID})
+		if err != nil {
+			return err
+		}
+		same(t, "batch filter", ids(inBatch, orderID), want[:3])
+		nd, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: a.ID, DeclareStatus: baoguan.DeclareNone})
+		if err != nil {
+			return err
+		}
+		if nd != len(want) {
+			t.Errorf("CountOrders(NOT_DECLARED) = %d, want %d", nd, len(want))
+		}
+		return nil
+	})
+}
+
+func testOrderLimits(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	update(t, s, func(tx baoguan.Tx) error {
+		for i := range 1001 {
+			o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("L-%d", i), Amount: 1, Currency: "CNY",
+				Subject: "s", Channel: baoguan.ChannelMock, PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclareNone}
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		for _, c := range []struct{ limit, want int }{{0, 50}, {-1, 50}, {7, 7}, {5000, 1000}} {
+			page, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: m.ID, Page: baoguan.Page{Limit: c.limit}})
+			if err != nil {
+				return err
+			}
+			if len(page) != c.want {
+				t.Errorf("Limit %d: got %d orders, want %d", c.limit, len(page), c.want)
+			}
+		}
+		return nil
+	})
+}
+
+// ---- declarations, refunds, batches, events ----
+
+func sampleDeclaration(o *baoguan.Order, customs, sub string) *baoguan.Declaration {
+	return &baoguan.Declaration{
+		OrderID: o.ID, MerchantID: o.MerchantID, Customs: customs, Port: "SANDBOX",
+		Extras:     baoguan.CustomsExtras{AreaCode: "4403", JyOrg: "JY1", InType: "1"},
+		SubOrderNo: sub, SubOrderID: "SUB" + sub, MerchantCustomsNo: "C123",
+		OrderFee: 1000, TransportFee: 100, ProductFee: 900, Duty: 5,
+		Strategy: baoguan.StrategyDiffPush, IdentityCheck: baoguan.CheckUnchecked,
+		Payer: baoguan.Payer{Name: PayerName, IDType: "IDCARD", IDNumber: PayerIDNumber, Phone: PayerPhone},
+		State: baoguan.DeclPending, SubmittedAt: at(3), ModifiedAt: at(4),
+	}
+}
+
+func testDeclarations(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	d1 := sampleDeclaration(o, "SHANGHAI", "")
+	d2 := sampleDeclaration(o, "GUANGZHOU", "S1")
+	d3 := sampleDeclaration(o, "GUANGZHOU", "S2")
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, d := range []*baoguan.Declaration{d1, d2, d3} {
+			if err := tx.CreateDeclaration(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if d1.ID == 0 || d1.Version != 1 || d1.CreatedAt.IsZero() {
+		t.Fatalf("CreateDeclaration did not set ID/Version/CreatedAt: %+v", d1)
+	}
+	for _, d := range []*baoguan.Declaration{sampleDeclaration(o, "SHANGHAI", ""), sampleDeclaration(o, "GUANGZHOU", "S1")} {
+		err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateDeclaration(d) })
+		wantErr(t, "duplicate declaration "+d.Customs+"/"+d.SubOrderNo, err, baoguan.ECONFLICT, "duplicate")
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Declaration(m.ID, d2.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Declaration", got, d2)
+		list, err := tx.Declarations(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Declarations", list, []baoguan.Declaration{*d1, *d2, *d3})
+		_, err = tx.Declaration(m.ID, d3.ID+10)
+		notFound(t, "Declaration(missing)", err)
+		list, err = tx.Declarations(m.ID, o.ID+10)
+		if err != nil || len(list) != 0 {
+			t.Errorf("Declarations(no such order) = %v, %v; want none", list, err)
+		}
+		return nil
+	})
+	old := *d1
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := d1.Move(baoguan.DeclSubmitted); err != nil {
+			return err
+		}
+		d1.Attempts, d1.PortRef, d1.Payer.IDNumber = 1, "REF1", "110105194912310029"
+		return tx.UpdateDeclaration(d1)
+	})
+	if d1.Version != 2 {
+		t.Errorf("UpdateDeclaration: version %d, want 2", d1.Version)
+	}
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateDeclaration(&old) })
+	wantErr(t, "UpdateDeclaration(stale)", err, baoguan.ECONFLICT, "stale")
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Declaration(m.ID, d1.ID)
+		if err == nil {
+			same(t, "updated declaration", got, d1)
+		}
+		return err
+	})
+	ghost := *d1
+	ghost.ID += 100
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateDeclaration(&ghost) })
+	notFound(t, "UpdateDeclaration(missing)", err)
+}
+
+func testRefunds(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	mk := func(no string) *baoguan.Refund {
+		return &baoguan.Refund{MerchantID: m.ID, OrderID: o.ID, MerchantOrderNo: o.MerchantOrderNo, MerchantRefundNo: no,
+			Amount: 100, Reason: "damaged", Status: baoguan.RefundInit, Protocol: "native"}
+	}
+	r1, r2 := mk("R1"), mk("R2")
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateRefund(r1); err != nil {
+			return err
+		}
+		return tx.CreateRefund(r2)
+	})
+	if r1.ID == 0 || r1.Version != 1 || r1.CreatedAt.IsZero() || r1.UpdatedAt.IsZero() {
+		t.Fatalf("CreateRefund did not set ID/Version/times: %+v", r1)
+	}
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateRefund(mk("R1")) })
+	wantErr(t, "duplicate refund", err, baoguan.ECONFLICT, "duplicate")
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Refund(m.ID, r1.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Refund", got, r1)
+		got, err = tx.RefundByNo(m.ID, "R2")
+		if err != nil {
+			return err
+		}
+		same(t, "RefundByNo", got, r2)
+		list, err := tx.Refunds(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Refunds", list, []baoguan.Refund{*r1, *r2})
+		_, err = tx.Refund(m.ID, r2.ID+10)
+		notFound(t, "Refund(missing)", err)
+		_, err = tx.RefundByNo(m.ID, "R3")
+		notFound(t, "RefundByNo(missing)", err)
+		return nil
+	})
+	old := *r1
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := r1.Move(baoguan.RefundRequested); err != nil {
+			return err
+		}
+		r1.RefundNo = "CH-R1"
+		return tx.UpdateRefund(r1)
+	})
+	if r1.Version != 2 {
+		t.Errorf("UpdateRefund: version %d, want 2", r1.Version)
+	}
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateRefund(&old) })
+	wantErr(t, "UpdateRefund(stale)", err, baoguan.ECONFLICT, "stale")
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Refund(m.ID, r1.ID)
+		if err == nil {
+			same(t, "updated refund", got, r1)
+		}
+		return err
+	})
+	ghost := *r1
+	ghost.ID += 100
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateRefund(&ghost) })
+	notFound(t, "UpdateRefund(missing)", err)
+}
+
+func testBatches(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	b := &baoguan.Batch{MerchantID: m.ID, No: "20190320162344842", Total: 6, Amount: 600, Protocol: "payzero"}
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateBatch(b); err != nil {
+			return err
+		}
+		for i, st := range []struct {
+			pay  baoguan.PayStatus
+			decl baoguan.DeclareStatus
+		}{
+			{baoguan.PaySucceed, baoguan.DeclareDone},
+			{baoguan.PaySucceed, baoguan.DeclareFailedSt},
+			{baoguan.PaySucceed, baoguan.DeclareRunning},
+			{baoguan.PayFailed, baoguan.DeclareNone},
+			{baoguan.PayApplied, baoguan.DeclareNone},
+			{baoguan.PayNotPayed, baoguan.DeclarePending},
+		} {
+			o := sampleOrder(m, fmt.Sprintf("B-%d", i))
+			o.Amount, o.BatchID, o.PayStatus, o.DeclareStatus = int64(100+i), b.ID, st.pay, st.decl
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+		}
+		// An order outside the batch must not count.
+		return tx.CreateOrder(sampleOrder(m, "other"))
+	})
+	if b.ID == 0 || b.CreatedAt.IsZero() {
+		t.Fatalf("CreateBatch did not set ID/CreatedAt: %+v", b)
+	}
+	b.PayCalls = 1
+	update(t, s, func(tx baoguan.Tx) error { return tx.UpdateBatch(b) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Batch(m.ID, b.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Batch", got, b)
+		sum, err := tx.BatchSummary(m.ID, b.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "BatchSummary", sum, baoguan.BatchSummary{Total: 6, PaySucceed: 3, PayFailed: 1, PayOther: 2,
+			DeclareSucceed: 1, DeclareFailed: 1, DeclareOther: 4, PaidAmount: 100 + 101 + 102})
+		_, err = tx.Batch(m.ID, b.ID+1)
+		notFound(t, "Batch(missing)", err)
+		_, err = tx.BatchSummary(m.ID, b.ID+1)
+		notFound(t, "BatchSummary(missing)", err)
+		return nil
+	})
+	ghost := *b
+	ghost.ID += 100
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateBatch(&ghost) })
+	notFound(t, "UpdateBatch(missing)", err)
+}
+
+func testEvents(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o1 := newOrder(t, s, m, "SO-1")
+	o2 := newOrder(t, s, m, "SO-2")
+	var evs []*baoguan.Event
+	update(t, s, func(tx baoguan.Tx) error {
+		for i, o := range []*baoguan.Order{o1, o2, o1, o2, o1} {
+			e := &baoguan.Event{PublicID: fmt.Sprintf("evt_%d", i), MerchantID: m.ID, OrderID: o.ID,
+				Type: baoguan.EventOrderPaid, Protocol: "native", URL: "https://acme.example/hook",
+				ContentType: "application/json", Body: []byte(`{"n":` + fmt.Sprint(i) + `}`), Status: baoguan.EventPending}
+			if i == 4 {
+				e.Type = baoguan.EventDeclSucceeded
+			}
+			if err := tx.CreateEvent(e); err != nil {
+				return err
+			}
+			evs = append(evs, e)
+		}
+		return nil
+	})
+	if evs[0].ID == 0 || evs[0].CreatedAt.IsZero() {
+		t.Fatalf("CreateEvent did not set ID/CreatedAt: %+v", evs[0])
+	}
+	e := evs[0]
+	e.Status, e.Attempts, e.DeliveredAt = baoguan.EventDelivered, 2, at(9)
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.UpdateEvent(e); err != nil {
+			return err
+		}
+		for _, st := range []int{500, 200} {
+			a := &baoguan.Attempt{EventID: e.ID, At: at(st / 100), Status: st, LatencyMS: 12, Error: "", Response: "ok"}
+			if err := tx.AddAttempt(a); err != nil {
+				return err
+			}
+			if a.ID == 0 {
+				t.Error("AddAttempt did not set ID")
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Event(m.ID, e.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Event", got, e)
+		_, err = tx.Event(m.ID, evs[4].ID+10)
+		notFound(t, "Event(missing)", err)
+		atts, err := tx.Attempts(e.ID)
+		if err != nil {
+			return err
+		}
+		if len(atts) != 2 || atts[0].Status != 500 || atts[1].Status != 200 || !atts[1].At.Equal(at(2)) {
+			t.Errorf("Attempts = %+v", atts)
+		}
+
+		byOrder, err := tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID, OrderID: o1.ID})
+		if err != nil {
+			return err
+		}
+		same(t, "events of order 1", ids(byOrder, func(e *baoguan.Event) int64 { return e.ID }), []int64{evs[0].ID, evs[2].ID, evs[4].ID})
+		byType, err := tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID, Type: baoguan.EventDeclSucceeded})
+		if err != nil {
+			return err
+		}
+		if len(byType) != 1 || byType[0].ID != evs[4].ID {
+			t.Errorf("events by type = %v", byType)
+		}
+		pending, err := tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID, Status: baoguan.EventPending})
+		if err != nil {
+			return err
+		}
+		if len(pending) != 4 {
+			t.Errorf("%d pending events, want 4", len(pending))
+		}
+		var all []int64
+		f := baoguan.EventFilter{MerchantID: m.ID, Page: baoguan.Page{Limit: 2}}
+		for range 5 {
+			page, err := tx.ListEvents(f)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, e := range page {
+				all = append(all, e.ID)
+			}
+			f.Cursor = page[len(page)-1].ID
+		}
+		if len(all) != 5 {
+			t.Errorf("paged through %d events, want 5", len(all))
+		}
+		return nil
+	})
+	ghost := *e
+	ghost.ID += 100
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateEvent(&ghost) })
+	notFound(t, "UpdateEvent(missing)", err)
+}
+
+// testMerchantIsolation: merchant B guessing A's ids and numbers finds
+// nothing, and cannot change A's rows.
+func testMerchantIsolation(t *testing.T, s baoguan.Store) {
+	a := newMerchant(t, s, "acme")
+	b := newMerchant(t, s, "bolt")
+	o := newOrder(t, s, a, "SO-1")
+	d := sampleDeclaration(o, "SHANGHAI", "")
+	r := &baoguan.Refund{MerchantID: a.ID, OrderID: o.ID, MerchantOrderNo: "SO-1", MerchantRefundNo: "R1", Amount: 1, Status: baoguan.RefundInit}
+	e := &baoguan.Event{PublicID: "evt_iso", MerchantID: a.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Body: []byte("{}"), Status: baoguan.EventPending}
+	bt := &baoguan.Batch{MerchantID: a.ID, No: "B1"}
+	update(t, s, func(tx baoguan.Tx) error {
+		return errors.Join(tx.CreateDeclaration(d), tx.CreateRefund(r), tx.CreateEvent(e), tx.CreateBatch(bt),
+			tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: a.ID, Key: "k1", RequestHash: "h", Status: 200, Body: []byte("{}")}))
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.Order(b.ID, o.ID)
+		notFound(t, "B reads A's order by id", err)
+		_, err = tx.OrderByNo(b.ID, "SO-1")
+		notFound(t, "B reads A's order by number", err)
+		_, err = tx.OrderByPaymentNo(b.ID, o.Payment.No)
+		notFound(t, "B reads A's order by payment number", err)
+		_, err = tx.Declaration(b.ID, d.ID)
+		notFound(t, "B reads A's declaration", err)
+		if ds, err := tx.Declarations(b.ID, o.ID); err != nil || len(ds) != 0 {
+			t.Errorf("B lists A's declarations: %v, %v", ds, err)
+		}
+		_, err = tx.Refund(b.ID, r.ID)
+		notFound(t, "B reads A's refund by id", err)
+		_, err = tx.RefundByNo(b.ID, "R1")
+		notFound(t, "B reads A's refund by number", err)
+		if rs, err := tx.Refunds(b.ID, o.ID); err != nil || len(rs) != 0 {
+			t.Errorf("B lists A's refunds: %v, %v", rs, err)
+		}
+		_, err = tx.Event(b.ID, e.ID)
+		notFound(t, "B reads A's event", err)
+		if es, err := tx.ListEvents(baoguan.EventFilter{MerchantID: b.ID, OrderID: o.ID}); err != nil || len(es) != 0 {
+			t.Errorf("B lists A's events: %v, %v", es, err)
+		}
+		if os, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: b.ID}); err != nil || len(os) != 0 {
+			t.Errorf("B lists A's orders: %v, %v", os, err)
+		}
+		_, err = tx.Batch(b.ID, bt.ID)
+		notFound(t, "B reads A's batch", err)
+		_, err = tx.BatchSummary(b.ID, bt.ID)
+		notFound(t, "B reads A's batch summary", err)
+		_, err = tx.Idempotency(b.ID, "k1")
+		notFound(t, "B reads A's idempotency record", err)
+		return nil
+	})
+	// Writes naming B as the owner do not reach A's rows.
+	for what, fn := range map[string]func(baoguan.Tx) error{
+		"order":       func(tx baoguan.Tx) error { c := *o; c.MerchantID = b.ID; return tx.UpdateOrder(&c) },
+		"declaration": func(tx baoguan.Tx) error { c := *d; c.MerchantID = b.ID; return tx.UpdateDeclaration(&c) },
+		"refund":      func(tx baoguan.Tx) error { c := *r; c.MerchantID = b.ID; return tx.UpdateRefund(&c) },
+		"event":       func(tx baoguan.Tx) error { c := *e; c.MerchantID = b.ID; return tx.UpdateEvent(&c) },
+		"batch":       func(tx baoguan.Tx) error { c := *bt; c.MerchantID = b.ID; return tx.UpdateBatch(&c) },
+	} {
+		notFound(t, "B updates A's "+what, s.Update(context.Background(), fn))
+	}
+}
+
+// ---- jobs ----
+
+func testJobDedupe(t *testing.T, s baoguan.Store) {
+	var first, second baoguan.Job
+	update(t, s, func(tx baoguan.Tx) error {
+		first = baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "pay:1", RefID: 1, MerchantID: 1, MaxAttempts: 5}
+		ok, err := tx.Enqueue(&first)
+		if err != nil || !ok {
+			t.Errorf("first Enqueue = %v, %v", ok, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx baoguan.Tx) error {
+		second = baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "pay:1", RefID: 1, MerchantID: 1}
+		ok, err := tx.Enqueue(&second)
+		if err != nil || ok {
+			t.Errorf("second Enqueue = %v, %v; want false, nil", ok, err)
+		}
+		// Jobs without a dedupe key are never deduplicated.
+		for range 2 {
+			j := baoguan.Job{Kind: baoguan.JobNotify, RefID: 2}
+			if ok, err := tx.Enqueue(&j); err != nil || !ok {
+				t.Errorf("Enqueue without key = %v, %v", ok, err)
+			}
+		}
+		return nil
+	})
+	if first.ID == 0 || first.State != baoguan.JobQueued || first.RunAt.IsZero() || first.CreatedAt.IsZero() {
+		t.Errorf("Enqueue did not default State/RunAt or set ID/CreatedAt: %+v", first)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Job(first.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Job", got, &first)
+		_, err = tx.Job(first.ID + 100)
+		notFound(t, "Job(missing)", err)
+		n, err := tx.CountJobs(baoguan.JobQueued)
+		if err != nil {
+			return err
+		}
+		same(t, "CountJobs", n, map[string]int{baoguan.JobPay: 1, baoguan.JobNotify: 2})
+		return nil
+	})
+}
+
+func enqueue(t *testing.T, s baoguan.Store, jobs ...*baoguan.Job) {
+	t.Helper()
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, j := range jobs {
+			if _, err := tx.Enqueue(j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func claim(t *testing.T, s baoguan.Store, kinds []string, n int, lease time.Duration) []baoguan.Job {
+	t.Helper()
+	var got []baoguan.Job
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		got, err = tx.Claim(kinds, n, lease)
+		return err
+	})
+	return got
+}
+
+func jobID(j *baoguan.Job) int64 { return j.ID }
+
+func testJobClaimFinish(t *testing.T, s baoguan.Store) {
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	old := &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "a", RunAt: now.Add(-2 * time.Minute)}
+	older := &baoguan.Job{Kind: baoguan.JobDeclare, DedupeKey: "b", RunAt: now.Add(-3 * time.Minute)}
+	recent := &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "c", RunAt: now.Add(-time.Minute)}
+	future := &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "d", RunAt: now.Add(time.Hour)}
+	enqueue(t, s, old, older, recent, future)
+
+	// Oldest first, counted, leased; the kind filter holds.
+	got := claim(t, s, []string{baoguan.JobPay}, 1, time.Minute)
+	same(t, "first claim", ids(got, jobID), []int64{old.ID})
+	if len(got) == 1 {
+		j := got[0]
+		if j.State != baoguan.JobRunning || j.Attempts != 1 || !j.LeaseUntil.After(now) {
+			t.Errorf("claimed job: state %s attempts %d lease %v", j.State, j.Attempts, j.LeaseUntil)
+		}
+	}
+	rest := claim(t, s, nil, 10, time.Minute)
+	same(t, "second claim", ids(rest, jobID), []int64{older.ID, recent.ID}) // not the future one, not the leased one
+	if again := claim(t, s, nil, 10, time.Minute); len(again) != 0 {
+		t.Errorf("claim with nothing due returned %v", ids(again, jobID))
+	}
+
+	// Finish: done, dead, and queued again for later.
+	j := got[0]
+	j.State = baoguan.JobDone
+	update(t, s, func(tx baoguan.Tx) error { return tx.FinishJob(&j) })
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.FinishJob(&j) })
+	wantErr(t, "finishing a finished job", err, baoguan.ECONFLICT, "lease_lost")
+	dead, retry := rest[0], rest[1]
+	dead.State, dead.LastError = baoguan.JobDead, "permanent: bad payer"
+	retry.State, retry.RunAt, retry.LastError = baoguan.JobQueued, now.Add(time.Hour), "timeout"
+	update(t, s, func(tx baoguan.Tx) error { return errors.Join(tx.FinishJob(&dead), tx.FinishJob(&retry)) })
+	if again := claim(t, s, nil, 10, time.Minute); len(again) != 0 {
+		t.Errorf("claim after finishing returned %v", ids(again, jobID))
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for _, want := range []baoguan.Job{j, dead, retry} {
+			got, err := tx.Job(want.ID)
+			if err != nil {
+				return err
+			}
+			if got.State != want.State || got.LastError != want.LastError || !got.RunAt.Equal(want.RunAt) || got.Attempts != 1 {
+				t.Errorf("job %d after finish: %+v, want state %s error %q run_at %v", want.ID, got, want.State, want.LastError, want.RunAt)
+			}
+		}
+		return nil
+	})
+	ghost := j
+	ghost.ID += 100
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.FinishJob(&ghost) })
+	notFound(t, "FinishJob(missing)", err)
+}
+
+func testJobLeaseExpiry(t *testing.T, s baoguan.Store) {
+	j := &baoguan.Job{Kind: baoguan.JobPoll, DedupeKey: "poll:1"}
+	enqueue(t, s, j)
+	first := claim(t, s, nil, 1, 5*time.Millisecond)
+	if len(first) != 1 {
+		t.Fatalf("first claim: %v", first)
+	}
+	if again := claim(t, s, nil, 1, time.Minute); len(again) != 0 {
+		t.Fatalf("a leased job was claimed again before its lease ended")
+	}
+	time.Sleep(30 * time.Millisecond)
+	second := claim(t, s, nil, 1, time.Minute)
+	if len(second) != 1 || second[0].ID != j.ID || second[0].Attempts != 2 {
+		t.Fatalf("expired lease not re-claimed: %+v", second)
+	}
+	stale := first[0]
+	stale.State = baoguan.JobDone
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.FinishJob(&stale) })
+	wantErr(t, "FinishJob by the claimant that lost its lease", err, baoguan.ECONFLICT, "lease_lost")
+	cur := second[0]
+	cur.State = baoguan.JobDone
+	update(t, s, func(tx baoguan.Tx) error { return tx.FinishJob(&cur) })
+}
+
+func testJobConcurrentClaims(t *testing.T, s baoguan.Store) {
+	const jobs, workers = 200, 8
+	update(t, s, func(tx baoguan.Tx) error {
+		for i := range jobs {
+			if _, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobNotify, DedupeKey: fmt.Sprint("n", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				var got []baoguan.Job
+				err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+					var err error
+					got, err = tx.Claim(nil, 7, time.Hour)
+					return err
+				})
+				if err != nil {
+					t.Errorf("Claim: %v", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range got {
+					seen[j.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != jobs {
+		t.Errorf("%d distinct jobs claimed, want %d", len(seen), jobs)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("job %d claimed %d times", id, n)
+		}
+	}
+}
+
+func testJobListsAndCounts(t *testing.T, s baoguan.Store) {
+	var all []*baoguan.Job
+	for i := range 6 {
+		kind := baoguan.JobPay
+		if i%2 == 1 {
+			kind = baoguan.JobNotify
+		}
+		all = append(all, &baoguan.Job{Kind: kind, DedupeKey: fmt.Sprint("j", i)})
+	}
+	enqueue(t, s, all...)
+	got := claim(t, s, []string{baoguan.JobNotify}, 2, time.Minute)
+	for i := range got {
+		got[i].State, got[i].LastError = baoguan.JobDead, "gave up"
+	}
+	update(t, s, func(tx baoguan.Tx) error {
+		for i := range got {
+			if err := tx.FinishJob(&got[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		dead, err := tx.ListJobs(baoguan.JobFilter{State: baoguan.JobDead})
+		if err != nil {
+			return err
+		}
+		same(t, "dead jobs", ids(dead, jobID), []int64{all[1].ID, all[3].ID})
+		for _, j := range dead {
+			if j.LastError != "gave up" {
+				t.Errorf("dead job %d: last error %q", j.ID, j.LastError)
+			}
+		}
+		pays, err := tx.ListJobs(baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 2}})
+		if err != nil {
+			return err
+		}
+		same(t, "pay jobs, page 1", ids(pays, jobID), []int64{all[0].ID, all[2].ID})
+		pays, err = tx.ListJobs(baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 2, Cursor: pays[len(pays)-1].ID}})
+		if err != nil {
+			return err
+		}
+		same(t, "pay jobs, page 2", ids(pays, jobID), []int64{all[4].ID})
+		for state, want := range map[baoguan.JobState]map[string]int{
+			baoguan.JobDead:    {baoguan.JobNotify: 2},
+			baoguan.JobQueued:  {baoguan.JobPay: 3, baoguan.JobNotify: 1},
+			baoguan.JobRunning: {},
+		} {
+			n, err := tx.CountJobs(state)
+			if err != nil {
+				return err
+			}
+			same(t, "CountJobs("+string(state)+")", n, want)
+		}
+		return nil
+	})
+}
+
+// ---- idempotency, transactions ----
+
+func testIdempotency(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	rec := &baoguan.IdemRecord{MerchantID: m.ID, Key: "req-1", RequestHash: "abc", Status: 201, Body: []byte(`{"id":1}`)}
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutIdempotency(rec) })
+	if rec.CreatedAt.IsZero() {
+		t.Error("PutIdempotency did not set CreatedAt")
+	}
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		return tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "req-1", RequestHash: "other", Status: 200})
+	})
+	wantErr(t, "second PutIdempotency", err, baoguan.ECONFLICT, "duplicate")
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Idempotency(m.ID, "req-1")
+		if err != nil {
+			return err
+		}
+		same(t, "Idempotency", got, rec)
+		_, err = tx.Idempotency(m.ID, "req-2")
+		notFound(t, "Idempotency(missing)", err)
+		return nil
+	})
+}
+
+func testUpdateRollsBack(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	boom := errors.New("boom")
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		if err := tx.CreateOrder(sampleOrder(m, "SO-1")); err != nil {
+			return err
+		}
+		if _, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "pay:SO-1"}); err != nil {
+			return err
+		}
+		if _, err := tx.DebitFunding(m.ID, 100); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want fn's error", err)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.OrderByNo(m.ID, "SO-1")
+		notFound(t, "order written by a failed Update", err)
+		if n, err := tx.CountJobs(""); err != nil || len(n) != 0 {
+			t.Errorf("jobs after a failed Update: %v, %v", n, err)
+		}
+		if got, err := tx.Merchant(m.ID); err != nil || got.FundingBalance != m.FundingBalance {
+			t.Errorf("balance after a failed Update: %v, %v", got, err)
+		}
+		return nil
+	})
+	// The dedupe key the failed Update used is free again.
+	update(t, s, func(tx baoguan.Tx) error {
+		ok, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "pay:SO-1"})
+		if err == nil && !ok {
+			t.Error("dedupe key of a rolled-back job still taken")
+		}
+		return err
+	})
+}
+
+// testConcurrentUpdatesFailAlone: a store may commit concurrent Updates
+// together, but a failing fn must take only its own writes with it.
+func testConcurrentUpdatesFailAlone(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	const n = 50
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+				o := sampleOrder(m, fmt.Sprintf("G-%d", i))
+				if err := tx.CreateOrder(o); err != nil {
+					return err
+				}
+				if _, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: o.MerchantOrderNo, RefID: o.ID}); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					return boom
+				}
+				return nil
+			})
+			if i%5 == 0 && !errors.Is(err, boom) || i%5 != 0 && err != nil {
+				t.Errorf("Update %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	view(t, s, func(tx baoguan.Tx) error {
+		for i := range n {
+			_, err := tx.OrderByNo(m.ID, fmt.Sprintf("G-%d", i))
+			switch {
+			case i%5 == 0 && baoguan.ErrorCode(err) != baoguan.ENOTFOUND:
+				t.Errorf("order %d of a failed Update: %v", i, err)
+			case i%5 != 0 && err != nil:
+				t.Errorf("order %d of a good Update: %v", i, err)
+			}
+		}
+		c, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID})
+		if err != nil {
+			return err
+		}
+		jobs, err := tx.CountJobs(baoguan.JobQueued)
+		if err != nil {
+			return err
+		}
+		if c != 40 || jobs[baoguan.JobPay] != 40 {
+			t.Errorf("%d orders and %d jobs, want 40 of each", c, jobs[baoguan.JobPay])
+		}
+		return nil
+	})
+}
+
+func testViewIsReadOnly(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	err := s.View(context.Background(), func(tx baoguan.Tx) error {
+		return tx.CreateOrder(sampleOrder(m, "SO-1"))
+	})
+	if err == nil {
+		t.Error("a write inside View succeeded")
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.OrderByNo(m.ID, "SO-1")
+		notFound(t, "order written in View", err)
+		return nil
+	})
+}
+
+func testCancelledContext(t *testing.T, s baoguan.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := s.Update(ctx, func(tx baoguan.Tx) error {
+		ran = true
+		return tx.CreateMerchant(&baoguan.Merchant{No: "x", Name: "x", Status: baoguan.MerchantActive, Mode: baoguan.ModeSandbox})
+	})
+	if err == nil {
+		t.Error("Update with a cancelled context succeeded")
+	}
+	if !errors.Is(err, context.Canceled) && !strings.Contains(fmt.Sprint(err), "cancel") {
+		t.Errorf("Update with a cancelled context: %v", err)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.MerchantByName("x")
+		if ran && err == nil {
+			t.Error("an Update with a cancelled context committed")
+		}
+		return nil
+	})
+}
