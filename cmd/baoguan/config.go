@@ -1,0 +1,324 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/baoguan/baoguan/keyring"
+)
+
+// Config is every setting of the program. Each field (but DataKey) has a
+// flag and a BAOGUAN_* environment variable, described in settingDefs; the
+// flag wins when both are given. A command binds only the settings it uses,
+// so a bad BAOGUAN_ADDR does not stop `baoguan merchant list`.
+type Config struct {
+	// Addr is the HTTP listen address, HOST:PORT (--addr, BAOGUAN_ADDR).
+	// Port 0 picks a free port; the address bound is printed.
+	Addr string
+	// DB is the database as given, e.g. "sqlite:./baoguan.db" (--db,
+	// BAOGUAN_DB). Only sqlite: is supported for now.
+	DB string
+	// DBPath is the SQLite file named by DB.
+	DBPath string
+	// KeyFile is where the data encryption keys live when DataKey is empty:
+	// DBPath + ".key", created with a fresh key on first start.
+	KeyFile string
+	// DataKey is BAOGUAN_DATA_KEY: comma-separated base64 AES-256 keys,
+	// primary first, used instead of KeyFile. Environment only, so keys
+	// never show in a process listing.
+	DataKey string
+	// Sync is SQLite's synchronous mode, FULL (default: a commit survives a
+	// power cut) or NORMAL (faster; the last commits may be lost on power
+	// loss, never corrupted) (--sync, BAOGUAN_SYNC).
+	Sync string
+	// SandboxDelay is how long the sandbox customs port takes to answer a
+	// declaration (--sandbox-delay, BAOGUAN_SANDBOX_DELAY).
+	SandboxDelay time.Duration
+	// AllowPrivateNotify lets notifications go to loopback and private
+	// addresses, for development or merchants on the same private network
+	// (--allow-private-notify, BAOGUAN_ALLOW_PRIVATE_NOTIFY).
+	AllowPrivateNotify bool
+	// Workers is how many jobs (payments, declarations, notifications) run
+	// at once (--workers, BAOGUAN_WORKERS).
+	Workers int
+	// JobLease is how long a claimed job stays claimed. It bounds both how
+	// long one job may run (half the lease) and how soon a job held by a
+	// crashed process is taken over (--job-lease, BAOGUAN_JOB_LEASE).
+	JobLease time.Duration
+	// LogLevel is the least severe level logged: debug, info, warn or
+	// error (--log-level, BAOGUAN_LOG_LEVEL).
+	LogLevel slog.Level
+	// ShutdownTimeout bounds how long a stopping server waits for requests
+	// in flight (--shutdown-timeout, BAOGUAN_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+
+	// source maps a flag name to where its value came from ("--db",
+	// "BAOGUAN_DB" or "default"), so later checks can name the setting.
+	source map[string]string
+}
+
+// settingDef describes one setting: its flag, its variable, its default and
+// how it is parsed into Config. Parse errors say what is wrong with the
+// value; the caller prefixes where the value came from.
+type settingDef struct {
+	flag  string
+	typ   string // shown in --help
+	def   string
+	usage string
+	parse func(c *Config, v string) error
+	// noOpt is the value of a flag given without one (--allow-private-notify).
+	noOpt string
+}
+
+// envName is the variable of a setting: --sandbox-delay → BAOGUAN_SANDBOX_DELAY.
+func (d *settingDef) envName() string {
+	return "BAOGUAN_" + strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_"))
+}
+
+var settingDefs = []settingDef{
+	{flag: "addr", typ: "host:port", def: "127.0.0.1:8080", usage: "HTTP listen address; port 0 picks a free one",
+		parse: func(c *Config, v string) error {
+			_, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return fmt.Errorf("invalid listen address %q (want HOST:PORT, e.g. 127.0.0.1:8080)", v)
+			}
+			if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+				return fmt.Errorf("invalid port %q in %q (want 0 to 65535)", port, v)
+			}
+			c.Addr = v
+			return nil
+		}},
+	{flag: "db", typ: "url", def: "sqlite:./baoguan.db", usage: "database, as sqlite:PATH",
+		parse: func(c *Config, v string) error {
+			path, err := parseDB(v)
+			if err != nil {
+				return err
+			}
+			c.DB, c.DBPath, c.KeyFile = v, path, path+".key"
+			return nil
+		}},
+	{flag: "sync", typ: "mode", def: "FULL", usage: "SQLite synchronous mode: FULL (durable) or NORMAL (faster)",
+		parse: func(c *Config, v string) error {
+			switch u := strings.ToUpper(v); u {
+			case "FULL", "NORMAL":
+				c.Sync = u
+				return nil
+			}
+			return fmt.Errorf("invalid synchronous mode %q (use FULL or NORMAL)", v)
+		}},
+	{flag: "sandbox-delay", typ: "duration", def: "1s", usage: "how long the sandbox customs port takes to answer",
+		parse: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("invalid duration %q", v)
+			}
+			if d < 0 {
+				return fmt.Errorf("negative duration %q", v)
+			}
+			c.SandboxDelay = d
+			return nil
+		}},
+	{flag: "allow-private-notify", typ: "bool", def: "false", noOpt: "true",
+		usage: "allow notifications to loopback and private addresses (development only)",
+		parse: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q (use true or false)", v)
+			}
+			c.AllowPrivateNotify = b
+			return nil
+		}},
+	{flag: "workers", typ: "int", def: "32", usage: "jobs run at once (payments, declarations, notifications)",
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 4096 {
+				return fmt.Errorf("invalid worker count %q (want 1 to 4096)", v)
+			}
+			c.Workers = n
+			return nil
+		}},
+	{flag: "job-lease", typ: "duration", def: "30s", usage: "how long a job stays claimed: a job runs for at most half of it, and a crashed process's jobs are retaken after it",
+		parse: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("invalid duration %q", v)
+			}
+			if d < 2*time.Second || d > time.Hour {
+				return fmt.Errorf("duration %q out of range (want 2s to 1h)", v)
+			}
+			c.JobLease = d
+			return nil
+		}},
+	{flag: "log-level", typ: "level", def: "info", usage: "least severe level logged: debug, info, warn or error",
+		parse: func(c *Config, v string) error {
+			var l slog.Level
+			if err := l.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("invalid log level %q (use debug, info, warn or error)", v)
+			}
+			c.LogLevel = l
+			return nil
+		}},
+	{flag: "shutdown-timeout", typ: "duration", def: "30s", usage: "how long a stopping server waits for requests in flight",
+		parse: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("invalid duration %q", v)
+			}
+			if d <= 0 {
+				return fmt.Errorf("duration %q must be positive", v)
+			}
+			c.ShutdownTimeout = d
+			return nil
+		}},
+}
+
+// parseDB checks a --db value and returns the SQLite file it names.
+func parseDB(v string) (string, error) {
+	scheme, rest, ok := strings.Cut(v, ":")
+	if !ok || scheme == "" {
+		return "", fmt.Errorf("%q has no scheme (use sqlite:PATH, e.g. sqlite:./baoguan.db)", v)
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+	case "postgres", "postgresql":
+		return "", fmt.Errorf("unsupported scheme %q (use sqlite:PATH; PostgreSQL support is not available yet)", scheme)
+	default:
+		return "", fmt.Errorf("unsupported scheme %q (use sqlite:PATH)", scheme)
+	}
+	switch {
+	case rest == "":
+		return "", fmt.Errorf("%q names no file (use sqlite:PATH, e.g. sqlite:./baoguan.db)", v)
+	case strings.HasPrefix(rest, "//"):
+		// sqlite://x is ambiguous (host or path?); asking is kinder than guessing.
+		return "", fmt.Errorf("%q: write sqlite:PATH without //, e.g. sqlite:/var/lib/baoguan/baoguan.db", v)
+	case rest == ":memory:" || strings.HasPrefix(rest, "file:"):
+		return "", fmt.Errorf("%q: only a plain file path is supported (the gateway needs a file shared by its connections)", v)
+	case strings.ContainsAny(rest, "?#"):
+		return "", fmt.Errorf("%q: the path may not contain '?' or '#'", v)
+	}
+	return rest, nil
+}
+
+// settings is the set of settings one command binds, with their flags.
+type settings struct {
+	getenv func(string) string
+	bound  []*boundSetting
+}
+
+// boundSetting is a setting bound to a command's flag set. It is the
+// flag's pflag.Value: it keeps the raw text, parsed later in load so that
+// flag and environment values go through the same parser and messages.
+type boundSetting struct {
+	def   *settingDef
+	value string
+	set   bool
+}
+
+func (b *boundSetting) String() string {
+	if b.set {
+		return b.value
+	}
+	return b.def.def
+}
+func (b *boundSetting) Set(v string) error { b.value, b.set = v, true; return nil }
+func (b *boundSetting) Type() string       { return b.def.typ }
+
+// bind adds the named settings to fs as flags.
+func bindSettings(fs *pflag.FlagSet, getenv func(string) string, names ...string) *settings {
+	s := &settings{getenv: getenv}
+	for _, name := range names {
+		def := lookupSetting(name)
+		b := &boundSetting{def: def}
+		f := fs.VarPF(b, def.flag, "", def.usage+" (env "+def.envName()+")")
+		f.DefValue = def.def
+		f.NoOptDefVal = def.noOpt
+		s.bound = append(s.bound, b)
+	}
+	return s
+}
+
+func lookupSetting(name string) *settingDef {
+	for i := range settingDefs {
+		if settingDefs[i].flag == name {
+			return &settingDefs[i]
+		}
+	}
+	panic("baoguan: no setting " + name) // a wiring mistake, caught by any test
+}
+
+// load resolves every bound setting (flag, else variable, else default),
+// parses it, and returns the config or an error naming each bad setting:
+// `BAOGUAN_SANDBOX_DELAY: invalid duration "abc"`.
+func (s *settings) load() (*Config, error) {
+	c := &Config{source: map[string]string{}}
+	// Defaults for settings a command does not bind, so that Config is
+	// always usable as a whole.
+	for i := range settingDefs {
+		_ = settingDefs[i].parse(c, settingDefs[i].def)
+	}
+	var errs []error
+	for _, b := range s.bound {
+		v, src := b.def.def, "default"
+		if e := s.getenv(b.def.envName()); e != "" {
+			v, src = e, b.def.envName()
+		}
+		if b.set {
+			v, src = b.value, "--"+b.def.flag
+		}
+		c.source[b.def.flag] = src
+		if err := b.def.parse(c, v); err != nil {
+			if src == "default" {
+				src = "--" + b.def.flag
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+		}
+	}
+	c.DataKey = s.getenv(keyring.EnvVar)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// name returns how the user gave a setting, for messages about its value
+// found after parsing (a missing directory, say).
+func (c *Config) name(flag string) string {
+	if src := c.source[flag]; src != "" && src != "default" {
+		return src
+	}
+	return "--" + flag
+}
+
+// checkDBDir fails, naming --db, when the database's directory does not
+// exist: creating a database (and its key file) in a typo'd place would
+// only postpone the surprise.
+func (c *Config) checkDBDir() error {
+	dir := filepath.Dir(c.DBPath)
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s: directory %q of the database does not exist", c.name("db"), dir)
+	}
+	return nil
+}
+
+// checkDBExists fails, naming --db, when the database file does not exist;
+// commands that only read or change existing data use it instead of
+// silently creating an empty database.
+func (c *Config) checkDBExists() error {
+	if err := c.checkDBDir(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(c.DBPath); err != nil {
+		return fmt.Errorf("%s: database %q does not exist (run `baoguan migrate` or `baoguan serve` first)", c.name("db"), c.DBPath)
+	}
+	return nil
+}

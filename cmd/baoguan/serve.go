@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/api"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/netguard"
+	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/sqlite"
+)
+
+// notifyTimeout bounds one notification delivery, reading the answer included.
+const notifyTimeout = 10 * time.Second
+
+func newServeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway: HTTP API, operator endpoints and job runner",
+		Long: `Run the gateway: the native /v1 API, /healthz, /readyz and /metrics on one
+listener, and the job runner that pays, declares, polls and notifies.
+
+On first start with an empty database a sandbox merchant "demo" is created and
+its credentials are printed once. SIGINT or SIGTERM stops the server
+gracefully: no new connections, requests in flight finish, then the runner
+stops and the database is closed.`,
+		Args: cobra.NoArgs,
+	}
+	s := bindSettings(cmd.Flags(), getenv,
+		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "workers", "job-lease", "log-level", "shutdown-timeout")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		return serve(cmd.Context(), cfg, stdout, stderr)
+	}
+	return cmd
+}
+
+// openStore opens the configured database with its data keys.
+func openStore(ctx context.Context, cfg *Config) (*sqlite.DB, error) {
+	if err := cfg.checkDBDir(); err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: cfg.DBPath, Keys: keys, Synchronous: cfg.Sync})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", cfg.DB, err)
+	}
+	return db, nil
+}
+
+// loadKeys returns the data keys: BAOGUAN_DATA_KEY when set, else the key
+// file, which is created with the database. A database that exists without
+// its key file is refused rather than given a new key: new rows would be
+// sealed under a key the old rows do not know, and the operator would learn
+// of the lost key file only when the old rows fail to open.
+func loadKeys(cfg *Config) (*keyring.Ring, error) {
+	if cfg.DataKey == "" && !exists(cfg.KeyFile) && dbHasData(cfg.DBPath) {
+		return nil, fmt.Errorf("%s: database %q exists but its key file %q does not; restore the key file or set %s "+
+			"(a new key could not read the data already encrypted)", cfg.name("db"), cfg.DBPath, cfg.KeyFile, keyring.EnvVar)
+	}
+	return keyring.Load(cfg.KeyFile, cfg.DataKey)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func dbHasData(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
+}
+
+// serve runs the gateway until ctx ends or a stop signal arrives.
+func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err error) {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := newLogger(stderr, cfg.LogLevel)
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the database: %w", cerr))
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	svc := core.New(&core.Service{
+		Store: store,
+		Sandbox: core.Adapters{
+			Channel: sandbox.NewChannel(),
+			Port:    sandbox.NewPort(cfg.SandboxDelay),
+		},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           netguard.Client(notifyTimeout, cfg.AllowPrivateNotify),
+		Log:            log,
+		Metrics:        core.NewMetrics(reg),
+	})
+	svc.Formats.Register(api.Protocol, api.NewFormat())
+
+	mux := http.NewServeMux()
+	addOpsRoutes(mux, store, reg, log)
+	api.New(api.Options{Svc: svc, Log: log}).Register(mux)
+	handler := withObservability(mux, log, newHTTPMetrics(reg))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.name("addr"), err)
+	}
+	defer ln.Close() // only matters if we return before Serve owns it
+	base := "http://" + ln.Addr().String()
+
+	if err := ensureDemoMerchant(ctx, svc, base, stdout); err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 32 MiB batch upload from a slow link
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The runner gets its own context so that it outlives the HTTP server:
+	// requests still in flight during shutdown may enqueue jobs, and the
+	// runner stops only after they are done.
+	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRunner()
+	var wg sync.WaitGroup
+	runErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runErr <- svc.Run(runCtx, core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease})
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "workers", cfg.Workers, "job_lease", cfg.JobLease.String(),
+		"sandbox_delay", cfg.SandboxDelay.String(), "allow_private_notify", cfg.AllowPrivateNotify, "version", version)
+	fmt.Fprintf(stdout, "listening on %s\n", base)
+
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	case err = <-runErr:
+		// Run only returns early on a bug; serving without a runner would
+		// accept orders that are never paid.
+		err = fmt.Errorf("job runner stopped: %v", err)
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	}
+	stop() // a second Ctrl-C kills the process at once
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		// Timed out: cut the remaining connections rather than hang.
+		log.Warn("requests still in flight at shutdown timeout; closing them", "err", serr)
+		_ = srv.Close()
+	}
+	stopRunner()
+	wg.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// ensureDemoMerchant creates the sandbox merchant "demo" when the database
+// has no merchant at all, and prints its credentials once, so the README
+// quickstart works by copy and paste.
+func ensureDemoMerchant(ctx context.Context, svc *core.Service, base string, stdout io.Writer) error {
+	ms, err := svc.Merchants(ctx)
+	if err != nil {
+		return fmt.Errorf("listing merchants: %w", err)
+	}
+	if len(ms) > 0 {
+		return nil
+	}
+	m, cr, err := svc.CreateMerchant(ctx, core.MerchantInput{No: "demo", Name: "demo", Mode: baoguan.ModeSandbox})
+	if baoguan.ErrorCode(err) == baoguan.ECONFLICT {
+		return nil // another instance on the same database was first
+	}
+	if err != nil {
+		return fmt.Errorf("creating the demo merchant: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created sandbox merchant %q for a first try. Its secrets are shown only now:\n\n", m.Name)
+	printCredentials(stdout, m, cr)
+	fmt.Fprintf(stdout, "\nTry it:\n  curl -H 'Authorization: Bearer %s' %s/v1/orders\n\n", cr.APIKey, base)
+	return nil
+}
