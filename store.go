@@ -125,4 +125,12 @@ type Tx interface {
 
 	Idempotency(merchantID int64, key string) (*IdemRecord, error)
 	PutIdempotency(r *IdemRecord) error
+
+	// Setting reads an installation setting (platform keys and the like),
+	// sealed at rest. ENOTFOUND when unset.
+	Setting(key string) (string, error)
+	// PutSetting stores a setting; with onlyNew it does nothing when the key
+	// exists and reports whether it stored, so several instances starting at
+	// once agree on one generated key.
+	PutSetting(key, value string, onlyNew bool) (bool, error)
 }

@@ -95,7 +95,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, h http.HandlerF
 		return
 	}
 	limit := a.maxBody
-	if strings.HasPrefix(r.URL.Path, "/v1/batches") {
+	if r.URL.Path == "/v1/batches" { // batch uploads only; the other batch routes take no body
 		limit = a.maxBatchBody
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))

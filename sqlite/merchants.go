@@ -41,7 +41,7 @@ func (t *tx) merchantArgs(m *baoguan.Merchant) ([]any, error) {
 	s := t.sealer()
 	args := []any{m.No, m.Name, string(m.Status), string(m.Mode), m.EBPCode, m.EBPName, m.NotifyURL,
 		m.APIKeyHash, m.AppID, m.AppKeyHash, s.seal(m.SignToken), s.seal(m.WebhookSecret),
-		m.FundingBalance, settings}
+		m.FundingBalance, s.seal(settings)}
 	return args, s.err
 }
 
@@ -115,6 +115,12 @@ func (t *tx) scanMerchant(sc scanner, m *baoguan.Merchant) error {
 	m.SignToken, m.WebhookSecret = s.open(signToken), s.open(webhookSecret)
 	if s.err != nil {
 		return s.err
+	}
+	if strings.HasPrefix(settings, "k1.") {
+		// Settings hold merchant keys and tokens: sealed like other secrets.
+		if settings = s.open(settings); s.err != nil {
+			return s.err
+		}
 	}
 	return fromJSON(settings, &m.Settings)
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) baoguan.Store) {
 		{"JobConcurrentClaims", testJobConcurrentClaims},
 		{"JobListsAndCounts", testJobListsAndCounts},
 		{"Idempotency", testIdempotency},
+		{"Settings", testSettings},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
 		{"ViewIsReadOnly", testViewIsReadOnly},
@@ -1403,6 +1404,44 @@ func testCancelledContext(t *testing.T, s baoguan.Store) {
 		_, err := tx.MerchantByName("x")
 		if ran && err == nil {
 			t.Error("an Update with a cancelled context committed")
+		}
+		return nil
+	})
+}
+
+func testSettings(t *testing.T, s baoguan.Store) {
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.Setting("platform.key")
+		wantErr(t, "unset setting", err, baoguan.ENOTFOUND, "")
+		return nil
+	})
+	var first, second bool
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		first, err = tx.PutSetting("platform.key", "one", true)
+		return err
+	})
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		second, err = tx.PutSetting("platform.key", "two", true)
+		return err
+	})
+	if !first || second {
+		t.Errorf("onlyNew stored first=%v second=%v, want true false", first, second)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		if v, err := tx.Setting("platform.key"); err != nil || v != "one" {
+			t.Errorf("Setting = %q, %v; want the first value", v, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.PutSetting("platform.key", "three", false)
+		return err
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		if v, _ := tx.Setting("platform.key"); v != "three" {
+			t.Errorf("overwrite: Setting = %q, want three", v)
 		}
 		return nil
 	})

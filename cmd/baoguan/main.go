@@ -65,6 +65,8 @@ when it is unset, from the key file PATH.key beside the database.`,
 		newMerchantCmd(getenv, stdout, stderr),
 		newJobsCmd(getenv, stdout, stderr),
 		newMigrateCmd(getenv, stdout, stderr),
+		newBenchCmd(getenv, stdout, stderr),
+		newPlatformCertCmd(getenv, stdout, stderr),
 		newVersionCmd(stdout),
 	)
 	return root

@@ -26,6 +26,7 @@ func newMerchantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		newMerchantCreateCmd(getenv, stdout, stderr),
 		newMerchantListCmd(getenv, stdout, stderr),
 		newMerchantSetCmd(getenv, stdout, stderr),
+		newMerchantKeyCmd(getenv, stdout, stderr),
 	)
 	return cmd
 }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/platform"
+)
+
+// protocolKeyFlags are the per-protocol merchant settings `merchant key`
+// records: flag name → whether its value names a file to read. They are
+// stored in Merchant.Settings as "<protocol>.<flag>", sealed with the rest of
+// the merchant's settings; each front-end reads and checks its own.
+var protocolKeyFlags = map[string]map[string]bool{
+	"accp":      {"public-key": true},
+	"wechatv3":  {"mchid": false, "cert": true, "public-key": true, "serial": false, "apiv3-key": false},
+	"pushorder": {"access-token": false, "allow-net": false, "callback-url": false},
+	"payzero":   {"notify-url": false},
+}
+
+func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	var no, protocol string
+	values := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   "key --merchant NO --protocol P [settings]",
+		Short: "Register a merchant's keys and settings for one vendor protocol",
+		Example: `  baoguan merchant key --merchant M1 --protocol accp --public-key merchant_pub.pem
+  baoguan merchant key --merchant M1 --protocol wechatv3 --mchid 1900000109 --cert apiclient_cert.pem --apiv3-key KEY
+  baoguan merchant key --merchant M1 --protocol pushorder --access-token TOKEN --allow-net 203.0.113.0/24`,
+		Args: cobra.NoArgs,
+	}
+	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
+	f := cmd.Flags()
+	f.StringVar(&no, "merchant", "", "merchant_no (required)")
+	f.StringVar(&protocol, "protocol", "", "accp, wechatv3, pushorder or payzero (required)")
+	names := map[string]bool{}
+	for _, flags := range protocolKeyFlags {
+		for name, file := range flags {
+			if names[name] {
+				continue
+			}
+			names[name] = true
+			v := new(string)
+			values[name] = v
+			usage := "setting " + name
+			if file {
+				usage += " (a file to read)"
+			}
+			f.StringVar(v, name, "", usage)
+		}
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		if no == "" {
+			return errors.New("--merchant is required")
+		}
+		allowed, ok := protocolKeyFlags[protocol]
+		if !ok {
+			return fmt.Errorf("--protocol: unknown protocol %q (use accp, wechatv3, pushorder or payzero)", protocol)
+		}
+		set := map[string]string{}
+		for name, v := range values {
+			if !f.Changed(name) {
+				continue
+			}
+			file, ok := allowed[name]
+			if !ok {
+				return fmt.Errorf("--%s: not a setting of protocol %s", name, protocol)
+			}
+			val := *v
+			if file && val != "" {
+				b, err := os.ReadFile(val)
+				if err != nil {
+					return fmt.Errorf("--%s: %w", name, err)
+				}
+				val = string(b)
+			}
+			set[protocol+"."+name] = val
+		}
+		if len(set) == 0 {
+			return fmt.Errorf("nothing to set for %s: give one of --%s", protocol, strings.Join(sortedKeys(allowed), ", --"))
+		}
+		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+			_, err := svc.UpdateMerchant(cmd.Context(), no, func(m *baoguan.Merchant) error {
+				if m.Settings == nil {
+					m.Settings = map[string]string{}
+				}
+				for k, v := range set {
+					if v == "" {
+						delete(m.Settings, k)
+					} else {
+						m.Settings[k] = v
+					}
+				}
+				return nil
+			})
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				return fmt.Errorf("--merchant: no merchant %q", no)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "merchant %s: %s set for %s\n", no, strings.Join(sortedKeys(set), ", "), protocol)
+			return nil
+		})
+	}
+	return cmd
+}
+
+func newPlatformCertCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	var protocol string
+	cmd := &cobra.Command{
+		Use:   "platform-cert --protocol P",
+		Short: "Print the installation's platform certificate (wechatv3) or public key (accp) that merchants install",
+		Long: `Print the platform signing key a merchant needs to verify baoguan's responses
+and notifications: for wechatv3 the platform certificate PEM (its serial is
+printed to stderr), for accp the platform public key PEM. The key is
+generated on first use and kept, sealed, in the database.`,
+		Args: cobra.NoArgs,
+	}
+	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
+	cmd.Flags().StringVar(&protocol, "protocol", "", "wechatv3 or accp (required)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		if protocol != "wechatv3" && protocol != "accp" {
+			return fmt.Errorf("--protocol: want wechatv3 or accp, got %q", protocol)
+		}
+		store, err := openStore(cmd.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		k, err := platform.Load(cmd.Context(), store, protocol)
+		if err != nil {
+			return err
+		}
+		if protocol == "wechatv3" {
+			fmt.Fprintf(stderr, "serial %s\n", k.Serial)
+			_, err = stdout.Write(k.CertPEM)
+			return err
+		}
+		_, err = stdout.Write(k.PublicPEM())
+		return err
+	}
+	return cmd
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
