@@ -31,6 +31,9 @@ func (nativeFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
 	return m.NotifyURL
 }
 
+// Notifies reports the event types the native API publishes.
+func (nativeFormat) Notifies(t string) bool { return t != core.EventOrderCompleted }
+
 type webhookBody struct {
 	ID        string    `json:"id"`
 	Type      string    `json:"type"`

@@ -19,12 +19,12 @@ func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 	for _, d := range req.Declarations {
 		in.Declarations = append(in.Declarations, d.spec())
 	}
-	o, created, err := a.svc.CreateOrder(r.Context(), merchantOf(r), in)
+	v, created, err := a.svc.CreateOrderDetail(r.Context(), merchantOf(r), in)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeOrder(w, r, o, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created])
+	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], orderOut(v.Order, v.Declarations, v.Refunds))
 }
 
 // writeOrder answers with the order as stored, declarations included.
@@ -309,6 +309,12 @@ func (a *API) handleEventList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := baoguan.EventFilter{Page: p, Type: r.URL.Query().Get("type"), Status: baoguan.EventStatus(r.URL.Query().Get("status"))}
+	switch f.Status {
+	case "", baoguan.EventPending, baoguan.EventDelivered, baoguan.EventFailed, baoguan.EventSkipped:
+	default:
+		a.fail(w, r, baoguan.FieldError("status", "unknown status %q: use pending, delivered, failed or skipped", f.Status))
+		return
+	}
 	if no := r.URL.Query().Get("order_no"); no != "" {
 		o, err := a.svc.Order(r.Context(), merchantOf(r), no)
 		if err != nil {

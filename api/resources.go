@@ -167,7 +167,7 @@ func timePtr(t time.Time) *time.Time {
 
 func orderOut(o *baoguan.Order, ds []baoguan.Declaration, rs []baoguan.Refund) orderJSON {
 	j := orderJSON{MerchantOrderNo: o.MerchantOrderNo, Amount: o.Amount, Currency: o.Currency, Subject: o.Subject,
-		Items: []itemJSON{}, OrderedAt: o.OrderedAt, NotifyURL: o.NotifyURL, Channel: string(o.Channel), Sandbox: o.Sandbox,
+		Items: []itemJSON{}, OrderedAt: o.OrderedAt.UTC(), NotifyURL: o.NotifyURL, Channel: string(o.Channel), Sandbox: o.Sandbox,
 		PayStatus: string(o.PayStatus), DeclareStatus: string(o.DeclareStatus), Refunded: o.Refunded,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		Payer: payerJSON{Name: o.Payer.Name, IDType: o.Payer.IDType, IDNumber: baoguan.MaskID(o.Payer.IDNumber), Phone: baoguan.MaskPhone(o.Payer.Phone)},

@@ -57,6 +57,9 @@ type Result struct {
 	EchoRPS       float64 `json:"echo_rps"`
 	PushVsEcho    float64 `json:"push_vs_echo"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	Commits       int64   `json:"store_commits"`
+	MeanGroup     float64 `json:"store_updates_per_commit"`
+	CommitMS      float64 `json:"store_commit_ms"`
 	GoVersion     string  `json:"go_version"`
 	CPUs          int     `json:"cpus"`
 }
@@ -131,6 +134,12 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	res.Webhooks, res.Duplicates = recv.total.Load(), recv.dups.Load()
 	res.PeakRSSMB = peakRSSMB()
 	say("e2e: %d orders declared and notified in %.1f s (%.0f orders/s)", want, res.E2ESeconds, res.E2EOrdersPerS)
+	if m, err := scrape(client, t.BaseURL+"/metrics"); err == nil && m["baoguan_store_commits_total"] > 0 {
+		res.Commits = int64(m["baoguan_store_commits_total"])
+		res.MeanGroup = m["baoguan_store_updates_total"] / m["baoguan_store_commits_total"]
+		res.CommitMS = 1000 * m["baoguan_store_commit_seconds_total"] / m["baoguan_store_commits_total"]
+		say("store: %d commits, %.1f updates per commit, %.2f ms per commit", res.Commits, res.MeanGroup, res.CommitMS)
+	}
 	return res, nil
 }
 
@@ -272,4 +281,28 @@ func peakRSSMB() float64 {
 		}
 	}
 	return 0
+}
+
+// scrape reads the plain counters of a Prometheus text page.
+func scrape(c *http.Client, url string) (map[string]float64, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && !strings.HasPrefix(f[0], "#") && !strings.Contains(f[0], "{") {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				out[f[0]] = v
+			}
+		}
+	}
+	return out, nil
 }

@@ -84,7 +84,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			return err
 		}
 		for i := range in.Orders {
-			if _, _, err := s.createOrderTx(tx, q, m, &in.Orders[i], b.ID); err != nil {
+			if _, _, _, err := s.createOrderTx(tx, q, m, &in.Orders[i], b.ID); err != nil {
 				return prefixField(err, i)
 			}
 		}

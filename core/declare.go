@@ -11,10 +11,15 @@ import (
 // planDeclarations creates (or, for a re-declaration, resets) the
 // declarations one spec asks for: one per code of the catalogue entry's
 // plan, so ports that need two pushes get both. It returns them.
-func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer) ([]baoguan.Declaration, error) {
-	existing, err := tx.Declarations(o.MerchantID, o.ID)
-	if err != nil {
-		return nil, err
+//
+// existing are the order's declarations; nil reads them (a new order passes
+// the ones it has created so far).
+func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer, existing []baoguan.Declaration) ([]baoguan.Declaration, error) {
+	if existing == nil {
+		var err error
+		if existing, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+			return nil, err
+		}
 	}
 	var out []baoguan.Declaration
 	now := tx.Now()
@@ -69,12 +74,15 @@ func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan
 				return nil, err
 			}
 		}
-		if o.Paid() {
+		switch {
+		case o.Paid():
 			if err := s.queueDeclare(tx, d); err != nil {
 				return nil, err
 			}
-		} else if err := tx.UpdateDeclaration(d); err != nil {
-			return nil, err
+		case !fresh:
+			if err := tx.UpdateDeclaration(d); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, *d)
 	}
@@ -166,7 +174,7 @@ func (s *Service) Declare(ctx context.Context, m *baoguan.Merchant, no string, i
 		}
 		o.NeedDeclare = true
 		for i, spec := range specs {
-			ds, err := s.planDeclarations(tx, o, spec, entries[i], in.Payer)
+			ds, err := s.planDeclarations(tx, o, spec, entries[i], in.Payer, nil)
 			if err != nil {
 				return err
 			}
@@ -199,7 +207,11 @@ func (s *Service) refreshDeclareStatus(tx baoguan.Tx, o *baoguan.Order) error {
 	if err != nil {
 		return err
 	}
-	o.DeclareStatus = baoguan.DeriveDeclareStatus(ds)
+	st := baoguan.DeriveDeclareStatus(ds)
+	if st == o.DeclareStatus {
+		return nil // nothing to write
+	}
+	o.DeclareStatus = st
 	return tx.UpdateOrder(o)
 }
 
@@ -310,10 +322,34 @@ func (s *Service) applyReceipt(d *baoguan.Declaration, r baoguan.Receipt) error 
 // together with what follows from its new state: a poll or retry job, the
 // order's declare status, the notification, and the end of this job.
 func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID int64, change func(*baoguan.Declaration) error) error {
-	return s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+	var o *baoguan.Order
+	var m *baoguan.Merchant
+	var ds []baoguan.Declaration
+	return s.optimistic(ctx, func(tx baoguan.Tx) error {
 		d, err := tx.Declaration(merchantID, id)
 		if err != nil {
 			return err
+		}
+		if o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
+			return err
+		}
+		if ds, err = tx.Declarations(d.MerchantID, d.OrderID); err != nil {
+			return err
+		}
+		m, err = tx.Merchant(d.MerchantID)
+		return err
+	}, func(tx baoguan.Tx, q *queue) error {
+		q.m = m
+		ds := append([]baoguan.Declaration(nil), ds...)
+		o := *o
+		var d *baoguan.Declaration
+		for i := range ds {
+			if ds[i].ID == id {
+				d = &ds[i]
+			}
+		}
+		if d == nil {
+			return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "declaration not found"}
 		}
 		before := d.State
 		if err := change(d); err != nil {
@@ -321,10 +357,6 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		}
 		d.ModifiedAt = tx.Now()
 		if err := tx.UpdateDeclaration(d); err != nil {
-			return err
-		}
-		o, err := tx.Order(d.MerchantID, d.OrderID)
-		if err != nil {
 			return err
 		}
 		switch {
@@ -342,21 +374,29 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 				return err
 			}
 		}
-		if d.Final() && before != d.State {
+		ended := d.Final() && before != d.State
+		if ended {
 			typ := baoguan.EventDeclSucceeded
 			if d.State != baoguan.DeclSuccess {
 				typ = baoguan.EventDeclFailed
 			}
 			s.Metrics.Declarations.WithLabelValues(string(d.State)).Inc()
-			if err := s.emit(tx, q, typ, o, d, nil); err != nil {
+			if err := s.emit(tx, q, typ, &o, d, nil); err != nil {
 				return err
 			}
 		}
-		if err := s.refreshDeclareStatus(tx, o); err != nil {
-			return err
+		// The order is written (version-checked) whenever its status changes
+		// and whenever a declaration ends: two declarations of one order
+		// ending at once then cannot both miss that the order is done.
+		st := baoguan.DeriveDeclareStatus(ds)
+		if st != o.DeclareStatus || ended {
+			o.DeclareStatus = st
+			if err := tx.UpdateOrder(&o); err != nil {
+				return err
+			}
 		}
-		if d.Final() && before != d.State {
-			if err := s.emitOrderDone(tx, q, o); err != nil {
+		if ended {
+			if err := s.emitOrderDone(tx, q, &o); err != nil {
 				return err
 			}
 		}
@@ -365,6 +405,22 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		}
 		return nil
 	})
+}
+
+// optimistic reads on the read pool, then writes in the single writer,
+// and repeats both when the write meets a row changed since the read
+// (a stale version). The reads that decide a change thus stay out of the
+// writer, which only checks versions.
+func (s *Service) optimistic(ctx context.Context, read func(tx baoguan.Tx) error, write func(tx baoguan.Tx, q *queue) error) error {
+	for attempt := 1; ; attempt++ {
+		if err := s.View(ctx, read); err != nil {
+			return err
+		}
+		err := s.update(ctx, write)
+		if baoguan.ErrorReason(err) != "stale" || attempt == 5 {
+			return err
+		}
+	}
 }
 
 // pollJob asks the port for the receipt of a PROCESSING declaration.

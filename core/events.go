@@ -52,6 +52,12 @@ type Format interface {
 	URL(m *baoguan.Merchant, o *baoguan.Order) string
 }
 
+// Notifier is optionally implemented by a Format that can say, without
+// rendering, which event types it sends; emit then skips the others cheaply.
+type Notifier interface {
+	Notifies(eventType string) bool
+}
+
 // Formats maps protocol names to their notification formats.
 type Formats struct {
 	mu sync.RWMutex
@@ -82,7 +88,10 @@ func (s *Service) emit(tx baoguan.Tx, q *queue, typ string, o *baoguan.Order, d 
 	if f == nil {
 		return nil
 	}
-	m, err := tx.Merchant(o.MerchantID)
+	if n, ok := f.(Notifier); ok && !n.Notifies(typ) {
+		return nil
+	}
+	m, err := q.merchant(o.MerchantID)
 	if err != nil {
 		return err
 	}

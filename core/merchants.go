@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/netguard"
@@ -101,20 +103,76 @@ func (s *Service) CreateMerchant(ctx context.Context, in MerchantInput) (*baogua
 }
 
 // MerchantByAPIKey authenticates a native API caller. EUNAUTHORIZED.
+//
+// A successful lookup is remembered for a second (authCacheTTL), so a busy
+// integration does not pay a database read per request; a merchant's status
+// or settings changed by an operator apply within that second. Rules that
+// depend on the merchant's state (funding, status at payment time) read it
+// again inside their transaction.
 func (s *Service) MerchantByAPIKey(ctx context.Context, key string) (*baoguan.Merchant, error) {
 	if key == "" {
 		return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "missing API key: send Authorization: Bearer <api_key>"}
 	}
+	hash := HashSecret(key)
+	if m := s.auth.get(hash, s.Now()); m != nil {
+		return m, nil
+	}
 	var m *baoguan.Merchant
 	err := s.View(ctx, func(tx baoguan.Tx) error {
 		var err error
-		m, err = tx.MerchantByAPIKeyHash(HashSecret(key))
+		m, err = tx.MerchantByAPIKeyHash(hash)
 		return err
 	})
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 		return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "invalid API key"}
 	}
+	if err == nil {
+		s.auth.put(hash, m, s.Now())
+	}
 	return m, err
+}
+
+// authCacheTTL bounds how long a looked-up merchant is reused for
+// authentication.
+const authCacheTTL = time.Second
+
+// authCache remembers recent API-key lookups. Entries are copies, so no
+// caller can change another's merchant.
+type authCache struct {
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+type authEntry struct {
+	m   baoguan.Merchant
+	exp time.Time
+}
+
+func (c *authCache) get(hash string, now time.Time) *baoguan.Merchant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || now.After(e.exp) {
+		return nil
+	}
+	m := e.m
+	return &m
+}
+
+func (c *authCache) put(hash string, m *baoguan.Merchant, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]authEntry{}
+	}
+	c.m[hash] = authEntry{m: *m, exp: now.Add(authCacheTTL)}
+}
+
+// forget drops cached lookups after an operator changes a merchant.
+func (c *authCache) forget() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }
 
 // MerchantByAppKey authenticates a payzero login. EUNAUTHORIZED.
@@ -165,5 +223,6 @@ func (s *Service) UpdateMerchant(ctx context.Context, no string, change func(m *
 		out = m
 		return tx.UpdateMerchant(m)
 	})
+	s.auth.forget()
 	return out, err
 }

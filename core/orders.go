@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/netguard"
 )
 
 // OrderInput is an order as a front-end received it, already translated to
@@ -55,11 +56,27 @@ func refundKey(no string) string { return "refund:" + no }
 // duplicate_order_no). Errors: EINVALID naming the field, EMERCHANT,
 // ECONFLICT.
 func (s *Service) CreateOrder(ctx context.Context, m *baoguan.Merchant, in OrderInput) (*baoguan.Order, bool, error) {
-	var out *baoguan.Order
+	v, created, err := s.CreateOrderDetail(ctx, m, in)
+	if err != nil {
+		return nil, false, err
+	}
+	return v.Order, created, nil
+}
+
+// CreateOrderDetail is CreateOrder returning the order with its
+// declarations as committed, so a front-end can answer without reading
+// them back.
+func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in OrderInput) (*OrderView, bool, error) {
+	v := &OrderView{}
 	created := false
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		o, c, err := s.createOrderTx(tx, q, m, &in, 0)
-		out, created = o, c
+		o, ds, c, err := s.createOrderTx(tx, q, m, &in, 0)
+		v.Order, v.Declarations, created = o, ds, c
+		if err == nil && !c {
+			if v.Declarations, err = tx.Declarations(m.ID, o.ID); err == nil {
+				v.Refunds, err = tx.Refunds(m.ID, o.ID)
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -68,7 +85,7 @@ func (s *Service) CreateOrder(ctx context.Context, m *baoguan.Merchant, in Order
 	if created {
 		s.Metrics.OrdersCreated.Inc()
 	}
-	return out, created, nil
+	return v, created, nil
 }
 
 // prepareOrder checks an input without writing, so a batch can be refused
@@ -87,6 +104,13 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if o.NotifyURL != "" {
+		if err := netguard.CheckURL(o.NotifyURL); err != nil {
+			return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "notify_url", Reason: "bad_notify_url", Message: err.Error()}
+		}
+	}
+	// The store keeps milliseconds; the answer must show what is stored.
+	o.OrderedAt = o.OrderedAt.UTC().Truncate(time.Millisecond)
 	sandbox := in.Test || m.Mode == baoguan.ModeSandbox
 	if a := s.adapters(sandbox); a.Channel == nil || a.Port == nil {
 		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "merchant", Reason: "no_live_adapters",
@@ -110,21 +134,21 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	return entries, nil
 }
 
-func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, batchID int64) (*baoguan.Order, bool, error) {
+func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, batchID int64) (*baoguan.Order, []baoguan.Declaration, bool, error) {
 	entries, err := s.prepareOrder(m, in)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	fp := in.fingerprint()
 	if prev, err := tx.Idempotency(m.ID, orderKey(in.Order.MerchantOrderNo)); err == nil {
 		if prev.RequestHash != fp {
-			return nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
+			return nil, nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
 				Message: "order " + in.Order.MerchantOrderNo + " already exists with different content"}
 		}
 		o, err := tx.OrderByNo(m.ID, in.Order.MerchantOrderNo)
-		return o, false, err
+		return o, nil, false, err
 	} else if baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	now := tx.Now()
 	o := in.Order
@@ -142,25 +166,28 @@ func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in
 	}
 	if err := tx.CreateOrder(&o); err != nil {
 		if baoguan.ErrorCode(err) == baoguan.ECONFLICT {
-			return nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
+			return nil, nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
 				Message: "order " + o.MerchantOrderNo + " already exists"}
 		}
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: orderKey(o.MerchantOrderNo), RequestHash: fp, CreatedAt: now}); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
+	decls := []baoguan.Declaration{}
 	for i, spec := range in.Declarations {
-		if _, err := s.planDeclarations(tx, &o, spec, entries[i], nil); err != nil {
-			return nil, false, err
+		ds, err := s.planDeclarations(tx, &o, spec, entries[i], nil, decls)
+		if err != nil {
+			return nil, nil, false, err
 		}
+		decls = append(decls, ds...)
 	}
 	if !in.Hold {
 		if err := s.schedulePay(q, &o, now); err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 	}
-	return &o, true, nil
+	return &o, decls, true, nil
 }
 
 // schedulePay queues the pay job of the order's current payment round.

@@ -32,15 +32,21 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 		return err
 	}
 	round := o.PayAttempts
-	return s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		o, err := tx.Order(w.job.MerchantID, w.job.RefID)
-		if err != nil {
+	var ds []baoguan.Declaration
+	return s.optimistic(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
 		}
+		ds, err = tx.Declarations(o.MerchantID, o.ID)
+		return err
+	}, func(tx baoguan.Tx, q *queue) error {
 		if o.PayStatus != baoguan.PayNotPayed || o.PayAttempts != round {
 			return w.done(tx)
 		}
-		if err := s.applyPayment(tx, q, o, r); err != nil {
+		q.m = m
+		c := *o
+		if err := s.applyPayment(tx, q, &c, r, ds); err != nil {
 			return err
 		}
 		return w.done(tx)
@@ -49,7 +55,9 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 
 // applyPayment records a channel's answer on an order. It is shared by the
 // pay job and by channels whose answer arrives later (QR, SMS confirm).
-func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baoguan.PayResult) error {
+// ds are the order's declarations as read with o (nil: read them here);
+// every row written is version-checked, so a stale read fails the write.
+func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baoguan.PayResult, ds []baoguan.Declaration) error {
 	switch r.Status {
 	case baoguan.PayApplied, baoguan.PaySMSConfirmed:
 		if err := o.MovePay(r.Status); err != nil {
@@ -65,7 +73,7 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 			if !ok {
 				r.Status = baoguan.PayFailed
 				r.Payment.FailReason = "商户垫资账户余额不足"
-				return s.applyPayment(tx, q, o, r)
+				return s.applyPayment(tx, q, o, r, ds)
 			}
 		}
 		if err := o.MovePay(baoguan.PaySucceed); err != nil {
@@ -80,16 +88,15 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 			o.Payment.PaidAt = tx.Now()
 		}
 		s.Metrics.Payments.WithLabelValues(string(baoguan.PaySucceed)).Inc()
-		if err := tx.UpdateOrder(o); err != nil {
-			return err
+		// Declarations waiting for the payment are queued now; the order
+		// is written once, with its new declare status.
+		if ds == nil {
+			var err error
+			if ds, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+				return err
+			}
 		}
-		if err := s.emit(tx, q, baoguan.EventOrderPaid, o, nil, nil); err != nil {
-			return err
-		}
-		ds, err := tx.Declarations(o.MerchantID, o.ID)
-		if err != nil {
-			return err
-		}
+		ds = append([]baoguan.Declaration(nil), ds...)
 		for i := range ds {
 			d := &ds[i]
 			if d.State != baoguan.DeclUndeclared {
@@ -102,7 +109,11 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 				return err
 			}
 		}
-		if err := s.refreshDeclareStatus(tx, o); err != nil {
+		o.DeclareStatus = baoguan.DeriveDeclareStatus(ds)
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		if err := s.emit(tx, q, baoguan.EventOrderPaid, o, nil, nil); err != nil {
 			return err
 		}
 		if len(ds) == 0 {

@@ -44,22 +44,26 @@ func (w *work) done(tx baoguan.Tx) error {
 
 // RunnerOptions tune the job runner.
 type RunnerOptions struct {
-	Workers int           // concurrent handlers (default 32)
+	Workers int           // concurrent handlers (default 128)
 	Lease   time.Duration // how long a claim lasts before another runner may take the job (default 2m)
 	Poll    time.Duration // idle wait between claims when not woken (default 250ms)
+	Gather  time.Duration // after a wake-up, wait this long for more work before claiming (default 2ms)
 }
 
 // Run claims and runs due jobs until ctx ends. Several runners (in one
 // process or many, on one database) may run at once: claims are leases.
 func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Workers <= 0 {
-		o.Workers = 32
+		o.Workers = 128
 	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
 	}
 	if o.Poll <= 0 {
 		o.Poll = 250 * time.Millisecond
+	}
+	if o.Gather <= 0 {
+		o.Gather = 2 * time.Millisecond
 	}
 	sem := make(chan struct{}, o.Workers)
 	var wg sync.WaitGroup
@@ -101,6 +105,14 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 		case <-ctx.Done():
 			return nil
 		case <-s.wake:
+			// Every committed enqueue and every finished job wakes the
+			// runner. Gathering a few milliseconds of them into one claim
+			// keeps claims from becoming a write transaction per job.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(o.Gather):
+			}
 		case <-timer.C:
 		}
 	}

@@ -46,6 +46,7 @@ type Service struct {
 	Metrics *Metrics
 
 	wake chan struct{}
+	auth authCache
 	seq  atomic.Uint64
 	node string
 }
@@ -130,11 +131,25 @@ func (s *Service) update(ctx context.Context, fn func(tx baoguan.Tx, q *queue) e
 	return err
 }
 
-// queue enqueues jobs inside a transaction and remembers that it did.
+// queue enqueues jobs inside a transaction and remembers that it did. It
+// also keeps the merchant read in the transaction, so several events of
+// one state change read it once.
 type queue struct {
 	svc *Service
 	tx  baoguan.Tx
 	n   int
+	m   *baoguan.Merchant
+}
+
+func (q *queue) merchant(id int64) (*baoguan.Merchant, error) {
+	if q.m != nil && q.m.ID == id {
+		return q.m, nil
+	}
+	m, err := q.tx.Merchant(id)
+	if err == nil {
+		q.m = m
+	}
+	return m, err
 }
 
 func (q *queue) add(kind, key string, merchantID, ref int64, at time.Time) error {

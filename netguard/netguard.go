@@ -57,11 +57,13 @@ func Client(timeout time.Duration, allowPrivate bool) *http.Client {
 		d.Control = control
 	}
 	t := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true, // a custom dialer otherwise turns HTTP/2 off
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
+		Proxy:             nil,
+		DialContext:       d.DialContext,
+		ForceAttemptHTTP2: true, // a custom dialer otherwise turns HTTP/2 off
+		// Notifications to one merchant come from many job workers at once;
+		// keeping their connections alive saves a dial per notification.
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,

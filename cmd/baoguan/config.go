@@ -137,7 +137,7 @@ var settingDefs = []settingDef{
 			c.AllowPrivateNotify = b
 			return nil
 		}},
-	{flag: "workers", typ: "int", def: "32", usage: "jobs run at once (payments, declarations, notifications)",
+	{flag: "workers", typ: "int", def: "128", usage: "jobs run at once (payments, declarations, notifications)",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 4096 {

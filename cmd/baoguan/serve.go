@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	registerStoreMetrics(reg, store)
 	svc := core.New(&core.Service{
 		Store: store,
 		Sandbox: core.Adapters{
@@ -221,4 +222,17 @@ func ensureDemoMerchant(ctx context.Context, svc *core.Service, base string, std
 	printCredentials(stdout, m, cr)
 	fmt.Fprintf(stdout, "\nTry it:\n  curl -H 'Authorization: Bearer %s' %s/v1/orders\n\n", cr.APIKey, base)
 	return nil
+}
+
+// registerStoreMetrics exposes group-commit figures: how many transactions
+// committed, how many Update calls they carried, and time spent committing.
+func registerStoreMetrics(reg prometheus.Registerer, db *sqlite.DB) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoguan_store_commits_total", Help: "Write transactions committed (groups)."},
+			func() float64 { return float64(db.Stats().Groups) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoguan_store_updates_total", Help: "Update calls committed; divided by commits, the mean group size."},
+			func() float64 { return float64(db.Stats().Calls) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoguan_store_commit_seconds_total", Help: "Time spent in COMMIT (fsync)."},
+			func() float64 { return db.Stats().CommitTime.Seconds() }),
+	)
 }
