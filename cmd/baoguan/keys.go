@@ -12,6 +12,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/platform"
 )
 
@@ -166,4 +167,38 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func newDataKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "data-key",
+		Short: "Manage the keys that encrypt personal data at rest",
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new primary data key; older keys keep decrypting what they sealed",
+		Long: `Add a new primary key to the key file beside the database (PATH.key). New data
+is sealed with it once the server restarts; data sealed with older keys still
+opens, because they stay in the file. With BAOGUAN_DATA_KEY, rotate by putting
+a new base64 key first in the comma-separated list and keeping the old ones.`,
+		Args: cobra.NoArgs,
+	}
+	s := bindSettings(rotate.Flags(), getenv, "db", "log-level")
+	rotate.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		if cfg.DataKey != "" {
+			return errors.New("BAOGUAN_DATA_KEY is set: rotate by putting a new key first in that list (keep the old ones after it)")
+		}
+		id, err := keyring.Rotate(cfg.KeyFile)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new primary data key %s in %s; restart the server to seal with it\n", id, cfg.KeyFile)
+		return nil
+	}
+	cmd.AddCommand(rotate)
+	return cmd
 }

@@ -67,6 +67,7 @@ when it is unset, from the key file PATH.key beside the database.`,
 		newMigrateCmd(getenv, stdout, stderr),
 		newBenchCmd(getenv, stdout, stderr),
 		newPlatformCertCmd(getenv, stdout, stderr),
+		newDataKeyCmd(getenv, stdout, stderr),
 		newVersionCmd(stdout),
 	)
 	return root
