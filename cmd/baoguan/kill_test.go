@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,7 +50,7 @@ func baoguanBinary(t *testing.T) string {
 type proc struct {
 	cmd  *exec.Cmd
 	base string
-	logs *bytes.Buffer
+	logs *syncBuffer
 }
 
 func startServe(t *testing.T, bin, db string) *proc {
@@ -63,8 +62,8 @@ func startServe(t *testing.T, bin, db string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
-	cmd.Stderr = &lockedWriter{w: logs}
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,17 +84,6 @@ func startServe(t *testing.T, bin, db string) *proc {
 		t.Fatalf("serve did not start; logs:\n%s", logs)
 	}
 	return p
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // TestKillMidLoad is the crash test: push orders into the real binary,

@@ -242,7 +242,7 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 	}{
 		{"default", nil, nil, func(c *Config) bool {
 			return c.Addr == "127.0.0.1:8080" && c.DBPath == "./baoguan.db" && c.KeyFile == "./baoguan.db.key" &&
-				c.SandboxDelay == time.Second && c.Sync == "FULL" && c.Workers == 32 && !c.AllowPrivateNotify
+				c.SandboxDelay == time.Second && c.Sync == "FULL" && c.Workers == 128 && !c.AllowPrivateNotify
 		}},
 		{"env used", nil, []string{"BAOGUAN_SANDBOX_DELAY", "5s", "BAOGUAN_DB", "sqlite:/tmp/a.db", "BAOGUAN_SYNC", "normal"},
 			func(c *Config) bool {
