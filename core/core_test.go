@@ -2,7 +2,9 @@ package core_test
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -374,4 +376,56 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// recordFormat renders every notice as its type and sends nowhere, so the
+// stored events show what the core emitted.
+type recordFormat struct{}
+
+func (recordFormat) Render(n core.Notice) ([]byte, string, bool, error) {
+	b := n.Type
+	if n.Type == core.EventOrderCompleted {
+		for _, d := range n.Declarations {
+			b += " " + string(d.State)
+		}
+	}
+	return []byte(b), "text/plain", true, nil
+}
+func (recordFormat) Deliver(context.Context, *http.Client, *baoguan.Merchant, *baoguan.Event) core.Delivery {
+	return core.Delivery{}
+}
+func (recordFormat) Schedule() baoguan.Retry                      { return nil }
+func (recordFormat) URL(*baoguan.Merchant, *baoguan.Order) string { return "" }
+
+func TestExceptThatNeverHealsEnds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.svc.Retries[baoguan.JobDeclare] = baoguan.Retry{time.Second, time.Second}
+	e.svc.Formats.Register("rec", recordFormat{})
+	_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
+		Order: baoguan.Order{MerchantOrderNo: "EX", Amount: 100, Subject: "s", Channel: baoguan.ChannelMock, Protocol: "rec",
+			Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001019971", Phone: "13800138000"}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t, time.Minute)
+	v := e.detail(t, "EX")
+	d := v.Declarations[0]
+	if d.State != baoguan.DeclExcept || d.Retrying || d.Attempts != 3 || v.Order.DeclareStatus != baoguan.DeclareFailedSt {
+		t.Fatalf("after the retries: %s retrying=%v attempts=%d order %s", d.State, d.Retrying, d.Attempts, v.Order.DeclareStatus)
+	}
+	evs, err := e.svc.Events(e.ctx, e.m, baoguan.EventFilter{OrderID: v.Order.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, string(ev.Body))
+	}
+	want := []string{baoguan.EventOrderPaid, baoguan.EventDeclFailed, core.EventOrderCompleted + " EXCEPT"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("events %q, want %q", got, want)
+	}
 }

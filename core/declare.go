@@ -351,7 +351,7 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		if d == nil {
 			return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "declaration not found"}
 		}
-		before := d.State
+		before, wasFinal := d.State, d.Final()
 		if err := change(d); err != nil {
 			return err
 		}
@@ -374,7 +374,9 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 				return err
 			}
 		}
-		ended := d.Final() && before != d.State
+		// An EXCEPT whose last retry failed ends too, though its state
+		// stays EXCEPT.
+		ended := d.Final() && (!wasFinal || before != d.State)
 		if ended {
 			typ := baoguan.EventDeclSucceeded
 			if d.State != baoguan.DeclSuccess {
@@ -396,7 +398,7 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 			}
 		}
 		if ended {
-			if err := s.emitOrderDone(tx, q, &o); err != nil {
+			if err := s.emitOrderDone(tx, q, &o, ds); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,9 @@ type Notice struct {
 	Order       *baoguan.Order
 	Declaration *baoguan.Declaration
 	Refund      *baoguan.Refund
+	// Declarations are all of the order's declarations, for
+	// order.completed, so a format can say why the order failed.
+	Declarations []baoguan.Declaration
 }
 
 // Delivery is the outcome of one delivery attempt.
@@ -84,6 +87,12 @@ func (f *Formats) Get(protocol string) Format {
 // emit renders the notice in the order's protocol and stores it as an
 // event, with its delivery job, in the caller's transaction.
 func (s *Service) emit(tx baoguan.Tx, q *queue, typ string, o *baoguan.Order, d *baoguan.Declaration, r *baoguan.Refund) error {
+	return s.emitNotice(tx, q, Notice{Type: typ, Order: o, Declaration: d, Refund: r})
+}
+
+// emitNotice is emit for a notice carrying more than one object.
+func (s *Service) emitNotice(tx baoguan.Tx, q *queue, n Notice) error {
+	typ, o := n.Type, n.Order
 	f := s.Formats.Get(o.Protocol)
 	if f == nil {
 		return nil
@@ -95,7 +104,7 @@ func (s *Service) emit(tx baoguan.Tx, q *queue, typ string, o *baoguan.Order, d 
 	if err != nil {
 		return err
 	}
-	n := Notice{Type: typ, PublicID: s.newID("evt_"), At: tx.Now(), Merchant: m, Order: o, Declaration: d, Refund: r}
+	n.PublicID, n.At, n.Merchant = s.newID("evt_"), tx.Now(), m
 	body, ct, ok, err := f.Render(n)
 	if err != nil || !ok {
 		return err
@@ -115,15 +124,16 @@ func (s *Service) emit(tx baoguan.Tx, q *queue, typ string, o *baoguan.Order, d 
 }
 
 // emitOrderDone emits order.completed when the order's payment failed, or
-// it is paid and every declaration reached an outcome.
-func (s *Service) emitOrderDone(tx baoguan.Tx, q *queue, o *baoguan.Order) error {
+// it is paid and every declaration reached an outcome. ds are the order's
+// declarations as they now stand.
+func (s *Service) emitOrderDone(tx baoguan.Tx, q *queue, o *baoguan.Order, ds []baoguan.Declaration) error {
 	switch {
 	case o.PayStatus == baoguan.PayFailed || o.PayStatus == baoguan.PayCancelled:
 	case o.Paid() && (o.DeclareStatus == baoguan.DeclareDone || o.DeclareStatus == baoguan.DeclareFailedSt || o.DeclareStatus == baoguan.DeclareNone):
 	default:
 		return nil
 	}
-	return s.emit(tx, q, EventOrderCompleted, o, nil, nil)
+	return s.emitNotice(tx, q, Notice{Type: EventOrderCompleted, Order: o, Declarations: ds})
 }
 
 // notifyJob delivers an event once and records the attempt. It reschedules

@@ -117,7 +117,7 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 			return err
 		}
 		if len(ds) == 0 {
-			return s.emitOrderDone(tx, q, o)
+			return s.emitOrderDone(tx, q, o, nil)
 		}
 		return nil
 	case baoguan.PayFailed, baoguan.PayCancelled:
@@ -132,7 +132,7 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 		if err := s.emit(tx, q, baoguan.EventOrderPaymentFailed, o, nil, nil); err != nil {
 			return err
 		}
-		return s.emitOrderDone(tx, q, o)
+		return s.emitOrderDone(tx, q, o, ds)
 	}
 	return &baoguan.Error{Code: baoguan.EINTERNAL, Message: "payment channel answered an unknown status " + string(r.Status)}
 }

@@ -1,0 +1,117 @@
+package accp
+
+import (
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Signature headers of LianLian's ACCP API, on requests, responses and
+// notifications alike.
+const (
+	HeaderSignatureType = "Signature-Type"
+	HeaderSignatureData = "Signature-Data"
+	// SignatureTypeRSA is the only signature type baoguan accepts and sends.
+	SignatureTypeRSA = "RSA"
+	// ContentType is what LianLian's SDKs send and expect.
+	ContentType = "application/json;charset=utf-8"
+)
+
+// signedDigest is what LianLian's SDKs sign: the MD5 of the lower-case hex
+// MD5 of the raw body. The SDKs first turn the body into its hex MD5 string
+// and then sign that string with MD5withRSA, hence two MD5 passes.
+func signedDigest(body []byte) []byte {
+	inner := md5.Sum(body)
+	outer := md5.Sum([]byte(hex.EncodeToString(inner[:])))
+	return outer[:]
+}
+
+// Sign returns the Signature-Data value for body: base64 of an MD5withRSA
+// signature over the lower-case hex MD5 of body.
+func Sign(key *rsa.PrivateKey, body []byte) (string, error) {
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.MD5, signedDigest(body))
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// Verify checks a Signature-Data value against body. Whitespace in the
+// value is ignored, since some HTTP stacks fold long header values.
+func Verify(key *rsa.PublicKey, body []byte, signature string) error {
+	signature = strings.Join(strings.Fields(signature), "")
+	if signature == "" {
+		return errors.New("Signature-Data header is missing")
+	}
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil {
+		if sig, err = base64.RawStdEncoding.DecodeString(signature); err != nil {
+			return errors.New("Signature-Data is not base64")
+		}
+	}
+	if err := rsa.VerifyPKCS1v15(key, crypto.MD5, signedDigest(body), sig); err != nil {
+		return errors.New("Signature-Data does not verify against the body with the registered public key")
+	}
+	return nil
+}
+
+// setSignature signs body into h.
+func setSignature(h http.Header, key *rsa.PrivateKey, body []byte) error {
+	sig, err := Sign(key, body)
+	if err != nil {
+		return err
+	}
+	h.Set(HeaderSignatureType, SignatureTypeRSA)
+	h.Set(HeaderSignatureData, sig)
+	return nil
+}
+
+// ParsePublicKey reads a merchant's RSA public key as registered with
+// `baoguan merchant key --protocol accp --public-key FILE`: a PEM "PUBLIC
+// KEY" (PKIX), "RSA PUBLIC KEY" (PKCS #1) or "CERTIFICATE" block, or the bare
+// base64 of a PKIX key, which is how LianLian's merchant portal hands keys
+// out.
+func ParsePublicKey(s string) (*rsa.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("no public key")
+	}
+	var der []byte
+	typ := "PUBLIC KEY"
+	if b, _ := pem.Decode([]byte(s)); b != nil {
+		der, typ = b.Bytes, b.Type
+	} else {
+		var err error
+		if der, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), "")); err != nil {
+			return nil, errors.New("public key is neither PEM nor base64")
+		}
+	}
+	var pub any
+	var err error
+	switch typ {
+	case "RSA PUBLIC KEY":
+		pub, err = x509.ParsePKCS1PublicKey(der)
+	case "CERTIFICATE":
+		var c *x509.Certificate
+		if c, err = x509.ParseCertificate(der); err == nil {
+			pub = c.PublicKey
+		}
+	default:
+		pub, err = x509.ParsePKIXPublicKey(der)
+	}
+	if err != nil {
+		return nil, errors.New("public key is unreadable: " + err.Error())
+	}
+	k, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return nil, errors.New("public key is not an RSA key")
+	}
+	return k, nil
+}

@@ -1,0 +1,107 @@
+package pushorder_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/baoguan/baoguan/pushorder"
+)
+
+// TestAccess checks how a MerchantName is bound to its caller: by the
+// secret path segment and/or the source network. Every refusal is 9912
+// (PushOrder) or 9999 (GetOrder) and writes nothing, in the named merchant
+// or any other.
+func TestAccess(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	// An order of A that strangers will try to read.
+	mustOK(t, h.push(t, h.A, sampleOrder("ACC-A", "Merchant A")))
+
+	cases := []struct {
+		name   string
+		path   string
+		merch  string // MerchantName sent
+		header []string
+		ok     bool
+	}{
+		{"token and network", "/pushorder/tokA", "Merchant A", nil, true},
+		{"network only merchant, plain path", "/pushorder", "Net Only", nil, true},
+		{"token only merchant", "/pushorder/tokB", "Merchant B", nil, true},
+
+		{"wrong token", "/pushorder/tokX", "Merchant A", nil, false},
+		{"token merchant on the plain path", "/pushorder", "Merchant B", nil, false},
+		{"another merchant's token", "/pushorder/tokA", "Merchant B", nil, false},
+		{"a token for a network-only merchant", "/pushorder/tokA", "Net Only", nil, false},
+		{"outside the allowed network", "/pushorder", "Far Net", nil, false},
+		{"X-Forwarded-For is not trusted by default", "/pushorder", "Far Net", []string{"X-Forwarded-For", "203.0.113.9"}, false},
+		{"merchant without pushorder settings", "/pushorder", "No Access", nil, false},
+		{"unknown merchant", "/pushorder/tokA", "Nobody", nil, false},
+		{"no MerchantName", "/pushorder/tokA", "", nil, false},
+		{"name case matters", "/pushorder/tokA", "merchant a", nil, false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			no := "ACC-" + strings.Repeat("x", i+1)
+			counts := map[string]int{}
+			for _, a := range []account{h.A, h.B, h.Net, h.Far, h.None} {
+				counts[a.M.No] = len(h.orders(t, a))
+			}
+			r := h.call(t, c.path+"/PushTestOrder", sampleOrder(no, c.merch).body(), c.header...)
+			if c.ok != (r.ReturnCode == pushorder.CodeOK) {
+				t.Fatalf("push: %s %s", r.ReturnCode, r.ReturnMsg)
+			}
+			if !c.ok {
+				if r.ReturnCode != pushorder.CodeUnsigned {
+					t.Errorf("push refused with %s, want 9912", r.ReturnCode)
+				}
+				for _, a := range []account{h.A, h.B, h.Net, h.Far, h.None} {
+					if n := len(h.orders(t, a)); n != counts[a.M.No] {
+						t.Errorf("refused push wrote an order of %s (%d → %d)", a.M.Name, counts[a.M.No], n)
+					}
+				}
+			}
+			// The same binding guards the query: A's order is only A's.
+			b, _ := json.Marshal(map[string]string{"OrderNo": "ACC-A", "MerchantName": c.merch})
+			q := h.call(t, c.path+"/GetOrder", "data="+string(b), c.header...)
+			switch {
+			case !c.ok && q.ReturnCode != pushorder.CodeQueryFailed:
+				t.Errorf("refused query answered %+v", q)
+			case !c.ok && (q.PaymentNo != "" || q.PaymentStatus != nil || q.CustomsMsg != ""):
+				t.Errorf("refused query shows order data: %+v", q)
+			case c.ok && c.merch == "Merchant A" && q.ReturnCode != pushorder.CodeOK:
+				t.Errorf("A cannot read its own order: %+v", q)
+			case c.ok && c.merch != "Merchant A" && q.ReturnMsg != "获取信息失败：订单不存在":
+				t.Errorf("%s reads A's order: %+v", c.merch, q)
+			}
+		})
+	}
+}
+
+// TestTrustedProxy checks allow-net behind a reverse proxy: the client is
+// the rightmost X-Forwarded-For address that is not a trusted proxy.
+func TestTrustedProxy(t *testing.T) {
+	h := newHarness(t, harnessOptions{proxies: "127.0.0.1/32,10.0.0.0/8"})
+	cases := []struct {
+		xff string
+		ok  bool
+	}{
+		{"203.0.113.9", true},
+		{"203.0.113.9, 10.1.2.3", true},      // through a second trusted proxy
+		{"203.0.113.9, 198.51.100.7", false}, // the hop next to us is not in Far's network
+		{"198.51.100.7, 203.0.113.9", true},  // whatever the client wrote on the left is ignored
+		{"", false},                          // the proxy itself (127.0.0.1) is not in Far's network
+		{"not-an-ip", false},
+	}
+	for i, c := range cases {
+		no := "PXY-" + strings.Repeat("x", i+1)
+		r := h.call(t, "/pushorder/PushTestOrder", sampleOrder(no, "Far Net").body(), "X-Forwarded-For", c.xff)
+		if c.ok != (r.ReturnCode == pushorder.CodeOK) {
+			t.Errorf("X-Forwarded-For %q: %s %s", c.xff, r.ReturnCode, r.ReturnMsg)
+		}
+		_, err := h.svc.Order(context.Background(), h.Far.M, no)
+		if c.ok != (err == nil) {
+			t.Errorf("X-Forwarded-For %q: stored=%v", c.xff, err == nil)
+		}
+	}
+}
