@@ -60,6 +60,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stopping server waits for requests
 	// in flight (--shutdown-timeout, BAOGUAN_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// FrontendAddrs are optional dedicated listeners, by protocol, that
+	// serve one vendor protocol at their root for clients that hard-code
+	// paths (--pushorder-addr, --accp-addr, --wechatv3-addr, --payzero-addr;
+	// BAOGUAN_PUSHORDER_ADDR, …). The protocol is always also served under
+	// /<protocol> on the main listener.
+	FrontendAddrs map[string]string
 
 	// source maps a flag name to where its value came from ("--db",
 	// "BAOGUAN_DB" or "default"), so later checks can name the setting.
@@ -84,19 +90,50 @@ func (d *settingDef) envName() string {
 	return "BAOGUAN_" + strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_"))
 }
 
+// checkListen validates a HOST:PORT listen address.
+func checkListen(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q (want HOST:PORT, e.g. 127.0.0.1:8080)", v)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("invalid port %q in %q (want 0 to 65535)", port, v)
+	}
+	return nil
+}
+
+// frontendAddr is the setting of one protocol's dedicated listener.
+func frontendAddr(protocol string) settingDef {
+	return settingDef{flag: protocol + "-addr", typ: "host:port", def: "",
+		usage: "also serve the " + protocol + " protocol at the root of this address (it is always served under /" + protocol + ")",
+		parse: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if err := checkListen(v); err != nil {
+				return err
+			}
+			if c.FrontendAddrs == nil {
+				c.FrontendAddrs = map[string]string{}
+			}
+			c.FrontendAddrs[protocol] = v
+			return nil
+		}}
+}
+
 var settingDefs = []settingDef{
 	{flag: "addr", typ: "host:port", def: "127.0.0.1:8080", usage: "HTTP listen address; port 0 picks a free one",
 		parse: func(c *Config, v string) error {
-			_, port, err := net.SplitHostPort(v)
-			if err != nil {
-				return fmt.Errorf("invalid listen address %q (want HOST:PORT, e.g. 127.0.0.1:8080)", v)
-			}
-			if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-				return fmt.Errorf("invalid port %q in %q (want 0 to 65535)", port, v)
+			if err := checkListen(v); err != nil {
+				return err
 			}
 			c.Addr = v
 			return nil
 		}},
+	frontendAddr("pushorder"),
+	frontendAddr("accp"),
+	frontendAddr("wechatv3"),
+	frontendAddr("payzero"),
 	{flag: "db", typ: "url", def: "sqlite:./baoguan.db", usage: "database, as sqlite:PATH",
 		parse: func(c *Config, v string) error {
 			path, err := parseDB(v)

@@ -44,7 +44,8 @@ stops and the database is closed.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv,
-		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "workers", "job-lease", "log-level", "shutdown-timeout")
+		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "workers", "job-lease", "log-level", "shutdown-timeout",
+		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -132,7 +133,15 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	mux := http.NewServeMux()
 	addOpsRoutes(mux, store, reg, log)
 	api.New(api.Options{Svc: svc, Log: log}).Register(mux)
-	handler := withObservability(mux, log, newHTTPMetrics(reg))
+	fes, err := buildFrontends(ctx, svc, store, log)
+	if err != nil {
+		return err
+	}
+	for _, fe := range fes {
+		fe.register(mux, "/"+fe.name)
+	}
+	hm := newHTTPMetrics(reg)
+	handler := withObservability(mux, log, hm)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -174,6 +183,18 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "workers", cfg.Workers, "job_lease", cfg.JobLease.String(),
 		"sandbox_delay", cfg.SandboxDelay.String(), "allow_private_notify", cfg.AllowPrivateNotify, "version", version)
 	fmt.Fprintf(stdout, "listening on %s\n", base)
+	extra, err := dedicatedListeners(cfg, fes, log, hm, stdout)
+	defer func() {
+		for _, s := range extra {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			_ = s.Shutdown(sctx)
+			cancel()
+		}
+	}()
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
 
 	select {
 	case err = <-serveErr:

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/accp"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/pushorder"
+)
+
+// frontend is one vendor protocol served over the core.
+type frontend struct {
+	name     string
+	register func(mux *http.ServeMux, prefix string)
+	handler  http.Handler // the same routes at the root, for a dedicated listener
+}
+
+// buildFrontends creates every vendor front-end, registers its
+// notification format with the core, and returns them for mounting. Each is
+// served under /<name> on the main listener and, when configured, at the
+// root of its own listener.
+func buildFrontends(ctx context.Context, svc *core.Service, store baoguan.Store, log *slog.Logger) ([]frontend, error) {
+	var out []frontend
+
+	po, err := pushorder.New(pushorder.Options{Svc: svc, Store: store, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("pushorder: %w", err)
+	}
+	svc.Formats.Register(pushorder.Protocol, pushorder.NewFormat(pushorder.FormatOptions{}))
+	out = append(out, frontend{name: pushorder.Protocol, register: po.Register, handler: po.Handler()})
+
+	ac, err := accp.New(accp.Options{Svc: svc, Store: store, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("accp: %w", err)
+	}
+	svc.Formats.Register(accp.Protocol, accp.NewFormat(ac.Key()))
+	out = append(out, frontend{name: accp.Protocol, register: ac.Register, handler: ac.Handler()})
+
+	return out, nil
+}
+
+// dedicatedListeners opens the listeners of --<protocol>-addr and serves
+// each front-end at their root. It returns the servers to shut down.
+func dedicatedListeners(cfg *Config, fes []frontend, log *slog.Logger, m *httpMetrics, stdout io.Writer) ([]*http.Server, error) {
+	var servers []*http.Server
+	known := map[string]bool{}
+	for _, fe := range fes {
+		known[fe.name] = true
+		addr := cfg.FrontendAddrs[fe.name]
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			return nil, fmt.Errorf("%s: %w", cfg.name(fe.name+"-addr"), err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/", fe.handler)
+		srv := &http.Server{Handler: withObservability(mux, log, m), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("dedicated listener stopped", "protocol", fe.name, "err", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "%s protocol served at http://%s\n", fe.name, ln.Addr())
+		servers = append(servers, srv)
+	}
+	for name := range cfg.FrontendAddrs {
+		if !known[name] {
+			return servers, fmt.Errorf("%s: the %s front-end is not built into this binary", cfg.name(name+"-addr"), name)
+		}
+	}
+	return servers, nil
+}
