@@ -15,7 +15,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -131,6 +130,8 @@ func parse(name, s string) (*Key, error) {
 	if k.Private == nil || k.Cert == nil {
 		return nil, fmt.Errorf("platform key %s: stored value lacks a key or certificate", name)
 	}
-	k.Serial = strings.ToUpper(k.Cert.SerialNumber.Text(16))
+	// As WeChat Pay's SDKs print it: upper-case hex of the serial's bytes,
+	// so a leading zero nibble is kept.
+	k.Serial = fmt.Sprintf("%X", k.Cert.SerialNumber.Bytes())
 	return k, nil
 }

@@ -105,7 +105,7 @@ func checkListen(v string) error {
 // frontendAddr is the setting of one protocol's dedicated listener.
 func frontendAddr(protocol string) settingDef {
 	return settingDef{flag: protocol + "-addr", typ: "host:port", def: "",
-		usage: "also serve the " + protocol + " protocol at the root of this address (it is always served under /" + protocol + ")",
+		usage: "also serve the " + protocol + " protocol at the root of this address (it is always served under its prefix on the main listener)",
 		parse: func(c *Config, v string) error {
 			if v == "" {
 				return nil

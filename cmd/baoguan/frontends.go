@@ -14,18 +14,20 @@ import (
 	"github.com/baoguan/baoguan/accp"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/pushorder"
+	"github.com/baoguan/baoguan/wechatv3"
 )
 
 // frontend is one vendor protocol served over the core.
 type frontend struct {
 	name     string
+	prefix   string // mount point on the main listener
 	register func(mux *http.ServeMux, prefix string)
 	handler  http.Handler // the same routes at the root, for a dedicated listener
 }
 
 // buildFrontends creates every vendor front-end, registers its
 // notification format with the core, and returns them for mounting. Each is
-// served under /<name> on the main listener and, when configured, at the
+// served under its prefix on the main listener and, when configured, at the
 // root of its own listener.
 func buildFrontends(ctx context.Context, svc *core.Service, store baoguan.Store, log *slog.Logger) ([]frontend, error) {
 	var out []frontend
@@ -35,14 +37,21 @@ func buildFrontends(ctx context.Context, svc *core.Service, store baoguan.Store,
 		return nil, fmt.Errorf("pushorder: %w", err)
 	}
 	svc.Formats.Register(pushorder.Protocol, pushorder.NewFormat(pushorder.FormatOptions{}))
-	out = append(out, frontend{name: pushorder.Protocol, register: po.Register, handler: po.Handler()})
+	out = append(out, frontend{name: pushorder.Protocol, prefix: "/pushorder", register: po.Register, handler: po.Handler()})
 
 	ac, err := accp.New(accp.Options{Svc: svc, Store: store, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("accp: %w", err)
 	}
 	svc.Formats.Register(accp.Protocol, accp.NewFormat(ac.Key()))
-	out = append(out, frontend{name: accp.Protocol, register: ac.Register, handler: ac.Handler()})
+	out = append(out, frontend{name: accp.Protocol, prefix: "/accp", register: ac.Register, handler: ac.Handler()})
+
+	wx, err := wechatv3.New(wechatv3.Options{Svc: svc, Store: store, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("wechatv3: %w", err)
+	}
+	svc.Formats.Register(wechatv3.Protocol, wechatv3.NewFormat())
+	out = append(out, frontend{name: wechatv3.Protocol, prefix: "/wechatpay", register: wx.Register, handler: wx.Handler()})
 
 	return out, nil
 }

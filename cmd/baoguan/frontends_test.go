@@ -63,4 +63,15 @@ func TestFrontendsMounted(t *testing.T) {
 	if !strings.Contains(string(b), `"ret_code"`) {
 		t.Errorf("accp: %s", b)
 	}
+	// WeChat Pay v3 is under /wechatpay and refuses an unsigned request
+	// with WeChat's own error model.
+	resp, err = http.Get(s.URL + "/wechatpay/v3/certificates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), "SIGN_ERROR") {
+		t.Errorf("wechatv3 unsigned: %d %s", resp.StatusCode, b)
+	}
 }

@@ -138,7 +138,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	for _, fe := range fes {
-		fe.register(mux, "/"+fe.name)
+		fe.register(mux, fe.prefix)
 	}
 	hm := newHTTPMetrics(reg)
 	handler := withObservability(mux, log, hm)
