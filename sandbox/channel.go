@@ -75,9 +75,9 @@ func (*Channel) Name() string { return "sandbox" }
 //     happen atomically in one place;
 //   - external: PAY_SUCCEED keeping the payment number (and PSP) the
 //     merchant sent, since the money moved elsewhere;
-//   - qr and quick: PAY_FAILED with a reason naming the supported channels,
-//     because the sandbox has no shopper to scan a code or type an SMS code,
-//     and a failed payment can be re-arranged where an error could not.
+//   - qr and quick: PAY_APPLIED, because the money moves only when a shopper
+//     scans the code or types the SMS code; the outcome arrives later
+//     through Complete (see secondstep.go).
 //
 // For mock and auto, an order number ending in PAYFAIL fails, and one ending
 // in PAYRETRY returns ErrTryAgain on attempt 1 and succeeds afterwards.
@@ -92,12 +92,14 @@ func (c *Channel) Pay(ctx context.Context, r baoguan.PayRequest) (baoguan.PayRes
 	switch o.Channel {
 	case baoguan.ChannelExternal:
 		return payExternal(r), nil
+	case baoguan.ChannelQR, baoguan.ChannelQuick:
+		return applySecondStep(r), nil
 	case baoguan.ChannelMock, baoguan.ChannelAuto:
 	default:
 		return baoguan.PayResult{
 			Status: baoguan.PayFailed,
 			Payment: baoguan.Payment{
-				FailReason: "沙箱渠道不支持 " + string(o.Channel) + " 支付方式，请使用 mock、auto 或 external",
+				FailReason: "沙箱渠道不支持 " + string(o.Channel) + " 支付方式，请使用 mock、auto、external、qr 或 quick",
 			},
 		}, nil
 	}

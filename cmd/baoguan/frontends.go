@@ -13,6 +13,7 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/accp"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/payzero"
 	"github.com/baoguan/baoguan/pushorder"
 	"github.com/baoguan/baoguan/wechatv3"
 )
@@ -52,6 +53,13 @@ func buildFrontends(ctx context.Context, svc *core.Service, store baoguan.Store,
 	}
 	svc.Formats.Register(wechatv3.Protocol, wechatv3.NewFormat())
 	out = append(out, frontend{name: wechatv3.Protocol, prefix: "/wechatpay", register: wx.Register, handler: wx.Handler()})
+
+	pz, err := payzero.New(payzero.Options{Svc: svc, Store: store, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("payzero: %w", err)
+	}
+	svc.Formats.Register(payzero.Protocol, payzero.NewFormat(payzero.FormatOptions{Now: svc.Now}))
+	out = append(out, frontend{name: payzero.Protocol, prefix: "/payzero", register: pz.Register, handler: pz.Handler()})
 
 	return out, nil
 }

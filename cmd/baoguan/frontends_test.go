@@ -74,4 +74,14 @@ func TestFrontendsMounted(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), "SIGN_ERROR") {
 		t.Errorf("wechatv3 unsigned: %d %s", resp.StatusCode, b)
 	}
+	// payzero is under /payzero with its envelope; bad credentials are refused.
+	resp, err = http.Post(s.URL+"/payzero/auth/login", "application/json", strings.NewReader(`{"username":"nobody","password":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"success":false`) {
+		t.Errorf("payzero bad login: %d %s", resp.StatusCode, b)
+	}
 }

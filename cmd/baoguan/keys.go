@@ -202,3 +202,72 @@ a new base64 key first in the comma-separated list and keeping the old ones.`,
 	cmd.AddCommand(rotate)
 	return cmd
 }
+
+func newMerchantCardsCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	var no string
+	var cards []string
+	cmd := &cobra.Command{
+		Use:   "cards --merchant NO --card BANK:NAME:NUMBER:signed|unsigned:BALANCE ...",
+		Short: "Record the bank cards a merchant funds automatic payments from (payzero 2.2, appendix B.1)",
+		Long: `Record the merchant's bound bank cards and their current balances (yuan), which
+payzero's automatic payment checks before paying a batch (errors 50001, 50010,
+50056). The list replaces the earlier one; no --card clears it. Card numbers are
+stored encrypted and shown masked.`,
+		Example: `  baoguan merchant cards --merchant M1 --card 0308:张三:6225880137001234:signed:50000.00`,
+		Args:    cobra.NoArgs,
+	}
+	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
+	cmd.Flags().StringVar(&no, "merchant", "", "merchant_no (required)")
+	cmd.Flags().StringArrayVar(&cards, "card", nil, "BANK:NAME:NUMBER:signed|unsigned:BALANCE (repeatable)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		if no == "" {
+			return errors.New("--merchant is required")
+		}
+		var list []core.PayzeroCard
+		for i, c := range cards {
+			f := strings.Split(c, ":")
+			if len(f) != 5 || (f[3] != "signed" && f[3] != "unsigned") {
+				return fmt.Errorf("--card %d: want BANK:NAME:NUMBER:signed|unsigned:BALANCE, got %q", i+1, c)
+			}
+			bal, err := baoguan.ParseYuan("balance", f[4])
+			if err != nil {
+				return fmt.Errorf("--card %d: %v", i+1, baoguan.ErrorMessage(err))
+			}
+			list = append(list, core.PayzeroCard{BankCode: f[0], AcctName: f[1], AcctNo: f[2], Signed: f[3] == "signed", Balance: bal})
+		}
+		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+			var m *baoguan.Merchant
+			err := svc.View(cmd.Context(), func(tx baoguan.Tx) error {
+				var err error
+				m, err = tx.MerchantByNo(no)
+				return err
+			})
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				return fmt.Errorf("--merchant: no merchant %q", no)
+			}
+			if err != nil {
+				return err
+			}
+			f, err := svc.SetPayzeroCards(cmd.Context(), m, list)
+			if err != nil {
+				return fmt.Errorf("%s: %s", baoguan.ErrorField(err), baoguan.ErrorMessage(err))
+			}
+			for _, c := range f.Cards {
+				state := "unsigned"
+				if c.Signed {
+					state = "signed"
+				}
+				fmt.Fprintf(stdout, "%s %s %s %s %s\n", c.BankCode, c.AcctName, baoguan.MaskCard(c.AcctNo), state, baoguan.FormatYuan(c.Balance))
+			}
+			if len(f.Cards) == 0 {
+				fmt.Fprintln(stdout, "no cards recorded")
+			}
+			return nil
+		})
+	}
+	return cmd
+}

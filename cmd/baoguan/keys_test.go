@@ -66,3 +66,29 @@ func TestMerchantKeyAndPlatformCert(t *testing.T) {
 		t.Fatalf("accp platform key: %q", pub)
 	}
 }
+
+func TestMerchantCards(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	env := envOf()
+	mustRun(t, env, "merchant", "create", "--db", "sqlite:"+db, "--name", "shop", "--no", "M1", "--json")
+	out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1",
+		"--card", "0308:张三:6225880137001234:signed:50000.00", "--card", "999:张三:6222000011112222:unsigned:0")
+	if strings.Contains(out, "6225880137001234") || !strings.Contains(out, "1234") || !strings.Contains(out, "50000.00") {
+		t.Fatalf("cards must print masked numbers and balances: %q", out)
+	}
+	// The committed data is in the file or, not yet checkpointed, in its WAL.
+	raw, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(db + "-wal")
+	if len(raw)+len(wal) < 4096 || strings.Contains(string(raw)+string(wal), "6225880137001234") {
+		t.Fatal("card number stored in clear (or nothing stored)")
+	}
+	if _, err := runCmd(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1", "--card", "0308:张三:622588"); err == nil {
+		t.Fatal("a malformed --card was accepted")
+	}
+	if out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1"); !strings.Contains(out, "no cards") {
+		t.Fatalf("clearing cards: %q", out)
+	}
+}

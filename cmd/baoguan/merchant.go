@@ -27,6 +27,7 @@ func newMerchantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		newMerchantListCmd(getenv, stdout, stderr),
 		newMerchantSetCmd(getenv, stdout, stderr),
 		newMerchantKeyCmd(getenv, stdout, stderr),
+		newMerchantCardsCmd(getenv, stdout, stderr),
 	)
 	return cmd
 }
