@@ -217,23 +217,16 @@ func (s *Service) refreshDeclareStatus(tx baoguan.Tx, o *baoguan.Order) error {
 
 // declareJob hands a PENDING declaration to its port, then records the answer.
 func (s *Service) declareJob(ctx context.Context, w *work) error {
-	var d *baoguan.Declaration
-	var o *baoguan.Order
-	var m *baoguan.Merchant
+	var c *declCtx
 	err := s.View(ctx, func(tx baoguan.Tx) error {
 		var err error
-		if d, err = tx.Declaration(w.job.MerchantID, w.job.RefID); err != nil {
-			return err
-		}
-		if o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
-			return err
-		}
-		m, err = tx.Merchant(d.MerchantID)
+		c, err = loadDecl(tx, w.job.MerchantID, w.job.RefID)
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	d, o, m := c.d, c.o, c.m
 	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) {
 		return nil // already handled by an earlier run of this job
 	}
@@ -244,7 +237,7 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 	// Checks customs would make anyway are made first, so an obviously bad
 	// declaration fails with a clear reason instead of a round trip.
 	if why := s.preCheck(o, &sent); why != "" {
-		return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, func(d *baoguan.Declaration) error {
+		return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
 			d.Attempts = sent.Attempts
 			d.IdentityCheck = sent.IdentityCheck
 			d.Explanation = why
@@ -257,7 +250,7 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 	if err != nil {
 		return err
 	}
-	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, func(d *baoguan.Declaration) error {
+	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
 		if d.State == baoguan.DeclExcept {
 			if err := d.Move(baoguan.DeclPending); err != nil {
 				return err
@@ -321,23 +314,23 @@ func (s *Service) applyReceipt(d *baoguan.Declaration, r baoguan.Receipt) error 
 // finishDeclaration applies change to the declaration in one transaction
 // together with what follows from its new state: a poll or retry job, the
 // order's declare status, the notification, and the end of this job.
-func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID int64, change func(*baoguan.Declaration) error) error {
+//
+// pre, when not nil, is what the caller has just read; it serves the first
+// attempt, and a stale write reads afresh.
+func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID int64, pre *declCtx, change func(*baoguan.Declaration) error) error {
 	var o *baoguan.Order
 	var m *baoguan.Merchant
 	var ds []baoguan.Declaration
-	return s.optimistic(ctx, func(tx baoguan.Tx) error {
-		d, err := tx.Declaration(merchantID, id)
+	if pre != nil {
+		o, m, ds = pre.o, pre.m, pre.ds
+	}
+	return s.optimistic(ctx, pre != nil, func(tx baoguan.Tx) error {
+		c, err := loadDecl(tx, merchantID, id)
 		if err != nil {
 			return err
 		}
-		if o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
-			return err
-		}
-		if ds, err = tx.Declarations(d.MerchantID, d.OrderID); err != nil {
-			return err
-		}
-		m, err = tx.Merchant(d.MerchantID)
-		return err
+		o, m, ds = c.o, c.m, c.ds
+		return nil
 	}, func(tx baoguan.Tx, q *queue) error {
 		q.m = m
 		ds := append([]baoguan.Declaration(nil), ds...)
@@ -413,10 +406,15 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 // and repeats both when the write meets a row changed since the read
 // (a stale version). The reads that decide a change thus stay out of the
 // writer, which only checks versions.
-func (s *Service) optimistic(ctx context.Context, read func(tx baoguan.Tx) error, write func(tx baoguan.Tx, q *queue) error) error {
+//
+// With preloaded, the caller has just read what write needs, and the first
+// attempt skips the read.
+func (s *Service) optimistic(ctx context.Context, preloaded bool, read func(tx baoguan.Tx) error, write func(tx baoguan.Tx, q *queue) error) error {
 	for attempt := 1; ; attempt++ {
-		if err := s.View(ctx, read); err != nil {
-			return err
+		if !preloaded || attempt > 1 {
+			if err := s.View(ctx, read); err != nil {
+				return err
+			}
 		}
 		err := s.update(ctx, write)
 		if baoguan.ErrorReason(err) != "stale" || attempt == 5 {
@@ -427,23 +425,16 @@ func (s *Service) optimistic(ctx context.Context, read func(tx baoguan.Tx) error
 
 // pollJob asks the port for the receipt of a PROCESSING declaration.
 func (s *Service) pollJob(ctx context.Context, w *work) error {
-	var d *baoguan.Declaration
-	var o *baoguan.Order
-	var m *baoguan.Merchant
+	var c *declCtx
 	err := s.View(ctx, func(tx baoguan.Tx) error {
 		var err error
-		if d, err = tx.Declaration(w.job.MerchantID, w.job.RefID); err != nil {
-			return err
-		}
-		if o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
-			return err
-		}
-		m, err = tx.Merchant(d.MerchantID)
+		c, err = loadDecl(tx, w.job.MerchantID, w.job.RefID)
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	d, o, m := c.d, c.o, c.m
 	if d.State != baoguan.DeclProcessing && d.State != baoguan.DeclSubmitted {
 		return nil
 	}
@@ -460,10 +451,34 @@ func (s *Service) pollJob(ctx context.Context, w *work) error {
 		return Later(after)
 	}
 	w.receipt = r
-	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, func(d *baoguan.Declaration) error {
+	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
 		if d.State != baoguan.DeclProcessing && d.State != baoguan.DeclSubmitted {
 			return nil
 		}
 		return s.applyReceipt(d, r)
 	})
+}
+
+// declCtx is a declaration with what its handlers need, read together.
+type declCtx struct {
+	d  *baoguan.Declaration
+	o  *baoguan.Order
+	m  *baoguan.Merchant
+	ds []baoguan.Declaration // all of the order's declarations, d included
+}
+
+func loadDecl(tx baoguan.Tx, merchantID, id int64) (*declCtx, error) {
+	d, err := tx.Declaration(merchantID, id)
+	if err != nil {
+		return nil, err
+	}
+	c := &declCtx{d: d}
+	if c.o, err = tx.Order(d.MerchantID, d.OrderID); err != nil {
+		return nil, err
+	}
+	if c.ds, err = tx.Declarations(d.MerchantID, d.OrderID); err != nil {
+		return nil, err
+	}
+	c.m, err = tx.Merchant(d.MerchantID)
+	return c, err
 }

@@ -11,9 +11,13 @@ import (
 func (s *Service) payJob(ctx context.Context, w *work) error {
 	var o *baoguan.Order
 	var m *baoguan.Merchant
+	var ds []baoguan.Declaration
 	err := s.View(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
+			return err
+		}
+		if ds, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
 			return err
 		}
 		m, err = tx.Merchant(o.MerchantID)
@@ -32,8 +36,7 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 		return err
 	}
 	round := o.PayAttempts
-	var ds []baoguan.Declaration
-	return s.optimistic(ctx, func(tx baoguan.Tx) error {
+	return s.optimistic(ctx, true, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err

@@ -39,7 +39,7 @@ func (s *Service) completePayment(ctx context.Context, m *baoguan.Merchant, no s
 	var o *baoguan.Order
 	var ds []baoguan.Declaration
 	var out *baoguan.Order
-	err := s.optimistic(ctx, func(tx baoguan.Tx) error {
+	err := s.optimistic(ctx, false, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.OrderByNo(m.ID, no); err != nil {
 			return err
@@ -110,7 +110,7 @@ func (s *Service) applyNow(ctx context.Context, m *baoguan.Merchant, no string, 
 	round, channel := o.PayAttempts, o.Channel
 	var ds []baoguan.Declaration
 	var out *baoguan.Order
-	err = s.optimistic(ctx, func(tx baoguan.Tx) error {
+	err = s.optimistic(ctx, false, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.OrderByNo(m.ID, no); err != nil {
 			return err
