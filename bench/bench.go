@@ -32,10 +32,16 @@ type Options struct {
 }
 
 // Target is a baoguan server to measure, started by the caller with the
-// sandbox delay at 0 and notify URL pointing at NotifyURL.
+// sandbox delay at 0 and notify URL pointing at NotifyURL. Several
+// instances on one database are one target: BaseURLs lists them all, and
+// the orders are spread across them in turn, as a round-robin load balancer
+// would.
 type Target struct {
-	BaseURL string
-	APIKey  string
+	BaseURLs []string
+	APIKey   string
+	// PeakRSSMB, when set, reports the peak resident memory of the
+	// servers, for servers that run in processes of their own.
+	PeakRSSMB func() float64
 }
 
 // Start starts a baoguan server whose merchant notifies notifyURL, and
@@ -57,6 +63,7 @@ type Result struct {
 	EchoRPS       float64 `json:"echo_rps"`
 	PushVsEcho    float64 `json:"push_vs_echo"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	Instances     int     `json:"instances"`
 	Commits       int64   `json:"store_commits"`
 	MeanGroup     float64 `json:"store_updates_per_commit"`
 	CommitMS      float64 `json:"store_commit_ms"`
@@ -88,7 +95,7 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	lat, errs, dur := push(ctx, client, echo, "", o.Orders, o.Concurrency)
+	lat, errs, dur := push(ctx, client, []string{echo}, "", o.Orders, o.Concurrency)
 	stopEcho()
 	if errs > 0 {
 		return res, fmt.Errorf("echo server failed %d requests", errs)
@@ -111,8 +118,13 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		return res, err
 	}
 	defer stop()
+	res.Instances = len(t.BaseURLs)
+	urls := make([]string, len(t.BaseURLs))
+	for i, u := range t.BaseURLs {
+		urls[i] = u + "/v1/orders"
+	}
 	began := time.Now()
-	lat, errs, dur = push(ctx, client, t.BaseURL+"/v1/orders", t.APIKey, o.Orders, o.Concurrency)
+	lat, errs, dur = push(ctx, client, urls, t.APIKey, o.Orders, o.Concurrency)
 	res.PushErrors = errs
 	res.PushRPS = float64(o.Orders-int(errs)) / dur.Seconds()
 	res.PushP50MS, res.PushP99MS = percentile(lat, 0.50), percentile(lat, 0.99)
@@ -133,8 +145,21 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	res.E2EOrdersPerS = float64(want) / e2e.Seconds()
 	res.Webhooks, res.Duplicates = recv.total.Load(), recv.dups.Load()
 	res.PeakRSSMB = peakRSSMB()
+	if t.PeakRSSMB != nil {
+		res.PeakRSSMB += t.PeakRSSMB()
+	}
 	say("e2e: %d orders declared and notified in %.1f s (%.0f orders/s)", want, res.E2ESeconds, res.E2EOrdersPerS)
-	if m, err := scrape(client, t.BaseURL+"/metrics"); err == nil && m["baoguan_store_commits_total"] > 0 {
+	m := map[string]float64{}
+	for _, u := range t.BaseURLs {
+		one, err := scrape(client, u+"/metrics")
+		if err != nil {
+			continue
+		}
+		for k, v := range one {
+			m[k] += v // every instance's store counters, summed
+		}
+	}
+	if m["baoguan_store_commits_total"] > 0 {
 		res.Commits = int64(m["baoguan_store_commits_total"])
 		res.MeanGroup = m["baoguan_store_updates_total"] / m["baoguan_store_commits_total"]
 		res.CommitMS = 1000 * m["baoguan_store_commit_seconds_total"] / m["baoguan_store_commits_total"]
@@ -151,7 +176,8 @@ func orderBody(i int) []byte {
 		`"declarations":[{"customs":"HG014"}]}`)
 }
 
-func push(ctx context.Context, c *http.Client, url, key string, n, conc int) ([]time.Duration, int64, time.Duration) {
+// push sends n orders with conc clients, order i to urls[i % len(urls)].
+func push(ctx context.Context, c *http.Client, urls []string, key string, n, conc int) ([]time.Duration, int64, time.Duration) {
 	lat := make([]time.Duration, n)
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
@@ -165,7 +191,7 @@ func push(ctx context.Context, c *http.Client, url, key string, n, conc int) ([]
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(orderBody(i)))
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, urls[i%len(urls)], bytes.NewReader(orderBody(i)))
 				req.Header.Set("Content-Type", "application/json")
 				if key != "" {
 					req.Header.Set("Authorization", "Bearer "+key)

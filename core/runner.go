@@ -65,6 +65,12 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Gather <= 0 {
 		o.Gather = 2 * time.Millisecond
 	}
+	// A store shared by several processes (PostgreSQL) may tell when
+	// another process committed jobs; a nil channel never fires.
+	var remote <-chan struct{}
+	if w, ok := s.Store.(remoteWaker); ok {
+		remote = w.Waker()
+	}
 	sem := make(chan struct{}, o.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -101,10 +107,17 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 			}
 		}
 		timer.Reset(o.Poll)
+		woken := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.wake:
+			woken = true
+		case <-remote:
+			woken = true
+		case <-timer.C:
+		}
+		if woken {
 			// Every committed enqueue and every finished job wakes the
 			// runner. Gathering a few milliseconds of them into one claim
 			// keeps claims from becoming a write transaction per job.
@@ -113,9 +126,15 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 				return nil
 			case <-time.After(o.Gather):
 			}
-		case <-timer.C:
 		}
 	}
+}
+
+// remoteWaker is implemented by stores that several processes share and
+// that learn when another process has committed jobs (the PostgreSQL
+// store, by LISTEN/NOTIFY). Run then wakes on Waker as on its own Wake.
+type remoteWaker interface {
+	Waker() <-chan struct{}
 }
 
 // RunOnce claims and runs due jobs until none is due; tests use it to drive

@@ -46,10 +46,10 @@
 // token) are sealed with the keyring before they reach SQL, so neither the
 // file nor a backup holds them in plain text.
 //
-// The SQL is deliberately plain (? placeholders, INTEGER/TEXT/BLOB columns,
-// RETURNING, ON CONFLICT DO NOTHING) and kept in one file per area
-// (merchants.go, orders.go, …) so that a PostgreSQL store can reuse it by
-// rebinding placeholders.
+// The queries themselves live in package sqlstore, shared with the
+// PostgreSQL store; this package owns the connections, the writer and its
+// group commit, the statement cache, the migrations and how SQLite reports
+// constraint violations (the dialect in tx.go).
 package sqlite
 
 import (
@@ -66,6 +66,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/sqlstore"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -294,9 +295,9 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	t := db.newTx(ctx, &txn{tx: stx, stmts: map[string]*sql.Stmt{}, cache: db.rcache})
+	t := sqlstore.NewTx(ctx, &txn{tx: stx, stmts: map[string]*sql.Stmt{}, cache: db.rcache}, dialect, db.keys, db.now(), false)
 	err = protect(t, fn)
-	t.end()
+	t.End()
 	// A read transaction has nothing to keep: rolling back just ends it.
 	stx.Rollback()
 	db.rcache.flush(ctx)
@@ -365,9 +366,9 @@ func (db *DB) commitGroup(group []*call) {
 			answer(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		t := db.newTx(ctx, x)
+		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
 		errs[i] = protect(t, c.fn)
-		t.end()
+		t.End()
 		if errs[i] != nil {
 			if err := x.savepoint(ctx, "ROLLBACK TO fn"); err != nil {
 				// The transaction itself is broken (SQLite rolled it back
@@ -412,7 +413,7 @@ func (db *DB) Stats() Stats {
 // writer goroutine serves everyone and must survive any one fn. The error is
 // a plain error (code EINTERNAL for front-ends, so its text is never shown to
 // a client) carrying the stack for the log.
-func protect(t *tx, fn func(baoguan.Tx) error) (err error) {
+func protect(t *sqlstore.Tx, fn func(baoguan.Tx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("sqlite: panic in store transaction: %v\n%s", r, debug.Stack())

@@ -1,5 +1,5 @@
 // Package storetest is the one behavioural test suite for baoguan.Store.
-// Every implementation (SQLite today, PostgreSQL later) runs the same Run,
+// Every implementation (SQLite and PostgreSQL) runs the same Run,
 // so the core and the front-ends can rely on the documented contract of
 // baoguan.Tx rather than on one database's quirks: error codes and reasons,
 // merchant isolation, optimistic versions, job leases, and Update's
@@ -1124,14 +1124,17 @@ func testJobClaimFinish(t *testing.T, s baoguan.Store) {
 func testJobLeaseExpiry(t *testing.T, s baoguan.Store) {
 	j := &baoguan.Job{Kind: baoguan.JobPoll, DedupeKey: "poll:1"}
 	enqueue(t, s, j)
-	first := claim(t, s, nil, 1, 5*time.Millisecond)
+	// The lease is long enough that the next claim surely starts inside it
+	// on a loaded machine (a claim and its commit can take tens of
+	// milliseconds there), and short enough to wait out.
+	first := claim(t, s, nil, 1, 300*time.Millisecond)
 	if len(first) != 1 {
 		t.Fatalf("first claim: %v", first)
 	}
 	if again := claim(t, s, nil, 1, time.Minute); len(again) != 0 {
 		t.Fatalf("a leased job was claimed again before its lease ended")
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	second := claim(t, s, nil, 1, time.Minute)
 	if len(second) != 1 || second[0].ID != j.ID || second[0].Attempts != 2 {
 		t.Fatalf("expired lease not re-claimed: %+v", second)

@@ -19,22 +19,29 @@ import (
 )
 
 func newBenchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	var orders, conc int
+	var orders, conc, instances int
 	var asJSON bool
-	var cpuProfile string
+	var cpuProfile, server string
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure: push orders through a fresh in-process server and wait until all are declared and notified",
+		Short: "Measure: push orders through a fresh server and wait until all are declared and notified",
 		Long: `bench starts a server in this process on a temporary database (sandbox
 customs delay 0, synchronous as --sync), a local webhook receiver, and a plain
 net/http JSON echo handler. It pushes --orders orders through the native API
 with --concurrency keep-alive clients, waits until every order is declared and
 its declaration.succeeded webhook delivered, and prints the figures. The echo
 handler is measured with the same client in the same run, so push_vs_echo is a
-ratio that holds on a noisy machine.`,
+ratio that holds on a noisy machine.
+
+With --db postgres://USER@HOST/DBNAME, bench creates a scratch database on that
+server instead (the user needs CREATEDB), starts --instances processes of this
+binary running "baoguan serve" on it, spreads the orders across them in turn,
+and drops the database at the end. The server's synchronous_commit applies.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().IntVar(&orders, "orders", 20000, "orders to push")
+	cmd.Flags().StringVar(&server, "db", "", "PostgreSQL server to bench on, postgres://USER@HOST/DBNAME (default: a temporary SQLite file)")
+	cmd.Flags().IntVar(&instances, "instances", 1, "server processes on the one database (PostgreSQL only)")
 	cmd.Flags().IntVar(&conc, "concurrency", 64, "concurrent keep-alive clients")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
@@ -50,12 +57,29 @@ ratio that holds on a noisy machine.`,
 		if conc < 1 {
 			return fmt.Errorf("--concurrency: must be at least 1")
 		}
+		if instances < 1 || instances > 32 {
+			return fmt.Errorf("--instances: want 1 to 32")
+		}
+		if server != "" {
+			kind, _, err := parseDB(server)
+			if err != nil {
+				return fmt.Errorf("--db: %w", err)
+			}
+			if kind != dbPostgres {
+				return fmt.Errorf("--db: bench takes a PostgreSQL server (postgres://…); SQLite is the default")
+			}
+			if cmd.Flags().Changed("sync") {
+				return fmt.Errorf("--sync: applies to SQLite only; with PostgreSQL, durability is the server's synchronous_commit setting")
+			}
+		} else if instances > 1 {
+			return fmt.Errorf("--instances: several instances need a shared PostgreSQL database (--db postgres://…)")
+		}
 		dir, err := os.MkdirTemp("", "baoguan-bench-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		cfg.DB = "sqlite:" + filepath.Join(dir, "bench.db")
+		cfg.DB, cfg.DBKind = "sqlite:"+filepath.Join(dir, "bench.db"), dbSQLite
 		cfg.DBPath = filepath.Join(dir, "bench.db")
 		cfg.KeyFile = cfg.DBPath + ".key"
 		cfg.DataKey = ""
@@ -80,10 +104,22 @@ ratio that holds on a noisy machine.`,
 			}
 			defer pprof.StopCPUProfile()
 		}
-		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress},
-			func(ctx context.Context, notifyURL string) (bench.Target, func(), error) {
-				return startBenchServer(ctx, cfg, notifyURL)
-			})
+		start := func(ctx context.Context, notifyURL string) (bench.Target, func(), error) {
+			return startBenchServer(ctx, cfg, notifyURL)
+		}
+		if server != "" {
+			db, drop, err := createScratchDB(cmd.Context(), server)
+			if err != nil {
+				return err
+			}
+			defer drop()
+			cfg.DB, cfg.DBKind, cfg.DBPath, cfg.KeyFile = db, dbPostgres, "", ""
+			cfg.DataKey = newDataKey()
+			start = func(ctx context.Context, notifyURL string) (bench.Target, func(), error) {
+				return startBenchInstances(ctx, cfg, instances, notifyURL)
+			}
+		}
+		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress}, start)
 		if err != nil {
 			return err
 		}
@@ -91,7 +127,11 @@ ratio that holds on a noisy machine.`,
 			enc := json.NewEncoder(stdout)
 			return enc.Encode(res)
 		}
-		fmt.Fprintf(stdout, "orders            %d (concurrency %d, synchronous=%s, %d CPUs, %s)\n", res.Orders, res.Concurrency, cfg.Sync, res.CPUs, res.GoVersion)
+		durability := "synchronous=" + cfg.Sync
+		if server != "" {
+			durability = fmt.Sprintf("PostgreSQL, %d instance(s), synchronous_commit=%s", res.Instances, synchronousCommit(cmd.Context(), cfg.DB))
+		}
+		fmt.Fprintf(stdout, "orders            %d (concurrency %d, %s, %d CPUs, %s)\n", res.Orders, res.Concurrency, durability, res.CPUs, res.GoVersion)
 		fmt.Fprintf(stdout, "push_rps          %.0f\npush_p50_ms       %.2f\npush_p99_ms       %.2f\n", res.PushRPS, res.PushP50MS, res.PushP99MS)
 		fmt.Fprintf(stdout, "echo_rps          %.0f\npush_vs_echo      %.3f\n", res.EchoRPS, res.PushVsEcho)
 		fmt.Fprintf(stdout, "e2e_orders_per_s  %.0f (%.1f s)\npeak_rss_mb       %.0f\n", res.E2EOrdersPerS, res.E2ESeconds, res.PeakRSSMB)
@@ -125,7 +165,7 @@ func startBenchServer(ctx context.Context, cfg *Config, notifyURL string) (bench
 		if u, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
 			go func() { _, _ = io.Copy(io.Discard, pr) }()
 			stop := func() { cancel(); <-done }
-			return bench.Target{BaseURL: strings.TrimSpace(u), APIKey: cr.APIKey}, stop, nil
+			return bench.Target{BaseURLs: []string{strings.TrimSpace(u)}, APIKey: cr.APIKey}, stop, nil
 		}
 	}
 	cancel()

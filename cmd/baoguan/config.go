@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
 )
 
 // Config is every setting of the program. Each field (but DataKey) has a
@@ -24,13 +26,18 @@ type Config struct {
 	// Addr is the HTTP listen address, HOST:PORT (--addr, BAOGUAN_ADDR).
 	// Port 0 picks a free port; the address bound is printed.
 	Addr string
-	// DB is the database as given, e.g. "sqlite:./baoguan.db" (--db,
-	// BAOGUAN_DB). Only sqlite: is supported for now.
+	// DB is the database as given (--db, BAOGUAN_DB): "sqlite:PATH", or a
+	// PostgreSQL URL, "postgres://USER:PASSWORD@HOST:PORT/DBNAME?…", for
+	// production and for several instances on one database. The URL may
+	// carry a password: show it with dbDisplay.
 	DB string
-	// DBPath is the SQLite file named by DB.
+	// DBKind is dbSQLite or dbPostgres, from DB's scheme.
+	DBKind string
+	// DBPath is the SQLite file named by DB; empty for PostgreSQL.
 	DBPath string
 	// KeyFile is where the data encryption keys live when DataKey is empty:
-	// DBPath + ".key", created with a fresh key on first start.
+	// DBPath + ".key", created with a fresh key on first start. Empty for
+	// PostgreSQL, whose instances share their keys through DataKey.
 	KeyFile string
 	// DataKey is BAOGUAN_DATA_KEY: comma-separated base64 AES-256 keys,
 	// primary first, used instead of KeyFile. Environment only, so keys
@@ -38,7 +45,8 @@ type Config struct {
 	DataKey string
 	// Sync is SQLite's synchronous mode, FULL (default: a commit survives a
 	// power cut) or NORMAL (faster; the last commits may be lost on power
-	// loss, never corrupted) (--sync, BAOGUAN_SYNC).
+	// loss, never corrupted) (--sync, BAOGUAN_SYNC). PostgreSQL's is the
+	// server's synchronous_commit, so --sync is refused with it.
 	Sync string
 	// SandboxDelay is how long the sandbox customs port takes to answer a
 	// declaration (--sandbox-delay, BAOGUAN_SANDBOX_DELAY).
@@ -60,6 +68,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stopping server waits for requests
 	// in flight (--shutdown-timeout, BAOGUAN_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// CustomsCallLog, when set, is a file to which a line is appended at
+	// the start and the end of every call to the customs port: an audit of
+	// what was sent to customs and when (--customs-call-log,
+	// BAOGUAN_CUSTOMS_CALL_LOG).
+	CustomsCallLog string
 	// FrontendAddrs are optional dedicated listeners, by protocol, that
 	// serve one vendor protocol at their root for clients that hard-code
 	// paths (--pushorder-addr, --accp-addr, --wechatv3-addr, --payzero-addr;
@@ -134,13 +147,16 @@ var settingDefs = []settingDef{
 	frontendAddr("accp"),
 	frontendAddr("wechatv3"),
 	frontendAddr("payzero"),
-	{flag: "db", typ: "url", def: "sqlite:./baoguan.db", usage: "database, as sqlite:PATH",
+	{flag: "db", typ: "url", def: "sqlite:./baoguan.db", usage: "database: sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DBNAME?sslmode=… for PostgreSQL",
 		parse: func(c *Config, v string) error {
-			path, err := parseDB(v)
+			kind, path, err := parseDB(v)
 			if err != nil {
 				return err
 			}
-			c.DB, c.DBPath, c.KeyFile = v, path, path+".key"
+			c.DB, c.DBKind, c.DBPath, c.KeyFile = v, kind, path, ""
+			if kind == dbSQLite {
+				c.KeyFile = path + ".key"
+			}
 			return nil
 		}},
 	{flag: "sync", typ: "mode", def: "FULL", usage: "SQLite synchronous mode: FULL (durable) or NORMAL (faster)",
@@ -151,6 +167,11 @@ var settingDefs = []settingDef{
 				return nil
 			}
 			return fmt.Errorf("invalid synchronous mode %q (use FULL or NORMAL)", v)
+		}},
+	{flag: "customs-call-log", typ: "file", def: "", usage: "append a JSON line at the start and end of every customs port call to this file (audit)",
+		parse: func(c *Config, v string) error {
+			c.CustomsCallLog = v
+			return nil
 		}},
 	{flag: "sandbox-delay", typ: "duration", def: "1s", usage: "how long the sandbox customs port takes to answer",
 		parse: func(c *Config, v string) error {
@@ -218,31 +239,51 @@ var settingDefs = []settingDef{
 		}},
 }
 
-// parseDB checks a --db value and returns the SQLite file it names.
-func parseDB(v string) (string, error) {
+// parseDB checks a --db value and returns the kind of database and, for
+// SQLite, the file it names.
+func parseDB(v string) (kind, path string, err error) {
 	scheme, rest, ok := strings.Cut(v, ":")
 	if !ok || scheme == "" {
-		return "", fmt.Errorf("%q has no scheme (use sqlite:PATH, e.g. sqlite:./baoguan.db)", v)
+		return "", "", fmt.Errorf("%q has no scheme (use sqlite:PATH, e.g. sqlite:./baoguan.db, or postgres://USER@HOST/DBNAME)", v)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
 	case "postgres", "postgresql":
-		return "", fmt.Errorf("unsupported scheme %q (use sqlite:PATH; PostgreSQL support is not available yet)", scheme)
+		return dbPostgres, "", parsePostgresURL(v)
 	default:
-		return "", fmt.Errorf("unsupported scheme %q (use sqlite:PATH)", scheme)
+		return "", "", fmt.Errorf("unsupported scheme %q (use sqlite:PATH or postgres://USER@HOST/DBNAME)", scheme)
 	}
 	switch {
 	case rest == "":
-		return "", fmt.Errorf("%q names no file (use sqlite:PATH, e.g. sqlite:./baoguan.db)", v)
+		return "", "", fmt.Errorf("%q names no file (use sqlite:PATH, e.g. sqlite:./baoguan.db)", v)
 	case strings.HasPrefix(rest, "//"):
 		// sqlite://x is ambiguous (host or path?); asking is kinder than guessing.
-		return "", fmt.Errorf("%q: write sqlite:PATH without //, e.g. sqlite:/var/lib/baoguan/baoguan.db", v)
+		return "", "", fmt.Errorf("%q: write sqlite:PATH without //, e.g. sqlite:/var/lib/baoguan/baoguan.db", v)
 	case rest == ":memory:" || strings.HasPrefix(rest, "file:"):
-		return "", fmt.Errorf("%q: only a plain file path is supported (the gateway needs a file shared by its connections)", v)
+		return "", "", fmt.Errorf("%q: only a plain file path is supported (the gateway needs a file shared by its connections)", v)
 	case strings.ContainsAny(rest, "?#"):
-		return "", fmt.Errorf("%q: the path may not contain '?' or '#'", v)
+		return "", "", fmt.Errorf("%q: the path may not contain '?' or '#'", v)
 	}
-	return rest, nil
+	return dbSQLite, rest, nil
+}
+
+// parsePostgresURL checks a PostgreSQL URL as far as can be done without
+// connecting. Messages quote it with the password masked.
+func parsePostgresURL(v string) error {
+	shown := postgres.Redact(v)
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: not a URL (use postgres://USER:PASSWORD@HOST:PORT/DBNAME)", shown)
+	case strings.Trim(u.Path, "/") == "":
+		// pgx would fall back to a database named after the user, which
+		// is rarely the one meant.
+		return fmt.Errorf("%s names no database (use postgres://USER:PASSWORD@HOST:PORT/DBNAME)", shown)
+	}
+	if err := postgres.CheckURL(v); err != nil {
+		return err
+	}
+	return nil
 }
 
 // settings is the set of settings one command binds, with their flags.
@@ -320,6 +361,9 @@ func (s *settings) load() (*Config, error) {
 		}
 	}
 	c.DataKey = s.getenv(keyring.EnvVar)
+	if src := c.source["sync"]; c.DBKind == dbPostgres && src != "" && src != "default" {
+		errs = append(errs, fmt.Errorf("%s: applies to SQLite only; with PostgreSQL, durability is the server's synchronous_commit setting", src))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -339,6 +383,9 @@ func (c *Config) name(flag string) string {
 // exist: creating a database (and its key file) in a typo'd place would
 // only postpone the surprise.
 func (c *Config) checkDBDir() error {
+	if c.DBKind == dbPostgres {
+		return nil // a server, not a file; connecting tells
+	}
 	dir := filepath.Dir(c.DBPath)
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
@@ -354,8 +401,22 @@ func (c *Config) checkDBExists() error {
 	if err := c.checkDBDir(); err != nil {
 		return err
 	}
+	if c.DBKind == dbPostgres {
+		// The database must exist to connect at all, and its schema is
+		// created on open like SQLite's.
+		return nil
+	}
 	if _, err := os.Stat(c.DBPath); err != nil {
 		return fmt.Errorf("%s: database %q does not exist (run `baoguan migrate` or `baoguan serve` first)", c.name("db"), c.DBPath)
 	}
 	return nil
+}
+
+// dbDisplay is the database for logs and messages: a PostgreSQL URL with
+// its password masked.
+func (c *Config) dbDisplay() string {
+	if c.DBKind == dbPostgres {
+		return postgres.Redact(c.DB)
+	}
+	return c.DB
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
-	"github.com/baoguan/baoguan/sqlite"
 )
 
 // jobStates are the states `baoguan jobs` counts, in life order.
@@ -182,7 +181,8 @@ func newMigrateCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 		Short: "Create or upgrade the database schema and print how many migrations ran",
 		Long: `Apply the pending schema migrations. serve and the other commands migrate on
 open too; run this first to upgrade a database before starting a new version,
-or to create one.`,
+or to create one. With PostgreSQL the database must exist; instances that
+start together take turns on an advisory lock, so each migration runs once.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "log-level")
@@ -194,18 +194,22 @@ or to create one.`,
 		if err := cfg.checkDBDir(); err != nil {
 			return err
 		}
-		if !dbHasData(cfg.DBPath) && cfg.DataKey == "" {
+		if cfg.DBKind == dbSQLite && !dbHasData(cfg.DBPath) && cfg.DataKey == "" {
 			// A new database gets its key file now, as on a first serve,
 			// so that serving it later does not find a database without keys.
 			if _, err := keyring.Load(cfg.KeyFile, ""); err != nil {
 				return err
 			}
 		}
-		n, err := sqlite.Migrate(cmd.Context(), cfg.DBPath)
+		n, err := migrateDB(cmd.Context(), cfg)
 		if err != nil {
-			return fmt.Errorf("migrating %s: %w", cfg.DB, err)
+			return fmt.Errorf("migrating %s: %w", cfg.dbDisplay(), err)
 		}
-		fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", n, cfg.DBPath)
+		where := cfg.DBPath
+		if cfg.DBKind == dbPostgres {
+			where = cfg.dbDisplay()
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", n, where)
 		return nil
 	}
 	return cmd

@@ -192,6 +192,10 @@ a new base64 key first in the comma-separated list and keeping the old ones.`,
 		if cfg.DataKey != "" {
 			return errors.New("BAOGUAN_DATA_KEY is set: rotate by putting a new key first in that list (keep the old ones after it)")
 		}
+		if cfg.DBKind == dbPostgres {
+			return errors.New("with PostgreSQL the keys come from BAOGUAN_DATA_KEY on every instance: rotate by putting a new key first in that list " +
+				"(keep the old ones after it) and restarting the instances")
+		}
 		id, err := keyring.Rotate(cfg.KeyFile)
 		if err != nil {
 			return err

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -21,10 +20,8 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/api"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/netguard"
 	"github.com/baoguan/baoguan/sandbox"
-	"github.com/baoguan/baoguan/sqlite"
 )
 
 // notifyTimeout bounds one notification delivery, reading the answer included.
@@ -44,7 +41,7 @@ stops and the database is closed.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv,
-		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "workers", "job-lease", "log-level", "shutdown-timeout",
+		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "workers", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
@@ -54,45 +51,6 @@ stops and the database is closed.`,
 		return serve(cmd.Context(), cfg, stdout, stderr)
 	}
 	return cmd
-}
-
-// openStore opens the configured database with its data keys.
-func openStore(ctx context.Context, cfg *Config) (*sqlite.DB, error) {
-	if err := cfg.checkDBDir(); err != nil {
-		return nil, err
-	}
-	keys, err := loadKeys(cfg)
-	if err != nil {
-		return nil, err
-	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: cfg.DBPath, Keys: keys, Synchronous: cfg.Sync})
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", cfg.DB, err)
-	}
-	return db, nil
-}
-
-// loadKeys returns the data keys: BAOGUAN_DATA_KEY when set, else the key
-// file, which is created with the database. A database that exists without
-// its key file is refused rather than given a new key: new rows would be
-// sealed under a key the old rows do not know, and the operator would learn
-// of the lost key file only when the old rows fail to open.
-func loadKeys(cfg *Config) (*keyring.Ring, error) {
-	if cfg.DataKey == "" && !exists(cfg.KeyFile) && dbHasData(cfg.DBPath) {
-		return nil, fmt.Errorf("%s: database %q exists but its key file %q does not; restore the key file or set %s "+
-			"(a new key could not read the data already encrypted)", cfg.name("db"), cfg.DBPath, cfg.KeyFile, keyring.EnvVar)
-	}
-	return keyring.Load(cfg.KeyFile, cfg.DataKey)
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-func dbHasData(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Size() > 0
 }
 
 // serve runs the gateway until ctx ends or a stop signal arrives.
@@ -117,11 +75,21 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	registerStoreMetrics(reg, store)
+	warnStore(log, store)
+	var port baoguan.CustomsPort = sandbox.NewPort(cfg.SandboxDelay)
+	if cfg.CustomsCallLog != "" {
+		cl, err := openCallLog(cfg.CustomsCallLog, port)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cfg.name("customs-call-log"), err)
+		}
+		defer cl.Close()
+		port = cl
+	}
 	svc := core.New(&core.Service{
 		Store: store,
 		Sandbox: core.Adapters{
 			Channel: sandbox.NewChannel(),
-			Port:    sandbox.NewPort(cfg.SandboxDelay),
+			Port:    port,
 		},
 		SampleIdentity: sandbox.IsSampleIdentity,
 		HTTP:           netguard.Client(notifyTimeout, cfg.AllowPrivateNotify),
@@ -180,7 +148,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "workers", cfg.Workers, "job_lease", cfg.JobLease.String(),
+	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.dbDisplay(), "workers", cfg.Workers, "job_lease", cfg.JobLease.String(),
 		"sandbox_delay", cfg.SandboxDelay.String(), "allow_private_notify", cfg.AllowPrivateNotify, "version", version)
 	fmt.Fprintf(stdout, "listening on %s\n", base)
 	extra, err := dedicatedListeners(cfg, fes, log, hm, stdout)
@@ -243,17 +211,4 @@ func ensureDemoMerchant(ctx context.Context, svc *core.Service, base string, std
 	printCredentials(stdout, m, cr)
 	fmt.Fprintf(stdout, "\nTry it:\n  curl -H 'Authorization: Bearer %s' %s/v1/orders\n\n", cr.APIKey, base)
 	return nil
-}
-
-// registerStoreMetrics exposes group-commit figures: how many transactions
-// committed, how many Update calls they carried, and time spent committing.
-func registerStoreMetrics(reg prometheus.Registerer, db *sqlite.DB) {
-	reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoguan_store_commits_total", Help: "Write transactions committed (groups)."},
-			func() float64 { return float64(db.Stats().Groups) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoguan_store_updates_total", Help: "Update calls committed; divided by commits, the mean group size."},
-			func() float64 { return float64(db.Stats().Calls) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "baoguan_store_commit_seconds_total", Help: "Time spent in COMMIT (fsync)."},
-			func() float64 { return db.Stats().CommitTime.Seconds() }),
-	)
 }

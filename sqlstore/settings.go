@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 const (
 	qSetting       = `SELECT value FROM settings WHERE key = ?`
@@ -7,9 +7,10 @@ const (
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
 )
 
-func (t *tx) Setting(key string) (string, error) {
+// Setting reads an installation setting; ENOTFOUND when unset.
+func (t *Tx) Setting(key string) (string, error) {
 	var sealed string
-	found, err := t.one(qSetting, []any{key}, func(s scanner) error { return s.Scan(&sealed) })
+	found, err := t.one(qSetting, []any{key}, func(s Scanner) error { return s.Scan(&sealed) })
 	if err != nil {
 		return "", err
 	}
@@ -21,7 +22,9 @@ func (t *tx) Setting(key string) (string, error) {
 	return v, s.err
 }
 
-func (t *tx) PutSetting(key, value string, onlyNew bool) (bool, error) {
+// PutSetting stores a setting, or with onlyNew stores it only if the key
+// is unset, reporting whether it stored.
+func (t *Tx) PutSetting(key, value string, onlyNew bool) (bool, error) {
 	s := t.sealer()
 	sealed := s.seal(value)
 	if s.err != nil {
@@ -31,10 +34,6 @@ func (t *tx) PutSetting(key, value string, onlyNew bool) (bool, error) {
 	if onlyNew {
 		q = qInsertSetting
 	}
-	res, err := t.exec(q, key, sealed, ms(t.now))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
+	n, err := t.exec(q, key, sealed, ms(t.now))
 	return n > 0, err
 }

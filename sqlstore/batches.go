@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"github.com/baoguan/baoguan"
@@ -17,33 +17,34 @@ WHERE id = ? AND merchant_id = ?`
 
 	// One pass over the batch's orders (index orders_batch) counts every
 	// outcome; the CASE lists mirror baoguan.BatchSummary's documentation.
+	// PostgreSQL sums a BIGINT column into NUMERIC, hence the CAST.
 	qBatchSummary = `SELECT COUNT(*),
 	COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN pay_status = 'PAY_FAILED' THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN declare_status = 'DECLARED' THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN declare_status = 'DECLARE_FAILED' THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN amount ELSE 0 END), 0)
+	CAST(COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN amount ELSE 0 END), 0) AS BIGINT)
 FROM orders WHERE batch_id = ? AND merchant_id = ?`
 )
 
-func (t *tx) CreateBatch(b *baoguan.Batch) error {
-	var id int64
-	found, err := t.one(qInsertBatch, []any{b.MerchantID, b.No, b.Total, b.Amount, b.PayCalls, b.Protocol, ms(t.now), ms(t.now)},
-		func(s scanner) error { return s.Scan(&id) })
+// CreateBatch inserts b; a missing merchant is ENOTFOUND.
+func (t *Tx) CreateBatch(b *baoguan.Batch) error {
+	id, inserted, err := t.insertID(qInsertBatch, []any{b.MerchantID, b.No, b.Total, b.Amount, b.PayCalls, b.Protocol, ms(t.now), ms(t.now)})
 	switch {
-	case isForeignKey(err):
+	case t.isForeignKey(err):
 		return notFound("merchant %d not found", b.MerchantID)
 	case err != nil:
 		return err
-	case !found:
-		return errNoReturning
+	case !inserted:
+		return errNoRow
 	}
 	b.ID, b.CreatedAt, b.UpdatedAt = id, t.now, t.now
 	return nil
 }
 
-func (t *tx) UpdateBatch(b *baoguan.Batch) error {
-	n, err := affected(t.exec(qUpdateBatch, b.No, b.Total, b.Amount, b.PayCalls, b.Protocol, ms(t.now), b.ID, b.MerchantID))
+// UpdateBatch writes b; ENOTFOUND unless it is the merchant's.
+func (t *Tx) UpdateBatch(b *baoguan.Batch) error {
+	n, err := t.exec(qUpdateBatch, b.No, b.Total, b.Amount, b.PayCalls, b.Protocol, ms(t.now), b.ID, b.MerchantID)
 	if err != nil {
 		return err
 	}
@@ -54,10 +55,11 @@ func (t *tx) UpdateBatch(b *baoguan.Batch) error {
 	return nil
 }
 
-func (t *tx) Batch(merchantID, id int64) (*baoguan.Batch, error) {
+// Batch reads one of the merchant's batches; ENOTFOUND.
+func (t *Tx) Batch(merchantID, id int64) (*baoguan.Batch, error) {
 	b := new(baoguan.Batch)
 	var created, updated int64
-	found, err := t.one(qBatch, []any{id, merchantID}, func(s scanner) error {
+	found, err := t.one(qBatch, []any{id, merchantID}, func(s Scanner) error {
 		return s.Scan(&b.ID, &b.MerchantID, &b.No, &b.Total, &b.Amount, &b.PayCalls, &b.Protocol, &created, &updated)
 	})
 	if err != nil {
@@ -70,7 +72,8 @@ func (t *tx) Batch(merchantID, id int64) (*baoguan.Batch, error) {
 	return b, nil
 }
 
-func (t *tx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, error) {
+// BatchSummary counts the outcomes of a batch's orders; ENOTFOUND.
+func (t *Tx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, error) {
 	var s baoguan.BatchSummary
 	ok, err := t.exists(qBatchExists, id, merchantID)
 	if err != nil {
@@ -79,7 +82,7 @@ func (t *tx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, error) {
 	if !ok {
 		return s, notFound("batch %d not found", id)
 	}
-	_, err = t.one(qBatchSummary, []any{id, merchantID}, func(sc scanner) error {
+	_, err = t.one(qBatchSummary, []any{id, merchantID}, func(sc Scanner) error {
 		return sc.Scan(&s.Total, &s.PaySucceed, &s.PayFailed, &s.DeclareSucceed, &s.DeclareFailed, &s.PaidAmount)
 	})
 	s.PayOther = s.Total - s.PaySucceed - s.PayFailed

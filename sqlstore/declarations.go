@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"github.com/baoguan/baoguan"
@@ -17,6 +17,7 @@ const (
 	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
 	modified_at, created_at, version)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// The target (order, customs, sub-order) is the declaration's identity
@@ -34,8 +35,8 @@ WHERE id = ? AND merchant_id = ? AND version = ?`
 )
 
 // declarationArgs returns the mutable column values, port … modified_at.
-func (t *tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
-	extras, err := toJSON(d.Extras)
+func (t *Tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
+	extras, err := t.toJSON(d.Extras)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,10 @@ func (t *tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
 	return args, s.err
 }
 
-func (t *tx) CreateDeclaration(d *baoguan.Declaration) error {
+// CreateDeclaration inserts d. A second declaration of the same order,
+// customs code and sub-order is ECONFLICT reason duplicate; a missing order
+// is ENOTFOUND.
+func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 	mut, err := t.declarationArgs(d)
 	if err != nil {
 		return err
@@ -57,32 +61,31 @@ func (t *tx) CreateDeclaration(d *baoguan.Declaration) error {
 	args = append(args, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
 	args = append(args, mut...)
 	args = append(args, ms(t.now))
-	var id int64
-	found, err := t.one(qInsertDeclaration, args, func(s scanner) error { return s.Scan(&id) })
+	id, inserted, err := t.insertID(qInsertDeclaration, args)
 	switch {
-	case isUnique(err):
+	case t.isForeignKey(err):
+		return notFound("order %d not found", d.OrderID)
+	case err != nil:
+		return err
+	case !inserted: // the only unique key is the target (order, customs, sub-order)
 		if d.SubOrderNo != "" {
 			return duplicate("sub_order_no", "sub-order %s of order %d is already declared to %s", quote(d.SubOrderNo), d.OrderID, d.Customs)
 		}
 		return duplicate("customs", "order %d is already declared to %s", d.OrderID, d.Customs)
-	case isForeignKey(err):
-		return notFound("order %d not found", d.OrderID)
-	case err != nil:
-		return err
-	case !found:
-		return errNoReturning
 	}
 	d.ID, d.Version, d.CreatedAt = id, 1, t.now
 	return nil
 }
 
-func (t *tx) UpdateDeclaration(d *baoguan.Declaration) error {
+// UpdateDeclaration writes d if its Version is current and bumps it:
+// ECONFLICT reason stale otherwise, ENOTFOUND if there is no such row.
+func (t *Tx) UpdateDeclaration(d *baoguan.Declaration) error {
 	args, err := t.declarationArgs(d)
 	if err != nil {
 		return err
 	}
 	args = append(args, d.ID, d.MerchantID, d.Version)
-	n, err := affected(t.exec(qUpdateDeclaration, args...))
+	n, err := t.exec(qUpdateDeclaration, args...)
 	if err != nil {
 		return err
 	}
@@ -100,7 +103,7 @@ func (t *tx) UpdateDeclaration(d *baoguan.Declaration) error {
 	return nil
 }
 
-func (t *tx) scanDeclaration(sc scanner, d *baoguan.Declaration) error {
+func (t *Tx) scanDeclaration(sc Scanner, d *baoguan.Declaration) error {
 	var extras, idNumber, phone, state string
 	var submitted, modified, created int64
 	if err := sc.Scan(&d.ID, &d.OrderID, &d.MerchantID, &d.Customs, &d.Port, &extras, &d.SubOrderNo, &d.SubOrderID,
@@ -117,12 +120,13 @@ func (t *tx) scanDeclaration(sc scanner, d *baoguan.Declaration) error {
 	if s.err != nil {
 		return s.err
 	}
-	return fromJSON(extras, &d.Extras)
+	return t.fromJSON(extras, &d.Extras)
 }
 
-func (t *tx) Declaration(merchantID, id int64) (*baoguan.Declaration, error) {
+// Declaration reads one of the merchant's declarations; ENOTFOUND.
+func (t *Tx) Declaration(merchantID, id int64) (*baoguan.Declaration, error) {
 	d := new(baoguan.Declaration)
-	found, err := t.one(qDeclaration, []any{id, merchantID}, func(s scanner) error { return t.scanDeclaration(s, d) })
+	found, err := t.one(qDeclaration, []any{id, merchantID}, func(s Scanner) error { return t.scanDeclaration(s, d) })
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +138,9 @@ func (t *tx) Declaration(merchantID, id int64) (*baoguan.Declaration, error) {
 
 // Declarations returns the order's declarations, oldest first; none is an
 // empty list, not an error, since an order need not be declared.
-func (t *tx) Declarations(merchantID, orderID int64) ([]baoguan.Declaration, error) {
+func (t *Tx) Declarations(merchantID, orderID int64) ([]baoguan.Declaration, error) {
 	out := []baoguan.Declaration{}
-	err := t.each(qDeclarations, []any{orderID, merchantID}, func(s scanner) error {
+	err := t.each(qDeclarations, []any{orderID, merchantID}, func(s Scanner) error {
 		out = append(out, baoguan.Declaration{})
 		return t.scanDeclaration(s, &out[len(out)-1])
 	})

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"github.com/baoguan/baoguan"
@@ -11,6 +11,7 @@ const (
 	qInsertRefund = `INSERT INTO refunds (merchant_id, order_id, merchant_order_no, merchant_refund_no, amount,
 	reason, status, fail_reason, refund_no, protocol, created_at, updated_at, version)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// The order and the merchant's refund number identify the refund and
@@ -25,28 +26,28 @@ WHERE id = ? AND merchant_id = ? AND version = ?`
 	qRefundExists = `SELECT 1 FROM refunds WHERE id = ? AND merchant_id = ?`
 )
 
-func (t *tx) CreateRefund(r *baoguan.Refund) error {
-	var id int64
-	found, err := t.one(qInsertRefund, []any{r.MerchantID, r.OrderID, r.MerchantOrderNo, r.MerchantRefundNo,
-		r.Amount, r.Reason, string(r.Status), r.FailReason, r.RefundNo, r.Protocol, ms(t.now), ms(t.now)},
-		func(s scanner) error { return s.Scan(&id) })
+// CreateRefund inserts r at version 1. A refund number the merchant
+// already used is ECONFLICT reason duplicate; a missing order is ENOTFOUND.
+func (t *Tx) CreateRefund(r *baoguan.Refund) error {
+	id, inserted, err := t.insertID(qInsertRefund, []any{r.MerchantID, r.OrderID, r.MerchantOrderNo, r.MerchantRefundNo,
+		r.Amount, r.Reason, string(r.Status), r.FailReason, r.RefundNo, r.Protocol, ms(t.now), ms(t.now)})
 	switch {
-	case isUnique(err):
-		return duplicate("merchant_refund_no", "refund %s already exists", quote(r.MerchantRefundNo))
-	case isForeignKey(err):
+	case t.isForeignKey(err):
 		return notFound("order %d not found", r.OrderID)
 	case err != nil:
 		return err
-	case !found:
-		return errNoReturning
+	case !inserted: // the only unique key is (merchant, merchant_refund_no)
+		return duplicate("merchant_refund_no", "refund %s already exists", quote(r.MerchantRefundNo))
 	}
 	r.ID, r.Version, r.CreatedAt, r.UpdatedAt = id, 1, t.now, t.now
 	return nil
 }
 
-func (t *tx) UpdateRefund(r *baoguan.Refund) error {
-	n, err := affected(t.exec(qUpdateRefund, r.Amount, r.Reason, string(r.Status), r.FailReason, r.RefundNo,
-		r.Protocol, ms(t.now), r.ID, r.MerchantID, r.Version))
+// UpdateRefund writes r if its Version is current and bumps it: ECONFLICT
+// reason stale otherwise, ENOTFOUND if there is no such row.
+func (t *Tx) UpdateRefund(r *baoguan.Refund) error {
+	n, err := t.exec(qUpdateRefund, r.Amount, r.Reason, string(r.Status), r.FailReason, r.RefundNo,
+		r.Protocol, ms(t.now), r.ID, r.MerchantID, r.Version)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func (t *tx) UpdateRefund(r *baoguan.Refund) error {
 	return nil
 }
 
-func scanRefund(sc scanner, r *baoguan.Refund) error {
+func scanRefund(sc Scanner, r *baoguan.Refund) error {
 	var status string
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.MerchantID, &r.OrderID, &r.MerchantOrderNo, &r.MerchantRefundNo, &r.Amount,
@@ -77,9 +78,9 @@ func scanRefund(sc scanner, r *baoguan.Refund) error {
 	return nil
 }
 
-func (t *tx) refundBy(q string, args []any, what string) (*baoguan.Refund, error) {
+func (t *Tx) refundBy(q string, args []any, what string) (*baoguan.Refund, error) {
 	r := new(baoguan.Refund)
-	found, err := t.one(q, args, func(s scanner) error { return scanRefund(s, r) })
+	found, err := t.one(q, args, func(s Scanner) error { return scanRefund(s, r) })
 	if err != nil {
 		return nil, err
 	}
@@ -89,18 +90,20 @@ func (t *tx) refundBy(q string, args []any, what string) (*baoguan.Refund, error
 	return r, nil
 }
 
-func (t *tx) Refund(merchantID, id int64) (*baoguan.Refund, error) {
+// Refund reads one of the merchant's refunds by id; ENOTFOUND.
+func (t *Tx) Refund(merchantID, id int64) (*baoguan.Refund, error) {
 	return t.refundBy(qRefund, []any{id, merchantID}, itoa(id))
 }
 
-func (t *tx) RefundByNo(merchantID int64, no string) (*baoguan.Refund, error) {
+// RefundByNo reads one of the merchant's refunds by its number; ENOTFOUND.
+func (t *Tx) RefundByNo(merchantID int64, no string) (*baoguan.Refund, error) {
 	return t.refundBy(qRefundByNo, []any{merchantID, no}, quote(no))
 }
 
 // Refunds returns the order's refunds, oldest first.
-func (t *tx) Refunds(merchantID, orderID int64) ([]baoguan.Refund, error) {
+func (t *Tx) Refunds(merchantID, orderID int64) ([]baoguan.Refund, error) {
 	out := []baoguan.Refund{}
-	err := t.each(qRefunds, []any{orderID, merchantID}, func(s scanner) error {
+	err := t.each(qRefunds, []any{orderID, merchantID}, func(s Scanner) error {
 		out = append(out, baoguan.Refund{})
 		return scanRefund(s, &out[len(out)-1])
 	})

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"crypto/rand"
@@ -14,6 +14,7 @@ const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
 	status, attempts, created_at, delivered_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// The body is rendered once when the event is created, but a replay by
@@ -46,31 +47,31 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-func (t *tx) CreateEvent(e *baoguan.Event) error {
+// CreateEvent inserts e, giving it a public id if it has none. A taken
+// public id is ECONFLICT reason duplicate; a missing merchant ENOTFOUND.
+func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	if e.PublicID == "" {
 		e.PublicID = newPublicID()
 	}
-	var id int64
-	found, err := t.one(qInsertEvent, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
-		e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now)},
-		func(s scanner) error { return s.Scan(&id) })
+	id, inserted, err := t.insertID(qInsertEvent, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
+		e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now)})
 	switch {
-	case isUnique(err):
-		return duplicate("public_id", "event %s already exists", e.PublicID)
-	case isForeignKey(err):
+	case t.isForeignKey(err):
 		return notFound("merchant %d not found", e.MerchantID)
 	case err != nil:
 		return err
-	case !found:
-		return errNoReturning
+	case !inserted: // the only unique key is the public id
+		return duplicate("public_id", "event %s already exists", e.PublicID)
 	}
 	e.ID, e.CreatedAt, e.UpdatedAt = id, t.now, t.now
 	return nil
 }
 
-func (t *tx) UpdateEvent(e *baoguan.Event) error {
-	n, err := affected(t.exec(qUpdateEvent, e.URL, e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts,
-		ms(e.DeliveredAt), ms(t.now), e.ID, e.MerchantID))
+// UpdateEvent writes e's delivery state; ENOTFOUND unless it is the
+// merchant's.
+func (t *Tx) UpdateEvent(e *baoguan.Event) error {
+	n, err := t.exec(qUpdateEvent, e.URL, e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts,
+		ms(e.DeliveredAt), ms(t.now), e.ID, e.MerchantID)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (t *tx) UpdateEvent(e *baoguan.Event) error {
 	return nil
 }
 
-func scanEvent(sc scanner, e *baoguan.Event) error {
+func scanEvent(sc Scanner, e *baoguan.Event) error {
 	var status string
 	var created, delivered, updated int64
 	if err := sc.Scan(&e.ID, &e.PublicID, &e.MerchantID, &e.OrderID, &e.Type, &e.Protocol, &e.URL, &e.ContentType,
@@ -93,9 +94,10 @@ func scanEvent(sc scanner, e *baoguan.Event) error {
 	return nil
 }
 
-func (t *tx) Event(merchantID, id int64) (*baoguan.Event, error) {
+// Event reads one of the merchant's events; ENOTFOUND.
+func (t *Tx) Event(merchantID, id int64) (*baoguan.Event, error) {
 	e := new(baoguan.Event)
-	found, err := t.one(qEvent, []any{id, merchantID}, func(s scanner) error { return scanEvent(s, e) })
+	found, err := t.one(qEvent, []any{id, merchantID}, func(s Scanner) error { return scanEvent(s, e) })
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func (t *tx) Event(merchantID, id int64) (*baoguan.Event, error) {
 
 // ListEvents pages by id, oldest first. A zero MerchantID lists every
 // merchant's events, for operators.
-func (t *tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
+func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 	w := new(where)
 	if f.MerchantID != 0 {
 		w.add("merchant_id = ?", f.MerchantID)
@@ -125,36 +127,35 @@ func (t *tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 		w.add("id > ?", f.Cursor)
 	}
 	out := []baoguan.Event{}
-	err := t.each(qListEvents+w.String()+" ORDER BY id LIMIT ?", append(w.args, limit(f.Limit)), func(s scanner) error {
+	err := t.each(qListEvents+w.String()+" ORDER BY id LIMIT ?", append(w.args, limit(f.Limit)), func(s Scanner) error {
 		out = append(out, baoguan.Event{})
 		return scanEvent(s, &out[len(out)-1])
 	})
 	return out, err
 }
 
-func (t *tx) AddAttempt(a *baoguan.Attempt) error {
+// AddAttempt records one delivery attempt; a missing event is ENOTFOUND.
+func (t *Tx) AddAttempt(a *baoguan.Attempt) error {
 	if a.At.IsZero() {
 		a.At = t.now
 	}
-	var id int64
-	found, err := t.one(qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, a.Error, a.Response},
-		func(s scanner) error { return s.Scan(&id) })
+	id, inserted, err := t.insertID(qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, a.Error, a.Response})
 	switch {
-	case isForeignKey(err):
+	case t.isForeignKey(err):
 		return notFound("event %d not found", a.EventID)
 	case err != nil:
 		return err
-	case !found:
-		return errNoReturning
+	case !inserted:
+		return errNoRow
 	}
 	a.ID = id
 	return nil
 }
 
 // Attempts returns an event's delivery attempts, oldest first.
-func (t *tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
+func (t *Tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
 	out := []baoguan.Attempt{}
-	err := t.each(qAttempts, []any{eventID}, func(s scanner) error {
+	err := t.each(qAttempts, []any{eventID}, func(s Scanner) error {
 		var a baoguan.Attempt
 		var at int64
 		if err := s.Scan(&a.ID, &a.EventID, &at, &a.Status, &a.LatencyMS, &a.Error, &a.Response); err != nil {

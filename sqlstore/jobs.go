@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"cmp"
@@ -23,15 +23,39 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
-	// Both lists walk index jobs_due in (run_at, id) order and stop at the
-	// limit, so a claim costs the same with a million jobs waiting. The
-	// kind filter is appended before ORDER BY.
+	// On SQLite both lists walk index jobs_due in (run_at, id) order and
+	// stop at the limit, so a claim costs the same with a million jobs
+	// waiting. The kind filter is appended before ORDER BY.
 	qDueQueued  = `SELECT id, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?`
 	qDueExpired = `SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < ?`
 	qDueOrder   = ` ORDER BY run_at, id LIMIT ?`
 
 	qClaim = `UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
 WHERE id IN (%s)
+RETURNING ` + jobCols
+
+	// qClaimLocked is Claim where several transactions claim at once
+	// (PostgreSQL, several processes): both candidate lists and the lease
+	// in one statement. FOR UPDATE SKIP LOCKED makes a claim pass over
+	// rows another transaction is claiming or finishing instead of waiting,
+	// so claims never take the same job and never queue behind each other.
+	// A row locked this way is re-checked against its list's conditions at
+	// its newest version (READ COMMITTED), so a job another process claimed
+	// and committed after this statement began is not taken again. Rows
+	// locked but not picked stay locked only until this transaction ends.
+	// Each list has a partial index of its own (jobs_queued, jobs_leased).
+	// %[1]s is the optional kind filter.
+	qClaimLocked = `WITH q AS (
+	SELECT id, run_at FROM jobs WHERE state = 'queued' AND run_at <= ?%[1]s
+	ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED
+), x AS (
+	SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < ?%[1]s
+	ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED
+), picked AS (
+	SELECT id, run_at FROM q UNION ALL SELECT id, run_at FROM x ORDER BY run_at, id LIMIT ?
+)
+UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
+WHERE id IN (SELECT id FROM picked)
 RETURNING ` + jobCols
 
 	// attempts is the lease token: a re-claim after an expired lease bumps
@@ -45,25 +69,28 @@ WHERE id = ? AND attempts = ? AND state = 'running'`
 	qCountJobs = `SELECT kind, COUNT(*) FROM jobs`
 )
 
-func (t *tx) Enqueue(j *baoguan.Job) (bool, error) {
+// Enqueue inserts j unless a job with its dedupe key exists, and reports
+// whether it inserted. State defaults to queued and RunAt to now.
+func (t *Tx) Enqueue(j *baoguan.Job) (bool, error) {
 	if j.State == "" {
 		j.State = baoguan.JobQueued
 	}
 	if j.RunAt.IsZero() {
 		j.RunAt = t.now
 	}
-	var id int64
-	found, err := t.one(qInsertJob, []any{j.Kind, j.DedupeKey, j.RefID, j.MerchantID, string(j.State), j.Attempts,
-		j.MaxAttempts, ms(j.RunAt), ms(j.LeaseUntil), j.LastError, ms(t.now), ms(t.now)},
-		func(s scanner) error { return s.Scan(&id) })
-	if err != nil || !found {
+	id, inserted, err := t.insertID(qInsertJob, []any{j.Kind, j.DedupeKey, j.RefID, j.MerchantID, string(j.State), j.Attempts,
+		j.MaxAttempts, ms(j.RunAt), ms(j.LeaseUntil), j.LastError, ms(t.now), ms(t.now)})
+	if err != nil || !inserted {
 		return false, err
 	}
 	j.ID, j.CreatedAt, j.UpdatedAt = id, t.now, t.now
+	if !j.RunAt.After(t.now) {
+		t.enqueued++
+	}
 	return true, nil
 }
 
-func scanJob(sc scanner, j *baoguan.Job) error {
+func scanJob(sc Scanner, j *baoguan.Job) error {
 	var state string
 	var runAt, lease, created, updated int64
 	if err := sc.Scan(&j.ID, &j.Kind, &j.DedupeKey, &j.RefID, &j.MerchantID, &state, &j.Attempts, &j.MaxAttempts,
@@ -80,7 +107,7 @@ type dueJob struct{ id, runAt int64 }
 
 // due lists up to n candidates of one kind of due (queued and ready, or
 // running with an expired lease).
-func (t *tx) due(q string, now int64, kinds []string, n int) ([]dueJob, error) {
+func (t *Tx) due(q string, now int64, kinds []string, n int) ([]dueJob, error) {
 	args := []any{now}
 	if len(kinds) > 0 {
 		q += " AND kind IN (" + placeholders(len(kinds)) + ")"
@@ -90,7 +117,7 @@ func (t *tx) due(q string, now int64, kinds []string, n int) ([]dueJob, error) {
 	}
 	args = append(args, n)
 	var out []dueJob
-	err := t.each(q+qDueOrder, args, func(s scanner) error {
+	err := t.each(q+qDueOrder, args, func(s Scanner) error {
 		var d dueJob
 		if err := s.Scan(&d.id, &d.runAt); err != nil {
 			return err
@@ -101,43 +128,60 @@ func (t *tx) due(q string, now int64, kinds []string, n int) ([]dueJob, error) {
 	return out, err
 }
 
-// Claim picks the n oldest due jobs from the two candidate lists and leases
-// them in one UPDATE. In SQLite the single writer makes select-then-update
-// atomic; a PostgreSQL store needs FOR UPDATE SKIP LOCKED on the selects.
-func (t *tx) Claim(kinds []string, n int, lease time.Duration) ([]baoguan.Job, error) {
+// Claim leases the n oldest due jobs: queued and ready, or running with an
+// expired lease. It returns them oldest first with the attempt counted.
+//
+// With a single writer (SQLite) nothing can happen between reading the
+// candidates and leasing them, so Claim reads the two lists and updates the
+// picked ids. Concurrent dialects use qClaimLocked instead.
+func (t *Tx) Claim(kinds []string, n int, lease time.Duration) ([]baoguan.Job, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	now := ms(t.now)
-	queued, err := t.due(qDueQueued, now, kinds, n)
-	if err != nil {
-		return nil, err
-	}
-	expired, err := t.due(qDueExpired, now, kinds, n)
-	if err != nil {
-		return nil, err
-	}
-	cands := append(queued, expired...)
-	if len(cands) == 0 {
-		return nil, nil
-	}
-	byAge := func(a, b dueJob) int { return cmp.Or(cmp.Compare(a.runAt, b.runAt), cmp.Compare(a.id, b.id)) }
-	slices.SortFunc(cands, byAge)
-	if len(cands) > n {
-		cands = cands[:n]
-	}
-	args := make([]any, 0, len(cands)+2)
-	args = append(args, ms(t.now.Add(lease)), now)
-	for _, c := range cands {
-		args = append(args, c.id)
-	}
-	jobs := make([]baoguan.Job, 0, len(cands))
-	err = t.each(fmt.Sprintf(qClaim, placeholders(len(cands))), args, func(s scanner) error {
+	var jobs []baoguan.Job
+	scan := func(s Scanner) error {
 		jobs = append(jobs, baoguan.Job{})
 		return scanJob(s, &jobs[len(jobs)-1])
-	})
-	if err != nil {
-		return nil, err
+	}
+	if t.d.Concurrent {
+		filter := ""
+		var args []any
+		if len(kinds) > 0 {
+			filter = " AND kind = ANY(?)"
+			args = []any{now, kinds, n, now, kinds, n}
+		} else {
+			args = []any{now, n, now, n}
+		}
+		args = append(args, n, ms(t.now.Add(lease)), now)
+		if err := t.each(fmt.Sprintf(qClaimLocked, filter), args, scan); err != nil {
+			return nil, err
+		}
+	} else {
+		queued, err := t.due(qDueQueued, now, kinds, n)
+		if err != nil {
+			return nil, err
+		}
+		expired, err := t.due(qDueExpired, now, kinds, n)
+		if err != nil {
+			return nil, err
+		}
+		cands := append(queued, expired...)
+		if len(cands) == 0 {
+			return nil, nil
+		}
+		slices.SortFunc(cands, byAge)
+		if len(cands) > n {
+			cands = cands[:n]
+		}
+		args := make([]any, 0, len(cands)+2)
+		args = append(args, ms(t.now.Add(lease)), now)
+		for _, c := range cands {
+			args = append(args, c.id)
+		}
+		if err := t.each(fmt.Sprintf(qClaim, placeholders(len(cands))), args, scan); err != nil {
+			return nil, err
+		}
 	}
 	// RETURNING comes in no promised order; callers expect oldest first.
 	slices.SortFunc(jobs, func(a, b baoguan.Job) int {
@@ -146,9 +190,11 @@ func (t *tx) Claim(kinds []string, n int, lease time.Duration) ([]baoguan.Job, e
 	return jobs, nil
 }
 
+func byAge(a, b dueJob) int { return cmp.Or(cmp.Compare(a.runAt, b.runAt), cmp.Compare(a.id, b.id)) }
+
 // FinishJob ends a claim: j.State says how (done, dead, or queued again at
 // j.RunAt). j.Attempts must be what Claim returned; it is the lease token.
-func (t *tx) FinishJob(j *baoguan.Job) error {
+func (t *Tx) FinishJob(j *baoguan.Job) error {
 	switch j.State {
 	case baoguan.JobDone, baoguan.JobDead:
 	case baoguan.JobQueued:
@@ -159,7 +205,7 @@ func (t *tx) FinishJob(j *baoguan.Job) error {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "state", Reason: "bad_job_state",
 			Message: "a job can only finish as done, dead or queued, not " + quote(string(j.State))}
 	}
-	n, err := affected(t.exec(qFinishJob, string(j.State), ms(j.RunAt), j.LastError, ms(t.now), j.ID, j.Attempts))
+	n, err := t.exec(qFinishJob, string(j.State), ms(j.RunAt), j.LastError, ms(t.now), j.ID, j.Attempts)
 	if err != nil {
 		return err
 	}
@@ -178,9 +224,10 @@ func (t *tx) FinishJob(j *baoguan.Job) error {
 	return nil
 }
 
-func (t *tx) Job(id int64) (*baoguan.Job, error) {
+// Job reads a job; ENOTFOUND.
+func (t *Tx) Job(id int64) (*baoguan.Job, error) {
 	j := new(baoguan.Job)
-	found, err := t.one(qJob, []any{id}, func(s scanner) error { return scanJob(s, j) })
+	found, err := t.one(qJob, []any{id}, func(s Scanner) error { return scanJob(s, j) })
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +238,7 @@ func (t *tx) Job(id int64) (*baoguan.Job, error) {
 }
 
 // ListJobs pages by id, oldest first.
-func (t *tx) ListJobs(f baoguan.JobFilter) ([]baoguan.Job, error) {
+func (t *Tx) ListJobs(f baoguan.JobFilter) ([]baoguan.Job, error) {
 	w := new(where)
 	if f.Kind != "" {
 		w.add("kind = ?", f.Kind)
@@ -203,7 +250,7 @@ func (t *tx) ListJobs(f baoguan.JobFilter) ([]baoguan.Job, error) {
 		w.add("id > ?", f.Cursor)
 	}
 	out := []baoguan.Job{}
-	err := t.each(qListJobs+w.String()+" ORDER BY id LIMIT ?", append(w.args, limit(f.Limit)), func(s scanner) error {
+	err := t.each(qListJobs+w.String()+" ORDER BY id LIMIT ?", append(w.args, limit(f.Limit)), func(s Scanner) error {
 		out = append(out, baoguan.Job{})
 		return scanJob(s, &out[len(out)-1])
 	})
@@ -211,13 +258,13 @@ func (t *tx) ListJobs(f baoguan.JobFilter) ([]baoguan.Job, error) {
 }
 
 // CountJobs counts jobs in the state by kind; an empty state counts all.
-func (t *tx) CountJobs(state baoguan.JobState) (map[string]int, error) {
+func (t *Tx) CountJobs(state baoguan.JobState) (map[string]int, error) {
 	w := new(where)
 	if state != "" {
 		w.add("state = ?", string(state))
 	}
 	out := map[string]int{}
-	err := t.each(qCountJobs+w.String()+" GROUP BY kind", w.args, func(s scanner) error {
+	err := t.each(qCountJobs+w.String()+" GROUP BY kind", w.args, func(s Scanner) error {
 		var kind string
 		var n int
 		if err := s.Scan(&kind, &n); err != nil {

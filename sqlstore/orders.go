@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"github.com/baoguan/baoguan"
@@ -17,6 +17,7 @@ const (
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// merchant_order_no and created_at never change: the first is the
@@ -40,12 +41,12 @@ WHERE id = ? AND merchant_id = ? AND version = ?`
 // orderArgs returns the mutable column values of o, amount … refunded, in
 // the order both qInsertOrder (after merchant_id, merchant_order_no) and
 // qUpdateOrder use.
-func (t *tx) orderArgs(o *baoguan.Order) ([]any, error) {
-	items, err := toJSON(o.Items)
+func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
+	items, err := t.toJSON(o.Items)
 	if err != nil {
 		return nil, err
 	}
-	extra, err := toJSON(o.Extra)
+	extra, err := t.toJSON(o.Extra)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,9 @@ func (t *tx) orderArgs(o *baoguan.Order) ([]any, error) {
 	return args, s.err
 }
 
-func (t *tx) CreateOrder(o *baoguan.Order) error {
+// CreateOrder inserts o at version 1. A number the merchant already used
+// is ECONFLICT reason duplicate; a missing merchant is ENOTFOUND.
+func (t *Tx) CreateOrder(o *baoguan.Order) error {
 	mut, err := t.orderArgs(o)
 	if err != nil {
 		return err
@@ -69,29 +72,28 @@ func (t *tx) CreateOrder(o *baoguan.Order) error {
 	args = append(args, o.MerchantID, o.MerchantOrderNo)
 	args = append(args, mut...)
 	args = append(args, ms(t.now), ms(t.now))
-	var id int64
-	found, err := t.one(qInsertOrder, args, func(s scanner) error { return s.Scan(&id) })
+	id, inserted, err := t.insertID(qInsertOrder, args)
 	switch {
-	case isUnique(err):
-		return duplicate("merchant_order_no", "order %s already exists", quote(o.MerchantOrderNo))
-	case isForeignKey(err):
+	case t.isForeignKey(err):
 		return notFound("merchant %d not found", o.MerchantID)
 	case err != nil:
 		return err
-	case !found:
-		return errNoReturning
+	case !inserted: // the only unique key is (merchant, merchant_order_no)
+		return duplicate("merchant_order_no", "order %s already exists", quote(o.MerchantOrderNo))
 	}
 	o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
 	return nil
 }
 
-func (t *tx) UpdateOrder(o *baoguan.Order) error {
+// UpdateOrder writes o if its Version is current and bumps it: ECONFLICT
+// reason stale otherwise, ENOTFOUND if there is no such row.
+func (t *Tx) UpdateOrder(o *baoguan.Order) error {
 	args, err := t.orderArgs(o)
 	if err != nil {
 		return err
 	}
 	args = append(args, ms(t.now), o.ID, o.MerchantID, o.Version)
-	n, err := affected(t.exec(qUpdateOrder, args...))
+	n, err := t.exec(qUpdateOrder, args...)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func (t *tx) UpdateOrder(o *baoguan.Order) error {
 	return nil
 }
 
-func (t *tx) scanOrder(sc scanner, o *baoguan.Order) error {
+func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	var items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID string
 	var orderedAt, paidAt, created, updated int64
 	p := &o.Payment
@@ -128,15 +130,15 @@ func (t *tx) scanOrder(sc scanner, o *baoguan.Order) error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := fromJSON(items, &o.Items); err != nil {
+	if err := t.fromJSON(items, &o.Items); err != nil {
 		return err
 	}
-	return fromJSON(extra, &o.Extra)
+	return t.fromJSON(extra, &o.Extra)
 }
 
-func (t *tx) orderBy(q string, args []any, what string) (*baoguan.Order, error) {
+func (t *Tx) orderBy(q string, args []any, what string) (*baoguan.Order, error) {
 	o := new(baoguan.Order)
-	found, err := t.one(q, args, func(s scanner) error { return t.scanOrder(s, o) })
+	found, err := t.one(q, args, func(s Scanner) error { return t.scanOrder(s, o) })
 	if err != nil {
 		return nil, err
 	}
@@ -146,15 +148,19 @@ func (t *tx) orderBy(q string, args []any, what string) (*baoguan.Order, error) 
 	return o, nil
 }
 
-func (t *tx) Order(merchantID, id int64) (*baoguan.Order, error) {
+// Order reads one of the merchant's orders by id; ENOTFOUND.
+func (t *Tx) Order(merchantID, id int64) (*baoguan.Order, error) {
 	return t.orderBy(qOrder, []any{id, merchantID}, itoa(id))
 }
 
-func (t *tx) OrderByNo(merchantID int64, no string) (*baoguan.Order, error) {
+// OrderByNo reads one of the merchant's orders by its number; ENOTFOUND.
+func (t *Tx) OrderByNo(merchantID int64, no string) (*baoguan.Order, error) {
 	return t.orderBy(qOrderByNo, []any{merchantID, no}, quote(no))
 }
 
-func (t *tx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Order, error) {
+// OrderByPaymentNo reads the merchant's order with a payment number;
+// ENOTFOUND, also for an empty number.
+func (t *Tx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Order, error) {
 	if paymentNo == "" {
 		// Unpaid orders all have an empty payment number; none is "the" one.
 		return nil, notFound("order with an empty payment number not found")
@@ -181,7 +187,9 @@ func orderWhere(f baoguan.OrderFilter) *where {
 	return w
 }
 
-func (t *tx) ListOrders(f baoguan.OrderFilter) ([]baoguan.Order, error) {
+// ListOrders pages through orders by id, oldest first or, with Newest,
+// newest first.
+func (t *Tx) ListOrders(f baoguan.OrderFilter) ([]baoguan.Order, error) {
 	w := orderWhere(f)
 	order := " ORDER BY id"
 	switch {
@@ -195,16 +203,17 @@ func (t *tx) ListOrders(f baoguan.OrderFilter) ([]baoguan.Order, error) {
 	}
 	args := append(w.args, limit(f.Limit))
 	out := []baoguan.Order{}
-	err := t.each(qListOrders+w.String()+order+" LIMIT ?", args, func(s scanner) error {
+	err := t.each(qListOrders+w.String()+order+" LIMIT ?", args, func(s Scanner) error {
 		out = append(out, baoguan.Order{})
 		return t.scanOrder(s, &out[len(out)-1])
 	})
 	return out, err
 }
 
-func (t *tx) CountOrders(f baoguan.OrderFilter) (int, error) {
+// CountOrders counts the orders ListOrders would list, without paging.
+func (t *Tx) CountOrders(f baoguan.OrderFilter) (int, error) {
 	w := orderWhere(f)
 	var n int
-	_, err := t.one(qCountOrders+w.String(), w.args, func(s scanner) error { return s.Scan(&n) })
+	_, err := t.one(qCountOrders+w.String(), w.args, func(s Scanner) error { return s.Scan(&n) })
 	return n, err
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"strings"
@@ -15,6 +15,7 @@ const (
 	api_key_hash, app_id, app_key_hash, sign_token, webhook_secret, funding_balance, settings,
 	created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
 RETURNING id`
 
 	qUpdateMerchant = `UPDATE merchants SET merchant_no = ?, name = ?, status = ?, mode = ?, ebp_code = ?,
@@ -30,11 +31,18 @@ WHERE id = ?`
 	qMerchants        = `SELECT ` + merchantCols + ` FROM merchants ORDER BY id`
 	qMerchantExists   = `SELECT 1 FROM merchants WHERE id = ?`
 	qDebitFunding     = `UPDATE merchants SET funding_balance = funding_balance - ?, updated_at = ? WHERE id = ? AND funding_balance >= ?`
+
+	// qMerchantTaken finds another merchant holding one of m's natural
+	// keys; the conditions mirror the partial unique indexes.
+	qMerchantTaken = `SELECT merchant_no, name, api_key_hash, app_id FROM merchants
+WHERE id <> ? AND (merchant_no = ? AND merchant_no <> '' OR name = ? AND name <> ''
+	OR api_key_hash = ? AND api_key_hash <> '' OR app_id = ? AND app_id <> '')
+LIMIT 1`
 )
 
 // merchantArgs returns the column values of m after merchant_no… settings.
-func (t *tx) merchantArgs(m *baoguan.Merchant) ([]any, error) {
-	settings, err := toJSON(m.Settings)
+func (t *Tx) merchantArgs(m *baoguan.Merchant) ([]any, error) {
+	settings, err := t.toJSON(m.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -45,53 +53,85 @@ func (t *tx) merchantArgs(m *baoguan.Merchant) ([]any, error) {
 	return args, s.err
 }
 
-// merchantDup names the natural key a unique violation hit, from the
-// constraint text SQLite reports ("UNIQUE constraint failed: merchants.name").
-func merchantDup(m *baoguan.Merchant, err error) error {
-	msg := err.Error()
+// merchantTaken returns the ECONFLICT error naming the natural key of m
+// that a merchant other than id already holds, or nil.
+func (t *Tx) merchantTaken(m *baoguan.Merchant, id int64) error {
+	var no, name, apiKey, appID string
+	found, err := t.one(qMerchantTaken, []any{id, m.No, m.Name, m.APIKeyHash, m.AppID}, func(s Scanner) error {
+		return s.Scan(&no, &name, &apiKey, &appID)
+	})
 	switch {
-	case strings.Contains(msg, "merchants.name"):
+	case err != nil:
+		return err
+	case !found:
+		return nil
+	case m.No != "" && no == m.No:
+		return duplicate("merchant_no", "merchant %q already exists", m.No)
+	case m.Name != "" && name == m.Name:
 		return duplicate("name", "a merchant named %q already exists", m.Name)
-	case strings.Contains(msg, "merchants.api_key_hash"):
+	case m.APIKeyHash != "" && apiKey == m.APIKeyHash:
 		return duplicate("api_key", "another merchant has the same API key")
-	case strings.Contains(msg, "merchants.app_id"):
+	}
+	return duplicate("app_id", "a merchant with app id %q already exists", m.AppID)
+}
+
+// merchantDup names the natural key a unique violation hit, from what the
+// database reports: "merchants.name" (SQLite) or the index merchants_name
+// (PostgreSQL). Only a race between two writers gets here; the keys are
+// checked before writing.
+func merchantDup(m *baoguan.Merchant, what string) error {
+	what = strings.ReplaceAll(what, ".", "_")
+	switch {
+	case strings.Contains(what, "merchants_name"):
+		return duplicate("name", "a merchant named %q already exists", m.Name)
+	case strings.Contains(what, "merchants_api_key_hash"):
+		return duplicate("api_key", "another merchant has the same API key")
+	case strings.Contains(what, "merchants_app_id"):
 		return duplicate("app_id", "a merchant with app id %q already exists", m.AppID)
 	}
 	return duplicate("merchant_no", "merchant %q already exists", m.No)
 }
 
-func (t *tx) CreateMerchant(m *baoguan.Merchant) error {
+// CreateMerchant inserts m. A natural key (number, name, API key hash, app
+// id) held by another merchant is ECONFLICT reason duplicate, naming the field.
+func (t *Tx) CreateMerchant(m *baoguan.Merchant) error {
 	args, err := t.merchantArgs(m)
 	if err != nil {
 		return err
 	}
 	args = append(args, ms(t.now), ms(t.now))
-	var id int64
-	found, err := t.one(qInsertMerchant, args, func(s scanner) error { return s.Scan(&id) })
-	if isUnique(err) {
-		return merchantDup(m, err)
-	}
+	id, inserted, err := t.insertID(qInsertMerchant, args)
 	if err != nil {
 		return err
 	}
-	if !found {
-		return errNoReturning
+	if !inserted {
+		if err := t.merchantTaken(m, 0); err != nil {
+			return err
+		}
+		return duplicate("merchant_no", "merchant %q already exists", m.No)
 	}
 	m.ID, m.CreatedAt, m.UpdatedAt = id, t.now, t.now
 	return nil
 }
 
-func (t *tx) UpdateMerchant(m *baoguan.Merchant) error {
+// UpdateMerchant writes m. Taking another merchant's natural key is
+// ECONFLICT reason duplicate; a missing merchant is ENOTFOUND.
+func (t *Tx) UpdateMerchant(m *baoguan.Merchant) error {
 	args, err := t.merchantArgs(m)
 	if err != nil {
 		return err
 	}
-	args = append(args, ms(t.now), m.ID)
-	n, err := affected(t.exec(qUpdateMerchant, args...))
-	if isUnique(err) {
-		return merchantDup(m, err)
+	// Checked first rather than caught: on PostgreSQL the violation would
+	// abort the caller's whole transaction.
+	if err := t.merchantTaken(m, m.ID); err != nil {
+		return err
 	}
+	args = append(args, ms(t.now), m.ID)
+	n, err := t.exec(qUpdateMerchant, args...)
 	if err != nil {
+		if what, ok := t.d.UniqueViolation(err); ok {
+			return merchantDup(m, what)
+		}
 		return err
 	}
 	if n == 0 {
@@ -101,7 +141,7 @@ func (t *tx) UpdateMerchant(m *baoguan.Merchant) error {
 	return nil
 }
 
-func (t *tx) scanMerchant(sc scanner, m *baoguan.Merchant) error {
+func (t *Tx) scanMerchant(sc Scanner, m *baoguan.Merchant) error {
 	var status, mode, signToken, webhookSecret, settings string
 	var created, updated int64
 	if err := sc.Scan(&m.ID, &m.No, &m.Name, &status, &mode, &m.EBPCode, &m.EBPName, &m.NotifyURL,
@@ -122,12 +162,12 @@ func (t *tx) scanMerchant(sc scanner, m *baoguan.Merchant) error {
 			return s.err
 		}
 	}
-	return fromJSON(settings, &m.Settings)
+	return t.fromJSON(settings, &m.Settings)
 }
 
-func (t *tx) merchantBy(q string, arg any, what string) (*baoguan.Merchant, error) {
+func (t *Tx) merchantBy(q string, arg any, what string) (*baoguan.Merchant, error) {
 	m := new(baoguan.Merchant)
-	found, err := t.one(q, []any{arg}, func(s scanner) error { return t.scanMerchant(s, m) })
+	found, err := t.one(q, []any{arg}, func(s Scanner) error { return t.scanMerchant(s, m) })
 	if err != nil {
 		return nil, err
 	}
@@ -137,30 +177,37 @@ func (t *tx) merchantBy(q string, arg any, what string) (*baoguan.Merchant, erro
 	return m, nil
 }
 
-func (t *tx) Merchant(id int64) (*baoguan.Merchant, error) {
+// Merchant reads a merchant by id; ENOTFOUND.
+func (t *Tx) Merchant(id int64) (*baoguan.Merchant, error) {
 	return t.merchantBy(qMerchant, id, itoa(id))
 }
 
-func (t *tx) MerchantByNo(no string) (*baoguan.Merchant, error) {
+// MerchantByNo reads a merchant by merchant_no; ENOTFOUND.
+func (t *Tx) MerchantByNo(no string) (*baoguan.Merchant, error) {
 	return t.merchantBy(qMerchantByNo, no, quote(no))
 }
 
-func (t *tx) MerchantByName(name string) (*baoguan.Merchant, error) {
+// MerchantByName reads a merchant by name; ENOTFOUND.
+func (t *Tx) MerchantByName(name string) (*baoguan.Merchant, error) {
 	return t.merchantBy(qMerchantByName, name, quote(name))
 }
 
-func (t *tx) MerchantByAPIKeyHash(hash string) (*baoguan.Merchant, error) {
+// MerchantByAPIKeyHash reads the merchant an API key's hash belongs to;
+// ENOTFOUND.
+func (t *Tx) MerchantByAPIKeyHash(hash string) (*baoguan.Merchant, error) {
 	// The hash is a credential's fingerprint: keep it out of the message.
 	return t.merchantBy(qMerchantByAPIKey, hash, "with this API key")
 }
 
-func (t *tx) MerchantByAppID(appID string) (*baoguan.Merchant, error) {
+// MerchantByAppID reads a merchant by payzero app id; ENOTFOUND.
+func (t *Tx) MerchantByAppID(appID string) (*baoguan.Merchant, error) {
 	return t.merchantBy(qMerchantByAppID, appID, "with app id "+quote(appID))
 }
 
-func (t *tx) Merchants() ([]baoguan.Merchant, error) {
+// Merchants lists every merchant, oldest first.
+func (t *Tx) Merchants() ([]baoguan.Merchant, error) {
 	var out []baoguan.Merchant
-	err := t.each(qMerchants, nil, func(s scanner) error {
+	err := t.each(qMerchants, nil, func(s Scanner) error {
 		var m baoguan.Merchant
 		if err := t.scanMerchant(s, &m); err != nil {
 			return err
@@ -173,11 +220,11 @@ func (t *tx) Merchants() ([]baoguan.Merchant, error) {
 
 // DebitFunding is a single conditional UPDATE, so the check and the debit
 // cannot be separated by another writer, whatever the store's concurrency.
-func (t *tx) DebitFunding(merchantID, amount int64) (bool, error) {
+func (t *Tx) DebitFunding(merchantID, amount int64) (bool, error) {
 	if amount < 0 {
 		return false, &baoguan.Error{Code: baoguan.EINVALID, Field: "amount", Reason: "bad_amount", Message: "a debit must not be negative"}
 	}
-	n, err := affected(t.exec(qDebitFunding, amount, ms(t.now), merchantID, amount))
+	n, err := t.exec(qDebitFunding, amount, ms(t.now), merchantID, amount)
 	if err != nil {
 		return false, err
 	}

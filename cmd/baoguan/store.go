@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/sqlite"
+)
+
+// The kinds of database --db can name.
+const (
+	dbSQLite   = "sqlite"
+	dbPostgres = "postgres"
+)
+
+// openStore opens the configured database with its data keys.
+func openStore(ctx context.Context, cfg *Config) (baoguan.Store, error) {
+	if err := cfg.checkDBDir(); err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var db baoguan.Store
+	switch cfg.DBKind {
+	case dbPostgres:
+		db, err = postgres.Open(ctx, postgres.Options{URL: cfg.DB, Keys: keys})
+	default:
+		db, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.DBPath, Keys: keys, Synchronous: cfg.Sync})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", cfg.dbDisplay(), err)
+	}
+	return db, nil
+}
+
+// migrateDB applies the pending migrations of the configured database.
+func migrateDB(ctx context.Context, cfg *Config) (int, error) {
+	if cfg.DBKind == dbPostgres {
+		return postgres.Migrate(ctx, cfg.DB)
+	}
+	return sqlite.Migrate(ctx, cfg.DBPath)
+}
+
+// errNoSharedKey is why a PostgreSQL database needs BAOGUAN_DATA_KEY.
+var errNoSharedKey = errors.New(keyring.EnvVar + " must be set with PostgreSQL: every instance on the database must seal and open " +
+	"personal data with the same keys, so they come from the environment, not from a key file " +
+	"(create one with: head -c 32 /dev/urandom | base64)")
+
+// loadKeys returns the data keys: BAOGUAN_DATA_KEY when set, else, for
+// SQLite, the key file, which is created with the database. A SQLite
+// database that exists without its key file is refused rather than given a
+// new key: new rows would be sealed under a key the old rows do not know,
+// and the operator would learn of the lost key file only when the old rows
+// fail to open. PostgreSQL has no file beside it to keep keys in, and its
+// instances must share them: there BAOGUAN_DATA_KEY is required.
+func loadKeys(cfg *Config) (*keyring.Ring, error) {
+	if cfg.DBKind == dbPostgres {
+		if cfg.DataKey == "" {
+			return nil, errNoSharedKey
+		}
+		return keyring.Load("", cfg.DataKey)
+	}
+	if cfg.DataKey == "" && !exists(cfg.KeyFile) && dbHasData(cfg.DBPath) {
+		return nil, fmt.Errorf("%s: database %q exists but its key file %q does not; restore the key file or set %s "+
+			"(a new key could not read the data already encrypted)", cfg.name("db"), cfg.DBPath, cfg.KeyFile, keyring.EnvVar)
+	}
+	return keyring.Load(cfg.KeyFile, cfg.DataKey)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func dbHasData(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
+}
+
+// registerStoreMetrics exposes how the store commits. For SQLite: the
+// group-commit transactions, the Update calls they carried, and the time
+// spent in COMMIT. For PostgreSQL every Update is its own transaction, so
+// the two counters are equal; the pool's waiting time is added.
+func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	switch db := store.(type) {
+	case *sqlite.DB:
+		reg.MustRegister(
+			counter("baoguan_store_commits_total", "Write transactions committed (groups).",
+				func() float64 { return float64(db.Stats().Groups) }),
+			counter("baoguan_store_updates_total", "Update calls committed; divided by commits, the mean group size.",
+				func() float64 { return float64(db.Stats().Calls) }),
+			counter("baoguan_store_commit_seconds_total", "Time spent in COMMIT (fsync).",
+				func() float64 { return db.Stats().CommitTime.Seconds() }),
+		)
+	case *postgres.DB:
+		reg.MustRegister(
+			counter("baoguan_store_commits_total", "Write transactions committed (one per Update).",
+				func() float64 { return float64(db.Stats().Commits) }),
+			counter("baoguan_store_updates_total", "Update calls committed; equal to commits, PostgreSQL has no group commit.",
+				func() float64 { return float64(db.Stats().Commits) }),
+			counter("baoguan_store_commit_seconds_total", "Time spent in COMMIT (the WAL flush).",
+				func() float64 { return db.Stats().CommitTime.Seconds() }),
+			counter("baoguan_store_rollbacks_total", "Write transactions rolled back.",
+				func() float64 { return float64(db.Stats().Rollbacks) }),
+			counter("baoguan_store_pool_wait_seconds_total", "Time spent waiting for a free pooled connection; if it grows, raise pool_max_conns.",
+				func() float64 { return db.Stats().PoolWait.Seconds() }),
+		)
+	}
+}
+
+// warnStore logs what the operator should fix about the database.
+func warnStore(log *slog.Logger, store baoguan.Store) {
+	if db, ok := store.(*postgres.DB); ok && db.SelfMaintained() {
+		log.Warn("PostgreSQL autovacuum is off: baoguan analyzes and vacuums its own tables meanwhile, " +
+			"but the server should run autovacuum (see docs/operations.md)")
+	}
+}

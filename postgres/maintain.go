@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// lockMaintain is the session advisory lock (with lockClass) that lets one
+// instance at a time do the maintenance below.
+const lockMaintain = 2
+
+// maintainEvery is how often maintain looks at the tables' counters.
+const maintainEvery = time.Second
+
+// SelfMaintained reports whether the server runs without autovacuum, so
+// that the store analyzes and vacuums its own tables (see maintain). The
+// server should rather run autovacuum; serve warns when it does not.
+func (db *DB) SelfMaintained() bool { return db.selfMaintained }
+
+// maintain does for baoguan's tables what autovacuum would, on servers
+// where it is off (some CI configurations turn it off):
+//
+//   - ANALYZE a table once it has changed by 50 rows plus 10% since it was
+//     last analyzed. Without statistics the planner takes a new table for
+//     empty; the plans it caches then for prepared statements (pgx prepares
+//     every query) may pick any index whose first column a query constrains,
+//     e.g. (merchant_id, payment_no) to find an order by id and merchant,
+//     which reads every order of the merchant once the table has grown.
+//     ANALYZE invalidates those plans.
+//   - VACUUM a table once its dead rows exceed 50 plus 20% of the live
+//     ones. Every claim and finish of a job leaves a dead row and index
+//     entries that claims would otherwise step over forever.
+//
+// The thresholds are autovacuum's defaults. A session advisory lock keeps
+// several instances from doing the same work at once.
+func (db *DB) maintain(ctx context.Context) {
+	t := time.NewTicker(maintainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_ = db.maintainOnce(ctx) // the next tick tries again
+	}
+}
+
+func (db *DB) maintainOnce(ctx context.Context) error {
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	var got bool
+	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, lockMaintain).Scan(&got); err != nil || !got {
+		return err
+	}
+	defer c.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, lockClass, lockMaintain)
+	type table struct {
+		name                         string
+		live, dead, sinceAnalyze     int64
+		needsAnalyze, needsVacuuming bool
+	}
+	rows, err := c.Query(ctx, `SELECT relname, n_live_tup, n_dead_tup, n_mod_since_analyze
+FROM pg_stat_user_tables WHERE schemaname = current_schema()`)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
+		var t table
+		err := r.Scan(&t.name, &t.live, &t.dead, &t.sinceAnalyze)
+		t.needsAnalyze = t.sinceAnalyze > 50+t.live/10
+		t.needsVacuuming = t.dead > 50+t.live/5
+		return t, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		name := pgx.Identifier{t.name}.Sanitize()
+		switch {
+		case t.needsVacuuming:
+			// VACUUM cannot run in a transaction block; on a pooled
+			// connection outside one it runs as its own statement.
+			_, err = c.Exec(ctx, "VACUUM (ANALYZE) "+name)
+		case t.needsAnalyze:
+			_, err = c.Exec(ctx, "ANALYZE "+name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations are the numbered schema scripts, NNNN_name.sql, applied in
+// order. They are PostgreSQL's own, numbered independently of SQLite's. A
+// released migration is never edited: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads and orders the embedded scripts, refusing gaps and
+// duplicates so a mis-numbered file fails every test instead of a deploy.
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %s: name must be NNNN_name.sql", name)
+		}
+		b, err := migrations.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(b)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("postgres: migration %s: expected version %d", m.name, i+1)
+		}
+	}
+	return out, nil
+}
+
+// The migration lock is a session advisory lock with two int4 keys, a key
+// space apart from the one-bigint keys the idempotency locks use.
+const (
+	lockClass   = 0x62616f67 // "baog"
+	lockMigrate = 1
+)
+
+// Migrate applies the pending migrations to the database at url and
+// reports how many it applied. Open does the same; this is for `baoguan
+// migrate`, which must not need the data keys. The database itself must
+// exist: creating databases is the operator's business.
+func Migrate(ctx context.Context, url string) (applied int, err error) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return 0, err
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	return migrate(ctx, c, time.Now)
+}
+
+// migrate applies each pending migration in its own transaction (DDL is
+// transactional in PostgreSQL), together with its schema_migrations row, so
+// a failed script leaves no trace and the next run retries exactly it.
+//
+// Instances started together all migrate on open; a session advisory lock
+// makes them take turns, so the schema_migrations table is created once and
+// each script runs once while the others wait and then find nothing to do.
+// The lock dies with the session, so a migrator that crashes releases it.
+func migrate(ctx context.Context, c *pgx.Conn, now func() time.Time) (int, error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, lockClass, lockMigrate); err != nil {
+		return 0, fmt.Errorf("postgres: migrate: waiting for the migration lock: %w", err)
+	}
+	defer c.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, lockClass, lockMigrate)
+	if _, err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    BIGINT PRIMARY KEY,
+	applied_at BIGINT NOT NULL
+)`); err != nil {
+		return 0, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	applied := 0
+	for _, m := range ms {
+		done, err := applyMigration(ctx, c, m, now)
+		if err != nil {
+			return applied, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		if done {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+func applyMigration(ctx context.Context, c *pgx.Conn, m migration, now func() time.Time) (bool, error) {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	// No arguments: pgx sends the script with the simple protocol, which
+	// runs several statements.
+	if _, err := tx.Exec(ctx, m.sql); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+		m.version, now().UnixMilli()); err != nil {
+		return false, err
+	}
+	return true, tx.Commit(ctx)
+}
+
+// parseConfig reads a postgres:// URL, pool settings (pool_max_conns, …)
+// included, and fills in baoguan's defaults for what the URL leaves unset.
+func parseConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx masks the password in the URL it quotes.
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		// Lets an operator tell baoguan's sessions apart in pg_stat_activity.
+		cfg.ConnConfig.RuntimeParams["application_name"] = "baoguan"
+	}
+	return cfg, nil
+}

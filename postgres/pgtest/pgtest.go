@@ -1,0 +1,74 @@
+// Package pgtest gives each test a PostgreSQL database of its own, on the
+// server named by BAOGUAN_TEST_POSTGRES, so PostgreSQL tests run in
+// parallel and leave nothing behind.
+//
+// Without the variable PostgreSQL tests are skipped, except in CI (CI set
+// to a true value), where a skipped PostgreSQL test would hide that the
+// PostgreSQL store went untested, so they fail instead.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvVar names the server for tests: a URL of a database on it that the
+// user can connect to, with the right to create databases, e.g.
+// postgres://root@127.0.0.1:5432/postgres?sslmode=disable.
+const EnvVar = "BAOGUAN_TEST_POSTGRES"
+
+// Server returns the URL in BAOGUAN_TEST_POSTGRES, skipping the test when
+// it is unset outside CI and failing it in CI.
+func Server(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(EnvVar)
+	if u == "" {
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (see .ci/run)", EnvVar)
+		}
+		t.Skipf("%s is not set; PostgreSQL tests skipped", EnvVar)
+	}
+	return u
+}
+
+// URL creates an empty database named baoguan_test_<random> on the test
+// server and returns its URL; the database is dropped, with any session
+// still on it, when the test ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	server := Server(t)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "baoguan_test_" + hex.EncodeToString(b[:])
+	admin(t, server, "CREATE DATABASE "+name)
+	t.Cleanup(func() { admin(t, server, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvVar, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// admin runs one statement on the server's own database.
+func admin(t testing.TB, server, stmt string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(ctx, server)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", EnvVar, err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, stmt); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+}

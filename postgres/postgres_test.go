@@ -1,0 +1,465 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
+	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/storetest"
+)
+
+func testKeys(t testing.TB) *keyring.Ring {
+	t.Helper()
+	k := make([]byte, keyring.KeySize)
+	rand.Read(k)
+	r, err := keyring.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// testURL is a fresh database for a store test, whose sessions commit
+// without waiting for the WAL flush. The suite sleeps past leases of a few
+// milliseconds, and on a loaded machine a flush alone can take longer
+// (one claim would outlive the lease it was testing); durability across a
+// server crash is PostgreSQL's own, and no test here crashes the server.
+func testURL(t testing.TB) string {
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "off")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openTest(t testing.TB, o postgres.Options) *postgres.DB {
+	t.Helper()
+	if o.URL == "" {
+		o.URL = testURL(t)
+	}
+	if o.Keys == nil {
+		o.Keys = testKeys(t)
+	}
+	db, err := postgres.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// raw connects to a test database directly, to look at what the store wrote.
+func raw(t *testing.T, dbURL string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) baoguan.Store { return openTest(t, postgres.Options{}) })
+}
+
+// TestMigrateConcurrently: instances starting at once all migrate; the
+// advisory lock makes each script run exactly once.
+func TestMigrateConcurrently(t *testing.T) {
+	dbURL := testURL(t)
+	const n = 4
+	applied := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { applied[i], errs[i] = postgres.Migrate(context.Background(), dbURL) })
+	}
+	wg.Wait()
+	total := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("Migrate %d: %v", i, errs[i])
+		}
+		total += applied[i]
+	}
+	var versions int
+	if err := raw(t, dbURL).QueryRow(context.Background(), "SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil {
+		t.Fatal(err)
+	}
+	if total != versions || versions == 0 {
+		t.Errorf("%d migrations applied in all by %d concurrent runs, %d recorded; want each applied once", total, n, versions)
+	}
+	if again, err := postgres.Migrate(context.Background(), dbURL); err != nil || again != 0 {
+		t.Errorf("Migrate on a current schema = %d, %v; want 0", again, err)
+	}
+	// And Open, which migrates too, accepts the database.
+	db := openTest(t, postgres.Options{URL: dbURL})
+	if err := db.Update(context.Background(), func(tx baoguan.Tx) error {
+		return tx.CreateMerchant(&baoguan.Merchant{No: "m", Name: "m"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSealedAtRest writes every sealed field and searches every column of
+// the rows for the plaintext.
+func TestSealedAtRest(t *testing.T) {
+	dbURL := testURL(t)
+	db := openTest(t, postgres.Options{URL: dbURL})
+	const secret, token = "whsec_SEEKRIT", "SIGNTOKEN-SEEKRIT"
+	err := db.Update(context.Background(), func(tx baoguan.Tx) error {
+		m := &baoguan.Merchant{No: "m", Name: "m", WebhookSecret: secret, SignToken: token,
+			Settings: map[string]string{"accp.public-key": token}}
+		if err := tx.CreateMerchant(m); err != nil {
+			return err
+		}
+		o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "SO-1", Amount: 1, Currency: "CNY",
+			Payer:   baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: storetest.PayerIDNumber, Phone: storetest.PayerPhone},
+			Payment: baoguan.Payment{No: "P1", PayerName: storetest.PayerName, PayerID: storetest.PayerIDNumber}}
+		if err := tx.CreateOrder(o); err != nil {
+			return err
+		}
+		if _, err := tx.PutSetting("platform.key", token, false); err != nil {
+			return err
+		}
+		return tx.CreateDeclaration(&baoguan.Declaration{OrderID: o.ID, MerchantID: m.ID, Customs: "C",
+			Payer: o.Payer, State: baoguan.DeclPending})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, secret, token}
+	c := raw(t, dbURL)
+	sawName := false
+	for _, table := range []string{"merchants", "orders", "declarations", "settings"} {
+		rows, err := c.Query(context.Background(), "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				s := fmt.Sprint(v)
+				for _, p := range plain {
+					if strings.Contains(s, p) {
+						t.Errorf("%s.%s holds plaintext %q", table, rows.FieldDescriptions()[i].Name, p)
+					}
+				}
+				sawName = sawName || strings.Contains(s, storetest.PayerName)
+			}
+		}
+		rows.Close()
+	}
+	if !sawName {
+		t.Error("payer name not stored in plain; is the test reading the right rows?")
+	}
+}
+
+// TestTextSafe: what PostgreSQL TEXT cannot hold (NUL, invalid UTF-8), as
+// a merchant's notification answer may contain, is stored replaced instead
+// of failing the transaction that records the attempt.
+func TestTextSafe(t *testing.T) {
+	db := openTest(t, postgres.Options{})
+	var e baoguan.Event
+	err := db.Update(context.Background(), func(tx baoguan.Tx) error {
+		m := &baoguan.Merchant{No: "m", Name: "m"}
+		if err := tx.CreateMerchant(m); err != nil {
+			return err
+		}
+		e = baoguan.Event{MerchantID: m.ID, Type: "order.paid", Body: []byte("a\x00b\xff"), Status: baoguan.EventPending}
+		if err := tx.CreateEvent(&e); err != nil {
+			return err
+		}
+		return tx.AddAttempt(&baoguan.Attempt{EventID: e.ID, Status: 200, Response: "ok\x00\xfe\xff done", Error: "x\x00"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(context.Background(), func(tx baoguan.Tx) error {
+		got, err := tx.Event(e.MerchantID, e.ID)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got.Body, e.Body) {
+			t.Errorf("body %q, want the bytes as given %q", got.Body, e.Body)
+		}
+		as, err := tx.Attempts(e.ID)
+		if err != nil {
+			return err
+		}
+		if len(as) != 1 || as[0].Response != "ok\uFFFD\uFFFD done" || as[0].Error != "x\uFFFD" {
+			t.Errorf("attempts %+v; want the response with its bad bytes replaced", as)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFailedStatementFailsCommit: on PostgreSQL a failed statement aborts
+// the transaction; a function that ignores the error must not be told its
+// writes committed.
+func TestFailedStatementFailsCommit(t *testing.T) {
+	db := openTest(t, postgres.Options{})
+	err := db.Update(context.Background(), func(tx baoguan.Tx) error {
+		if err := tx.CreateMerchant(&baoguan.Merchant{No: "m", Name: "m"}); err != nil {
+			return err
+		}
+		_ = tx.AddAttempt(&baoguan.Attempt{EventID: 12345}) // no such event: a foreign-key violation, ignored
+		return nil
+	})
+	if err == nil {
+		t.Fatal("Update reported success for a transaction PostgreSQL rolled back")
+	}
+	err = db.View(context.Background(), func(tx baoguan.Tx) error {
+		_, err := tx.MerchantByNo("m")
+		if baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+			t.Errorf("merchant of the failed transaction: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWakerAcrossInstances: a job committed by one instance wakes the
+// runner of another through LISTEN/NOTIFY.
+func TestWakerAcrossInstances(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	a := openTest(t, postgres.Options{URL: dbURL, Keys: keys})
+	b := openTest(t, postgres.Options{URL: dbURL, Keys: keys})
+	deadline := time.Now().Add(10 * time.Second)
+	for !b.Listening() {
+		if time.Now().After(deadline) {
+			t.Fatal("b never started listening")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Listening starts with a wake-up of its own (announcements made
+	// before it were not heard); take it.
+	select {
+	case <-b.Waker():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up when b started listening")
+	}
+	if err := a.Update(context.Background(), func(tx baoguan.Tx) error {
+		_, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "pay:1"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.Waker():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a job committed by a did not wake b")
+	}
+}
+
+// TestClaimsAcrossInstances: two instances claiming the same jobs at once,
+// each with several goroutines, never take one job twice and leave none.
+func TestClaimsAcrossInstances(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	stores := []*postgres.DB{openTest(t, postgres.Options{URL: dbURL, Keys: keys}), openTest(t, postgres.Options{URL: dbURL, Keys: keys})}
+	const jobs = 400
+	if err := stores[0].Update(context.Background(), func(tx baoguan.Tx) error {
+		for i := range jobs {
+			if _, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobNotify, DedupeKey: fmt.Sprint("n", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		s := stores[w%2]
+		wg.Go(func() {
+			for {
+				var got []baoguan.Job
+				err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+					var err error
+					got, err = tx.Claim(nil, 5, time.Hour)
+					return err
+				})
+				if err != nil {
+					t.Errorf("Claim: %v", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range got {
+					seen[j.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != jobs {
+		t.Errorf("%d distinct jobs claimed, want %d", len(seen), jobs)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("job %d claimed %d times", id, n)
+		}
+	}
+}
+
+// TestIdempotencyAcrossInstances: the same order pushed at once to two
+// instances is created once, and every push is answered with that order,
+// none with a conflict: the natural-key lock makes "read the key, then
+// insert" atomic across processes as the single writer does in SQLite.
+func TestIdempotencyAcrossInstances(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	svc := func() *core.Service {
+		return core.New(&core.Service{Store: openTest(t, postgres.Options{URL: dbURL, Keys: keys}),
+			Sandbox: core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)}})
+	}
+	svcs := []*core.Service{svc(), svc()}
+	m, _, err := svcs[0].CreateMerchant(context.Background(), core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		no := fmt.Sprint("SO-", round)
+		const pushes = 16
+		ids := make([]int64, pushes)
+		created := make([]bool, pushes)
+		errs := make([]error, pushes)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range pushes {
+			wg.Go(func() {
+				<-start
+				in := core.OrderInput{Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Currency: "CNY", Subject: "奶粉",
+					Payer: baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: "110105199001011232", Phone: storetest.PayerPhone}}}
+				o, c, err := svcs[i%2].CreateOrder(context.Background(), m, in)
+				errs[i], created[i] = err, c
+				if o != nil {
+					ids[i] = o.ID
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		n := 0
+		for i := range pushes {
+			if errs[i] != nil {
+				t.Errorf("round %d push %d: %v", round, i, errs[i])
+				continue
+			}
+			if created[i] {
+				n++
+			}
+			if ids[i] != ids[0] {
+				t.Errorf("round %d: push %d answered order %d, push 0 order %d", round, i, ids[i], ids[0])
+			}
+		}
+		if n != 1 {
+			t.Errorf("round %d: %d pushes created the order, want 1", round, n)
+		}
+	}
+	// Same key, other content: a conflict, across instances too.
+	_, _, err = svcs[1].CreateOrder(context.Background(), m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "SO-0",
+		Amount: 999, Currency: "CNY", Subject: "other",
+		Payer: baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: "110105199001011232", Phone: storetest.PayerPhone}}})
+	if baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+		t.Errorf("other content under a used order number: %v, want ECONFLICT", err)
+	}
+}
+
+// TestOneTimeNoncesAcrossInstances: a request nonce is accepted once, by
+// whichever instance sees it first.
+func TestOneTimeNoncesAcrossInstances(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	a := core.New(&core.Service{Store: openTest(t, postgres.Options{URL: dbURL, Keys: keys})})
+	b := core.New(&core.Service{Store: openTest(t, postgres.Options{URL: dbURL, Keys: keys})})
+	m, _, err := a.CreateMerchant(context.Background(), core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tries = 12
+	errs := make([]error, tries)
+	var wg sync.WaitGroup
+	for i := range tries {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() { errs[i] = s.UseNonce(context.Background(), m, "wechatv3", "nonce-1") })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case baoguan.ErrorReason(err) != "nonce_reused":
+			t.Errorf("UseNonce: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("nonce accepted %d times, want once", ok)
+	}
+}
+
+// TestCloseIdempotent: Close twice, and calls after Close fail cleanly.
+func TestCloseIdempotent(t *testing.T) {
+	db := openTest(t, postgres.Options{})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := db.Update(context.Background(), func(baoguan.Tx) error { return nil }); !errors.Is(err, postgres.ErrClosed) {
+		t.Errorf("Update after Close = %v", err)
+	}
+	if err := db.View(context.Background(), func(baoguan.Tx) error { return nil }); !errors.Is(err, postgres.ErrClosed) {
+		t.Errorf("View after Close = %v", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@h:5432/db?sslmode=disable": "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?password=secret":             "postgres://u@h/db?password=xxxxx",
+		"postgres://h/db":                               "postgres://h/db",
+	} {
+		if got := postgres.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

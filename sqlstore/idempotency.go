@@ -1,0 +1,68 @@
+package sqlstore
+
+import (
+	"github.com/baoguan/baoguan"
+)
+
+const (
+	qInsertIdem = `INSERT INTO idempotency (merchant_id, idem_key, request_hash, status, body, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING`
+	qIdem = `SELECT merchant_id, idem_key, request_hash, status, body, created_at
+FROM idempotency WHERE merchant_id = ? AND idem_key = ?`
+
+	// qLockKey takes a transaction-scoped advisory lock on (merchant, key)
+	// on PostgreSQL. hashtextextended seeds the 64-bit hash of the key with
+	// the merchant id; two keys sharing a hash only wait for each other.
+	qLockKey = `SELECT pg_advisory_xact_lock(hashtextextended(?, ?))`
+)
+
+// Idempotency returns the record stored under key. In a write transaction
+// on a concurrent dialect it first locks the key until the transaction
+// ends: callers read a natural key (order:NO, refund:NO, batch:NO) to decide
+// whether to create the object and PutIdempotency in the same transaction,
+// and the lock makes that read-then-insert atomic across transactions and
+// processes, as SQLite's single writer does. A second request for the key
+// waits for the first to commit, then reads its record (each statement of
+// a READ COMMITTED transaction sees what committed before it began) and is
+// answered idempotently instead of failing on the unique key.
+func (t *Tx) Idempotency(merchantID int64, key string) (*baoguan.IdemRecord, error) {
+	if t.write && t.d.Concurrent {
+		if _, err := t.exec(qLockKey, key, merchantID); err != nil {
+			return nil, err
+		}
+	}
+	r := new(baoguan.IdemRecord)
+	var created int64
+	found, err := t.one(qIdem, []any{merchantID, key}, func(s Scanner) error {
+		return s.Scan(&r.MerchantID, &r.Key, &r.RequestHash, &r.Status, &r.Body, &created)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound("idempotency key %s not found", quote(key))
+	}
+	r.CreatedAt = fromMS(created)
+	return r, nil
+}
+
+// PutIdempotency records the first response only: a second record for the
+// same key is ECONFLICT, so two racing requests cannot both be "first".
+func (t *Tx) PutIdempotency(r *baoguan.IdemRecord) error {
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = t.now
+	}
+	body := r.Body
+	if body == nil {
+		body = []byte{} // the column is NOT NULL; a nil slice would bind as NULL
+	}
+	n, err := t.exec(qInsertIdem, r.MerchantID, r.Key, r.RequestHash, r.Status, body, ms(r.CreatedAt))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return duplicate("idempotency_key", "idempotency key %s was already used", quote(r.Key))
+	}
+	return nil
+}

@@ -1,0 +1,361 @@
+// Package sqlstore is the SQL that baoguan's SQL stores share: every query
+// of baoguan.Tx, the row scanning, the sealing of personal data and the
+// translation of database errors into baoguan error codes. The sqlite and
+// postgres packages own their connections, transactions and migrations and
+// hand each transaction to a Tx from this package.
+//
+// The two schemas mirror each other column for column (times as integer
+// unix milliseconds, structured values as JSON text, personal data sealed),
+// so one scan function serves both. What differs is described by a
+// Dialect: placeholders (? or $n), how unique and foreign-key violations are
+// reported, and the two places where PostgreSQL needs different SQL because
+// its transactions run concurrently instead of through one writer: job
+// claims (FOR UPDATE SKIP LOCKED) and natural-key reads that decide an
+// insert (a transaction-scoped advisory lock).
+//
+// Inserts that may meet an existing natural key use ON CONFLICT DO NOTHING
+// and treat "no row inserted" as the duplicate, rather than catching a
+// constraint error. On PostgreSQL an error aborts the whole transaction, so a
+// caller that handles ECONFLICT and goes on (a repeated push answered
+// idempotently) could not; with DO NOTHING the transaction stays usable on
+// both databases, and a concurrent insert of the same key in another
+// PostgreSQL transaction is waited for instead of failing.
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/keyring"
+)
+
+// Dialect is what differs between the databases sharing this SQL. A
+// Dialect is built once per store package and used by all its Tx.
+type Dialect struct {
+	// Name prefixes error messages: "sqlite", "postgres".
+	Name string
+	// Numbered makes placeholders $1, $2, … (PostgreSQL) instead of ?.
+	Numbered bool
+	// UniqueViolation reports whether err is a unique-constraint
+	// violation, and the index or "table.column" it names, so that the
+	// field at fault can be told to the caller.
+	UniqueViolation func(err error) (what string, ok bool)
+	// ForeignKeyViolation reports whether err is a foreign-key violation.
+	ForeignKeyViolation func(err error) bool
+	// Concurrent is true when write transactions run at the same time
+	// (PostgreSQL, several processes) rather than one after another
+	// through a single writer (SQLite). Claim then locks the jobs it takes
+	// with FOR UPDATE SKIP LOCKED, and Idempotency, inside a write
+	// transaction, first takes a transaction advisory lock on the key, so
+	// that "read the key, then insert it" cannot interleave with another
+	// transaction doing the same.
+	Concurrent bool
+
+	bound sync.Map // query text → the same query with numbered placeholders
+}
+
+// bind returns q with the dialect's placeholders. Queries are built from
+// constants and a bounded set of filters, so the cache stays small.
+func (d *Dialect) bind(q string) string {
+	if !d.Numbered {
+		return q
+	}
+	if b, ok := d.bound.Load(q); ok {
+		return b.(string)
+	}
+	var sb strings.Builder
+	sb.Grow(len(q) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(n))
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	b := sb.String()
+	d.bound.Store(q, b)
+	return b
+}
+
+// Conn is one open database transaction as a Tx uses it. The store package
+// implements it over its driver: the SQLite one through database/sql with
+// its statement cache, the PostgreSQL one over a pgx transaction.
+type Conn interface {
+	// Exec runs a statement and returns the number of rows it changed.
+	Exec(ctx context.Context, q string, args ...any) (int64, error)
+	// Query runs a query; the caller closes the rows.
+	Query(ctx context.Context, q string, args ...any) (Rows, error)
+}
+
+// Rows is a query's result, read row by row.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// Tx is the baoguan.Tx handed to one Update or View function. It is only
+// valid while that function runs: a store may reuse the database
+// transaction for other callers afterwards (SQLite's group commit), so End
+// marks it and every later use fails instead of writing into someone
+// else's transaction.
+type Tx struct {
+	ctx      context.Context
+	c        Conn
+	d        *Dialect
+	keys     *keyring.Ring
+	now      time.Time
+	write    bool
+	done     bool
+	enqueued int
+}
+
+var _ baoguan.Tx = (*Tx)(nil)
+
+// NewTx returns a Tx over c. now is the store clock; it is truncated to the
+// millisecond the columns keep, so a struct stamped with Now compares equal
+// to the same row read back. write tells a write transaction from a View.
+func NewTx(ctx context.Context, c Conn, d *Dialect, keys *keyring.Ring, now time.Time, write bool) *Tx {
+	return &Tx{ctx: ctx, c: c, d: d, keys: keys, now: now.UTC().Truncate(time.Millisecond), write: write}
+}
+
+// End makes every later use of t fail.
+func (t *Tx) End() { t.done = true }
+
+// Enqueued is how many jobs due at once this Tx inserted, so a store can
+// tell other processes that work is waiting once the transaction commits.
+// Jobs due later are found by the runners' polling; announcing them would
+// wake runners that have nothing to do yet.
+func (t *Tx) Enqueued() int { return t.enqueued }
+
+// Now returns the store clock at the start of the function, in UTC, to
+// the millisecond.
+func (t *Tx) Now() time.Time { return t.now }
+
+// errTxDone is returned by every method of a Tx used after its function
+// returned.
+var errTxDone = errors.New("store: Tx used after its Update or View returned")
+
+func (t *Tx) exec(q string, args ...any) (int64, error) {
+	if t.done {
+		return 0, errTxDone
+	}
+	return t.c.Exec(t.ctx, t.d.bind(q), args...)
+}
+
+func (t *Tx) query(q string, args ...any) (Rows, error) {
+	if t.done {
+		return nil, errTxDone
+	}
+	return t.c.Query(t.ctx, t.d.bind(q), args...)
+}
+
+// one runs a query expected to return at most one row and scans it; found
+// is false when there is none.
+func (t *Tx) one(q string, args []any, scan func(Scanner) error) (found bool, err error) {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := scan(rows); err != nil {
+		return false, err
+	}
+	return true, rows.Close()
+}
+
+// each runs a query and calls scan for every row.
+func (t *Tx) each(q string, args []any, scan func(Scanner) error) error {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// exists reports whether a row matches; the Update methods use it after a
+// zero-row UPDATE to tell "not found" from "stale" or "lease lost".
+func (t *Tx) exists(q string, args ...any) (bool, error) {
+	return t.one(q, args, func(s Scanner) error { var x int; return s.Scan(&x) })
+}
+
+// insertID runs an INSERT … RETURNING id; inserted is false when ON
+// CONFLICT DO NOTHING skipped the row.
+func (t *Tx) insertID(q string, args []any) (id int64, inserted bool, err error) {
+	inserted, err = t.one(q, args, func(s Scanner) error { return s.Scan(&id) })
+	return id, inserted, err
+}
+
+// errNoRow means an INSERT … RETURNING id without ON CONFLICT returned no
+// row, which neither database does unless the statement did not insert.
+var errNoRow = errors.New("store: insert returned no id")
+
+// Scanner is what a row offers: *sql.Rows, pgx.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// ms converts a time to the stored form: unix milliseconds, 0 for the zero time.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms, in UTC.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// toJSON encodes a structured column. nil stays "null" so that a nil map or
+// slice reads back as nil, not as an empty one.
+func (t *Tx) toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("%s: encode JSON column: %w", t.d.Name, err)
+	}
+	return string(b), nil
+}
+
+func (t *Tx) fromJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("%s: decode JSON column: %w", t.d.Name, err)
+	}
+	return nil
+}
+
+// sealer seals and opens several fields, keeping the first error, so that a
+// row with five sealed fields needs one error check instead of five.
+type sealer struct {
+	keys *keyring.Ring
+	name string
+	err  error
+}
+
+func (t *Tx) sealer() *sealer { return &sealer{keys: t.keys, name: t.d.Name} }
+
+func (s *sealer) seal(v string) string {
+	if s.err != nil {
+		return ""
+	}
+	out, err := s.keys.Seal(v)
+	if err != nil {
+		s.err = fmt.Errorf("%s: seal: %w", s.name, err)
+	}
+	return out
+}
+
+func (s *sealer) open(v string) string {
+	if s.err != nil {
+		return ""
+	}
+	out, err := s.keys.Open(v)
+	if err != nil {
+		s.err = fmt.Errorf("%s: open sealed column: %w", s.name, err)
+	}
+	return out
+}
+
+// notFound is the ENOTFOUND error every lookup returns.
+func notFound(format string, args ...any) error {
+	return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: fmt.Sprintf(format, args...)}
+}
+
+// duplicate is the ECONFLICT error for an existing natural key.
+func duplicate(field, format string, args ...any) error {
+	return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "duplicate", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// stale is the ECONFLICT error for an optimistic-concurrency miss.
+func stale(format string, args ...any) error {
+	return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "stale",
+		Message: fmt.Sprintf(format, args...) + " was changed by someone else; reload it and try again"}
+}
+
+func (t *Tx) isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	_, ok := t.d.UniqueViolation(err)
+	return ok
+}
+
+func (t *Tx) isForeignKey(err error) bool {
+	return err != nil && t.d.ForeignKeyViolation(err)
+}
+
+// where collects the conditions of a filtered list.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// Page sizes: a default that suits a UI page, and a cap that keeps one read
+// transaction (and one response) bounded.
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+func limit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
+	}
+	return n
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
