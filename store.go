@@ -133,4 +133,10 @@ type Tx interface {
 	// exists and reports whether it stored, so several instances starting at
 	// once agree on one generated key.
 	PutSetting(key, value string, onlyNew bool) (bool, error)
+
+	// TakeToken takes one token from the bucket named key, which refills
+	// at rate tokens a second up to burst, and reports whether there was
+	// one. Buckets live in the database, so a limit holds across every
+	// instance that shares it.
+	TakeToken(key string, rate float64, burst int) (bool, error)
 }

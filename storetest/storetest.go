@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) baoguan.Store) {
 		{"JobListsAndCounts", testJobListsAndCounts},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
+		{"TakeToken", testTakeToken},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
 		{"ViewIsReadOnly", testViewIsReadOnly},
@@ -1448,4 +1449,46 @@ func testSettings(t *testing.T, s baoguan.Store) {
 		}
 		return nil
 	})
+}
+
+func testTakeToken(t *testing.T, s baoguan.Store) {
+	take := func(key string) bool {
+		var ok bool
+		update(t, s, func(tx baoguan.Tx) error {
+			var err error
+			ok, err = tx.TakeToken(key, 0.001, 3) // refills one token in 1000 s: none during the test
+			return err
+		})
+		return ok
+	}
+	for i := 1; i <= 3; i++ {
+		if !take("mch:A") {
+			t.Fatalf("token %d of a burst of 3 refused", i)
+		}
+	}
+	if take("mch:A") {
+		t.Fatal("a fourth token was granted from a bucket of 3")
+	}
+	if !take("mch:B") {
+		t.Fatal("another bucket was affected")
+	}
+	// A fast refill gives tokens back.
+	var ok bool
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		ok, err = tx.TakeToken("mch:C", 1e6, 1)
+		return err
+	})
+	if !ok {
+		t.Fatal("first token of a fast bucket refused")
+	}
+	time.Sleep(5 * time.Millisecond)
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		ok, err = tx.TakeToken("mch:C", 1e6, 1)
+		return err
+	})
+	if !ok {
+		t.Fatal("a bucket refilling a million tokens a second stayed empty")
+	}
 }

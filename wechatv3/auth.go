@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -178,9 +177,15 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 		return signError("the signature does not verify with the merchant certificate " + a.serial +
 			": sign METHOD\\nURI\\ntimestamp\\nnonce\\nbody\\n with the merchant's private key")
 	}
-	if s.limiter != nil && !s.limiter.allow(a.mchid) {
-		return &wireError{status: http.StatusTooManyRequests, body: errorBody{Code: codeFrequencyLimited,
-			Message: "too many requests for mchid " + a.mchid + "; slow down and retry"}}
+	if s.rate > 0 {
+		ok, err := s.svc.Allow(ctx, "wechatv3:"+a.mchid, s.rate, s.burst)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &wireError{status: http.StatusTooManyRequests, body: errorBody{Code: codeFrequencyLimited,
+				Message: "too many requests for mchid " + a.mchid + "; slow down and retry"}}
+		}
 	}
 	if err := s.svc.UseNonce(ctx, m, nonceScope, a.nonce); err != nil {
 		if baoguan.ErrorReason(err) == "nonce_reused" {
@@ -361,44 +366,4 @@ func randomString(n int) string {
 		b[i] = alphabet[k.Int64()]
 	}
 	return string(b)
-}
-
-// limiter is a token bucket per mchid: rate tokens a second, at most burst.
-type limiter struct {
-	mu      sync.Mutex
-	rate    float64
-	burst   float64
-	now     func() time.Time
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
-}
-
-// allow takes a token for key, reporting whether there was one. Only
-// authenticated mchids get a bucket, so the map is bounded by merchants.
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	}
-	if el := now.Sub(b.at).Seconds(); el > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
-		b.at = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

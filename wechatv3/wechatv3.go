@@ -65,7 +65,10 @@ type Server struct {
 	serial  string // platform certificate serial as WeChat and its SDKs write it
 	maxBody int64
 	skew    time.Duration
-	limiter *limiter
+	// rate and burst bound requests per mchid, through a token bucket kept
+	// in the database so the limit holds across instances; rate < 0: none.
+	rate  float64
+	burst int
 }
 
 // New loads (on first start: generates and stores) the platform key and
@@ -96,9 +99,7 @@ func New(o Options) (*Server, error) {
 	if burst <= 0 {
 		burst = 200
 	}
-	if rate > 0 {
-		s.limiter = newLimiter(rate, burst, o.Svc.Now)
-	}
+	s.rate, s.burst = rate, burst
 	return s, nil
 }
 
