@@ -435,6 +435,41 @@ func TestOneTimeNoncesAcrossInstances(t *testing.T) {
 	}
 }
 
+// TestRateLimitAcrossInstances: two instances drawing concurrently on one
+// bucket together get exactly its burst, not a burst each.
+func TestRateLimitAcrossInstances(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	a := core.New(&core.Service{Store: openTest(t, postgres.Options{URL: dbURL, Keys: keys})})
+	b := core.New(&core.Service{Store: openTest(t, postgres.Options{URL: dbURL, Keys: keys})})
+	const tries, burst = 40, 10
+	granted := make([]bool, tries)
+	var wg sync.WaitGroup
+	for i := range tries {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			ok, err := s.Allow(context.Background(), "wechatv3:1900000109", 1e-6, burst)
+			if err != nil {
+				t.Error(err)
+			}
+			granted[i] = ok
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, ok := range granted {
+		if ok {
+			n++
+		}
+	}
+	if n != burst {
+		t.Errorf("%d requests allowed across two instances, want the burst of %d", n, burst)
+	}
+}
+
 // TestCloseIdempotent: Close twice, and calls after Close fail cleanly.
 func TestCloseIdempotent(t *testing.T) {
 	db := openTest(t, postgres.Options{})
