@@ -4,10 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
+	"github.com/baoguan/baoguan/sqlstore"
 	"strings"
 	"time"
 
@@ -22,40 +19,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads and orders the embedded scripts, refusing gaps and
-// duplicates so a mis-numbered file fails every test instead of a deploy.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must be NNNN_name.sql", name)
-		}
-		b, err := migrations.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("postgres: migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+func loadMigrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations(migrations, "migrations", "postgres")
 }
 
 // The migration lock is a session advisory lock with two int4 keys, a key
@@ -109,7 +74,7 @@ func migrate(ctx context.Context, c *pgx.Conn, now func() time.Time) (int, error
 	for _, m := range ms {
 		done, err := applyMigration(ctx, c, m, now)
 		if err != nil {
-			return applied, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 		if done {
 			applied++
@@ -118,14 +83,14 @@ func migrate(ctx context.Context, c *pgx.Conn, now func() time.Time) (int, error
 	return applied, nil
 }
 
-func applyMigration(ctx context.Context, c *pgx.Conn, m migration, now func() time.Time) (bool, error) {
+func applyMigration(ctx context.Context, c *pgx.Conn, m sqlstore.Migration, now func() time.Time) (bool, error) {
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
 		return false, err
 	}
 	if n > 0 {
@@ -133,11 +98,11 @@ func applyMigration(ctx context.Context, c *pgx.Conn, m migration, now func() ti
 	}
 	// No arguments: pgx sends the script with the simple protocol, which
 	// runs several statements.
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
 		return false, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-		m.version, now().UnixMilli()); err != nil {
+		m.Version, now().UnixMilli()); err != nil {
 		return false, err
 	}
 	return true, tx.Commit(ctx)

@@ -5,11 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
+	"github.com/baoguan/baoguan/sqlstore"
 	"time"
 )
 
@@ -19,40 +15,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads and orders the embedded scripts, refusing gaps and
-// duplicates so a mis-numbered file fails every test instead of a deploy.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %s: name must be NNNN_name.sql", name)
-		}
-		b, err := migrations.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+func loadMigrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations(migrations, "migrations", "sqlite")
 }
 
 // Migrate applies the pending migrations to the database at path, creating
@@ -87,7 +51,7 @@ func migrate(ctx context.Context, w *sql.DB, now func() time.Time) (int, error) 
 	for _, m := range ms {
 		done, err := applyMigration(ctx, w, m, now)
 		if err != nil {
-			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if done {
 			applied++
@@ -96,24 +60,24 @@ func migrate(ctx context.Context, w *sql.DB, now func() time.Time) (int, error) 
 	return applied, nil
 }
 
-func applyMigration(ctx context.Context, w *sql.DB, m migration, now func() time.Time) (bool, error) {
+func applyMigration(ctx context.Context, w *sql.DB, m sqlstore.Migration, now func() time.Time) (bool, error) {
 	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return false, err
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		m.version, now().UnixMilli()); err != nil {
+		m.Version, now().UnixMilli()); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()
