@@ -69,42 +69,25 @@ type callback struct {
 }
 
 // Render implements core.Format. The callback says that payment and
-// declaration are over, either way, so it is sent once per outcome:
-//
-//   - order.completed when the payment failed (result F, the reason as in
-//     GetOrder's CustomsMsg) or the order is paid and declared (T,
-//     "已支付+已报关");
-//   - declaration.failed for a failed declaration (F, the customs
-//     explanation with its appendix code). The core's order.completed
-//     notice carries no declarations, so the failure is told from the
-//     event that has the explanation; order.completed for
-//     DECLARE_FAILED is then not sent again. pushorder orders have exactly
-//     one declaration (every HGxxx plan is one code), so the failed
-//     declaration is the order's outcome.
-//
-// Everything else (paid, refunds, declaration succeeded) is not notified.
+// declaration are over, either way, so it is rendered from the core's
+// order.completed notice, which carries the order's declarations: T
+// "已支付+已报关" when paid and declared, F with GetOrder's CustomsMsg (the
+// payment failure, or each failed declaration's appendix code and customs
+// explanation) otherwise. Everything else (paid, refunds, a declaration
+// succeeded while another is still out) is not notified.
 func (format) Render(n core.Notice) ([]byte, string, bool, error) {
 	o := n.Order
-	cb := callback{OrderNo: o.MerchantOrderNo, PaymentNo: o.Payment.No, Result: "F"}
-	switch n.Type {
-	case core.EventOrderCompleted:
-		switch {
-		case o.PayStatus == baoguan.PayFailed || o.PayStatus == baoguan.PayCancelled:
-			cb.ResultMsg = customsMsg(o, nil)
-		case o.Paid() && o.DeclareStatus == baoguan.DeclareDone:
-			cb.Result, cb.ResultMsg = "T", MsgDone
-		case o.Paid() && o.DeclareStatus == baoguan.DeclareNone:
-			cb.ResultMsg = "已支付+未报关"
-		default:
-			return nil, "", false, nil
-		}
-	case baoguan.EventDeclFailed:
-		if n.Declaration == nil || !o.Paid() {
-			return nil, "", false, nil
-		}
-		cb.ResultMsg = declFailure(n.Declaration)
-	default:
+	if n.Type != core.EventOrderCompleted {
 		return nil, "", false, nil
+	}
+	cb := callback{OrderNo: o.MerchantOrderNo, PaymentNo: o.Payment.No, Result: "F"}
+	switch {
+	case o.Paid() && o.DeclareStatus == baoguan.DeclareDone:
+		cb.Result, cb.ResultMsg = "T", MsgDone
+	case o.Paid() && o.DeclareStatus == baoguan.DeclareNone:
+		cb.ResultMsg = "已支付+未报关"
+	default:
+		cb.ResultMsg = customsMsg(o, n.Declarations)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -136,5 +119,5 @@ func isOK(body string) bool {
 // Notifies implements core.Notifier, so the core skips rendering the
 // events this format never sends.
 func (format) Notifies(eventType string) bool {
-	return eventType == core.EventOrderCompleted || eventType == baoguan.EventDeclFailed
+	return eventType == core.EventOrderCompleted
 }
