@@ -22,7 +22,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -119,7 +118,7 @@ const (
 	CodeBadSignature    = "1001" // Signature-Type/Signature-Data missing or not verifying
 	CodeUnknownMerchant = "1002" // mch_id unknown, or no public key registered for it
 	CodeBadTimestamp    = "1003" // timestamp malformed or more than 30 minutes off
-	CodeBadRequest      = "1004" // body not JSON, not application/json, or too large
+	CodeBadRequest      = "1004" // body not one JSON object, or too large
 	CodeMerchantStatus  = "1005" // merchant in arrears or unsigned
 	CodeNoSuchAPI       = "1006" // no such route
 	CodeMissingField    = "2001" // a required field is absent or empty
@@ -299,12 +298,9 @@ type request struct {
 // The body is read once: the signature covers the raw bytes.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request, error) {
 	req := &request{}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return req, fail(CodeBadRequest, "Content-Type must be "+ContentType)
-		}
-	}
+	// Content-Type is not checked: clients in the field send
+	// application/json, text/plain, application/text or nothing with the
+	// same JSON body. A body that is not one JSON object is refused below.
 	// Content-Encoding is not read: LianLian's Java SDK sends
 	// "Content-Encoding: UTF-8", which names a charset, not a coding.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))

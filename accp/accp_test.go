@@ -5,9 +5,12 @@ import (
 	"crypto"
 	"crypto/md5"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -154,7 +157,9 @@ func TestErrors(t *testing.T) {
 		{name: "merchant in arrears", fields: split("E10", 1, map[string]any{"mch_id": "ARREARS"}), code: accp.CodeMerchantStatus, msg: "arrears"},
 		{name: "missing mch_id", fields: split("E11", 1, map[string]any{"mch_id": nil}), code: accp.CodeMissingField, msg: "mch_id"},
 		{name: "not JSON", raw: []byte("mch_id=" + mchID), code: accp.CodeBadRequest, msg: "JSON"},
-		{name: "content type", fields: split("E12", 1, nil), header: map[string]string{"Content-Type": "text/plain"}, code: accp.CodeBadRequest, msg: "Content-Type"},
+		{name: "JSON content type but not JSON", raw: []byte("mch_id=" + mchID), header: map[string]string{"Content-Type": "application/json"}, code: accp.CodeBadRequest, msg: "JSON"},
+		{name: "two JSON objects", raw: []byte(`{"mch_id":"` + mchID + `"}{}`), code: accp.CodeBadRequest, msg: "JSON"},
+		{name: "a JSON array", raw: []byte(`[{"mch_id":"` + mchID + `"}]`), code: accp.CodeBadRequest, msg: "JSON"},
 		{name: "missing user_name", fields: split("E13", 1, map[string]any{"user_name": nil}), code: accp.CodeMissingField, msg: "user_name"},
 		{name: "missing total_amount", fields: split("E14", 1, map[string]any{"total_amount": nil}), code: accp.CodeMissingField, msg: "total_amount"},
 		{name: "missing pay_gds_amt", fields: split("E15", 1, map[string]any{"pay_gds_amt": nil}), code: accp.CodeMissingField, msg: "pay_gds_amt"},
@@ -520,5 +525,118 @@ func TestPayTransactionIDExample(t *testing.T) {
 	}
 	if got := accp.PayTransactionID("55365885253633933566", "PUSH20261123002", false); got != "55365885253633933566" {
 		t.Errorf("not split: %s", got)
+	}
+}
+
+// TestClientVariants: real clients sign either over the hex MD5 of the body
+// or over the raw body, and send the JSON body as application/json,
+// text/plain, application/text or with no Content-Type. Every combination
+// is accepted through the real router; a wrong signature in either form is
+// refused; and every reply still verifies under the hex-MD5 rule (call
+// checks that on each response).
+func TestClientVariants(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.paidOrder("O1", 100000, zhang)
+	forms := []struct {
+		name string
+		form accp.SignatureForm
+	}{{"hex MD5", accp.FormHexMD5}, {"raw body", accp.FormRawBody}}
+	types := []string{accp.ContentType, "application/json", "text/plain", "application/text;charset=UTF-8", ""}
+	url := e.http.URL + "/accp/v1/cbpayment/apply-pushpay"
+	n := 0
+	for _, f := range forms {
+		for _, ct := range types {
+			n++
+			txn := fmt.Sprintf("V%d", n)
+			body := e.body(map[string]any{"txn_seqno": txn, "sub_order_flag": "Y", "total_amount": 1, "pay_gds_amt": 1})
+			r := e.callForm(url, body, nil, f.form, map[string]string{"Content-Type": ct})
+			if r.reply["ret_code"] != accp.CodeOK {
+				t.Errorf("%s signature, Content-Type %q: %s", f.name, ct, r.body)
+			}
+			// A forged signature in the same form, and a signature of other
+			// bytes, are refused whatever the content type.
+			txn += "X"
+			body = e.body(map[string]any{"txn_seqno": txn, "sub_order_flag": "Y", "total_amount": 1, "pay_gds_amt": 1})
+			if r := e.callForm(url, body, strangerKey(), f.form, map[string]string{"Content-Type": ct}); r.reply["ret_code"] != accp.CodeBadSignature {
+				t.Errorf("%s signature by another key, Content-Type %q: %s", f.name, ct, r.body)
+			}
+			sig, err := accp.SignForm(merchantKey(), append(body, ' '), f.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := e.callForm(url, body, nil, f.form, map[string]string{"Content-Type": ct, accp.HeaderSignatureData: sig}); r.reply["ret_code"] != accp.CodeBadSignature {
+				t.Errorf("%s signature of other bytes, Content-Type %q: %s", f.name, ct, r.body)
+			}
+			if q := e.query(txn); q.reply["ret_code"] != accp.CodeUnknownPush {
+				t.Errorf("a refused push was recorded: %s", q.body)
+			}
+		}
+	}
+	// A body that is not JSON keeps 1004 whatever the content type says.
+	for _, ct := range types {
+		if r := e.call(url, []byte("mch_id="+mchID), nil, map[string]string{"Content-Type": ct}); r.reply["ret_code"] != accp.CodeBadRequest {
+			t.Errorf("form body as %q: %s", ct, r.body)
+		}
+	}
+}
+
+// TestSignatureVectors keeps the two test vectors of docs/protocols/accp.md
+// true: the published key signs the published body into the published
+// signature in each form, each verifies, and neither verifies as the other
+// form alone.
+func TestSignatureVectors(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/signature-vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		PrivateKey string `json:"private_key"`
+		PublicKey  string `json:"public_key"`
+		Body       string `json:"body"`
+		HexMD5     string `json:"signature_hex_md5"`
+		RawBody    string `json:"signature_raw_body"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode([]byte(v.PrivateKey))
+	if blk == nil {
+		t.Fatal("private_key is not PEM")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := key.(*rsa.PrivateKey)
+	pub, err := accp.ParsePublicKey(v.PublicKey)
+	if err != nil || !pub.Equal(&priv.PublicKey) {
+		t.Fatalf("public_key: %v", err)
+	}
+	doc, err := os.ReadFile("../docs/protocols/accp.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		form       accp.SignatureForm
+		sig, other string
+	}{{accp.FormHexMD5, v.HexMD5, v.RawBody}, {accp.FormRawBody, v.RawBody, v.HexMD5}} {
+		got, err := accp.SignForm(priv, []byte(v.Body), c.form)
+		if err != nil || got != c.sig {
+			t.Errorf("form %d: signed %s, the vector says %s", c.form, got, c.sig)
+		}
+		if err := accp.Verify(pub, []byte(v.Body), c.sig); err != nil {
+			t.Errorf("form %d: %v", c.form, err)
+		}
+		if err := accp.VerifyForm(pub, []byte(v.Body), c.other, c.form); err == nil {
+			t.Errorf("form %d verified the other form's signature", c.form)
+		}
+		if !bytes.Contains(doc, []byte(c.sig)) {
+			t.Errorf("docs/protocols/accp.md does not show the form %d signature %s", c.form, c.sig)
+		}
+	}
+	if !bytes.Contains(doc, []byte(v.Body)) || !bytes.Contains(doc, []byte(strings.TrimSpace(v.PublicKey))) {
+		t.Error("docs/protocols/accp.md does not show the vector's body and public key")
 	}
 }

@@ -187,6 +187,12 @@ type response struct {
 // with the platform key.
 func (e *env) call(url string, body []byte, key *rsa.PrivateKey, header map[string]string) response {
 	e.t.Helper()
+	return e.callForm(url, body, key, accp.FormHexMD5, header)
+}
+
+// callForm is call with the request signed in the given form.
+func (e *env) callForm(url string, body []byte, key *rsa.PrivateKey, form accp.SignatureForm, header map[string]string) response {
+	e.t.Helper()
 	if key == nil {
 		key = merchantKey()
 	}
@@ -194,7 +200,7 @@ func (e *env) call(url string, body []byte, key *rsa.PrivateKey, header map[stri
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	sig, err := accp.Sign(key, body)
+	sig, err := accp.SignForm(key, body, form)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -222,7 +228,8 @@ func (e *env) call(url string, body []byte, key *rsa.PrivateKey, header map[stri
 	if got := resp.Header.Get(accp.HeaderSignatureType); got != accp.SignatureTypeRSA {
 		e.t.Errorf("reply Signature-Type %q, want RSA", got)
 	}
-	if err := accp.Verify(&e.srv.Key().Private.PublicKey, b, resp.Header.Get(accp.HeaderSignatureData)); err != nil {
+	// Replies are signed as LianLian's own responses are: over the hex MD5.
+	if err := accp.VerifyForm(&e.srv.Key().Private.PublicKey, b, resp.Header.Get(accp.HeaderSignatureData), accp.FormHexMD5); err != nil {
 		e.t.Errorf("reply signature: %v\nbody %s", err, b)
 	}
 	if err := json.Unmarshal(b, &r.reply); err != nil {
@@ -291,7 +298,7 @@ func newReceiver(t *testing.T, srv *accp.Server) *receiver {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		d := delivery{header: req.Header.Clone(), body: b,
-			sigErr: accp.Verify(&srv.Key().Private.PublicKey, b, req.Header.Get(accp.HeaderSignatureData))}
+			sigErr: accp.VerifyForm(&srv.Key().Private.PublicKey, b, req.Header.Get(accp.HeaderSignatureData), accp.FormHexMD5)}
 		_ = json.Unmarshal(b, &d.fields)
 		r.mu.Lock()
 		r.got = append(r.got, d)

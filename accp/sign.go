@@ -24,11 +24,28 @@ const (
 	ContentType = "application/json;charset=utf-8"
 )
 
-// signedDigest is what LianLian's SDKs sign: the MD5 of the lower-case hex
-// MD5 of the raw body. The SDKs first turn the body into its hex MD5 string
-// and then sign that string with MD5withRSA, hence two MD5 passes.
-func signedDigest(body []byte) []byte {
+// SignatureForm is what an MD5withRSA Signature-Data is computed over.
+// LianLian's SDKs disagree: most sign the lower-case hex MD5 of the body
+// (FormHexMD5, which LianLian's own responses use too), one official SDK
+// signs the raw body (FormRawBody). Requests are accepted in either form;
+// baoguan signs what it sends in FormHexMD5 only.
+type SignatureForm int
+
+const (
+	// FormHexMD5 signs the lower-case hex MD5 string of the body: the SDK
+	// first turns the body into its hex MD5 and then signs that string with
+	// MD5withRSA, hence two MD5 passes.
+	FormHexMD5 SignatureForm = iota
+	// FormRawBody signs the raw body bytes with MD5withRSA.
+	FormRawBody
+)
+
+// digest is the MD5 that MD5withRSA signs for body in form f.
+func (f SignatureForm) digest(body []byte) []byte {
 	inner := md5.Sum(body)
+	if f == FormRawBody {
+		return inner[:]
+	}
 	outer := md5.Sum([]byte(hex.EncodeToString(inner[:])))
 	return outer[:]
 }
@@ -36,16 +53,32 @@ func signedDigest(body []byte) []byte {
 // Sign returns the Signature-Data value for body: base64 of an MD5withRSA
 // signature over the lower-case hex MD5 of body.
 func Sign(key *rsa.PrivateKey, body []byte) (string, error) {
-	sig, err := rsa.SignPKCS1v15(nil, key, crypto.MD5, signedDigest(body))
+	return SignForm(key, body, FormHexMD5)
+}
+
+// SignForm returns the Signature-Data value for body in form f.
+func SignForm(key *rsa.PrivateKey, body []byte, f SignatureForm) (string, error) {
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.MD5, f.digest(body))
 	if err != nil {
 		return "", err
 	}
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
-// Verify checks a Signature-Data value against body. Whitespace in the
-// value is ignored, since some HTTP stacks fold long header values.
+// Verify checks a Signature-Data value against body, accepting a
+// signature in either form (see SignatureForm). Whitespace in the value is
+// ignored, since some HTTP stacks fold long header values.
 func Verify(key *rsa.PublicKey, body []byte, signature string) error {
+	return verify(key, body, signature, FormHexMD5, FormRawBody)
+}
+
+// VerifyForm checks a Signature-Data value against body in form f only; a
+// client verifying baoguan's responses uses FormHexMD5.
+func VerifyForm(key *rsa.PublicKey, body []byte, signature string, f SignatureForm) error {
+	return verify(key, body, signature, f)
+}
+
+func verify(key *rsa.PublicKey, body []byte, signature string, forms ...SignatureForm) error {
 	signature = strings.Join(strings.Fields(signature), "")
 	if signature == "" {
 		return errors.New("Signature-Data header is missing")
@@ -56,10 +89,12 @@ func Verify(key *rsa.PublicKey, body []byte, signature string) error {
 			return errors.New("Signature-Data is not base64")
 		}
 	}
-	if err := rsa.VerifyPKCS1v15(key, crypto.MD5, signedDigest(body), sig); err != nil {
-		return errors.New("Signature-Data does not verify against the body with the registered public key")
+	for _, f := range forms {
+		if rsa.VerifyPKCS1v15(key, crypto.MD5, f.digest(body), sig) == nil {
+			return nil
+		}
 	}
-	return nil
+	return errors.New("Signature-Data does not verify against the body with the registered public key")
 }
 
 // setSignature signs body into h.
