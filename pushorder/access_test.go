@@ -10,9 +10,10 @@ import (
 )
 
 // TestAccess checks how a MerchantName is bound to its caller: by the
-// secret path segment and/or the source network. Every refusal is 9912
-// (PushOrder) or 9999 (GetOrder) and writes nothing, in the named merchant
-// or any other.
+// secret path segment and/or the source network. Every refusal is 9912,
+// on PushOrder and GetOrder alike (a query for an order that does not exist
+// is 9999, so a client can tell the two apart), and writes nothing, in the
+// named merchant or any other.
 func TestAccess(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	// An order of A that strangers will try to read.
@@ -65,8 +66,8 @@ func TestAccess(t *testing.T) {
 			b, _ := json.Marshal(map[string]string{"OrderNo": "ACC-A", "MerchantName": c.merch})
 			q := h.call(t, c.path+"/GetOrder", "data="+string(b), c.header...)
 			switch {
-			case !c.ok && q.ReturnCode != pushorder.CodeQueryFailed:
-				t.Errorf("refused query answered %+v", q)
+			case !c.ok && q.ReturnCode != pushorder.CodeUnsigned:
+				t.Errorf("refused query answered %+v, want 9912", q)
 			case !c.ok && (q.PaymentNo != "" || q.PaymentStatus != nil || q.CustomsMsg != ""):
 				t.Errorf("refused query shows order data: %+v", q)
 			case c.ok && c.merch == "Merchant A" && q.ReturnCode != pushorder.CodeOK:
@@ -103,5 +104,27 @@ func TestTrustedProxy(t *testing.T) {
 		if c.ok != (err == nil) {
 			t.Errorf("X-Forwarded-For %q: stored=%v", c.xff, err == nil)
 		}
+	}
+}
+
+// TestGetOrderNoAccessVsNoOrder: a misconfigured client (wrong token) and a
+// client asking for an order that does not exist get different answers —
+// 9912, PushOrder's signing code, for the first; 9999 for the second — and
+// neither shows any order data.
+func TestGetOrderNoAccessVsNoOrder(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	mustOK(t, h.push(t, h.A, sampleOrder("NA-1", "Merchant A")))
+	get := func(path, no string) reply {
+		b, _ := json.Marshal(map[string]string{"OrderNo": no, "MerchantName": "Merchant A"})
+		return h.call(t, path+"/GetOrder", "data="+string(b))
+	}
+	if r := get("/pushorder/tokWRONG", "NA-1"); r.ReturnCode != pushorder.CodeUnsigned || !strings.Contains(r.ReturnMsg, "未签约") || r.PaymentNo != "" {
+		t.Errorf("no access: %+v", r)
+	}
+	if r := get("/pushorder/tokA", "NA-NONE"); r.ReturnCode != pushorder.CodeQueryFailed || r.ReturnMsg != "获取信息失败：订单不存在" {
+		t.Errorf("no such order: %+v", r)
+	}
+	if r := get("/pushorder/tokA", "NA-1"); r.ReturnCode != pushorder.CodeOK {
+		t.Errorf("with access: %+v", r)
 	}
 }

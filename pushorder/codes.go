@@ -117,18 +117,21 @@ func pushResult(err error) (code, msg string) {
 	return CodeCreateFailed, msgCreateFailedAs + describe(err)
 }
 
-// queryResult maps an error of GetOrder to its message; the code is always
-// 9999, the document's only failure code for the query.
-func queryResult(err error) string {
+// queryResult maps an error of GetOrder to its code and message. The
+// document gives the query one failure code, 9999; a caller whose
+// MerchantName is not bound to it gets PushOrder's signing code 9912
+// instead, so that a misconfigured client can tell "no access" from "no
+// such order".
+func queryResult(err error) (code, msg string) {
 	switch baoguan.ErrorCode(err) {
 	case baoguan.EINTERNAL:
-		return msgInternal
+		return CodeQueryFailed, msgInternal
 	case baoguan.EUNAUTHORIZED, baoguan.EFORBIDDEN:
-		return "获取信息失败：该商户未开通本接口，或访问地址中的令牌、来源 IP 与该商户不符"
+		return CodeUnsigned, msgNoAccess
 	case baoguan.ENOTFOUND:
-		return "获取信息失败：订单不存在"
+		return CodeQueryFailed, "获取信息失败：订单不存在"
 	}
-	return "获取信息失败：" + describe(err)
+	return CodeQueryFailed, "获取信息失败：" + describe(err)
 }
 
 // describe renders a client error for a person reading the reply: the

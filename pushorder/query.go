@@ -5,18 +5,19 @@ import (
 )
 
 // handleGet serves GetOrder and GetTestOrder (data={"OrderNo","MerchantName"}).
-// Both read the merchant's orders whichever endpoint created them. Every
-// failure is 9999, the only failure code the document gives the query.
+// Both read the merchant's orders whichever endpoint created them. A
+// failure is 9999, the only failure code the document gives the query,
+// except a refused caller, who gets 9912 as PushOrder answers it.
 func (s *Server) handleGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		orderNo := ""
 		fail := func(err error) {
-			msg := queryResult(err)
+			code, msg := queryResult(err)
 			if msg == msgInternal {
 				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "path", r.URL.Path,
 					"order_no", orderNo, "err", err)
 			}
-			writeReply(w, queryFailure{ReturnCode: CodeQueryFailed, ReturnMsg: msg, OrderNo: orderNo})
+			writeReply(w, queryFailure{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo})
 		}
 		data, err := s.readData(w, r)
 		if err != nil {

@@ -111,6 +111,12 @@ func printCredentials(w io.Writer, m *baoguan.Merchant, cr core.Credentials) {
 	fmt.Fprintf(tw, "  app_key:\t%s\t(payzero login)\n", cr.AppKey)
 	fmt.Fprintf(tw, "  sign_token:\t%s\t(payzero notification signatures)\n", cr.SignToken)
 	_ = tw.Flush()
+	// The other protocols need a key or an access rule the operator gives;
+	// without it their requests are refused, which is easy to mistake for
+	// a wrong request.
+	fmt.Fprintf(w, "  pushorder access is not set up: requests are refused (9912) until you run\n")
+	fmt.Fprintf(w, "    baoguan merchant key --merchant %s --protocol pushorder --access-token TOKEN [--allow-net CIDR]\n", m.No)
+	fmt.Fprintf(w, "  accp and wechatv3 need the merchant's public key or certificate: baoguan merchant key --protocol accp|wechatv3\n")
 }
 
 func newMerchantCreateCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {

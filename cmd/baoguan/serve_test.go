@@ -24,7 +24,8 @@ func TestFirstStartCreatesDemoMerchantOnce(t *testing.T) {
 
 	s := startServer(t, env, "--db", db)
 	out := s.Stdout.String()
-	for _, want := range []string{"merchant_no:", "demo", "webhook_secret:  whsec_", "app_id:", "app_key:", "sign_token:"} {
+	for _, want := range []string{"merchant_no:", "demo", "webhook_secret:  whsec_", "app_id:", "app_key:", "sign_token:",
+		"merchant key --merchant", "--protocol pushorder --access-token"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first start output lacks %q:\n%s", want, out)
 		}
