@@ -76,3 +76,99 @@ type CustomsPort interface {
 	Declare(ctx context.Context, r DeclareRequest) (Receipt, error)
 	Receipt(ctx context.Context, r DeclareRequest) (Receipt, error)
 }
+
+// The second step of a payment, and the adapters of payment modes other
+// than "pay at once". Which of these a payment uses is decided by its
+// order's Channel (see Channel.Flow); the pay job, the recording of the
+// outcome, its events and the declarations it queues are the same for all.
+
+// CompletingChannel is implemented by payment channels whose payments end
+// in a second step: Pay (or CollectChannel.Collect) answers PAY_APPLIED,
+// and the money moves when the payer types an SMS code or acts on a code
+// or page. Complete is that step. Like Pay, it must answer a repeated call
+// the same way. A live channel checks the action with its bank or wallet
+// (the SMS code is sent on; a collection is queried by its number).
+type CompletingChannel interface {
+	Complete(ctx context.Context, r PayRequest, a PayerAction) (PayResult, error)
+}
+
+// PayerAction is what the payer did at the second step of a payment, as
+// the gateway saw it.
+type PayerAction struct {
+	// SMSCode is the code the payer typed (card payments). A channel that
+	// finds it wrong answers an *Error with code ESTATE and reason
+	// sms_wrong.
+	SMSCode string
+	// Paid is the payer's choice on a page the gateway hosts for a
+	// collection (the sandbox's stand-in for a wallet app): true paid,
+	// false gave up.
+	Paid bool
+}
+
+// CollectRequest asks a channel for what a payer pays an order with on
+// their own device.
+type CollectRequest struct {
+	Order    *Order
+	Merchant *Merchant
+	// Kind is the code the payer is to use: a QR code type (QRTypes), and,
+	// for the wallet modes to come, NATIVE, JSAPI, APP, WAP and the like.
+	// Empty when the order names none (the channel picks its default).
+	Kind string
+	Now  time.Time
+}
+
+// CollectCode is a channel's answer to a CollectRequest: the payment is
+// applied for (the order becomes PAY_APPLIED) and its outcome arrives
+// later, through CompletingChannel.Complete or the channel's callback.
+type CollectCode struct {
+	PSP string // the payment company that collects
+	// URL is the code's content (a wallet's code_url, a cashier page). Empty
+	// when the gateway hosts the page itself (the sandbox page).
+	URL       string
+	ExpiresAt time.Time // after it, the code cannot be paid
+}
+
+// CollectChannel issues collections: QR codes today; the wallet codes,
+// mini-program and app parameters and cashier pages of the modes to come
+// are more Kinds of the same call.
+type CollectChannel interface {
+	Collect(ctx context.Context, r CollectRequest) (CollectCode, error)
+}
+
+// AgreementRequest asks a bank to bind (apply) or confirm a card agreement
+// for quick pay. CVV2 is passed on for the call and never stored.
+type AgreementRequest struct {
+	Merchant  *Merchant
+	Agreement *CardAgreement
+	CVV2      string
+	Now       time.Time
+}
+
+// CardChannel binds bank cards for quick pay: ApplyAgreement has the bank
+// send the card holder an SMS code and names the payment company;
+// ConfirmAgreement sends the code on and returns the agreement number the
+// bank issued. A wrong code is an *Error with code ESTATE and reason
+// sms_wrong; a card the channel does not take is EINVALID naming the field.
+// Payments by an agreement are Pay (PAY_APPLIED: an SMS code is sent) and
+// CompletingChannel.Complete with the code.
+type CardChannel interface {
+	ApplyAgreement(ctx context.Context, r AgreementRequest) (psp string, err error)
+	ConfirmAgreement(ctx context.Context, r AgreementRequest, code string) (agreeID string, err error)
+}
+
+// RealNameRequest asks whether a name and resident ID number belong
+// together.
+type RealNameRequest struct {
+	Merchant *Merchant
+	Name     string
+	IDNo     string
+	Now      time.Time
+}
+
+// RealNameVerifier checks a name and ID number against the public-security
+// database, through a payment company or an identity provider. It fills
+// Result (RealNamePass, …) and what the provider says of the holder (Birth,
+// Sex, Addr); the core fills the rest.
+type RealNameVerifier interface {
+	VerifyRealName(ctx context.Context, r RealNameRequest) (RealNameCheck, error)
+}

@@ -178,21 +178,6 @@ func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 	return e, nil
 }
 
-// CheckDeclaredTotal enforces that what is declared to one customs code
-// never exceeds what was paid less what was refunded. others are the
-// order's other live declarations to the same code.
-func CheckDeclaredTotal(o *Order, fee int64, others []Declaration) error {
-	sum := fee
-	for _, d := range others {
-		sum += d.OrderFee
-	}
-	if sum > o.Declarable() {
-		return &Error{Code: ELIMIT, Field: "order_fee", Reason: "declared_above_paid",
-			Message: "declared order_fee total " + FormatYuan(sum) + " exceeds the paid amount less refunds " + FormatYuan(o.Declarable())}
-	}
-	return nil
-}
-
 // DeriveDeclareStatus summarises an order's declarations as payzero's
 // declare status: nothing in flight and all succeeded → DECLARED; any
 // final failure and nothing in flight → DECLARE_FAILED.

@@ -123,8 +123,53 @@ type Tx interface {
 	ListJobs(f JobFilter) ([]Job, error)
 	CountJobs(state JobState) (map[string]int, error)
 
+	// Idempotency reads the record of a key. In a write transaction it
+	// first locks the key until the transaction ends (on stores whose
+	// write transactions run concurrently), so reading a key and then
+	// inserting it is atomic.
 	Idempotency(merchantID int64, key string) (*IdemRecord, error)
+	// PutIdempotency inserts a record; ECONFLICT when the key exists.
 	PutIdempotency(r *IdemRecord) error
+	// UpdateIdempotency rewrites an existing record's hash, status, body
+	// and time (a response saved after the effect it answers). ENOTFOUND.
+	UpdateIdempotency(r *IdemRecord) error
+
+	// FundingCards returns the merchant's funding cards; Recorded is false
+	// when none were ever recorded.
+	FundingCards(merchantID int64) (FundingCards, error)
+	// ReplaceFundingCards records the merchant's cards, replacing the
+	// earlier list (an empty list records "no card").
+	ReplaceFundingCards(merchantID int64, cards []FundingCard) error
+
+	// PutCardAgreement inserts an agreement application or rewrites the
+	// one with the same request id. ECONFLICT (field agree_id) when its
+	// agreement number is the merchant's other agreement's.
+	PutCardAgreement(a *CardAgreement) error
+	// CardAgreementByRequest and CardAgreement look an agreement up by
+	// the merchant's request id or by its agreement number. ENOTFOUND.
+	CardAgreementByRequest(merchantID int64, requestID string) (*CardAgreement, error)
+	CardAgreement(merchantID int64, agreeID string) (*CardAgreement, error)
+
+	// PutSMSChallenge inserts or replaces the challenge of (merchant,
+	// purpose, ref).
+	PutSMSChallenge(c *SMSChallenge) error
+	// SMSChallenge reads it. ENOTFOUND.
+	SMSChallenge(merchantID int64, purpose, ref string) (*SMSChallenge, error)
+
+	// CreateCollection inserts a collection; ECONFLICT when its token exists.
+	CreateCollection(c *Collection) error
+	// UpdateCollection writes a collection's UsedAt. ENOTFOUND.
+	UpdateCollection(c *Collection) error
+	// Collection looks a collection up by its token, whatever its merchant:
+	// the token is the capability. ENOTFOUND.
+	Collection(token string) (*Collection, error)
+	// LatestCollection is the order's newest collection. ENOTFOUND.
+	LatestCollection(merchantID, orderID int64) (*Collection, error)
+
+	// CreateRealNameCheck keeps one real-name check.
+	CreateRealNameCheck(r *RealNameCheck) error
+	// RealNameChecks lists the merchant's newest checks, at most n.
+	RealNameChecks(merchantID int64, n int) ([]RealNameCheck, error)
 
 	// Setting reads an installation setting (platform keys and the like),
 	// sealed at rest. ENOTFOUND when unset.

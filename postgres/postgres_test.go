@@ -78,7 +78,7 @@ func raw(t *testing.T, dbURL string) *pgx.Conn {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) baoguan.Store { return openTest(t, postgres.Options{}) })
+	storetest.Run(t, func(t *testing.T, now func() time.Time) baoguan.Store { return openTest(t, postgres.Options{Now: now}) })
 }
 
 // TestMigrateConcurrently: instances starting at once all migrate; the

@@ -49,7 +49,7 @@ func openTest(t testing.TB, o sqlite.Options) *sqlite.DB {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) baoguan.Store { return openTest(t, sqlite.Options{}) })
+	storetest.Run(t, func(t *testing.T, now func() time.Time) baoguan.Store { return openTest(t, sqlite.Options{Now: now}) })
 }
 
 func TestOpenNeedsKeys(t *testing.T) {
@@ -104,6 +104,17 @@ func TestSealedAtRest(t *testing.T) {
 		if err := tx.CreateOrder(order); err != nil {
 			return err
 		}
+		if err := tx.ReplaceFundingCards(m.ID, []baoguan.FundingCard{{BankCode: "0308", AcctName: "某", AcctNo: storetest.CardNo}}); err != nil {
+			return err
+		}
+		if err := tx.PutCardAgreement(&baoguan.CardAgreement{MerchantID: m.ID, RequestID: "R1", AcctNo: storetest.CardNo,
+			IDNo: storetest.PayerIDNumber, Mobile: storetest.PayerPhone}); err != nil {
+			return err
+		}
+		if err := tx.CreateRealNameCheck(&baoguan.RealNameCheck{ID: "u1", MerchantID: m.ID, Name: storetest.PayerName,
+			IDNo: storetest.PayerIDNumber}); err != nil {
+			return err
+		}
 		return tx.CreateDeclaration(&baoguan.Declaration{OrderID: order.ID, MerchantID: m.ID, Customs: "C",
 			Payer: order.Payer, State: baoguan.DeclPending})
 	})
@@ -129,7 +140,7 @@ func TestSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, secret, token}
+	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, storetest.CardNo, secret, token}
 
 	// Every column of every table, while the store is open.
 	raw, err := sql.Open("sqlite", path)
@@ -138,7 +149,7 @@ func TestSealedAtRest(t *testing.T) {
 	}
 	defer raw.Close()
 	sawName := false
-	for _, table := range []string{"merchants", "orders", "declarations"} {
+	for _, table := range []string{"merchants", "orders", "declarations", "funding_cards", "card_agreements", "realname_checks"} {
 		rows, err := raw.Query("SELECT * FROM " + table)
 		if err != nil {
 			t.Fatal(err)

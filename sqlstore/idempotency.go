@@ -66,3 +66,26 @@ func (t *Tx) PutIdempotency(r *baoguan.IdemRecord) error {
 	}
 	return nil
 }
+
+const qUpdateIdem = `UPDATE idempotency SET request_hash = ?, status = ?, body = ?, created_at = ?
+WHERE merchant_id = ? AND idem_key = ?`
+
+// UpdateIdempotency rewrites an existing record: a response saved after the
+// effect whose transaction took the key. ENOTFOUND when there is none.
+func (t *Tx) UpdateIdempotency(r *baoguan.IdemRecord) error {
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = t.now
+	}
+	body := r.Body
+	if body == nil {
+		body = []byte{}
+	}
+	n, err := t.exec(qUpdateIdem, r.RequestHash, r.Status, body, ms(r.CreatedAt), r.MerchantID, r.Key)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("idempotency key %s not found", quote(r.Key))
+	}
+	return nil
+}

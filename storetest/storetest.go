@@ -21,10 +21,11 @@ import (
 )
 
 // Run runs the suite. open must return a fresh, empty store for each
-// subtest, whose clock follows real time (the lease tests sleep past a
-// lease). Run closes each store when its subtest ends, so Close must
-// tolerate a second call if open also registers one.
-func Run(t *testing.T, open func(t *testing.T) baoguan.Store) {
+// subtest whose clock is now (the store's injected clock): the suite moves
+// it forward to cross leases and refills, never sleeping. Run closes each
+// store when its subtest ends, so Close must tolerate a second call if open
+// also registers one.
+func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Store) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s baoguan.Store)
@@ -51,6 +52,11 @@ func Run(t *testing.T, open func(t *testing.T) baoguan.Store) {
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
 		{"TakeToken", testTakeToken},
+		{"FundingCards", testFundingCards},
+		{"CardAgreements", testCardAgreements},
+		{"SMSChallenges", testSMSChallenges},
+		{"Collections", testCollections},
+		{"RealNameChecks", testRealNameChecks},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
 		{"ViewIsReadOnly", testViewIsReadOnly},
@@ -58,11 +64,41 @@ func Run(t *testing.T, open func(t *testing.T) baoguan.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
+			c := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+			s := open(t, c.Now)
 			t.Cleanup(func() { s.Close() })
-			tc.fn(t, s)
+			tc.fn(t, &clocked{Store: s, clock: c})
 		})
 	}
+}
+
+// Clock is a settable clock for stores under test: Now returns the time
+// it was last set to.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Add moves the clock forward.
+func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// clocked is a store under test with the clock it was opened with.
+type clocked struct {
+	baoguan.Store
+	clock *Clock
+}
+
+// advance moves the clock of s forward by d.
+func advance(t *testing.T, s baoguan.Store, d time.Duration) {
+	t.Helper()
+	c, ok := s.(*clocked)
+	if !ok {
+		t.Fatal("store was not opened by Run")
+	}
+	c.clock.Add(d)
 }
 
 // ---- helpers ----
@@ -415,7 +451,7 @@ func testOrders(t *testing.T, s baoguan.Store) {
 	})
 
 	before := o.UpdatedAt
-	time.Sleep(2 * time.Millisecond)
+	advance(t, s, 2*time.Millisecond)
 	update(t, s, func(tx baoguan.Tx) error {
 		got, err := tx.Order(m.ID, o.ID)
 		if err != nil {
@@ -1125,17 +1161,18 @@ func testJobClaimFinish(t *testing.T, s baoguan.Store) {
 func testJobLeaseExpiry(t *testing.T, s baoguan.Store) {
 	j := &baoguan.Job{Kind: baoguan.JobPoll, DedupeKey: "poll:1"}
 	enqueue(t, s, j)
-	// The lease is long enough that the next claim surely starts inside it
-	// on a loaded machine (a claim and its commit can take tens of
-	// milliseconds there), and short enough to wait out.
+	// The store clock stands still between claims, so the second claim is
+	// inside the lease whatever the machine's load; moving it past the
+	// lease expires it.
 	first := claim(t, s, nil, 1, 300*time.Millisecond)
 	if len(first) != 1 {
 		t.Fatalf("first claim: %v", first)
 	}
+	advance(t, s, 299*time.Millisecond)
 	if again := claim(t, s, nil, 1, time.Minute); len(again) != 0 {
 		t.Fatalf("a leased job was claimed again before its lease ended")
 	}
-	time.Sleep(400 * time.Millisecond)
+	advance(t, s, 2*time.Millisecond)
 	second := claim(t, s, nil, 1, time.Minute)
 	if len(second) != 1 || second[0].ID != j.ID || second[0].Attempts != 2 {
 		t.Fatalf("expired lease not re-claimed: %+v", second)
@@ -1482,7 +1519,7 @@ func testTakeToken(t *testing.T, s baoguan.Store) {
 	if !ok {
 		t.Fatal("first token of a fast bucket refused")
 	}
-	time.Sleep(5 * time.Millisecond)
+	advance(t, s, 5*time.Millisecond)
 	update(t, s, func(tx baoguan.Tx) error {
 		var err error
 		ok, err = tx.TakeToken("mch:C", 1e6, 1)
@@ -1491,4 +1528,200 @@ func testTakeToken(t *testing.T, s baoguan.Store) {
 	if !ok {
 		t.Fatal("a bucket refilling a million tokens a second stayed empty")
 	}
+}
+
+// CardNo is the card number the suite stores; the sqlite tests search the
+// file for it.
+const CardNo = "6217920151050000"
+
+func testFundingCards(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	other := newMerchant(t, s, "other")
+	view(t, s, func(tx baoguan.Tx) error {
+		f, err := tx.FundingCards(m.ID)
+		if err == nil && (f.Recorded || len(f.Cards) != 0) {
+			t.Errorf("cards of a merchant that recorded none: %+v", f)
+		}
+		return err
+	})
+	cards := []baoguan.FundingCard{
+		{BankCode: "0308", AcctName: "某某贸易有限公司", AcctNo: CardNo, Signed: true, Balance: 5000000},
+		{BankCode: "0102", AcctName: "某某", AcctNo: "6222020200112233445", Balance: 0},
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.ReplaceFundingCards(m.ID, cards) })
+	view(t, s, func(tx baoguan.Tx) error {
+		f, err := tx.FundingCards(m.ID)
+		if err != nil {
+			return err
+		}
+		if !f.Recorded || !f.UpdatedAt.Equal(tx.Now()) {
+			t.Errorf("recorded %v at %v", f.Recorded, f.UpdatedAt)
+		}
+		same(t, "cards in the order given", f.Cards, cards)
+		o, err := tx.FundingCards(other.ID)
+		if err == nil && (o.Recorded || len(o.Cards) != 0) {
+			t.Errorf("another merchant sees cards: %+v", o)
+		}
+		return err
+	})
+	// Replacing takes the new list whole; an empty list is "no card", not
+	// "never recorded".
+	update(t, s, func(tx baoguan.Tx) error { return tx.ReplaceFundingCards(m.ID, cards[1:]) })
+	view(t, s, func(tx baoguan.Tx) error {
+		f, err := tx.FundingCards(m.ID)
+		if err == nil {
+			same(t, "replaced cards", f.Cards, cards[1:])
+		}
+		return err
+	})
+	update(t, s, func(tx baoguan.Tx) error { return tx.ReplaceFundingCards(m.ID, nil) })
+	view(t, s, func(tx baoguan.Tx) error {
+		f, err := tx.FundingCards(m.ID)
+		if err == nil && (!f.Recorded || len(f.Cards) != 0) {
+			t.Errorf("after recording no card: %+v", f)
+		}
+		return err
+	})
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.ReplaceFundingCards(m.ID+100, cards) })
+	notFound(t, "ReplaceFundingCards(missing merchant)", err)
+}
+
+func testCardAgreements(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	other := newMerchant(t, s, "other")
+	a := &baoguan.CardAgreement{MerchantID: m.ID, RequestID: "REQ1", AcctName: "王五", AcctNo: CardNo, AcctType: "02",
+		BankCode: "999", IDNo: PayerIDNumber, Mobile: PayerPhone, ValidDate: "2912", PSP: "ALLINPAY", AppliedAt: at(1)}
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutCardAgreement(a) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.CardAgreementByRequest(m.ID, "REQ1")
+		if err != nil {
+			return err
+		}
+		same(t, "applied agreement", got, a)
+		_, err = tx.CardAgreement(m.ID, "")
+		notFound(t, "an unconfirmed agreement by an empty number", err)
+		_, err = tx.CardAgreementByRequest(other.ID, "REQ1")
+		notFound(t, "another merchant's agreement", err)
+		return nil
+	})
+	// Confirming rewrites the row of the same request id.
+	a.AgreeID, a.ConfirmedAt = "201905041150567656", at(2)
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutCardAgreement(a) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.CardAgreement(m.ID, a.AgreeID)
+		if err != nil {
+			return err
+		}
+		same(t, "confirmed agreement", got, a)
+		_, err = tx.CardAgreement(other.ID, a.AgreeID)
+		notFound(t, "another merchant's agreement number", err)
+		return nil
+	})
+	// An agreement number is unique per merchant.
+	b := *a
+	b.RequestID = "REQ2"
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.PutCardAgreement(&b) })
+	wantErr(t, "a second agreement with the same number", err, baoguan.ECONFLICT, "duplicate")
+	b.MerchantID = other.ID
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutCardAgreement(&b) })
+}
+
+func testSMSChallenges(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	c := &baoguan.SMSChallenge{MerchantID: m.ID, Purpose: baoguan.SMSPayment, Ref: "SO-1", AgreeID: "A1", SentAt: at(1)}
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutSMSChallenge(c) })
+	c2 := &baoguan.SMSChallenge{MerchantID: m.ID, Purpose: baoguan.SMSBindCard, Ref: "SO-1", SentAt: at(2)}
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutSMSChallenge(c2) })
+	c.Burnt, c.Attempts, c.UsedAt = true, 2, at(3)
+	update(t, s, func(tx baoguan.Tx) error { return tx.PutSMSChallenge(c) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.SMSChallenge(m.ID, baoguan.SMSPayment, "SO-1")
+		if err != nil {
+			return err
+		}
+		same(t, "replaced challenge", got, c)
+		got, err = tx.SMSChallenge(m.ID, baoguan.SMSBindCard, "SO-1")
+		if err != nil {
+			return err
+		}
+		same(t, "challenge of another purpose", got, c2)
+		_, err = tx.SMSChallenge(m.ID+1, baoguan.SMSPayment, "SO-1")
+		notFound(t, "another merchant's challenge", err)
+		return nil
+	})
+}
+
+func testCollections(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := sampleOrder(m, "SO-1")
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateOrder(o) })
+	first := &baoguan.Collection{Token: "1-aa", MerchantID: m.ID, OrderID: o.ID, OrderNo: o.MerchantOrderNo, Kind: "ALIPAY",
+		PSP: "EASYPAY", IssuedAt: at(1), ExpiresAt: at(3)}
+	second := &baoguan.Collection{Token: "1-bb", MerchantID: m.ID, OrderID: o.ID, OrderNo: o.MerchantOrderNo, Kind: "WECHATPAY",
+		PSP: "EASYPAY", URL: "weixin://wxpay/bizpayurl?pr=x", IssuedAt: at(2), ExpiresAt: at(4)}
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateCollection(first); err != nil {
+			return err
+		}
+		return tx.CreateCollection(second)
+	})
+	if first.ID == 0 || second.ID <= first.ID {
+		t.Fatalf("ids %d %d", first.ID, second.ID)
+	}
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		dup := *first
+		return tx.CreateCollection(&dup)
+	})
+	wantErr(t, "a second collection with the same token", err, baoguan.ECONFLICT, "duplicate")
+	second.UsedAt = at(5)
+	update(t, s, func(tx baoguan.Tx) error { return tx.UpdateCollection(second) })
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Collection("1-aa")
+		if err != nil {
+			return err
+		}
+		same(t, "collection by token", got, first)
+		got, err = tx.LatestCollection(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "latest collection", got, second)
+		_, err = tx.LatestCollection(m.ID+1, o.ID)
+		notFound(t, "another merchant's collection", err)
+		_, err = tx.Collection("1-cc")
+		notFound(t, "unknown token", err)
+		return nil
+	})
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
+		return tx.CreateCollection(&baoguan.Collection{Token: "1-dd", MerchantID: m.ID, OrderID: o.ID + 100})
+	})
+	notFound(t, "collection of a missing order", err)
+}
+
+func testRealNameChecks(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	var want []baoguan.RealNameCheck
+	for i, res := range []string{baoguan.RealNamePass, baoguan.RealNameNotPass, baoguan.RealNameCannotFindID} {
+		r := baoguan.RealNameCheck{ID: fmt.Sprintf("uuid-%d", i), MerchantID: m.ID, Name: PayerName, IDNo: PayerIDNumber,
+			Birth: "19491231", Sex: "女", Addr: "北京市朝阳区", Result: res}
+		update(t, s, func(tx baoguan.Tx) error { return tx.CreateRealNameCheck(&r) })
+		want = append([]baoguan.RealNameCheck{r}, want...)
+		advance(t, s, time.Second)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.RealNameChecks(m.ID, 2)
+		if err == nil {
+			same(t, "newest checks", got, want[:2])
+		}
+		none, err := tx.RealNameChecks(m.ID+1, 0)
+		if err == nil && len(none) != 0 {
+			t.Errorf("another merchant sees %d checks", len(none))
+		}
+		return err
+	})
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		r := want[0]
+		return tx.CreateRealNameCheck(&r)
+	})
+	wantErr(t, "a check id used twice", err, baoguan.ECONFLICT, "duplicate")
 }
