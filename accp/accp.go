@@ -51,11 +51,10 @@ var cst = time.FixedZone("CST", 8*3600)
 
 // Options configure the front-end.
 type Options struct {
-	Svc   *core.Service
-	Store baoguan.Store
-	Log   *slog.Logger
+	Svc *core.Service
+	Log *slog.Logger
 	// Key is the platform signing key. Nil loads (and on first use creates)
-	// platform.Load(ctx, Store, Protocol).
+	// Svc.PlatformKey(ctx, Protocol).
 	Key *platform.Key
 	// MaxBody caps a request body (default 64 KiB; a push is under 2 KiB).
 	MaxBody int64
@@ -89,11 +88,7 @@ func New(o Options) (*Server, error) {
 		s.skew = DefaultMaxSkew
 	}
 	if s.key == nil {
-		store := o.Store
-		if store == nil {
-			store = o.Svc.Store
-		}
-		k, err := platform.Load(context.Background(), store, Protocol)
+		k, err := o.Svc.PlatformKey(context.Background(), Protocol)
 		if err != nil {
 			return nil, err
 		}
@@ -326,12 +321,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	if no == "" {
 		return req, fail(CodeMissingField, "mch_id is required")
 	}
-	var m *baoguan.Merchant
-	err = s.svc.View(r.Context(), func(tx baoguan.Tx) error {
-		var err error
-		m, err = tx.MerchantByNo(no)
-		return err
-	})
+	m, err := s.svc.MerchantByNo(r.Context(), no)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 		return req, fail(CodeUnknownMerchant, "mch_id "+no+" is not a merchant of this gateway")
 	}

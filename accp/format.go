@@ -19,7 +19,7 @@ type format struct {
 }
 
 // NewFormat returns the ACCP notification format, signed with the platform
-// key (platform.Load(ctx, store, Protocol)), to be registered with the core
+// key (core.Service.PlatformKey(ctx, Protocol)), to be registered with the core
 // under Protocol.
 func NewFormat(key *platform.Key) core.Format { return format{key: key} }
 

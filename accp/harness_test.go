@@ -106,7 +106,7 @@ func newEnv(t *testing.T, delay time.Duration) *env {
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(delay)},
 		SampleIdentity: sandbox.IsSampleIdentity,
 		HTTP:           &http.Client{Timeout: 5 * time.Second}})
-	srv, err := accp.New(accp.Options{Svc: svc, Store: db})
+	srv, err := accp.New(accp.Options{Svc: svc})
 	if err != nil {
 		t.Fatal(err)
 	}

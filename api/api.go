@@ -5,6 +5,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -86,7 +87,10 @@ func (a *API) authed(h http.HandlerFunc) http.Handler {
 }
 
 // idempotent replays the first response to a repeated Idempotency-Key with
-// the same request, and refuses the key with another request (409).
+// the same request, and refuses the key with another request (409). The
+// core takes the key in the transaction of the request's first write
+// (core.Service.Idempotent), so concurrent requests with one key have one
+// effect and one answer.
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
 	m := merchantOf(r)
 	key := r.Header.Get("Idempotency-Key")
@@ -104,55 +108,42 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, h http.HandlerF
 		return
 	}
 	sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + string(body)))
-	hash := hex.EncodeToString(sum[:])
-	var prev *baoguan.IdemRecord
-	err = a.svc.View(r.Context(), func(tx baoguan.Tx) error {
-		var err error
-		prev, err = tx.Idempotency(m.ID, "idem:"+key)
-		return err
+	var rec *recorder
+	res, replayed, err := a.svc.Idempotent(r.Context(), m, key, hex.EncodeToString(sum[:]), func(ctx context.Context) core.Response {
+		rec = &recorder{header: http.Header{}, status: http.StatusOK}
+		r2 := r.WithContext(ctx)
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		h(rec, r2)
+		return core.Response{Status: rec.status, Body: rec.body.Bytes()}
 	})
 	switch {
-	case err == nil && prev.RequestHash != hash:
-		a.fail(w, r, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "Idempotency-Key", Reason: "idempotency_key_reused",
-			Message: "this Idempotency-Key was used with a different request"})
-		return
-	case err == nil:
+	case err != nil:
+		a.fail(w, r, err)
+	case replayed:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Idempotent-Replayed", "true")
-		w.WriteHeader(prev.Status)
-		_, _ = w.Write(prev.Body)
-		return
-	case baoguan.ErrorCode(err) != baoguan.ENOTFOUND:
-		a.fail(w, r, err)
-		return
-	}
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	h(rec, r)
-	if rec.status >= 500 {
-		return // a server failure may succeed when retried: do not pin it
-	}
-	err = a.svc.Store.Update(context.WithoutCancel(r.Context()), func(tx baoguan.Tx) error {
-		return tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "idem:" + key, RequestHash: hash,
-			Status: rec.status, Body: rec.body, CreatedAt: tx.Now()})
-	})
-	if err != nil && baoguan.ErrorCode(err) != baoguan.ECONFLICT {
-		a.log.Warn("saving idempotency record", "err", err)
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
+	default:
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
 	}
 }
 
-// recorder keeps a copy of the response for the idempotency record.
+// recorder keeps a response until the core has kept it for its
+// Idempotency-Key.
 type recorder struct {
-	http.ResponseWriter
+	header http.Header
 	status int
-	body   []byte
+	body   bytes.Buffer
 }
 
-func (r *recorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
-func (r *recorder) Write(b []byte) (int, error) {
-	r.body = append(r.body, b...)
-	return r.ResponseWriter.Write(b)
-}
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(s int)           { r.status = s }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 // decode reads one JSON object into v: the body is capped, the content type
 // must be JSON, unknown fields are refused naming the field.

@@ -61,7 +61,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	created := false
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 		if in.No != "" {
-			if prev, err := tx.Idempotency(m.ID, "batch:"+in.No); err == nil {
+			if prev, err := readKey(tx, m.ID, batchKey(in.No)); err != nil {
+				return err
+			} else if prev != nil {
 				if prev.RequestHash != fp {
 					return &baoguan.Error{Code: baoguan.ECONFLICT, Field: "batch_no", Reason: "duplicate_batch_no",
 						Message: "batch " + in.No + " already exists with other orders"}
@@ -69,8 +71,6 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 				id, _ := strconv.ParseInt(string(prev.Body), 10, 64)
 				var err error
 				out, err = tx.Batch(m.ID, id)
-				return err
-			} else if baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
 				return err
 			}
 		}
@@ -89,8 +89,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			}
 		}
 		if in.No != "" {
-			if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "batch:" + in.No, RequestHash: fp,
-				Body: []byte(strconv.FormatInt(b.ID, 10)), CreatedAt: now}); err != nil {
+			// The key was read (and, on PostgreSQL, locked) above; the
+			// record names the batch a repeat is answered with.
+			if _, err := takeKey(tx, m.ID, batchKey(in.No), fp, 0, []byte(strconv.FormatInt(b.ID, 10))); err != nil {
 				return err
 			}
 		}
@@ -119,7 +120,7 @@ func prefixField(err error, i int) error {
 func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*baoguan.Batch, baoguan.BatchSummary, error) {
 	var b *baoguan.Batch
 	var sum baoguan.BatchSummary
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if b, err = tx.Batch(m.ID, id); err != nil {
 			return err
@@ -183,4 +184,59 @@ func (s *Service) PayBatch(ctx context.Context, m *baoguan.Merchant, id int64) (
 		return tx.UpdateBatch(b)
 	})
 	return n, err
+}
+
+// MaxBatchPageSize is the largest page of a batch's orders (payzero 2.5).
+const MaxBatchPageSize = 100
+
+// BatchOrderPage returns one page of a batch's orders, newest first, each
+// with its declarations, and the batch's order count (payzero 2.5). page
+// counts from 1. Errors: ENOTFOUND; EINVALID field page or pagesize.
+func (s *Service) BatchOrderPage(ctx context.Context, m *baoguan.Merchant, batchID int64, page, size int) ([]OrderView, int, error) {
+	if page < 1 {
+		return nil, 0, baoguan.FieldError("page", "page counts from 1")
+	}
+	if size < 1 || size > MaxBatchPageSize {
+		return nil, 0, baoguan.FieldError("pagesize", "pagesize must be from 1 to %d", MaxBatchPageSize)
+	}
+	var out []OrderView
+	total := 0
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		if _, err := tx.Batch(m.ID, batchID); err != nil {
+			return err
+		}
+		var err error
+		f := baoguan.OrderFilter{MerchantID: m.ID, BatchID: batchID}
+		if total, err = tx.CountOrders(f); err != nil {
+			return err
+		}
+		skip := (page - 1) * size
+		if skip >= total {
+			return nil
+		}
+		f.Newest = true
+		for skip > 0 {
+			f.Limit = min(skip, 1000)
+			os, err := tx.ListOrders(f)
+			if err != nil || len(os) == 0 {
+				return err
+			}
+			skip -= len(os)
+			f.Cursor = os[len(os)-1].ID
+		}
+		f.Limit = size
+		os, err := tx.ListOrders(f)
+		if err != nil {
+			return err
+		}
+		for i := range os {
+			v := OrderView{Order: &os[i]}
+			if v.Declarations, err = tx.Declarations(m.ID, os[i].ID); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, total, err
 }

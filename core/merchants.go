@@ -2,15 +2,8 @@ package core
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/netguard"
@@ -33,20 +26,6 @@ type Credentials struct {
 	AppID         string `json:"app_id"`
 	AppKey        string `json:"app_key"`
 	SignToken     string `json:"sign_token"`
-}
-
-// HashSecret is how checked-only secrets (API key, app key) are stored.
-func HashSecret(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
-func randomToken(prefix string, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + strings.TrimRight(base64.RawURLEncoding.EncodeToString(b), "=")
 }
 
 // CreateMerchant onboards a merchant and returns its credentials.
@@ -102,100 +81,10 @@ func (s *Service) CreateMerchant(ctx context.Context, in MerchantInput) (*baogua
 	return m, cr, nil
 }
 
-// MerchantByAPIKey authenticates a native API caller. EUNAUTHORIZED.
-//
-// A successful lookup is remembered for a second (authCacheTTL), so a busy
-// integration does not pay a database read per request; a merchant's status
-// or settings changed by an operator apply within that second. Rules that
-// depend on the merchant's state (funding, status at payment time) read it
-// again inside their transaction.
-func (s *Service) MerchantByAPIKey(ctx context.Context, key string) (*baoguan.Merchant, error) {
-	if key == "" {
-		return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "missing API key: send Authorization: Bearer <api_key>"}
-	}
-	hash := HashSecret(key)
-	if m := s.auth.get(hash, s.Now()); m != nil {
-		return m, nil
-	}
-	var m *baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
-		var err error
-		m, err = tx.MerchantByAPIKeyHash(hash)
-		return err
-	})
-	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "invalid API key"}
-	}
-	if err == nil {
-		s.auth.put(hash, m, s.Now())
-	}
-	return m, err
-}
-
-// authCacheTTL bounds how long a looked-up merchant is reused for
-// authentication.
-const authCacheTTL = time.Second
-
-// authCache remembers recent API-key lookups. Entries are copies, so no
-// caller can change another's merchant.
-type authCache struct {
-	mu sync.Mutex
-	m  map[string]authEntry
-}
-
-type authEntry struct {
-	m   baoguan.Merchant
-	exp time.Time
-}
-
-func (c *authCache) get(hash string, now time.Time) *baoguan.Merchant {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[hash]
-	if !ok || now.After(e.exp) {
-		return nil
-	}
-	m := e.m
-	return &m
-}
-
-func (c *authCache) put(hash string, m *baoguan.Merchant, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) > 10000 {
-		c.m = map[string]authEntry{}
-	}
-	c.m[hash] = authEntry{m: *m, exp: now.Add(authCacheTTL)}
-}
-
-// forget drops cached lookups after an operator changes a merchant.
-func (c *authCache) forget() {
-	c.mu.Lock()
-	c.m = nil
-	c.mu.Unlock()
-}
-
-// MerchantByAppKey authenticates a payzero login. EUNAUTHORIZED.
-func (s *Service) MerchantByAppKey(ctx context.Context, appID, appKey string) (*baoguan.Merchant, error) {
-	var m *baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
-		var err error
-		m, err = tx.MerchantByAppID(appID)
-		return err
-	})
-	if err == nil && subtle.ConstantTimeCompare([]byte(m.AppKeyHash), []byte(HashSecret(appKey))) == 1 {
-		return m, nil
-	}
-	if err != nil && baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
-		return nil, err
-	}
-	return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "invalid app id or app key"}
-}
-
 // Merchants lists every merchant (operators).
 func (s *Service) Merchants(ctx context.Context) ([]baoguan.Merchant, error) {
 	var out []baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		out, err = tx.Merchants()
 		return err
@@ -224,5 +113,55 @@ func (s *Service) UpdateMerchant(ctx context.Context, no string, change func(m *
 		return tx.UpdateMerchant(m)
 	})
 	s.auth.forget()
+	return out, err
+}
+
+// MerchantByNo returns the merchant with that merchant_no (ACCP's mch_id,
+// an operator's --merchant). ENOTFOUND.
+func (s *Service) MerchantByNo(ctx context.Context, no string) (*baoguan.Merchant, error) {
+	var m *baoguan.Merchant
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		m, err = tx.MerchantByNo(no)
+		return err
+	})
+	return m, err
+}
+
+// MerchantByName returns the merchant with that name (pushorder names
+// merchants by it). ENOTFOUND.
+func (s *Service) MerchantByName(ctx context.Context, name string) (*baoguan.Merchant, error) {
+	var m *baoguan.Merchant
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		m, err = tx.MerchantByName(name)
+		return err
+	})
+	return m, err
+}
+
+// MerchantBySetting returns the merchant whose per-protocol setting key
+// (e.g. "wechatv3.mchid") equals value. Settings are sealed and not
+// indexed, so this reads every merchant; the number of merchants of one
+// installation is small. ENOTFOUND when none matches or value is empty.
+func (s *Service) MerchantBySetting(ctx context.Context, key, value string) (*baoguan.Merchant, error) {
+	if value == "" {
+		return nil, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no merchant has an empty " + key}
+	}
+	var out *baoguan.Merchant
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		ms, err := tx.Merchants()
+		if err != nil {
+			return err
+		}
+		for i := range ms {
+			if ms[i].Settings[key] == value {
+				m := ms[i]
+				out = &m
+				return nil
+			}
+		}
+		return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no merchant has " + key + " " + value}
+	})
 	return out, err
 }

@@ -16,14 +16,34 @@ type RefundInput struct {
 	Amount   int64
 	Reason   string
 	Protocol string
+	// PayerMoneyOnly refuses refunds of orders for which no payer's money
+	// moved through baoguan: virtual payment (mock) and automatic payment
+	// from the merchant's own funding account (auto). payzero refuses them
+	// (9.1); the native API does not, so that sandbox refunds can be tried
+	// on any order.
+	PayerMoneyOnly bool
 }
 
 // CreateRefund records a refund and queues the job that asks the channel.
 // The refund number is unique per merchant: a repeat with the same content
 // returns the first refund (created=false), with other content ECONFLICT.
-// Errors: EINVALID, ENOTFOUND (order), ESTATE (not paid), ELIMIT (refunds
-// would exceed the paid amount).
+// Errors: EINVALID, ENOTFOUND (order), ESTATE (not paid; reason
+// refund_not_supported with PayerMoneyOnly), ELIMIT (refunds would exceed
+// the paid amount).
 func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in RefundInput) (*baoguan.Refund, bool, error) {
+	if in.PayerMoneyOnly {
+		if err := baoguan.CheckOrderNo("order_no", in.OrderNo); err != nil {
+			return nil, false, err
+		}
+		o, err := s.Order(ctx, m, in.OrderNo)
+		if err != nil {
+			return nil, false, err
+		}
+		if o.Channel == baoguan.ChannelAuto || o.Channel == baoguan.ChannelMock {
+			return nil, false, &baoguan.Error{Code: baoguan.ESTATE, Reason: "refund_not_supported",
+				Message: "订单 " + in.OrderNo + " 经由自动支付或无支付推单创建，无法退款"}
+		}
+	}
 	if err := baoguan.CheckOrderNo("refund_no", in.RefundNo); err != nil {
 		return nil, false, err
 	}
@@ -38,14 +58,14 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 	var out *baoguan.Refund
 	created := false
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		if prev, err := tx.Idempotency(m.ID, refundKey(in.RefundNo)); err == nil {
+		if prev, err := takeKey(tx, m.ID, refundKey(in.RefundNo), fp, 0, nil); err != nil {
+			return err
+		} else if prev != nil {
 			if prev.RequestHash != fp {
 				return &baoguan.Error{Code: baoguan.ECONFLICT, Field: "refund_no", Reason: "duplicate_refund_no",
 					Message: "refund " + in.RefundNo + " already exists with different content"}
 			}
 			out, err = tx.RefundByNo(m.ID, in.RefundNo)
-			return err
-		} else if baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
 			return err
 		}
 		o, err := tx.OrderByNo(m.ID, in.OrderNo)
@@ -70,9 +90,6 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 		if err := tx.CreateRefund(r); err != nil {
 			return err
 		}
-		if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: refundKey(in.RefundNo), RequestHash: fp, CreatedAt: tx.Now()}); err != nil {
-			return err
-		}
 		if err := q.add(baoguan.JobRefund, "refund:"+strconv.FormatInt(r.ID, 10), m.ID, r.ID, tx.Now()); err != nil {
 			return err
 		}
@@ -85,7 +102,7 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 // RefundByNo returns one of the merchant's refunds. ENOTFOUND.
 func (s *Service) RefundByNo(ctx context.Context, m *baoguan.Merchant, no string) (*baoguan.Refund, error) {
 	var r *baoguan.Refund
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		r, err = tx.RefundByNo(m.ID, no)
 		return err
@@ -97,7 +114,7 @@ func (s *Service) RefundByNo(ctx context.Context, m *baoguan.Merchant, no string
 func (s *Service) refundJob(ctx context.Context, w *work) error {
 	var r *baoguan.Refund
 	var o *baoguan.Order
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if r, err = tx.Refund(w.job.MerchantID, w.job.RefID); err != nil {
 			return err

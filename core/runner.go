@@ -226,10 +226,61 @@ func (s *Service) handle(ctx context.Context, w *work) (err error) {
 // Jobs lists jobs for operators.
 func (s *Service) Jobs(ctx context.Context, f baoguan.JobFilter) ([]baoguan.Job, error) {
 	var out []baoguan.Job
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		out, err = tx.ListJobs(f)
 		return err
 	})
 	return out, err
+}
+
+// JobCounts counts jobs by state and kind, for operators (`baoguan jobs`).
+func (s *Service) JobCounts(ctx context.Context) (map[baoguan.JobState]map[string]int, error) {
+	counts := map[baoguan.JobState]map[string]int{}
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		for _, st := range []baoguan.JobState{baoguan.JobQueued, baoguan.JobRunning, baoguan.JobDone, baoguan.JobDead} {
+			c, err := tx.CountJobs(st)
+			if err != nil {
+				return err
+			}
+			counts[st] = c
+		}
+		return nil
+	})
+	return counts, err
+}
+
+// Busy counts the jobs that are running or due now (queued with RunAt ≤
+// Now): zero means nothing will happen until the clock reaches the next
+// job's RunAt. Tests that drive the clock wait for it to settle, instead of
+// sleeping.
+func (s *Service) Busy(ctx context.Context) (int, error) {
+	n := 0
+	now := s.Now()
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		c, err := tx.CountJobs(baoguan.JobRunning)
+		if err != nil {
+			return err
+		}
+		for _, k := range c {
+			n += k
+		}
+		f := baoguan.JobFilter{State: baoguan.JobQueued, Page: baoguan.Page{Limit: 1000}}
+		for {
+			js, err := tx.ListJobs(f)
+			if err != nil {
+				return err
+			}
+			for _, j := range js {
+				if !j.RunAt.After(now) {
+					n++
+				}
+			}
+			if len(js) < f.Limit {
+				return nil
+			}
+			f.Cursor = js[len(js)-1].ID
+		}
+	})
+	return n, err
 }

@@ -1,12 +1,36 @@
-// Package core holds the gateway's services: orders, payments,
-// declarations, refunds, batches and notifications. Every front-end (the
-// native /v1 API, the vendor protocols, the console, the CLI) calls these
-// and only translates; every rule lives here or in the root package.
+// Package core holds the gateway's services, one file (or a few) per
+// capability, named for what the gateway does rather than for the protocol
+// that first needed it:
+//
+//	merchants.go, credentials.go     merchants, their credentials, installation secrets
+//	orders.go                        creating, reading and updating orders
+//	payments.go                      the payment mechanism every mode shares: the pay
+//	                                 job, paying in the request, recording an outcome
+//	payments_funding.go              automatic payment from a merchant's funding cards
+//	payments_collect.go              collect modes: QR codes (and the wallet modes to come)
+//	payments_card.go                 card agreements and quick pay with SMS codes
+//	declarations.go                  declare, re-declare, modify, one target at a time
+//	declarations_job.go              the declare and poll jobs, receipts
+//	identity.go                      the identity comparison and pre-declaration checks
+//	pushes.go                        declaration pushes under a merchant's number
+//	refunds.go, batches.go           refunds; batches and their pages
+//	realname.go                      real-name verification
+//	notifications.go                 events, formats, the notify job
+//	idempotency.go                   natural keys and Idempotency-Key, one mechanism
+//	ratelimit.go, runner.go          rate limits; the job runner
+//
+// Every front-end (the native /v1 API, the vendor protocols, the console,
+// the CLI) calls these and only translates; every rule lives here or in the
+// root package. Front-ends never open a store transaction: they
+// authenticate through this package too.
 //
 // Each state change is written in one store transaction together with the
 // jobs and events it causes, so a crash at any moment loses neither. Side
 // effects (paying, declaring, polling, notifying, refunding) run later in
-// the job runner, at least once, with idempotent handlers.
+// the job runner, at least once, with idempotent handlers. Adapters (payment
+// channels, customs ports, card and collect channels, real-name verifiers)
+// are chosen in one place, Service.adapters, by the merchant's or order's
+// mode.
 package core
 
 import (
@@ -22,17 +46,48 @@ import (
 	"github.com/baoguan/baoguan"
 )
 
-// Adapters are the channel and port used for one mode.
+// Adapters are the adapters used for one mode (sandbox or live). A nil
+// member refuses what needs it with ESTATE (reason no_channel,
+// no_card_channel, no_identity_provider, …) or, for Channel and Port, refuses
+// the mode's orders when they are pushed.
 type Adapters struct {
-	Channel baoguan.PaymentChannel
+	Channel baoguan.PaymentChannel // pays (FlowAtOnce), applies card payments (FlowCard), refunds
 	Port    baoguan.CustomsPort
+	// Complete is the second step of card and collect payments. New fills
+	// it from Channel when Channel implements it.
+	Complete baoguan.CompletingChannel
+	// Collect issues the codes of collect modes (FlowCollect). New fills it
+	// from Channel when Channel implements it.
+	Collect baoguan.CollectChannel
+	// Cards binds cards for quick pay. New fills it from Channel when
+	// Channel implements it.
+	Cards baoguan.CardChannel
+	// RealName verifies names and ID numbers. New fills it from Channel
+	// when Channel implements it (a payment company's real-name service).
+	RealName baoguan.RealNameVerifier
+}
+
+// fill completes a's optional members from its channel.
+func (a *Adapters) fill() {
+	if a.Complete == nil {
+		a.Complete, _ = a.Channel.(baoguan.CompletingChannel)
+	}
+	if a.Collect == nil {
+		a.Collect, _ = a.Channel.(baoguan.CollectChannel)
+	}
+	if a.Cards == nil {
+		a.Cards, _ = a.Channel.(baoguan.CardChannel)
+	}
+	if a.RealName == nil {
+		a.RealName, _ = a.Channel.(baoguan.RealNameVerifier)
+	}
 }
 
 // Service is the core. Build it with New; fields are its dependencies.
 type Service struct {
 	Store   baoguan.Store
 	Sandbox Adapters // used by sandbox merchants and by test endpoints
-	Live    Adapters // used by live merchants; nil members refuse live orders
+	Live    Adapters // used by live merchants
 	// SampleIdentity reports whether an ID number is one of the sandbox's
 	// documented sample identities, exempt from the pre-declaration checksum
 	// rule in the sandbox only.
@@ -74,6 +129,8 @@ func New(svc *Service) *Service {
 	if svc.Metrics == nil {
 		svc.Metrics = NewMetrics(nil)
 	}
+	svc.Sandbox.fill()
+	svc.Live.fill()
 	svc.wake = make(chan struct{}, 1)
 	var b [3]byte
 	_, _ = rand.Read(b[:])
@@ -93,12 +150,19 @@ func DefaultRetries() map[string]baoguan.Retry {
 	}
 }
 
-// adapters picks the channel and port for an order.
+// adapters is the one place the sandbox/live switch is made: the adapters
+// of an order (o.Sandbox) or of a merchant's production requests
+// (m.Mode == sandbox, or a protocol's test endpoint).
 func (s *Service) adapters(sandbox bool) Adapters {
 	if sandbox {
 		return s.Sandbox
 	}
 	return s.Live
+}
+
+// merchantAdapters are the adapters a merchant's production requests use.
+func (s *Service) merchantAdapters(m *baoguan.Merchant) Adapters {
+	return s.adapters(m.Mode == baoguan.ModeSandbox)
 }
 
 // newID returns a unique, roughly time-ordered identifier with a prefix,
@@ -118,15 +182,25 @@ func (s *Service) Wake() {
 }
 
 // update runs fn in a write transaction and wakes the runner afterwards
-// when fn enqueued jobs.
+// when fn enqueued jobs. Every write of the core goes through it, so that
+// an Idempotency-Key a front-end claimed for the request (WithIdempotencyKey)
+// is taken in the transaction of the request's first write: the key and
+// the effect it guards commit together or not at all.
 func (s *Service) update(ctx context.Context, fn func(tx baoguan.Tx, q *queue) error) error {
 	var q queue
+	c := claimOf(ctx)
 	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
 		q = queue{svc: s, tx: tx}
+		if err := c.take(tx); err != nil {
+			return err
+		}
 		return fn(tx, &q)
 	})
-	if err == nil && q.n > 0 {
-		s.Wake()
+	if err == nil {
+		c.committed()
+		if q.n > 0 {
+			s.Wake()
+		}
 	}
 	return err
 }
@@ -167,7 +241,7 @@ func (q *queue) add(kind, key string, merchantID, ref int64, at time.Time) error
 	return err
 }
 
-// View runs fn in a read transaction.
-func (s *Service) View(ctx context.Context, fn func(tx baoguan.Tx) error) error {
+// view runs fn in a read transaction.
+func (s *Service) view(ctx context.Context, fn func(tx baoguan.Tx) error) error {
 	return s.Store.View(ctx, fn)
 }

@@ -31,41 +31,17 @@ func appKeyFingerprint(m *baoguan.Merchant) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// jwtKey returns the installation's token key, creating it on first use.
+// jwtKey returns the installation's token key, created on first use (the
+// core keeps it sealed, and instances sharing a database agree on one).
 func (s *Server) jwtKey(ctx context.Context) ([]byte, error) {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
 	if s.key != nil {
 		return s.key, nil
 	}
-	var stored string
-	err := s.store.View(ctx, func(tx baoguan.Tx) error {
-		var err error
-		stored, err = tx.Setting(settingJWTSecret)
-		return err
-	})
-	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		// Several instances may start at once: the first insert wins and
-		// every instance reads that one back.
-		err = s.store.Update(ctx, func(tx baoguan.Tx) error {
-			if _, err := tx.PutSetting(settingJWTSecret, hex.EncodeToString(b), true); err != nil {
-				return err
-			}
-			var err error
-			stored, err = tx.Setting(settingJWTSecret)
-			return err
-		})
-	}
+	key, err := s.svc.InstallationSecret(ctx, settingJWTSecret, 32)
 	if err != nil {
 		return nil, err
-	}
-	key, err := hex.DecodeString(stored)
-	if err != nil || len(key) < 32 {
-		return nil, baoguan.Errorf(baoguan.EINTERNAL, "setting %s does not hold a 32-byte hex key", settingJWTSecret)
 	}
 	s.key = key
 	return key, nil
@@ -174,12 +150,7 @@ func (s *Server) authenticate(ctx context.Context, hdr string) (*baoguan.Merchan
 	if _, err := p.ParseWithClaims(strings.TrimSpace(tok), &c, func(*jwt.Token) (any, error) { return key, nil }); err != nil {
 		return nil, bad
 	}
-	var m *baoguan.Merchant
-	err = s.store.View(ctx, func(tx baoguan.Tx) error {
-		var err error
-		m, err = tx.MerchantByAppID(c.Subject)
-		return err
-	})
+	m, err := s.svc.MerchantByAppID(ctx, c.Subject)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 		return nil, bad
 	}

@@ -74,7 +74,7 @@ func (s *Server) handleBatchPay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.svc.PayzeroPayBatch(r.Context(), merchantOf(r), id); err != nil {
+	if _, err := s.svc.PayBatchFromCards(r.Context(), merchantOf(r), id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -182,7 +182,7 @@ func (s *Server) handleCreateAndPay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, _, err := s.svc.PayzeroCreateAndPay(r.Context(), merchantOf(r), in)
+	o, _, err := s.svc.CreateOrderPaidFromCards(r.Context(), merchantOf(r), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return

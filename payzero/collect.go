@@ -18,9 +18,17 @@ type qrResp struct {
 	QRCodeType  string  `json:"qrCodeType"`
 }
 
-// codeURL is where a QR code points. baoguan's codes open its sandbox page;
-// a live channel's code URL would come from the channel.
-func (s *Server) codeURL(r *http.Request, token string) string {
+// codeURL is where a code points: the channel's own URL, or, when the
+// gateway hosts the code's page (the sandbox), that page.
+func (s *Server) codeURL(r *http.Request, c *baoguan.Collection) string {
+	if c.URL != "" {
+		return c.URL
+	}
+	return s.pageURL(r, c.Token)
+}
+
+// pageURL is the sandbox page of a code's token.
+func (s *Server) pageURL(r *http.Request, token string) string {
 	return s.baseURL(r) + "/sandbox/qr/" + token
 }
 
@@ -61,12 +69,12 @@ func (s *Server) handleCreateQR(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, baoguan.FieldError("qr_code_type", "qrCodeType is required: WECHATPAY, ALIPAY or UNIONPAY"))
 		return
 	}
-	o, qr, err := s.svc.PayzeroCreateQR(r.Context(), merchantOf(r), in, string(req.QRCodeType))
+	o, qr, err := s.svc.Collect(r.Context(), merchantOf(r), in, string(req.QRCodeType))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.ok(w, qrResp{MchtOrderNo: o.MerchantOrderNo, PSP: opt(qr.PSP), CodeURL: s.codeURL(r, qr.Token), QRCodeType: qr.Type})
+	s.ok(w, qrResp{MchtOrderNo: o.MerchantOrderNo, PSP: opt(qr.PSP), CodeURL: s.codeURL(r, qr), QRCodeType: qr.Kind})
 }
 
 // handleRefreshQR is 4.2.
@@ -81,12 +89,12 @@ func (s *Server) handleRefreshQR(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, qr, err := s.svc.PayzeroRefreshQR(r.Context(), merchantOf(r), no, typ)
+	o, qr, err := s.svc.Recollect(r.Context(), merchantOf(r), no, typ)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.ok(w, qrResp{MchtOrderNo: o.MerchantOrderNo, PSP: opt(qr.PSP), CodeURL: s.codeURL(r, qr.Token), QRCodeType: qr.Type})
+	s.ok(w, qrResp{MchtOrderNo: o.MerchantOrderNo, PSP: opt(qr.PSP), CodeURL: s.codeURL(r, qr), QRCodeType: qr.Kind})
 }
 
 // agreementResp is the answer of 5.1 and 5.2. The card number is shown
@@ -107,7 +115,7 @@ type agreementResp struct {
 	Message   string  `json:"message"`
 }
 
-func agreementOut(a *core.PayzeroAgreement, msg string) agreementResp {
+func agreementOut(a *baoguan.CardAgreement, msg string) agreementResp {
 	return agreementResp{RequestID: a.RequestID, AcctType: a.AcctType, AcctNo: baoguan.MaskCard(a.AcctNo), IDNo: a.IDNo,
 		AcctName: a.AcctName, Mobile: a.Mobile, ValidDate: opt(a.ValidDate), BankCode: a.BankCode, BankName: a.BankName(),
 		AgreeID: opt(a.AgreeID), PSP: opt(a.PSP), Message: msg}
@@ -132,7 +140,7 @@ func (s *Server) handleAgreeApply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.svc.PayzeroApplyAgreement(r.Context(), merchantOf(r), core.PayzeroAgreementInput{
+	a, err := s.svc.BindCard(r.Context(), merchantOf(r), core.CardBindInput{
 		RequestID: string(req.RequestID), AcctName: string(req.AcctName), AcctNo: string(req.AcctNo), AcctType: string(req.AcctType),
 		BankCode: string(req.BankCode), IDNo: string(req.IDNo), Mobile: string(req.Mobile), CVV2: string(req.CVV2), ValidDate: string(req.ValidDate)})
 	if err != nil {
@@ -154,7 +162,7 @@ func (s *Server) handleAgreeConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.svc.PayzeroConfirmAgreement(r.Context(), merchantOf(r), string(req.RequestID), string(req.SMSCode))
+	a, err := s.svc.ConfirmCard(r.Context(), merchantOf(r), string(req.RequestID), string(req.SMSCode))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -204,7 +212,7 @@ func (s *Server) handleCreateQuickpay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, err := s.svc.PayzeroCreateQuickPay(r.Context(), merchantOf(r), in, string(req.AgreeID))
+	o, err := s.svc.ApplyQuickPay(r.Context(), merchantOf(r), in, string(req.AgreeID))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -229,7 +237,7 @@ func (s *Server) handleConfirmQuickpay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, err := s.svc.PayzeroConfirmQuickPay(r.Context(), merchantOf(r), string(req.MchtOrderNo), string(req.AgreeID), string(req.SMSCode))
+	o, err := s.svc.ConfirmQuickPay(r.Context(), merchantOf(r), string(req.MchtOrderNo), string(req.AgreeID), string(req.SMSCode))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -253,7 +261,7 @@ func (s *Server) handleRedoQuickpay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, err := s.svc.PayzeroRedoQuickPay(r.Context(), merchantOf(r), string(req.MchtOrderNo), string(req.AgreeID))
+	o, err := s.svc.ReapplyQuickPay(r.Context(), merchantOf(r), string(req.MchtOrderNo), string(req.AgreeID))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -281,7 +289,8 @@ func (s *Server) handleCreateMockpay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, _, err := s.svc.PayzeroMockPay(r.Context(), merchantOf(r), in)
+	in.Order.Channel = baoguan.ChannelMock // virtual payment
+	o, _, err := s.svc.CreateAndPayNow(r.Context(), merchantOf(r), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -304,7 +313,7 @@ func (s *Server) handleRedoMockpay(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, err := s.svc.PayzeroRedoMockPay(r.Context(), merchantOf(r), string(req.MchtOrderNo))
+	o, err := s.svc.RepayNow(r.Context(), merchantOf(r), string(req.MchtOrderNo), baoguan.ChannelMock)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/payzero"
+	"github.com/baoguan/baoguan/sandbox"
 )
 
 var apply = map[string]any{"requestId": "REQ1", "acctname": "王五", "acctno": "6217920151050000", "accttype": "00",
@@ -76,7 +77,7 @@ func TestQuickPay(t *testing.T) {
 		t.Errorf("re-applying a confirmed request id: %s", r.Raw)
 	}
 	// The card number is sealed at rest like every setting.
-	a, err := h.svc.PayzeroAgreementByID(h.ctx, m.M, ag.Agreeid)
+	a, err := h.svc.CardAgreement(h.ctx, m.M, ag.Agreeid)
 	if err != nil || a.AcctNo != "6217920151050000" {
 		t.Fatalf("agreement: %+v %v", a, err)
 	}
@@ -103,12 +104,12 @@ func TestQuickPay(t *testing.T) {
 	if q.PayStatus != "PAY_APPLIED" {
 		t.Fatalf("redo %+v", q)
 	}
-	h.clock.Add(core.PayzeroSMSTTL + time.Second)
+	h.clock.Add(core.SMSCodeTTL + time.Second)
 	if r := confirm("700336"); r.code() != "30012" {
 		t.Fatalf("expired code: %s", r.Raw)
 	}
 	m.ok("POST", "/order/redoQuickpay", map[string]any{"mchtOrderNo": "Q1", "agreeid": ag.Agreeid}, nil)
-	h.clock.Add(core.PayzeroSMSTTL - time.Second)
+	h.clock.Add(core.SMSCodeTTL - time.Second)
 	if r := confirm("700336"); r.code() != "" {
 		t.Fatalf("code within 3 minutes: %s", r.Raw)
 	} else {
@@ -228,11 +229,11 @@ func TestQRCode(t *testing.T) {
 		t.Fatalf("after refresh: %s round %d", st.PayStatus, st.PayAttempts)
 	}
 	// Codes expire.
-	h.clock.Add(core.PayzeroQRTTL)
+	h.clock.Add(sandbox.CollectTTL)
 	if res, _ := http.PostForm(q.CodeURL, url.Values{"action": {"pay"}}); res.StatusCode != http.StatusConflict {
 		t.Errorf("expired code paid: %d", res.StatusCode)
 	}
-	if _, err := h.svc.PayzeroScanQR(h.ctx, q.CodeURL[strings.LastIndex(q.CodeURL, "/")+1:], "pay"); baoguan.ErrorReason(err) != "qr_expired" {
+	if _, err := h.svc.PayCollection(h.ctx, q.CodeURL[strings.LastIndex(q.CodeURL, "/")+1:], baoguan.PayerAction{Paid: true}); baoguan.ErrorReason(err) != "qr_expired" {
 		t.Errorf("expired: %v", err)
 	}
 	if res := get(t, h.srv.URL+"/payzero/sandbox/qr/1-deadbeef"); res.StatusCode != http.StatusNotFound {
@@ -241,7 +242,7 @@ func TestQRCode(t *testing.T) {
 	// A batch order can be paid by QR code instead of automatic payment.
 	m.ok("POST", "/orderBatch", `[{"mchtOrderNo":"QB1","paymentAmount":500,"currency":"CNY","subject":"x"}]`, nil)
 	m.ok("GET", "/order/qrCode?mchtOrderNo=QB1&qrCodeType=WECHATPAY", nil, &q)
-	if _, err := h.svc.PayzeroScanQR(h.ctx, q.CodeURL[strings.LastIndex(q.CodeURL, "/")+1:], "pay"); err != nil {
+	if _, err := h.svc.PayCollection(h.ctx, q.CodeURL[strings.LastIndex(q.CodeURL, "/")+1:], baoguan.PayerAction{Paid: true}); err != nil {
 		t.Fatal(err)
 	}
 	m.waitOrder("QB1", baoguan.PaySucceed, baoguan.DeclareNone)

@@ -27,13 +27,13 @@ func TestDocumentErrorCodes(t *testing.T) {
 		m.ok("POST", "/orderBatch", batch, &b)
 		return strconv.FormatInt(b.OrderBatchID, 10)
 	}
-	setCards := func(m *merchant, cards ...core.PayzeroCard) {
-		if _, err := h.svc.SetPayzeroCards(h.ctx, m.M, cards); err != nil {
+	setCards := func(m *merchant, cards ...baoguan.FundingCard) {
+		if _, err := h.svc.ReplaceFundingCards(h.ctx, m.M, cards); err != nil {
 			t.Fatal(err)
 		}
 	}
-	card := func(signed bool, balance int64) core.PayzeroCard {
-		return core.PayzeroCard{BankCode: "0308", AcctName: "某某贸易有限公司", AcctNo: "6225880212345678", Signed: signed, Balance: balance}
+	card := func(signed bool, balance int64) baoguan.FundingCard {
+		return baoguan.FundingCard{BankCode: "0308", AcctName: "某某贸易有限公司", AcctNo: "6225880212345678", Signed: signed, Balance: balance}
 	}
 	one := map[string]any{"mchtOrderNo": "P1", "paymentAmount": 35302, "currency": "CNY", "subject": "测试商品1"}
 	cases := []struct {
@@ -100,7 +100,7 @@ func TestFundingRemedy(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	m := h.newMerchant("remedy")
-	if _, err := h.svc.SetPayzeroCards(h.ctx, m.M, []core.PayzeroCard{{BankCode: "0308", AcctName: "某某", AcctNo: "6225880212345678", Signed: true, Balance: 100}}); err != nil {
+	if _, err := h.svc.ReplaceFundingCards(h.ctx, m.M, []baoguan.FundingCard{{BankCode: "0308", AcctName: "某某", AcctNo: "6225880212345678", Signed: true, Balance: 100}}); err != nil {
 		t.Fatal(err)
 	}
 	batch, _ := os.ReadFile("testdata/orderBatch.request.json")
@@ -110,12 +110,12 @@ func TestFundingRemedy(t *testing.T) {
 	if r := m.call("GET", "/orderBatch/"+id+"/pay", nil); r.code() != "50056" {
 		t.Fatalf("want 50056: %s", r.Raw)
 	}
-	if _, err := h.svc.SetPayzeroCards(h.ctx, m.M, []core.PayzeroCard{{BankCode: "0308", AcctName: "某某", AcctNo: "6225880212345678", Signed: true, Balance: 70302}}); err != nil {
+	if _, err := h.svc.ReplaceFundingCards(h.ctx, m.M, []baoguan.FundingCard{{BankCode: "0308", AcctName: "某某", AcctNo: "6225880212345678", Signed: true, Balance: 70302}}); err != nil {
 		t.Fatal(err)
 	}
 	m.ok("GET", "/orderBatch/"+id+"/pay", nil, nil)
 	m.waitOrder("F20190402124", baoguan.PaySucceed, baoguan.DeclareDone)
-	f, err := h.svc.PayzeroFunding(h.ctx, m.M)
+	f, err := h.svc.FundingCards(h.ctx, m.M)
 	if err != nil || !f.Recorded || f.Cards[0].AcctNo != "6225880212345678" {
 		t.Fatalf("funding %+v %v", f, err)
 	}

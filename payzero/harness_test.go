@@ -95,7 +95,7 @@ func newHarness(t *testing.T) *harness {
 		HTTP:           &http.Client{Timeout: 10 * time.Second}, // receivers are on 127.0.0.1
 	})
 	svc.Formats.Register(payzero.Protocol, payzero.NewFormat(payzero.FormatOptions{Now: c.Now}))
-	pz, err := payzero.New(payzero.Options{Svc: svc, Store: store})
+	pz, err := payzero.New(payzero.Options{Svc: svc})
 	if err != nil {
 		t.Fatal(err)
 	}

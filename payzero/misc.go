@@ -57,7 +57,7 @@ func (s *Server) handleDeclare(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err := s.svc.PayzeroDeclare(r.Context(), merchantOf(r), core.PayzeroDeclareInput{
+	_, err := s.svc.PatchAndDeclare(r.Context(), merchantOf(r), core.DeclarePatch{
 		OrderNo: string(req.MchtOrderNo), PayerName: string(req.PayerName), PayerID: string(req.PayerNumber), PayerPhone: string(req.PayerPhone),
 		Customs: string(req.CustomsCode),
 		Extras:  baoguan.CustomsExtras{AreaCode: string(req.CustomsAreaCode), JyOrg: string(req.CustomsJyOrg), InType: string(req.CustomsInType)}})
@@ -107,8 +107,8 @@ func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, baoguan.FieldError("amount", "refundAmount (fen) is required"), refundFields)
 		return
 	}
-	rf, _, err := s.svc.PayzeroRefund(r.Context(), merchantOf(r), core.RefundInput{OrderNo: string(req.MchtOrderNo),
-		RefundNo: string(req.MchtRefundOrderNo), Amount: req.RefundAmount.v, Protocol: Protocol})
+	rf, _, err := s.svc.CreateRefund(r.Context(), merchantOf(r), core.RefundInput{OrderNo: string(req.MchtOrderNo),
+		RefundNo: string(req.MchtRefundOrderNo), Amount: req.RefundAmount.v, Protocol: Protocol, PayerMoneyOnly: true})
 	if err != nil {
 		s.fail(w, r, err, refundFields)
 		return

@@ -12,7 +12,8 @@
 // core.Service, and answers in payzero's envelope {success, errorMsg,
 // errorCode, data} with the document's error codes. Every rule about
 // orders, cards, agreements, SMS codes and QR codes lives in the core
-// (core/payzero_*.go). docs/protocols/payzero.md lists each interface and
+// (core/payments*.go and the other capability files) or, for the
+// sandbox's own rules, in package sandbox. docs/protocols/payzero.md lists each interface and
 // what baoguan decided where the document is silent.
 package payzero
 
@@ -23,7 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 )
 
@@ -37,9 +37,9 @@ const Protocol = "payzero"
 // merchant's general notify URL is used when it is unset.
 const SettingNotifyURL = Protocol + ".notify-url"
 
-// settingJWTSecret is the installation setting holding the HMAC key that
-// signs login tokens. It is generated on first use and stored with
-// onlyNew, so every instance on one database signs with the same key.
+// settingJWTSecret names the installation secret that signs login tokens
+// (core.Service.InstallationSecret): generated on first use, the same for
+// every instance on one database.
 const settingJWTSecret = "payzero.jwt-secret"
 
 // TokenTTL is how long a login token is valid (payzero §1: 4 hours).
@@ -54,9 +54,6 @@ const (
 type Options struct {
 	// Svc is the core every request is translated to. Required.
 	Svc *core.Service
-	// Store holds the login-token key and is read to authenticate tokens;
-	// Svc.Store when nil.
-	Store baoguan.Store
 	// Log receives internal errors with the request id; discarded when nil.
 	Log *slog.Logger
 	// PublicURL is the base URL shoppers' browsers reach this front-end at
@@ -72,7 +69,6 @@ type Options struct {
 // Server serves every interface of the payzero document. Build it with New.
 type Server struct {
 	svc          *core.Service
-	store        baoguan.Store
 	log          *slog.Logger
 	publicURL    string
 	maxBody      int64
@@ -88,13 +84,7 @@ func New(o Options) (*Server, error) {
 	if o.Svc == nil {
 		return nil, errors.New("payzero: Options.Svc is required")
 	}
-	s := &Server{svc: o.Svc, store: o.Store, log: o.Log, publicURL: o.PublicURL, maxBody: o.MaxBody, maxBatchBody: o.MaxBatchBody}
-	if s.store == nil {
-		s.store = o.Svc.Store
-	}
-	if s.store == nil {
-		return nil, errors.New("payzero: no store: set Options.Store or Options.Svc.Store")
-	}
+	s := &Server{svc: o.Svc, log: o.Log, publicURL: o.PublicURL, maxBody: o.MaxBody, maxBatchBody: o.MaxBatchBody}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -174,7 +174,7 @@ func paidByQR(m *merchant, no string, amount int64) {
 	m.ok("POST", "/order/createAndQrCode", map[string]any{"mchtOrderNo": no, "paymentAmount": amount, "currency": "CNY",
 		"subject": "XXXX化妆品", "qrCodeType": "ALIPAY"}, &qr)
 	token := qr.CodeURL[strings.LastIndex(qr.CodeURL, "/")+1:]
-	if _, err := m.h.svc.PayzeroScanQR(m.h.ctx, token, "pay"); err != nil {
+	if _, err := m.h.svc.PayCollection(m.h.ctx, token, baoguan.PayerAction{Paid: true}); err != nil {
 		m.h.t.Fatalf("paying the QR code: %v", err)
 	}
 }

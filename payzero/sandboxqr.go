@@ -10,7 +10,6 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/sandbox"
 )
 
 // The sandbox QR page. A sandbox QR code's URL opens it: it shows the
@@ -61,12 +60,12 @@ func (s *Server) handleQRPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) qrPNG(w http.ResponseWriter, r *http.Request, token string) {
-	_, _, o, err := s.svc.PayzeroQRByToken(r.Context(), token)
+	_, _, o, err := s.svc.CollectionByToken(r.Context(), token)
 	if err != nil || !o.Sandbox {
 		http.NotFound(w, r)
 		return
 	}
-	img, err := qrcode.Encode(s.codeURL(r, token), qrcode.Medium, 256)
+	img, err := qrcode.Encode(s.pageURL(r, token), qrcode.Medium, 256)
 	if err != nil {
 		s.log.Error("encoding QR code", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -78,7 +77,7 @@ func (s *Server) qrPNG(w http.ResponseWriter, r *http.Request, token string) {
 }
 
 func (s *Server) renderQR(w http.ResponseWriter, r *http.Request, token, msg string, status int) {
-	qr, _, o, err := s.svc.PayzeroQRByToken(r.Context(), token)
+	qr, _, o, err := s.svc.CollectionByToken(r.Context(), token)
 	if err == nil && !o.Sandbox {
 		err = &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "二维码不存在"}
 	}
@@ -97,7 +96,7 @@ func (s *Server) renderQR(w http.ResponseWriter, r *http.Request, token, msg str
 		return
 	}
 	now := s.svc.Now()
-	v := qrView{OrderNo: o.MerchantOrderNo, Amount: baoguan.FormatYuan(o.Amount), Subject: o.Subject, Type: qr.Type, PSP: qr.PSP,
+	v := qrView{OrderNo: o.MerchantOrderNo, Amount: baoguan.FormatYuan(o.Amount), Subject: o.Subject, Type: qr.Kind, PSP: qr.PSP,
 		PayStatus: string(o.PayStatus), Expires: qr.ExpiresAt.In(core.ChinaTime).Format(time.DateTime), PNG: token + ".png", Message: msg,
 		Payable: o.PayStatus == baoguan.PayApplied && qr.UsedAt.IsZero() && !qr.Expired(now)}
 	if qr.Expired(now) && msg == "" && !o.Paid() {
@@ -113,16 +112,16 @@ func (s *Server) renderQR(w http.ResponseWriter, r *http.Request, token, msg str
 func (s *Server) handleQRScan(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	evidence := sandbox.EvidenceFail
+	var a baoguan.PayerAction
 	switch r.PostFormValue("action") {
 	case "pay":
-		evidence = sandbox.EvidencePay
+		a.Paid = true
 	case "fail":
 	default:
 		s.renderQR(w, r, token, "请选择“支付”或“失败”", http.StatusBadRequest)
 		return
 	}
-	o, err := s.svc.PayzeroScanQR(r.Context(), token, evidence)
+	o, err := s.svc.PayCollection(r.Context(), token, a)
 	if err != nil {
 		if baoguan.ErrorCode(err) == baoguan.EINTERNAL {
 			s.log.Error("sandbox QR scan", "err", err)

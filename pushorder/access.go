@@ -43,12 +43,7 @@ func (s *Server) caller(r *http.Request, name string) (*baoguan.Merchant, error)
 	if name == "" {
 		return refuse("MerchantName is empty")
 	}
-	var m *baoguan.Merchant
-	err := s.store.View(r.Context(), func(tx baoguan.Tx) error {
-		var err error
-		m, err = tx.MerchantByName(name)
-		return err
-	})
+	m, err := s.svc.MerchantByName(r.Context(), name)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 		return refuse("no merchant of that name")
 	}

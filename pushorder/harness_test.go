@@ -111,7 +111,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	svc.Formats.Register(pushorder.Protocol, pushorder.NewFormat(pushorder.FormatOptions{Schedule: schedule}))
 
-	opts := pushorder.Options{Svc: svc, Store: store}
+	opts := pushorder.Options{Svc: svc}
 	for _, p := range strings.Split(o.proxies, ",") {
 		if p != "" {
 			opts.TrustedProxies = append(opts.TrustedProxies, mustPrefix(t, p))

@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"net/netip"
 
-	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 )
 
@@ -52,8 +51,6 @@ const defaultMaxBody = 1 << 20
 type Options struct {
 	// Svc is the core every request is translated to. Required.
 	Svc *core.Service
-	// Store is read to find the merchant a request names; Svc.Store when nil.
-	Store baoguan.Store
 	// Log receives internal errors (with the request id) and refused access
 	// attempts; discarded when nil.
 	Log *slog.Logger
@@ -73,7 +70,6 @@ type Options struct {
 // endpoints. Build it with New.
 type Server struct {
 	svc     *core.Service
-	store   baoguan.Store
 	log     *slog.Logger
 	maxBody int64
 	proxies []netip.Prefix
@@ -85,13 +81,7 @@ func New(o Options) (*Server, error) {
 	if o.Svc == nil {
 		return nil, errors.New("pushorder: Options.Svc is required")
 	}
-	s := &Server{svc: o.Svc, store: o.Store, log: o.Log, maxBody: o.MaxBody, proxies: o.TrustedProxies}
-	if s.store == nil {
-		s.store = o.Svc.Store
-	}
-	if s.store == nil {
-		return nil, errors.New("pushorder: no store: set Options.Store or Options.Svc.Store")
-	}
+	s := &Server{svc: o.Svc, log: o.Log, maxBody: o.MaxBody, proxies: o.TrustedProxies}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

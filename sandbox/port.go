@@ -112,7 +112,7 @@ func (p *Port) Receipt(ctx context.Context, r baoguan.DeclareRequest) (baoguan.R
 // the order's payer: a re-declaration with corrected data must be able to
 // turn a FAIL into a SUCCESS).
 func outcome(d *baoguan.Declaration) baoguan.Receipt {
-	id := normID(d.Payer.IDNumber)
+	id := baoguan.NormalizeID(d.Payer.IDNumber)
 
 	// 1. Document examples answer as their documents show. This comes first
 	// because most of them would fail the checksum rule below.

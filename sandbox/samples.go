@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"strings"
-
 	"github.com/baoguan/baoguan"
 )
 
@@ -46,14 +44,11 @@ var SampleIdentities = []SampleIdentity{
 		Source: "wechatv3 (004_0ded8097a1edc578.txt): customs order query request example, certificate_id/certificate_name"},
 }
 
-// normID is how the sandbox compares ID numbers: the core stores them
-// trimmed, but a lower-case check character x is the same card as X.
-func normID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
-
+// lookupSample compares ID numbers as baoguan.SamePerson does.
 func lookupSample(id string) (SampleIdentity, bool) {
-	id = normID(id)
+	id = baoguan.NormalizeID(id)
 	for _, s := range SampleIdentities {
-		if normID(s.IDNumber) == id {
+		if baoguan.NormalizeID(s.IDNumber) == id {
 			return s, true
 		}
 	}

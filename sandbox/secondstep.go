@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/baoguan/baoguan"
 )
@@ -23,11 +25,10 @@ const (
 	payTypeScan      = "3"
 )
 
-// Evidence a tester gives on the sandbox QR page (see Complete).
-const (
-	EvidencePay  = "pay"
-	EvidenceFail = "fail"
-)
+// CollectTTL is how long a sandbox code can be paid. payzero's document
+// only says codes expire (4.2); two hours is the usual life of a WeChat Pay
+// native code.
+const CollectTTL = 2 * time.Hour
 
 // QRFailReason is the reason of a QR payment the tester failed on purpose.
 const QRFailReason = "付款人未完成支付（沙箱：测试人员选择了支付失败）"
@@ -64,21 +65,40 @@ func appliedMessage(ch baoguan.Channel) string {
 	return "等待付款人扫码"
 }
 
-// Complete finishes a payment that Pay answered PAY_APPLIED. evidence is
-// what the shopper did: for qr, EvidencePay or EvidenceFail (the buttons of
-// the sandbox QR page); for quick, the SMS code, which the core has already
-// checked against its challenge. The answer is:
+// Collect issues a code for a qr order: EASYPAY collects it, the gateway
+// hosts its page (URL empty: the sandbox page stands in for the wallet
+// app), and it can be paid for CollectTTL. Every code type is accepted.
+func (c *Channel) Collect(ctx context.Context, r baoguan.CollectRequest) (baoguan.CollectCode, error) {
+	if err := ctx.Err(); err != nil {
+		return baoguan.CollectCode{}, err
+	}
+	return baoguan.CollectCode{PSP: qrPSP, ExpiresAt: r.Now.Add(CollectTTL)}, nil
+}
+
+// smsCodeOK is the sandbox's SMS rule (payzero's test environment, §5.2):
+// any 6 characters, none of them a space.
+func smsCodeOK(code string) bool {
+	return utf8.RuneCountInString(code) == 6 && !strings.ContainsAny(code, " \t\r\n")
+}
+
+// errSMSWrong is the sandbox bank's answer to a code that breaks its rule.
+var errSMSWrong = &baoguan.Error{Code: baoguan.ESTATE, Reason: "sms_wrong", Message: "短信验证码错误（沙箱：任意 6 位字符）"}
+
+// Complete finishes a payment that Pay or Collect answered PAY_APPLIED. a
+// is what the payer did: for qr, the choice on the sandbox page; for
+// quick, the SMS code. The answer is:
 //
-//   - qr: PAY_SUCCEED (EASYPAY, pay type 3 scan) for EvidencePay, PAY_FAILED
-//     with QRFailReason for anything else;
-//   - quick: PAY_SUCCEED (ALLINPAY, verDept 2 NetsUnion, pay type 2 PC),
-//     unless the order number ends in PAYFAIL: then the bank refuses, as for
-//     mock and auto.
+//   - qr: PAY_SUCCEED (EASYPAY, pay type 3 scan) when the payer paid,
+//     PAY_FAILED with QRFailReason when they gave up;
+//   - quick: a code that is not 6 characters without spaces is refused
+//     (ESTATE reason sms_wrong); otherwise PAY_SUCCEED (ALLINPAY, verDept 2
+//     NetsUnion, pay type 2 PC), unless the order number ends in PAYFAIL:
+//     then the bank refuses, as for mock and auto.
 //
 // The payment number is derived like Pay's, so a repeated call answers the
 // same. The payer is the order's payer; the core replaces it with the card
 // holder when it knows who really paid (quick pay agreements).
-func (c *Channel) Complete(ctx context.Context, r baoguan.PayRequest, evidence string) (baoguan.PayResult, error) {
+func (c *Channel) Complete(ctx context.Context, r baoguan.PayRequest, a baoguan.PayerAction) (baoguan.PayResult, error) {
 	if err := ctx.Err(); err != nil {
 		return baoguan.PayResult{}, err
 	}
@@ -91,10 +111,13 @@ func (c *Channel) Complete(ctx context.Context, r baoguan.PayRequest, evidence s
 	switch o.Channel {
 	case baoguan.ChannelQR:
 		p.PSP, p.PSPName, p.VerDept, p.PayType = qrPSP, qrPSPName, verDeptOther, payTypeScan
-		if evidence != EvidencePay {
+		if !a.Paid {
 			fail = QRFailReason
 		}
 	case baoguan.ChannelQuick:
+		if !smsCodeOK(a.SMSCode) {
+			return baoguan.PayResult{}, errSMSWrong
+		}
 		p.PSP, p.PSPName, p.PSPCode, p.VerDept, p.PayType = quickPSP, quickPSPName, quickPSPCode, verDeptNetsUnion, payTypePC
 		if strings.HasSuffix(strings.ToUpper(o.MerchantOrderNo), SuffixPayFail) {
 			fail = PayFailReason
@@ -114,7 +137,3 @@ func (c *Channel) Complete(ctx context.Context, r baoguan.PayRequest, evidence s
 	p.InitResponse = marshal(virtualResponse{Result: "SUCCESS", TradeNo: p.No, PayStatus: string(baoguan.PaySucceed), PaidAt: stamp(r.Now)})
 	return baoguan.PayResult{Status: baoguan.PaySucceed, Payment: p}, nil
 }
-
-// PSPFor is the method form of the package function PSPFor, through which
-// the core asks a channel which payment company it will use.
-func (*Channel) PSPFor(ch baoguan.Channel) string { return PSPFor(ch) }

@@ -187,7 +187,7 @@ func (s *Server) handleDeclare(ctx context.Context, c *call) (any, error) {
 	spec := baoguan.DeclarationSpec{Customs: customs, SubOrderNo: req.SubOrderNo, MerchantCustomsNo: req.MerchantCustomsNo,
 		Duty: deref(req.Duty), OrderFee: deref(req.OrderFee), TransportFee: deref(req.TransportFee), ProductFee: deref(req.ProductFee),
 		Split: req.OrderFee != nil || req.TransportFee != nil || req.ProductFee != nil}
-	o, d, _, err := s.svc.DeclareOnce(ctx, c.m, req.ref(), spec)
+	o, d, _, err := s.svc.DeclareTarget(ctx, c.m, req.ref(), spec)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +358,7 @@ func (s *Server) handleRedeclare(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	t := core.DeclarationTarget{Order: req.ref(), Customs: customs, SubOrderNo: req.SubOrderNo, SubOrderID: req.SubOrderID}
-	o, d, err := s.svc.RedeclareOne(ctx, c.m, t, req.MerchantCustomsNo)
+	o, d, err := s.svc.Redeclare(ctx, c.m, t, req.MerchantCustomsNo)
 	if err != nil {
 		return nil, err
 	}

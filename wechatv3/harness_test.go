@@ -106,7 +106,7 @@ func newHarness(t *testing.T, configure ...func(*harnessConfig)) *harness {
 	})
 	svc.Formats.Register(wechatv3.Protocol, wechatv3.NewFormat())
 	opts := cfg.opts
-	opts.Svc, opts.Store = svc, store
+	opts.Svc = svc
 	wx, err := wechatv3.New(opts)
 	if err != nil {
 		t.Fatalf("wechatv3.New: %v", err)

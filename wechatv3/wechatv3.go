@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/platform"
 )
@@ -40,9 +39,8 @@ const (
 
 // Options configure the front-end.
 type Options struct {
-	Svc   *core.Service
-	Store baoguan.Store // holds the platform key
-	Log   *slog.Logger
+	Svc *core.Service
+	Log *slog.Logger
 	// MaxBody caps a request body (default 64 KiB; WeChat's requests are
 	// a few hundred bytes).
 	MaxBody int64
@@ -72,13 +70,13 @@ type Server struct {
 }
 
 // New loads (on first start: generates and stores) the platform key and
-// returns the server. It fails when Svc or Store is missing or the key
-// cannot be loaded.
+// returns the server. It fails when Svc is missing or the key cannot be
+// loaded.
 func New(o Options) (*Server, error) {
-	if o.Svc == nil || o.Store == nil {
-		return nil, errors.New("wechatv3: Options.Svc and Options.Store are required")
+	if o.Svc == nil {
+		return nil, errors.New("wechatv3: Options.Svc is required")
 	}
-	key, err := platform.Load(context.Background(), o.Store, Protocol)
+	key, err := o.Svc.PlatformKey(context.Background(), Protocol)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/accp"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/payzero"
@@ -30,31 +29,31 @@ type frontend struct {
 // notification format with the core, and returns them for mounting. Each is
 // served under its prefix on the main listener and, when configured, at the
 // root of its own listener.
-func buildFrontends(ctx context.Context, svc *core.Service, store baoguan.Store, log *slog.Logger) ([]frontend, error) {
+func buildFrontends(ctx context.Context, svc *core.Service, log *slog.Logger) ([]frontend, error) {
 	var out []frontend
 
-	po, err := pushorder.New(pushorder.Options{Svc: svc, Store: store, Log: log})
+	po, err := pushorder.New(pushorder.Options{Svc: svc, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("pushorder: %w", err)
 	}
 	svc.Formats.Register(pushorder.Protocol, pushorder.NewFormat(pushorder.FormatOptions{}))
 	out = append(out, frontend{name: pushorder.Protocol, prefix: "/pushorder", register: po.Register, handler: po.Handler()})
 
-	ac, err := accp.New(accp.Options{Svc: svc, Store: store, Log: log})
+	ac, err := accp.New(accp.Options{Svc: svc, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("accp: %w", err)
 	}
 	svc.Formats.Register(accp.Protocol, accp.NewFormat(ac.Key()))
 	out = append(out, frontend{name: accp.Protocol, prefix: "/accp", register: ac.Register, handler: ac.Handler()})
 
-	wx, err := wechatv3.New(wechatv3.Options{Svc: svc, Store: store, Log: log})
+	wx, err := wechatv3.New(wechatv3.Options{Svc: svc, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("wechatv3: %w", err)
 	}
 	svc.Formats.Register(wechatv3.Protocol, wechatv3.NewFormat())
 	out = append(out, frontend{name: wechatv3.Protocol, prefix: "/wechatpay", register: wx.Register, handler: wx.Handler()})
 
-	pz, err := payzero.New(payzero.Options{Svc: svc, Store: store, Log: log})
+	pz, err := payzero.New(payzero.Options{Svc: svc, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("payzero: %w", err)
 	}

@@ -68,17 +68,7 @@ kept, and --dead lists such jobs with their last error so an operator can act.`,
 }
 
 func countJobs(cmd *cobra.Command, svc *core.Service, asJSON bool, stdout io.Writer) error {
-	counts := map[baoguan.JobState]map[string]int{}
-	err := svc.View(cmd.Context(), func(tx baoguan.Tx) error {
-		for _, st := range jobStates {
-			c, err := tx.CountJobs(st)
-			if err != nil {
-				return err
-			}
-			counts[st] = c
-		}
-		return nil
-	})
+	counts, err := svc.JobCounts(cmd.Context())
 	if err != nil {
 		return err
 	}

@@ -210,19 +210,30 @@ a new base64 key first in the comma-separated list and keeping the old ones.`,
 func newMerchantCardsCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var no string
 	var cards []string
+	var clear, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "cards --merchant NO --card BANK:NAME:NUMBER:signed|unsigned:BALANCE ...",
-		Short: "Record the bank cards a merchant funds automatic payments from (payzero 2.2, appendix B.1)",
-		Long: `Record the merchant's bound bank cards and their current balances (yuan), which
-payzero's automatic payment checks before paying a batch (errors 50001, 50010,
-50056). The list replaces the earlier one; no --card clears it. Card numbers are
-stored encrypted and shown masked.`,
-		Example: `  baoguan merchant cards --merchant M1 --card 0308:张三:6225880137001234:signed:50000.00`,
-		Args:    cobra.NoArgs,
+		Use:   "cards --merchant NO [--card BANK:NAME:NUMBER:signed|unsigned:BALANCE ... | --clear]",
+		Short: "List or record the bank cards a merchant funds automatic payments from (payzero 2.2, appendix B.1)",
+		Long: `Without --card or --clear, list the merchant's funding cards, numbers masked.
+
+With --card, record the merchant's bound bank cards and their current balances
+(yuan), which automatic payment checks before paying a batch (payzero errors
+50001, 50010, 50056). The cards given replace the earlier list, whole. --clear
+records that the merchant has no card (automatic payment then answers 50001).
+Card numbers are stored encrypted and shown masked.
+
+A sandbox merchant that never recorded cards pays from its sandbox funding
+account, listed as one signed card of the test bank 999.`,
+		Example: `  baoguan merchant cards --merchant M1
+  baoguan merchant cards --merchant M1 --card 0308:张三:6225880137001234:signed:50000.00
+  baoguan merchant cards --merchant M1 --clear`,
+		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.Flags().StringVar(&no, "merchant", "", "merchant_no (required)")
-	cmd.Flags().StringArrayVar(&cards, "card", nil, "BANK:NAME:NUMBER:signed|unsigned:BALANCE (repeatable)")
+	cmd.Flags().StringArrayVar(&cards, "card", nil, "BANK:NAME:NUMBER:signed|unsigned:BALANCE (repeatable); replaces the list")
+	cmd.Flags().BoolVar(&clear, "clear", false, "record that the merchant has no card")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the cards as JSON (numbers masked)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -231,7 +242,10 @@ stored encrypted and shown masked.`,
 		if no == "" {
 			return errors.New("--merchant is required")
 		}
-		var list []core.PayzeroCard
+		if clear && len(cards) > 0 {
+			return errors.New("--clear and --card cannot be used together: --card replaces the list, --clear empties it")
+		}
+		var list []baoguan.FundingCard
 		for i, c := range cards {
 			f := strings.Split(c, ":")
 			if len(f) != 5 || (f[3] != "signed" && f[3] != "unsigned") {
@@ -241,37 +255,62 @@ stored encrypted and shown masked.`,
 			if err != nil {
 				return fmt.Errorf("--card %d: %v", i+1, baoguan.ErrorMessage(err))
 			}
-			list = append(list, core.PayzeroCard{BankCode: f[0], AcctName: f[1], AcctNo: f[2], Signed: f[3] == "signed", Balance: bal})
+			list = append(list, baoguan.FundingCard{BankCode: f[0], AcctName: f[1], AcctNo: f[2], Signed: f[3] == "signed", Balance: bal})
 		}
 		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
-			var m *baoguan.Merchant
-			err := svc.View(cmd.Context(), func(tx baoguan.Tx) error {
-				var err error
-				m, err = tx.MerchantByNo(no)
-				return err
-			})
+			m, err := svc.MerchantByNo(cmd.Context(), no)
 			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 				return fmt.Errorf("--merchant: no merchant %q", no)
 			}
 			if err != nil {
 				return err
 			}
-			f, err := svc.SetPayzeroCards(cmd.Context(), m, list)
+			var f baoguan.FundingCards
+			if clear || len(list) > 0 {
+				f, err = svc.ReplaceFundingCards(cmd.Context(), m, list)
+			} else {
+				f, err = svc.FundingCards(cmd.Context(), m)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %s", baoguan.ErrorField(err), baoguan.ErrorMessage(err))
 			}
-			for _, c := range f.Cards {
-				state := "unsigned"
-				if c.Signed {
-					state = "signed"
-				}
-				fmt.Fprintf(stdout, "%s %s %s %s %s\n", c.BankCode, c.AcctName, baoguan.MaskCard(c.AcctNo), state, baoguan.FormatYuan(c.Balance))
-			}
-			if len(f.Cards) == 0 {
-				fmt.Fprintln(stdout, "no cards recorded")
-			}
-			return nil
+			return printCards(stdout, f, asJSON)
 		})
 	}
 	return cmd
+}
+
+// printCards lists funding cards, numbers masked.
+func printCards(w io.Writer, f baoguan.FundingCards, asJSON bool) error {
+	type cardJSON struct {
+		BankCode string `json:"bank_code"`
+		AcctName string `json:"acct_name"`
+		AcctNo   string `json:"acct_no"` // masked
+		Signed   bool   `json:"signed"`
+		Balance  string `json:"balance"` // yuan
+	}
+	if asJSON {
+		out := struct {
+			Recorded bool       `json:"recorded"`
+			Cards    []cardJSON `json:"cards"`
+		}{Recorded: f.Recorded, Cards: []cardJSON{}}
+		for _, c := range f.Cards {
+			out.Cards = append(out.Cards, cardJSON{c.BankCode, c.AcctName, baoguan.MaskCard(c.AcctNo), c.Signed, baoguan.FormatYuan(c.Balance)})
+		}
+		return writeJSONOut(w, out)
+	}
+	for _, c := range f.Cards {
+		state := "unsigned"
+		if c.Signed {
+			state = "signed"
+		}
+		fmt.Fprintf(w, "%s %s %s %s %s\n", c.BankCode, c.AcctName, baoguan.MaskCard(c.AcctNo), state, baoguan.FormatYuan(c.Balance))
+	}
+	switch {
+	case len(f.Cards) == 0:
+		fmt.Fprintln(w, "no cards recorded")
+	case !f.Recorded:
+		fmt.Fprintln(w, "(sandbox funding account; no cards recorded)")
+	}
+	return nil
 }

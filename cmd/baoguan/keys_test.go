@@ -88,7 +88,32 @@ func TestMerchantCards(t *testing.T) {
 	if _, err := runCmd(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1", "--card", "0308:张三:622588"); err == nil {
 		t.Fatal("a malformed --card was accepted")
 	}
-	if out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1"); !strings.Contains(out, "no cards") {
+	// Without --card the cards are listed, masked, and stay recorded.
+	for range 2 {
+		out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1")
+		if strings.Contains(out, "6225880137001234") || !strings.Contains(out, "0308 张三 6225 **** **** 1234 signed 50000.00") ||
+			!strings.Contains(out, "999 张三 6222 **** **** 2222 unsigned 0.00") {
+			t.Fatalf("listing cards: %q", out)
+		}
+	}
+	var listed struct {
+		Recorded bool
+		Cards    []struct {
+			AcctNo string `json:"acct_no"`
+		}
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1", "--json")), &listed); err != nil ||
+		!listed.Recorded || len(listed.Cards) != 2 || listed.Cards[0].AcctNo != "6225 **** **** 1234" {
+		t.Fatalf("listing cards as JSON: %+v %v", listed, err)
+	}
+	if _, err := runCmd(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1", "--clear", "--card", "0308:张三:6225880137001234:signed:1"); err == nil {
+		t.Fatal("--clear with --card was accepted")
+	}
+	// Clearing is explicit.
+	if out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1", "--clear"); !strings.Contains(out, "no cards") {
 		t.Fatalf("clearing cards: %q", out)
+	}
+	if out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1"); !strings.Contains(out, "no cards recorded") {
+		t.Fatalf("listing after clearing: %q", out)
 	}
 }

@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	mux := http.NewServeMux()
 	addOpsRoutes(mux, store, reg, log)
 	api.New(api.Options{Svc: svc, Log: log}).Register(mux)
-	fes, err := buildFrontends(ctx, svc, store, log)
+	fes, err := buildFrontends(ctx, svc, log)
 	if err != nil {
 		return err
 	}

@@ -12,19 +12,20 @@ import (
 	"github.com/baoguan/baoguan/netguard"
 )
 
-// A declaration push is how LianLian ACCP (cbpayment apply-pushpay) asks for
-// a payment record to be declared: not as part of an order, but as its own
-// request about an order that is already paid, under a number the merchant
-// chose (txn_seqno). The number is a natural key: the first content seen for
-// it is kept, a repeat replays the first reply, other content is refused,
-// and a modification (operate_type MOD) must name a number that exists.
+// A declaration push is a request to declare a paid order's payment record
+// that is not part of the order: its own request, about an order already
+// paid (made through any front-end), under a number the merchant chose.
+// LianLian ACCP's cbpayment apply-pushpay (txn_seqno) is one front-end of it.
+// The number is a natural key: the first content seen for it is kept, a
+// repeat replays the first reply, other content is refused, and a
+// modification must name a number that exists.
 //
-// The push is kept without schema changes: each accepted version is one row
-// of the idempotency table, keyed "<protocol>:<no>" for the first and
-// "<protocol>:<no>~<n>" for the n-th (rows are never overwritten, so racing
-// requests cannot both be "first"). The order carries, in Extra, which push
-// owns which of its declarations, so notifications rendered from a
-// declaration can name the push.
+// Each accepted version is one natural-key record (idempotency.go), keyed
+// "<protocol>:<no>" for the first and "<protocol>:<no>~<n>" for the n-th
+// (records are never overwritten, so racing requests cannot both be
+// "first"). The order carries, in Extra, which push owns which of its
+// declarations, so notifications rendered from a declaration can name the
+// push.
 
 // maxPushVersions bounds the modifications of one push; a push modified a
 // hundred times is a merchant loop, not a correction.
@@ -72,7 +73,7 @@ type DeclarationPushResult struct {
 	Replayed bool
 }
 
-// declPushRecord is the Body of a push's idempotency row.
+// declPushRecord is the Body of a push's natural-key record.
 type declPushRecord struct {
 	OrderNo    string    `json:"order_no"`
 	Customs    string    `json:"customs"`
@@ -102,21 +103,18 @@ func DeclarationPushURLKey(protocol string) string { return protocol + ".notify_
 // declPushVersions reads the first and the latest version of a push; both
 // are nil when the push does not exist.
 func declPushVersions(tx baoguan.Tx, merchantID int64, protocol, no string) (first, last *baoguan.IdemRecord, n int, err error) {
-	first, err = tx.Idempotency(merchantID, declPushKey(protocol, no, 1))
-	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		return nil, nil, 0, nil
-	}
-	if err != nil {
+	first, err = readKey(tx, merchantID, declPushKey(protocol, no, 1))
+	if err != nil || first == nil {
 		return nil, nil, 0, err
 	}
 	last, n = first, 1
 	for n < maxPushVersions {
-		r, err := tx.Idempotency(merchantID, declPushKey(protocol, no, n+1))
-		if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-			break
-		}
+		r, err := readKey(tx, merchantID, declPushKey(protocol, no, n+1))
 		if err != nil {
 			return nil, nil, 0, err
+		}
+		if r == nil {
+			break
 		}
 		last, n = r, n+1
 	}
@@ -274,8 +272,9 @@ func (s *Service) pushDeclarationTx(tx baoguan.Tx, m *baoguan.Merchant, in *Decl
 			Message: "order " + in.OrderNo + " was already pushed to " + entry.Code + " as push " + no + "; modify that push instead"}
 	}
 
-	// The same comparison the declare job makes, made now so that the reply
-	// can say SAME/DIFF and DIFF_REJECT can refuse the push outright.
+	// The same identity check the declare job makes (identity.go), made now
+	// so that the reply can say SAME/DIFF and DIFF_REJECT can refuse the
+	// push outright.
 	probe := baoguan.Declaration{Payer: in.Payer, Strategy: in.Spec.Strategy, IdentityCheck: baoguan.CheckUnchecked}
 	why := s.preCheck(o, &probe)
 	if probe.IdentityCheck == baoguan.CheckDifferent && in.Spec.Strategy == baoguan.StrategyDiffReject {
@@ -328,9 +327,12 @@ func (s *Service) pushDeclarationTx(tx baoguan.Tx, m *baoguan.Merchant, in *Decl
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: declPushKey(in.Protocol, in.No, versions+1),
-		RequestHash: fp, Status: 200, Body: body, CreatedAt: now}); err != nil {
+	if prev, err := takeKey(tx, m.ID, declPushKey(in.Protocol, in.No, versions+1), fp, 200, body); err != nil {
 		return nil, err
+	} else if prev != nil {
+		// Another request recorded this version since the versions were
+		// read: PushDeclaration runs again to answer as a repeat.
+		return nil, &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "duplicate", Message: "push " + in.No + " was recorded meanwhile"}
 	}
 	return &DeclarationPushResult{Push: p, Reply: reply}, nil
 }
@@ -350,7 +352,7 @@ type DeclarationPushView struct {
 // ENOTFOUND reason unknown_push.
 func (s *Service) DeclarationPushByNo(ctx context.Context, m *baoguan.Merchant, protocol, no string) (*DeclarationPushView, error) {
 	v := &DeclarationPushView{No: no}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		_, last, n, err := declPushVersions(tx, m.ID, protocol, no)
 		if err != nil {
 			return err

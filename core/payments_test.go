@@ -6,6 +6,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/sandbox"
 )
 
 // CompletePayment records a later outcome once: a repeat is harmless, a
@@ -13,13 +14,13 @@ import (
 func TestCompletePayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
-	o, qr, err := e.svc.PayzeroCreateQR(e.ctx, e.m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "QR1", Amount: 500, Subject: "口红",
+	o, qr, err := e.svc.Collect(e.ctx, e.m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "QR1", Amount: 500, Subject: "口红",
 		Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
 		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}, "ALIPAY")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.PayStatus != baoguan.PayApplied || qr.PSP != "EASYPAY" || !qr.ExpiresAt.Equal(qr.IssuedAt.Add(core.PayzeroQRTTL)) {
+	if o.PayStatus != baoguan.PayApplied || qr.PSP != "EASYPAY" || !qr.ExpiresAt.Equal(qr.IssuedAt.Add(sandbox.CollectTTL)) {
 		t.Fatalf("order %s, code %+v", o.PayStatus, qr)
 	}
 	paid := baoguan.PayResult{Status: baoguan.PaySucceed, Payment: baoguan.Payment{No: "P1", PSP: "EASYPAY", PayerName: "张三", PayerID: "110105199001011232"}}
@@ -38,10 +39,10 @@ func TestCompletePayment(t *testing.T) {
 	}
 }
 
-func TestPayzeroFunding(t *testing.T) {
+func TestFundingCards(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
-	f, err := e.svc.PayzeroFunding(e.ctx, e.m)
+	f, err := e.svc.FundingCards(e.ctx, e.m)
 	if err != nil || f.Recorded || len(f.Cards) != 1 || !f.Cards[0].Signed || f.Cards[0].Balance != e.m.FundingBalance {
 		t.Fatalf("sandbox default: %+v %v", f, err)
 	}
@@ -49,23 +50,23 @@ func TestPayzeroFunding(t *testing.T) {
 		return core.OrderInput{Order: baoguan.Order{MerchantOrderNo: no, Amount: 500, Subject: "x"}}
 	}
 	for _, c := range []struct {
-		cards  []core.PayzeroCard
+		cards  []baoguan.FundingCard
 		reason string
 	}{
 		{nil, core.ReasonNoCard},
-		{[]core.PayzeroCard{{BankCode: "0308", AcctName: "某", AcctNo: "6225880212345678", Balance: 1000}}, core.ReasonNoSignedCard},
-		{[]core.PayzeroCard{{BankCode: "0308", AcctName: "某", AcctNo: "6225880212345678", Balance: 499, Signed: true}}, core.ReasonCardBalanceShort},
-		{[]core.PayzeroCard{{BankCode: "0308", AcctName: "某", AcctNo: "6225880212345678", Balance: 500, Signed: true}}, ""},
+		{[]baoguan.FundingCard{{BankCode: "0308", AcctName: "某", AcctNo: "6225880212345678", Balance: 1000}}, core.ReasonNoSignedCard},
+		{[]baoguan.FundingCard{{BankCode: "0308", AcctName: "某", AcctNo: "6225880212345678", Balance: 499, Signed: true}}, core.ReasonCardBalanceShort},
+		{[]baoguan.FundingCard{{BankCode: "0308", AcctName: "某", AcctNo: "6225880212345678", Balance: 500, Signed: true}}, ""},
 	} {
-		if _, err := e.svc.SetPayzeroCards(e.ctx, e.m, c.cards); err != nil {
+		if _, err := e.svc.ReplaceFundingCards(e.ctx, e.m, c.cards); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := e.svc.PayzeroCreateAndPay(e.ctx, e.m, in("A"+c.reason))
+		_, _, err := e.svc.CreateOrderPaidFromCards(e.ctx, e.m, in("A"+c.reason))
 		if baoguan.ErrorReason(err) != c.reason || (c.reason == "" && err != nil) {
 			t.Errorf("cards %+v: %v, want reason %q", c.cards, err, c.reason)
 		}
 	}
-	if _, err := e.svc.SetPayzeroCards(e.ctx, e.m, []core.PayzeroCard{{BankCode: "9999", AcctName: "x", AcctNo: "6225880212345678"}}); baoguan.ErrorField(err) != "cards[0].bank_code" {
+	if _, err := e.svc.ReplaceFundingCards(e.ctx, e.m, []baoguan.FundingCard{{BankCode: "9999", AcctName: "x", AcctNo: "6225880212345678"}}); baoguan.ErrorField(err) != "cards[0].bank_code" {
 		t.Errorf("bad bank code: %v", err)
 	}
 }

@@ -2,89 +2,215 @@ package core
 
 import (
 	"context"
+	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/baoguan/baoguan"
 )
 
-// This file holds the services WeChat Pay's APIv3 customs family needs
-// beyond the shared ones: finding a merchant by a protocol setting (WeChat
-// names merchants by mchid), naming an order by its payment number, and
-// working on one declaration at a time (WeChat's declare, modify,
-// redeclare, verify-certificate and query all address a single customs
-// record, where the native API addresses an order). They are written as
-// general services so another front-end may use them; the rules they
-// enforce (duplicates, states, amounts) are the core's, not WeChat's.
+// Declarations: declaring a paid order's payment record to customs targets,
+// declaring again (with new payer data, or as it stands), modifying one
+// declaration, and finding them. The split and amount rule is the root
+// package's (fees.go); the identity rules are identity.go's; the jobs that
+// hand declarations to ports are declarations_job.go's.
 
-// MerchantBySetting returns the merchant whose per-protocol setting key
-// (e.g. "wechatv3.mchid") equals value. Settings are sealed and not
-// indexed, so this reads every merchant; the number of merchants of one
-// installation is small. ENOTFOUND when none matches or value is empty.
-func (s *Service) MerchantBySetting(ctx context.Context, key, value string) (*baoguan.Merchant, error) {
-	if value == "" {
-		return nil, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no merchant has an empty " + key}
-	}
-	var out *baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
-		ms, err := tx.Merchants()
-		if err != nil {
-			return err
+// planDeclarations creates (or, for a re-declaration, resets) the
+// declarations one spec asks for: one per code of the catalogue entry's
+// plan, so ports that need two pushes get both. It returns them.
+//
+// existing are the order's declarations; nil reads them (a new order passes
+// the ones it has created so far).
+func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer, existing []baoguan.Declaration) ([]baoguan.Declaration, error) {
+	if existing == nil {
+		var err error
+		if existing, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+			return nil, err
 		}
-		for i := range ms {
-			if ms[i].Settings[key] == value {
-				m := ms[i]
-				out = &m
-				return nil
+	}
+	var out []baoguan.Declaration
+	now := tx.Now()
+	for _, code := range e.Plan {
+		pe, err := baoguan.LookupCustoms(code)
+		if err != nil {
+			return nil, err
+		}
+		var d *baoguan.Declaration
+		for i := range existing {
+			if existing[i].Customs == code && existing[i].SubOrderNo == spec.SubOrderNo {
+				d = &existing[i]
 			}
 		}
-		return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no merchant has " + key + " " + value}
-	})
-	return out, err
+		fresh := d == nil
+		if fresh {
+			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: pe.Port,
+				SubOrderNo: spec.SubOrderNo, State: baoguan.DeclUndeclared, IdentityCheck: baoguan.CheckUnchecked,
+				SubOrderID: s.newID("D")}
+		} else if !d.Final() && d.State != baoguan.DeclUndeclared {
+			return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "declaration_in_flight",
+				Message: "the declaration of order " + o.MerchantOrderNo + " to " + code + " is " + string(d.State) + "; wait for its outcome"}
+		}
+		d.Extras = spec.Extras
+		d.MerchantCustomsNo = spec.MerchantCustomsNo
+		d.Duty = spec.Duty
+		d.Strategy = spec.Strategy
+		d.OrderFee, d.TransportFee, d.ProductFee = spec.OrderFee, spec.TransportFee, spec.ProductFee
+		if payer != nil {
+			d.Payer = *payer
+		} else if fresh || d.Payer.Name == "" {
+			d.Payer = o.Payer
+		}
+		if o.Paid() {
+			d.SetFees(o, spec.Split)
+			if err := baoguan.CheckDeclaredTotal(o, d.OrderFee, baoguan.CountsToward(existing, code, spec.SubOrderNo)); err != nil {
+				return nil, err
+			}
+		}
+		d.ModifiedAt = now
+		if fresh {
+			if err := tx.CreateDeclaration(d); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case o.Paid():
+			if err := s.queueDeclare(tx, d); err != nil {
+				return nil, err
+			}
+		case !fresh:
+			if err := tx.UpdateDeclaration(d); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, *d)
+	}
+	return out, nil
 }
 
-// UseNonce records that a request nonce was used by the merchant, in the
-// idempotency table under scope+":"+nonce, so that a replayed signed
-// request is refused. It returns ECONFLICT (reason "nonce_reused") when the
-// nonce was seen before. Nonces are kept, not expired: the signature window
-// already bounds how old a replay can be, and keeping them needs no schema.
-func (s *Service) UseNonce(ctx context.Context, m *baoguan.Merchant, scope, nonce string) error {
-	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
-		return tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: scope + ":" + nonce, RequestHash: "nonce", CreatedAt: tx.Now()})
-	})
-	if baoguan.ErrorCode(err) == baoguan.ECONFLICT {
-		return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "nonce_reused", Field: "nonce",
-			Message: "this request nonce was already used; sign every request with a fresh nonce"}
+// queueDeclare moves a declaration to PENDING and queues its declare job,
+// keyed by the attempt it will be, so a repeat enqueues nothing.
+func (s *Service) queueDeclare(tx baoguan.Tx, d *baoguan.Declaration) error {
+	if err := d.Move(baoguan.DeclPending); err != nil {
+		return err
+	}
+	d.Explanation = ""
+	d.ModifiedAt = tx.Now()
+	if err := tx.UpdateDeclaration(d); err != nil {
+		return err
+	}
+	q := queue{svc: s, tx: tx}
+	err := q.add(baoguan.JobDeclare, declareKey(d), d.MerchantID, d.ID, tx.Now())
+	if q.n > 0 {
+		defer s.Wake()
 	}
 	return err
 }
 
-// OrderRef names an order by the merchant's order number, baoguan's
-// payment number (WeChat's transaction_id), or both.
-type OrderRef struct {
-	No        string
-	PaymentNo string
+func declareKey(d *baoguan.Declaration) string {
+	return "declare:" + strconv.FormatInt(d.ID, 10) + ":" + strconv.Itoa(d.Attempts+1)
 }
 
-// orderByRef finds the order a reference names. Both numbers given must
-// name the same order. Errors: EINVALID (field merchant_order_no, reason
-// "missing"; field payment_no, reason "order_mismatch"), ENOTFOUND.
-func orderByRef(tx baoguan.Tx, m *baoguan.Merchant, ref OrderRef) (*baoguan.Order, error) {
-	switch {
-	case ref.No == "" && ref.PaymentNo == "":
-		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "merchant_order_no", Reason: "missing",
-			Message: "name the order by its merchant order number or its payment number"}
-	case ref.No != "":
-		o, err := tx.OrderByNo(m.ID, ref.No)
+// DeclareInput asks to declare an order again or to new targets: new payer
+// data replaces the order's (payzero 8.1), and specs add or reset targets.
+// With no specs, every declaration that failed is declared again.
+type DeclareInput struct {
+	Payer *baoguan.Payer
+	Specs []baoguan.DeclarationSpec
+}
+
+// Declare declares or re-declares a paid order. Errors: ENOTFOUND, ESTATE
+// (not paid, or a declaration still in flight), EINVALID, ELIMIT.
+func (s *Service) Declare(ctx context.Context, m *baoguan.Merchant, no string, in DeclareInput) ([]baoguan.Declaration, error) {
+	var out []baoguan.Declaration
+	if in.Payer != nil {
+		if err := in.Payer.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	entries := make([]baoguan.CustomsEntry, len(in.Specs))
+	for i := range in.Specs {
+		e, err := in.Specs[i].Validate()
 		if err != nil {
 			return nil, err
 		}
-		if ref.PaymentNo != "" && o.Payment.No != ref.PaymentNo {
-			return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "payment_no", Reason: "order_mismatch",
-				Message: "payment number " + ref.PaymentNo + " is not the payment of order " + ref.No}
-		}
-		return o, nil
+		entries[i] = e
 	}
-	return tx.OrderByPaymentNo(m.ID, ref.PaymentNo)
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		o, err := tx.OrderByNo(m.ID, no)
+		if err != nil {
+			return err
+		}
+		if !o.Paid() {
+			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_paid", Message: "order " + no + " is not paid; it is declared automatically once paid"}
+		}
+		if in.Payer != nil {
+			o.Payer = *in.Payer
+		}
+		specs := in.Specs
+		if len(specs) == 0 {
+			ds, err := tx.Declarations(m.ID, o.ID)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				if d.Final() && d.State != baoguan.DeclSuccess {
+					specs = append(specs, specOf(d))
+				}
+			}
+			if len(specs) == 0 {
+				return &baoguan.Error{Code: baoguan.ESTATE, Reason: "nothing_to_declare",
+					Message: "order " + no + " has no failed declaration; name a customs target to declare to"}
+			}
+			entries = entries[:0]
+			for i := range specs {
+				e, err := specs[i].Validate()
+				if err != nil {
+					return err
+				}
+				entries = append(entries, e)
+			}
+		}
+		o.NeedDeclare = true
+		for i, spec := range specs {
+			ds, err := s.planDeclarations(tx, o, spec, entries[i], in.Payer, nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, ds...)
+		}
+		return s.refreshDeclareStatus(tx, o)
+	})
+	return out, err
+}
+
+func specOf(d baoguan.Declaration) baoguan.DeclarationSpec {
+	return baoguan.DeclarationSpec{Customs: d.Customs, Extras: d.Extras, SubOrderNo: d.SubOrderNo,
+		MerchantCustomsNo: d.MerchantCustomsNo, OrderFee: d.OrderFee, TransportFee: d.TransportFee,
+		ProductFee: d.ProductFee, Duty: d.Duty, Strategy: d.Strategy, Split: d.SubOrderNo != ""}
+}
+
+// Declarations lists an order's declarations. ENOTFOUND.
+func (s *Service) Declarations(ctx context.Context, m *baoguan.Merchant, no string) ([]baoguan.Declaration, error) {
+	v, err := s.OrderDetail(ctx, m, no)
+	if err != nil {
+		return nil, err
+	}
+	return v.Declarations, nil
+}
+
+// refreshDeclareStatus derives the order's declare status from its
+// declarations and saves the order.
+func (s *Service) refreshDeclareStatus(tx baoguan.Tx, o *baoguan.Order) error {
+	ds, err := tx.Declarations(o.MerchantID, o.ID)
+	if err != nil {
+		return err
+	}
+	st := baoguan.DeriveDeclareStatus(ds)
+	if st == o.DeclareStatus {
+		return nil // nothing to write
+	}
+	o.DeclareStatus = st
+	return tx.UpdateOrder(o)
 }
 
 // DeclarationTarget names one declaration: an order, a customs code and,
@@ -134,7 +260,7 @@ func findTarget(tx baoguan.Tx, m *baoguan.Merchant, t DeclarationTarget) (*baogu
 	return nil, nil, &baoguan.Error{Code: baoguan.ENOTFOUND, Reason: "no_declaration", Message: what}
 }
 
-// DeclareOnce declares a paid order to one customs target. If the order is
+// DeclareTarget declares a paid order to one customs target. If the order is
 // already declared to that target (same customs code and sub-order), an
 // identical request returns that declaration unchanged (created=false) and
 // a request with other data is ECONFLICT (reason "duplicate_declaration"):
@@ -143,7 +269,7 @@ func findTarget(tx baoguan.Tx, m *baoguan.Merchant, t DeclarationTarget) (*baogu
 // before GUANGZHOU_HP_GJ). Errors: EINVALID, ENOTFOUND, ESTATE (not paid,
 // or a plan member still in flight), ELIMIT (declared above paid less
 // refunded), ECONFLICT.
-func (s *Service) DeclareOnce(ctx context.Context, m *baoguan.Merchant, ref OrderRef, spec baoguan.DeclarationSpec) (*baoguan.Order, *baoguan.Declaration, bool, error) {
+func (s *Service) DeclareTarget(ctx context.Context, m *baoguan.Merchant, ref OrderRef, spec baoguan.DeclarationSpec) (*baoguan.Order, *baoguan.Declaration, bool, error) {
 	e, err := spec.Validate()
 	if err != nil {
 		return nil, nil, false, err
@@ -289,36 +415,28 @@ func (s *Service) ModifyDeclaration(ctx context.Context, m *baoguan.Merchant, t 
 // checking the declared total against paid less refunded.
 func (s *Service) resendTx(tx baoguan.Tx, o *baoguan.Order, d *baoguan.Declaration, spec baoguan.DeclarationSpec) error {
 	d.MerchantCustomsNo, d.Duty = spec.MerchantCustomsNo, spec.Duty
-	if spec.Split {
-		d.OrderFee, d.TransportFee, d.ProductFee = spec.OrderFee, spec.TransportFee, spec.ProductFee
-	} else {
-		d.OrderFee, d.ProductFee, d.TransportFee = o.Declarable(), o.Declarable(), 0
-	}
+	d.OrderFee, d.TransportFee, d.ProductFee = spec.OrderFee, spec.TransportFee, spec.ProductFee
+	d.SetFees(o, spec.Split)
 	ds, err := tx.Declarations(o.MerchantID, o.ID)
 	if err != nil {
 		return err
 	}
-	var others []baoguan.Declaration
-	for _, x := range ds {
-		if x.ID != d.ID && x.Customs == d.Customs && x.State != baoguan.DeclFail {
-			others = append(others, x)
-		}
-	}
-	if err := baoguan.CheckDeclaredTotal(o, d.OrderFee, others); err != nil {
+	if err := baoguan.CheckDeclaredTotal(o, d.OrderFee, baoguan.CountsToward(ds, d.Customs, d.SubOrderNo)); err != nil {
 		return err
 	}
 	return s.queueDeclare(tx, d)
 }
 
-// RedeclareOne sends one declaration to customs again with the data it
-// holds. As WeChat rules, only a declaration that succeeded or met a
-// customs interface exception (EXCEPT) may be re-declared; a failed one
-// must be modified (ModifyDeclaration). An EXCEPT that baoguan is already
+// Redeclare sends one declaration to customs again with the data it holds.
+// Only a declaration that succeeded or met a customs interface exception
+// (EXCEPT) may be re-declared (WeChat Pay's rule, which the other
+// protocols' re-declarations satisfy too); a failed one must be modified
+// (ModifyDeclaration). An EXCEPT that baoguan is already
 // retrying on its own is left to that retry and returned unchanged.
 // merchantCustomsNo, when given, must be the declaration's: it is changed
 // by ModifyDeclaration only. Errors: ENOTFOUND, ESTATE (reason
 // "not_redeclarable"), EINVALID (merchant_customs_no), ELIMIT.
-func (s *Service) RedeclareOne(ctx context.Context, m *baoguan.Merchant, t DeclarationTarget, merchantCustomsNo string) (*baoguan.Order, *baoguan.Declaration, error) {
+func (s *Service) Redeclare(ctx context.Context, m *baoguan.Merchant, t DeclarationTarget, merchantCustomsNo string) (*baoguan.Order, *baoguan.Declaration, error) {
 	var o *baoguan.Order
 	var d *baoguan.Declaration
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
@@ -354,47 +472,98 @@ func (s *Service) RedeclareOne(ctx context.Context, m *baoguan.Merchant, t Decla
 	return o, d, nil
 }
 
-// CheckPayer compares a payer identity with the payer on record for a
-// declared order: the person the payment channel reported, or the order's
-// payer when the channel reported none. It changes nothing: customs is
-// always declared with the recorded payment's payer. It returns
-// baoguan.CheckSame or baoguan.CheckDifferent. Errors: EINVALID (payer
-// fields), ENOTFOUND (order or declaration), ESTATE (not paid).
-func (s *Service) CheckPayer(ctx context.Context, m *baoguan.Merchant, t DeclarationTarget, p baoguan.Payer) (*baoguan.Order, *baoguan.Declaration, string, error) {
-	if strings.TrimSpace(p.Name) == "" {
-		return nil, nil, "", &baoguan.Error{Code: baoguan.EINVALID, Field: "payer.name", Reason: "missing_name", Message: "the payer's name is required"}
+// DeclarePatch is a declaration request that names only what changes
+// (payzero 8.1). Every field but the order number may be left empty, which
+// keeps the value last given for the order (payer on the order, customs
+// target on its latest declaration or, for an order created without
+// declaring, as sent when it was created: Order.Extra ExtraCustoms…).
+type DeclarePatch struct {
+	OrderNo                        string
+	PayerName, PayerID, PayerPhone string
+	Customs                        string
+	Extras                         baoguan.CustomsExtras
+}
+
+// PatchAndDeclare declares a paid order to customs, or declares it again
+// with corrected payer or customs data after a failure, merging the patch
+// into the values last given (payzero 8.1). It is one transaction: the
+// merged payer is saved on the order and on the declaration, and the
+// declare job is queued.
+// Errors: ENOTFOUND; ESTATE reason not_paid or declaration_in_flight;
+// EINVALID naming the field (customs when no target was ever given);
+// ELIMIT.
+func (s *Service) PatchAndDeclare(ctx context.Context, m *baoguan.Merchant, in DeclarePatch) ([]baoguan.Declaration, error) {
+	if err := baoguan.CheckOrderNo("merchant_order_no", in.OrderNo); err != nil {
+		return nil, err
 	}
-	if err := baoguan.CheckIDFormat("payer.id_number", p.IDType, p.IDNumber); err != nil {
-		return nil, nil, "", err
-	}
-	var o *baoguan.Order
-	var d *baoguan.Declaration
-	err := s.View(ctx, func(tx baoguan.Tx) error {
-		var err error
-		if o, d, err = findTarget(tx, m, t); err != nil {
+	var out []baoguan.Declaration
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		o, err := tx.OrderByNo(m.ID, in.OrderNo)
+		if err != nil {
 			return err
 		}
 		if !o.Paid() {
-			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_paid", Message: "order " + o.MerchantOrderNo + " is not paid; there is no payer on record"}
+			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_paid",
+				Message: "订单 " + in.OrderNo + " 尚未支付成功（" + string(o.PayStatus) + "），支付成功后才能申报"}
 		}
-		return nil
+		ds, err := tx.Declarations(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		payer := o.Payer
+		set := func(dst *string, v string) {
+			if v = strings.TrimSpace(v); v != "" {
+				*dst = v
+			}
+		}
+		set(&payer.Name, in.PayerName)
+		set(&payer.IDNumber, in.PayerID)
+		set(&payer.Phone, in.PayerPhone)
+		if in.PayerID != "" {
+			payer.IDType = baoguan.IDTypeIDCard
+		}
+		// The last target: the latest declaration's, else what the order
+		// was created with.
+		spec := baoguan.DeclarationSpec{Customs: o.Extra[ExtraCustoms],
+			Extras: baoguan.CustomsExtras{AreaCode: o.Extra[ExtraAreaCode], JyOrg: o.Extra[ExtraJyOrg], InType: o.Extra[ExtraInType]}}
+		if n := len(ds); n > 0 {
+			last := ds[n-1]
+			spec.Customs, spec.Extras, spec.Strategy = last.Customs, last.Extras, last.Strategy
+		}
+		set(&spec.Customs, in.Customs)
+		set(&spec.Extras.AreaCode, in.Extras.AreaCode)
+		set(&spec.Extras.JyOrg, in.Extras.JyOrg)
+		set(&spec.Extras.InType, in.Extras.InType)
+		if spec.Customs == "" {
+			return baoguan.FieldError("customs", "customs is required: the order was never declared, so there is no last customs code to keep")
+		}
+		if err := payer.Validate(); err != nil {
+			return err
+		}
+		e, err := spec.Validate()
+		if err != nil {
+			return err
+		}
+		o.Payer = payer
+		o.NeedDeclare = true
+		o.Extra = maps.Clone(o.Extra)
+		if o.Extra == nil {
+			o.Extra = map[string]string{}
+		}
+		o.Extra[ExtraCustoms], o.Extra[ExtraAreaCode] = spec.Customs, spec.Extras.AreaCode
+		o.Extra[ExtraJyOrg], o.Extra[ExtraInType] = spec.Extras.JyOrg, spec.Extras.InType
+		if out, err = s.planDeclarations(tx, o, spec, e, &payer, ds); err != nil {
+			return err
+		}
+		all, err := tx.Declarations(m.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		o.DeclareStatus = baoguan.DeriveDeclareStatus(all)
+		return tx.UpdateOrder(o)
 	})
-	if err != nil {
-		return nil, nil, "", err
-	}
-	name, id := o.Payment.PayerName, o.Payment.PayerID
-	if name == "" && id == "" {
-		name, id = o.Payer.Name, o.Payer.IDNumber
-	}
-	if strings.TrimSpace(p.Name) == strings.TrimSpace(name) && normID(p.IDNumber) == normID(id) {
-		return o, d, baoguan.CheckSame, nil
-	}
-	return o, d, baoguan.CheckDifferent, nil
+	return out, err
 }
-
-// normID compares certificate numbers the way people write them: a check
-// character x is the same as X, surrounding spaces do not count.
-func normID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
 
 // DeclarationQuery selects declarations of one merchant to one customs
 // code, by order (Order) or by sub-order (SubOrderNo or SubOrderID, across
@@ -442,7 +611,7 @@ func (s *Service) FindDeclarations(ctx context.Context, m *baoguan.Merchant, q D
 		}
 		return nil
 	}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		if byOrder {
 			o, err := orderByRef(tx, m, q.Order)
 			if err != nil {

@@ -141,7 +141,7 @@ func (s *Service) emitOrderDone(tx baoguan.Tx, q *queue, o *baoguan.Order, ds []
 func (s *Service) notifyJob(ctx context.Context, w *work) error {
 	var e *baoguan.Event
 	var m *baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if e, err = tx.Event(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
@@ -209,7 +209,7 @@ func (s *Service) notifyJob(ctx context.Context, w *work) error {
 func (s *Service) Events(ctx context.Context, m *baoguan.Merchant, f baoguan.EventFilter) ([]baoguan.Event, error) {
 	f.MerchantID = m.ID
 	var out []baoguan.Event
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		out, err = tx.ListEvents(f)
 		return err
@@ -221,7 +221,7 @@ func (s *Service) Events(ctx context.Context, m *baoguan.Merchant, f baoguan.Eve
 func (s *Service) Event(ctx context.Context, m *baoguan.Merchant, id int64) (*baoguan.Event, []baoguan.Attempt, error) {
 	var e *baoguan.Event
 	var as []baoguan.Attempt
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if e, err = tx.Event(m.ID, id); err != nil {
 			return err

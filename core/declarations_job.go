@@ -8,217 +8,10 @@ import (
 	"github.com/baoguan/baoguan"
 )
 
-// planDeclarations creates (or, for a re-declaration, resets) the
-// declarations one spec asks for: one per code of the catalogue entry's
-// plan, so ports that need two pushes get both. It returns them.
-//
-// existing are the order's declarations; nil reads them (a new order passes
-// the ones it has created so far).
-func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer, existing []baoguan.Declaration) ([]baoguan.Declaration, error) {
-	if existing == nil {
-		var err error
-		if existing, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
-			return nil, err
-		}
-	}
-	var out []baoguan.Declaration
-	now := tx.Now()
-	for _, code := range e.Plan {
-		pe, err := baoguan.LookupCustoms(code)
-		if err != nil {
-			return nil, err
-		}
-		var d *baoguan.Declaration
-		var others []baoguan.Declaration
-		for i := range existing {
-			x := existing[i]
-			if x.Customs != code {
-				continue
-			}
-			if x.SubOrderNo == spec.SubOrderNo {
-				d = &existing[i]
-			} else if x.State != baoguan.DeclFail {
-				others = append(others, x)
-			}
-		}
-		fresh := d == nil
-		if fresh {
-			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: pe.Port,
-				SubOrderNo: spec.SubOrderNo, State: baoguan.DeclUndeclared, IdentityCheck: baoguan.CheckUnchecked,
-				SubOrderID: s.newID("D")}
-		} else if !d.Final() && d.State != baoguan.DeclUndeclared {
-			return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "declaration_in_flight",
-				Message: "the declaration of order " + o.MerchantOrderNo + " to " + code + " is " + string(d.State) + "; wait for its outcome"}
-		}
-		d.Extras = spec.Extras
-		d.MerchantCustomsNo = spec.MerchantCustomsNo
-		d.Duty = spec.Duty
-		d.Strategy = spec.Strategy
-		d.OrderFee, d.TransportFee, d.ProductFee = spec.OrderFee, spec.TransportFee, spec.ProductFee
-		if payer != nil {
-			d.Payer = *payer
-		} else if fresh || d.Payer.Name == "" {
-			d.Payer = o.Payer
-		}
-		if o.Paid() {
-			if !spec.Split {
-				d.OrderFee, d.ProductFee, d.TransportFee = o.Declarable(), o.Declarable(), 0
-			}
-			if err := baoguan.CheckDeclaredTotal(o, d.OrderFee, others); err != nil {
-				return nil, err
-			}
-		}
-		d.ModifiedAt = now
-		if fresh {
-			if err := tx.CreateDeclaration(d); err != nil {
-				return nil, err
-			}
-		}
-		switch {
-		case o.Paid():
-			if err := s.queueDeclare(tx, d); err != nil {
-				return nil, err
-			}
-		case !fresh:
-			if err := tx.UpdateDeclaration(d); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, *d)
-	}
-	return out, nil
-}
-
-// queueDeclare moves a declaration to PENDING and queues its declare job,
-// keyed by the attempt it will be, so a repeat enqueues nothing.
-func (s *Service) queueDeclare(tx baoguan.Tx, d *baoguan.Declaration) error {
-	if err := d.Move(baoguan.DeclPending); err != nil {
-		return err
-	}
-	d.Explanation = ""
-	d.ModifiedAt = tx.Now()
-	if err := tx.UpdateDeclaration(d); err != nil {
-		return err
-	}
-	q := queue{svc: s, tx: tx}
-	err := q.add(baoguan.JobDeclare, declareKey(d), d.MerchantID, d.ID, tx.Now())
-	if q.n > 0 {
-		defer s.Wake()
-	}
-	return err
-}
-
-func declareKey(d *baoguan.Declaration) string {
-	return "declare:" + strconv.FormatInt(d.ID, 10) + ":" + strconv.Itoa(d.Attempts+1)
-}
-
-// DeclareInput asks to declare an order again or to new targets: new payer
-// data replaces the order's (payzero 8.1), and specs add or reset targets.
-// With no specs, every declaration that failed is declared again.
-type DeclareInput struct {
-	Payer *baoguan.Payer
-	Specs []baoguan.DeclarationSpec
-}
-
-// Declare declares or re-declares a paid order. Errors: ENOTFOUND, ESTATE
-// (not paid, or a declaration still in flight), EINVALID, ELIMIT.
-func (s *Service) Declare(ctx context.Context, m *baoguan.Merchant, no string, in DeclareInput) ([]baoguan.Declaration, error) {
-	var out []baoguan.Declaration
-	if in.Payer != nil {
-		if err := in.Payer.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	entries := make([]baoguan.CustomsEntry, len(in.Specs))
-	for i := range in.Specs {
-		e, err := in.Specs[i].Validate()
-		if err != nil {
-			return nil, err
-		}
-		entries[i] = e
-	}
-	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		o, err := tx.OrderByNo(m.ID, no)
-		if err != nil {
-			return err
-		}
-		if !o.Paid() {
-			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_paid", Message: "order " + no + " is not paid; it is declared automatically once paid"}
-		}
-		if in.Payer != nil {
-			o.Payer = *in.Payer
-		}
-		specs := in.Specs
-		if len(specs) == 0 {
-			ds, err := tx.Declarations(m.ID, o.ID)
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				if d.Final() && d.State != baoguan.DeclSuccess {
-					specs = append(specs, specOf(d))
-				}
-			}
-			if len(specs) == 0 {
-				return &baoguan.Error{Code: baoguan.ESTATE, Reason: "nothing_to_declare",
-					Message: "order " + no + " has no failed declaration; name a customs target to declare to"}
-			}
-			entries = entries[:0]
-			for i := range specs {
-				e, err := specs[i].Validate()
-				if err != nil {
-					return err
-				}
-				entries = append(entries, e)
-			}
-		}
-		o.NeedDeclare = true
-		for i, spec := range specs {
-			ds, err := s.planDeclarations(tx, o, spec, entries[i], in.Payer, nil)
-			if err != nil {
-				return err
-			}
-			out = append(out, ds...)
-		}
-		return s.refreshDeclareStatus(tx, o)
-	})
-	return out, err
-}
-
-func specOf(d baoguan.Declaration) baoguan.DeclarationSpec {
-	return baoguan.DeclarationSpec{Customs: d.Customs, Extras: d.Extras, SubOrderNo: d.SubOrderNo,
-		MerchantCustomsNo: d.MerchantCustomsNo, OrderFee: d.OrderFee, TransportFee: d.TransportFee,
-		ProductFee: d.ProductFee, Duty: d.Duty, Strategy: d.Strategy, Split: d.SubOrderNo != ""}
-}
-
-// Declarations lists an order's declarations. ENOTFOUND.
-func (s *Service) Declarations(ctx context.Context, m *baoguan.Merchant, no string) ([]baoguan.Declaration, error) {
-	v, err := s.OrderDetail(ctx, m, no)
-	if err != nil {
-		return nil, err
-	}
-	return v.Declarations, nil
-}
-
-// refreshDeclareStatus derives the order's declare status from its
-// declarations and saves the order.
-func (s *Service) refreshDeclareStatus(tx baoguan.Tx, o *baoguan.Order) error {
-	ds, err := tx.Declarations(o.MerchantID, o.ID)
-	if err != nil {
-		return err
-	}
-	st := baoguan.DeriveDeclareStatus(ds)
-	if st == o.DeclareStatus {
-		return nil // nothing to write
-	}
-	o.DeclareStatus = st
-	return tx.UpdateOrder(o)
-}
-
 // declareJob hands a PENDING declaration to its port, then records the answer.
 func (s *Service) declareJob(ctx context.Context, w *work) error {
 	var c *declCtx
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		c, err = loadDecl(tx, w.job.MerchantID, w.job.RefID)
 		return err
@@ -262,26 +55,6 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 		}
 		return s.applyReceipt(d, r)
 	})
-}
-
-// preCheck applies the identity rules before sending, and records the
-// identity-check result. It returns the failure explanation, or "".
-func (s *Service) preCheck(o *baoguan.Order, d *baoguan.Declaration) string {
-	p := d.Payer
-	if o.Payment.PayerID != "" {
-		if p.IDNumber == o.Payment.PayerID && p.Name == o.Payment.PayerName {
-			d.IdentityCheck = baoguan.CheckSame
-		} else {
-			d.IdentityCheck = baoguan.CheckDifferent
-		}
-	}
-	if d.IdentityCheck == baoguan.CheckDifferent && d.Strategy == baoguan.StrategyDiffReject {
-		return "订购人与实际支付人身份信息不一致，按 DIFF_REJECT 策略不予申报"
-	}
-	if o.Sandbox && s.SampleIdentity(p.IDNumber) {
-		return ""
-	}
-	return baoguan.PreDeclarationCheck(p.Name, p.IDType, p.IDNumber)
 }
 
 // applyReceipt moves a SUBMITTED/PROCESSING declaration by a port answer.
@@ -412,7 +185,7 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 func (s *Service) optimistic(ctx context.Context, preloaded bool, read func(tx baoguan.Tx) error, write func(tx baoguan.Tx, q *queue) error) error {
 	for attempt := 1; ; attempt++ {
 		if !preloaded || attempt > 1 {
-			if err := s.View(ctx, read); err != nil {
+			if err := s.view(ctx, read); err != nil {
 				return err
 			}
 		}
@@ -426,7 +199,7 @@ func (s *Service) optimistic(ctx context.Context, preloaded bool, read func(tx b
 // pollJob asks the port for the receipt of a PROCESSING declaration.
 func (s *Service) pollJob(ctx context.Context, w *work) error {
 	var c *declCtx
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		c, err = loadDecl(tx, w.job.MerchantID, w.job.RefID)
 		return err

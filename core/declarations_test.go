@@ -32,24 +32,24 @@ func TestDeclareOnce(t *testing.T) {
 	e.drain(t, 5*time.Second)
 
 	// By payment number; the whole declarable amount is paid less refunded.
-	_, d, created, err := e.svc.DeclareOnce(e.ctx, e.m, core.OrderRef{PaymentNo: o.Payment.No}, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "31"})
+	_, d, created, err := e.svc.DeclareTarget(e.ctx, e.m, core.OrderRef{PaymentNo: o.Payment.No}, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "31"})
 	if err != nil || !created || d.OrderFee != 7500 || d.State != baoguan.DeclPending {
 		t.Fatalf("DeclareOnce: %+v created=%v %v", d, created, err)
 	}
 	e.drain(t, 5*time.Second)
 	// The same request again: the declaration as it is, nothing new.
-	_, again, created, err := e.svc.DeclareOnce(e.ctx, e.m, core.OrderRef{No: "W1"}, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "31"})
+	_, again, created, err := e.svc.DeclareTarget(e.ctx, e.m, core.OrderRef{No: "W1"}, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "31"})
 	if err != nil || created || again.ID != d.ID || again.State != baoguan.DeclSuccess {
 		t.Fatalf("repeat: %+v created=%v %v", again, created, err)
 	}
 	// Other data for the same target is a conflict.
-	_, _, _, err = e.svc.DeclareOnce(e.ctx, e.m, core.OrderRef{No: "W1"}, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "32"})
+	_, _, _, err = e.svc.DeclareTarget(e.ctx, e.m, core.OrderRef{No: "W1"}, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "32"})
 	if baoguan.ErrorReason(err) != "duplicate_declaration" {
 		t.Fatalf("other data: %v", err)
 	}
 	// Split parts to another code stay within paid less refunded.
 	part := func(sub string, fee int64) error {
-		_, _, _, err := e.svc.DeclareOnce(e.ctx, e.m, core.OrderRef{No: "W1"}, baoguan.DeclarationSpec{Customs: "NINGBO", SubOrderNo: sub,
+		_, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, core.OrderRef{No: "W1"}, baoguan.DeclarationSpec{Customs: "NINGBO", SubOrderNo: sub,
 			MerchantCustomsNo: "33", OrderFee: fee, ProductFee: fee})
 		return err
 	}
@@ -61,7 +61,7 @@ func TestDeclareOnce(t *testing.T) {
 	}
 	// Two numbers naming different orders are refused.
 	e.paidUndeclared(t, "W2", "110105199001011232", 100)
-	if _, _, _, err := e.svc.DeclareOnce(e.ctx, e.m, core.OrderRef{No: "W2", PaymentNo: o.Payment.No}, baoguan.DeclarationSpec{Customs: "NINGBO"}); baoguan.ErrorField(err) != "payment_no" {
+	if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, core.OrderRef{No: "W2", PaymentNo: o.Payment.No}, baoguan.DeclarationSpec{Customs: "NINGBO"}); baoguan.ErrorField(err) != "payment_no" {
 		t.Fatalf("mismatched numbers: %v", err)
 	}
 }
@@ -70,7 +70,7 @@ func TestModifyAndRedeclareOne(t *testing.T) {
 	e := newEnv(t, 0)
 	e.paidUndeclared(t, "M1", "110105199001019998", 10000) // the sandbox fails this payer
 	target := core.DeclarationTarget{Order: core.OrderRef{No: "M1"}, Customs: "SHANGHAI_ZS"}
-	if _, _, _, err := e.svc.DeclareOnce(e.ctx, e.m, target.Order, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "31"}); err != nil {
+	if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, target.Order, baoguan.DeclarationSpec{Customs: "SHANGHAI_ZS", MerchantCustomsNo: "31"}); err != nil {
 		t.Fatal(err)
 	}
 	// In flight: neither modifiable nor re-declarable.
@@ -78,7 +78,7 @@ func TestModifyAndRedeclareOne(t *testing.T) {
 		t.Fatalf("modify in flight: %v", err)
 	}
 	e.drain(t, 5*time.Second)
-	if _, _, err := e.svc.RedeclareOne(e.ctx, e.m, target, ""); baoguan.ErrorReason(err) != "not_redeclarable" {
+	if _, _, err := e.svc.Redeclare(e.ctx, e.m, target, ""); baoguan.ErrorReason(err) != "not_redeclarable" {
 		t.Fatalf("redeclare from FAIL: %v", err)
 	}
 	duty := int64(5)
@@ -87,7 +87,7 @@ func TestModifyAndRedeclareOne(t *testing.T) {
 		t.Fatalf("modify from FAIL: %+v %v", d, err)
 	}
 	e.drain(t, 5*time.Second)
-	if _, d, err = e.svc.RedeclareOne(e.ctx, e.m, target, "99"); baoguan.ErrorField(err) != "merchant_customs_no" {
+	if _, d, err = e.svc.Redeclare(e.ctx, e.m, target, "99"); baoguan.ErrorField(err) != "merchant_customs_no" {
 		t.Fatalf("redeclare with another customs no: %v", err)
 	}
 }
@@ -96,7 +96,7 @@ func TestCheckPayerAndFind(t *testing.T) {
 	e := newEnv(t, 0)
 	o := e.paidUndeclared(t, "C1", "11010519900101123x", 10000)
 	for _, sub := range []string{"S1", "S2"} {
-		if _, _, _, err := e.svc.DeclareOnce(e.ctx, e.m, core.OrderRef{No: "C1"}, baoguan.DeclarationSpec{Customs: "NINGBO", SubOrderNo: sub,
+		if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, core.OrderRef{No: "C1"}, baoguan.DeclarationSpec{Customs: "NINGBO", SubOrderNo: sub,
 			MerchantCustomsNo: "33", OrderFee: 100, ProductFee: 100}); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,456 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Payments: the one mechanism every payment mode shares. An order's
+// Channel (its mode) decides by its Flow which adapter is asked
+// (startPayment): PaymentChannel.Pay for modes that pay at once and for card
+// payments, CollectChannel.Collect for collect modes. Whoever asks — the pay
+// job, or a front-end that answers with the outcome (payNow) — records the
+// answer the same way (recordStart, applyPayment), with the events it
+// causes and the declarations it queues, in one transaction. A payment that
+// ends in a second step (an SMS code, a payer acting on a code) ends
+// through CompletingChannel.Complete or a channel's callback, and is
+// recorded by completePayment, again through applyPayment.
+//
+// The capability files beside this one hold what is particular to a
+// flow: payments_funding.go (automatic payment's funding cards),
+// payments_collect.go (codes), payments_card.go (card agreements and SMS
+// challenges).
+
+// schedulePay queues the pay job of the order's current payment round.
+// The dedupe key makes a second call for the same round a no-op.
+func (s *Service) schedulePay(q *queue, o *baoguan.Order, now time.Time) error {
+	return q.add(baoguan.JobPay, "pay:"+strconv.FormatInt(o.ID, 10)+":"+strconv.Itoa(o.PayAttempts), o.MerchantID, o.ID, now)
+}
+
+// RearrangePay starts a new payment round for an order whose payment failed
+// (payzero 2.7). ESTATE when the order is paid, cancelled or still paying.
+func (s *Service) RearrangePay(ctx context.Context, m *baoguan.Merchant, no string) (*baoguan.Order, error) {
+	var out *baoguan.Order
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		o, err := tx.OrderByNo(m.ID, no)
+		if err != nil {
+			return err
+		}
+		if o.PayStatus != baoguan.PayFailed && !(o.PayStatus == baoguan.PayNotPayed && o.BatchID != 0) {
+			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_rearrangeable",
+				Message: "order " + no + " is " + string(o.PayStatus) + "; only a failed payment can be arranged again"}
+		}
+		if err := s.rearrangeTx(tx, q, o); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) rearrangeTx(tx baoguan.Tx, q *queue, o *baoguan.Order) error {
+	if o.PayStatus == baoguan.PayFailed {
+		if err := o.MovePay(baoguan.PayNotPayed); err != nil {
+			return err
+		}
+		o.PayAttempts++
+		o.Payment.FailReason = ""
+	}
+	if err := s.schedulePay(q, o, tx.Now()); err != nil {
+		return err
+	}
+	return tx.UpdateOrder(o)
+}
+
+// payJob asks the order's adapter for its payment, then records the
+// outcome with its follow-ups (declarations queued, event) in one
+// transaction.
+func (s *Service) payJob(ctx context.Context, w *work) error {
+	var o *baoguan.Order
+	var m *baoguan.Merchant
+	var ds []baoguan.Declaration
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
+			return err
+		}
+		if ds, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+			return err
+		}
+		m, err = tx.Merchant(o.MerchantID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if o.PayStatus != baoguan.PayNotPayed {
+		return nil // paid, failed or cancelled by an earlier run or another path
+	}
+	st, err := s.startPayment(ctx, o, m, w.job.Attempts)
+	if err != nil {
+		return err
+	}
+	round := o.PayAttempts
+	return s.optimistic(ctx, true, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
+			return err
+		}
+		ds, err = tx.Declarations(o.MerchantID, o.ID)
+		return err
+	}, func(tx baoguan.Tx, q *queue) error {
+		if o.PayStatus != baoguan.PayNotPayed || o.PayAttempts != round {
+			return w.done(tx)
+		}
+		q.m = m
+		c := *o
+		if _, err := s.recordStart(tx, q, &c, st, ds); err != nil {
+			return err
+		}
+		return w.done(tx)
+	})
+}
+
+// paymentStart is an adapter's first answer about a payment.
+type paymentStart struct {
+	r    baoguan.PayResult
+	code *baoguan.CollectCode // collect modes: the code issued
+}
+
+// startPayment asks the adapter the order's mode uses for its payment:
+// CollectChannel.Collect for collect modes, PaymentChannel.Pay for the
+// others. A missing adapter is a permanent ESTATE reason no_channel.
+func (s *Service) startPayment(ctx context.Context, o *baoguan.Order, m *baoguan.Merchant, attempt int) (paymentStart, error) {
+	a := s.adapters(o.Sandbox)
+	now := s.Now()
+	noChannel := baoguan.Permanent(&baoguan.Error{Code: baoguan.ESTATE, Reason: "no_channel",
+		Message: "no payment channel is configured for " + string(o.Channel) + " payments of this order"})
+	if o.Channel.Flow() == baoguan.FlowCollect {
+		if a.Collect == nil {
+			return paymentStart{}, noChannel
+		}
+		code, err := a.Collect.Collect(ctx, baoguan.CollectRequest{Order: o, Merchant: m, Kind: o.Extra[ExtraQRType], Now: now})
+		s.Metrics.ChannelCalls.WithLabelValues("collect").Inc()
+		if err != nil {
+			return paymentStart{}, err
+		}
+		return paymentStart{r: baoguan.PayResult{Status: baoguan.PayApplied, Payment: baoguan.Payment{PSP: code.PSP}}, code: &code}, nil
+	}
+	if a.Channel == nil {
+		return paymentStart{}, noChannel
+	}
+	r, err := a.Channel.Pay(ctx, baoguan.PayRequest{Order: o, Merchant: m, Attempt: attempt, Now: now})
+	s.Metrics.ChannelCalls.WithLabelValues("pay").Inc()
+	return paymentStart{r: r}, err
+}
+
+// recordStart records an adapter's first answer on the order. PAY_APPLIED
+// keeps the payment company and what the payer is to act on: a collect
+// mode's code (returned) or a card payment's SMS challenge. Any other
+// answer is an outcome, recorded by applyPayment.
+func (s *Service) recordStart(tx baoguan.Tx, q *queue, o *baoguan.Order, st paymentStart, ds []baoguan.Declaration) (*baoguan.Collection, error) {
+	if st.r.Status != baoguan.PayApplied {
+		return nil, s.applyPayment(tx, q, o, st.r, ds)
+	}
+	if err := o.MovePay(baoguan.PayApplied); err != nil {
+		return nil, err
+	}
+	if st.r.Payment.PSP != "" {
+		o.Payment.PSP = st.r.Payment.PSP
+	}
+	if err := tx.UpdateOrder(o); err != nil {
+		return nil, err
+	}
+	switch {
+	case st.code != nil:
+		return s.issueCollection(tx, o, st.code)
+	case o.Channel.Flow() == baoguan.FlowCard:
+		return nil, s.sendSMSChallenge(tx, o)
+	}
+	return nil, nil
+}
+
+// applyPayment records a channel's answer on an order. It is shared by the
+// pay job and by channels whose answer arrives later (QR, SMS confirm).
+// ds are the order's declarations as read with o (nil: read them here);
+// every row written is version-checked, so a stale read fails the write.
+func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baoguan.PayResult, ds []baoguan.Declaration) error {
+	switch r.Status {
+	case baoguan.PayApplied, baoguan.PaySMSConfirmed:
+		if err := o.MovePay(r.Status); err != nil {
+			return err
+		}
+		return tx.UpdateOrder(o)
+	case baoguan.PaySucceed:
+		if r.Debit > 0 {
+			ok, err := tx.DebitFunding(o.MerchantID, r.Debit)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				r.Status = baoguan.PayFailed
+				r.Payment.FailReason = "商户垫资账户余额不足"
+				return s.applyPayment(tx, q, o, r, ds)
+			}
+		}
+		if err := o.MovePay(baoguan.PaySucceed); err != nil {
+			return err
+		}
+		keepNo := o.Payment.No
+		o.Payment = r.Payment
+		if o.Payment.No == "" {
+			o.Payment.No = keepNo
+		}
+		if o.Payment.PaidAt.IsZero() {
+			o.Payment.PaidAt = tx.Now()
+		}
+		s.Metrics.Payments.WithLabelValues(string(baoguan.PaySucceed)).Inc()
+		// Declarations waiting for the payment are queued now; the order
+		// is written once, with its new declare status.
+		if ds == nil {
+			var err error
+			if ds, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+				return err
+			}
+		}
+		ds = append([]baoguan.Declaration(nil), ds...)
+		for i := range ds {
+			d := &ds[i]
+			if d.State != baoguan.DeclUndeclared {
+				continue
+			}
+			// A declaration made before the payment without fees declares
+			// what the payment made declarable.
+			d.SetFees(o, d.SubOrderNo != "" || d.OrderFee != 0)
+			if err := s.queueDeclare(tx, d); err != nil {
+				return err
+			}
+		}
+		o.DeclareStatus = baoguan.DeriveDeclareStatus(ds)
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		if err := s.emit(tx, q, baoguan.EventOrderPaid, o, nil, nil); err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			return s.emitOrderDone(tx, q, o, nil)
+		}
+		return nil
+	case baoguan.PayFailed, baoguan.PayCancelled:
+		if err := o.MovePay(r.Status); err != nil {
+			return err
+		}
+		o.Payment.FailReason = r.Payment.FailReason
+		s.Metrics.Payments.WithLabelValues(string(r.Status)).Inc()
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		if err := s.emit(tx, q, baoguan.EventOrderPaymentFailed, o, nil, nil); err != nil {
+			return err
+		}
+		return s.emitOrderDone(tx, q, o, ds)
+	}
+	return &baoguan.Error{Code: baoguan.EINTERNAL, Message: "payment channel answered an unknown status " + string(r.Status)}
+}
+
+// CompletePayment records the outcome of a payment whose result arrives
+// after the channel's first answer (a QR code scanned, an SMS code
+// confirmed, a channel's callback). r is applied as the pay job applies a
+// channel's answer, in one transaction with the declarations it queues and
+// the notification it causes. A repeat of the outcome already recorded
+// returns the order unchanged.
+// Errors: ENOTFOUND; ESTATE (reason payment_finished) when the order's
+// payment already ended otherwise.
+func (s *Service) CompletePayment(ctx context.Context, m *baoguan.Merchant, no string, r baoguan.PayResult) (*baoguan.Order, error) {
+	return s.completePayment(ctx, m, no, r, nil)
+}
+
+// completePayment is CompletePayment with more to write in the same
+// transaction (a used SMS challenge or QR code).
+func (s *Service) completePayment(ctx context.Context, m *baoguan.Merchant, no string, r baoguan.PayResult, also func(tx baoguan.Tx, o *baoguan.Order) error) (*baoguan.Order, error) {
+	var o *baoguan.Order
+	var ds []baoguan.Declaration
+	var out *baoguan.Order
+	err := s.optimistic(ctx, false, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.OrderByNo(m.ID, no); err != nil {
+			return err
+		}
+		ds, err = tx.Declarations(m.ID, o.ID)
+		return err
+	}, func(tx baoguan.Tx, q *queue) error {
+		c := *o
+		out = &c
+		switch c.PayStatus {
+		case baoguan.PayNotPayed, baoguan.PayApplied, baoguan.PaySMSConfirmed:
+		case r.Status:
+			return nil // the same outcome, told twice
+		default:
+			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "payment_finished",
+				Message: "order " + no + " is already " + string(c.PayStatus)}
+		}
+		if err := s.applyPayment(tx, q, &c, r, ds); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, &c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// payNow asks the order's adapter for its payment in the request, instead
+// of waiting for the pay job, for front-ends that answer with the outcome,
+// the code or the SMS prompt at once. The adapter is asked when the order is
+// NOT_PAYED, or PAY_APPLIED in a two-step flow (asking again issues a new
+// code or sends a new SMS code); its answer is recorded as the pay job
+// records one (recordStart). An error from the adapter is returned with the
+// order as it stands; a pay job, if one is queued, retries on its own
+// schedule. It returns the order as recorded and the code issued, if any.
+func (s *Service) payNow(ctx context.Context, m *baoguan.Merchant, no string) (*baoguan.Order, *baoguan.Collection, error) {
+	var o *baoguan.Order
+	var mm *baoguan.Merchant
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.OrderByNo(m.ID, no); err != nil {
+			return err
+		}
+		mm, err = tx.Merchant(m.ID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	twoStep := o.Channel.Flow() != baoguan.FlowAtOnce
+	var st paymentStart
+	if o.PayStatus == baoguan.PayNotPayed || (twoStep && o.PayStatus == baoguan.PayApplied) {
+		if st, err = s.startPayment(ctx, o, mm, 1); err != nil {
+			return o, nil, err
+		}
+	}
+	round, channel := o.PayAttempts, o.Channel
+	var ds []baoguan.Declaration
+	var out *baoguan.Order
+	var col *baoguan.Collection
+	err = s.optimistic(ctx, false, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.OrderByNo(m.ID, no); err != nil {
+			return err
+		}
+		ds, err = tx.Declarations(m.ID, o.ID)
+		return err
+	}, func(tx baoguan.Tx, q *queue) error {
+		c := *o
+		out, col = &c, nil
+		if st.r.Status == "" || c.PayAttempts != round || c.Channel != channel {
+			return nil // not asked, or the order moved on meanwhile
+		}
+		if c.PayStatus == baoguan.PayNotPayed || (st.r.Status == baoguan.PayApplied && c.PayStatus == baoguan.PayApplied) {
+			var err error
+			col, err = s.recordStart(tx, q, &c, st, ds)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, col, nil
+}
+
+// newRound starts a new payment round for an order whose payment failed,
+// without a pay job: the caller applies for the payment itself.
+func newRound(o *baoguan.Order) error {
+	if o.PayStatus != baoguan.PayFailed {
+		return nil
+	}
+	if err := o.MovePay(baoguan.PayNotPayed); err != nil {
+		return err
+	}
+	o.PayAttempts++
+	o.Payment.FailReason = ""
+	return nil
+}
+
+// unpaidForSwitch refuses to change how an order is paid once its payment
+// succeeded or was cancelled.
+func unpaidForSwitch(o *baoguan.Order) error {
+	switch o.PayStatus {
+	case baoguan.PayNotPayed, baoguan.PayApplied, baoguan.PayFailed:
+		return nil
+	case baoguan.PaySucceed:
+		return &baoguan.Error{Code: baoguan.ESTATE, Reason: "already_paid", Message: "订单 " + o.MerchantOrderNo + " 已支付成功"}
+	}
+	return &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_payable",
+		Message: "订单 " + o.MerchantOrderNo + " 当前状态 " + string(o.PayStatus) + " 不能再支付"}
+}
+
+// CreateAndPayNow creates an order paid in a mode that answers at once
+// (mock: virtual payment, payzero 6.1) and pays it in the request, so the
+// answer can carry the outcome. The order also has its pay job, which
+// finishes the payment if the immediate attempt met a transient channel
+// error. Errors: those of CreateOrder.
+func (s *Service) CreateAndPayNow(ctx context.Context, m *baoguan.Merchant, in OrderInput) (*baoguan.Order, bool, error) {
+	o, created, err := s.CreateOrder(ctx, m, in)
+	if err != nil {
+		return nil, false, err
+	}
+	if o.PayStatus != baoguan.PayNotPayed {
+		return o, created, nil
+	}
+	return s.payNowOrLater(ctx, m, o, created)
+}
+
+// payNowOrLater pays at once, or leaves the payment to its pay job when the
+// channel failed for now.
+func (s *Service) payNowOrLater(ctx context.Context, m *baoguan.Merchant, o *baoguan.Order, created bool) (*baoguan.Order, bool, error) {
+	paid, _, err := s.payNow(ctx, m, o.MerchantOrderNo)
+	if err != nil {
+		// The order and its pay job are stored: the job finishes what the
+		// immediate attempt could not, and the answer shows NOT_PAYED.
+		s.Log.Warn("immediate payment failed; the pay job retries", "order", o.MerchantOrderNo, "err", err)
+		return o, created, nil
+	}
+	return paid, created, nil
+}
+
+// RepayNow pays again, in the request, an order of a mode that answers at
+// once after its payment failed (payzero 6.2 for mock), starting a new
+// payment round. A paid order is returned as it is.
+// Errors: ENOTFOUND; ESTATE reason "not_"+mode when the order is paid
+// another way, not_payable when it is cancelled.
+func (s *Service) RepayNow(ctx context.Context, m *baoguan.Merchant, no string, mode baoguan.Channel) (*baoguan.Order, error) {
+	o, err := s.Order(ctx, m, no)
+	if err != nil {
+		return nil, err
+	}
+	if o.Channel != mode {
+		msg := "订单 " + no + " 不是 " + string(mode) + " 支付方式的订单，不能以该方式重新支付"
+		if mode == baoguan.ChannelMock {
+			msg = "订单 " + no + " 不是无支付推单（虚拟支付）订单，不能重新进行虚拟支付"
+		}
+		return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "not_" + string(mode), Message: msg}
+	}
+	switch o.PayStatus {
+	case baoguan.PaySucceed:
+		return o, nil
+	case baoguan.PayFailed:
+		if o, err = s.RearrangePay(ctx, m, no); err != nil {
+			return nil, err
+		}
+	case baoguan.PayNotPayed:
+	default:
+		return nil, unpaidForSwitch(o)
+	}
+	o, _, err = s.payNowOrLater(ctx, m, o, false)
+	return o, err
+}
