@@ -73,7 +73,7 @@ import (
 )
 func f(s baoguan.Store) { _ = s.View(nil, func(tx baoguan.Tx) error { return nil }) }
 `,
-		"a_test.go":         "package api\nimport _ \"github.com/baoguan/baoguan/sqlite\"\n",
+		"a_test.go":          "package api\nimport _ \"github.com/baoguan/baoguan/sqlite\"\n",
 		"internal/helper.go": "package internal\nimport _ \"github.com/baoguan/baoguan/postgres\"\n",
 	}
 	for name, src := range files {

@@ -12,10 +12,10 @@ import (
 func TestSamePerson(t *testing.T) {
 	const name, id = "张三", "11010519491231002X"
 	cases := []struct {
-		what           string
-		nameA, idA     string
-		nameB, idB     string
-		same           bool
+		what       string
+		nameA, idA string
+		nameB, idB string
+		same       bool
 		// old is what the two replaced comparisons said: the declare job's
 		// (exact) / CheckPayer's (number trimmed and upper-cased).
 		old string

@@ -21,12 +21,12 @@ func complete(t *testing.T, o *baoguan.Order, a baoguan.PayerAction) baoguan.Pay
 
 func TestComplete(t *testing.T) {
 	tests := []struct {
-		name, no string
-		action   baoguan.PayerAction
-		ch       baoguan.Channel
-		status             baoguan.PayStatus
-		psp, payType       string
-		reason             string
+		name, no     string
+		action       baoguan.PayerAction
+		ch           baoguan.Channel
+		status       baoguan.PayStatus
+		psp, payType string
+		reason       string
 	}{
 		{"qr paid", "Q1", baoguan.PayerAction{Paid: true}, baoguan.ChannelQR, baoguan.PaySucceed, "EASYPAY", "3", ""},
 		{"qr failed by the tester", "Q2", baoguan.PayerAction{Paid: false}, baoguan.ChannelQR, baoguan.PayFailed, "EASYPAY", "3", sandbox.QRFailReason},
