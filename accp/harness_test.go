@@ -169,6 +169,16 @@ func (e *env) eventually(what string, cond func() bool) {
 	}
 }
 
+// settle waits until no job is running or due at the test clock's time:
+// then nothing more happens until the clock moves.
+func (e *env) settle() {
+	e.t.Helper()
+	e.eventually("no job running or due", func() bool {
+		n, err := e.svc.Busy(e.ctx)
+		return err == nil && n == 0
+	})
+}
+
 // timestamp is the clock's time as LianLian writes it, moved by off.
 func (e *env) timestamp(off time.Duration) string {
 	return e.clock.Now().Add(off).In(cst).Format("20060102150405")

@@ -273,6 +273,16 @@ func (h *harness) waitFor(what string, cond func() bool) {
 	}
 }
 
+// settle waits until no job is running or due at the harness clock's
+// time: then nothing more happens until the clock moves.
+func (h *harness) settle() {
+	h.t.Helper()
+	h.waitFor("no job running or due", func() bool {
+		n, err := h.svc.Busy(h.ctx)
+		return err == nil && n == 0
+	})
+}
+
 // waitOrder waits until the order's statuses are as wanted.
 func (m *merchant) waitOrder(no string, pay baoguan.PayStatus, decl baoguan.DeclareStatus) *core.OrderView {
 	m.h.t.Helper()

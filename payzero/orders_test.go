@@ -178,6 +178,9 @@ func TestBatchFeedbackAndArrangePay(t *testing.T) {
 		t.Errorf("other merchant's batch: %s", r.Raw)
 	}
 	m.ok("GET", "/orderBatch/"+id+"/pay", nil, nil)
+	// Every order's payment has ended once no job is due (the clock stands
+	// still, so none comes due meanwhile).
+	h.settle()
 	m.waitOrder("P3PAYFAIL", baoguan.PayFailed, baoguan.DeclareNone)
 	m.waitOrder("P5", baoguan.PaySucceed, baoguan.DeclareNone)
 	var sum map[string]int

@@ -298,6 +298,33 @@ func (h *harness) get(t *testing.T, a account, no string) reply {
 	return h.call(t, a.base()+"/GetTestOrder", "data="+string(b))
 }
 
+// quiet waits until no job is queued or running: every payment,
+// declaration and callback has ended, and nothing more will be sent.
+func (h *harness) quiet(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		c, err := h.svc.JobCounts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, k := range c[baoguan.JobQueued] {
+			n += k
+		}
+		for _, k := range c[baoguan.JobRunning] {
+			n += k
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still queued or running", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitCustoms polls GetOrder until CustomsMsg satisfies ok.
 func (h *harness) waitCustoms(t *testing.T, a account, no string, ok func(string) bool) reply {
 	t.Helper()
