@@ -183,7 +183,7 @@ func (s *Service) Wake() {
 
 // update runs fn in a write transaction and wakes the runner afterwards
 // when fn enqueued jobs. Every write of the core goes through it, so that
-// an Idempotency-Key a front-end claimed for the request (WithIdempotencyKey)
+// an Idempotency-Key a front-end claimed for the request (Idempotent)
 // is taken in the transaction of the request's first write: the key and
 // the effect it guards commit together or not at all.
 func (s *Service) update(ctx context.Context, fn func(tx baoguan.Tx, q *queue) error) error {
