@@ -399,6 +399,67 @@ func TestIdempotencyAcrossInstances(t *testing.T) {
 	}
 }
 
+// TestIdempotencyKeyAcrossInstances: requests with one Idempotency-Key
+// sent at once to two instances have one effect (one request's order is
+// created by it) and one answer: the key is taken in the transaction of
+// the effect, behind the key's advisory lock.
+func TestIdempotencyKeyAcrossInstances(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	svc := func() *core.Service {
+		return core.New(&core.Service{Store: openTest(t, postgres.Options{URL: dbURL, Keys: keys}),
+			Sandbox: core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)}})
+	}
+	svcs := []*core.Service{svc(), svc()}
+	m, _, err := svcs[0].CreateMerchant(context.Background(), core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		key := fmt.Sprint("key-", round)
+		const requests = 16
+		res := make([]core.Response, requests)
+		replayed := make([]bool, requests)
+		errs := make([]error, requests)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range requests {
+			wg.Go(func() {
+				<-start
+				s := svcs[i%2]
+				res[i], replayed[i], errs[i] = s.Idempotent(context.Background(), m, key, "hash", func(ctx context.Context) core.Response {
+					// Each run orders under its own number: a second run
+					// would be a second order.
+					_, _, err := s.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprint(key, "-", i),
+						Amount: 100, Currency: "CNY", Subject: "奶粉"}})
+					if err != nil {
+						return core.Response{Status: 409, Body: []byte(err.Error())}
+					}
+					return core.Response{Status: 201, Body: []byte(fmt.Sprint("order of request ", i))}
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		fresh := 0
+		for i := range requests {
+			if errs[i] != nil || res[i].Status != 201 || string(res[i].Body) != string(res[0].Body) {
+				t.Errorf("round %d request %d: %d %s %v; request 0: %s", round, i, res[i].Status, res[i].Body, errs[i], res[0].Body)
+			}
+			if !replayed[i] {
+				fresh++
+			}
+		}
+		if fresh != 1 {
+			t.Errorf("round %d: %d answers not replayed, want 1", round, fresh)
+		}
+		os, err := svcs[1].Orders(context.Background(), m, baoguan.OrderFilter{})
+		if err != nil || len(os) != round+1 {
+			t.Errorf("round %d: %d orders (%v), want %d", round, len(os), err, round+1)
+		}
+	}
+}
+
 // TestOneTimeNoncesAcrossInstances: a request nonce is accepted once, by
 // whichever instance sees it first.
 func TestOneTimeNoncesAcrossInstances(t *testing.T) {
