@@ -29,6 +29,7 @@ const (
 
 // ReceiptFile is one parsed receipt message.
 type ReceiptFile struct {
+	File    string // the file's name, when read by an Inbox
 	Kind    string // KindPaymentReturn or KindFormatReturn
 	GUID    string // the receipt message's own guid attribute
 	Returns []PaymentReturn
