@@ -286,3 +286,21 @@ func TestGUID(t *testing.T) {
 		seen[g] = true
 	}
 }
+
+// The schema copy in testdata accepts the official CEB411 sample (several
+// payments, an SM2 signature as the E-Port client adds it): the schema
+// check of baoguan's messages is the one customs documents.
+func TestOfficialCEB411Validates(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "ceb411_official.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xmllintValidate(t, data)
+	bad := bytes.Replace(data, []byte("<ceb:currency>142</ceb:currency>"), []byte("<ceb:currency>CNY</ceb:currency>"), 1)
+	xmllint := tool(t, "xmllint", "libxml2-utils")
+	f := filepath.Join(t.TempDir(), "bad.xml")
+	os.WriteFile(f, bad, 0o644)
+	if exec.Command(xmllint, "--noout", "--nonet", "--schema", filepath.Join("testdata", "xsd", "import-202205.xsd"), f).Run() == nil {
+		t.Error("the schema accepts currency CNY: the schema check cannot fail")
+	}
+}
