@@ -115,6 +115,15 @@ func rootElement(dec *xml.Decoder) (xml.StartElement, error) {
 	}
 }
 
+// skip skips the current element, reporting a syntax error as a receipt
+// error.
+func skip(dec *xml.Decoder) error {
+	if err := dec.Skip(); err != nil {
+		return syntaxErr(err)
+	}
+	return nil
+}
+
 func syntaxErr(err error) error {
 	if errors.Is(err, io.EOF) {
 		return receiptErr("receipt is empty or ends early")
@@ -165,7 +174,7 @@ func paymentReturns(dec *xml.Decoder) ([]PaymentReturn, error) {
 	var out []PaymentReturn
 	err := children(dec, func(se xml.StartElement) error {
 		if se.Name.Space != Namespace || se.Name.Local != "PaymentReturn" {
-			return dec.Skip()
+			return skip(dec)
 		}
 		if len(out) == maxReturns {
 			return receiptErr("CEB412Message holds more than %d PaymentReturn entries", maxReturns)
@@ -268,7 +277,7 @@ func formatReturns(dec *xml.Decoder) ([]PaymentReturn, error) {
 	var mr *rawFormatReturn
 	err := children(dec, func(se xml.StartElement) error {
 		if se.Name.Space != Namespace || se.Name.Local != "MessageReturn" || mr != nil {
-			return dec.Skip()
+			return skip(dec)
 		}
 		mr = new(rawFormatReturn)
 		if err := dec.DecodeElement(mr, &se); err != nil {
