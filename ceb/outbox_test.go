@@ -2,6 +2,7 @@ package ceb
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -364,5 +365,56 @@ func TestOutboxConfigErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + ".baoguan/sent"); err != nil {
 		t.Errorf("default state folder: %v", err)
+	}
+}
+
+// otherFilesystem returns a folder on another filesystem than t.TempDir,
+// or skips.
+func otherFilesystem(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	if same, err := sameFilesystem(base, "/dev/shm"); err != nil || same {
+		t.Skip("no second filesystem (/dev/shm) to test with")
+	}
+	d, err := os.MkdirTemp("/dev/shm", "ceb-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// A state folder on another filesystem could not be renamed from
+// atomically: refused at start, naming the setting.
+func TestOutboxRefusesStateOnOtherFilesystem(t *testing.T) {
+	other := otherFilesystem(t)
+	_, _, err := OpenOutbox(OutboxConfig{Dir: t.TempDir(), StateDir: other, SenderID: "DXP1"})
+	if err == nil || !strings.Contains(err.Error(), "outbox_state_dir") {
+		t.Errorf("state folder on another filesystem: %v", err)
+	}
+}
+
+// Receipts archived to another filesystem are copied, then removed.
+func TestInboxArchiveOnOtherFilesystem(t *testing.T) {
+	other := otherFilesystem(t)
+	dir := t.TempDir()
+	in, err := OpenInbox(InboxConfig{Dir: dir, ArchiveDir: other, Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`<CEB412Message xmlns="http://www.chinaport.gov.cn/ceb" guid="x" version="1.0"><PaymentReturn><guid>00000000-0000-8000-8000-000000000001</guid><returnStatus>120</returnStatus></PaymentReturn></CEB412Message>`)
+	if err := os.WriteFile(filepath.Join(dir, "r.xml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := in.Scan(t.Context(), func(context.Context, ReceiptFile) error { return nil })
+	if err != nil || len(rep.Archived) != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	day := time.Now().Add(time.Hour).In(ChinaTime).Format("20060102")
+	if b, err := os.ReadFile(filepath.Join(other, day, "r.xml")); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("archived copy: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r.xml")); err == nil {
+		t.Error("the original is still in the inbox")
 	}
 }
