@@ -34,8 +34,8 @@ func (c *Config) Sender() string {
 	return c.Transfer.DxpID
 }
 
-// Validate checks the configuration; errors name the customs field or
-// "secret"/"senderId".
+// Validate checks the configuration; errors are EINVALID naming the
+// customs field (payCode, copName, dxpId, …), "sender_id" or "secret".
 func (c *Config) Validate() error {
 	if err := codeRule("payCode", c.PayCode, 18); err != nil {
 		return err
@@ -46,7 +46,7 @@ func (c *Config) Validate() error {
 	if err := c.Transfer.Validate(); err != nil {
 		return err
 	}
-	if err := codeRule("senderId", c.Sender(), 30); err != nil {
+	if err := codeRule("sender_id", c.Sender(), 30); err != nil {
 		return err
 	}
 	if len(c.Secret) < MinSecretLen {
