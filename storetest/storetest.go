@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"CancelledContext", testCancelledContext},
 	}
+	tests = append(tests, consoleTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
