@@ -29,10 +29,10 @@ var funcs = template.FuncMap{
 		}
 		return t.In(core.ChinaTime).Format("2006-01-02 15:04:05")
 	},
-	"day":  func(t time.Time) string { return t.In(core.ChinaTime).Format("01-02") },
-	"pct":  func(a, b int) int { return pct(a, b) },
-	"add":  func(a, b int) int { return a + b },
-	"dash": func(s string) string { return dash(s) },
+	"day":   func(t time.Time) string { return t.In(core.ChinaTime).Format("01-02") },
+	"pct":   func(a, b int) int { return pct(a, b) },
+	"add":   func(a, b int) int { return a + b },
+	"dash":  func(s string) string { return dash(s) },
 	"lower": strings.ToLower,
 }
 
