@@ -102,7 +102,7 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (*baoguan.User, 
 		return nil, err
 	}
 	u := &baoguan.User{Login: in.Login, Name: strings.TrimSpace(in.Name), Role: in.Role, PasswordHash: HashPassword(in.Password)}
-	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+	err := s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		if in.MerchantNo != "" {
 			m, err := tx.MerchantByNo(in.MerchantNo)
 			if err != nil {
@@ -131,7 +131,7 @@ func (s *Service) SetPassword(ctx context.Context, login, pw string) error {
 		return err
 	}
 	hash := HashPassword(pw)
-	return s.Store.Update(ctx, func(tx baoguan.Tx) error {
+	return s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		u, err := tx.UserByLogin(strings.ToLower(strings.TrimSpace(login)))
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Service) SetPassword(ctx context.Context, login, pw string) error {
 // Users lists every console account (operators).
 func (s *Service) Users(ctx context.Context) ([]baoguan.User, error) {
 	var out []baoguan.User
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		out, err = tx.Users()
 		return err
@@ -192,7 +192,7 @@ func (s *Service) Login(ctx context.Context, login, pw, source string) (string, 
 		}
 	}
 	var u *baoguan.User
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		u, err = tx.UserByLogin(login)
 		return err
@@ -209,7 +209,7 @@ func (s *Service) Login(ctx context.Context, login, pw, source string) (string, 
 	}
 	token := randomToken("", 32)
 	sess := &baoguan.Session{TokenHash: HashSecret(token), UserID: u.ID, CSRF: randomToken("", 32)}
-	err = s.Store.Update(ctx, func(tx baoguan.Tx) error {
+	err = s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		sess.CreatedAt = tx.Now()
 		sess.ExpiresAt = tx.Now().Add(SessionTTL)
 		// Expired sessions are swept at login, so the table stays as small
@@ -234,7 +234,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 	}
 	var u *baoguan.User
 	var sess *baoguan.Session
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if sess, err = tx.Session(HashSecret(token)); err != nil {
 			return err
@@ -254,7 +254,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 func (s *Service) viewer(ctx context.Context, u *baoguan.User, sess *baoguan.Session) (*Viewer, error) {
 	v := &Viewer{User: u, Session: sess}
 	if u.Role == baoguan.RoleMerchant {
-		err := s.View(ctx, func(tx baoguan.Tx) error {
+		err := s.view(ctx, func(tx baoguan.Tx) error {
 			var err error
 			v.Merchant, err = tx.Merchant(u.MerchantID)
 			return err
@@ -271,16 +271,5 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	return s.Store.Update(ctx, func(tx baoguan.Tx) error { return tx.DeleteSession(HashSecret(token)) })
-}
-
-// MerchantByNo returns a merchant by its number (operators). ENOTFOUND.
-func (s *Service) MerchantByNo(ctx context.Context, no string) (*baoguan.Merchant, error) {
-	var m *baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
-		var err error
-		m, err = tx.MerchantByNo(no)
-		return err
-	})
-	return m, err
+	return s.update(ctx, func(tx baoguan.Tx, _ *queue) error { return tx.DeleteSession(HashSecret(token)) })
 }

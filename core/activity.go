@@ -25,7 +25,7 @@ type OrderActivity struct {
 // notifications. ENOTFOUND, also for another merchant's order.
 func (s *Service) OrderActivity(ctx context.Context, m *baoguan.Merchant, no string) (*OrderActivity, error) {
 	a := &OrderActivity{}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if a.Order, err = tx.OrderByNo(m.ID, no); err != nil {
 			return err
@@ -60,7 +60,7 @@ func (s *Service) OrderActivity(ctx context.Context, m *baoguan.Merchant, no str
 // failing that, its payment number. ENOTFOUND.
 func (s *Service) FindOrder(ctx context.Context, m *baoguan.Merchant, number string) (*baoguan.Order, error) {
 	var o *baoguan.Order
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.OrderByNo(m.ID, number); baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 			o, err = tx.OrderByPaymentNo(m.ID, number)
@@ -73,7 +73,7 @@ func (s *Service) FindOrder(ctx context.Context, m *baoguan.Merchant, number str
 // OrderByID returns one of the merchant's orders by id. ENOTFOUND.
 func (s *Service) OrderByID(ctx context.Context, m *baoguan.Merchant, id int64) (*baoguan.Order, error) {
 	var o *baoguan.Order
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		o, err = tx.Order(m.ID, id)
 		return err
@@ -85,7 +85,7 @@ func (s *Service) OrderByID(ctx context.Context, m *baoguan.Merchant, id int64) 
 // who name an event by its id alone. ENOTFOUND.
 func (s *Service) EventMerchant(ctx context.Context, id int64) (*baoguan.Merchant, error) {
 	var m *baoguan.Merchant
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		// A merchant id of 0 lists every merchant's events; the one after
 		// id-1 is the event itself if it exists.
 		es, err := tx.ListEvents(baoguan.EventFilter{Page: baoguan.Page{Cursor: id - 1, Limit: 1}})
@@ -99,4 +99,17 @@ func (s *Service) EventMerchant(ctx context.Context, id int64) (*baoguan.Merchan
 		return err
 	})
 	return m, err
+}
+
+// CountOrders counts the merchant's orders a filter selects (its cursor
+// and limit ignored), for an export's progress figure.
+func (s *Service) CountOrders(ctx context.Context, m *baoguan.Merchant, f baoguan.OrderFilter) (int, error) {
+	f.MerchantID, f.Cursor, f.Limit = m.ID, 0, 0
+	n := 0
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		n, err = tx.CountOrders(f)
+		return err
+	})
+	return n, err
 }

@@ -53,7 +53,7 @@ func (s *Service) CheckBatch(ctx context.Context, m *baoguan.Merchant, orders []
 		}
 		seen[no] = i
 	}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		for i := range orders {
 			no := orders[i].Order.MerchantOrderNo
 			if j, ok := seen[no]; !ok || j != i {

@@ -41,7 +41,7 @@ func (s *Service) ReissueKey(ctx context.Context, no, kind string, grace time.Du
 			Message: "grace period must be between 0 and 720h"}
 	}
 	var fresh string
-	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+	err := s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		m, err := tx.MerchantByNo(no)
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (s *Service) RevokeKeys(ctx context.Context, no, kind string) error {
 	if !reissuable[kind] && !strings.HasPrefix(kind, settingKind) {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "kind", Reason: "bad_key_kind", Message: "unknown key kind " + kind}
 	}
-	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+	err := s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		m, err := tx.MerchantByNo(no)
 		if err != nil {
 			return err
@@ -106,7 +106,7 @@ func (s *Service) RotateSetting(ctx context.Context, no, name, value string, gra
 	if grace < 0 || grace > MaxKeyGrace {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "grace", Reason: "bad_grace", Message: "grace period must be between 0 and 720h"}
 	}
-	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+	err := s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		m, err := tx.MerchantByNo(no)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Service) SettingValues(ctx context.Context, m *baoguan.Merchant, name s
 	if v := m.Settings[name]; v != "" {
 		out = append(out, v)
 	}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		ks, err := tx.RetiredKeys(m.ID, settingKind+name)
 		for _, k := range ks {
 			out = append(out, k.Secret)

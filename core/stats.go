@@ -36,7 +36,7 @@ func (s *Service) Dashboard(ctx context.Context, m *baoguan.Merchant) (*Dashboar
 	}
 	var days []baoguan.DayCount
 	d := &Dashboard{}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if days, err = tx.OrderDays(f); err != nil {
 			return err
@@ -79,7 +79,7 @@ func (s *Service) DeclarationReport(ctx context.Context, m *baoguan.Merchant, fr
 		f.MerchantID = m.ID
 	}
 	r := &DeclarationReport{}
-	err := s.View(ctx, func(tx baoguan.Tx) error {
+	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		if r.Ports, err = tx.DeclarationPorts(f); err != nil {
 			return err

@@ -78,14 +78,8 @@ func Import(ctx context.Context, svc *core.Service, m *baoguan.Merchant, r io.Re
 func ExportOrders(ctx context.Context, svc *core.Service, m *baoguan.Merchant, f baoguan.OrderFilter, w io.Writer, format Format, progress Progress) error {
 	total := 0
 	if progress != nil {
-		err := svc.View(ctx, func(tx baoguan.Tx) error {
-			g := f
-			g.MerchantID = m.ID
-			var err error
-			total, err = tx.CountOrders(g)
-			return err
-		})
-		if err != nil {
+		var err error
+		if total, err = svc.CountOrders(ctx, m, f); err != nil {
 			return err
 		}
 	}

@@ -69,7 +69,8 @@ func testUsers(t *testing.T, s baoguan.Store) {
 func testSessions(t *testing.T, s baoguan.Store) {
 	u := &baoguan.User{Login: "ops", Role: baoguan.RoleOperator, PasswordHash: "h"}
 	v := &baoguan.User{Login: "ops2", Role: baoguan.RoleOperator, PasswordHash: "h"}
-	now := time.Now()
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
 	live := &baoguan.Session{TokenHash: "live", UserID: 0, CSRF: "c1", ExpiresAt: now.Add(time.Hour)}
 	old := &baoguan.Session{TokenHash: "old", CSRF: "c2", ExpiresAt: now.Add(-time.Minute)}
 	other := &baoguan.Session{TokenHash: "other", CSRF: "c3", ExpiresAt: now.Add(time.Hour)}
@@ -135,7 +136,8 @@ func testSessions(t *testing.T, s baoguan.Store) {
 func testRetiredKeys(t *testing.T, s baoguan.Store) {
 	a := newMerchant(t, s, "acme")
 	b := newMerchant(t, s, "bolt")
-	now := time.Now()
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
 	update(t, s, func(tx baoguan.Tx) error {
 		for _, k := range []*baoguan.RetiredKey{
 			{MerchantID: a.ID, Kind: baoguan.KeyAPI, Secret: "hash-old", ExpiresAt: now.Add(time.Hour)},
@@ -216,7 +218,8 @@ func testStats(t *testing.T, s baoguan.Store) {
 		})
 	}
 	newOrder(t, s, b, "B1") // another merchant's
-	now := time.Now()
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
 	f := baoguan.StatsFilter{MerchantID: a.ID, From: now.Add(-time.Hour), To: now.Add(time.Hour)}
 	view(t, s, func(tx baoguan.Tx) error {
 		days, err := tx.OrderDays(f)
