@@ -29,4 +29,8 @@ type BatchSummary struct {
 	DeclareFailed  int
 	DeclareOther   int
 	PaidAmount     int64
+	// Finished counts orders nothing more will happen to: payment failed
+	// or cancelled, or paid and declared (or failed, or not to declare).
+	// Finished/Total is a batch's progress.
+	Finished int
 }

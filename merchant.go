@@ -46,6 +46,10 @@ type Merchant struct {
 	// Settings holds per-protocol options (access tokens, allowed networks,
 	// registered public keys), as opaque JSON owned by each front-end.
 	Settings map[string]string
+	// PreviousWebhookSecrets are retired webhook secrets still in their
+	// grace period (see core.ReissueKey). Not a column: core fills it in
+	// before a delivery, so notifications are signed with them too.
+	PreviousWebhookSecrets []string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -29,7 +29,9 @@ type OrderFilter struct {
 	BatchID       int64
 	PayStatus     PayStatus
 	DeclareStatus DeclareStatus
-	Newest        bool // newest first (payzero 2.5) instead of oldest first
+	// From and To bound the creation time, [From, To); zero is open.
+	From, To time.Time
+	Newest   bool // newest first (payzero 2.5) instead of oldest first
 	Page
 }
 
@@ -184,4 +186,39 @@ type Tx interface {
 	// one. Buckets live in the database, so a limit holds across every
 	// instance that shares it.
 	TakeToken(key string, rate float64, burst int) (bool, error)
+
+	// Console accounts. CreateUser: ECONFLICT (field login) when the login
+	// is taken. User, UserByLogin: ENOTFOUND.
+	CreateUser(u *User) error
+	UpdateUser(u *User) error
+	User(id int64) (*User, error)
+	UserByLogin(login string) (*User, error)
+	Users() ([]User, error)
+	// Sessions are found by the hash of their cookie token; Session
+	// returns ENOTFOUND for an unknown or expired one. DeleteSessions
+	// removes a user's sessions (after a password change or disabling),
+	// or with userID 0 every expired session.
+	CreateSession(s *Session) error
+	Session(tokenHash string) (*Session, error)
+	DeleteSession(tokenHash string) error
+	DeleteSessions(userID int64) error
+
+	// RetireKey keeps a replaced merchant secret valid until its
+	// ExpiresAt. RetiredKeys lists a merchant's unexpired ones of a kind;
+	// MerchantByRetiredKey finds the merchant whose unexpired retired
+	// secret of the kind is secret (ENOTFOUND); RevokeRetiredKeys drops
+	// them all at once.
+	RetireKey(k *RetiredKey) error
+	RetiredKeys(merchantID int64, kind string) ([]RetiredKey, error)
+	MerchantByRetiredKey(kind, secret string) (*Merchant, error)
+	RevokeRetiredKeys(merchantID int64, kind string) error
+
+	// Dashboard figures, computed in the database.
+	OrderDays(f StatsFilter) ([]DayCount, error)
+	DeclarationPorts(f StatsFilter) ([]PortCount, error)
+	DeclarationFailures(f StatsFilter, limit int) ([]FailureCount, error)
+
+	// RetryJob queues a dead job again now with a fresh retry schedule.
+	// ENOTFOUND; ESTATE when the job is not dead.
+	RetryJob(id int64) (*Job, error)
 }

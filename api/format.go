@@ -70,6 +70,13 @@ func (nativeFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merc
 	if err != nil {
 		return core.Delivery{Err: err}
 	}
+	// A reissued secret's predecessor signs too while in its grace period,
+	// so receivers still holding it verify (signatures are space-separated).
+	for _, old := range m.PreviousWebhookSecrets {
+		if s, err := webhook.Sign(old, e.PublicID, now, e.Body); err == nil {
+			sig += " " + s
+		}
+	}
 	h := http.Header{}
 	h.Set(webhook.HeaderID, e.PublicID)
 	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))

@@ -225,6 +225,7 @@ type summaryJSON struct {
 	DeclareFailed  int   `json:"declare_failed"`
 	DeclareOther   int   `json:"declare_other"`
 	PaidAmount     int64 `json:"paid_amount"`
+	Finished       int   `json:"finished"`
 }
 
 func batchOut(b *baoguan.Batch, s baoguan.BatchSummary) batchJSON {

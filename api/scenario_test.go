@@ -558,7 +558,7 @@ func batchesGroup(t *testing.T, h *harness) {
 	})
 	h.run(t, []scenario{
 		{Name: "summary", Method: "GET", Path: bp, Status: 200,
-			Expect: []string{`"summary":{"total":3,"pay_succeeded":3,"pay_failed":0,"pay_other":0,"declare_succeeded":1,"declare_failed":0,"declare_other":2,"paid_amount":600}`}},
+			Expect: []string{`"summary":{"total":3,"pay_succeeded":3,"pay_failed":0,"pay_other":0,"declare_succeeded":1,"declare_failed":0,"declare_other":2,"paid_amount":600,"finished":3}`}},
 		{Name: "pay again: nothing to pay", Method: "POST", Path: bp + "/pay", Status: 409,
 			Expect: []string{errFrag("nothing_to_pay")}},
 		{Name: "orders page 1", Method: "GET", Path: bp + "/orders?limit=2", Status: 200,

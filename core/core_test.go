@@ -351,7 +351,7 @@ func TestBatchPay(t *testing.T) {
 	}
 	e.drain(t, time.Minute)
 	_, sum, _ := e.svc.Batch(e.ctx, e.m, b.ID)
-	want := baoguan.BatchSummary{Total: 3, PaySucceed: 2, PayFailed: 1, DeclareSucceed: 2, DeclareOther: 1, PaidAmount: 200}
+	want := baoguan.BatchSummary{Total: 3, PaySucceed: 2, PayFailed: 1, DeclareSucceed: 2, DeclareOther: 1, PaidAmount: 200, Finished: 3}
 	if sum != want {
 		t.Errorf("summary %+v, want %+v", sum, want)
 	}

@@ -52,6 +52,10 @@ func (s *Service) MerchantByAPIKey(ctx context.Context, key string) (*baoguan.Me
 	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
 		m, err = tx.MerchantByAPIKeyHash(hash)
+		if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+			// A reissued key's predecessor, still in its grace period.
+			m, err = tx.MerchantByRetiredKey(baoguan.KeyAPI, hash)
+		}
 		return err
 	})
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
@@ -115,6 +119,9 @@ func (s *Service) MerchantByAppKey(ctx context.Context, appID, appKey string) (*
 		return err
 	})
 	if err == nil && subtle.ConstantTimeCompare([]byte(m.AppKeyHash), []byte(HashSecret(appKey))) == 1 {
+		return m, nil
+	}
+	if err == nil && s.retiredAppKey(ctx, m, HashSecret(appKey)) {
 		return m, nil
 	}
 	if err != nil && baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
@@ -196,4 +203,20 @@ func (s *Service) InstallationSecret(ctx context.Context, name string, size int)
 // generated and stored sealed on first use (see package platform).
 func (s *Service) PlatformKey(ctx context.Context, name string) (*platform.Key, error) {
 	return platform.Load(ctx, s.Store, name)
+}
+
+// retiredAppKey reports whether hash is one of the merchant's app keys
+// still in a grace period after a reissue.
+func (s *Service) retiredAppKey(ctx context.Context, m *baoguan.Merchant, hash string) bool {
+	ok := false
+	_ = s.view(ctx, func(tx baoguan.Tx) error {
+		ks, err := tx.RetiredKeys(m.ID, baoguan.KeyApp)
+		for _, k := range ks {
+			if subtle.ConstantTimeCompare([]byte(k.Secret), []byte(hash)) == 1 {
+				ok = true
+			}
+		}
+		return err
+	})
+	return ok
 }

@@ -146,8 +146,10 @@ func (s *Service) notifyJob(ctx context.Context, w *work) error {
 		if e, err = tx.Event(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
 		}
-		m, err = tx.Merchant(e.MerchantID)
-		return err
+		if m, err = tx.Merchant(e.MerchantID); err != nil {
+			return err
+		}
+		return s.retiredWebhookSecrets(tx, m)
 	})
 	if err != nil {
 		return err

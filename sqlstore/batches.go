@@ -23,7 +23,9 @@ WHERE id = ? AND merchant_id = ?`
 	COALESCE(SUM(CASE WHEN pay_status = 'PAY_FAILED' THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN declare_status = 'DECLARED' THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN declare_status = 'DECLARE_FAILED' THEN 1 ELSE 0 END), 0),
-	CAST(COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN amount ELSE 0 END), 0) AS BIGINT)
+	CAST(COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN amount ELSE 0 END), 0) AS BIGINT),
+	COALESCE(SUM(CASE WHEN pay_status IN ('PAY_FAILED', 'PAY_CANCELLED') OR pay_status = 'PAY_SUCCEED'
+		AND declare_status IN ('DECLARED', 'DECLARE_FAILED', 'NOT_DECLARED') THEN 1 ELSE 0 END), 0)
 FROM orders WHERE batch_id = ? AND merchant_id = ?`
 )
 
@@ -83,7 +85,7 @@ func (t *Tx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, error) {
 		return s, notFound("batch %d not found", id)
 	}
 	_, err = t.one(qBatchSummary, []any{id, merchantID}, func(sc Scanner) error {
-		return sc.Scan(&s.Total, &s.PaySucceed, &s.PayFailed, &s.DeclareSucceed, &s.DeclareFailed, &s.PaidAmount)
+		return sc.Scan(&s.Total, &s.PaySucceed, &s.PayFailed, &s.DeclareSucceed, &s.DeclareFailed, &s.PaidAmount, &s.Finished)
 	})
 	s.PayOther = s.Total - s.PaySucceed - s.PayFailed
 	s.DeclareOther = s.Total - s.DeclareSucceed - s.DeclareFailed

@@ -184,6 +184,12 @@ func orderWhere(f baoguan.OrderFilter) *where {
 	if f.DeclareStatus != "" {
 		w.add("declare_status = ?", string(f.DeclareStatus))
 	}
+	if !f.From.IsZero() {
+		w.add("created_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		w.add("created_at < ?", ms(f.To))
+	}
 	return w
 }
 

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"CancelledContext", testCancelledContext},
 	}
+	tests = append(tests, consoleTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
@@ -856,7 +857,7 @@ func testBatches(t *testing.T, s baoguan.Store) {
 			return err
 		}
 		same(t, "BatchSummary", sum, baoguan.BatchSummary{Total: 6, PaySucceed: 3, PayFailed: 1, PayOther: 2,
-			DeclareSucceed: 1, DeclareFailed: 1, DeclareOther: 4, PaidAmount: 100 + 101 + 102})
+			DeclareSucceed: 1, DeclareFailed: 1, DeclareOther: 4, PaidAmount: 100 + 101 + 102, Finished: 3})
 		_, err = tx.Batch(m.ID, b.ID+1)
 		notFound(t, "Batch(missing)", err)
 		_, err = tx.BatchSummary(m.ID, b.ID+1)

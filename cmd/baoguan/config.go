@@ -55,6 +55,11 @@ type Config struct {
 	// addresses, for development or merchants on the same private network
 	// (--allow-private-notify, BAOGUAN_ALLOW_PRIVATE_NOTIFY).
 	AllowPrivateNotify bool
+	// TrustForwardedProto makes the console treat a request carrying
+	// X-Forwarded-Proto: https as TLS, so its cookies get the Secure flag
+	// behind a TLS-terminating proxy (--trust-forwarded-proto,
+	// BAOGUAN_TRUST_FORWARDED_PROTO). Set it only behind such a proxy.
+	TrustForwardedProto bool
 	// Workers is how many jobs (payments, declarations, notifications) run
 	// at once (--workers, BAOGUAN_WORKERS).
 	Workers int
@@ -193,6 +198,16 @@ var settingDefs = []settingDef{
 				return fmt.Errorf("invalid boolean %q (use true or false)", v)
 			}
 			c.AllowPrivateNotify = b
+			return nil
+		}},
+	{flag: "trust-forwarded-proto", typ: "bool", def: "false", noOpt: "true",
+		usage: "console cookies are Secure when a proxy sends X-Forwarded-Proto: https (set only behind a TLS proxy)",
+		parse: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q (use true or false)", v)
+			}
+			c.TrustForwardedProto = b
 			return nil
 		}},
 	{flag: "workers", typ: "int", def: "128", usage: "jobs run at once (payments, declarations, notifications)",

@@ -68,6 +68,11 @@ when it is unset, from the key file PATH.key beside the database.`,
 		newBenchCmd(getenv, stdout, stderr),
 		newPlatformCertCmd(getenv, stdout, stderr),
 		newDataKeyCmd(getenv, stdout, stderr),
+		newUserCmd(getenv, stdout, stderr),
+		newOrderCmd(getenv, stdout, stderr),
+		newOrdersCmd(getenv, stdout, stderr),
+		newEventsCmd(getenv, stdout, stderr),
+		newBatchCmd(getenv, stdout, stderr),
 		newVersionCmd(stdout),
 	)
 	return root

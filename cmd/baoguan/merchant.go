@@ -28,6 +28,8 @@ func newMerchantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		newMerchantSetCmd(getenv, stdout, stderr),
 		newMerchantKeyCmd(getenv, stdout, stderr),
 		newMerchantCardsCmd(getenv, stdout, stderr),
+		newMerchantReissueCmd(getenv, stdout, stderr),
+		newMerchantRevokeCmd(getenv, stdout, stderr),
 	)
 	return cmd
 }

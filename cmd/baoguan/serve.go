@@ -19,6 +19,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/api"
+	"github.com/baoguan/baoguan/console"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/netguard"
 	"github.com/baoguan/baoguan/sandbox"
@@ -31,8 +32,9 @@ func newServeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: HTTP API, operator endpoints and job runner",
-		Long: `Run the gateway: the native /v1 API, /healthz, /readyz and /metrics on one
-listener, and the job runner that pays, declares, polls and notifies.
+		Long: `Run the gateway: the native /v1 API, the web console at /console, /healthz,
+/readyz and /metrics on one listener, and the job runner that pays, declares,
+polls and notifies.
 
 On first start with an empty database a sandbox merchant "demo" is created and
 its credentials are printed once. SIGINT or SIGTERM stops the server
@@ -41,7 +43,7 @@ stops and the database is closed.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv,
-		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "workers", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
@@ -97,10 +99,13 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		Metrics:        core.NewMetrics(reg),
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
+	// Orders uploaded in the console notify like native API orders.
+	svc.Formats.Register(console.Protocol, api.NewFormat())
 
 	mux := http.NewServeMux()
 	addOpsRoutes(mux, store, reg, log)
 	api.New(api.Options{Svc: svc, Log: log}).Register(mux)
+	console.New(console.Options{Svc: svc, Log: log, TrustForwardedProto: cfg.TrustForwardedProto}).Register(mux)
 	fes, err := buildFrontends(ctx, svc, log)
 	if err != nil {
 		return err
