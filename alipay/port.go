@@ -94,7 +94,8 @@ func (p *Port) recordReceipt(rec *Record) baoguan.Receipt {
 	case baoguan.DeclProcessing:
 		out.RetryAfter = p.pollAfter()
 	case baoguan.DeclSuccess:
-		out.VerifyDepartmentTradeID = rec.AlipayDeclareNo
+		// MAPI's query names no verification department; the declare
+		// number is kept as the reference.
 		out.Explanation = rec.CustomsResultInfo
 	default:
 		out.Explanation = rec.Explanation()
