@@ -95,7 +95,7 @@ func TestPortFailureMapping(t *testing.T) {
 		f := newV2Port(t)
 		f.o.Payment.No = "4200000001202401019999999999"
 		r, err := f.port.Declare(ctx, f.req(f.decl("SHANGHAI_ZS", 1)))
-		if err != nil || r.State != baoguan.DeclFail || r.ReceiptCode != "INVALID_REQUEST" || !strings.Contains(r.Explanation, "交易单信息有误") {
+		if err != nil || r.State != baoguan.DeclFail || r.ReceiptCode != "FAIL" || !strings.Contains(r.Explanation, "交易单信息有误") {
 			t.Fatalf("%+v %v", r, err)
 		}
 	})

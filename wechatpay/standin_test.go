@@ -238,8 +238,8 @@ func (s *v2Standin) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}
-	if ans == nil && failure[0] == "" {
-		// communication-level failure already answered
+	if failure[0] == "RETURN" {
+		io.WriteString(w, standinXML(ans))
 		return
 	}
 	out := map[string]string{"return_code": "SUCCESS", "return_msg": "OK", "appid": s.appid, "mch_id": s.mchid, "sign_type": signType}
@@ -305,7 +305,8 @@ func (s *v2Standin) declare(req map[string]string) (map[string]string, [2]string
 	}
 	pay := s.payments[req["transaction_id"]]
 	if pay == nil || pay.OutTradeNo != req["out_trade_no"] {
-		return nil, [2]string{"INVALID_REQUEST", "交易单信息有误"}
+		// WeChat answers this at the communication level, unsigned.
+		return map[string]string{"return_code": "FAIL", "return_msg": "交易单信息有误"}, [2]string{"RETURN"}
 	}
 	if req["cert_id"] != "" {
 		if req["cert_type"] != "IDCARD" {

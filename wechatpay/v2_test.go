@@ -226,7 +226,7 @@ func TestV2ErrorClasses(t *testing.T) {
 		{name: "timeout", inject: injHang, kind: upstream.Retry, code: "TIMEOUT", wait: upstream.WaitTransient},
 		{name: "tampered answer", inject: injTamper, kind: upstream.Untrusted, code: "BAD_SIGNATURE"},
 		{name: "wrong API key", creds: func(c *wechatpay.V2Credentials) { c.APIKey = strings.Repeat("k", 32) }, kind: upstream.Fail, code: "FAIL"},
-		{name: "unknown transaction", decl: func(d *wechatpay.Declaration) { d.TransactionID = "4200000001202401019999999999" }, kind: upstream.Fail, code: "INVALID_REQUEST"},
+		{name: "unknown transaction", decl: func(d *wechatpay.Declaration) { d.TransactionID = "4200000001202401019999999999" }, kind: upstream.Fail, code: "FAIL"},
 		{name: "missing registration", decl: func(d *wechatpay.Declaration) { d.MerchantCustomsNo = "" }, kind: upstream.Fail, code: "PARAM_ERROR"},
 		{name: "bad sign type", creds: func(c *wechatpay.V2Credentials) { c.SignType = "SHA1" }, kind: upstream.Fail, code: "CONFIG"},
 	}

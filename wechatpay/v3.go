@@ -167,10 +167,10 @@ func (c *V3Client) conn(ctx context.Context, cr *V3Credentials) (*v3Conn, error)
 		}
 		dl, err := downloader.NewCertificateDownloaderWithClient(ctx, boot, cr.APIv3Key)
 		if err != nil {
-			return nil, errors.New("downloading WeChat Pay platform certificates failed: " + err.Error())
+			return nil, downloadError(err, "downloading WeChat Pay platform certificates failed")
 		}
 		if err := dl.DownloadCertificates(ctx); err != nil {
-			return nil, errors.New("verifying the downloaded platform certificates failed: " + err.Error())
+			return nil, downloadError(err, "verifying the downloaded platform certificates failed")
 		}
 		verifier = verifiers.NewSHA256WithRSAVerifier(dl)
 	default:
@@ -182,9 +182,32 @@ func (c *V3Client) conn(ctx context.Context, cr *V3Credentials) (*v3Conn, error)
 	}
 	cc := &v3Conn{client: client, verifier: verifier, built: c.now()}
 	c.mu.Lock()
+	for k, old := range c.clients { // rotated credentials leave stale clients behind
+		if c.now().Sub(old.built) >= clientTTL {
+			delete(c.clients, k)
+		}
+	}
 	c.clients[key] = cc
 	c.mu.Unlock()
 	return cc, nil
+}
+
+// downloadError classifies a failed platform-certificate download: no
+// answer or a server error is worth retrying; anything else (an APIv3 key
+// that does not open the certificates, a refusal) is a configuration fault.
+func downloadError(err error, what string) error {
+	var ue *url.Error
+	var ae *wxcore.APIError
+	switch {
+	case errors.As(err, &ue):
+		e := upstream.Transport(ServiceV3, "certificates", err)
+		e.Message = what + ": " + e.Message
+		return e
+	case errors.As(err, &ae) && (ae.StatusCode >= 500 || ae.StatusCode == http.StatusTooManyRequests):
+		return &upstream.Error{Service: ServiceV3, Operation: "certificates", Kind: upstream.Retry, HTTPStatus: ae.StatusCode,
+			Code: orDefault(ae.Code, "HTTP_"+strconv.Itoa(ae.StatusCode)), Message: what, RetryAfter: upstream.WaitTransient}
+	}
+	return errors.New(what + ": " + upstream.Clip(err.Error(), 200))
 }
 
 // v3Record is a record as the v3 API writes it: declare, modify and
@@ -347,10 +370,10 @@ func (c *V3Client) do(ctx context.Context, cr *V3Credentials, d *Declaration, op
 	}
 	cc, err := c.conn(ctx, cr)
 	if err != nil {
-		if ctx.Err() != nil || isTransport(err) {
-			ue := upstream.Transport(ServiceV3, op, err)
-			ue.Message = scrub.Scrub(upstream.Clip(err.Error(), 300))
-			return finish(0, ue)
+		var ue *upstream.Error
+		if errors.As(err, &ue) {
+			ue.Operation, ue.Message = op, scrub.Scrub(ue.Message)
+			return finish(ue.HTTPStatus, ue)
 		}
 		return finish(0, fail(0, upstream.Fail, "CONFIG", err.Error(), 0))
 	}
@@ -391,14 +414,6 @@ func (c *V3Client) do(ctx context.Context, cr *V3Credentials, d *Declaration, op
 		return finish(status, fail(status, upstream.Untrusted, "BAD_ANSWER", "unreadable answer: "+err.Error(), upstream.WaitTransient))
 	}
 	return finish(status, nil)
-}
-
-// isTransport reports whether building a client failed for want of an
-// answer (the certificate download timed out or was refused).
-func isTransport(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "timeout") || strings.Contains(s, "connection refused") ||
-		strings.Contains(s, "deadline exceeded") || strings.Contains(s, "EOF") || strings.Contains(s, "status 5")
 }
 
 // classify turns an error answer into an *upstream.Error. Its code is

@@ -387,6 +387,12 @@ func TestV3DownloadsPlatformCertificates(t *testing.T) {
 	if f.s.calls("GET /wechatpay/v3/certificates") != 2 {
 		t.Fatalf("certificate downloads: %v", f.s.paths)
 	}
+	// WeChat failing while the certificates are downloaded is a failure
+	// to retry, not a configuration fault.
+	fresh := &wechatpay.V3Client{BaseURL: f.s.base, HTTP: f.c.HTTP}
+	f.s.injectNext(pxy503)
+	_, err = fresh.Declare(context.Background(), f.cr, d)
+	mustKind(t, err, upstream.Retry, "SYSTEM_ERROR")
 	// A wrong APIv3 key cannot open the certificates: no client, no call.
 	f.cr.APIv3Key = strings.Repeat("x", 32)
 	_, err = f.c.Declare(context.Background(), f.cr, d)
