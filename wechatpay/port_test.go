@@ -35,7 +35,7 @@ func newV2Port(t *testing.T) *portFixture {
 			return creds, nil
 		}}
 	o := &baoguan.Order{ID: 1, MerchantID: m.ID, MerchantOrderNo: "ORDER-1", Amount: 10000, PayStatus: baoguan.PaySucceed,
-		Payer: baoguan.Payer{Name: payerName, IDType: baoguan.IDTypeIDCard, IDNumber: payerID},
+		Payer:   baoguan.Payer{Name: payerName, IDType: baoguan.IDTypeIDCard, IDNumber: payerID},
 		Payment: baoguan.Payment{No: "4200000001202401010000000001"}}
 	return &portFixture{v2Fixture: f, port: p, m: m, o: o}
 }
