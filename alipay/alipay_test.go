@@ -452,3 +452,35 @@ func TestPortFailureMapping(t *testing.T) {
 		t.Fatalf("a poll of an unknown declaration: %+v %v", r, err)
 	}
 }
+
+// A stand-in failing the first calls in every way leads to EXCEPTs; each
+// retry is a later attempt, and once Alipay answers the declaration
+// proceeds to SUCCESS as one declaration pushed once.
+func TestPortHealsAfterFailures(t *testing.T) {
+	f := newFixture(t, alipay.SignRSA2)
+	f.c.HTTP = upstream.HTTPClient(time.Second, 300*time.Millisecond)
+	f.s.injectNext(injHTTP500, injHangAfter, injSystemError, injTamper, injHang)
+	ctx := context.Background()
+	d := f.decl("ZONGSHU", 1)
+	var r baoguan.Receipt
+	for attempt := 1; attempt <= 10; attempt++ {
+		d.Attempts = attempt
+		var err error
+		if r, err = f.port.Declare(ctx, f.req(d)); err != nil {
+			t.Fatal(err)
+		}
+		if r.State != baoguan.DeclExcept {
+			break
+		}
+	}
+	for i := 0; r.State == baoguan.DeclProcessing && i < 10; i++ {
+		var err error
+		if r, err = f.port.Receipt(ctx, f.req(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds := f.s.declsOf(tradeNo)
+	if r.State != baoguan.DeclSuccess || len(ds) != 1 || ds[0].Pushes != 1 {
+		t.Fatalf("final %+v, stand-in %+v", r, ds)
+	}
+}

@@ -291,3 +291,38 @@ func TestPortRefusesWhatItCannotSend(t *testing.T) {
 		})
 	}
 }
+
+// A stand-in failing the first calls in every way leads to EXCEPTs that
+// the core would retry; each retry is a later attempt, and once WeChat
+// answers the declaration proceeds to SUCCESS as one record pushed once.
+func TestPortHealsAfterFailures(t *testing.T) {
+	f := newV2Port(t)
+	f.c.HTTP = upstream.HTTPClient(time.Second, 300*time.Millisecond)
+	f.s.injectNext(inj5xx, injHangAfter, injSystemError, injFrequency, injTamper)
+	ctx := context.Background()
+	d := f.decl("SHANGHAI_ZS", 1)
+	var r baoguan.Receipt
+	for attempt := 1; attempt <= 10; attempt++ {
+		d.Attempts = attempt
+		var err error
+		if r, err = f.port.Declare(ctx, f.req(d)); err != nil {
+			t.Fatal(err)
+		}
+		if r.State != baoguan.DeclExcept {
+			break
+		}
+	}
+	if r.State != baoguan.DeclProcessing {
+		t.Fatalf("after the failures: %+v (%s)", r, f.log.ops())
+	}
+	for r.State == baoguan.DeclProcessing {
+		var err error
+		if r, err = f.port.Receipt(ctx, f.req(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := f.s.recordsFor(f.o.Payment.No)
+	if r.State != baoguan.DeclSuccess || len(recs) != 1 || recs[0].Pushes != 1 {
+		t.Fatalf("final %+v, stand-in %+v", r, recs)
+	}
+}
