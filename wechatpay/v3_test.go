@@ -91,7 +91,7 @@ func newV3Standin(t *testing.T, portDelay time.Duration) *v3Standin {
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(portDelay)},
 		SampleIdentity: sandbox.IsSampleIdentity, HTTP: &http.Client{Timeout: 5 * time.Second}, Retries: retries})
 	svc.Formats.Register(wechatv3.Protocol, wechatv3.NewFormat())
-	wx, err := wechatv3.New(wechatv3.Options{Svc: svc, Store: store})
+	wx, err := wechatv3.New(wechatv3.Options{Svc: svc})
 	if err != nil {
 		t.Fatalf("wechatv3.New: %v", err)
 	}
