@@ -10,7 +10,7 @@ require (
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
-	github.com/wechatpay-apiv3/wechatpay-go v0.2.20
+	github.com/wechatpay-apiv3/wechatpay-go v0.2.20 // WeChat Pay's official APIv3 SDK: request signing and answer verification for the wechatpay customs client; wechatv3 tests drive baoguan with it
 	modernc.org/sqlite v1.61.1
 )
 
