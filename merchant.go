@@ -46,6 +46,8 @@ type Merchant struct {
 	// Settings holds per-protocol options (access tokens, allowed networks,
 	// registered public keys), as opaque JSON owned by each front-end.
 	Settings map[string]string
+	// AgentID is the agent (服务商) acting for the merchant, 0 for none.
+	AgentID int64
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
