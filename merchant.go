@@ -50,6 +50,8 @@ type Merchant struct {
 	// grace period (see core.ReissueKey). Not a column: core fills it in
 	// before a delivery, so notifications are signed with them too.
 	PreviousWebhookSecrets []string
+	// AgentID is the agent (服务商) acting for the merchant, 0 for none.
+	AgentID int64
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -81,6 +81,18 @@ type Tx interface {
 	// balance covers it, reporting whether it did.
 	DebitFunding(merchantID, amount int64) (bool, error)
 
+	// CreateAgent inserts an agent. Its number or name held by another
+	// agent is ECONFLICT reason duplicate, naming the field (agent_no,
+	// name).
+	CreateAgent(a *Agent) error
+	// UpdateAgent writes an agent's name and settings. ENOTFOUND.
+	UpdateAgent(a *Agent) error
+	// Agent and AgentByNo read an agent by id or number. ENOTFOUND.
+	Agent(id int64) (*Agent, error)
+	AgentByNo(no string) (*Agent, error)
+	// Agents lists every agent, oldest first.
+	Agents() ([]Agent, error)
+
 	CreateOrder(o *Order) error
 	UpdateOrder(o *Order) error // fails with ECONFLICT if o.Version is stale
 	Order(merchantID, id int64) (*Order, error)

@@ -8,19 +8,19 @@ import (
 
 const merchantCols = `id, merchant_no, name, status, mode, ebp_code, ebp_name, notify_url,
 	api_key_hash, app_id, app_key_hash, sign_token, webhook_secret, funding_balance, settings,
-	created_at, updated_at`
+	COALESCE(agent_id, 0), created_at, updated_at`
 
 const (
 	qInsertMerchant = `INSERT INTO merchants (merchant_no, name, status, mode, ebp_code, ebp_name, notify_url,
 	api_key_hash, app_id, app_key_hash, sign_token, webhook_secret, funding_balance, settings,
-	created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	agent_id, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
 	qUpdateMerchant = `UPDATE merchants SET merchant_no = ?, name = ?, status = ?, mode = ?, ebp_code = ?,
 	ebp_name = ?, notify_url = ?, api_key_hash = ?, app_id = ?, app_key_hash = ?, sign_token = ?,
-	webhook_secret = ?, funding_balance = ?, settings = ?, updated_at = ?
+	webhook_secret = ?, funding_balance = ?, settings = ?, agent_id = ?, updated_at = ?
 WHERE id = ?`
 
 	qMerchant         = `SELECT ` + merchantCols + ` FROM merchants WHERE id = ?`
@@ -40,7 +40,7 @@ WHERE id <> ? AND (merchant_no = ? AND merchant_no <> '' OR name = ? AND name <>
 LIMIT 1`
 )
 
-// merchantArgs returns the column values of m after merchant_no… settings.
+// merchantArgs returns the column values of m, merchant_no … agent_id.
 func (t *Tx) merchantArgs(m *baoguan.Merchant) ([]any, error) {
 	settings, err := t.toJSON(m.Settings)
 	if err != nil {
@@ -49,7 +49,7 @@ func (t *Tx) merchantArgs(m *baoguan.Merchant) ([]any, error) {
 	s := t.sealer()
 	args := []any{m.No, m.Name, string(m.Status), string(m.Mode), m.EBPCode, m.EBPName, m.NotifyURL,
 		m.APIKeyHash, m.AppID, m.AppKeyHash, s.seal(m.SignToken), s.seal(m.WebhookSecret),
-		m.FundingBalance, s.seal(settings)}
+		m.FundingBalance, s.seal(settings), nullID(m.AgentID)}
 	return args, s.err
 }
 
@@ -92,6 +92,15 @@ func merchantDup(m *baoguan.Merchant, what string) error {
 	return duplicate("merchant_no", "merchant %q already exists", m.No)
 }
 
+// nullID stores a reference that may be absent (0) as NULL, so a foreign
+// key only constrains references that exist.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
 // CreateMerchant inserts m. A natural key (number, name, API key hash, app
 // id) held by another merchant is ECONFLICT reason duplicate, naming the field.
 func (t *Tx) CreateMerchant(m *baoguan.Merchant) error {
@@ -101,6 +110,9 @@ func (t *Tx) CreateMerchant(m *baoguan.Merchant) error {
 	}
 	args = append(args, ms(t.now), ms(t.now))
 	id, inserted, err := t.insertID(qInsertMerchant, args)
+	if t.isForeignKey(err) {
+		return notFound("agent %d not found", m.AgentID)
+	}
 	if err != nil {
 		return err
 	}
@@ -128,6 +140,9 @@ func (t *Tx) UpdateMerchant(m *baoguan.Merchant) error {
 	}
 	args = append(args, ms(t.now), m.ID)
 	n, err := t.exec(qUpdateMerchant, args...)
+	if t.isForeignKey(err) {
+		return notFound("agent %d not found", m.AgentID)
+	}
 	if err != nil {
 		if what, ok := t.d.UniqueViolation(err); ok {
 			return merchantDup(m, what)
@@ -146,7 +161,7 @@ func (t *Tx) scanMerchant(sc Scanner, m *baoguan.Merchant) error {
 	var created, updated int64
 	if err := sc.Scan(&m.ID, &m.No, &m.Name, &status, &mode, &m.EBPCode, &m.EBPName, &m.NotifyURL,
 		&m.APIKeyHash, &m.AppID, &m.AppKeyHash, &signToken, &webhookSecret, &m.FundingBalance, &settings,
-		&created, &updated); err != nil {
+		&m.AgentID, &created, &updated); err != nil {
 		return err
 	}
 	m.Status, m.Mode = baoguan.MerchantStatus(status), baoguan.Mode(mode)

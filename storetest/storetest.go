@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 	}{
 		{"Merchants", testMerchants},
 		{"MerchantDuplicates", testMerchantDuplicates},
+		{"Agents", testAgents},
 		{"DebitFunding", testDebitFunding},
 		{"DebitFundingConcurrent", testDebitFundingConcurrent},
 		{"Orders", testOrders},

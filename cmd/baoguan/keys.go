@@ -123,22 +123,22 @@ func newPlatformCertCmd(getenv func(string) string, stdout, stderr io.Writer) *c
 	var protocol string
 	cmd := &cobra.Command{
 		Use:   "platform-cert --protocol P",
-		Short: "Print the installation's platform certificate (wechatv3) or public key (accp) that merchants install",
+		Short: "Print the installation's platform certificate (wechatv3) or public key (accp, wisecashier) that merchants install",
 		Long: `Print the platform signing key a merchant needs to verify baoguan's responses
 and notifications: for wechatv3 the platform certificate PEM (its serial is
-printed to stderr), for accp the platform public key PEM. The key is
-generated on first use and kept, sealed, in the database.`,
+printed to stderr), for accp and wisecashier the platform public key PEM. The
+key is generated on first use and kept, sealed, in the database.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
-	cmd.Flags().StringVar(&protocol, "protocol", "", "wechatv3 or accp (required)")
+	cmd.Flags().StringVar(&protocol, "protocol", "", "wechatv3, accp or wisecashier (required)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
 			return err
 		}
-		if protocol != "wechatv3" && protocol != "accp" {
-			return fmt.Errorf("--protocol: want wechatv3 or accp, got %q", protocol)
+		if protocol != "wechatv3" && protocol != "accp" && protocol != "wisecashier" {
+			return fmt.Errorf("--protocol: want wechatv3, accp or wisecashier, got %q", protocol)
 		}
 		store, err := openStore(cmd.Context(), cfg)
 		if err != nil {

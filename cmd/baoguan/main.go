@@ -63,6 +63,7 @@ when it is unset, from the key file PATH.key beside the database.`,
 	root.AddCommand(
 		newServeCmd(getenv, stdout, stderr),
 		newMerchantCmd(getenv, stdout, stderr),
+		newAgentCmd(getenv, stdout, stderr),
 		newJobsCmd(getenv, stdout, stderr),
 		newMigrateCmd(getenv, stdout, stderr),
 		newBenchCmd(getenv, stdout, stderr),
