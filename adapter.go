@@ -54,6 +54,9 @@ type DeclareRequest struct {
 	Order       *Order
 	Merchant    *Merchant
 	Now         time.Time
+	// Receipts are the receipts stored for the declaration, every attempt,
+	// oldest first: filled for ReceiptReader ports only.
+	Receipts []CustomsReceipt
 }
 
 // Receipt is a customs port's answer about one declaration. State is

@@ -193,6 +193,22 @@ type Tx interface {
 	// once agree on one generated key.
 	PutSetting(key, value string, onlyNew bool) (bool, error)
 
+	// AddDeclarationRef records that attempt of a declaration carries ref at
+	// port, so receipts for ref find it after later attempts changed the
+	// declaration's PortRef. Recording the same ref again does nothing.
+	AddDeclarationRef(port, ref string, merchantID, declarationID int64, attempt int) error
+	// AddCustomsReceipts stores receipts, each linked to the declaration
+	// whose ref it names when one is recorded, and skips one already stored
+	// (same port, ref, status, return time and info). It reports how many it stored.
+	AddCustomsReceipts(rs []CustomsReceipt) (int, error)
+	// DeclarationReceipts lists a declaration's receipts, oldest first.
+	DeclarationReceipts(merchantID, declarationID int64) ([]CustomsReceipt, error)
+	// CustomsReceipts lists the receipts of one ref, oldest first.
+	CustomsReceipts(port, ref string) ([]CustomsReceipt, error)
+	// UnmatchedReceipts lists, newest first, the receipts of port ("" for
+	// any) whose ref no declaration recorded.
+	UnmatchedReceipts(port string, p Page) ([]CustomsReceipt, error)
+
 	// TakeToken takes one token from the bucket named key, which refills
 	// at rate tokens a second up to burst, and reports whether there was
 	// one. Buckets live in the database, so a limit holds across every

@@ -3,12 +3,19 @@ package core
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/baoguan/baoguan"
 )
 
 // declareJob hands a PENDING declaration to its port, then records the answer.
+//
+// A port that knows the attempt's reference before the call (a
+// baoguan.RefPlanner: the E-Port port writes a file named by it) gets the
+// attempt stored first, as SUBMITTED with its number, time and reference;
+// a run that finds the declaration SUBMITTED makes that same attempt again,
+// which the port answers as it answered the first time.
 func (s *Service) declareJob(ctx context.Context, w *work) error {
 	var c *declCtx
 	err := s.view(ctx, func(tx baoguan.Tx) error {
@@ -20,36 +27,69 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 		return err
 	}
 	d, o, m := c.d, c.o, c.m
-	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) {
+	port := s.adapters(o.Sandbox).Port
+	planner, plans := port.(baoguan.RefPlanner)
+	resume := plans && d.State == baoguan.DeclSubmitted
+	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) && !resume {
 		return nil // already handled by an earlier run of this job
 	}
-	now := s.Now()
 	sent := *d
-	sent.Attempts++
-	sent.SubmittedAt = now
-	// Checks customs would make anyway are made first, so an obviously bad
-	// declaration fails with a clear reason instead of a round trip.
-	if why := s.preCheck(o, &sent); why != "" {
-		return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
-			d.Attempts = sent.Attempts
-			d.IdentityCheck = sent.IdentityCheck
-			d.Explanation = why
-			return d.Move(baoguan.DeclFail)
-		})
+	if !resume {
+		sent.Attempts++
+		sent.SubmittedAt = s.Now()
+		// Checks customs would make anyway are made first, so an obviously bad
+		// declaration fails with a clear reason instead of a round trip.
+		if why := s.preCheck(o, &sent); why != "" {
+			return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
+				d.Attempts = sent.Attempts
+				d.IdentityCheck = sent.IdentityCheck
+				d.Explanation = why
+				return d.Move(baoguan.DeclFail)
+			})
+		}
 	}
-	port := s.adapters(o.Sandbox).Port
-	r, err := port.Declare(ctx, baoguan.DeclareRequest{Declaration: &sent, Order: o, Merchant: m, Now: now})
+	req := baoguan.DeclareRequest{Declaration: &sent, Order: o, Merchant: m, Now: sent.SubmittedAt}
+	if err := s.portReceipts(ctx, port, &req); err != nil {
+		return err
+	}
+	if plans && !resume {
+		ref, err := planner.PlanRef(req)
+		if err != nil {
+			return err
+		}
+		sent.PortRef = ref
+		err = s.finishDeclaration(ctx, nil, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
+			if d.State == baoguan.DeclExcept {
+				if err := d.Move(baoguan.DeclPending); err != nil {
+					return err
+				}
+			}
+			d.Attempts, d.SubmittedAt, d.IdentityCheck, d.PortRef = sent.Attempts, sent.SubmittedAt, sent.IdentityCheck, ref
+			return d.Move(baoguan.DeclSubmitted)
+		})
+		if err != nil {
+			return err
+		}
+		c = nil // written: the answer is recorded on a fresh read
+	}
+	r, err := port.Declare(ctx, req)
 	s.Metrics.PortCalls.WithLabelValues("declare").Inc()
 	if err != nil {
 		return err
 	}
 	return s.finishDeclaration(ctx, w, d.ID, d.MerchantID, c, func(d *baoguan.Declaration) error {
+		if plans {
+			if d.State != baoguan.DeclSubmitted || d.Attempts != sent.Attempts {
+				return nil // a receipt already settled this attempt
+			}
+			return s.applyReceipt(d, r)
+		}
 		if d.State == baoguan.DeclExcept {
 			if err := d.Move(baoguan.DeclPending); err != nil {
 				return err
 			}
 		}
-		d.Attempts, d.SubmittedAt, d.IdentityCheck = sent.Attempts, now, sent.IdentityCheck
+		d.Attempts, d.SubmittedAt, d.IdentityCheck = sent.Attempts, sent.SubmittedAt, sent.IdentityCheck
 		if err := d.Move(baoguan.DeclSubmitted); err != nil {
 			return err
 		}
@@ -117,13 +157,20 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		if d == nil {
 			return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "declaration not found"}
 		}
-		before, wasFinal := d.State, d.Final()
+		before, wasFinal, ref := d.State, d.Final(), d.PortRef
 		if err := change(d); err != nil {
 			return err
 		}
 		d.ModifiedAt = tx.Now()
 		if err := tx.UpdateDeclaration(d); err != nil {
 			return err
+		}
+		// Ports whose receipts arrive on their own find the declaration by
+		// the reference of any of its attempts.
+		if rr, ok := s.adapters(o.Sandbox).Port.(baoguan.ReceiptReader); ok && d.PortRef != "" && d.PortRef != ref {
+			if err := tx.AddDeclarationRef(rr.Name(), d.PortRef, d.MerchantID, d.ID, d.Attempts); err != nil {
+				return err
+			}
 		}
 		switch {
 		case d.State == baoguan.DeclProcessing:
@@ -211,12 +258,20 @@ func (s *Service) pollJob(ctx context.Context, w *work) error {
 	if d.State != baoguan.DeclProcessing && d.State != baoguan.DeclSubmitted {
 		return nil
 	}
-	r, err := s.adapters(o.Sandbox).Port.Receipt(ctx, baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now()})
+	port := s.adapters(o.Sandbox).Port
+	req := baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now()}
+	if err := s.portReceipts(ctx, port, &req); err != nil {
+		return err
+	}
+	r, err := port.Receipt(ctx, req)
 	s.Metrics.PortCalls.WithLabelValues("receipt").Inc()
 	if err != nil {
 		return err
 	}
 	if r.State == baoguan.DeclProcessing || r.State == baoguan.DeclSubmitted {
+		if strings.Contains(w.job.DedupeKey, ":receipt:") {
+			return nil // a nudge after a receipt came; the regular poll goes on
+		}
 		after := r.RetryAfter
 		if after <= 0 {
 			after = time.Second

@@ -18,6 +18,7 @@ type Metrics struct {
 	ChannelCalls  *prometheus.CounterVec
 	PortCalls     *prometheus.CounterVec
 	Jobs          *prometheus.CounterVec // by kind and outcome
+	Receipts      *prometheus.CounterVec // customs receipts stored, by port and matched/unmatched
 	JobSeconds    *prometheus.HistogramVec
 }
 
@@ -32,10 +33,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ChannelCalls:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_channel_calls_total", Help: "Payment channel calls."}, []string{"op"}),
 		PortCalls:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_port_calls_total", Help: "Customs port calls."}, []string{"op"}),
 		Jobs:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_jobs_total", Help: "Job runs by outcome."}, []string{"kind", "outcome"}),
+		Receipts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_customs_receipts_total", Help: "Customs receipts received by asynchronous ports, matched to a declaration or not."}, []string{"port", "match"}),
 		JobSeconds:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baoguan_job_seconds", Help: "Job handler time.", Buckets: prometheus.DefBuckets}, []string{"kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.JobSeconds)
+		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds)
 	}
 	return m
 }

@@ -65,6 +65,9 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Gather <= 0 {
 		o.Gather = 2 * time.Millisecond
 	}
+	if err := s.StartReceiptJobs(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Error("starting the receipt jobs", "err", err)
+	}
 	// A store shared by several processes (PostgreSQL) may tell when
 	// another process committed jobs; a nil channel never fires.
 	var remote <-chan struct{}
@@ -219,6 +222,8 @@ func (s *Service) handle(ctx context.Context, w *work) (err error) {
 		return s.notifyJob(ctx, w)
 	case baoguan.JobRefund:
 		return s.refundJob(ctx, w)
+	case baoguan.JobReceipts:
+		return s.receiptsJob(ctx, w)
 	}
 	return baoguan.Permanent(fmt.Errorf("unknown job kind %q", w.job.Kind))
 }

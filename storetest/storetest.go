@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"SMSChallenges", testSMSChallenges},
 		{"Collections", testCollections},
 		{"RealNameChecks", testRealNameChecks},
+		{"CustomsReceipts", testCustomsReceipts},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
 		{"ViewIsReadOnly", testViewIsReadOnly},
