@@ -1,4 +1,4 @@
--- 0005_customs_receipts: receipts that asynchronous customs ports (the
+-- 0007_customs_receipts: receipts that asynchronous customs ports (the
 -- E-Port receipt folder) receive on their own, and the reference of every
 -- declaration attempt made through such a port, so that a receipt finds
 -- its declaration whichever attempt it answers. Receipts hold no personal

@@ -1,6 +1,6 @@
--- 0004_customs_receipts: receipts that asynchronous customs ports (the
+-- 0006_customs_receipts: receipts that asynchronous customs ports (the
 -- E-Port receipt folder) receive on their own, and the reference of every
--- declaration attempt made through such a port (mirrors SQLite's 0005).
+-- declaration attempt made through such a port (mirrors SQLite's 0007).
 CREATE TABLE declaration_refs (
     port           TEXT   NOT NULL,
     ref            TEXT   NOT NULL,
