@@ -51,9 +51,12 @@ func artifactsDir(t *testing.T) string {
 }
 
 // validIDFor returns an 18-character resident ID number with a right check
-// digit, and wrong one with a wrong check digit.
+// digit, and wrong one with a wrong check digit. The sequence code
+// (characters 15-17) stays within 100-899: the sandbox port gives 996-999
+// outcomes of their own (docs/sandbox.md), and 997 (EXCEPT on every
+// attempt, retried for over an hour) would keep the batch from finishing.
 func validIDFor(n int) (good, bad string) {
-	body := fmt.Sprintf("11010119900307%03d", n%1000)
+	body := fmt.Sprintf("11010119900307%03d", 100+n%800)
 	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i, c := range body {
