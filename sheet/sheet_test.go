@@ -26,7 +26,7 @@ import (
 // ValidID returns an 18-character resident ID number with a correct check
 // digit, different for each n.
 func validID(n int) string {
-	body := fmt.Sprintf("110101199003%05d", n%100000)
+	body := fmt.Sprintf("11010119900307%03d", n%1000)
 	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i, c := range body {
