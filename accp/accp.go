@@ -336,7 +336,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 		return req, fail(CodeBadSignature, "Signature-Type must be RSA")
 	}
 	if err := Verify(pub, body, r.Header.Get(HeaderSignatureData)); err != nil {
-		return req, fail(CodeBadSignature, err.Error())
+		if ok, rerr := s.verifiesRetired(r.Context(), m, body, r.Header.Get(HeaderSignatureData)); rerr != nil {
+			return req, rerr
+		} else if !ok {
+			return req, fail(CodeBadSignature, err.Error())
+		}
 	}
 	if err := s.checkTimestamp(str("timestamp")); err != nil {
 		return req, err
@@ -356,6 +360,23 @@ func merchantKey(m *baoguan.Merchant) (*rsa.PublicKey, error) {
 		return nil, errors.New("the registered ACCP public key is unusable: " + err.Error())
 	}
 	return k, nil
+}
+
+// verifiesRetired reports whether the signature verifies with one of the
+// merchant's replaced public keys still in the grace period the operator
+// gave when registering the new one (baoguan merchant key --grace), so a
+// merchant can switch its signing key without a moment of refused pushes.
+func (s *Server) verifiesRetired(ctx context.Context, m *baoguan.Merchant, body []byte, sig string) (bool, error) {
+	old, err := s.svc.RetiredSettingValues(ctx, m, SettingPublicKey)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range old {
+		if k, err := ParsePublicKey(p); err == nil && Verify(k, body, sig) == nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // checkTimestamp enforces the document's 30-minute validity, either way.

@@ -641,3 +641,55 @@ func TestSignatureVectors(t *testing.T) {
 		t.Error("docs/protocols/accp.md does not show the vector's body and public key")
 	}
 }
+
+// TestKeyRotationGrace: an operator registers a merchant's new public key
+// with a grace period; pushes signed with the old key are accepted until
+// the period ends, with the new key at once, and a rotation without grace
+// refuses the replaced key at once.
+func TestKeyRotationGrace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.paidOrder("O1", 10000, zhang)
+	if r := e.apply(map[string]any{"txn_seqno": "T1"}); r.reply["ret_code"] != accp.CodeOK {
+		t.Fatalf("push with the first key: %s", r.body)
+	}
+	query := func(key *rsa.PrivateKey) string {
+		t.Helper()
+		b, _ := json.Marshal(map[string]any{"timestamp": e.timestamp(0), "mch_id": mchID, "txn_seqno": "T1"})
+		return e.call(e.http.URL+"/accp/v1/cbpayment/query-pushpay", b, key, nil).reply["ret_code"]
+	}
+	next, third := genKey(), genKey()
+	if err := e.svc.RotateSetting(e.ctx, mchID, accp.SettingPublicKey, publicPEM(next), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		key  *rsa.PrivateKey
+		want string
+	}{{"old key in grace", merchantKey(), accp.CodeOK}, {"new key", next, accp.CodeOK}, {"stranger", strangerKey(), accp.CodeBadSignature}} {
+		if got := query(c.key); got != c.want {
+			t.Errorf("%s: ret_code %s, want %s", c.name, got, c.want)
+		}
+	}
+	// A push with the old key during the grace period is a push like any.
+	if r := e.call(e.http.URL+"/accp/v1/cbpayment/apply-pushpay", e.body(map[string]any{"txn_seqno": "T1"}), merchantKey(), nil); r.reply["ret_code"] != accp.CodeOK {
+		t.Errorf("repeat push with the old key in grace: %s", r.body)
+	}
+
+	e.clock.Add(time.Hour + time.Second)
+	if got := query(merchantKey()); got != accp.CodeBadSignature {
+		t.Errorf("old key after its grace period: ret_code %s, want %s", got, accp.CodeBadSignature)
+	}
+	if got := query(next); got != accp.CodeOK {
+		t.Errorf("new key after the grace period: ret_code %s", got)
+	}
+	if err := e.svc.RotateSetting(e.ctx, mchID, accp.SettingPublicKey, publicPEM(third), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(next); got != accp.CodeBadSignature {
+		t.Errorf("key replaced without grace: ret_code %s, want %s", got, accp.CodeBadSignature)
+	}
+	if got := query(third); got != accp.CodeOK {
+		t.Errorf("third key: ret_code %s", got)
+	}
+}

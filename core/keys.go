@@ -103,6 +103,16 @@ const settingKind = "setting:"
 // with grace > 0, keeps the old value valid until now+grace; SettingValues
 // returns both meanwhile. Errors: EINVALID (grace), ENOTFOUND.
 func (s *Service) RotateSetting(ctx context.Context, no, name, value string, grace time.Duration) error {
+	return s.RotateSettings(ctx, no, map[string]string{name: value}, grace)
+}
+
+// RotateSettings sets several protocol settings of a merchant in one
+// transaction (an empty value removes one), so that a key and its
+// companions — a public key and its serial — never change apart. With
+// grace > 0 each replaced value stays valid until now+grace (SettingValues);
+// with 0 the replaced values, and those of earlier rotations still in a
+// grace period, stop at once. Errors: EINVALID (grace), ENOTFOUND.
+func (s *Service) RotateSettings(ctx context.Context, no string, set map[string]string, grace time.Duration) error {
 	if grace < 0 || grace > MaxKeyGrace {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "grace", Reason: "bad_grace", Message: "grace period must be between 0 and 720h"}
 	}
@@ -111,28 +121,46 @@ func (s *Service) RotateSetting(ctx context.Context, no, name, value string, gra
 		if err != nil {
 			return err
 		}
-		old := m.Settings[name]
-		if grace == 0 {
-			if err := tx.RevokeRetiredKeys(m.ID, settingKind+name); err != nil {
-				return err
-			}
-		} else if old != "" && old != value {
-			if err := tx.RetireKey(&baoguan.RetiredKey{MerchantID: m.ID, Kind: settingKind + name, Secret: old, ExpiresAt: tx.Now().Add(grace)}); err != nil {
-				return err
-			}
-		}
 		if m.Settings == nil {
 			m.Settings = map[string]string{}
 		}
-		if value == "" {
-			delete(m.Settings, name)
-		} else {
-			m.Settings[name] = value
+		for name, value := range set {
+			old := m.Settings[name]
+			if grace == 0 {
+				if err := tx.RevokeRetiredKeys(m.ID, settingKind+name); err != nil {
+					return err
+				}
+			} else if old != "" && old != value {
+				if err := tx.RetireKey(&baoguan.RetiredKey{MerchantID: m.ID, Kind: settingKind + name, Secret: old, ExpiresAt: tx.Now().Add(grace)}); err != nil {
+					return err
+				}
+			}
+			if value == "" {
+				delete(m.Settings, name)
+			} else {
+				m.Settings[name] = value
+			}
 		}
 		return tx.UpdateMerchant(m)
 	})
 	s.auth.forget()
 	return err
+}
+
+// RetiredSettingValues returns the values of a protocol setting replaced
+// by a rotation and still in their grace period, oldest first; a
+// front-end checks them only after the current value failed, so a rotation
+// costs a request nothing until a caller still uses an old key.
+func (s *Service) RetiredSettingValues(ctx context.Context, m *baoguan.Merchant, name string) ([]string, error) {
+	var out []string
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		ks, err := tx.RetiredKeys(m.ID, settingKind+name)
+		for _, k := range ks {
+			out = append(out, k.Secret)
+		}
+		return err
+	})
+	return out, err
 }
 
 // SettingValues returns the values of a protocol setting that are valid
@@ -143,14 +171,8 @@ func (s *Service) SettingValues(ctx context.Context, m *baoguan.Merchant, name s
 	if v := m.Settings[name]; v != "" {
 		out = append(out, v)
 	}
-	err := s.view(ctx, func(tx baoguan.Tx) error {
-		ks, err := tx.RetiredKeys(m.ID, settingKind+name)
-		for _, k := range ks {
-			out = append(out, k.Secret)
-		}
-		return err
-	})
-	return out, err
+	old, err := s.RetiredSettingValues(ctx, m, name)
+	return append(out, old...), err
 }
 
 // retiredWebhookSecrets fills in the merchant's webhook secrets still in a

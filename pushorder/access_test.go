@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/baoguan/baoguan/pushorder"
 )
@@ -126,5 +127,42 @@ func TestGetOrderNoAccessVsNoOrder(t *testing.T) {
 	}
 	if r := get("/pushorder/tokA", "NA-1"); r.ReturnCode != pushorder.CodeOK {
 		t.Errorf("with access: %+v", r)
+	}
+}
+
+// TestAccessTokenRotation: an access token replaced with a grace period
+// still opens the door until the operator revokes it (or the period ends);
+// the new token works at once, and a refused push writes nothing.
+func TestAccessTokenRotation(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	if err := h.svc.RotateSetting(ctx, h.B.M.No, pushorder.SettingAccessToken, "tokB2", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	push := func(path, no string) string {
+		t.Helper()
+		return h.call(t, path+"/PushTestOrder", sampleOrder(no, "Merchant B").body()).ReturnCode
+	}
+	if got := push("/pushorder/tokB", "ROT-1"); got != pushorder.CodeOK {
+		t.Errorf("old token in its grace period: %s, want %s", got, pushorder.CodeOK)
+	}
+	if got := push("/pushorder/tokB2", "ROT-2"); got != pushorder.CodeOK {
+		t.Errorf("new token: %s", got)
+	}
+	if got := push("/pushorder/tokX", "ROT-3"); got != pushorder.CodeUnsigned {
+		t.Errorf("wrong token: %s, want 9912", got)
+	}
+	if err := h.svc.RevokeKeys(ctx, h.B.M.No, "setting:"+pushorder.SettingAccessToken); err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.orders(t, h.B))
+	if got := push("/pushorder/tokB", "ROT-4"); got != pushorder.CodeUnsigned {
+		t.Errorf("old token after revocation: %s, want 9912", got)
+	}
+	if n := len(h.orders(t, h.B)); n != before {
+		t.Errorf("refused push wrote an order (%d → %d)", before, n)
+	}
+	if got := push("/pushorder/tokB2", "ROT-5"); got != pushorder.CodeOK {
+		t.Errorf("new token after revoking the old: %s", got)
 	}
 }

@@ -157,9 +157,15 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.log.Warn("wechatv3 merchant key unusable", "merchant", m.No, "err", err)
 		return signError("no usable merchant certificate is registered for mchid " + a.mchid + "; ask the operator to register it")
 	}
-	pub, ok := keys[normSerial(a.serial)]
-	if !ok {
-		return signError("serial_no " + a.serial + " is not a merchant certificate registered for mchid " + a.mchid)
+	pub := keys[normSerial(a.serial)]
+	var retired []*rsa.PublicKey
+	if pub == nil {
+		if retired, err = s.retiredKeys(ctx, m, a.serial); err != nil {
+			return err
+		}
+		if len(retired) == 0 {
+			return signError("serial_no " + a.serial + " is not a merchant certificate registered for mchid " + a.mchid)
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
@@ -173,7 +179,17 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	if err != nil {
 		return signError("the Authorization signature is not base64")
 	}
-	if !verifies(pub, sig, r, prefix, a, body) {
+	ok := pub != nil && verifies(pub, sig, r, prefix, a, body)
+	if !ok && pub != nil {
+		// The key may have been replaced under the same serial.
+		if retired, err = s.retiredKeys(ctx, m, a.serial); err != nil {
+			return err
+		}
+	}
+	for _, k := range retired {
+		ok = ok || verifies(k, sig, r, prefix, a, body)
+	}
+	if !ok {
 		return signError("the signature does not verify with the merchant certificate " + a.serial +
 			": sign METHOD\\nURI\\ntimestamp\\nnonce\\nbody\\n with the merchant's private key")
 	}
@@ -218,6 +234,47 @@ func verifies(pub *rsa.PublicKey, sig []byte, r *http.Request, prefix string, a 
 		}
 	}
 	return false
+}
+
+// retiredKeys returns the merchant's replaced request-signing keys that
+// are still in the grace period the operator gave (baoguan merchant key
+// --grace) and may sign under serial: replaced certificates with that
+// serial, and replaced bare public keys when serial is a serial the
+// merchant registered now or before. A signature by any of them is the
+// merchant's until the period ends.
+func (s *Server) retiredKeys(ctx context.Context, m *baoguan.Merchant, serial string) ([]*rsa.PublicKey, error) {
+	var out []*rsa.PublicKey
+	certs, err := s.svc.RetiredSettingValues(ctx, m, settingCert)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range certs {
+		ks, err := merchantKeys(&baoguan.Merchant{Settings: map[string]string{settingCert: c}})
+		if err == nil && ks[normSerial(serial)] != nil {
+			out = append(out, ks[normSerial(serial)])
+		}
+	}
+	pubs, err := s.svc.RetiredSettingValues(ctx, m, settingPublicKey)
+	if err != nil || len(pubs) == 0 {
+		return out, err
+	}
+	serials, err := s.svc.SettingValues(ctx, m, settingSerial)
+	if err != nil {
+		return nil, err
+	}
+	known := false
+	for _, v := range serials {
+		known = known || normSerial(v) == normSerial(serial)
+	}
+	if !known {
+		return out, nil
+	}
+	for _, p := range pubs {
+		if k, err := parsePublicKey(p); err == nil {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // merchantKeys returns the merchant's request-signing public keys by

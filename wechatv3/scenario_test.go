@@ -605,3 +605,60 @@ func TestNew(t *testing.T) {
 		t.Fatal("the wechatv3 format rendered a notice: WeChat's customs API has no callback")
 	}
 }
+
+// TestKeyRotationGrace: a merchant certificate, or a public key and its
+// serial, replaced with a grace period (baoguan merchant key --grace) still
+// verifies requests until the operator revokes it (or the period ends);
+// the new one verifies at once, a stranger's key never does.
+func TestKeyRotationGrace(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	certs := call{Method: "GET", Path: "/v3/certificates"}
+	as := func(c call, w *wxMerchant, serial string, key *rsa.PrivateKey) call {
+		c.As, c.Serial, c.SignKey = w, serial, key
+		return c
+	}
+
+	t.Run("certificate", func(t *testing.T) {
+		old := *h.A
+		next := newMerchantCert(t, h.A.MchID)
+		if err := h.svc.RotateSetting(ctx, h.A.M.No, "wechatv3.cert", next.CertPEM, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, h.do(t, as(certs, &old, old.Serial, old.Key)), 200, "", "")
+		expect(t, h.do(t, as(certs, &old, next.Serial, next.Key)), 200, "", "")
+		expect(t, h.do(t, as(certs, &old, old.Serial, next.Key)), 401, "SIGN_ERROR", "")
+		if err := h.svc.RevokeKeys(ctx, h.A.M.No, "setting:wechatv3.cert"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, h.do(t, as(certs, &old, old.Serial, old.Key)), 401, "SIGN_ERROR", "")
+		expect(t, h.do(t, as(certs, &old, next.Serial, next.Key)), 200, "", "")
+	})
+
+	t.Run("public key and serial", func(t *testing.T) {
+		first, second, stranger := newMerchantCert(t, "1230000130"), newMerchantCert(t, "1230000130"), newMerchantCert(t, "1230000130")
+		if _, _, err := h.svc.CreateMerchant(ctx, core.MerchantInput{No: "ROT-1", Name: "Rotating"}); err != nil {
+			t.Fatal(err)
+		}
+		set := func(w *wxMerchant, grace time.Duration) {
+			t.Helper()
+			if err := h.svc.RotateSettings(ctx, "ROT-1", map[string]string{"wechatv3.mchid": w.MchID,
+				"wechatv3.public-key": publicPEM(t, &w.Key.PublicKey), "wechatv3.serial": w.Serial,
+				"wechatv3.apiv3-key": strings.Repeat("k", 32)}, grace); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(first, 0)
+		expect(t, h.do(t, as(certs, first, first.Serial, first.Key)), 200, "", "")
+		set(second, time.Hour)
+		expect(t, h.do(t, as(certs, first, first.Serial, first.Key)), 200, "", "")
+		expect(t, h.do(t, as(certs, first, second.Serial, second.Key)), 200, "", "")
+		expect(t, h.do(t, as(certs, first, first.Serial, stranger.Key)), 401, "SIGN_ERROR", "")
+		expect(t, h.do(t, as(certs, first, stranger.Serial, first.Key)), 401, "SIGN_ERROR", "")
+		set(stranger, 0) // a rotation without grace ends every earlier key at once
+		expect(t, h.do(t, as(certs, first, first.Serial, first.Key)), 401, "SIGN_ERROR", "")
+		expect(t, h.do(t, as(certs, first, second.Serial, second.Key)), 401, "SIGN_ERROR", "")
+		expect(t, h.do(t, as(certs, first, stranger.Serial, stranger.Key)), 200, "", "")
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,19 +30,22 @@ var protocolKeyFlags = map[string]map[string]bool{
 
 func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var no, protocol string
+	var grace time.Duration
 	values := map[string]*string{}
 	cmd := &cobra.Command{
 		Use:   "key --merchant NO --protocol P [settings]",
 		Short: "Register a merchant's keys and settings for one vendor protocol",
 		Example: `  baoguan merchant key --merchant M1 --protocol accp --public-key merchant_pub.pem
   baoguan merchant key --merchant M1 --protocol wechatv3 --mchid 1900000109 --cert apiclient_cert.pem --apiv3-key KEY
-  baoguan merchant key --merchant M1 --protocol pushorder --access-token TOKEN --allow-net 203.0.113.0/24`,
+  baoguan merchant key --merchant M1 --protocol pushorder --access-token TOKEN --allow-net 203.0.113.0/24
+  baoguan merchant key --merchant M1 --protocol accp --public-key new_pub.pem --grace 72h`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	f := cmd.Flags()
 	f.StringVar(&no, "merchant", "", "merchant_no (required)")
 	f.StringVar(&protocol, "protocol", "", "accp, wechatv3, pushorder or payzero (required)")
+	f.DurationVar(&grace, "grace", 0, "how long the values replaced stay valid, so clients can switch keys (at most 720h; 0 replaces them at once)")
 	names := map[string]bool{}
 	for _, flags := range protocolKeyFlags {
 		for name, file := range flags {
@@ -93,26 +97,18 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 			return fmt.Errorf("nothing to set for %s: give one of --%s", protocol, strings.Join(sortedKeys(allowed), ", --"))
 		}
 		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
-			_, err := svc.UpdateMerchant(cmd.Context(), no, func(m *baoguan.Merchant) error {
-				if m.Settings == nil {
-					m.Settings = map[string]string{}
-				}
-				for k, v := range set {
-					if v == "" {
-						delete(m.Settings, k)
-					} else {
-						m.Settings[k] = v
-					}
-				}
-				return nil
-			})
+			err := svc.RotateSettings(cmd.Context(), no, set, grace)
 			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 				return fmt.Errorf("--merchant: no merchant %q", no)
 			}
 			if err != nil {
-				return err
+				return flagError(err, map[string]string{"grace": "--grace"})
 			}
 			fmt.Fprintf(stdout, "merchant %s: %s set for %s\n", no, strings.Join(sortedKeys(set), ", "), protocol)
+			if grace > 0 {
+				fmt.Fprintf(stdout, "The values replaced stay valid until %s; `baoguan merchant revoke --kind setting:NAME` ends that earlier.\n",
+					svc.Now().Add(grace).UTC().Format(time.RFC3339))
+			}
 			return nil
 		})
 	}
