@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // EnvVar is the environment variable that, when set, holds the whole ring and
@@ -62,9 +63,20 @@ const fileHeader = `# baoguan data encryption keys (AES-256-GCM), one per line: 
 
 // Ring is an ordered set of keys: the first is primary and is used by Seal;
 // all of them are used by Open. A Ring is safe for concurrent use.
+//
+// A ring loaded from a key file follows the file: Reload reads it again
+// when it changed, and Open does so by itself when it meets a value sealed
+// with a key it does not know — so that after `baoguan data-key rotate` a
+// running server opens what another process sealed with the new key, and
+// (from its next Reload) seals with it too, without a restart.
 type Ring struct {
+	mu   sync.RWMutex
 	keys []ringKey          // primary first
 	byID map[string]ringKey // every key, for Open
+
+	path   string      // the key file; "" when the ring did not come from one
+	reload sync.Mutex  // one reader of the file at a time
+	stamp  os.FileInfo // the file as it was when last read
 }
 
 // ringKey is one key, kept only as its AEAD so the raw bytes are not lying
@@ -124,7 +136,48 @@ func keyID(k []byte) string {
 
 // PrimaryID returns the id of the key Seal uses.
 func (r *Ring) PrimaryID() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.keys[0].id
+}
+
+// Reload reads the ring's key file again if it changed since it was last
+// read (another name, size or modification time: Rotate replaces the file)
+// and reports whether the keys changed. A file that no longer parses
+// leaves the ring as it was and is an error; so does one that lost a key
+// the ring holds, since data sealed with it would no longer open. A ring
+// not loaded from a file never changes.
+func (r *Ring) Reload() (bool, error) {
+	if r.path == "" {
+		return false, nil
+	}
+	r.reload.Lock()
+	defer r.reload.Unlock()
+	fi, err := os.Stat(r.path)
+	if err != nil {
+		return false, fmt.Errorf("keyring: key file: %w", err)
+	}
+	if r.stamp != nil && os.SameFile(fi, r.stamp) && fi.Size() == r.stamp.Size() && fi.ModTime().Equal(r.stamp.ModTime()) {
+		return false, nil
+	}
+	data, err := os.ReadFile(r.path)
+	if err != nil {
+		return false, fmt.Errorf("keyring: key file: %w", err)
+	}
+	fresh, _, err := parseFile(r.path, data)
+	if err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.byID {
+		if _, ok := fresh.byID[id]; !ok {
+			return false, fmt.Errorf("keyring: %s no longer holds key %s, which data may be sealed with; the ring keeps it", r.path, id)
+		}
+	}
+	changed := len(fresh.keys) != len(r.keys) || fresh.keys[0].id != r.keys[0].id
+	r.keys, r.byID, r.stamp = fresh.keys, fresh.byID, fi
+	return changed, nil
 }
 
 // Seal encrypts plain with the primary key and returns the sealed text.
@@ -134,7 +187,9 @@ func (r *Ring) Seal(plain string) (string, error) {
 	if plain == "" {
 		return "", nil
 	}
+	r.mu.RLock()
 	k := r.keys[0]
+	r.mu.RUnlock()
 	ct := k.aead.Seal(nil, nil, []byte(plain), []byte(k.id))
 	return version + "." + k.id + "." + sealedEncoding.EncodeToString(ct), nil
 }
@@ -155,7 +210,14 @@ func (r *Ring) Open(sealed string) (string, error) {
 	if !ok {
 		return "", errors.New("keyring: malformed sealed value: missing key id")
 	}
-	k, ok := r.byID[id]
+	k, ok := r.key(id)
+	if !ok && r.path != "" {
+		// Another process may have rotated the key file and sealed with
+		// the new key: read the file again before giving up.
+		if _, err := r.Reload(); err == nil {
+			k, ok = r.key(id)
+		}
+	}
 	if !ok {
 		// The id is a hash prefix, not secret, so naming it helps an operator
 		// find which old key file is missing.
@@ -173,6 +235,13 @@ func (r *Ring) Open(sealed string) (string, error) {
 		return "", fmt.Errorf("keyring: sealed value with key %s failed authentication (corrupted or tampered)", id)
 	}
 	return string(plain), nil
+}
+
+func (r *Ring) key(id string) (ringKey, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	k, ok := r.byID[id]
+	return k, ok
 }
 
 // Load returns the ring for a database.
@@ -196,18 +265,26 @@ func Load(path, env string) (*Ring, error) {
 	if path == "" {
 		return nil, fmt.Errorf("keyring: no key file path given and %s is empty", EnvVar)
 	}
+	// The file is stamped before it is read: a rotation in between makes
+	// the first Reload read it again rather than miss the new key.
+	stamp, _ := os.Stat(path)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := create(path); err != nil {
 			return nil, err
 		}
+		stamp, _ = os.Stat(path)
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keyring: key file: %w", err)
 	}
 	r, _, err := parseFile(path, data)
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	r.path, r.stamp = path, stamp
+	return r, nil
 }
 
 // parseEnv parses the BAOGUAN_DATA_KEY form of a ring.
@@ -356,8 +433,8 @@ func syncDir(path string) {
 
 // Rotate adds a fresh key to the key file at path as its new primary key and
 // returns the new key's id. Old keys stay in the file, so data they sealed
-// still opens; running processes keep sealing with the old primary until they
-// reload the ring.
+// still opens; running processes keep sealing with the old primary until
+// their ring reloads the file (Reload, or Open meeting the new key).
 //
 // The file must already exist and parse: rotating a mistyped path must not
 // quietly start a new ring. The new line goes just above the first key line,

@@ -580,3 +580,89 @@ func TestRotateErrors(t *testing.T) {
 		t.Error("Rotate modified a file it could not parse")
 	}
 }
+
+// TestRingFollowsFile: a ring loaded from a key file picks up a rotation
+// done by another process — Open reads the file again when it meets the
+// new key, Reload switches Seal to the new primary — and a key file that
+// breaks or loses a key leaves the ring as it was.
+func TestRingFollowsFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "data.key")
+	server, err := Load(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := server.PrimaryID()
+	if changed, err := server.Reload(); changed || err != nil {
+		t.Fatalf("Reload of an unchanged file: %v %v", changed, err)
+	}
+
+	// Another process rotates and seals with the new key.
+	newID, err := Rotate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := Load(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := cli.Seal("110101199003074514")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.Open(sealed); err != nil || got != "110101199003074514" {
+		t.Fatalf("server opening a value sealed with the rotated key: %q %v", got, err)
+	}
+	if server.PrimaryID() != newID {
+		t.Errorf("primary after the file was read again: %s, want %s", server.PrimaryID(), newID)
+	}
+
+	// A ring that has not met the new key switches at its next Reload.
+	idle, err := Load(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := Rotate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := idle.Seal("x"); !strings.HasPrefix(s, "k1."+newID+".") {
+		t.Errorf("seal before Reload: %q", s)
+	}
+	if changed, err := idle.Reload(); !changed || err != nil {
+		t.Fatalf("Reload after a rotation: %v %v", changed, err)
+	}
+	if s, _ := idle.Seal("x"); !strings.HasPrefix(s, "k1."+third+".") {
+		t.Errorf("seal after Reload: %q, want key %s", s, third)
+	}
+
+	// A broken file, or one that lost a key, is an error; the ring keeps
+	// its keys and still opens and seals.
+	data, _ := os.ReadFile(path)
+	for name, content := range map[string]string{
+		"garbage":  "not a key file\n",
+		"lost key": strings.Split(string(data), oldID)[0],
+	} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := idle.Reload(); err == nil {
+			t.Errorf("%s: Reload succeeded", name)
+		}
+		if got, err := idle.Open(sealed); err != nil || got != "110101199003074514" {
+			t.Errorf("%s: Open after a failed Reload: %q %v", name, got, err)
+		}
+		if s, _ := idle.Seal("x"); !strings.HasPrefix(s, "k1."+third+".") {
+			t.Errorf("%s: seal after a failed Reload: %q", name, s)
+		}
+	}
+
+	// A ring from BAOGUAN_DATA_KEY has no file to follow.
+	env, err := Load("", b64(testKey(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := env.Reload(); changed || err != nil {
+		t.Errorf("Reload of an environment ring: %v %v", changed, err)
+	}
+}

@@ -173,10 +173,12 @@ func newDataKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Add a new primary data key; older keys keep decrypting what they sealed",
-		Long: `Add a new primary key to the key file beside the database (PATH.key). New data
-is sealed with it once the server restarts; data sealed with older keys still
-opens, because they stay in the file. With BAOGUAN_DATA_KEY, rotate by putting
-a new base64 key first in the comma-separated list and keeping the old ones.`,
+		Long: `Add a new primary key to the key file beside the database (PATH.key). Running
+servers notice the new file within a second and seal new data with the new
+key, without a restart; what other processes sealed with it opens at once.
+Data sealed with older keys still opens, because they stay in the file. With
+BAOGUAN_DATA_KEY, rotate by putting a new base64 key first in the
+comma-separated list, keeping the old ones, and restarting the servers.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(rotate.Flags(), getenv, "db", "log-level")
@@ -196,7 +198,7 @@ a new base64 key first in the comma-separated list and keeping the old ones.`,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "new primary data key %s in %s; restart the server to seal with it\n", id, cfg.KeyFile)
+		fmt.Fprintf(stdout, "new primary data key %s in %s; running servers seal with it within a second\n", id, cfg.KeyFile)
 		return nil
 	}
 	cmd.AddCommand(rotate)

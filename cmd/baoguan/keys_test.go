@@ -1,11 +1,19 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
 )
 
 // A rotated key file keeps opening what older keys sealed: the merchant's
@@ -116,4 +124,118 @@ func TestMerchantCards(t *testing.T) {
 	if out := mustRun(t, env, "merchant", "cards", "--db", "sqlite:"+db, "--merchant", "M1"); !strings.Contains(out, "no cards recorded") {
 		t.Fatalf("listing after clearing: %q", out)
 	}
+}
+
+// TestDataKeyRotateWhileServing runs a server and the CLI as two processes
+// on one database: after `data-key rotate` and a CLI write sealed with the
+// new key, the running server still answers for the merchant (it opens the
+// new key's values at once) and, without a restart, seals new data with
+// the new key.
+func TestDataKeyRotateWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	bin := baoguanBinary(t)
+	db := filepath.Join(t.TempDir(), "live.db")
+	p := startServe(t, bin, db)
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append(args, "--db", "sqlite:"+db)...)
+		cmd.Env = append(os.Environ(), "BAOGUAN_DATA_KEY=")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("baoguan %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	var cred struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal([]byte(cli("merchant", "create", "--name", "shop", "--no", "M1", "--json")), &cred); err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, p.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+cred.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return resp.StatusCode
+	}
+	order := func(no string) int {
+		return call("POST", "/v1/orders", `{"merchant_order_no":"`+no+`","amount":1999,"subject":"奶粉","channel":"mock",`+
+			`"payer":{"name":"张三","id_type":"IDCARD","id_number":"110105199001011232","phone":"13800138000"}}`)
+	}
+	if got := order("R1"); got != http.StatusCreated {
+		t.Fatalf("first order: %d", got)
+	}
+	oldID := sealedWith(t, db, "R1")
+	newID := strings.Fields(strings.TrimPrefix(cli("data-key", "rotate"), "new primary data key "))[0]
+	if newID == oldID {
+		t.Fatalf("rotation kept key %s", oldID)
+	}
+	// A CLI write: the merchant's settings are sealed again, with the new key.
+	cli("merchant", "key", "--merchant", "M1", "--protocol", "pushorder", "--access-token", "tok-after-rotation")
+	if got := call("GET", "/v1/orders/R1", ""); got != http.StatusOK {
+		t.Errorf("order R1 after the rotation: %d, want 200", got)
+	}
+	if got := order("R2"); got != http.StatusCreated {
+		t.Errorf("order after the rotation: %d, want 201", got)
+	}
+	// Without a restart the server seals with the new key: orders created
+	// from now on carry its id (within the server's key check interval).
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 3; ; i++ {
+		no := fmt.Sprintf("R%d", i)
+		if got := order(no); got != http.StatusCreated {
+			t.Fatalf("order %s: %d", no, got)
+		}
+		if id := sealedWith(t, db, no); id == newID {
+			break
+		} else if id != oldID {
+			t.Fatalf("order %s sealed with key %s, neither the old %s nor the new %s", no, id, oldID, newID)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still seals with the old key %s; logs:\n%s", oldID, p.logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for !strings.Contains(p.logs.String(), `"msg":"data keys reloaded","primary":"`+newID+`"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not log the reload:\n%s", p.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get(p.base + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("readyz after the rotation: %v %v", resp, err)
+	}
+}
+
+// sealedWith returns the id of the data key that sealed the payer ID
+// number of merchant order no, read from the database file itself.
+func sealedWith(t *testing.T, db, no string) string {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var v string
+	if err := raw.QueryRow(`SELECT payer_id_number FROM orders WHERE merchant_order_no = ?`, no).Scan(&v); err != nil {
+		t.Fatalf("reading order %s: %v", no, err)
+	}
+	f := strings.Split(v, ".")
+	if len(f) != 3 || f[0] != "k1" {
+		t.Fatalf("order %s: payer ID number %q is not sealed", no, v)
+	}
+	return f[1]
 }

@@ -61,7 +61,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	defer stop()
 	log := newLogger(stderr, cfg.LogLevel)
 
-	store, err := openStore(ctx, cfg)
+	store, keys, err := openStoreKeys(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,9 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 			err = errors.Join(err, fmt.Errorf("closing the database: %w", cerr))
 		}
 	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchKeys(watchCtx, keys, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(

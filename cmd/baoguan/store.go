@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -23,12 +24,19 @@ const (
 
 // openStore opens the configured database with its data keys.
 func openStore(ctx context.Context, cfg *Config) (baoguan.Store, error) {
+	db, _, err := openStoreKeys(ctx, cfg)
+	return db, err
+}
+
+// openStoreKeys is openStore that also returns the data keys, which a
+// server follows (watchKeys).
+func openStoreKeys(ctx context.Context, cfg *Config) (baoguan.Store, *keyring.Ring, error) {
 	if err := cfg.checkDBDir(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys, err := loadKeys(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var db baoguan.Store
 	switch cfg.DBKind {
@@ -38,9 +46,46 @@ func openStore(ctx context.Context, cfg *Config) (baoguan.Store, error) {
 		db, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.DBPath, Keys: keys, Synchronous: cfg.Sync})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", cfg.dbDisplay(), err)
+		return nil, nil, fmt.Errorf("opening %s: %w", cfg.dbDisplay(), err)
 	}
-	return db, nil
+	return db, keys, nil
+}
+
+// keyCheckInterval is how often a server looks at its key file for a
+// rotation (a stat; the file is read only when it changed).
+const keyCheckInterval = time.Second
+
+// watchKeys makes `baoguan data-key rotate` take effect in a running
+// server: within keyCheckInterval of a rotation the server seals with the
+// new primary key. (Values another process sealed with the new key open at
+// once: the ring reads its file again when it meets an unknown key.) A key
+// file that no longer parses, or lost a key, is logged and the keys in use
+// are kept.
+func watchKeys(ctx context.Context, keys *keyring.Ring, log *slog.Logger) {
+	t := time.NewTicker(keyCheckInterval)
+	defer t.Stop()
+	failing, primary := "", keys.PrimaryID()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Open may have read the file already; the primary key tells.
+		_, err := keys.Reload()
+		if err != nil && err.Error() != failing {
+			log.Error("data key file unusable; sealing with the keys loaded before", "err", err)
+		}
+		if err == nil {
+			failing = ""
+		} else {
+			failing = err.Error()
+		}
+		if p := keys.PrimaryID(); p != primary {
+			primary = p
+			log.Info("data keys reloaded", "primary", p)
+		}
+	}
 }
 
 // migrateDB applies the pending migrations of the configured database.
