@@ -107,7 +107,7 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	// The store keeps milliseconds; the answer must show what is stored.
 	o.OrderedAt = o.OrderedAt.UTC().Truncate(time.Millisecond)
 	sandbox := in.Test || m.Mode == baoguan.ModeSandbox
-	if a := s.adapters(sandbox); a.Channel == nil || a.Port == nil {
+	if a := s.adapters(sandbox); a.Channel == nil || a.Port == nil && len(a.Routes) == 0 {
 		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "merchant", Reason: "no_live_adapters",
 			Message: "this installation has no live payment channel or customs port; use the sandbox"}
 	}
