@@ -70,16 +70,16 @@ const (
 // Declaration is one payment record sent to one customs target, for one
 // order or one of its sub-orders.
 type Declaration struct {
-	ID                int64
-	OrderID           int64
-	MerchantID        int64
-	Customs           string // catalogue code
-	Port              string // catalogue port the code routes to
+	ID         int64
+	OrderID    int64
+	MerchantID int64
+	Customs    string // catalogue code
+	Port       string // catalogue port the code routes to
 	// Route is the customs port adapter that carries the declaration
 	// (RouteSandbox, RouteWeChatPay, RouteAlipay, RouteEPort). It is chosen
 	// when the declaration is created and kept for its retries, polls,
 	// modifications and re-declarations; only an operator changes it.
-	Route string
+	Route             string
 	Extras            CustomsExtras
 	SubOrderNo        string // merchant's sub-order number; "" when not split
 	SubOrderID        string // baoguan's id for the (sub-)declaration
