@@ -34,7 +34,7 @@ func TestMerchantUpstreamCommands(t *testing.T) {
 	}
 
 	// Credentials: a JSON file whose key lives in its own file.
-	secret := "THIS-IS-THE-SECRET-API-KEY-0123456789"
+	secret := "THISISTHESECRETAPIKEY01234567890"
 	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(secret), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestMerchantUpstreamCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mustRun(t, env, "merchant", "credentials", "--db", db, "--merchant", "M1", "--kind", "wechatpay", "--file", creds)
-	if strings.Contains(out, secret) || !strings.Contains(out, "1230000109") || !strings.Contains(out, "set, …6789") {
+	if strings.Contains(out, secret) || !strings.Contains(out, "1230000109") || !strings.Contains(out, "set, …7890") {
 		t.Fatalf("credentials listing: %q", out)
 	}
 	out = mustRun(t, env, "merchant", "credentials", "--db", db, "--merchant", "M1", "--json")
@@ -52,6 +52,12 @@ func TestMerchantUpstreamCommands(t *testing.T) {
 	}
 	if _, err := runCmd(t, env, "merchant", "credentials", "--db", db, "--merchant", "M1", "--kind", "paypal", "--file", creds); err == nil || !strings.Contains(err.Error(), "--kind") {
 		t.Fatalf("unknown kind: %v", err)
+	}
+	// Credentials the adapter cannot use are refused before they are stored.
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"appid":"wx","mchid":"1","api_key":"short"}`), 0o600)
+	if _, err := runCmd(t, env, "merchant", "credentials", "--db", db, "--merchant", "M1", "--kind", "wechatpay", "--file", bad); err == nil || !strings.Contains(err.Error(), "api_key must have 32") {
+		t.Fatalf("unusable credentials: %v", err)
 	}
 	mustRun(t, env, "merchant", "credentials", "--db", db, "--merchant", "M1", "--kind", "wechatpay", "--delete")
 	if out := mustRun(t, env, "merchant", "credentials", "--db", db, "--merchant", "M1"); !strings.Contains(out, "no upstream credentials") {
