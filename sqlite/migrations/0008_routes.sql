@@ -1,4 +1,4 @@
--- 0007_routes: the customs port adapter that carries each declaration,
+-- 0008_routes: the customs port adapter that carries each declaration,
 -- chosen when the declaration is created and kept for its retries, polls
 -- and re-declarations. Until now every declaration went to the sandbox.
 ALTER TABLE declarations ADD COLUMN route TEXT NOT NULL DEFAULT '';
