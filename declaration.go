@@ -44,6 +44,16 @@ func DeclStates() []DeclState {
 	return []DeclState{DeclUndeclared, DeclPending, DeclSubmitted, DeclProcessing, DeclSuccess, DeclFail, DeclExcept}
 }
 
+// Routes: the names of the customs port adapters a declaration can go
+// through (Declaration.Route).
+const (
+	RouteSandbox   = "sandbox"   // the sandbox port: sandbox merchants and test orders
+	RouteWeChatPay = "wechatpay" // WeChat Pay's customs API, with the merchant's WeChat Pay credentials
+	RouteAlipay    = "alipay"    // Alipay's customs API, with the merchant's Alipay credentials
+	RouteEPort     = "eport"     // China E-Port (CEB411), through the installation's own registration
+	RouteAuto      = "auto"      // a route pin meaning "choose as usual"
+)
+
 // Identity-check results of a declaration (WiseCashier cert_check_result).
 const (
 	CheckUnchecked = "UNCHECKED"
@@ -60,11 +70,16 @@ const (
 // Declaration is one payment record sent to one customs target, for one
 // order or one of its sub-orders.
 type Declaration struct {
-	ID                int64
-	OrderID           int64
-	MerchantID        int64
-	Customs           string // catalogue code
-	Port              string // catalogue port the code routes to
+	ID         int64
+	OrderID    int64
+	MerchantID int64
+	Customs    string // catalogue code
+	Port       string // catalogue port the code routes to
+	// Route is the customs port adapter that carries the declaration
+	// (RouteSandbox, RouteWeChatPay, RouteAlipay, RouteEPort). It is chosen
+	// when the declaration is created and kept for its retries, polls,
+	// modifications and re-declarations; only an operator changes it.
+	Route             string
 	Extras            CustomsExtras
 	SubOrderNo        string // merchant's sub-order number; "" when not split
 	SubOrderID        string // baoguan's id for the (sub-)declaration

@@ -153,6 +153,9 @@ func (p *Port) prepare(ctx context.Context, r baoguan.DeclareRequest) (*Credenti
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND || err == nil && cr == nil {
 		return refuse("merchant " + m.No + " has no Alipay credentials: configure the partner id, sign type and key")
 	}
+	if baoguan.ErrorCode(err) == baoguan.EINVALID {
+		return refuse(baoguan.ErrorMessage(err))
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}

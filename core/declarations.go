@@ -30,6 +30,7 @@ func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan
 	}
 	var out []baoguan.Declaration
 	now := tx.Now()
+	var m *baoguan.Merchant // read when a live route must be chosen
 	for _, code := range e.Plan {
 		pe, err := baoguan.LookupCustoms(code)
 		if err != nil {
@@ -49,6 +50,16 @@ func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan
 		} else if !d.Final() && d.State != baoguan.DeclUndeclared {
 			return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "declaration_in_flight",
 				Message: "the declaration of order " + o.MerchantOrderNo + " to " + code + " is " + string(d.State) + "; wait for its outcome"}
+		}
+		if d.Route == "" {
+			if m == nil && !o.Sandbox {
+				if m, err = tx.Merchant(o.MerchantID); err != nil {
+					return nil, err
+				}
+			}
+			if d.Route, err = s.chooseRoute(m, o, code, e.Code); err != nil {
+				return nil, err
+			}
 		}
 		d.Extras = spec.Extras
 		d.MerchantCustomsNo = spec.MerchantCustomsNo

@@ -27,7 +27,10 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 		return err
 	}
 	d, o, m := c.d, c.o, c.m
-	port := s.adapters(o.Sandbox).Port
+	port, err := s.portFor(d, o)
+	if err != nil {
+		return err
+	}
 	planner, plans := port.(baoguan.RefPlanner)
 	resume := plans && d.State == baoguan.DeclSubmitted
 	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) && !resume {
@@ -167,7 +170,8 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		}
 		// Ports whose receipts arrive on their own find the declaration by
 		// the reference of any of its attempts.
-		if rr, ok := s.adapters(o.Sandbox).Port.(baoguan.ReceiptReader); ok && d.PortRef != "" && d.PortRef != ref {
+		port, _ := s.portFor(d, &o)
+		if rr, ok := port.(baoguan.ReceiptReader); ok && d.PortRef != "" && d.PortRef != ref {
 			if err := tx.AddDeclarationRef(rr.Name(), d.PortRef, d.MerchantID, d.ID, d.Attempts); err != nil {
 				return err
 			}
@@ -258,7 +262,10 @@ func (s *Service) pollJob(ctx context.Context, w *work) error {
 	if d.State != baoguan.DeclProcessing && d.State != baoguan.DeclSubmitted {
 		return nil
 	}
-	port := s.adapters(o.Sandbox).Port
+	port, err := s.portFor(d, o)
+	if err != nil {
+		return err
+	}
 	req := baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now()}
 	if err := s.portReceipts(ctx, port, &req); err != nil {
 		return err

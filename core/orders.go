@@ -107,9 +107,15 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	// The store keeps milliseconds; the answer must show what is stored.
 	o.OrderedAt = o.OrderedAt.UTC().Truncate(time.Millisecond)
 	sandbox := in.Test || m.Mode == baoguan.ModeSandbox
-	if a := s.adapters(sandbox); a.Channel == nil || a.Port == nil {
+	a := s.adapters(sandbox)
+	if a.Channel == nil || a.Port == nil && len(a.Routes) == 0 {
 		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "merchant", Reason: "no_live_adapters",
 			Message: "this installation has no live payment channel or customs port; use the sandbox"}
+	}
+	if c, ok := a.Channel.(interface{ Supports(baoguan.Channel) bool }); ok && !c.Supports(o.Channel) {
+		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "channel", Reason: "unsupported_channel",
+			Message: "this installation's live payment channel does not take " + string(o.Channel) +
+				" payments: push orders paid elsewhere (channel external, with the payment number and the payment company)"}
 	}
 	if o.NeedDeclare && len(in.Declarations) == 0 {
 		return nil, baoguan.FieldError("customs", "customs is required when the order is to be declared")

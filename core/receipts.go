@@ -22,6 +22,11 @@ func (s *Service) receiptReaders() map[string]baoguan.ReceiptReader {
 		if r, ok := a.Port.(baoguan.ReceiptReader); ok {
 			out[r.Name()] = r
 		}
+		for _, rt := range a.Routes {
+			if r, ok := rt.Port.(baoguan.ReceiptReader); ok {
+				out[r.Name()] = r
+			}
+		}
 	}
 	return out
 }

@@ -52,7 +52,13 @@ import (
 // the mode's orders when they are pushed.
 type Adapters struct {
 	Channel baoguan.PaymentChannel // pays (FlowAtOnce), applies card payments (FlowCard), refunds
-	Port    baoguan.CustomsPort
+	// Port is the mode's default customs port: the sandbox port for the
+	// sandbox. Live declarations go through Routes instead.
+	Port baoguan.CustomsPort
+	// Routes are the customs ports live declarations can go through, by
+	// route name (baoguan.RouteWeChatPay, …), with what each needs; the
+	// name is stored on the declaration (routes.go).
+	Routes map[string]Route
 	// Complete is the second step of card and collect payments. New fills
 	// it from Channel when Channel implements it.
 	Complete baoguan.CompletingChannel

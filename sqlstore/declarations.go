@@ -4,25 +4,25 @@ import (
 	"github.com/baoguan/baoguan"
 )
 
-const declarationCols = `id, order_id, merchant_id, customs, port, extras, sub_order_no, sub_order_id,
+const declarationCols = `id, order_id, merchant_id, customs, port, route, extras, sub_order_no, sub_order_id,
 	merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
 	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
 	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
 	modified_at, created_at, version`
 
 const (
-	qInsertDeclaration = `INSERT INTO declarations (order_id, merchant_id, customs, sub_order_no, port, extras,
+	qInsertDeclaration = `INSERT INTO declarations (order_id, merchant_id, customs, sub_order_no, port, route, extras,
 	sub_order_id, merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
 	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
 	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
 	modified_at, created_at, version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// The target (order, customs, sub-order) is the declaration's identity
 	// and never changes; everything else may.
-	qUpdateDeclaration = `UPDATE declarations SET port = ?, extras = ?, sub_order_id = ?,
+	qUpdateDeclaration = `UPDATE declarations SET port = ?, route = ?, extras = ?, sub_order_id = ?,
 	merchant_customs_no = ?, order_fee = ?, transport_fee = ?, product_fee = ?, duty = ?, strategy = ?,
 	identity_check = ?, payer_name = ?, payer_id_type = ?, payer_id_number = ?, payer_phone = ?, state = ?,
 	retrying = ?, explanation = ?, verify_department = ?, verify_department_trade_id = ?, receipt_code = ?,
@@ -34,14 +34,14 @@ WHERE id = ? AND merchant_id = ? AND version = ?`
 	qDeclarationExists = `SELECT 1 FROM declarations WHERE id = ? AND merchant_id = ?`
 )
 
-// declarationArgs returns the mutable column values, port … modified_at.
+// declarationArgs returns the mutable column values, port, route … modified_at.
 func (t *Tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
 	extras, err := t.toJSON(d.Extras)
 	if err != nil {
 		return nil, err
 	}
 	s := t.sealer()
-	args := []any{d.Port, extras, d.SubOrderID, d.MerchantCustomsNo, d.OrderFee, d.TransportFee,
+	args := []any{d.Port, d.Route, extras, d.SubOrderID, d.MerchantCustomsNo, d.OrderFee, d.TransportFee,
 		d.ProductFee, d.Duty, d.Strategy, d.IdentityCheck,
 		d.Payer.Name, d.Payer.IDType, s.seal(d.Payer.IDNumber), s.seal(d.Payer.Phone),
 		string(d.State), d.Retrying, d.Explanation, d.VerifyDepartment, d.VerifyDepartmentTradeID,
@@ -106,7 +106,7 @@ func (t *Tx) UpdateDeclaration(d *baoguan.Declaration) error {
 func (t *Tx) scanDeclaration(sc Scanner, d *baoguan.Declaration) error {
 	var extras, idNumber, phone, state string
 	var submitted, modified, created int64
-	if err := sc.Scan(&d.ID, &d.OrderID, &d.MerchantID, &d.Customs, &d.Port, &extras, &d.SubOrderNo, &d.SubOrderID,
+	if err := sc.Scan(&d.ID, &d.OrderID, &d.MerchantID, &d.Customs, &d.Port, &d.Route, &extras, &d.SubOrderNo, &d.SubOrderID,
 		&d.MerchantCustomsNo, &d.OrderFee, &d.TransportFee, &d.ProductFee, &d.Duty, &d.Strategy, &d.IdentityCheck,
 		&d.Payer.Name, &d.Payer.IDType, &idNumber, &phone, &state, &d.Retrying, &d.Explanation,
 		&d.VerifyDepartment, &d.VerifyDepartmentTradeID, &d.ReceiptCode, &d.PortRef, &d.Attempts, &submitted,

@@ -675,7 +675,7 @@ func sampleDeclaration(o *baoguan.Order, customs, sub string) *baoguan.Declarati
 	return &baoguan.Declaration{
 		OrderID: o.ID, MerchantID: o.MerchantID, Customs: customs, Port: "SANDBOX",
 		Extras:     baoguan.CustomsExtras{AreaCode: "4403", JyOrg: "JY1", InType: "1"},
-		SubOrderNo: sub, SubOrderID: "SUB" + sub, MerchantCustomsNo: "C123",
+		SubOrderNo: sub, SubOrderID: "SUB" + sub, MerchantCustomsNo: "C123", Route: baoguan.RouteWeChatPay,
 		OrderFee: 1000, TransportFee: 100, ProductFee: 900, Duty: 5,
 		Strategy: baoguan.StrategyDiffPush, IdentityCheck: baoguan.CheckUnchecked,
 		Payer: baoguan.Payer{Name: PayerName, IDType: "IDCARD", IDNumber: PayerIDNumber, Phone: PayerPhone},
@@ -728,7 +728,7 @@ func testDeclarations(t *testing.T, s baoguan.Store) {
 		if err := d1.Move(baoguan.DeclSubmitted); err != nil {
 			return err
 		}
-		d1.Attempts, d1.PortRef, d1.Payer.IDNumber = 1, "REF1", "110105194912310029"
+		d1.Attempts, d1.PortRef, d1.Payer.IDNumber, d1.Route = 1, "REF1", "110105194912310029", baoguan.RouteEPort
 		return tx.UpdateDeclaration(d1)
 	})
 	if d1.Version != 2 {

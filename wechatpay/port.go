@@ -247,6 +247,9 @@ func (p *Port) prepare(ctx context.Context, r baoguan.DeclareRequest) (api, *Dec
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND || err == nil && cr == nil {
 		return refuse("merchant " + m.No + " has no WeChat Pay credentials: configure appid, mchid and the v3 certificate or the v2 API key")
 	}
+	if baoguan.ErrorCode(err) == baoguan.EINVALID {
+		return refuse(baoguan.ErrorMessage(err))
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -234,3 +234,10 @@ func (r *Record) differs(d *Declaration) bool {
 	}
 	return false
 }
+
+// schemeHas reports whether code is a WeChat Pay customs code of the
+// catalogue.
+func schemeHas(code string) bool {
+	e, err := baoguan.LookupCustoms(code)
+	return err == nil && e.In(baoguan.SchemeWeChat)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/baoguan/baoguan"
 	"log/slog"
 	"net"
 	"net/url"
@@ -78,6 +79,23 @@ type Config struct {
 	// what was sent to customs and when (--customs-call-log,
 	// BAOGUAN_CUSTOMS_CALL_LOG).
 	CustomsCallLog string
+	// WeChatPayURL, WeChatPayV2URL and AlipayGateway are where the wallet
+	// customs ports send live declarations (--wechatpay-url,
+	// --wechatpay-v2-url, --alipay-gateway; BAOGUAN_WECHATPAY_URL, …):
+	// the wallets' production hosts by default, a stand-in for tests and
+	// staging.
+	WeChatPayURL   string
+	WeChatPayV2URL string
+	AlipayGateway  string
+	// UpstreamTimeout bounds one call to a wallet (--upstream-timeout).
+	UpstreamTimeout time.Duration
+	// UpstreamPoll is how long a wallet port asks to wait before a
+	// declaration's receipt is asked for again (--upstream-poll).
+	UpstreamPoll time.Duration
+	// DeclareRetries is the declare job's schedule: the waits before each
+	// retry of a declaration that met a customs interface exception or a
+	// failed call (--declare-retries, BAOGUAN_DECLARE_RETRIES).
+	DeclareRetries baoguan.Retry
 	// FrontendAddrs are optional dedicated listeners, by protocol, that
 	// serve one vendor protocol at their root for clients that hard-code
 	// paths (--pushorder-addr, --accp-addr, --wechatv3-addr, --payzero-addr;
@@ -188,6 +206,44 @@ var settingDefs = []settingDef{
 				return fmt.Errorf("negative duration %q", v)
 			}
 			c.SandboxDelay = d
+			return nil
+		}},
+	upstreamURL("wechatpay-url", "https://apihk.mch.weixin.qq.com", "WeChat Pay APIv3 base URL (the customs API's host)",
+		func(c *Config) *string { return &c.WeChatPayURL }),
+	upstreamURL("wechatpay-v2-url", "https://api.mch.weixin.qq.com", "WeChat Pay v2 base URL",
+		func(c *Config) *string { return &c.WeChatPayV2URL }),
+	upstreamURL("alipay-gateway", "https://intlmapi.alipay.com/gateway.do", "Alipay MAPI gateway URL (mainland accounts: https://mapi.alipay.com/gateway.do)",
+		func(c *Config) *string { return &c.AlipayGateway }),
+	{flag: "upstream-timeout", typ: "duration", def: "15s", usage: "how long a call to a wallet's API may take (connecting: at most 5s of it)",
+		parse: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("invalid duration %q (want a positive duration such as 15s)", v)
+			}
+			c.UpstreamTimeout = d
+			return nil
+		}},
+	{flag: "upstream-poll", typ: "duration", def: "1m", usage: "how long to wait before asking a wallet again for a declaration's receipt",
+		parse: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("invalid duration %q (want a positive duration such as 1m)", v)
+			}
+			c.UpstreamPoll = d
+			return nil
+		}},
+	{flag: "declare-retries", typ: "durations", def: "5s,30s,2m,10m,1h",
+		usage: "waits between declaration attempts after a customs interface exception (EXCEPT) or a failed call; their number is the number of retries",
+		parse: func(c *Config, v string) error {
+			var r baoguan.Retry
+			for _, part := range strings.Split(v, ",") {
+				d, err := time.ParseDuration(strings.TrimSpace(part))
+				if err != nil || d <= 0 {
+					return fmt.Errorf("invalid retry schedule %q (want durations separated by commas, e.g. 5s,30s,2m)", v)
+				}
+				r = append(r, d)
+			}
+			c.DeclareRetries = r
 			return nil
 		}},
 	{flag: "allow-private-notify", typ: "bool", def: "false", noOpt: "true",
@@ -434,4 +490,18 @@ func (c *Config) dbDisplay() string {
 		return postgres.Redact(c.DB)
 	}
 	return c.DB
+}
+
+// upstreamURL is a setting naming an upstream service's base URL: an
+// absolute http or https URL.
+func upstreamURL(flag, def, usage string, field func(*Config) *string) settingDef {
+	return settingDef{flag: flag, typ: "url", def: def, usage: usage,
+		parse: func(c *Config, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("invalid URL %q (want an absolute https:// URL)", v)
+			}
+			*field(c) = strings.TrimRight(v, "/")
+			return nil
+		}}
 }

@@ -30,6 +30,9 @@ func newMerchantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		newMerchantCardsCmd(getenv, stdout, stderr),
 		newMerchantReissueCmd(getenv, stdout, stderr),
 		newMerchantRevokeCmd(getenv, stdout, stderr),
+		newMerchantRouteCmd(getenv, stdout, stderr),
+		newMerchantCredentialsCmd(getenv, stdout, stderr),
+		newMerchantCustomsCmd(getenv, stdout, stderr),
 	)
 	return cmd
 }

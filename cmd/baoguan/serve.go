@@ -44,6 +44,7 @@ stops and the database is closed.`,
 	}
 	s := bindSettings(cmd.Flags(), getenv,
 		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "declare-retries",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
@@ -90,12 +91,17 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		defer cl.Close()
 		port = cl
 	}
-	svc := core.New(&core.Service{
+	retries := core.DefaultRetries()
+	retries[baoguan.JobDeclare] = cfg.DeclareRetries
+	var svc *core.Service
+	svc = core.New(&core.Service{
 		Store: store,
 		Sandbox: core.Adapters{
 			Channel: sandbox.NewChannel(),
 			Port:    port,
 		},
+		Live:           liveAdapters(cfg, log, func() *core.Service { return svc }),
+		Retries:        retries,
 		SampleIdentity: sandbox.IsSampleIdentity,
 		HTTP:           netguard.Client(notifyTimeout, cfg.AllowPrivateNotify),
 		Log:            log,
