@@ -1,4 +1,4 @@
--- 0007_wallet_modes: the codes of wallet payment modes (native code_url,
+-- 0008_wallet_modes: the codes of wallet payment modes (native code_url,
 -- jsapi / mini-program / app client parameters, WAP and cashier pages).
 -- params holds the client parameters the wallet issued (JSON object);
 -- closes marks codes whose order is closed unpaid (PAY_CANCELLED) when

@@ -1,4 +1,4 @@
--- 0006_wallet_modes: mirrors SQLite's 0007. params holds the client
+-- 0007_wallet_modes: mirrors SQLite's 0008. params holds the client
 -- parameters a wallet issued for a code (JSON object); closes marks codes
 -- whose order is closed unpaid when they expire unused.
 
