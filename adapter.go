@@ -106,6 +106,11 @@ type PayerAction struct {
 	// collection (the sandbox's stand-in for a wallet app): true paid,
 	// false gave up.
 	Paid bool
+	// PayerName and PayerID are who paid, as typed on the sandbox wallet
+	// page (the wallet's real-name holder); empty: the channel's default
+	// payer.
+	PayerName string
+	PayerID   string
 }
 
 // CollectRequest asks a channel for what a payer pays an order with on
@@ -113,11 +118,15 @@ type PayerAction struct {
 type CollectRequest struct {
 	Order    *Order
 	Merchant *Merchant
-	// Kind is the code the payer is to use: a QR code type (QRTypes), and,
-	// for the wallet modes to come, NATIVE, JSAPI, APP, WAP and the like.
-	// Empty when the order names none (the channel picks its default).
+	// Kind is the code the payer is to use: a QR code type (QRTypes) for
+	// qr; for the wallet modes, the order's Channel (native, jsapi, …)
+	// says what is issued and Kind is empty. Empty when the order names
+	// none (the channel picks its default).
 	Kind string
-	Now  time.Time
+	// Wallet is the wallet a wallet-mode order is paid with (WalletWeChat,
+	// WalletAlipay); empty for qr.
+	Wallet string
+	Now    time.Time
 }
 
 // CollectCode is a channel's answer to a CollectRequest: the payment is
@@ -129,11 +138,15 @@ type CollectCode struct {
 	// when the gateway hosts the page itself (the sandbox page).
 	URL       string
 	ExpiresAt time.Time // after it, the code cannot be paid
+	// Params are what the payer's client needs besides the URL, as the
+	// wallet issued them: a prepay id, the app and partner ids (jsapi,
+	// miniprogram, app). The protocol front-end signs the client
+	// parameters it hands out from them.
+	Params map[string]string
 }
 
-// CollectChannel issues collections: QR codes today; the wallet codes,
-// mini-program and app parameters and cashier pages of the modes to come
-// are more Kinds of the same call.
+// CollectChannel issues collections: QR codes, and the codes, client
+// parameters and pages of the wallet modes (Channel.Flow, CollectRequest).
 type CollectChannel interface {
 	Collect(ctx context.Context, r CollectRequest) (CollectCode, error)
 }

@@ -33,9 +33,15 @@ type Collection struct {
 	Kind       string // the code type (a QR code type, …)
 	PSP        string
 	URL        string // the channel's code content; empty when the gateway hosts the page
-	IssuedAt   time.Time
-	ExpiresAt  time.Time
-	UsedAt     time.Time // when it was paid (or the payer gave up on it)
+	// Params are the client parameters the channel issued (CollectCode).
+	Params map[string]string
+	// Closes says the order is closed unpaid (PAY_CANCELLED) when this
+	// code expires unpaid: wallet modes (Channel.Wallet). A payzero QR
+	// code that expires leaves the order waiting for a new code instead.
+	Closes    bool
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // when it was paid (or the payer gave up on it)
 }
 
 // Expired reports whether the collection can no longer be paid at now.

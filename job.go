@@ -10,6 +10,10 @@ const (
 	JobPoll    = "poll"    // ask the customs port for a declaration's receipt
 	JobNotify  = "notify"  // deliver an event to a merchant URL
 	JobRefund  = "refund"  // ask the channel to refund
+	// JobExpire closes wallet-mode orders whose codes expired unpaid. One
+	// job (dedupe key "expire") that reschedules itself, created when the
+	// first such code is issued.
+	JobExpire = "expire"
 )
 
 // JobState is where a job is in its life.

@@ -81,11 +81,12 @@ const (
 	ChannelQuick    Channel = "quick"    // bank card quick pay with SMS (payzero §5)
 )
 
-// Valid reports whether c is a known channel.
+// Valid reports whether c is a known channel (Channels).
 func (c Channel) Valid() bool {
-	switch c {
-	case ChannelMock, ChannelAuto, ChannelExternal, ChannelQR, ChannelQuick:
-		return true
+	for _, x := range Channels() {
+		if c == x {
+			return true
+		}
 	}
 	return false
 }
@@ -121,6 +122,10 @@ type Payment struct {
 	InitRequest  string
 	InitResponse string
 	FailReason   string
+	// FailCode is the wallet's or bank's own code for a failed payment
+	// (WeChat Pay's NOTENOUGH, Alipay's ACQ.BUYER_BALANCE_NOT_ENOUGH), for
+	// protocols that pass it on; empty when none was given.
+	FailCode string
 	// PayerName and PayerID identify who really paid, as the channel reports
 	// it; declarations compare the declared payer with them (SAME/DIFFERENT).
 	PayerName string
@@ -230,7 +235,7 @@ func (o *Order) Validate() error {
 		}
 	}
 	if !o.Channel.Valid() {
-		return &Error{Code: EINVALID, Field: "channel", Reason: "bad_channel", Message: "channel must be mock, auto, external, qr or quick"}
+		return &Error{Code: EINVALID, Field: "channel", Reason: "bad_channel", Message: "channel must be one of " + channelList()}
 	}
 	if o.Channel == ChannelExternal && o.Payment.No == "" {
 		return &Error{Code: EINVALID, Field: "payment_no", Reason: "missing", Message: "payment_no is required for an order paid elsewhere"}

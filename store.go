@@ -179,6 +179,10 @@ type Tx interface {
 	Collection(token string) (*Collection, error)
 	// LatestCollection is the order's newest collection. ENOTFOUND.
 	LatestCollection(merchantID, orderID int64) (*Collection, error)
+	// ExpiredCollections lists, across merchants, up to limit collections
+	// that close their order (Closes), are unused (UsedAt zero) and have
+	// expired at now, soonest expired first.
+	ExpiredCollections(now time.Time, limit int) ([]Collection, error)
 
 	// CreateRealNameCheck keeps one real-name check.
 	CreateRealNameCheck(r *RealNameCheck) error

@@ -58,7 +58,7 @@ func (s *Service) rearrangeTx(tx baoguan.Tx, q *queue, o *baoguan.Order) error {
 			return err
 		}
 		o.PayAttempts++
-		o.Payment.FailReason = ""
+		o.Payment.FailReason, o.Payment.FailCode = "", ""
 	}
 	if err := s.schedulePay(q, o, tx.Now()); err != nil {
 		return err
@@ -68,7 +68,9 @@ func (s *Service) rearrangeTx(tx baoguan.Tx, q *queue, o *baoguan.Order) error {
 
 // payJob asks the order's adapter for its payment, then records the
 // outcome with its follow-ups (declarations queued, event) in one
-// transaction.
+// transaction. A micro payment the wallet answered "user paying" is asked
+// about again every MicroPoll until it has an outcome, and closed unpaid
+// once MicroWindow has passed since the order was created.
 func (s *Service) payJob(ctx context.Context, w *work) error {
 	var o *baoguan.Order
 	var m *baoguan.Merchant
@@ -87,15 +89,18 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 	if err != nil {
 		return err
 	}
-	if o.PayStatus != baoguan.PayNotPayed {
+	if o.PayStatus != baoguan.PayNotPayed && !userPaying(o) {
 		return nil // paid, failed or cancelled by an earlier run or another path
 	}
-	st, err := s.startPayment(ctx, o, m, w.job.Attempts)
-	if err != nil {
+	var st paymentStart
+	if userPaying(o) && !s.Now().Before(o.CreatedAt.Add(baoguan.MicroWindow)) {
+		st.r = baoguan.PayResult{Status: baoguan.PayCancelled, Payment: baoguan.Payment{
+			FailReason: "付款人未在 " + baoguan.MicroWindow.String() + " 内确认支付，订单已关闭"}}
+	} else if st, err = s.startPayment(ctx, o, m, w.job.Attempts); err != nil {
 		return err
 	}
-	round := o.PayAttempts
-	return s.optimistic(ctx, true, func(tx baoguan.Tx) error {
+	round, again := o.PayAttempts, false
+	err = s.optimistic(ctx, true, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
@@ -103,16 +108,37 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 		ds, err = tx.Declarations(o.MerchantID, o.ID)
 		return err
 	}, func(tx baoguan.Tx, q *queue) error {
-		if o.PayStatus != baoguan.PayNotPayed || o.PayAttempts != round {
+		again = false
+		if (o.PayStatus != baoguan.PayNotPayed && !userPaying(o)) || o.PayAttempts != round {
 			return w.done(tx)
+		}
+		if st.r.Status == baoguan.PayApplied && o.Channel.Flow() == baoguan.FlowAtOnce {
+			// The payer is still confirming: ask again later.
+			again = true
+			if userPaying(o) {
+				return nil // already recorded
+			}
 		}
 		q.m = m
 		c := *o
 		if _, err := s.recordStart(tx, q, &c, st, ds); err != nil {
 			return err
 		}
+		if again {
+			return nil
+		}
 		return w.done(tx)
 	})
+	if err == nil && again {
+		return Later(baoguan.MicroPoll)
+	}
+	return err
+}
+
+// userPaying reports whether an order paid at once waits for the payer to
+// confirm in their wallet (a micro payment answered "user paying").
+func userPaying(o *baoguan.Order) bool {
+	return o.PayStatus == baoguan.PayApplied && o.Channel.Flow() == baoguan.FlowAtOnce
 }
 
 // paymentStart is an adapter's first answer about a payment.
@@ -133,7 +159,8 @@ func (s *Service) startPayment(ctx context.Context, o *baoguan.Order, m *baoguan
 		if a.Collect == nil {
 			return paymentStart{}, noChannel
 		}
-		code, err := a.Collect.Collect(ctx, baoguan.CollectRequest{Order: o, Merchant: m, Kind: o.Extra[ExtraQRType], Now: now})
+		code, err := a.Collect.Collect(ctx, baoguan.CollectRequest{Order: o, Merchant: m, Kind: o.Extra[ExtraQRType],
+			Wallet: o.Extra[baoguan.ExtraWallet], Now: now})
 		s.Metrics.ChannelCalls.WithLabelValues("collect").Inc()
 		if err != nil {
 			return paymentStart{}, err
@@ -245,7 +272,7 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 		if err := o.MovePay(r.Status); err != nil {
 			return err
 		}
-		o.Payment.FailReason = r.Payment.FailReason
+		o.Payment.FailReason, o.Payment.FailCode = r.Payment.FailReason, r.Payment.FailCode
 		s.Metrics.Payments.WithLabelValues(string(r.Status)).Inc()
 		if err := tx.UpdateOrder(o); err != nil {
 			return err
@@ -377,7 +404,7 @@ func newRound(o *baoguan.Order) error {
 		return err
 	}
 	o.PayAttempts++
-	o.Payment.FailReason = ""
+	o.Payment.FailReason, o.Payment.FailCode = "", ""
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -117,13 +118,31 @@ func (s *Service) collectNow(ctx context.Context, m *baoguan.Merchant, no string
 // issueCollection keeps a code the channel issued for o, under a new
 // token, in the transaction that records PAY_APPLIED.
 func (s *Service) issueCollection(tx baoguan.Tx, o *baoguan.Order, code *baoguan.CollectCode) (*baoguan.Collection, error) {
+	kind := o.Extra[ExtraQRType]
+	if o.Channel.Wallet() {
+		kind = o.Extra[baoguan.ExtraWallet]
+	}
 	c := &baoguan.Collection{Token: strconv.FormatInt(o.MerchantID, 10) + "-" + randomHex(16), MerchantID: o.MerchantID,
-		OrderID: o.ID, OrderNo: o.MerchantOrderNo, Kind: o.Extra[ExtraQRType], PSP: code.PSP, URL: code.URL,
-		IssuedAt: tx.Now(), ExpiresAt: code.ExpiresAt}
+		OrderID: o.ID, OrderNo: o.MerchantOrderNo, Kind: kind, PSP: code.PSP, URL: code.URL, Params: code.Params,
+		Closes: o.Channel.Wallet(), IssuedAt: tx.Now(), ExpiresAt: code.ExpiresAt}
 	if c.ExpiresAt.IsZero() {
 		c.ExpiresAt = c.IssuedAt.Add(defaultCollectTTL)
 	}
-	return c, tx.CreateCollection(c)
+	if err := tx.CreateCollection(c); err != nil {
+		return nil, err
+	}
+	if c.Closes {
+		// The one expiry job, created with the first code that closes its
+		// order; it reschedules itself from then on.
+		q := queue{svc: s, tx: tx}
+		if err := q.add(baoguan.JobExpire, expireKey, 0, 0, c.ExpiresAt); err != nil {
+			return nil, err
+		}
+		if q.n > 0 {
+			defer s.Wake()
+		}
+	}
+	return c, nil
 }
 
 // defaultCollectTTL is the life of a code whose channel gave none.
@@ -249,4 +268,204 @@ func randomHex(n int) string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return hex.EncodeToString(b)
+}
+
+// Wallet modes. An order paid with a wallet (WeChat Pay, Alipay) names the
+// wallet and the mode (baoguan.Channel.Wallet): micro payments are asked
+// at once with the payer's code (FlowAtOnce), the other modes issue a code,
+// client parameters or a page (FlowCollect). Their codes close the order
+// when they expire unpaid (the expiry job below).
+
+// WalletPayment says how a wallet-mode order is to be paid.
+type WalletPayment struct {
+	Mode     baoguan.Channel // a wallet mode: micro, native, jsapi, miniprogram, app, wap, desk
+	Wallet   string          // baoguan.WalletWeChat or baoguan.WalletAlipay
+	AuthCode string          // micro: the payer's payment code, as scanned
+	OpenID   string          // jsapi, miniprogram: the payer in the merchant's app
+	AppID    string          // miniprogram, app: the merchant's app at the wallet
+}
+
+// validate checks what the mode needs. EINVALID naming the field.
+func (w *WalletPayment) validate() error {
+	if !w.Mode.Wallet() {
+		return &baoguan.Error{Code: baoguan.EINVALID, Field: "channel", Reason: "bad_channel",
+			Message: string(w.Mode) + " is not a wallet payment mode"}
+	}
+	if err := baoguan.CheckWallet(w.Wallet); err != nil {
+		return err
+	}
+	need := func(field, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return &baoguan.Error{Code: baoguan.EINVALID, Field: field, Reason: "missing", Message: field + " is required"}
+		}
+		if len(v) > 128 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return &baoguan.Error{Code: baoguan.EINVALID, Field: field, Reason: "bad_" + field,
+				Message: field + " must be at most 128 printable ASCII characters without spaces"}
+		}
+		return nil
+	}
+	switch w.Mode {
+	case baoguan.ChannelMicro:
+		return need("auth_code", w.AuthCode)
+	case baoguan.ChannelJSAPI, baoguan.ChannelMiniProgram:
+		if err := need("openid", w.OpenID); err != nil {
+			return err
+		}
+	}
+	if w.AppID != "" {
+		return need("appid", w.AppID)
+	}
+	return nil
+}
+
+// PayInWallet creates an order paid with a wallet and asks the wallet at
+// once, so the answer can carry the outcome (micro) or what the payer pays
+// with (the other modes: the code, its client parameters, its page; the
+// Collection returned). A micro order also has its pay job, which finishes
+// a payment the wallet answered "user paying" or could not be asked now.
+// Repeating an order returns it as it stands, with its current code while
+// that can still be paid. Errors: those of CreateOrder; EINVALID naming
+// the field; ESTATE reason no_channel or not_payable.
+func (s *Service) PayInWallet(ctx context.Context, m *baoguan.Merchant, in OrderInput, w WalletPayment) (*baoguan.Order, *baoguan.Collection, error) {
+	if err := w.validate(); err != nil {
+		return nil, nil, err
+	}
+	in.Order.Channel = w.Mode
+	in.Order.Extra = maps.Clone(in.Order.Extra)
+	if in.Order.Extra == nil {
+		in.Order.Extra = map[string]string{}
+	}
+	in.Order.Extra[baoguan.ExtraWallet] = w.Wallet
+	for k, v := range map[string]string{baoguan.ExtraAuthCode: w.AuthCode, baoguan.ExtraOpenID: w.OpenID, baoguan.ExtraAppID: w.AppID} {
+		if v != "" {
+			in.Order.Extra[k] = v
+		}
+	}
+	if w.Mode.Flow() == baoguan.FlowAtOnce {
+		o, created, err := s.CreateOrder(ctx, m, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !created || o.PayStatus != baoguan.PayNotPayed {
+			return o, nil, nil
+		}
+		o, _, err = s.payNowOrLater(ctx, m, o, created)
+		return o, nil, err
+	}
+	in.Hold = true // the code is issued below, not by the pay job
+	o, created, err := s.CreateOrder(ctx, m, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !created {
+		var cur *baoguan.Collection
+		err := s.view(ctx, func(tx baoguan.Tx) error {
+			var err error
+			cur, err = tx.LatestCollection(m.ID, o.ID)
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				cur, err = nil, nil
+			}
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if cur != nil && (o.PayStatus != baoguan.PayApplied || (cur.UsedAt.IsZero() && !cur.Expired(s.Now()))) {
+			return o, cur, nil // paid, failed, closed, or still payable: as it stands
+		}
+	}
+	return s.collectNow(ctx, m, o.MerchantOrderNo)
+}
+
+// WalletCode returns an order's current code, for a front-end that shows
+// it again (a cashier page reloaded). ENOTFOUND when none was issued.
+func (s *Service) WalletCode(ctx context.Context, m *baoguan.Merchant, o *baoguan.Order) (*baoguan.Collection, error) {
+	var c *baoguan.Collection
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		c, err = tx.LatestCollection(m.ID, o.ID)
+		return err
+	})
+	return c, err
+}
+
+// expireKey is the dedupe key of the one expiry job.
+const expireKey = "expire"
+
+// expireEvery is how often the expiry job looks for expired codes; an
+// expired code cannot be paid meanwhile (PayCollection checks), so the
+// order only shows as closed up to this late.
+const expireEvery = time.Minute
+
+// expireBatch bounds the codes one run closes; a full batch runs again at
+// once.
+const expireBatch = 200
+
+// ExpiredReason is the fail reason of a wallet-mode order closed unpaid
+// when its code expired.
+const ExpiredReason = "订单已过期：付款人未在支付时限内完成支付"
+
+// expireJob closes the orders of wallet-mode codes that expired unpaid:
+// PAY_APPLIED → PAY_CANCELLED, one transaction per order, with the
+// payment-failed event, and marks the code used. It never ends: it runs
+// again every expireEvery, and a failure only delays it.
+func (s *Service) expireJob(ctx context.Context, w *work) error {
+	var cs []baoguan.Collection
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		cs, err = tx.ExpiredCollections(s.Now(), expireBatch)
+		return err
+	})
+	if err != nil {
+		s.Log.Warn("expiry job: reading expired codes", "err", err)
+		return Later(expireEvery)
+	}
+	for i := range cs {
+		if err := s.closeExpired(ctx, &cs[i]); err != nil {
+			s.Log.Warn("expiry job: closing an order", "order", cs[i].OrderNo, "err", err)
+			return Later(expireEvery)
+		}
+	}
+	if len(cs) == expireBatch {
+		return Later(0)
+	}
+	return Later(expireEvery)
+}
+
+// closeExpired closes the order of one expired code if the code is still
+// the order's current one and the order still waits for the payer, and
+// marks the code used either way so the job does not read it again.
+func (s *Service) closeExpired(ctx context.Context, c *baoguan.Collection) error {
+	var o *baoguan.Order
+	var ds []baoguan.Declaration
+	return s.optimistic(ctx, false, func(tx baoguan.Tx) error {
+		var err error
+		if o, err = tx.Order(c.MerchantID, c.OrderID); err != nil {
+			return err
+		}
+		ds, err = tx.Declarations(o.MerchantID, o.ID)
+		return err
+	}, func(tx baoguan.Tx, q *queue) error {
+		cur, err := tx.Collection(c.Token)
+		if err != nil {
+			return err
+		}
+		if !cur.UsedAt.IsZero() {
+			return nil // paid or closed meanwhile
+		}
+		latest, err := tx.LatestCollection(c.MerchantID, c.OrderID)
+		if err != nil {
+			return err
+		}
+		cur.UsedAt = tx.Now()
+		if err := tx.UpdateCollection(cur); err != nil {
+			return err
+		}
+		if latest.Token != cur.Token || o.PayStatus != baoguan.PayApplied || !o.Channel.Wallet() {
+			return nil // replaced by a newer code, or no longer waiting
+		}
+		oc := *o
+		return s.applyPayment(tx, q, &oc, baoguan.PayResult{Status: baoguan.PayCancelled,
+			Payment: baoguan.Payment{FailReason: ExpiredReason}}, ds)
+	})
 }

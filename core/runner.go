@@ -224,6 +224,8 @@ func (s *Service) handle(ctx context.Context, w *work) (err error) {
 		return s.refundJob(ctx, w)
 	case baoguan.JobReceipts:
 		return s.receiptsJob(ctx, w)
+	case baoguan.JobExpire:
+		return s.expireJob(ctx, w)
 	}
 	return baoguan.Permanent(fmt.Errorf("unknown job kind %q", w.job.Kind))
 }

@@ -235,7 +235,7 @@ func (q *queue) merchant(id int64) (*baoguan.Merchant, error) {
 func (q *queue) add(kind, key string, merchantID, ref int64, at time.Time) error {
 	j := &baoguan.Job{Kind: kind, DedupeKey: key, MerchantID: merchantID, RefID: ref,
 		State: baoguan.JobQueued, RunAt: at, MaxAttempts: len(q.svc.Retries[kind]) + 1}
-	if kind == baoguan.JobPoll || kind == baoguan.JobNotify {
+	if kind == baoguan.JobPoll || kind == baoguan.JobNotify || kind == baoguan.JobExpire {
 		// Polls and notifications reschedule themselves (Later) and bound
 		// their own attempts; this is only a safety net.
 		j.MaxAttempts = 1000

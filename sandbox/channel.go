@@ -94,12 +94,16 @@ func (c *Channel) Pay(ctx context.Context, r baoguan.PayRequest) (baoguan.PayRes
 		return payExternal(r), nil
 	case baoguan.ChannelQR, baoguan.ChannelQuick:
 		return applySecondStep(r), nil
+	case baoguan.ChannelMicro:
+		return payMicro(r), nil
+	case baoguan.ChannelNative, baoguan.ChannelJSAPI, baoguan.ChannelMiniProgram, baoguan.ChannelApp, baoguan.ChannelWAP, baoguan.ChannelDesk:
+		return applySecondStep(r), nil
 	case baoguan.ChannelMock, baoguan.ChannelAuto:
 	default:
 		return baoguan.PayResult{
 			Status: baoguan.PayFailed,
 			Payment: baoguan.Payment{
-				FailReason: "沙箱渠道不支持 " + string(o.Channel) + " 支付方式，请使用 mock、auto、external、qr 或 quick",
+				FailReason: "沙箱渠道不支持 " + string(o.Channel) + " 支付方式",
 			},
 		}, nil
 	}

@@ -53,6 +53,9 @@ func PSPFor(ch baoguan.Channel) string {
 // payment company is named already, as payzero answers it at once.
 func applySecondStep(r baoguan.PayRequest) baoguan.PayResult {
 	p := baoguan.Payment{PSP: PSPFor(r.Order.Channel)}
+	if r.Order.Channel.Wallet() {
+		p.PSP = walletOf(r.Order).psp
+	}
 	p.InitRequest = initRequest(r, p.PSP)
 	p.InitResponse = marshal(virtualResponse{Result: "SUCCESS", PayStatus: string(baoguan.PayApplied), Message: appliedMessage(r.Order.Channel)})
 	return baoguan.PayResult{Status: baoguan.PayApplied, Payment: p}
@@ -71,6 +74,9 @@ func appliedMessage(ch baoguan.Channel) string {
 func (c *Channel) Collect(ctx context.Context, r baoguan.CollectRequest) (baoguan.CollectCode, error) {
 	if err := ctx.Err(); err != nil {
 		return baoguan.CollectCode{}, err
+	}
+	if r.Order != nil && r.Order.Channel.Wallet() {
+		return collectWallet(r), nil
 	}
 	return baoguan.CollectCode{PSP: qrPSP, ExpiresAt: r.Now.Add(CollectTTL)}, nil
 }
@@ -105,6 +111,9 @@ func (c *Channel) Complete(ctx context.Context, r baoguan.PayRequest, a baoguan.
 	o := r.Order
 	if o == nil {
 		return baoguan.PayResult{}, baoguan.Permanent(baoguan.Errorf(baoguan.EINTERNAL, "sandbox: complete request without an order"))
+	}
+	if o.Channel.Wallet() {
+		return completeWallet(r, a), nil
 	}
 	p := baoguan.Payment{No: paymentNo(r)}
 	fail := ""

@@ -8,15 +8,15 @@ const orderCols = `id, merchant_id, merchant_order_no, amount, currency, subject
 	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
-	fail_reason, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at`
+	fail_reason, fail_code, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at`
 
 const (
 	qInsertOrder = `INSERT INTO orders (merchant_id, merchant_order_no, amount, currency, subject, items,
 	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
-	fail_reason, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+	fail_reason, fail_code, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
@@ -26,7 +26,7 @@ RETURNING id`
 	payer_name = ?, payer_id_type = ?, payer_id_number = ?, payer_phone = ?, ordered_at = ?, batch_id = ?,
 	notify_url = ?, need_declare = ?, channel = ?, sandbox = ?, protocol = ?, capital_name = ?, extra = ?,
 	pay_status = ?, declare_status = ?, payment_no = ?, psp = ?, psp_name = ?, psp_code = ?, paid_at = ?,
-	ver_dept = ?, pay_type = ?, init_request = ?, init_response = ?, fail_reason = ?, paid_by_name = ?,
+	ver_dept = ?, pay_type = ?, init_request = ?, init_response = ?, fail_reason = ?, fail_code = ?, paid_by_name = ?,
 	paid_by_id = ?, pay_attempts = ?, refunded = ?, version = version + 1, updated_at = ?
 WHERE id = ? AND merchant_id = ? AND version = ?`
 
@@ -56,7 +56,7 @@ func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
 		o.Payer.Name, o.Payer.IDType, s.seal(o.Payer.IDNumber), s.seal(o.Payer.Phone), ms(o.OrderedAt), o.BatchID,
 		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
 		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
-		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.PayerName,
+		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.FailCode, p.PayerName,
 		s.seal(p.PayerID), o.PayAttempts, o.Refunded}
 	return args, s.err
 }
@@ -120,7 +120,7 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 		&o.Payer.Name, &o.Payer.IDType, &idNumber, &phone, &orderedAt, &o.BatchID, &o.NotifyURL,
 		&o.NeedDeclare, &channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &extra, &payStatus, &declareStatus,
 		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
-		&p.FailReason, &p.PayerName, &paidByID, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated); err != nil {
+		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated); err != nil {
 		return err
 	}
 	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"time"
+
 	"github.com/baoguan/baoguan"
 )
 
@@ -168,23 +170,30 @@ func (t *Tx) SMSChallenge(merchantID int64, purpose, ref string) (*baoguan.SMSCh
 	return c, nil
 }
 
-const collectionCols = `id, token, merchant_id, order_id, order_no, kind, psp, url, issued_at, expires_at, used_at`
+const collectionCols = `id, token, merchant_id, order_id, order_no, kind, psp, url, params, closes, issued_at, expires_at, used_at`
 
 const (
-	qInsertCollection = `INSERT INTO collections (token, merchant_id, order_id, order_no, kind, psp, url, issued_at, expires_at, used_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	qInsertCollection = `INSERT INTO collections (token, merchant_id, order_id, order_no, kind, psp, url, params, closes, issued_at, expires_at, used_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 	qUpdateCollection = `UPDATE collections SET used_at = ? WHERE id = ? AND merchant_id = ?`
 	qCollection       = `SELECT ` + collectionCols + ` FROM collections WHERE token = ?`
 	qLatestCollection = `SELECT ` + collectionCols + ` FROM collections WHERE order_id = ? AND merchant_id = ? ORDER BY id DESC LIMIT 1`
+	// Served by the partial index collections_closing.
+	qExpiredCollections = `SELECT ` + collectionCols + ` FROM collections
+WHERE closes = TRUE AND used_at = 0 AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`
 )
 
 // CreateCollection inserts c. A token that exists is ECONFLICT; a missing
 // order is ENOTFOUND.
 func (t *Tx) CreateCollection(c *baoguan.Collection) error {
+	params, err := t.toJSON(c.Params)
+	if err != nil {
+		return err
+	}
 	id, inserted, err := t.insertID(qInsertCollection, []any{c.Token, c.MerchantID, c.OrderID, c.OrderNo, c.Kind, c.PSP, c.URL,
-		ms(c.IssuedAt), ms(c.ExpiresAt), ms(c.UsedAt)})
+		params, c.Closes, ms(c.IssuedAt), ms(c.ExpiresAt), ms(c.UsedAt)})
 	switch {
 	case t.isForeignKey(err):
 		return notFound("order %d not found", c.OrderID)
@@ -219,19 +228,42 @@ func (t *Tx) LatestCollection(merchantID, orderID int64) (*baoguan.Collection, e
 	return t.collection(qLatestCollection, orderID, merchantID)
 }
 
+// ExpiredCollections lists, across merchants, up to limit collections that
+// close their order (Closes), are unused and expired at now, soonest
+// expired first.
+func (t *Tx) ExpiredCollections(now time.Time, limit int) ([]baoguan.Collection, error) {
+	var out []baoguan.Collection
+	err := t.each(qExpiredCollections, []any{ms(now), limit}, func(s Scanner) error {
+		var c baoguan.Collection
+		if err := t.scanCollection(s, &c); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+func (t *Tx) scanCollection(s Scanner, c *baoguan.Collection) error {
+	var issued, expires, used int64
+	var params string
+	if err := s.Scan(&c.ID, &c.Token, &c.MerchantID, &c.OrderID, &c.OrderNo, &c.Kind, &c.PSP, &c.URL, &params, &c.Closes,
+		&issued, &expires, &used); err != nil {
+		return err
+	}
+	c.IssuedAt, c.ExpiresAt, c.UsedAt = fromMS(issued), fromMS(expires), fromMS(used)
+	return t.fromJSON(params, &c.Params)
+}
+
 func (t *Tx) collection(q string, args ...any) (*baoguan.Collection, error) {
 	c := new(baoguan.Collection)
-	var issued, expires, used int64
-	found, err := t.one(q, args, func(s Scanner) error {
-		return s.Scan(&c.ID, &c.Token, &c.MerchantID, &c.OrderID, &c.OrderNo, &c.Kind, &c.PSP, &c.URL, &issued, &expires, &used)
-	})
+	found, err := t.one(q, args, func(s Scanner) error { return t.scanCollection(s, c) })
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, notFound("collection not found")
 	}
-	c.IssuedAt, c.ExpiresAt, c.UsedAt = fromMS(issued), fromMS(expires), fromMS(used)
 	return c, nil
 }
 

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"CardAgreements", testCardAgreements},
 		{"SMSChallenges", testSMSChallenges},
 		{"Collections", testCollections},
+		{"ExpiredCollections", testExpiredCollections},
 		{"RealNameChecks", testRealNameChecks},
 		{"CustomsReceipts", testCustomsReceipts},
 		{"UpdateRollsBack", testUpdateRollsBack},
@@ -246,7 +247,7 @@ func sampleOrder(m *baoguan.Merchant, no string) *baoguan.Order {
 		PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclareNone,
 		Payment: baoguan.Payment{No: "P" + no, PSP: "LYCHEEPAY", PSPName: "Lychee", PSPCode: "4403",
 			PaidAt: at(2), VerDept: "3", PayType: "4", InitRequest: "{req}", InitResponse: "{resp}",
-			FailReason: "", PayerName: PayerName, PayerID: PayerIDNumber},
+			FailReason: "", FailCode: "NOTENOUGH", PayerName: PayerName, PayerID: PayerIDNumber},
 		PayAttempts: 1,
 	}
 }
@@ -1661,7 +1662,8 @@ func testCollections(t *testing.T, s baoguan.Store) {
 	first := &baoguan.Collection{Token: "1-aa", MerchantID: m.ID, OrderID: o.ID, OrderNo: o.MerchantOrderNo, Kind: "ALIPAY",
 		PSP: "EASYPAY", IssuedAt: at(1), ExpiresAt: at(3)}
 	second := &baoguan.Collection{Token: "1-bb", MerchantID: m.ID, OrderID: o.ID, OrderNo: o.MerchantOrderNo, Kind: "WECHATPAY",
-		PSP: "EASYPAY", URL: "weixin://wxpay/bizpayurl?pr=x", IssuedAt: at(2), ExpiresAt: at(4)}
+		PSP: "EASYPAY", URL: "weixin://wxpay/bizpayurl?pr=x", Params: map[string]string{"prepay_id": "wx1"}, Closes: true,
+		IssuedAt: at(2), ExpiresAt: at(4)}
 	update(t, s, func(tx baoguan.Tx) error {
 		if err := tx.CreateCollection(first); err != nil {
 			return err

@@ -1,5 +1,5 @@
--- 0004_agents: service providers (服务商) acting for several merchants with
--- one key (WiseCashier's AgentNo), mirroring SQLite's 0005. agent_id is
+-- 0005_agents: service providers (服务商) acting for several merchants with
+-- one key (WiseCashier's AgentNo), mirroring SQLite's 0006. agent_id is
 -- NULL for a merchant without an agent; settings are sealed JSON.
 
 CREATE TABLE agents (

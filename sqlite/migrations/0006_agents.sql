@@ -1,4 +1,4 @@
--- 0005_agents: service providers (服务商) acting for several merchants with
+-- 0006_agents: service providers (服务商) acting for several merchants with
 -- one key (WiseCashier's AgentNo). A merchant belongs to at most one agent;
 -- agent_id is NULL for a merchant without one. An agent's settings (its
 -- request-signing public keys) are sealed JSON, like a merchant's.

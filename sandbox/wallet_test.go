@@ -1,0 +1,55 @@
+package sandbox
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+func TestAuthCodeFormats(t *testing.T) {
+	for _, c := range []struct {
+		wallet, code string
+		ok           bool
+	}{
+		{baoguan.WalletWeChat, "135605691981176449", true}, // WiseCashier §4.2's example
+		{baoguan.WalletWeChat, "105605691981176449", true},
+		{baoguan.WalletWeChat, "165605691981176449", false}, // prefix 16
+		{baoguan.WalletWeChat, "13560569198117644", false},  // 17 digits
+		{baoguan.WalletWeChat, "13560569198117644x", false},
+		{baoguan.WalletAlipay, "2812345678901234", true}, // 16
+		{baoguan.WalletAlipay, "301234567890123456789012", true},
+		{baoguan.WalletAlipay, "3112345678901234", false},
+		{baoguan.WalletAlipay, "123456", false}, // WiseCashier §7.2's example is not a real code
+	} {
+		if got := authCodeOK(c.wallet, c.code); got != c.ok {
+			t.Errorf("%s %s: %v, want %v", c.wallet, c.code, got, c.ok)
+		}
+	}
+}
+
+// Wallet answers are pure functions of the request: the same call, the
+// same transaction number and parameters.
+func TestWalletAnswersRepeat(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	o := &baoguan.Order{ID: 7, MerchantID: 3, MerchantOrderNo: "W1", Amount: 100, Channel: baoguan.ChannelMicro, PayAttempts: 1, CreatedAt: now,
+		Extra: map[string]string{baoguan.ExtraWallet: baoguan.WalletWeChat, baoguan.ExtraAuthCode: "135605691981176449"}}
+	ch := NewChannel()
+	a, _ := ch.Pay(context.Background(), baoguan.PayRequest{Order: o, Attempt: 1, Now: now})
+	b, _ := ch.Pay(context.Background(), baoguan.PayRequest{Order: o, Attempt: 2, Now: now})
+	if a.Status != baoguan.PaySucceed || a.Payment.No != b.Payment.No || a.Payment.PSPCode != "4403169D3W" {
+		t.Errorf("micro: %+v / %+v", a, b)
+	}
+	o.Channel = baoguan.ChannelJSAPI
+	c1, _ := ch.Collect(context.Background(), baoguan.CollectRequest{Order: o, Wallet: baoguan.WalletWeChat, Now: now})
+	c2, _ := ch.Collect(context.Background(), baoguan.CollectRequest{Order: o, Wallet: baoguan.WalletWeChat, Now: now})
+	if c1.Params["prepay_id"] == "" || c1.Params["prepay_id"] != c2.Params["prepay_id"] || c1.URL != "" {
+		t.Errorf("jsapi: %+v / %+v", c1, c2)
+	}
+	o.PayAttempts = 2
+	c3, _ := ch.Collect(context.Background(), baoguan.CollectRequest{Order: o, Wallet: baoguan.WalletWeChat, Now: now})
+	if c3.Params["prepay_id"] == c1.Params["prepay_id"] {
+		t.Error("a new payment round must get a new prepay id")
+	}
+}
