@@ -102,6 +102,8 @@ type Config struct {
 	// BAOGUAN_PUSHORDER_ADDR, …). The protocol is always also served under
 	// /<protocol> on the main listener.
 	FrontendAddrs map[string]string
+	// EPort is the China E-Port set-up (--eport-*, BAOGUAN_EPORT_*; eport.go).
+	EPort eportConfig
 
 	// source maps a flag name to where its value came from ("--db",
 	// "BAOGUAN_DB" or "default"), so later checks can name the setting.
@@ -157,7 +159,7 @@ func frontendAddr(protocol string) settingDef {
 		}}
 }
 
-var settingDefs = []settingDef{
+var settingDefs = append([]settingDef{
 	{flag: "addr", typ: "host:port", def: "127.0.0.1:8080", usage: "HTTP listen address; port 0 picks a free one",
 		parse: func(c *Config, v string) error {
 			if err := checkListen(v); err != nil {
@@ -308,7 +310,7 @@ var settingDefs = []settingDef{
 			c.ShutdownTimeout = d
 			return nil
 		}},
-}
+}, eportSettings...)
 
 // parseDB checks a --db value and returns the kind of database and, for
 // SQLite, the file it names.

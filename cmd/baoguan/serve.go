@@ -42,13 +42,16 @@ gracefully: no new connections, requests in flight finish, then the runner
 stops and the database is closed.`,
 		Args: cobra.NoArgs,
 	}
-	s := bindSettings(cmd.Flags(), getenv,
+	s := bindSettings(cmd.Flags(), getenv, append([]string{
 		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "declare-retries",
-		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr")
+		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
+			return err
+		}
+		if err := cfg.checkEPort(); err != nil {
 			return err
 		}
 		return serve(cmd.Context(), cfg, stdout, stderr)
