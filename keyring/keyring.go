@@ -194,6 +194,10 @@ func (r *Ring) Seal(plain string) (string, error) {
 	return version + "." + k.id + "." + sealedEncoding.EncodeToString(ct), nil
 }
 
+// IsSealed reports whether v has the form Seal produces. Columns that were
+// stored in plaintext by older versions use it to read old rows as they are.
+func IsSealed(v string) bool { return strings.HasPrefix(v, version+".") }
+
 // Open decrypts a value produced by Seal with any key of the ring. The empty
 // string opens to the empty string. A value whose key is not in the ring, or
 // that was altered in any way, is an error; Open never returns unauthenticated

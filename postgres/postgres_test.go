@@ -119,6 +119,13 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 }
 
+// The raw exchange with a payment channel (kept for customs' 179 data) may
+// carry the payer's data; it is sealed like them.
+const (
+	rawChannelRequest  = `<xml><payer_id>RAW-REQUEST-SEEKRIT</payer_id></xml>`
+	rawChannelResponse = `{"payer":"RAW-RESPONSE-SEEKRIT"}`
+)
+
 // TestSealedAtRest writes every sealed field and searches every column of
 // the rows for the plaintext.
 func TestSealedAtRest(t *testing.T) {
@@ -133,7 +140,8 @@ func TestSealedAtRest(t *testing.T) {
 		}
 		o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "SO-1", Amount: 1, Currency: "CNY",
 			Payer:   baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: storetest.PayerIDNumber, Phone: storetest.PayerPhone},
-			Payment: baoguan.Payment{No: "P1", PayerName: storetest.PayerName, PayerID: storetest.PayerIDNumber}}
+			Payment: baoguan.Payment{No: "P1", PayerName: storetest.PayerName, PayerID: storetest.PayerIDNumber,
+				InitRequest: rawChannelRequest, InitResponse: rawChannelResponse}}
 		if err := tx.CreateOrder(o); err != nil {
 			return err
 		}
@@ -146,7 +154,7 @@ func TestSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, secret, token}
+	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, secret, token, "RAW-REQUEST-SEEKRIT", "RAW-RESPONSE-SEEKRIT"}
 	c := raw(t, dbURL)
 	sawName := false
 	for _, table := range []string{"merchants", "orders", "declarations", "settings"} {

@@ -85,6 +85,13 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
+// The raw exchange with a payment channel (kept for customs' 179 data) may
+// carry the payer's data; it is sealed like them.
+const (
+	rawChannelRequest  = `<xml><payer_id>RAW-REQUEST-SEEKRIT</payer_id></xml>`
+	rawChannelResponse = `{"payer":"RAW-RESPONSE-SEEKRIT"}`
+)
+
 // TestSealedAtRest writes every sealed field and then searches the raw file
 // (and its WAL) and every column for the plaintext.
 func TestSealedAtRest(t *testing.T) {
@@ -100,7 +107,8 @@ func TestSealedAtRest(t *testing.T) {
 		}
 		order = &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "SO-1", Amount: 1, Currency: "CNY",
 			Payer:   baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: storetest.PayerIDNumber, Phone: storetest.PayerPhone},
-			Payment: baoguan.Payment{No: "P1", PayerName: storetest.PayerName, PayerID: storetest.PayerIDNumber}}
+			Payment: baoguan.Payment{No: "P1", PayerName: storetest.PayerName, PayerID: storetest.PayerIDNumber,
+				InitRequest: rawChannelRequest, InitResponse: rawChannelResponse}}
 		if err := tx.CreateOrder(order); err != nil {
 			return err
 		}
@@ -132,7 +140,8 @@ func TestSealedAtRest(t *testing.T) {
 			return err
 		}
 		if o.Payer.IDNumber != storetest.PayerIDNumber || o.Payer.Phone != storetest.PayerPhone ||
-			o.Payment.PayerID != storetest.PayerIDNumber || m.WebhookSecret != secret || m.SignToken != token {
+			o.Payment.PayerID != storetest.PayerIDNumber || m.WebhookSecret != secret || m.SignToken != token ||
+			o.Payment.InitRequest != rawChannelRequest || o.Payment.InitResponse != rawChannelResponse {
 			t.Errorf("sealed fields did not round-trip: %+v %+v", o.Payer, m)
 		}
 		return nil
@@ -140,7 +149,7 @@ func TestSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, storetest.CardNo, secret, token}
+	plain := []string{storetest.PayerIDNumber, storetest.PayerPhone, storetest.CardNo, secret, token, "RAW-REQUEST-SEEKRIT", "RAW-RESPONSE-SEEKRIT"}
 
 	// Every column of every table, while the store is open.
 	raw, err := sql.Open("sqlite", path)
@@ -422,3 +431,50 @@ func BenchmarkCreateOrderGroup(b *testing.B) {
 }
 
 func itoa(v int64) string { return fmt.Sprint(v) }
+
+// A raw channel exchange stored in plaintext by a version before it was
+// sealed reads as it is, and is sealed when the order is next written.
+func TestRawChannelExchangeWrittenBeforeSealing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "legacy.db")
+	db := openTest(t, sqlite.Options{Path: path, Keys: testKeys(t)})
+	var o *baoguan.Order
+	err := db.Update(context.Background(), func(tx baoguan.Tx) error {
+		m := &baoguan.Merchant{No: "m", Name: "m"}
+		if err := tx.CreateMerchant(m); err != nil {
+			return err
+		}
+		o = &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "SO-1", Amount: 1, Currency: "CNY"}
+		return tx.CreateOrder(o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE orders SET init_request = ?, init_response = ?`, rawChannelRequest, rawChannelResponse); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(context.Background(), func(tx baoguan.Tx) error {
+		got, err := tx.Order(o.MerchantID, o.ID)
+		if err != nil {
+			return err
+		}
+		if got.Payment.InitRequest != rawChannelRequest || got.Payment.InitResponse != rawChannelResponse {
+			t.Errorf("old plaintext read as %q %q", got.Payment.InitRequest, got.Payment.InitResponse)
+		}
+		return tx.UpdateOrder(got)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := raw.QueryRow(`SELECT init_request FROM orders`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, "RAW-REQUEST-SEEKRIT") {
+		t.Errorf("rewritten order keeps the raw request in plaintext: %s", stored)
+	}
+}

@@ -56,7 +56,7 @@ func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
 		o.Payer.Name, o.Payer.IDType, s.seal(o.Payer.IDNumber), s.seal(o.Payer.Phone), ms(o.OrderedAt), o.BatchID,
 		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
 		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
-		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.FailCode, p.PayerName,
+		p.VerDept, p.PayType, s.seal(p.InitRequest), s.seal(p.InitResponse), p.FailReason, p.FailCode, p.PayerName,
 		s.seal(p.PayerID), o.PayAttempts, o.Refunded}
 	return args, s.err
 }
@@ -127,6 +127,9 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	o.OrderedAt, p.PaidAt, o.CreatedAt, o.UpdatedAt = fromMS(orderedAt), fromMS(paidAt), fromMS(created), fromMS(updated)
 	s := t.sealer()
 	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(idNumber), s.open(phone), s.open(paidByID)
+	// The raw channel exchange (kept for customs' 179 data) may carry the
+	// payer's data: sealed too, since the customs receipts release.
+	p.InitRequest, p.InitResponse = s.openOrPlain(p.InitRequest), s.openOrPlain(p.InitResponse)
 	if s.err != nil {
 		return s.err
 	}

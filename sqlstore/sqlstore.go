@@ -285,6 +285,16 @@ func (s *sealer) open(v string) string {
 	return out
 }
 
+// openOrPlain opens a column sealed since a later version: a value written
+// before, in plaintext, reads as it is, and is sealed when the row is next
+// written.
+func (s *sealer) openOrPlain(v string) string {
+	if !keyring.IsSealed(v) {
+		return v
+	}
+	return s.open(v)
+}
+
 // notFound is the ENOTFOUND error every lookup returns.
 func notFound(format string, args ...any) error {
 	return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: fmt.Sprintf(format, args...)}
