@@ -139,7 +139,7 @@ func TestSealedAtRest(t *testing.T) {
 			return err
 		}
 		o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "SO-1", Amount: 1, Currency: "CNY",
-			Payer:   baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: storetest.PayerIDNumber, Phone: storetest.PayerPhone},
+			Payer: baoguan.Payer{Name: storetest.PayerName, IDType: "IDCARD", IDNumber: storetest.PayerIDNumber, Phone: storetest.PayerPhone},
 			Payment: baoguan.Payment{No: "P1", PayerName: storetest.PayerName, PayerID: storetest.PayerIDNumber,
 				InitRequest: rawChannelRequest, InitResponse: rawChannelResponse}}
 		if err := tx.CreateOrder(o); err != nil {
