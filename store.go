@@ -213,6 +213,20 @@ type Tx interface {
 	// any) whose ref no declaration recorded.
 	UnmatchedReceipts(port string, p Page) ([]CustomsReceipt, error)
 
+	// FindOrdersByNumber finds, across merchants, the orders whose number
+	// is no and the declarations whose sub-order number is no (customs asks
+	// by number only). Operators and customs-facing services only.
+	FindOrdersByNumber(no string) ([]OrderMatch, error)
+	// CreatePaymentDataRequest stores a request of customs; a second one
+	// with the same service and session is not stored (false).
+	CreatePaymentDataRequest(r *PaymentDataRequest) (bool, error)
+	// PaymentDataRequest reads one. ENOTFOUND.
+	PaymentDataRequest(id int64) (*PaymentDataRequest, error)
+	// UpdatePaymentDataRequest writes its state, answer and attempts. ENOTFOUND.
+	UpdatePaymentDataRequest(r *PaymentDataRequest) error
+	// PaymentDataRequests lists requests, newest first.
+	PaymentDataRequests(p Page) ([]PaymentDataRequest, error)
+
 	// TakeToken takes one token from the bucket named key, which refills
 	// at rate tokens a second up to burst, and reports whether there was
 	// one. Buckets live in the database, so a limit holds across every

@@ -461,6 +461,9 @@ func (c *Config) PayExInfoFor(req OpenReq, o *baoguan.Order, m *baoguan.Merchant
 	if h.PayType == "" {
 		h.PayType = "4"
 	}
+	if d := o.Declarable(); d > 0 {
+		h.TotalAmount = Yuan(d) // what a whole-order CEB411 declared: paid less refunded
+	}
 	orderNo := o.MerchantOrderNo
 	if part != nil {
 		h.TotalAmount = Yuan(part.OrderFee)

@@ -226,6 +226,8 @@ func (s *Service) handle(ctx context.Context, w *work) (err error) {
 		return s.receiptsJob(ctx, w)
 	case baoguan.JobExpire:
 		return s.expireJob(ctx, w)
+	case baoguan.JobPaymentData:
+		return s.paymentDataJob(ctx, w)
 	}
 	return baoguan.Permanent(fmt.Errorf("unknown job kind %q", w.job.Kind))
 }

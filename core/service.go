@@ -98,10 +98,13 @@ type Service struct {
 	// documented sample identities, exempt from the pre-declaration checksum
 	// rule in the sandbox only.
 	SampleIdentity func(id string) bool
-	Formats        *Formats     // notification formats by protocol
-	HTTP           *http.Client // for notification delivery (see netguard)
-	Log            *slog.Logger
-	Now            func() time.Time
+	// PaymentData uploads the payment data customs asks for (179); nil:
+	// such requests are refused (RequestPaymentData).
+	PaymentData baoguan.PaymentDataUploader
+	Formats     *Formats     // notification formats by protocol
+	HTTP        *http.Client // for notification delivery (see netguard)
+	Log         *slog.Logger
+	Now         func() time.Time
 	// Retries are the job retry schedules for plain errors, by job kind.
 	Retries map[string]baoguan.Retry
 	Metrics *Metrics
@@ -153,6 +156,8 @@ func DefaultRetries() map[string]baoguan.Retry {
 		baoguan.JobPoll:    {5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour},
 		baoguan.JobNotify:  {5 * time.Second, time.Minute, 5 * time.Minute},
 		baoguan.JobRefund:  {10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour},
+		// Customs wants payment data within minutes of asking.
+		baoguan.JobPaymentData: {5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute},
 	}
 }
 

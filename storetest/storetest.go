@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ExpiredCollections", testExpiredCollections},
 		{"RealNameChecks", testRealNameChecks},
 		{"CustomsReceipts", testCustomsReceipts},
+		{"PaymentData", testPaymentData},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
 		{"ViewIsReadOnly", testViewIsReadOnly},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -287,4 +288,37 @@ func eportFlagOfSetting(err error) string {
 		return "eport-rejected"
 	}
 	return "eport-outbox"
+}
+
+// wireEPort builds the E-Port port and, with --eport-179-upload-url, the
+// 179 data service and its platDataOpen endpoint (at --eport-179-path, and
+// at --eport-179-path/{merchant no} for platforms that register their own
+// address). The endpoint is called by customs, not by merchants: it takes
+// no credentials, answers every well-formed request at once, and only
+// queues work.
+func wireEPort(ctx context.Context, cfg *Config, svc *core.Service, mux *http.ServeMux, log *slog.Logger) error {
+	port, err := newEPort(ctx, cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	_ = port // registered as route "eport" with the route registry
+	e := &cfg.EPort
+	if e.UploadURL == "" {
+		return nil
+	}
+	svc.PaymentData = &ceb.DataService{Config: &port.Config, Signer: port.Signer, Uploader: &ceb.Uploader{URL: e.UploadURL},
+		EBPCode: e.EBPCode, EBPName: e.EBPName}
+	accept := func(merchantNo func(*http.Request) string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ceb.OpenHandler(func(ctx context.Context, q ceb.OpenReq) error {
+				_, _, err := svc.RequestPaymentData(ctx, core.DataRequest{OrderNo: q.OrderNo, SessionID: q.SessionID,
+					ServiceTime: time.UnixMilli(q.ServiceTime), MerchantNo: merchantNo(r)})
+				return err
+			}, svc.Now).ServeHTTP(w, r)
+		})
+	}
+	mux.Handle("POST "+e.DataOpenPath, accept(func(*http.Request) string { return "" }))
+	mux.Handle("POST "+strings.TrimSuffix(e.DataOpenPath, "/")+"/{merchant}", accept(func(r *http.Request) string { return r.PathValue("merchant") }))
+	log.Info("answering customs' payment data requests (179)", "path", e.DataOpenPath, "upload_url", e.UploadURL)
+	return nil
 }

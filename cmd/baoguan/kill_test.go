@@ -53,10 +53,10 @@ type proc struct {
 	logs *syncBuffer
 }
 
-func startServe(t *testing.T, bin, db string) *proc {
+func startServe(t *testing.T, bin, db string, extra ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", "sqlite:"+db,
-		"--sandbox-delay", "100ms", "--allow-private-notify")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + db,
+		"--sandbox-delay", "100ms", "--allow-private-notify"}, extra...)...)
 	cmd.Env = append(os.Environ(), "BAOGUAN_DATA_KEY=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

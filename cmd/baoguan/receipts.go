@@ -104,3 +104,84 @@ func printReceipts(stdout io.Writer, rs []baoguan.CustomsReceipt, asJSON bool) e
 	}
 	return tw.Flush()
 }
+
+// paymentDataJSON is one request as `payment-data --json` shows it.
+type paymentDataJSON struct {
+	ID         int64  `json:"id"`
+	Service    string `json:"service"`
+	SessionID  string `json:"session_id"`
+	OrderNo    string `json:"order_no"`
+	MerchantNo string `json:"merchant_no,omitempty"`
+	State      string `json:"state"`
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message,omitempty"`
+	Attempts   int    `json:"attempts"`
+	ReceivedAt string `json:"received_at"`
+	UpdatedAt  string `json:"updated_at"`
+}
+
+func newPaymentDataCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	var (
+		asJSON bool
+		limit  int
+	)
+	cmd := &cobra.Command{
+		Use:   "payment-data",
+		Short: "List customs' requests for payment data (179) and what became of them",
+		Long: `List, newest first, the requests customs made at platDataOpen for the raw data
+of an order's payment (GACC announcement 2018 No. 179) and their state:
+queued, uploaded (customs' code and message), failed (why), unknown_order (no
+order or sub-order has the number; nothing uploaded) or ambiguous (several
+merchants have the number and customs called the shared address).`,
+		Args: cobra.NoArgs,
+	}
+	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().IntVar(&limit, "limit", 100, "most requests to list")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if limit < 1 {
+			return fmt.Errorf("--limit: invalid count %d (want 1 or more)", limit)
+		}
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+			var rs []baoguan.PaymentDataRequest
+			p := baoguan.Page{}
+			for len(rs) < limit {
+				p.Limit = min(limit-len(rs), 500)
+				page, err := svc.PaymentDataRequests(cmd.Context(), p)
+				if err != nil {
+					return err
+				}
+				rs = append(rs, page...)
+				if len(page) < p.Limit {
+					break
+				}
+				p.Cursor = page[len(page)-1].ID
+			}
+			stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+			if asJSON {
+				out := make([]paymentDataJSON, 0, len(rs))
+				for _, r := range rs {
+					out = append(out, paymentDataJSON{ID: r.ID, Service: r.Service, SessionID: r.SessionID, OrderNo: r.OrderNo,
+						MerchantNo: r.MerchantNo, State: r.State, Code: r.Code, Message: r.Message, Attempts: r.Attempts,
+						ReceivedAt: stamp(r.ReceivedAt), UpdatedAt: stamp(r.UpdatedAt)})
+				}
+				return writeJSONOut(stdout, out)
+			}
+			if len(rs) == 0 {
+				fmt.Fprintln(stdout, "No payment data requests.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tRECEIVED\tORDER_NO\tSESSION\tSTATE\tCODE\tATTEMPTS\tMESSAGE")
+			for _, r := range rs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.ID, stamp(r.ReceivedAt), r.OrderNo, r.SessionID, r.State, dash(r.Code), r.Attempts, oneLine(r.Message, 120))
+			}
+			return tw.Flush()
+		})
+	}
+	return cmd
+}

@@ -116,6 +116,11 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 
 	mux := http.NewServeMux()
 	addOpsRoutes(mux, store, reg, log)
+	if cfg.EPort.on() {
+		if err := wireEPort(ctx, cfg, svc, mux, log); err != nil {
+			return err
+		}
+	}
 	api.New(api.Options{Svc: svc, Log: log}).Register(mux)
 	console.New(console.Options{Svc: svc, Log: log, TrustForwardedProto: cfg.TrustForwardedProto}).Register(mux)
 	fes, err := buildFrontends(ctx, svc, log)
