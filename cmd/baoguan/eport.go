@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -301,8 +302,16 @@ func wireEPort(ctx context.Context, cfg *Config, svc *core.Service, mux *http.Se
 	if err != nil {
 		return err
 	}
-	_ = port // registered as route "eport" with the route registry
 	e := &cfg.EPort
+	port.Registration = func(m *baoguan.Merchant, code string) (string, string, bool) {
+		r, ok := svc.CustomsRegistrations(m)[code]
+		return r.No, r.Name, ok
+	}
+	if svc.Live.Routes == nil {
+		svc.Live.Routes = map[string]core.Route{}
+	}
+	svc.Live.Routes[baoguan.RouteEPort] = core.Route{Port: port, Name: "China E-Port",
+		Accepts: func(code string) bool { return slices.Contains(e.Customs, code) }}
 	if e.UploadURL == "" {
 		return nil
 	}

@@ -1,4 +1,4 @@
--- 0008_payment_data_requests: customs' requests for the raw data of a
+-- 0010_payment_data_requests: customs' requests for the raw data of a
 -- payment (GACC announcement 2018 No. 179), one per session, with the
 -- outcome of the upload that answers it. No personal data: the data itself
 -- is built from the order when it is uploaded.
