@@ -42,4 +42,3 @@ func TestEveryPhraseTranslated(t *testing.T) {
 		t.Errorf("%d phrases without a Chinese translation:\n%s", len(missing), strings.Join(missing, "\n"))
 	}
 }
-
