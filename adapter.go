@@ -71,6 +71,23 @@ type Receipt struct {
 	RetryAfter              time.Duration
 }
 
+// InProcess is implemented by adapters that answer from within the process,
+// at once, without I/O and without waiting for anything (the sandbox's).
+// The job runner calls such an adapter inside the write transaction that
+// records its answer, together with a batch of other jobs; every other
+// adapter is called outside any transaction, by a worker of its own, so
+// that a slow remote service never holds the database's writer.
+type InProcess interface {
+	InProcess() bool
+}
+
+// IsInProcess reports whether an adapter may be called inside a write
+// transaction (see InProcess).
+func IsInProcess(adapter any) bool {
+	p, ok := adapter.(InProcess)
+	return ok && p.InProcess()
+}
+
 // CustomsPort declares payment records to customs and reads receipts.
 // Implementations must answer the same way when asked twice about the
 // same declaration attempt (the job runner may repeat a call after a crash).

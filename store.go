@@ -69,6 +69,11 @@ type IdemRecord struct {
 type Tx interface {
 	Now() time.Time
 
+	// Savepoint runs fn so that, when it returns an error (or panics),
+	// what it wrote is undone and the rest of the transaction goes on; the
+	// error is returned. The job runner runs each job of a batch so.
+	Savepoint(fn func() error) error
+
 	CreateMerchant(m *Merchant) error
 	UpdateMerchant(m *Merchant) error
 	Merchant(id int64) (*Merchant, error)
@@ -106,6 +111,15 @@ type Tx interface {
 	Declaration(merchantID, id int64) (*Declaration, error)
 	Declarations(merchantID, orderID int64) ([]Declaration, error)
 
+	// OrdersByID, DeclarationsByID and DeclarationsOfOrders read many
+	// rows in one query, whatever their merchants, for the job runner,
+	// which loads the rows of a batch of jobs at once and checks each row
+	// against its job's merchant. Missing ids are left out; declarations
+	// of orders come ordered by order and id.
+	OrdersByID(ids []int64) ([]Order, error)
+	DeclarationsByID(ids []int64) ([]Declaration, error)
+	DeclarationsOfOrders(orderIDs []int64) ([]Declaration, error)
+
 	CreateRefund(r *Refund) error
 	UpdateRefund(r *Refund) error
 	Refund(merchantID, id int64) (*Refund, error)
@@ -134,6 +148,13 @@ type Tx interface {
 	// again at runAt. It fails with ECONFLICT if the lease was lost.
 	FinishJob(j *Job) error
 	Job(id int64) (*Job, error)
+	// FinishJobs ends jobs this transaction claimed as done, in one
+	// statement. It is for the job runner, which claims, runs and finishes
+	// a batch of jobs in one transaction, so no lease can have been lost.
+	FinishJobs(ids []int64) error
+	// ReleaseJobs gives jobs this transaction claimed back to the queue,
+	// due at runAt, without counting the claim as an attempt.
+	ReleaseJobs(ids []int64, runAt time.Time) error
 	ListJobs(f JobFilter) ([]Job, error)
 	CountJobs(state JobState) (map[string]int, error)
 

@@ -2,7 +2,11 @@
 // baoguan's native API with concurrent keep-alive clients, waits until every
 // order is declared and its notifications delivered, and measures a plain
 // net/http JSON echo handler with the same client in the same run, so that
-// the ratio push_vs_echo means something on a noisy machine.
+// the ratios push_vs_echo and e2e_vs_echo mean something on a noisy
+// machine. It counts the CPU time every process of the run spent (this
+// one, server processes, the database server's), and then uploads a large
+// batch while other clients go on pushing single orders, to show what a
+// batch upload does to them.
 package bench
 
 import (
@@ -29,6 +33,12 @@ type Options struct {
 	Concurrency int           // concurrent keep-alive clients (default 64)
 	Timeout     time.Duration // give up waiting for the pipeline after this (default 10m)
 	Progress    io.Writer     // optional progress lines
+	// BatchOrders is the size of the batch uploaded, beside pushes, after
+	// the main run (0: no batch phase).
+	BatchOrders int
+	// Preloaded is how many orders the caller put in the database before
+	// the run (reported only).
+	Preloaded int
 }
 
 // Target is a baoguan server to measure, started by the caller with the
@@ -42,6 +52,29 @@ type Target struct {
 	// PeakRSSMB, when set, reports the peak resident memory of the
 	// servers, for servers that run in processes of their own.
 	PeakRSSMB func() float64
+	// CPU, when set, reports the processor time spent so far by processes
+	// other than this one: servers of their own and the database server's
+	// processes serving the run. The bench counts its own process itself.
+	CPU func() CPU
+}
+
+// CPU is processor time (user + system) spent, by where it was spent.
+type CPU struct {
+	Bench   time.Duration // this process: clients, webhook receiver and, for SQLite, the server
+	Servers time.Duration // baoguan server processes of their own (PostgreSQL runs)
+	// Database is the database server's backends serving the run's
+	// database; DatabaseShared its processes every database shares (WAL
+	// writer, checkpointer, background writer), which other users of the
+	// same server also make work, so an upper bound.
+	Database       time.Duration
+	DatabaseShared time.Duration
+}
+
+func (c CPU) total() time.Duration { return c.Bench + c.Servers + c.Database + c.DatabaseShared }
+
+func (c CPU) sub(d CPU) CPU {
+	return CPU{Bench: c.Bench - d.Bench, Servers: c.Servers - d.Servers, Database: c.Database - d.Database,
+		DatabaseShared: c.DatabaseShared - d.DatabaseShared}
 }
 
 // Start starts a baoguan server whose merchant notifies notifyURL, and
@@ -62,6 +95,29 @@ type Result struct {
 	Duplicates    int64   `json:"webhook_duplicates"`
 	EchoRPS       float64 `json:"echo_rps"`
 	PushVsEcho    float64 `json:"push_vs_echo"`
+	E2EVsEcho     float64 `json:"e2e_vs_echo"`
+	// CPU per order from the first push to the last webhook, all
+	// processes; then the same split by process.
+	CPUPerOrder       float64 `json:"cpu_us_per_order"`
+	CPUPerOrderBench  float64 `json:"cpu_us_per_order_bench"`
+	CPUPerOrderServer float64 `json:"cpu_us_per_order_servers"`
+	CPUPerOrderDB     float64 `json:"cpu_us_per_order_db"`
+	CPUPerOrderShared float64 `json:"cpu_us_per_order_db_shared"`
+	// EchoCPUPerReq is the CPU of one echo exchange, client included: the
+	// floor under any figure of a request made by the same client.
+	EchoCPUPerReq float64 `json:"echo_cpu_us_per_req"`
+	Preloaded     int     `json:"preloaded_orders"`
+	// The batch phase: one upload of BatchOrders orders while
+	// Concurrency clients push single orders.
+	BatchOrders    int     `json:"batch_orders"`
+	BatchUploadMS  float64 `json:"batch_upload_ms"`
+	BatchPushes    int     `json:"batch_pushes_during"`
+	BatchPushP50MS float64 `json:"batch_push_p50_ms"`
+	BatchPushP99MS float64 `json:"batch_push_p99_ms"`
+	BatchPushMaxMS float64 `json:"batch_push_max_ms"`
+	// BatchWebhooks is how many webhooks arrived while the batch was
+	// uploading: zero would mean the pipeline stopped meanwhile.
+	BatchWebhooks int64   `json:"batch_webhooks_during"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
 	Instances     int     `json:"instances"`
 	Commits       int64   `json:"store_commits"`
@@ -87,7 +143,8 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 			fmt.Fprintf(o.Progress, format+"\n", args...)
 		}
 	}
-	res := Result{Orders: o.Orders, Concurrency: o.Concurrency, GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
+	res := Result{Orders: o.Orders, Concurrency: o.Concurrency, GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
+		Preloaded: o.Preloaded}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.Concurrency * 2, MaxIdleConnsPerHost: o.Concurrency * 2, IdleConnTimeout: time.Minute}}
 
 	// 1. The echo baseline, same client, same bodies, same count.
@@ -95,14 +152,16 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	lat, errs, dur := push(ctx, client, []string{echo}, "", o.Orders, o.Concurrency)
+	cpu0, _ := ProcessCPU("self")
+	_, errs, dur := push(ctx, client, []string{echo}, "", "BENCH", o.Orders, o.Concurrency)
+	cpu1, _ := ProcessCPU("self")
 	stopEcho()
 	if errs > 0 {
 		return res, fmt.Errorf("echo server failed %d requests", errs)
 	}
 	res.EchoRPS = float64(o.Orders) / dur.Seconds()
-	_ = lat
-	say("echo: %.0f req/s", res.EchoRPS)
+	res.EchoCPUPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(o.Orders)
+	say("echo: %.0f req/s, %.0f µs CPU per exchange", res.EchoRPS, res.EchoCPUPerReq)
 
 	// 2. A webhook receiver that counts declaration.succeeded per order.
 	recv := newReceiver()
@@ -123,8 +182,17 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	for i, u := range t.BaseURLs {
 		urls[i] = u + "/v1/orders"
 	}
+	cpuAt := func() CPU {
+		var c CPU
+		if t.CPU != nil {
+			c = t.CPU()
+		}
+		c.Bench, _ = ProcessCPU("self")
+		return c
+	}
+	cpuStart := cpuAt()
 	began := time.Now()
-	lat, errs, dur = push(ctx, client, urls, t.APIKey, o.Orders, o.Concurrency)
+	lat, errs, dur := push(ctx, client, urls, t.APIKey, "BENCH", o.Orders, o.Concurrency)
 	res.PushErrors = errs
 	res.PushRPS = float64(o.Orders-int(errs)) / dur.Seconds()
 	res.PushP50MS, res.PushP99MS = percentile(lat, 0.50), percentile(lat, 0.99)
@@ -138,17 +206,33 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return res, fmt.Errorf("gave up: %d of %d orders declared and notified", recv.declared.Load(), want)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+	cpu := cpuAt().sub(cpuStart)
 	e2e := recv.lastAt().Sub(began)
 	res.E2ESeconds = e2e.Seconds()
 	res.E2EOrdersPerS = float64(want) / e2e.Seconds()
+	if res.EchoRPS > 0 {
+		res.E2EVsEcho = res.E2EOrdersPerS / res.EchoRPS
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(want) }
+	res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer = per(cpu.total()), per(cpu.Bench), per(cpu.Servers)
+	res.CPUPerOrderDB, res.CPUPerOrderShared = per(cpu.Database), per(cpu.DatabaseShared)
+	say("cpu: %.0f µs per order (this process %.0f, servers %.0f, database %.0f + shared %.0f)",
+		res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared)
 	res.Webhooks, res.Duplicates = recv.total.Load(), recv.dups.Load()
 	res.PeakRSSMB = peakRSSMB()
 	if t.PeakRSSMB != nil {
 		res.PeakRSSMB += t.PeakRSSMB()
 	}
-	say("e2e: %d orders declared and notified in %.1f s (%.0f orders/s)", want, res.E2ESeconds, res.E2EOrdersPerS)
+	say("e2e: %d orders declared and notified in %.1f s (%.0f orders/s, e2e_vs_echo %.3f)", want, res.E2ESeconds, res.E2EOrdersPerS, res.E2EVsEcho)
+	if o.BatchOrders > 0 {
+		if err := batchPhase(ctx, client, urls, t.APIKey, o, recv, &res); err != nil {
+			return res, err
+		}
+		say("batch: %d orders uploaded in %.0f ms; %d pushes meanwhile, p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d webhooks meanwhile",
+			res.BatchOrders, res.BatchUploadMS, res.BatchPushes, res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS, res.BatchWebhooks)
+	}
 	m := map[string]float64{}
 	for _, u := range t.BaseURLs {
 		one, err := scrape(client, u+"/metrics")
@@ -169,15 +253,16 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 }
 
 // orderBody is the order every client pushes (to echo and baoguan alike).
-func orderBody(i int) []byte {
-	return []byte(`{"merchant_order_no":"BENCH` + strconv.Itoa(i) + `","amount":4023,"subject":"测试商品",` +
+// The receiver counts the declarations of orders numbered BENCH….
+func orderBody(prefix string, i int) []byte {
+	return []byte(`{"merchant_order_no":"` + prefix + strconv.Itoa(i) + `","amount":4023,"subject":"测试商品",` +
 		`"items":[{"subject":"测试商品1","link":"http://example.com/1","article_no":"HH00001"}],` +
 		`"payer":{"name":"张三","id_number":"110105199001011232","phone":"13800138000"},` +
 		`"declarations":[{"customs":"HG014"}]}`)
 }
 
 // push sends n orders with conc clients, order i to urls[i % len(urls)].
-func push(ctx context.Context, c *http.Client, urls []string, key string, n, conc int) ([]time.Duration, int64, time.Duration) {
+func push(ctx context.Context, c *http.Client, urls []string, key, prefix string, n, conc int) ([]time.Duration, int64, time.Duration) {
 	lat := make([]time.Duration, n)
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
@@ -191,7 +276,7 @@ func push(ctx context.Context, c *http.Client, urls []string, key string, n, con
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, urls[i%len(urls)], bytes.NewReader(orderBody(i)))
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, urls[i%len(urls)], bytes.NewReader(orderBody(prefix, i)))
 				req.Header.Set("Content-Type", "application/json")
 				if key != "" {
 					req.Header.Set("Authorization", "Bearer "+key)
@@ -282,7 +367,7 @@ func (r *receiver) serve() (string, func(), error) {
 			r.dups.Add(1)
 		}
 		r.seen[ev.ID] = true
-		if ev.Type == "declaration.succeeded" && !r.seen["order:"+ev.Data.No] {
+		if ev.Type == "declaration.succeeded" && strings.HasPrefix(ev.Data.No, "BENCH") && !r.seen["order:"+ev.Data.No] {
 			r.seen["order:"+ev.Data.No] = true
 			r.declared.Add(1)
 			r.last = time.Now()
@@ -331,4 +416,120 @@ func scrape(c *http.Client, url string) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// batchPhase uploads one batch of o.BatchOrders orders while o.Concurrency
+// clients push single orders, and measures the upload and the pushes that
+// overlapped it. The batch's orders are held (not paid), so what is
+// measured is the upload itself and what it does to everyone else.
+func batchPhase(ctx context.Context, c *http.Client, urls []string, key string, o Options, recv *receiver, res *Result) error {
+	var sb bytes.Buffer
+	sb.WriteString(`{"orders":[`)
+	for i := 0; i < o.BatchOrders; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.Write(orderBody("BATCH", i))
+	}
+	sb.WriteString(`]}`)
+	body := sb.Bytes()
+	type sample struct{ start, end time.Time }
+	var mu sync.Mutex
+	var samples []sample
+	var stop atomic.Bool
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Go(func() {
+			for !stop.Load() && ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, urls[i%len(urls)], bytes.NewReader(orderBody("BPUSH", i)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+key)
+				t0 := time.Now()
+				resp, err := c.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode >= 300 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+				}
+				mu.Lock()
+				samples = append(samples, sample{t0, time.Now()})
+				mu.Unlock()
+			}
+		})
+	}
+	// Let the pushes reach their pace before the upload.
+	time.Sleep(500 * time.Millisecond)
+	hooks0 := recv.total.Load()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(urls[0], "/orders")+"/batches", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	b0 := time.Now()
+	resp, err := c.Do(req)
+	var status int
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status = resp.StatusCode
+	}
+	b1 := time.Now()
+	hooks := recv.total.Load() - hooks0
+	time.Sleep(300 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("batch upload: %w", err)
+	}
+	if status != http.StatusCreated {
+		return fmt.Errorf("batch upload: status %d", status)
+	}
+	if n := failed.Load(); n > 0 {
+		return fmt.Errorf("batch phase: %d pushes failed", n)
+	}
+	var during []time.Duration
+	for _, s := range samples {
+		if s.end.After(b0) && s.start.Before(b1) {
+			during = append(during, s.end.Sub(s.start))
+		}
+	}
+	res.BatchOrders = o.BatchOrders
+	res.BatchUploadMS = float64(b1.Sub(b0).Microseconds()) / 1000
+	res.BatchPushes = len(during)
+	res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS = percentile(during, 0.50), percentile(during, 0.99), percentile(during, 1)
+	res.BatchWebhooks = hooks
+	return nil
+}
+
+// ProcessCPU returns the processor time (user + system) a process has
+// spent, read from /proc/<pid>/stat on Linux; pid "self" is this process.
+// Elsewhere it returns an error and the bench reports no CPU figures.
+func ProcessCPU(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields count from
+	// after its closing parenthesis: state is field 3, utime 14, stime 15.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc/%s/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%s/stat", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unexpected /proc/%s/stat", pid)
+	}
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(ut+st) * (time.Second / 100), nil
 }

@@ -18,7 +18,7 @@ import (
 // which the port answers as it answered the first time.
 func (s *Service) declareJob(ctx context.Context, w *work) error {
 	var c *declCtx
-	err := s.view(ctx, func(tx baoguan.Tx) error {
+	err := w.view(ctx, s, func(tx baoguan.Tx) error {
 		var err error
 		c, err = loadDecl(tx, w.job.MerchantID, w.job.RefID)
 		return err
@@ -31,7 +31,13 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 	if err != nil {
 		return err
 	}
+	if err := w.callable(port); err != nil {
+		return err
+	}
 	planner, plans := port.(baoguan.RefPlanner)
+	if plans && w.b != nil {
+		return errRemote // the attempt is written before the call, in a transaction of its own
+	}
 	resume := plans && d.State == baoguan.DeclSubmitted
 	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) && !resume {
 		return nil // already handled by an earlier run of this job
@@ -140,7 +146,13 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 	if pre != nil {
 		o, m, ds = pre.o, pre.m, pre.ds
 	}
-	return s.optimistic(ctx, pre != nil, func(tx baoguan.Tx) error {
+	optimistic := s.optimistic
+	if w != nil {
+		optimistic = func(ctx context.Context, preloaded bool, read func(tx baoguan.Tx) error, write func(tx baoguan.Tx, q *queue) error) error {
+			return w.optimistic(ctx, s, preloaded, read, write)
+		}
+	}
+	return optimistic(ctx, pre != nil, func(tx baoguan.Tx) error {
 		c, err := loadDecl(tx, merchantID, id)
 		if err != nil {
 			return err
@@ -250,7 +262,7 @@ func (s *Service) optimistic(ctx context.Context, preloaded bool, read func(tx b
 // pollJob asks the port for the receipt of a PROCESSING declaration.
 func (s *Service) pollJob(ctx context.Context, w *work) error {
 	var c *declCtx
-	err := s.view(ctx, func(tx baoguan.Tx) error {
+	err := w.view(ctx, s, func(tx baoguan.Tx) error {
 		var err error
 		c, err = loadDecl(tx, w.job.MerchantID, w.job.RefID)
 		return err
@@ -264,6 +276,9 @@ func (s *Service) pollJob(ctx context.Context, w *work) error {
 	}
 	port, err := s.portFor(d, o)
 	if err != nil {
+		return err
+	}
+	if err := w.callable(port); err != nil {
 		return err
 	}
 	req := baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now()}

@@ -75,7 +75,7 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 	var o *baoguan.Order
 	var m *baoguan.Merchant
 	var ds []baoguan.Declaration
-	err := s.view(ctx, func(tx baoguan.Tx) error {
+	err := w.view(ctx, s, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
@@ -96,11 +96,13 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 	if userPaying(o) && !s.Now().Before(o.CreatedAt.Add(baoguan.MicroWindow)) {
 		st.r = baoguan.PayResult{Status: baoguan.PayCancelled, Payment: baoguan.Payment{
 			FailReason: "付款人未在 " + baoguan.MicroWindow.String() + " 内确认支付，订单已关闭"}}
+	} else if err = w.callable(s.payAdapter(o)); err != nil {
+		return err
 	} else if st, err = s.startPayment(ctx, o, m, w.job.Attempts); err != nil {
 		return err
 	}
 	round, again := o.PayAttempts, false
-	err = s.optimistic(ctx, true, func(tx baoguan.Tx) error {
+	err = w.optimistic(ctx, s, true, func(tx baoguan.Tx) error {
 		var err error
 		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
@@ -145,6 +147,16 @@ func userPaying(o *baoguan.Order) bool {
 type paymentStart struct {
 	r    baoguan.PayResult
 	code *baoguan.CollectCode // collect modes: the code issued
+}
+
+// payAdapter is the adapter startPayment asks for the order's payment (nil
+// when none is configured).
+func (s *Service) payAdapter(o *baoguan.Order) any {
+	a := s.adapters(o.Sandbox)
+	if o.Channel.Flow() == baoguan.FlowCollect {
+		return a.Collect
+	}
+	return a.Channel
 }
 
 // startPayment asks the adapter the order's mode uses for its payment:

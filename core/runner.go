@@ -2,10 +2,10 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -26,12 +26,19 @@ type work struct {
 	job      *baoguan.Job
 	finished bool
 	receipt  baoguan.Receipt
+	// b is the batch the handler runs in, nil when a worker runs it.
+	b *batch
 }
 
 // done ends the job inside the handler's own transaction, so the state
 // change and the end of the job commit together: if the lease was lost,
-// the whole change rolls back and the new holder redoes it.
+// the whole change rolls back and the new holder redoes it. In a batch,
+// the batch ends its jobs together, in the same transaction.
 func (w *work) done(tx baoguan.Tx) error {
+	if w.b != nil {
+		w.finished = true
+		return nil
+	}
 	j := *w.job
 	j.State = baoguan.JobDone
 	j.LastError = ""
@@ -44,17 +51,33 @@ func (w *work) done(tx baoguan.Tx) error {
 
 // RunnerOptions tune the job runner.
 type RunnerOptions struct {
-	Workers int           // concurrent handlers (default 128)
+	Workers int           // jobs with remote adapters run at once (default 128)
+	Batch   int           // most jobs claimed by one batch transaction (default 256)
 	Lease   time.Duration // how long a claim lasts before another runner may take the job (default 2m)
 	Poll    time.Duration // idle wait between claims when not woken (default 250ms)
 	Gather  time.Duration // after a wake-up, wait this long for more work before claiming (default 2ms)
+	// Exclusive says this runner is the only one on the database (a
+	// SQLite file under the server's lock): jobs found running when it
+	// starts were claimed by a process that died, and are due again at
+	// once instead of when their lease ends.
+	Exclusive bool
 }
 
 // Run claims and runs due jobs until ctx ends. Several runners (in one
 // process or many, on one database) may run at once: claims are leases.
+//
+// One loop claims due jobs in batches (runBatch): jobs whose adapters are
+// in-process run inside the batch's transaction; the others go to a fixed
+// pool of Workers goroutines, which call their adapters outside any
+// transaction. The loop claims again at once when a batch was full, and
+// otherwise when woken (a transaction enqueued jobs, a worker finished, or
+// another instance announced jobs) or after Poll.
 func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Workers <= 0 {
 		o.Workers = 128
+	}
+	if o.Batch <= 0 {
+		o.Batch = 256
 	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
@@ -65,6 +88,11 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Gather <= 0 {
 		o.Gather = 2 * time.Millisecond
 	}
+	if o.Exclusive {
+		if err := s.recoverClaims(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.StartReceiptJobs(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Error("starting the receipt jobs", "err", err)
 	}
@@ -74,33 +102,41 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if w, ok := s.Store.(remoteWaker); ok {
 		remote = w.Waker()
 	}
-	sem := make(chan struct{}, o.Workers)
+	// The workers: a fixed pool, fed claimed jobs. busy counts the jobs
+	// handed to it and not finished, so a batch keeps no more jobs for
+	// the workers than they can start now.
+	todo := make(chan baoguan.Job, o.Workers)
+	var busy atomic.Int64
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer close(todo)
+	for range o.Workers {
+		wg.Go(func() {
+			for j := range todo {
+				s.runJob(ctx, &j, o.Lease)
+				busy.Add(-1)
+				s.Wake()
+			}
+		})
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		free := o.Workers - len(sem)
-		var jobs []baoguan.Job
-		if free > 0 {
-			err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
-				var err error
-				jobs, err = tx.Claim(nil, free, o.Lease)
-				return err
-			})
-			if err != nil && ctx.Err() == nil {
-				s.Log.Error("claiming jobs", "err", err)
-			}
+		free := o.Workers - int(busy.Load())
+		var kinds []string
+		if free <= 0 {
+			// Every worker is busy: claim only what may run in a batch.
+			free, kinds = 0, inlineKindList
 		}
-		for i := range jobs {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(j baoguan.Job) {
-				defer func() { <-sem; wg.Done(); s.Wake() }()
-				s.runJob(ctx, &j, o.Lease)
-			}(jobs[i])
+		out, err := s.runBatch(ctx, kinds, o.Batch, free, o.Lease)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Error("running a batch of jobs", "err", err)
 		}
-		if len(jobs) == free && free > 0 {
+		for _, j := range out.remote {
+			busy.Add(1)
+			todo <- j
+		}
+		if out.claimed == o.Batch || out.woke {
 			continue // there may be more due right now
 		}
 		if !timer.Stop() {
@@ -133,6 +169,44 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	}
 }
 
+// recoverClaims queues again, due now, every job left running: the
+// runner is the only one on the database, so their claims are a dead
+// process's. Their attempt stays counted: it may have been made.
+func (s *Service) recoverClaims(ctx context.Context) error {
+	n := 0
+	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		n = 0
+		f := baoguan.JobFilter{State: baoguan.JobRunning, Page: baoguan.Page{Limit: 1000}}
+		for {
+			js, err := tx.ListJobs(f)
+			if err != nil {
+				return err
+			}
+			for _, j := range js {
+				j.State, j.RunAt = baoguan.JobQueued, tx.Now()
+				if err := tx.FinishJob(&j); err != nil {
+					return err
+				}
+				n++
+			}
+			if len(js) < f.Limit {
+				return nil
+			}
+			f.Cursor = js[len(js)-1].ID
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("queueing again the jobs a stopped process had claimed: %w", err)
+	}
+	if n > 0 {
+		s.Log.Info("jobs claimed by a process that stopped are due again", "jobs", n)
+	}
+	return nil
+}
+
+// inlineKindList is inlineKinds as a list, for Claim.
+var inlineKindList = []string{baoguan.JobPay, baoguan.JobDeclare, baoguan.JobPoll}
+
 // remoteWaker is implemented by stores that several processes share and
 // that learn when another process has committed jobs (the PostgreSQL
 // store, by LISTEN/NOTIFY). Run then wakes on Waker as on its own Wake.
@@ -141,29 +215,28 @@ type remoteWaker interface {
 }
 
 // RunOnce claims and runs due jobs until none is due; tests use it to drive
-// the pipeline step by step with an injected clock.
+// the pipeline step by step with an injected clock. It runs batches as Run
+// does, and the jobs for workers itself, one after another.
 func (s *Service) RunOnce(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		var jobs []baoguan.Job
-		err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
-			var err error
-			jobs, err = tx.Claim(nil, 64, time.Minute)
-			return err
-		})
+		out, err := s.runBatch(ctx, nil, 64, 64, time.Minute)
 		if err != nil {
 			return total, err
 		}
-		if len(jobs) == 0 {
+		for i := range out.remote {
+			s.runJob(ctx, &out.remote[i], time.Minute)
+		}
+		total += out.ran + len(out.remote)
+		if out.claimed == 0 && !out.woke {
 			return total, nil
 		}
-		for i := range jobs {
-			s.runJob(ctx, &jobs[i], time.Minute)
-		}
-		total += len(jobs)
 	}
 }
 
+// runJob runs a claimed job by a worker: its handler reads, calls the
+// adapter and writes on its own, then the job is finished unless the
+// handler finished it in its write.
 func (s *Service) runJob(ctx context.Context, j *baoguan.Job, lease time.Duration) {
 	hctx, cancel := context.WithTimeout(ctx, lease/2)
 	defer cancel()
@@ -178,30 +251,10 @@ func (s *Service) runJob(ctx context.Context, j *baoguan.Job, lease time.Duratio
 	if ctx.Err() != nil {
 		return // shutting down: the lease expires and another run takes it
 	}
-	fin := *j
-	var later *LaterError
-	var perm *baoguan.PermanentError
-	outcome := ""
-	switch {
-	case err == nil:
-		fin.State, outcome = baoguan.JobDone, "done"
-	case errors.As(err, &later):
-		fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(later.After), "later"
-	case errors.As(err, &perm):
-		fin.State, fin.LastError, outcome = baoguan.JobDead, err.Error(), "dead"
-	default:
-		fin.LastError = err.Error()
-		wait, more := s.Retries[j.Kind].Next(j.Attempts)
-		if more && j.Attempts < j.MaxAttempts {
-			fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(wait), "retry"
-		} else {
-			fin.State, outcome = baoguan.JobDead, "dead"
-		}
-		s.Log.Warn("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "outcome", outcome, "err", err)
-	}
+	fin, outcome := s.jobOutcome(j, err)
 	s.Metrics.Jobs.WithLabelValues(j.Kind, outcome).Inc()
 	if err := s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error { return tx.FinishJob(&fin) }); err != nil {
-		s.Log.Warn("finishing job", "job", j.ID, "err", err)
+		s.Log.Warn("finishing job", "job", j.ID, "kind", j.Kind, "err", err)
 	}
 }
 

@@ -64,6 +64,10 @@ func NewChannel() *Channel { return &Channel{} }
 // Name identifies the channel in logs, metrics and stored jobs.
 func (*Channel) Name() string { return "sandbox" }
 
+// InProcess says the channel answers at once from within the process
+// (baoguan.InProcess): its answers are pure functions of the request.
+func (*Channel) InProcess() bool { return true }
+
 // Pay answers a payment request by the order's channel:
 //
 //   - mock: PAY_SUCCEED at once, as payzero's virtual payment (LYCHEEPAY);

@@ -61,6 +61,11 @@ func NewPort(delay time.Duration) *Port {
 // Name identifies the port in logs, metrics and stored declarations.
 func (*Port) Name() string { return "sandbox" }
 
+// InProcess says the port answers at once from within the process
+// (baoguan.InProcess): with a delay it answers PROCESSING and is polled
+// later, it never waits.
+func (*Port) InProcess() bool { return true }
+
 func (p *Port) delay() time.Duration {
 	if p == nil || p.Delay < 0 {
 		return 0

@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"JobLeaseExpiry", testJobLeaseExpiry},
 		{"JobConcurrentClaims", testJobConcurrentClaims},
 		{"JobListsAndCounts", testJobListsAndCounts},
+		{"JobBatches", testJobBatches},
+		{"ManyByID", testManyByID},
+		{"Savepoint", testSavepoint},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
 		{"TakeToken", testTakeToken},
@@ -1730,4 +1733,154 @@ func testRealNameChecks(t *testing.T, s baoguan.Store) {
 		return tx.CreateRealNameCheck(&r)
 	})
 	wantErr(t, "a check id used twice", err, baoguan.ECONFLICT, "duplicate")
+}
+
+// ---- what the runner's batches use ----
+
+// testJobBatches claims jobs and finishes or releases them in the same
+// transaction, as a batch does.
+func testJobBatches(t *testing.T, s baoguan.Store) {
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	a := &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "a", RunAt: now.Add(-time.Minute)}
+	b := &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "b", RunAt: now.Add(-time.Minute)}
+	c := &baoguan.Job{Kind: baoguan.JobDeclare, DedupeKey: "c", RunAt: now.Add(-time.Minute)}
+	enqueue(t, s, a, b, c)
+	update(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Claim(nil, 10, time.Minute)
+		if err != nil {
+			return err
+		}
+		same(t, "claimed", ids(got, jobID), []int64{a.ID, b.ID, c.ID})
+		if err := tx.FinishJobs([]int64{a.ID, c.ID}); err != nil {
+			return err
+		}
+		return tx.ReleaseJobs([]int64{b.ID}, now.Add(time.Second))
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		for _, want := range []struct {
+			id       int64
+			state    baoguan.JobState
+			attempts int
+		}{{a.ID, baoguan.JobDone, 1}, {b.ID, baoguan.JobQueued, 0}, {c.ID, baoguan.JobDone, 1}} {
+			j, err := tx.Job(want.id)
+			if err != nil {
+				return err
+			}
+			if j.State != want.state || j.Attempts != want.attempts {
+				t.Errorf("job %d: %s after %d attempts, want %s after %d", j.ID, j.State, j.Attempts, want.state, want.attempts)
+			}
+		}
+		return nil
+	})
+	// The released job is due again at its new time, not before.
+	if got := claim(t, s, nil, 10, time.Minute); len(got) != 0 {
+		t.Errorf("released job claimed before it is due: %v", ids(got, jobID))
+	}
+	advance(t, s, time.Second)
+	got := claim(t, s, nil, 10, time.Minute)
+	same(t, "released job claimed again", ids(got, jobID), []int64{b.ID})
+	if len(got) == 1 && got[0].Attempts != 1 {
+		t.Errorf("released job's next claim counts attempt %d, want 1", got[0].Attempts)
+	}
+	// Finishing a job that is not running (done, or never claimed) fails
+	// the whole call: a batch holds every job it finishes.
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.FinishJobs([]int64{a.ID}) })
+	wantErr(t, "FinishJobs(done job)", err, baoguan.ECONFLICT, "lease_lost")
+	update(t, s, func(tx baoguan.Tx) error { return errors.Join(tx.FinishJobs(nil), tx.ReleaseJobs(nil, now)) })
+}
+
+// testManyByID reads orders and declarations by many ids at once.
+func testManyByID(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	other := newMerchant(t, s, "zeta")
+	o1, o2, o3 := newOrder(t, s, m, "M-1"), newOrder(t, s, m, "M-2"), newOrder(t, s, other, "Z-1")
+	d1, d2, d3 := sampleDeclaration(o1, "SHANGHAI", ""), sampleDeclaration(o1, "GUANGZHOU", ""), sampleDeclaration(o3, "SHANGHAI", "")
+	update(t, s, func(tx baoguan.Tx) error {
+		return errors.Join(tx.CreateDeclaration(d1), tx.CreateDeclaration(d2), tx.CreateDeclaration(d3))
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		os, err := tx.OrdersByID([]int64{o3.ID, o1.ID, o1.ID + o2.ID + o3.ID + 100})
+		if err != nil {
+			return err
+		}
+		byID := map[int64]baoguan.Order{}
+		for _, o := range os {
+			byID[o.ID] = o
+		}
+		if len(os) != 2 {
+			t.Errorf("OrdersByID: %d orders, want 2 (one id is missing)", len(os))
+		}
+		same(t, "OrdersByID o1", byID[o1.ID], *o1)
+		same(t, "OrdersByID o3", byID[o3.ID], *o3)
+		ds, err := tx.DeclarationsByID([]int64{d3.ID, d2.ID})
+		if err != nil {
+			return err
+		}
+		if len(ds) != 2 {
+			t.Fatalf("DeclarationsByID: %d, want 2", len(ds))
+		}
+		ds, err = tx.DeclarationsOfOrders([]int64{o3.ID, o2.ID, o1.ID})
+		if err != nil {
+			return err
+		}
+		same(t, "DeclarationsOfOrders", ids(ds, func(d *baoguan.Declaration) int64 { return d.ID }), []int64{d1.ID, d2.ID, d3.ID})
+		if len(ds) == 3 {
+			same(t, "DeclarationsOfOrders d1", ds[0], *d1)
+		}
+		for _, f := range []func() (int, error){
+			func() (int, error) { os, err := tx.OrdersByID(nil); return len(os), err },
+			func() (int, error) { ds, err := tx.DeclarationsByID([]int64{}); return len(ds), err },
+			func() (int, error) { ds, err := tx.DeclarationsOfOrders(nil); return len(ds), err },
+		} {
+			if n, err := f(); n != 0 || err != nil {
+				t.Errorf("no ids: %d rows, %v", n, err)
+			}
+		}
+		return nil
+	})
+}
+
+// testSavepoint undoes what a failed savepoint wrote, alone, and keeps
+// the transaction usable, also after an error from the database itself.
+func testSavepoint(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	boom := errors.New("boom")
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.Savepoint(func() error { return tx.CreateOrder(sampleOrder(m, "KEPT-1")) }); err != nil {
+			return err
+		}
+		err := tx.Savepoint(func() error {
+			if err := tx.CreateOrder(sampleOrder(m, "UNDONE-1")); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Errorf("failed savepoint returned %v, want boom", err)
+		}
+		// A statement the database refuses (a declaration of a missing
+		// order) inside a savepoint: PostgreSQL aborts up to the
+		// savepoint only.
+		err = tx.Savepoint(func() error {
+			return tx.CreateDeclaration(&baoguan.Declaration{OrderID: 1 << 40, MerchantID: m.ID, Customs: "X", State: baoguan.DeclPending})
+		})
+		if err == nil {
+			t.Errorf("declaration of a missing order was stored")
+		}
+		err = tx.Savepoint(func() error { panic("in a savepoint") })
+		if err == nil {
+			t.Errorf("a panic in a savepoint returned no error")
+		}
+		return tx.Savepoint(func() error { return tx.CreateOrder(sampleOrder(m, "KEPT-2")) })
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		for no, want := range map[string]bool{"KEPT-1": true, "UNDONE-1": false, "KEPT-2": true} {
+			_, err := tx.OrderByNo(m.ID, no)
+			if got := err == nil; got != want {
+				t.Errorf("order %s stored: %v, want %v (%v)", no, got, want, err)
+			}
+		}
+		return nil
+	})
 }

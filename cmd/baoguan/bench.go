@@ -14,12 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/bench"
 	"github.com/baoguan/baoguan/core"
 )
 
 func newBenchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	var orders, conc, instances int
+	var orders, conc, instances, batch, preload int
 	var asJSON bool
 	var cpuProfile, server string
 	cmd := &cobra.Command{
@@ -36,13 +37,30 @@ ratio that holds on a noisy machine.
 With --db postgres://USER@HOST/DBNAME, bench creates a scratch database on that
 server instead (the user needs CREATEDB), starts --instances processes of this
 binary running "baoguan serve" on it, spreads the orders across them in turn,
-and drops the database at the end. The server's synchronous_commit applies.`,
+and drops the database at the end. The server's synchronous_commit applies.
+
+After the main run, --batch N uploads one batch of N held orders while the
+same clients go on pushing single orders, and reports the upload's time and
+the latency of the pushes that overlapped it (0 skips this phase).
+
+--preload N first fills the database with N finished orders (one order pushed
+through the whole pipeline, then cloned by SQL: orders, declarations, events,
+attempts, jobs, idempotency records), so the run measures a gateway that has
+history rather than an empty one.
+
+cpu_us_per_order is all the CPU time of the run (first push to last webhook)
+divided by the orders: this process (clients, receiver and, for SQLite, the
+server), the server processes, and PostgreSQL's processes (the backends of
+the bench database; WAL writer, checkpointer and background writer are shown
+apart, as other users of the server make them work too).`,
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().IntVar(&orders, "orders", 20000, "orders to push")
 	cmd.Flags().StringVar(&server, "db", "", "PostgreSQL server to bench on, postgres://USER@HOST/DBNAME (default: a temporary SQLite file)")
 	cmd.Flags().IntVar(&instances, "instances", 1, "server processes on the one database (PostgreSQL only)")
 	cmd.Flags().IntVar(&conc, "concurrency", 64, "concurrent keep-alive clients")
+	cmd.Flags().IntVar(&batch, "batch", 10000, "orders in the batch uploaded beside pushes after the main run (0: none)")
+	cmd.Flags().IntVar(&preload, "preload", 0, "finished orders to put in the database before the run")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level")
@@ -56,6 +74,12 @@ and drops the database at the end. The server's synchronous_commit applies.`,
 		}
 		if conc < 1 {
 			return fmt.Errorf("--concurrency: must be at least 1")
+		}
+		if batch < 0 || batch > baoguan.MaxBatchOrders {
+			return fmt.Errorf("--batch: want 0 to %d", baoguan.MaxBatchOrders)
+		}
+		if preload < 0 {
+			return fmt.Errorf("--preload: must not be negative")
 		}
 		if instances < 1 || instances > 32 {
 			return fmt.Errorf("--instances: want 1 to 32")
@@ -79,19 +103,7 @@ and drops the database at the end. The server's synchronous_commit applies.`,
 			return err
 		}
 		defer os.RemoveAll(dir)
-		cfg.DB, cfg.DBKind = "sqlite:"+filepath.Join(dir, "bench.db"), dbSQLite
-		cfg.DBPath = filepath.Join(dir, "bench.db")
-		cfg.KeyFile = cfg.DBPath + ".key"
-		cfg.DataKey = ""
-		cfg.Addr = "127.0.0.1:0"
-		cfg.SandboxDelay = 0
-		cfg.AllowPrivateNotify = true
-		if cfg.JobLease == 0 {
-			cfg.JobLease = 30 * time.Second
-		}
-		if cfg.ShutdownTimeout == 0 {
-			cfg.ShutdownTimeout = 5 * time.Second
-		}
+		benchConfig(cfg, dir)
 		progress := stderr
 		if cpuProfile != "" {
 			f, err := os.Create(cpuProfile)
@@ -104,8 +116,8 @@ and drops the database at the end. The server's synchronous_commit applies.`,
 			}
 			defer pprof.StopCPUProfile()
 		}
-		start := func(ctx context.Context, notifyURL string) (bench.Target, func(), error) {
-			return startBenchServer(ctx, cfg, notifyURL)
+		launch := func(ctx context.Context, notifyURL, apiKey string) (bench.Target, func(), error) {
+			return startBenchServer(ctx, cfg, notifyURL, apiKey)
 		}
 		if server != "" {
 			db, drop, err := createScratchDB(cmd.Context(), server)
@@ -115,11 +127,30 @@ and drops the database at the end. The server's synchronous_commit applies.`,
 			defer drop()
 			cfg.DB, cfg.DBKind, cfg.DBPath, cfg.KeyFile = db, dbPostgres, "", ""
 			cfg.DataKey = newDataKey()
-			start = func(ctx context.Context, notifyURL string) (bench.Target, func(), error) {
-				return startBenchInstances(ctx, cfg, instances, notifyURL)
+			launch = func(ctx context.Context, notifyURL, apiKey string) (bench.Target, func(), error) {
+				return startBenchInstances(ctx, cfg, instances, notifyURL, apiKey)
 			}
 		}
-		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress}, start)
+		start := func(ctx context.Context, notifyURL string) (bench.Target, func(), error) {
+			t, stop, err := launch(ctx, notifyURL, "")
+			if err != nil || preload == 0 {
+				return t, stop, err
+			}
+			// The template order goes through the whole pipeline; then the
+			// servers stop while it is cloned, and start again on the
+			// filled database.
+			err = pushTemplate(ctx, t)
+			stop()
+			if err == nil {
+				err = preloadOrders(ctx, cfg, preload, progress)
+			}
+			if err != nil {
+				return bench.Target{}, nil, err
+			}
+			return launch(ctx, notifyURL, t.APIKey)
+		}
+		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress,
+			BatchOrders: batch, Preloaded: preload}, start)
 		if err != nil {
 			return err
 		}
@@ -134,21 +165,59 @@ and drops the database at the end. The server's synchronous_commit applies.`,
 		fmt.Fprintf(stdout, "orders            %d (concurrency %d, %s, %d CPUs, %s)\n", res.Orders, res.Concurrency, durability, res.CPUs, res.GoVersion)
 		fmt.Fprintf(stdout, "push_rps          %.0f\npush_p50_ms       %.2f\npush_p99_ms       %.2f\n", res.PushRPS, res.PushP50MS, res.PushP99MS)
 		fmt.Fprintf(stdout, "echo_rps          %.0f\npush_vs_echo      %.3f\n", res.EchoRPS, res.PushVsEcho)
-		fmt.Fprintf(stdout, "e2e_orders_per_s  %.0f (%.1f s)\npeak_rss_mb       %.0f\n", res.E2EOrdersPerS, res.E2ESeconds, res.PeakRSSMB)
+		fmt.Fprintf(stdout, "e2e_orders_per_s  %.0f (%.1f s)\ne2e_vs_echo       %.3f\n", res.E2EOrdersPerS, res.E2ESeconds, res.E2EVsEcho)
+		fmt.Fprintf(stdout, "cpu_us_per_order  %.0f (this process %.0f, servers %.0f, database %.0f + shared %.0f; echo exchange %.0f)\n",
+			res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared, res.EchoCPUPerReq)
+		fmt.Fprintf(stdout, "peak_rss_mb       %.0f\n", res.PeakRSSMB)
+		if res.Preloaded > 0 {
+			fmt.Fprintf(stdout, "preloaded_orders  %d\n", res.Preloaded)
+		}
+		if res.BatchOrders > 0 {
+			fmt.Fprintf(stdout, "batch_upload_ms   %.0f (%d orders)\nbatch_push_p99_ms %.1f (%d pushes meanwhile, p50 %.1f, max %.1f; %d webhooks meanwhile)\n",
+				res.BatchUploadMS, res.BatchOrders, res.BatchPushP99MS, res.BatchPushes, res.BatchPushP50MS, res.BatchPushMaxMS, res.BatchWebhooks)
+		}
 		return nil
 	}
 	return cmd
 }
 
-// startBenchServer runs the same serve as `baoguan serve` in this process,
-// with a merchant that notifies notifyURL.
-func startBenchServer(ctx context.Context, cfg *Config, notifyURL string) (bench.Target, func(), error) {
-	var cr core.Credentials
+// benchConfig sets what a bench server runs with: a SQLite file in dir
+// (unless changed to PostgreSQL after), no customs delay, notifications to
+// the local receiver allowed.
+func benchConfig(cfg *Config, dir string) {
+	cfg.DB, cfg.DBKind = "sqlite:"+filepath.Join(dir, "bench.db"), dbSQLite
+	cfg.DBPath = filepath.Join(dir, "bench.db")
+	cfg.KeyFile = cfg.DBPath + ".key"
+	cfg.DataKey = ""
+	cfg.Addr = "127.0.0.1:0"
+	cfg.SandboxDelay = 0
+	cfg.AllowPrivateNotify = true
+	if cfg.JobLease == 0 {
+		cfg.JobLease = 30 * time.Second
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+}
+
+// benchMerchant creates the bench merchant, which notifies notifyURL, and
+// returns its API key; with apiKey set (a restart) it was created already.
+func benchMerchant(ctx context.Context, cfg *Config, notifyURL, apiKey string) (string, error) {
+	if apiKey != "" {
+		return apiKey, nil
+	}
 	err := withService(ctx, cfg, io.Discard, false, func(svc *core.Service) error {
-		var err error
-		_, cr, err = svc.CreateMerchant(ctx, core.MerchantInput{Name: "bench", NotifyURL: notifyURL})
+		_, cr, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "bench", NotifyURL: notifyURL})
+		apiKey = cr.APIKey
 		return err
 	})
+	return apiKey, err
+}
+
+// startBenchServer runs the same serve as `baoguan serve` in this process,
+// with a merchant that notifies notifyURL (created unless apiKey is set).
+func startBenchServer(ctx context.Context, cfg *Config, notifyURL, apiKey string) (bench.Target, func(), error) {
+	apiKey, err := benchMerchant(ctx, cfg, notifyURL, apiKey)
 	if err != nil {
 		return bench.Target{}, nil, err
 	}
@@ -165,7 +234,7 @@ func startBenchServer(ctx context.Context, cfg *Config, notifyURL string) (bench
 		if u, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
 			go func() { _, _ = io.Copy(io.Discard, pr) }()
 			stop := func() { cancel(); <-done }
-			return bench.Target{BaseURLs: []string{strings.TrimSpace(u)}, APIKey: cr.APIKey}, stop, nil
+			return bench.Target{BaseURLs: []string{strings.TrimSpace(u)}, APIKey: apiKey}, stop, nil
 		}
 	}
 	cancel()

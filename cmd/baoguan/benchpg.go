@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/baoguan/baoguan/bench"
-	"github.com/baoguan/baoguan/core"
 )
 
 // createScratchDB creates an empty database baoguan_bench_<random> on the
@@ -92,15 +90,11 @@ func synchronousCommit(ctx context.Context, dbURL string) string {
 	return v
 }
 
-// startBenchInstances creates the bench merchant, then starts n processes
-// of this binary serving cfg's database, as an operator would run them.
-func startBenchInstances(ctx context.Context, cfg *Config, n int, notifyURL string) (bench.Target, func(), error) {
-	var cr core.Credentials
-	err := withService(ctx, cfg, io.Discard, false, func(svc *core.Service) error {
-		var err error
-		_, cr, err = svc.CreateMerchant(ctx, core.MerchantInput{Name: "bench", NotifyURL: notifyURL})
-		return err
-	})
+// startBenchInstances creates the bench merchant (unless apiKey is set),
+// then starts n processes of this binary serving cfg's database, as an
+// operator would run them.
+func startBenchInstances(ctx context.Context, cfg *Config, n int, notifyURL, apiKey string) (bench.Target, func(), error) {
+	apiKey, err := benchMerchant(ctx, cfg, notifyURL, apiKey)
 	if err != nil {
 		return bench.Target{}, nil, err
 	}
@@ -129,13 +123,28 @@ func startBenchInstances(ctx context.Context, cfg *Config, n int, notifyURL stri
 		stop()
 		return bench.Target{}, nil, err
 	}
-	t := bench.Target{APIKey: cr.APIKey, PeakRSSMB: func() float64 {
+	db, err := connect(ctx, cfg.DB)
+	if err != nil {
+		stop()
+		return bench.Target{}, nil, err
+	}
+	t := bench.Target{APIKey: apiKey, PeakRSSMB: func() float64 {
 		total := 0.0
 		for _, p := range procs {
 			total += p.peakRSSMB()
 		}
 		return total
+	}, CPU: func() bench.CPU {
+		var c bench.CPU
+		for _, p := range procs {
+			d, _ := bench.ProcessCPU(strconv.Itoa(p.cmd.Process.Pid))
+			c.Servers += d
+		}
+		c.Database, c.DatabaseShared = postgresCPU(ctx, db)
+		return c
 	}}
+	stopAll := stop
+	stop = func() { stopAll(); db.Close(context.Background()) }
 	for _, p := range procs {
 		t.BaseURLs = append(t.BaseURLs, p.base)
 	}
@@ -241,4 +250,36 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)
+}
+
+// postgresCPU is the processor time spent so far by the PostgreSQL
+// processes of the run, when the server runs on this machine: the backends
+// connected to the bench database (this connection's own excepted), and
+// the processes every database shares. A backend that has ended is no
+// longer counted, which is why the bench's servers keep their pools.
+func postgresCPU(ctx context.Context, c *pgx.Conn) (backends, shared time.Duration) {
+	rows, err := c.Query(ctx, `SELECT pid, datname IS NOT NULL FROM pg_stat_activity
+WHERE (datname = current_database() AND pid <> pg_backend_pid())
+   OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`)
+	if err != nil {
+		return 0, 0
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int
+		var ours bool
+		if rows.Scan(&pid, &ours) != nil {
+			continue
+		}
+		d, err := bench.ProcessCPU(strconv.Itoa(pid))
+		if err != nil {
+			continue // another machine's server, or gone
+		}
+		if ours {
+			backends += d
+		} else {
+			shared += d
+		}
+	}
+	return backends, shared
 }

@@ -164,7 +164,9 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runErr <- svc.Run(runCtx, core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease})
+		// One server at a time runs on a SQLite file, so jobs it finds
+		// claimed at start-up were a crashed server's (see Exclusive).
+		runErr <- svc.Run(runCtx, core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease, Exclusive: cfg.DBKind == dbSQLite})
 	}()
 
 	serveErr := make(chan error, 1)

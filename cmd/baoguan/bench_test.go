@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+)
+
+// TestBenchSmall runs the bench command end to end on a few orders, with a
+// preloaded history and the batch phase, and checks that its figures add
+// up: every order declared and notified once, the batch uploaded, CPU
+// counted. (Speed itself is never asserted.)
+func TestBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	err := run(ctx, []string{"bench", "--orders", "60", "--concurrency", "4", "--batch", "50", "--preload", "30", "--json"},
+		envOf(), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Orders     int     `json:"orders"`
+		PushErrors int     `json:"push_errors"`
+		Webhooks   int     `json:"webhooks_received"`
+		Duplicates int     `json:"webhook_duplicates"`
+		E2E        float64 `json:"e2e_orders_per_s"`
+		E2EVsEcho  float64 `json:"e2e_vs_echo"`
+		CPU        float64 `json:"cpu_us_per_order"`
+		Preloaded  int     `json:"preloaded_orders"`
+		Batch      int     `json:"batch_orders"`
+		BatchMS    float64 `json:"batch_upload_ms"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+		t.Fatalf("bench printed %q: %v", stdout.String(), err)
+	}
+	// Two webhooks per order at least (order.paid, declaration.succeeded),
+	// more from the orders pushed during the batch phase.
+	if res.Orders != 60 || res.PushErrors != 0 || res.Webhooks < 120 || res.Duplicates != 0 {
+		t.Errorf("orders %d, push errors %d, webhooks %d, duplicates %d", res.Orders, res.PushErrors, res.Webhooks, res.Duplicates)
+	}
+	if res.E2E <= 0 || res.E2EVsEcho <= 0 || res.CPU <= 0 {
+		t.Errorf("e2e %v/s, e2e_vs_echo %v, cpu %v µs per order: want figures", res.E2E, res.E2EVsEcho, res.CPU)
+	}
+	if res.Preloaded != 30 || res.Batch != 50 || res.BatchMS <= 0 {
+		t.Errorf("preloaded %d, batch %d in %v ms", res.Preloaded, res.Batch, res.BatchMS)
+	}
+}
+
+// TestPreloadClonesTheTemplate checks the preload's clones one by one: each
+// is a finished order like the template, with its declarations, events,
+// attempts and done jobs, under fresh ids that the server goes on from.
+func TestPreloadClonesTheTemplate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	cfg, err := bindSettings(pflag.NewFlagSet("t", pflag.ContinueOnError), envOf(), "sync", "workers", "log-level").load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchConfig(cfg, t.TempDir())
+	tg, stop, err := startBenchServer(ctx, cfg, recv.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pushTemplate(ctx, tg)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 7
+	if err := preloadOrders(ctx, cfg, n, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err = withService(ctx, cfg, io.Discard, true, func(svc *core.Service) error {
+		m, err := svc.MerchantByName(ctx, "bench")
+		if err != nil {
+			return err
+		}
+		tmpl, err := svc.OrderDetail(ctx, m, templateOrderNo)
+		if err != nil {
+			return err
+		}
+		tevs, err := svc.Events(ctx, m, baoguan.EventFilter{OrderID: tmpl.Order.ID})
+		if err != nil {
+			return err
+		}
+		seen := map[int64]bool{tmpl.Order.ID: true}
+		for i := 1; i <= n; i++ {
+			no := "PRE" + strconv.Itoa(i)
+			v, err := svc.OrderDetail(ctx, m, no)
+			if err != nil {
+				t.Errorf("%s: %v", no, err)
+				continue
+			}
+			if seen[v.Order.ID] {
+				t.Errorf("%s has id %d twice", no, v.Order.ID)
+			}
+			seen[v.Order.ID] = true
+			if v.Order.PayStatus != baoguan.PaySucceed || v.Order.DeclareStatus != baoguan.DeclareDone ||
+				v.Order.Payer.IDNumber != tmpl.Order.Payer.IDNumber {
+				t.Errorf("%s: %s/%s, payer %q", no, v.Order.PayStatus, v.Order.DeclareStatus, v.Order.Payer.IDNumber)
+			}
+			if len(v.Declarations) != len(tmpl.Declarations) || v.Declarations[0].OrderID != v.Order.ID ||
+				v.Declarations[0].State != baoguan.DeclSuccess {
+				t.Errorf("%s: declarations %+v", no, v.Declarations)
+			}
+			evs, err := svc.Events(ctx, m, baoguan.EventFilter{OrderID: v.Order.ID})
+			if err != nil {
+				return err
+			}
+			if len(evs) != len(tevs) {
+				t.Errorf("%s: %d events, the template has %d", no, len(evs), len(tevs))
+			}
+			for _, e := range evs {
+				_, as, err := svc.Event(ctx, m, e.ID)
+				if err != nil {
+					return err
+				}
+				if e.Status != baoguan.EventDelivered || len(as) == 0 || as[0].EventID != e.ID {
+					t.Errorf("%s: event %s %s with attempts %+v", no, e.Type, e.Status, as)
+				}
+			}
+		}
+		counts, err := svc.JobCounts(ctx)
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, c := range counts[baoguan.JobDone] {
+			done += c
+		}
+		if queued := len(counts[baoguan.JobQueued]) + len(counts[baoguan.JobRunning]) + len(counts[baoguan.JobDead]); queued != 0 || done%(n+1) != 0 {
+			t.Errorf("jobs after the preload: %v", counts)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server goes on from the clones' ids: a new order is created.
+	tg, stop, err = startBenchServer(ctx, cfg, recv.URL, tg.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	req, _ := http.NewRequestWithContext(ctx, "POST", tg.BaseURLs[0]+"/v1/orders", strings.NewReader(`{"merchant_order_no":"AFTER1","amount":100,"subject":"x",`+
+		`"payer":{"name":"张三","id_number":"110105199001011232","phone":"13800138000"},"declarations":[{"customs":"HG014"}]}`))
+	req.Header.Set("Authorization", "Bearer "+tg.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("an order after the preload: status %d", resp.StatusCode)
+	}
+}

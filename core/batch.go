@@ -1,0 +1,219 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Batches: how the runner runs the jobs whose adapters answer in-process.
+//
+// A batch is one write transaction that claims up to n due jobs, loads the
+// rows they concern with one query per table, runs the handler of each job
+// whose adapter is in-process (baoguan.InProcess: the sandbox's) inside a
+// savepoint of its own, and finishes them together. A job that causes
+// another job of an inline kind due at once (a payment queues its
+// declarations) runs that one too, in the same transaction, instead of
+// writing it for a later claim: the state change, the job it causes and
+// that job's outcome then commit together, or, after a crash, none of them
+// and the first job is claimed again. So an order paid and declared by
+// in-process adapters costs one transaction, not one per job, and its rows
+// are read once.
+//
+// Jobs whose adapter is remote (a wallet, E-Port, a merchant's URL) are
+// never run in the batch: they stay claimed, and after the batch commits
+// the runner hands them to its workers, which call the adapter outside any
+// transaction and write the outcome in one of their own. A slow remote
+// service therefore never holds the database's writer.
+
+// inlineKinds are the job kinds whose handlers can run inside a batch:
+// they read and write through their work (w.view, w.optimistic) and ask
+// w.callable before calling an adapter.
+var inlineKinds = map[string]bool{baoguan.JobPay: true, baoguan.JobDeclare: true, baoguan.JobPoll: true}
+
+// errRemote stops a handler running in a batch before it calls an adapter
+// that is not in-process; the job goes to a worker instead.
+var errRemote = errors.New("core: the job's adapter is not in-process")
+
+// batch is one batch transaction.
+type batch struct {
+	s  *Service
+	tx *batchTx
+}
+
+// callable returns errRemote when the handler runs in a batch and adapter
+// is not in-process; the handler returns it before calling the adapter.
+func (w *work) callable(adapter any) error {
+	if w.b != nil && !baoguan.IsInProcess(adapter) {
+		return errRemote
+	}
+	return nil
+}
+
+// view runs fn on the batch's transaction when the handler runs in a
+// batch, in a read transaction of its own otherwise.
+func (w *work) view(ctx context.Context, s *Service, fn func(tx baoguan.Tx) error) error {
+	if w.b != nil {
+		return fn(w.b.tx)
+	}
+	return s.view(ctx, fn)
+}
+
+// optimistic is Service.optimistic, or, in a batch, read (unless
+// preloaded) then write on the batch's transaction, which sees every row
+// as it stands: on SQLite the batch holds the single writer; on PostgreSQL
+// a row another transaction changed meanwhile fails the write as stale,
+// and the job goes to a worker, which reads again.
+func (w *work) optimistic(ctx context.Context, s *Service, preloaded bool, read func(tx baoguan.Tx) error, write func(tx baoguan.Tx, q *queue) error) error {
+	if w.b == nil {
+		return s.optimistic(ctx, preloaded, read, write)
+	}
+	if !preloaded {
+		if err := read(w.b.tx); err != nil {
+			return err
+		}
+	}
+	q := &queue{svc: s, tx: w.b.tx}
+	return write(w.b.tx, q)
+}
+
+// batchOutcome is what a batch did with the jobs it claimed.
+type batchOutcome struct {
+	claimed int           // jobs claimed
+	ran     int           // jobs run in the batch, chained ones included
+	remote  []baoguan.Job // claimed jobs for the workers
+	woke    bool          // the batch enqueued jobs due now
+}
+
+// runBatch claims up to n due jobs of kinds (all when nil) and runs the
+// inline ones in one transaction. Of the jobs for workers, at most free are
+// kept; the others are released, due after releaseDelay.
+func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lease time.Duration) (batchOutcome, error) {
+	var out batchOutcome
+	err := s.Store.Update(ctx, func(stx baoguan.Tx) error {
+		out = batchOutcome{}
+		jobs, err := stx.Claim(kinds, n, lease)
+		if err != nil || len(jobs) == 0 {
+			return err
+		}
+		out.claimed = len(jobs)
+		b := &batch{s: s, tx: newBatchTx(stx)}
+		if err := b.tx.preload(jobs); err != nil {
+			return err
+		}
+		var done, release []int64
+		for i := range jobs {
+			j := &jobs[i]
+			if !inlineKinds[j.Kind] {
+				if len(out.remote) < free {
+					out.remote = append(out.remote, *j)
+				} else {
+					release = append(release, j.ID)
+				}
+				continue
+			}
+			err := b.run(ctx, j)
+			switch {
+			case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
+				if len(out.remote) < free {
+					out.remote = append(out.remote, *j)
+				} else {
+					release = append(release, j.ID)
+				}
+				continue
+			case err == nil:
+				done = append(done, j.ID)
+			default:
+				fin, _ := s.jobOutcome(j, err)
+				if err := stx.FinishJob(&fin); err != nil {
+					return err
+				}
+			}
+			out.ran++
+		}
+		// Jobs the batch's own jobs caused, due now: run here too. The
+		// list grows while it is walked (a job may cause another).
+		for k := 0; k < len(b.tx.chain); k++ {
+			j := b.tx.chain[k]
+			j.Attempts = 1 // as if claimed once
+			err := b.run(ctx, &j)
+			switch {
+			case err == nil:
+				out.ran++
+				continue
+			case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
+				// Written for a worker's claim, as it would have been.
+				j.Attempts = 0
+			default:
+				out.ran++
+				fin, _ := s.jobOutcome(&j, err)
+				j.State, j.RunAt, j.LastError = fin.State, fin.RunAt, fin.LastError
+			}
+			if _, err := b.tx.Tx.Enqueue(&j); err != nil {
+				return err
+			}
+			if j.State == baoguan.JobQueued && !j.RunAt.After(stx.Now()) {
+				b.tx.woke = true
+			}
+		}
+		if err := stx.FinishJobs(done); err != nil {
+			return err
+		}
+		if err := stx.ReleaseJobs(release, stx.Now().Add(releaseDelay)); err != nil {
+			return err
+		}
+		out.woke = b.tx.woke
+		return nil
+	})
+	if err != nil {
+		return batchOutcome{}, err
+	}
+	return out, nil
+}
+
+// releaseDelay is how long a job for the workers waits when it was claimed
+// while every worker was busy.
+const releaseDelay = 500 * time.Millisecond
+
+// run runs one job's handler in a savepoint of the batch, and counts it.
+func (b *batch) run(ctx context.Context, j *baoguan.Job) error {
+	w := &work{job: j, b: b}
+	start := time.Now()
+	err := b.tx.savepoint(func() error { return b.s.handle(ctx, w) })
+	b.s.Metrics.JobSeconds.WithLabelValues(j.Kind).Observe(time.Since(start).Seconds())
+	if errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale" {
+		return err
+	}
+	_, outcome := b.s.jobOutcome(j, err)
+	b.s.Metrics.Jobs.WithLabelValues(j.Kind, outcome).Inc()
+	return err
+}
+
+// jobOutcome is how a job that ended with err is finished: done, queued
+// again (a retry on its kind's schedule, or Later), or dead.
+func (s *Service) jobOutcome(j *baoguan.Job, err error) (baoguan.Job, string) {
+	fin := *j
+	var later *LaterError
+	var perm *baoguan.PermanentError
+	outcome := ""
+	switch {
+	case err == nil:
+		fin.State, outcome = baoguan.JobDone, "done"
+	case errors.As(err, &later):
+		fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(later.After), "later"
+	case errors.As(err, &perm):
+		fin.State, fin.LastError, outcome = baoguan.JobDead, err.Error(), "dead"
+	default:
+		fin.LastError = err.Error()
+		wait, more := s.Retries[j.Kind].Next(j.Attempts)
+		if more && j.Attempts < j.MaxAttempts {
+			fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(wait), "retry"
+		} else {
+			fin.State, outcome = baoguan.JobDead, "dead"
+		}
+		s.Log.Warn("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "outcome", outcome, "err", err)
+	}
+	return fin, outcome
+}
