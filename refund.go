@@ -41,6 +41,10 @@ type Refund struct {
 	Status           RefundStatus
 	FailReason       string
 	RefundNo         string // baoguan's refund number at the channel
+	// CNYAmount is the refund's CNY share (fen), fixed when it succeeds:
+	// Amount itself for a CNY order, converted at the payment's recorded
+	// rate for another currency (Order.RefundCNY).
+	CNYAmount int64
 	Protocol         string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
