@@ -1,4 +1,4 @@
--- 0009_currencies: money in several currencies and the bills of agents.
+-- 0010_currencies: money in several currencies and the bills of agents.
 -- A merchant's refunds are listed by creation time (bills).
 
 CREATE INDEX refunds_merchant_created ON refunds (merchant_id, created_at);

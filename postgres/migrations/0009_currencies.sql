@@ -1,4 +1,4 @@
--- 0008_currencies: mirrors SQLite's 0009. A merchant's refunds are listed
+-- 0009_currencies: mirrors SQLite's 0010. A merchant's refunds are listed
 -- by creation time (bills).
 
 CREATE INDEX refunds_merchant_created ON refunds (merchant_id, created_at);
