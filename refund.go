@@ -45,10 +45,10 @@ type Refund struct {
 	// Amount itself for a CNY order, converted at the payment's recorded
 	// rate for another currency (Order.RefundCNY).
 	CNYAmount int64
-	Protocol         string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	Version          int64
+	Protocol  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
 }
 
 // Move changes the status, refusing illegal transitions.
