@@ -1,6 +1,9 @@
 package baoguan
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // DeclState is the state of one declaration (WeChat's customs states, plus
 // PENDING: queued inside baoguan, not yet handed to the port).
@@ -148,6 +151,12 @@ type DeclarationSpec struct {
 	Duty              int64
 	Strategy          string
 	Split             bool // fees were given explicitly
+	// Payer is the orderer (订购人) to declare instead of the order's
+	// payer, compared with the payer the payment recorded (SAME or
+	// DIFFERENT): WiseCashier's cert_id and name. Nil declares the order's
+	// payer or, when the order names none (a wallet payment), the payer the
+	// wallet recorded, with nothing to compare (UNCHECKED).
+	Payer *Payer `json:",omitempty"`
 }
 
 // Validate checks the spec against the catalogue and the fee rule
@@ -169,6 +178,17 @@ func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 	}
 	if s.SubOrderNo != "" {
 		if err := CheckOrderNo("sub_order_no", s.SubOrderNo); err != nil {
+			return e, err
+		}
+	}
+	if p := s.Payer; p != nil {
+		if strings.TrimSpace(p.Name) == "" {
+			return e, &Error{Code: EINVALID, Field: "payer.name", Reason: "missing_name", Message: "the orderer's name is required with the ID number"}
+		}
+		if p.IDType == "" {
+			p.IDType = IDTypeIDCard
+		}
+		if err := CheckIDFormat("payer.id_number", p.IDType, p.IDNumber); err != nil {
 			return e, err
 		}
 	}

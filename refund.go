@@ -41,10 +41,14 @@ type Refund struct {
 	Status           RefundStatus
 	FailReason       string
 	RefundNo         string // baoguan's refund number at the channel
-	Protocol         string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	Version          int64
+	// CNYAmount is the refund's CNY share (fen), fixed when it succeeds:
+	// Amount itself for a CNY order, converted at the payment's recorded
+	// rate for another currency (Order.RefundCNY).
+	CNYAmount int64
+	Protocol  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
 }
 
 // Move changes the status, refusing illegal transitions.

@@ -35,6 +35,15 @@ type OrderFilter struct {
 	Page
 }
 
+// RefundFilter narrows a refund list.
+type RefundFilter struct {
+	MerchantID int64 // required
+	Status     RefundStatus
+	// From and To bound the creation time, [From, To); zero is open.
+	From, To time.Time
+	Page
+}
+
 // EventFilter narrows an event list.
 type EventFilter struct {
 	MerchantID int64
@@ -125,6 +134,8 @@ type Tx interface {
 	Refund(merchantID, id int64) (*Refund, error)
 	RefundByNo(merchantID int64, no string) (*Refund, error)
 	Refunds(merchantID, orderID int64) ([]Refund, error)
+	// ListRefunds pages through a merchant's refunds by id, oldest first.
+	ListRefunds(f RefundFilter) ([]Refund, error)
 
 	CreateBatch(b *Batch) error
 	UpdateBatch(b *Batch) error

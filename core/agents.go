@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -159,4 +160,134 @@ func (s *Service) AgentMerchants(ctx context.Context, a *baoguan.Agent) ([]baogu
 		}
 	}
 	return out, nil
+}
+
+// AgentOrderRef names an order of one of an agent's merchants: by baoguan
+// id (ID), or by merchant order number (No). MerchantNo, when given, says
+// whose; otherwise every merchant of the agent is searched.
+type AgentOrderRef struct {
+	ID         int64
+	No         string
+	MerchantNo string
+}
+
+// agentScope returns the merchants a lookup of the agent searches.
+func (s *Service) agentScope(ctx context.Context, a *baoguan.Agent, merchantNo string) ([]baoguan.Merchant, error) {
+	if merchantNo != "" {
+		m, err := s.AgentMerchant(ctx, a, merchantNo)
+		if err != nil {
+			return nil, err
+		}
+		return []baoguan.Merchant{*m}, nil
+	}
+	return s.AgentMerchants(ctx, a)
+}
+
+// AgentOrder finds an order of the agent's merchants with its declarations
+// and refunds. Errors: EFORBIDDEN (MerchantNo not the agent's); ENOTFOUND;
+// EINVALID field merchant_no reason ambiguous when a merchant order number
+// is used by several of the agent's merchants and MerchantNo is empty.
+func (s *Service) AgentOrder(ctx context.Context, a *baoguan.Agent, ref AgentOrderRef) (*baoguan.Merchant, *OrderView, error) {
+	ms, err := s.agentScope(ctx, a, ref.MerchantNo)
+	if err != nil {
+		return nil, nil, err
+	}
+	var found []*OrderView
+	var owner *baoguan.Merchant
+	err = s.view(ctx, func(tx baoguan.Tx) error {
+		for i := range ms {
+			var o *baoguan.Order
+			var err error
+			if ref.ID != 0 {
+				o, err = tx.Order(ms[i].ID, ref.ID)
+			} else {
+				o, err = tx.OrderByNo(ms[i].ID, ref.No)
+			}
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			v := &OrderView{Order: o}
+			if v.Declarations, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+				return err
+			}
+			if v.Refunds, err = tx.Refunds(o.MerchantID, o.ID); err != nil {
+				return err
+			}
+			found, owner = append(found, v), &ms[i]
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case len(found) == 0:
+		what := ref.No
+		if ref.ID != 0 {
+			what = "#" + strconv.FormatInt(ref.ID, 10)
+		}
+		return nil, nil, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no order " + what + " among agent " + a.No + "'s merchants"}
+	case len(found) > 1:
+		return nil, nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "merchant_no", Reason: "ambiguous",
+			Message: "order number " + ref.No + " is used by several of agent " + a.No + "'s merchants; give merchant_no"}
+	}
+	return owner, found[0], nil
+}
+
+// AgentRefundRef names a refund of one of an agent's merchants: by baoguan
+// id (ID), or by merchant refund number (No), as AgentOrderRef.
+type AgentRefundRef struct {
+	ID         int64
+	No         string
+	MerchantNo string
+}
+
+// AgentRefund finds a refund of the agent's merchants, with its merchant
+// and order. Errors as AgentOrder's.
+func (s *Service) AgentRefund(ctx context.Context, a *baoguan.Agent, ref AgentRefundRef) (*baoguan.Merchant, *baoguan.Order, *baoguan.Refund, error) {
+	ms, err := s.agentScope(ctx, a, ref.MerchantNo)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	type hit struct {
+		m *baoguan.Merchant
+		o *baoguan.Order
+		r *baoguan.Refund
+	}
+	var found []hit
+	err = s.view(ctx, func(tx baoguan.Tx) error {
+		for i := range ms {
+			var r *baoguan.Refund
+			var err error
+			if ref.ID != 0 {
+				r, err = tx.Refund(ms[i].ID, ref.ID)
+			} else {
+				r, err = tx.RefundByNo(ms[i].ID, ref.No)
+			}
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			o, err := tx.Order(r.MerchantID, r.OrderID)
+			if err != nil {
+				return err
+			}
+			found = append(found, hit{&ms[i], o, r})
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, nil, nil, err
+	case len(found) == 0:
+		return nil, nil, nil, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "no such refund among agent " + a.No + "'s merchants"}
+	case len(found) > 1:
+		return nil, nil, nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "merchant_no", Reason: "ambiguous",
+			Message: "refund number " + ref.No + " is used by several of agent " + a.No + "'s merchants; give merchant_no"}
+	}
+	return found[0].m, found[0].o, found[0].r, nil
 }

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
@@ -94,5 +95,63 @@ func TestAgentMerchants(t *testing.T) {
 	got, err := e.svc.AgentByNo(e.ctx, "AG1")
 	if err != nil || got.Settings["wisecashier.public-key"] != "PEM" {
 		t.Errorf("AgentByNo: %v %+v", err, got)
+	}
+}
+
+// An agent finds its merchants' orders and refunds by id or number; a
+// number several of its merchants use needs the merchant. Refunds of
+// "everything left" take what is still refundable, once.
+func TestAgentOrdersAndRefunds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	a, _ := e.svc.CreateAgent(e.ctx, core.AgentInput{No: "AG1"})
+	second, _, _ := e.svc.CreateMerchant(e.ctx, core.MerchantInput{No: "M2", Name: "second"})
+	for _, no := range []string{e.m.No, second.No} {
+		if _, err := e.svc.AttachMerchant(e.ctx, "AG1", no, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _, err := e.svc.PayInWallet(e.ctx, e.m, walletOrder("SAME"), core.WalletPayment{Mode: baoguan.ChannelMicro, Wallet: baoguan.WalletWeChat, AuthCode: "135605691981176449"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.PayInWallet(e.ctx, second, walletOrder("SAME"), core.WalletPayment{Mode: baoguan.ChannelMicro, Wallet: baoguan.WalletWeChat, AuthCode: "135605691981176449"}); err != nil {
+		t.Fatal(err)
+	}
+	m, v, err := e.svc.AgentOrder(e.ctx, a, core.AgentOrderRef{ID: o.ID})
+	if err != nil || m.ID != e.m.ID || v.Order.ID != o.ID {
+		t.Fatalf("by id: %v", err)
+	}
+	if _, _, err := e.svc.AgentOrder(e.ctx, a, core.AgentOrderRef{No: "SAME"}); baoguan.ErrorReason(err) != "ambiguous" {
+		t.Errorf("a number two merchants use: %v", err)
+	}
+	if m, _, err := e.svc.AgentOrder(e.ctx, a, core.AgentOrderRef{No: "SAME", MerchantNo: "M2"}); err != nil || m.ID != second.ID {
+		t.Errorf("with the merchant: %v", err)
+	}
+	other, _ := e.svc.CreateAgent(e.ctx, core.AgentInput{No: "AG2"})
+	if _, _, err := e.svc.AgentOrder(e.ctx, other, core.AgentOrderRef{ID: o.ID}); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+		t.Errorf("another agent: %v", err)
+	}
+	r1, created, err := e.svc.RefundNow(e.ctx, e.m, core.RefundInput{OrderNo: "SAME", RefundNo: "R1", Amount: 3000})
+	if err != nil || !created || r1.Status != baoguan.RefundSucceed || r1.CNYAmount != 3000 {
+		t.Fatalf("refund now: %v %+v", err, r1)
+	}
+	rest, _, err := e.svc.RefundNow(e.ctx, e.m, core.RefundInput{OrderNo: "SAME", RefundNo: "R2", Rest: true})
+	if err != nil || rest.Amount != 7000 || rest.Status != baoguan.RefundSucceed {
+		t.Fatalf("the rest: %v %+v", err, rest)
+	}
+	if _, _, err := e.svc.RefundNow(e.ctx, e.m, core.RefundInput{OrderNo: "SAME", RefundNo: "R3", Rest: true}); baoguan.ErrorReason(err) != "nothing_to_refund" {
+		t.Errorf("nothing left: %v", err)
+	}
+	if again, created, err := e.svc.RefundNow(e.ctx, e.m, core.RefundInput{OrderNo: "SAME", RefundNo: "R2", Rest: true}); err != nil || created || again.ID != rest.ID {
+		t.Errorf("repeating the rest: %v %v", err, created)
+	}
+	_, ro, rr, err := e.svc.AgentRefund(e.ctx, a, core.AgentRefundRef{No: "R1", MerchantNo: e.m.No})
+	if err != nil || rr.ID != r1.ID || ro.ID != o.ID {
+		t.Errorf("AgentRefund: %v", err)
+	}
+	tx, err := e.svc.Transactions(e.ctx, e.m, e.clock.Now().Add(-time.Hour), e.clock.Now().Add(time.Hour))
+	if err != nil || len(tx.Orders) != 1 || len(tx.Refunds) != 2 || tx.Refunds[1].CNY != 7000 {
+		t.Errorf("transactions: %v %+v", err, tx)
 	}
 }

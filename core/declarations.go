@@ -66,10 +66,21 @@ func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan
 		d.Duty = spec.Duty
 		d.Strategy = spec.Strategy
 		d.OrderFee, d.TransportFee, d.ProductFee = spec.OrderFee, spec.TransportFee, spec.ProductFee
+		if payer == nil {
+			payer = spec.Payer
+		}
 		if payer != nil {
 			d.Payer = *payer
 		} else if fresh || d.Payer.Name == "" {
 			d.Payer = o.Payer
+		}
+		if d.Payer.Name == "" && d.Payer.IDNumber == "" && o.Payment.PayerID != "" {
+			// No payer of its own (a wallet payment): the payer the wallet
+			// recorded is declared, and there is nothing to compare.
+			d.Payer = baoguan.Payer{Name: o.Payment.PayerName, IDType: baoguan.IDTypeIDCard, IDNumber: o.Payment.PayerID}
+			d.IdentityCheck = baoguan.CheckUnchecked
+		} else if o.Paid() {
+			d.IdentityCheck = identityCheck(o, d.Payer)
 		}
 		if o.Paid() {
 			d.SetFees(o, spec.Split)
@@ -339,6 +350,9 @@ func (s *Service) DeclareTarget(ctx context.Context, m *baoguan.Merchant, ref Or
 // now.
 func sameDeclaration(d *baoguan.Declaration, spec *baoguan.DeclarationSpec) bool {
 	if d.MerchantCustomsNo != spec.MerchantCustomsNo || d.Duty != spec.Duty {
+		return false
+	}
+	if p := spec.Payer; p != nil && (p.Name != d.Payer.Name || baoguan.NormalizeID(p.IDNumber) != baoguan.NormalizeID(d.Payer.IDNumber)) {
 		return false
 	}
 	if spec.Split {

@@ -31,7 +31,10 @@ func identityCheck(o *baoguan.Order, p baoguan.Payer) string {
 // keeps its result). It returns the failure explanation, or "".
 func (s *Service) preCheck(o *baoguan.Order, d *baoguan.Declaration) string {
 	p := d.Payer
-	if c := identityCheck(o, p); c != baoguan.CheckUnchecked {
+	// The payer on record declared as is (a wallet payment without an
+	// orderer of its own) was compared with nothing: it stays UNCHECKED.
+	onRecord := o.Payer.Name == "" && p.Name == o.Payment.PayerName && p.IDNumber == o.Payment.PayerID
+	if c := identityCheck(o, p); c != baoguan.CheckUnchecked && !onRecord {
 		d.IdentityCheck = c
 	}
 	if d.IdentityCheck == baoguan.CheckDifferent && d.Strategy == baoguan.StrategyDiffReject {

@@ -22,6 +22,10 @@ type RefundInput struct {
 	// (9.1); the native API does not, so that sandbox refunds can be tried
 	// on any order.
 	PayerMoneyOnly bool
+	// Rest refunds everything still refundable (the paid amount less the
+	// refunds that have not failed) instead of Amount; ELIMIT reason
+	// nothing_to_refund when nothing is left.
+	Rest bool
 }
 
 // CreateRefund records a refund and queues the job that asks the channel.
@@ -50,10 +54,16 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 	if err := baoguan.CheckOrderNo("order_no", in.OrderNo); err != nil {
 		return nil, false, err
 	}
-	if in.Amount <= 0 {
+	if in.Rest {
+		in.Amount = 0
+	} else if in.Amount <= 0 {
 		return nil, false, &baoguan.Error{Code: baoguan.EINVALID, Field: "amount", Reason: "bad_amount", Message: "refund amount must be a positive number of fen"}
 	}
-	h := sha256.Sum256([]byte(in.OrderNo + "\x00" + strconv.FormatInt(in.Amount, 10) + "\x00" + in.Reason))
+	amountKey := strconv.FormatInt(in.Amount, 10)
+	if in.Rest {
+		amountKey = "rest"
+	}
+	h := sha256.Sum256([]byte(in.OrderNo + "\x00" + amountKey + "\x00" + in.Reason))
 	fp := hex.EncodeToString(h[:])
 	var out *baoguan.Refund
 	created := false
@@ -80,6 +90,12 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 		for _, r := range rs {
 			if r.Status != baoguan.RefundFailed {
 				open += r.Amount
+			}
+		}
+		if in.Rest {
+			if in.Amount = o.Amount - open; o.Paid() && in.Amount <= 0 {
+				return &baoguan.Error{Code: baoguan.ELIMIT, Field: "amount", Reason: "nothing_to_refund",
+					Message: "order " + o.MerchantOrderNo + " has nothing left to refund"}
 			}
 		}
 		if err := baoguan.CheckRefund(o, in.Amount, open); err != nil {
@@ -110,37 +126,77 @@ func (s *Service) RefundByNo(ctx context.Context, m *baoguan.Merchant, no string
 	return r, err
 }
 
+// RefundNow is CreateRefund that also asks the channel at once, so the
+// answer can carry the outcome; a refund the channel could not be asked
+// about now, or answered "requested", is finished by its refund job.
+// Errors: those of CreateRefund.
+func (s *Service) RefundNow(ctx context.Context, m *baoguan.Merchant, in RefundInput) (*baoguan.Refund, bool, error) {
+	r, created, err := s.CreateRefund(ctx, m, in)
+	if err != nil || !created {
+		return r, created, err
+	}
+	if _, err := s.refundStep(ctx, m.ID, r.ID, 1, nil); err != nil {
+		s.Log.Warn("immediate refund failed; the refund job retries", "refund", r.MerchantRefundNo, "err", err)
+		return r, created, nil
+	}
+	if now, err := s.RefundByNo(ctx, m, r.MerchantRefundNo); err == nil {
+		r = now
+	}
+	return r, created, nil
+}
+
 // refundJob asks the channel to refund and records the outcome.
 func (s *Service) refundJob(ctx context.Context, w *work) error {
+	later, err := s.refundStep(ctx, w.job.MerchantID, w.job.RefID, w.job.Attempts, w)
+	if err == nil && later {
+		wait, ok := s.Retries[baoguan.JobRefund].Next(w.job.Attempts)
+		if !ok {
+			wait = s.Retries[baoguan.JobRefund][len(s.Retries[baoguan.JobRefund])-1]
+		}
+		return Later(wait)
+	}
+	return err
+}
+
+// refundStep asks the channel about a refund that has no outcome yet and
+// records its answer, ending the job (w, nil outside the job) in the same
+// transaction; later reports that the channel has not decided.
+func (s *Service) refundStep(ctx context.Context, merchantID, refundID int64, attempt int, w *work) (later bool, err error) {
 	var r *baoguan.Refund
 	var o *baoguan.Order
-	err := s.view(ctx, func(tx baoguan.Tx) error {
+	err = s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
-		if r, err = tx.Refund(w.job.MerchantID, w.job.RefID); err != nil {
+		if r, err = tx.Refund(merchantID, refundID); err != nil {
 			return err
 		}
 		o, err = tx.Order(r.MerchantID, r.OrderID)
 		return err
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if r.Status != baoguan.RefundInit && r.Status != baoguan.RefundRequested {
-		return nil
+		return false, nil
 	}
-	res, err := s.adapters(o.Sandbox).Channel.Refund(ctx, baoguan.RefundRequest{Refund: r, Order: o, Attempt: w.job.Attempts, Now: s.Now()})
+	res, err := s.adapters(o.Sandbox).Channel.Refund(ctx, baoguan.RefundRequest{Refund: r, Order: o, Attempt: attempt, Now: s.Now()})
 	s.Metrics.ChannelCalls.WithLabelValues("refund").Inc()
 	if err != nil {
-		return err
+		return false, err
 	}
-	var later bool
+	done := func(tx baoguan.Tx) error {
+		if w == nil {
+			return nil
+		}
+		return w.done(tx)
+	}
 	err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		r, err := tx.Refund(w.job.MerchantID, w.job.RefID)
+		later = false
+		r, err := tx.Refund(merchantID, refundID)
 		if err != nil {
 			return err
 		}
 		if r.Status != baoguan.RefundInit && r.Status != baoguan.RefundRequested {
-			return w.done(tx)
+			return done(tx)
 		}
 		if res.RefundNo != "" {
 			r.RefundNo = res.RefundNo
@@ -162,7 +218,9 @@ func (s *Service) refundJob(ctx context.Context, w *work) error {
 			if err := r.Move(baoguan.RefundSucceed); err != nil {
 				return err
 			}
-			o.Refunded += r.Amount
+			if err := s.refunded(o, r); err != nil {
+				return err
+			}
 			if err := tx.UpdateOrder(o); err != nil {
 				return err
 			}
@@ -184,14 +242,15 @@ func (s *Service) refundJob(ctx context.Context, w *work) error {
 				return err
 			}
 		}
-		return w.done(tx)
+		return done(tx)
 	})
-	if err == nil && later {
-		wait, ok := s.Retries[baoguan.JobRefund].Next(w.job.Attempts)
-		if !ok {
-			wait = s.Retries[baoguan.JobRefund][len(s.Retries[baoguan.JobRefund])-1]
-		}
-		return Later(wait)
-	}
-	return err
+	return later, err
+}
+
+// refunded adds a successful refund to its order's refunded total and
+// fixes its CNY share.
+func (s *Service) refunded(o *baoguan.Order, r *baoguan.Refund) error {
+	o.Refunded += r.Amount
+	r.CNYAmount = r.Amount
+	return nil
 }

@@ -54,6 +54,12 @@ const (
 	PayerCancelledReason  = "付款人取消了支付"
 )
 
+// SampleAuthCode is the Alipay payment code WiseCashier's §7.2 example
+// sends. It is not a real code (too short), but merchants copy the
+// example: the sandbox answers it as the document shows, "user paying"
+// (INIT), and then paid, like a code ending in 01.
+const SampleAuthCode = "123456"
+
 // authCodeOK applies the wallets' payment-code formats: WeChat Pay's are 18
 // digits starting 10–15, Alipay's 16–24 digits starting 25–30.
 func authCodeOK(wallet, code string) bool {
@@ -121,6 +127,9 @@ func payMicro(r baoguan.PayRequest) baoguan.PayResult {
 		p.FailReason, p.FailCode = reason, code
 		p.InitResponse = marshal(virtualResponse{Result: "FAIL", TradeNo: p.No, PayStatus: string(baoguan.PayFailed), Message: code + " " + reason})
 		return baoguan.PayResult{Status: baoguan.PayFailed, Payment: p}
+	}
+	if o.Extra[baoguan.ExtraWallet] == baoguan.WalletAlipay && code == SampleAuthCode {
+		code = "2800000000000000001" // the example: user paying, then paid
 	}
 	if !authCodeOK(o.Extra[baoguan.ExtraWallet], code) {
 		return fail(AuthCodeInvalidReason, w.badCode)

@@ -21,7 +21,7 @@ func TestAuthCodeFormats(t *testing.T) {
 		{baoguan.WalletAlipay, "2812345678901234", true}, // 16
 		{baoguan.WalletAlipay, "301234567890123456789012", true},
 		{baoguan.WalletAlipay, "3112345678901234", false},
-		{baoguan.WalletAlipay, "123456", false}, // WiseCashier §7.2's example is not a real code
+		{baoguan.WalletAlipay, "123456", false}, // WiseCashier §7.2's example is not a real code (payMicro answers it, see SampleAuthCode)
 	} {
 		if got := authCodeOK(c.wallet, c.code); got != c.ok {
 			t.Errorf("%s %s: %v, want %v", c.wallet, c.code, got, c.ok)

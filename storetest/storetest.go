@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"OrderLimits", testOrderLimits},
 		{"Declarations", testDeclarations},
 		{"Refunds", testRefunds},
+		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},
 		{"Events", testEvents},
 		{"MerchantIsolation", testMerchantIsolation},
@@ -759,7 +760,7 @@ func testRefunds(t *testing.T, s baoguan.Store) {
 	o := newOrder(t, s, m, "SO-1")
 	mk := func(no string) *baoguan.Refund {
 		return &baoguan.Refund{MerchantID: m.ID, OrderID: o.ID, MerchantOrderNo: o.MerchantOrderNo, MerchantRefundNo: no,
-			Amount: 100, Reason: "damaged", Status: baoguan.RefundInit, Protocol: "native"}
+			Amount: 100, Reason: "damaged", Status: baoguan.RefundInit, Protocol: "native", CNYAmount: 87}
 	}
 	r1, r2 := mk("R1"), mk("R2")
 	update(t, s, func(tx baoguan.Tx) error {
