@@ -194,7 +194,7 @@ func portChart(l Lang, ports []baoguan.PortCount) Chart {
 			max = t
 		}
 	}
-	plotW := float64(w - left - 60)
+	plotW := float64(w - left - 100) // room for the "n / total" label
 	for i, p := range ports {
 		y := float64(i*rowH + 4)
 		x := float64(left)
