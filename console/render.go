@@ -19,7 +19,15 @@ var pageNames = []string{"login", "error", "dashboard", "orders", "order", "batc
 	"ops_merchants", "ops_jobs", "ops_declarations", "ops_upstream"}
 
 var funcs = template.FuncMap{
-	"yuan":      baoguan.FormatYuan,
+	"yuan": baoguan.FormatYuan,
+	// money writes an amount in minor units of its currency: ¥ for CNY
+	// (what customs sees), the ISO code after the figure otherwise.
+	"money": func(minor int64, currency string) string {
+		if currency == "" || currency == "CNY" {
+			return "¥" + baoguan.FormatYuan(minor)
+		}
+		return baoguan.FormatYuan(minor) + " " + currency
+	},
 	"maskID":    baoguan.MaskID,
 	"maskPhone": baoguan.MaskPhone,
 	"maskName":  baoguan.MaskName,
