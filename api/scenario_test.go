@@ -2,13 +2,17 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/docs"
+	"github.com/baoguan/baoguan/webhook"
 )
 
 // TestScenarios drives every /v1 endpoint through the real router, store,
@@ -701,4 +705,50 @@ func decodeRaw[T any](t *testing.T, b []byte) T {
 		t.Fatalf("decoding %s: %v", b, err)
 	}
 	return v
+}
+
+// TestKeysInGracePeriod: an API key and a webhook secret reissued with a
+// grace period. The old API key keeps opening the API and notifications
+// are signed with both secrets, so a receiver holding either verifies
+// them; after the operator revokes the old ones, only the new work.
+func TestKeysInGracePeriod(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	old := h.A
+	key, err := h.svc.ReissueKey(ctx, old.M.No, baoguan.KeyAPI, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := h.svc.ReissueKey(ctx, old.M.No, baoguan.KeyWebhook, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := account{M: old.M, Key: key, Secret: secret}
+	h.get(t, old, "/v1/merchant", http.StatusOK)
+	h.get(t, fresh, "/v1/merchant", http.StatusOK)
+	h.post(t, fresh, "/v1/orders", order("GRACE-1", 100), http.StatusCreated)
+	d := h.hooks.waitEvent(t, "order.paid", "GRACE-1")
+	for name, a := range map[string]account{"new": fresh, "old": old} {
+		if err := webhook.Verify(a.Secret, d.Header, d.Body, time.Now(), webhook.DefaultTolerance); err != nil {
+			t.Errorf("in the grace period, the %s secret does not verify: %v", name, err)
+		}
+	}
+	if err := webhook.Verify(h.B.Secret, d.Header, d.Body, time.Now(), webhook.DefaultTolerance); err == nil {
+		t.Error("another merchant's secret verifies")
+	}
+
+	for _, kind := range []string{baoguan.KeyAPI, baoguan.KeyWebhook} {
+		if err := h.svc.RevokeKeys(ctx, old.M.No, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.get(t, old, "/v1/merchant", http.StatusUnauthorized)
+	h.get(t, fresh, "/v1/merchant", http.StatusOK)
+	h.post(t, fresh, "/v1/orders", order("GRACE-2", 100), http.StatusCreated)
+	d = h.hooks.waitEvent(t, "order.paid", "GRACE-2")
+	verifySigned(t, d, fresh, h.B)
+	if err := webhook.Verify(old.Secret, d.Header, d.Body, time.Now(), webhook.DefaultTolerance); err == nil {
+		t.Error("the revoked secret still verifies")
+	}
 }

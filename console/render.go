@@ -19,7 +19,15 @@ var pageNames = []string{"login", "error", "dashboard", "orders", "order", "batc
 	"ops_merchants", "ops_jobs", "ops_declarations", "ops_upstream"}
 
 var funcs = template.FuncMap{
-	"yuan":      baoguan.FormatYuan,
+	"yuan": baoguan.FormatYuan,
+	// money writes an amount in minor units of its currency: ¥ for CNY
+	// (what customs sees), the ISO code after the figure otherwise.
+	"money": func(minor int64, currency string) string {
+		if currency == "" || currency == "CNY" {
+			return "¥" + baoguan.FormatYuan(minor)
+		}
+		return baoguan.FormatYuan(minor) + " " + currency
+	},
 	"maskID":    baoguan.MaskID,
 	"maskPhone": baoguan.MaskPhone,
 	"maskName":  baoguan.MaskName,
@@ -194,7 +202,7 @@ func portChart(l Lang, ports []baoguan.PortCount) Chart {
 			max = t
 		}
 	}
-	plotW := float64(w - left - 60)
+	plotW := float64(w - left - 100) // room for the "n / total" label
 	for i, p := range ports {
 		y := float64(i*rowH + 4)
 		x := float64(left)

@@ -169,6 +169,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	base := p.base + "/console"
 
+	// BAOGUAN_DOC_SCREENSHOTS=DIR also saves PNGs of the main pages, of
+	// the browser window only, for docs/console.md (docs/img).
+	docDir := os.Getenv("BAOGUAN_DOC_SCREENSHOTS")
+	docShot := func(name string) {
+		t.Helper()
+		if docDir == "" {
+			return
+		}
+		b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(docDir, "console-"+name+".png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Sign in, in English (the switch), as the merchant's clerk.
 	do("open login", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`input[name=login]`)))
 	if h := text("h1"); h != "登录" {
@@ -186,6 +203,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("set notify URL", chromedp.Navigate(base+"/m/demo/settings"), chromedp.WaitVisible(chromedp.CSS(`input[name=notify_url]`)),
 		chromedp.SetValue(chromedp.CSS(`input[name=notify_url]`), hook.URL),
 		chromedp.Submit(chromedp.CSS(`input[name=notify_url]`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	docShot("settings")
 
 	// A form without its CSRF token is refused, and nothing changes.
 	do("post without CSRF", chromedp.Navigate(base+"/m/demo/settings"), chromedp.WaitVisible(chromedp.CSS(`input[name=notify_url]`)),
@@ -202,6 +220,45 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("notify URL after the refused form: %q, want %q", v, hook.URL)
 	}
 
+	// A file with bad rows: every problem is listed with its row number
+	// and column before anything is written.
+	bad := filepath.Join(dir, "bad.xlsx")
+	bf, err := os.Create(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw, _ := sheet.NewWriter(bf, sheet.XLSX, "orders")
+	bw.WriteRow("merchant_order_no", "amount", "subject", "payer_name", "payer_id_number", "payer_phone", "customs")
+	good1, _ := validIDFor(1)
+	bw.WriteRow("B00001", "88.00", "奶粉", "张三", good1, "13800138000", "HANGZHOU_ZS")
+	bw.WriteRow("B00002", "88.001", "奶粉", "张三", good1, "13800138000", "HANGZHOU_ZS")
+	bw.WriteRow("B00003", "88.00", "", "张三", good1, "13800138000", "HANGZHOU_ZS")
+	bw.WriteRow("B00001", "88.00", "奶粉", "张三", good1, "13800138000", "HANGZHOU_ZS")
+	bw.WriteRow("B00006", "88.00", "奶粉", "张三", good1, "13800138000", "NOWHERE")
+	if err := bw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bf.Close()
+	do("upload with bad rows", chromedp.Navigate(base+"/m/demo/batches"), chromedp.WaitVisible(chromedp.CSS(`#file`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{bad}),
+		chromedp.Submit(chromedp.CSS(`#file`)),
+		chromedp.WaitVisible(chromedp.CSS(`#row-errors`)))
+	rowErrs := text("#row-errors")
+	for _, want := range []string{"3\tamount", "4\tsubject", "5\tmerchant_order_no", "6\tcustoms"} {
+		if !strings.Contains(rowErrs, want) {
+			t.Errorf("row errors do not list %q:\n%s", want, rowErrs)
+		}
+	}
+	if strings.Contains(rowErrs, "2\t") {
+		t.Errorf("row errors list the good row 2:\n%s", rowErrs)
+	}
+	shot(t, ctx, shots, "batch-row-errors")
+	docShot("batch-row-errors")
+	do("nothing written", chromedp.Navigate(base+"/m/demo/"), chromedp.WaitVisible(chromedp.CSS(`.kpis`)))
+	if n := text(`[data-kpi="orders-today"]`); n != "0" {
+		t.Errorf("an upload with bad rows wrote %s orders", n)
+	}
+
 	// Upload 1,000 orders and watch the batch to the end.
 	do("upload", chromedp.Navigate(base+"/m/demo/batches"), chromedp.WaitVisible(chromedp.CSS(`#file`)),
 		chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{upload}),
@@ -216,6 +273,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("finished orders: %q, want 1000", got)
 	}
 	shot(t, ctx, shots, "batch-done")
+	docShot("batch-done")
 
 	// Find the failed order by its number and fix its payer.
 	do("search", chromedp.Navigate(base+"/m/demo/orders"), chromedp.WaitVisible(chromedp.CSS(`#q`)),
@@ -231,6 +289,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the order page shows the whole ID number: %q", payer)
 	}
 	shot(t, ctx, shots, "order-failed")
+	docShot("order-failed")
 	good, _ := validIDFor(2)
 	do("fix payer", chromedp.SendKeys(chromedp.CSS(`#redeclare input[name=name]`), "张三"),
 		chromedp.SendKeys(chromedp.CSS(`#redeclare input[name=id_number]`), good),
@@ -265,6 +324,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Export the batch's orders and read the file back.
 	do("orders list", chromedp.Navigate(base+"/m/demo/orders?declare=DECLARED"), chromedp.WaitVisible(chromedp.CSS(`#orders`)))
 	shot(t, ctx, shots, "orders")
+	docShot("orders")
 	b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById('export-xlsx').href, {credentials: 'same-origin'})
 		.then(r => r.arrayBuffer()).then(b => { let s = ''; new Uint8Array(b).forEach(c => s += String.fromCharCode(c)); return btoa(s); })`,
 		chromedp.EvalAwaitPromise))
@@ -288,6 +348,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("dashboard: %s orders today, want 1000", n)
 	}
 	shot(t, ctx, shots, "dashboard")
+	docShot("dashboard")
 	for _, path := range []string{"/m/other/", "/m/other/orders", "/m/other/settings", "/ops/merchants"} {
 		resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(base+path))
 		if err != nil {
@@ -308,6 +369,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	for _, page := range []string{"merchants", "jobs", "declarations", "upstream"} {
 		do("ops "+page, chromedp.Navigate(base+"/ops/"+page), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		shot(t, ctx, shots, "ops-"+page)
+		docShot("ops-" + page)
 	}
 	if got := text("#upstream-empty"); got == "" {
 		t.Error("upstream page without a call log says nothing")
@@ -319,6 +381,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// A phone-sized screen.
 	do("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/m/demo/orders/W00002"), chromedp.WaitVisible(chromedp.CSS(`#declarations`)))
 	shot(t, ctx, shots, "phone-order")
+	docShot("phone-order")
 	t.Logf("screenshots in %s", shots)
 }
 

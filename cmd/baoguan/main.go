@@ -84,14 +84,18 @@ when it is unset, from the key file PATH.key beside the database.`,
 func newVersionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version, Go version and source revision",
+		Short: "Print the version, Go version, source revision and licence",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(stdout, versionString())
+			_, err := fmt.Fprintln(stdout, versionString()+"\n"+licence)
 			return err
 		},
 	}
 }
+
+// licence is what `baoguan version` says of the terms the binary is
+// distributed under (the LICENSE file at the repository root).
+const licence = "Licensed under the Apache License, Version 2.0: https://www.apache.org/licenses/LICENSE-2.0"
 
 // versionString is "baoguan VERSION (GOVERSION, rev REVISION[, modified])",
 // the revision coming from the build info Go stamps into binaries built

@@ -358,7 +358,7 @@ func TestMigrateCountsMigrations(t *testing.T) {
 
 func TestVersionAndHelp(t *testing.T) {
 	t.Parallel()
-	if out := mustRun(t, envOf(), "version"); !strings.HasPrefix(out, "baoguan dev (go") {
+	if out := mustRun(t, envOf(), "version"); !strings.HasPrefix(out, "baoguan dev (go") || !strings.Contains(out, "\nLicensed under the Apache License, Version 2.0") {
 		t.Errorf("version: %q", out)
 	}
 	out := mustRun(t, envOf(), "--help")
