@@ -66,17 +66,21 @@ func (r *Refund) Move(to RefundStatus) error {
 
 // CheckRefundRequest checks what a merchant sends to ask for a refund,
 // before the order is read: the refund and order numbers (CheckOrderNo),
-// an amount in 1 … MaxAmount, and a reason that passes CheckText. Errors
-// are EINVALID naming the field (refund_no, order_no, amount, reason).
-func CheckRefundRequest(refundNo, orderNo string, amount int64, reason string) error {
+// an amount in 1 … MaxAmount unless rest (a refund of whatever is left,
+// whose amount the order decides), and a reason that passes CheckText.
+// Errors are EINVALID naming the field (refund_no, order_no, amount,
+// reason).
+func CheckRefundRequest(refundNo, orderNo string, amount int64, rest bool, reason string) error {
 	if err := CheckOrderNo("refund_no", refundNo); err != nil {
 		return err
 	}
 	if err := CheckOrderNo("order_no", orderNo); err != nil {
 		return err
 	}
-	if err := CheckPositiveAmount("amount", amount); err != nil {
-		return err
+	if !rest {
+		if err := CheckPositiveAmount("amount", amount); err != nil {
+			return err
+		}
 	}
 	return CheckText("reason", reason)
 }
