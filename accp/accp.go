@@ -330,7 +330,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	}
 	pub, err := merchantKey(m)
 	if err != nil {
-		return req, fail(CodeUnknownMerchant, "mch_id "+no+": "+err.Error())
+		// What is wrong with the registered key is the operator's to
+		// know (the log has it), not the caller's.
+		s.log.Warn("accp: merchant public key unusable", "request_id", r.Header.Get("X-Request-Id"), "merchant", no, "err", err)
+		return req, fail(CodeUnknownMerchant, "mch_id "+no+" has no usable ACCP public key registered; ask the gateway operator to register it")
 	}
 	if t := r.Header.Get(HeaderSignatureType); !strings.EqualFold(strings.TrimSpace(t), SignatureTypeRSA) {
 		return req, fail(CodeBadSignature, "Signature-Type must be RSA")
