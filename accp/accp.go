@@ -391,8 +391,12 @@ func (s *Server) checkTimestamp(ts string) error {
 	if err != nil || len(ts) != 14 {
 		return fail(CodeBadTimestamp, "timestamp must be yyyyMMddHHmmss (China Standard Time), got "+ts)
 	}
+	// Compared in whole seconds against bounds computed from the clock,
+	// never through a difference turned into a time.Duration, which could
+	// overflow for far timestamps (year 0001 or 9999).
 	now := s.svc.Now()
-	if d := now.Sub(t); d > s.skew || d < -s.skew {
+	n, skew := now.Unix(), int64(s.skew/time.Second)
+	if u := t.Unix(); u < n-skew || u > n+skew {
 		return fail(CodeBadTimestamp, "timestamp "+ts+" is outside the 30 minutes either side of the gateway's time "+now.In(cst).Format("20060102150405"))
 	}
 	return nil
