@@ -55,6 +55,7 @@ func (f *failingStore) Update(ctx context.Context, fn func(baoguan.Tx) error) er
 // gateway is the handler serve builds, over a real store, with its log.
 type gateway struct {
 	store     *failingStore
+	svc       *core.Service
 	handler   http.Handler            // the main listener
 	dedicated map[string]http.Handler // each front-end at the root of its own listener
 	logs      *syncBuffer
@@ -84,6 +85,7 @@ func newGateway(t *testing.T) *gateway {
 		Metrics:        core.NewMetrics(reg),
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
+	g.svc = svc
 	mux := http.NewServeMux()
 	addOpsRoutes(mux, g.store, reg, log)
 	api.New(api.Options{Svc: svc, Log: log}).Register(mux)

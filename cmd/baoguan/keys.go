@@ -14,6 +14,7 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/netguard"
 	"github.com/baoguan/baoguan/platform"
 )
 
@@ -90,6 +91,14 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 					return fmt.Errorf("--%s: %w", name, err)
 				}
 				val = string(b)
+			}
+			// A callback URL is checked now, when it is configured, like
+			// every notify URL: a wrong scheme is an error for the
+			// operator, not a delivery that fails later.
+			if strings.HasSuffix(name, "-url") && val != "" {
+				if err := netguard.CheckURL(val); err != nil {
+					return fmt.Errorf("--%s: %w", name, err)
+				}
 			}
 			set[protocol+"."+name] = val
 		}
