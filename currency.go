@@ -78,8 +78,8 @@ func LookupCurrency(code string) (Currency, error) {
 // through a float. More decimals than cur.Exponent is an error unless the
 // extra ones are zeros ("100.00" yen is 100; "100.5" yen is refused); so is
 // a magnitude above MaxAmount, an exponent, a thousands separator or any
-// other character. Surrounding spaces are ignored. Errors are EINVALID
-// naming field, reason "bad_amount".
+// other character. Surrounding ASCII white space is ignored (not other
+// Unicode spaces). Errors are EINVALID naming field, reason "bad_amount".
 func ParseAmount(field string, cur Currency, s string) (int64, error) {
 	v, _, problem := parseDecimal(s, cur.Exponent, true, MaxAmount)
 	if problem == "is too large" {
@@ -119,8 +119,8 @@ type Rate struct {
 
 // ParseRate reads an exchange rate: a plain positive decimal of at most
 // RatePlaces decimals (zeros beyond are accepted), at most MaxRate, no sign,
-// no exponent. Surrounding spaces are ignored. Errors are EINVALID naming
-// field, reason "bad_rate".
+// no exponent. Surrounding ASCII white space is ignored. Errors are
+// EINVALID naming field, reason "bad_rate".
 func ParseRate(field, s string) (Rate, error) {
 	units, given, problem := parseDecimal(s, RatePlaces, false, MaxRate*pow10(RatePlaces))
 	if problem == "" && units == 0 {

@@ -103,7 +103,7 @@ func amountTooLarge(field string) *Error {
 // float. More than two decimals is an error, as is anything that is not a
 // plain decimal number or whose magnitude is above MaxAmount. field names
 // the request field in the error (EINVALID, reason "bad_amount"). It is
-// ParseAmount for CNY.
+// ParseAmount for CNY; surrounding ASCII white space is ignored.
 func ParseYuan(field, s string) (int64, error) {
 	return ParseAmount(field, CNY, s)
 }
@@ -121,7 +121,9 @@ func FormatYuan(fen int64) string {
 // problem is "" on success, else the end of a message after the field name.
 // given is the number of decimals written (capped at places).
 func parseDecimal(s string, places int, signed bool, max int64) (v int64, given int, problem string) {
-	s = strings.TrimSpace(s)
+	// ASCII white space only: a form value may carry a stray space or
+	// newline, but a no-break or ideographic space is not a number's.
+	s = strings.Trim(s, asciiSpace)
 	if s == "" {
 		return 0, 0, "is empty"
 	}
@@ -184,6 +186,9 @@ func parseDecimal(s string, places int, signed bool, max int64) (v int64, given 
 	}
 	return v, given, ""
 }
+
+// asciiSpace is the white space parseDecimal ignores around a number.
+const asciiSpace = " \t\n\v\f\r"
 
 // pow10 returns 10^n for 0 ≤ n ≤ 18.
 func pow10(n int) int64 {
