@@ -104,7 +104,7 @@ func control(network, address string, _ syscall.RawConn) error {
 // (https://www.iana.org/assignments/iana-ipv4-special-registry and
 // https://www.iana.org/assignments/iana-ipv6-special-registry, RFC 6890 and
 // its updates; as of 2025): every block whose "Globally Reachable" is False
-// or N/A is refused, and so is whatever is not unicast. docs/security.md
+// or N/A is refused, and so is whatever is not unicast. docs/operations.md
 // lists the same table.
 
 // blocked4 are the IPv4 blocks the registry marks not globally reachable
