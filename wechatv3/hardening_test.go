@@ -34,7 +34,7 @@ func TestExtremeTimestamps(t *testing.T) {
 	const wrap = math.MaxInt64 / int64(time.Second) // the first difference whose Duration overflows
 	year := int64(365 * 24 * 3600)
 	var tss []int64
-	for _, d := range []int64{301, 3600, 300 * year, wrap, wrap + 1, wrap + 2, wrap + 300, 2 * wrap, 2*wrap + 1,
+	for _, d := range []int64{600, 3600, 300 * year, wrap, wrap + 1, wrap + 2, wrap + 300, 2 * wrap, 2*wrap + 1,
 		(1 << 40), (1 << 62), 18446744073 /* 2^64 ns in seconds */, 18446744074, 36893488147} {
 		tss = append(tss, now+d)
 		if now-d > math.MinInt64+1 {
