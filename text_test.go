@@ -80,7 +80,7 @@ var orderStringFields = []stringField{
 var notFromCaller = map[string]bool{
 	"Order.NotifyURL": true, "Order.Protocol": true, "Order.Channel": true, "Order.PayStatus": true, "Order.DeclareStatus": true,
 	"Payment.VerDept": true, "Payment.PayType": true, "Payment.InitRequest": true, "Payment.InitResponse": true,
-	"Payment.FailReason": true, "Payment.PayerName": true, "Payment.PayerID": true,
+	"Payment.FailReason": true, "Payment.FailCode": true, "Payment.PayerName": true, "Payment.PayerID": true,
 }
 
 // TestStoredTextIsClean puts every bad character class into every stored

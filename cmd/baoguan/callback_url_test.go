@@ -69,6 +69,14 @@ func TestCallbackURLSchemesRefusedWhenConfigured(t *testing.T) {
 					t.Errorf("%s with %q: %d %s; want %d naming %s", c.name, u, w.Code, w.Body, c.code, c.want)
 				}
 			}
+			// The console's protocol-key form and `merchant key` both go
+			// through core.RotateSetting.
+			for _, name := range []string{"pushorder.callback-url", "payzero.notify-url"} {
+				err := g.svc.RotateSetting(t.Context(), "CB1", name, u, 0)
+				if baoguan.ErrorCode(err) != baoguan.EINVALID || baoguan.ErrorField(err) != name {
+					t.Errorf("RotateSetting %s = %q: %v; want EINVALID on %s", name, u, err, name)
+				}
+			}
 			if _, err := g.svc.Order(t.Context(), m, no); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
 				t.Errorf("an order with notify URL %q was stored (%v)", u, err)
 			}

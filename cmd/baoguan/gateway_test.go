@@ -89,7 +89,7 @@ func newGateway(t *testing.T) *gateway {
 	mux := http.NewServeMux()
 	addOpsRoutes(mux, g.store, reg, log)
 	api.New(api.Options{Svc: svc, Log: log}).Register(mux)
-	fes, err := buildFrontends(ctx, svc, g.store, log)
+	fes, err := buildFrontends(ctx, svc, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
-	"github.com/baoguan/baoguan/netguard"
 	"github.com/baoguan/baoguan/platform"
 )
 
@@ -92,14 +91,6 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 				}
 				val = string(b)
 			}
-			// A callback URL is checked now, when it is configured, like
-			// every notify URL: a wrong scheme is an error for the
-			// operator, not a delivery that fails later.
-			if strings.HasSuffix(name, "-url") && val != "" {
-				if err := netguard.CheckURL(val); err != nil {
-					return fmt.Errorf("--%s: %w", name, err)
-				}
-			}
 			set[protocol+"."+name] = val
 		}
 		if len(set) == 0 {
@@ -111,7 +102,11 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 				return fmt.Errorf("--merchant: no merchant %q", no)
 			}
 			if err != nil {
-				return flagError(err, map[string]string{"grace": "--grace"})
+				flags := map[string]string{"grace": "--grace"}
+				for name := range set {
+					flags[name] = "--" + strings.TrimPrefix(name, protocol+".")
+				}
+				return flagError(err, flags)
 			}
 			fmt.Fprintf(stdout, "merchant %s: %s set for %s\n", no, strings.Join(sortedKeys(set), ", "), protocol)
 			if grace > 0 {
