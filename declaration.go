@@ -160,7 +160,9 @@ type DeclarationSpec struct {
 }
 
 // Validate checks the spec against the catalogue and the fee rule
-// order_fee = transport_fee + product_fee. It returns the catalogue entry.
+// order_fee = transport_fee + product_fee, every fee within 0 … MaxAmount
+// and every text field through CheckText. It returns the catalogue entry.
+// Errors are EINVALID naming the field.
 func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 	e, err := LookupCustoms(s.Customs)
 	if err != nil {
@@ -185,6 +187,9 @@ func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 		if strings.TrimSpace(p.Name) == "" {
 			return e, &Error{Code: EINVALID, Field: "payer.name", Reason: "missing_name", Message: "the orderer's name is required with the ID number"}
 		}
+		if err := p.checkText(); err != nil {
+			return e, err
+		}
 		if p.IDType == "" {
 			p.IDType = IDTypeIDCard
 		}
@@ -192,12 +197,18 @@ func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 			return e, err
 		}
 	}
+	for _, f := range []struct{ name, v string }{{"merchant_customs_no", s.MerchantCustomsNo},
+		{string(ExtraAreaCode), s.Extras.AreaCode}, {string(ExtraJyOrg), s.Extras.JyOrg}, {string(ExtraInType), s.Extras.InType}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return e, err
+		}
+	}
 	for _, f := range []struct {
 		name string
 		v    int64
 	}{{"order_fee", s.OrderFee}, {"transport_fee", s.TransportFee}, {"product_fee", s.ProductFee}, {"duty", s.Duty}} {
-		if f.v < 0 {
-			return e, &Error{Code: EINVALID, Field: f.name, Reason: "bad_amount", Message: f.name + " must not be negative"}
+		if err := CheckAmount(f.name, f.v); err != nil {
+			return e, err
 		}
 	}
 	if s.Split || s.OrderFee != 0 || s.TransportFee != 0 || s.ProductFee != 0 {
@@ -205,7 +216,9 @@ func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 		if s.OrderFee <= 0 {
 			return e, &Error{Code: EINVALID, Field: "order_fee", Reason: "bad_amount", Message: "order_fee must be positive"}
 		}
-		if s.OrderFee != s.TransportFee+s.ProductFee {
+		// Each fee is at most MaxAmount, so the sum cannot wrap; it is
+		// still formed the checked way.
+		if sum, ok := AddAmounts(s.TransportFee, s.ProductFee); !ok || sum != s.OrderFee {
 			return e, &Error{Code: EINVALID, Field: "order_fee", Reason: "split_fees_mismatch",
 				Message: "order_fee " + FormatYuan(s.OrderFee) + " must equal transport_fee " + FormatYuan(s.TransportFee) + " + product_fee " + FormatYuan(s.ProductFee)}
 		}

@@ -1,6 +1,8 @@
 package baoguan
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -224,6 +226,35 @@ func TestMerchantActive(t *testing.T) {
 		m := &Merchant{Status: s}
 		if got := ErrorReason(m.Active()); got != reason {
 			t.Errorf("%s: reason %q, want %q", s, got, reason)
+		}
+	}
+}
+
+// TestErrorMessageHidesInternals: only messages of public codes reach a
+// caller; internal *Errors, code-less *Errors and plain errors do not.
+func TestErrorMessageHidesInternals(t *testing.T) {
+	t.Parallel()
+	const secret = "open /var/lib/baoguan/baoguan.db: permission denied; key=0xDEADBEEF"
+	internal := []error{
+		errors.New(secret),
+		fmt.Errorf("loading order: %w", errors.New(secret)),
+		&Error{Code: EINTERNAL, Message: secret},
+		fmt.Errorf("wrapped: %w", &Error{Code: EINTERNAL, Message: secret}),
+		&Error{Message: secret},
+		Permanent(errors.New(secret)),
+	}
+	for _, err := range internal {
+		if got := ErrorMessage(err); got != InternalMessage {
+			t.Errorf("ErrorMessage(%v) = %q, want %q", err, got, InternalMessage)
+		}
+		if got := ErrorCode(err); got != EINTERNAL {
+			t.Errorf("ErrorCode(%v) = %q, want %q", err, got, EINTERNAL)
+		}
+	}
+	for _, code := range []string{EINVALID, ENOTFOUND, ECONFLICT, ESTATE, EUNAUTHORIZED, EFORBIDDEN, ETOOLARGE, ELIMIT, EMERCHANT, EINSUFFICIENT} {
+		err := fmt.Errorf("ctx: %w", &Error{Code: code, Message: "written for the caller"})
+		if got := ErrorMessage(err); got != "written for the caller" {
+			t.Errorf("ErrorMessage(%s) = %q", code, got)
 		}
 	}
 }

@@ -56,13 +56,14 @@ func (e *Error) WithReason(reason string) *Error {
 	return &c
 }
 
-// ErrorCode returns the code of err if it is (or wraps) an *Error, else EINTERNAL.
+// ErrorCode returns the code of err if it is (or wraps) an *Error with a
+// code, else EINTERNAL.
 func ErrorCode(err error) string {
 	var e *Error
 	if err == nil {
 		return ""
 	}
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != "" {
 		return e.Code
 	}
 	return EINTERNAL
@@ -86,12 +87,18 @@ func ErrorField(err error) string {
 	return ""
 }
 
-// ErrorMessage returns the user-facing message of err; internal errors get a
-// generic text so that details never leak to callers.
+// InternalMessage is the only text a caller sees of an internal error.
+const InternalMessage = "internal error"
+
+// ErrorMessage returns the message of err written for the caller: the
+// Message of an *Error whose code is one of the public codes above. An
+// EINTERNAL *Error, an *Error without a code and any other error get
+// InternalMessage, so that what a store, a driver, a file or a bug says
+// never reaches a caller; front-ends log such errors with the request id.
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != "" && e.Code != EINTERNAL {
 		return e.Message
 	}
-	return "internal error"
+	return InternalMessage
 }

@@ -33,23 +33,29 @@ func CountsToward(ds []Declaration, customs, subOrderNo string) []Declaration {
 // CheckDeclaredTotal enforces the amount rule for a declaration of fee to
 // one customs code, others being what CountsToward returns: before the
 // order is paid the fee may not exceed the order amount, once it is paid
-// the total may not exceed paid − refunded. ELIMIT reason
-// declared_above_paid, field order_fee.
+// the total may not exceed paid − refunded. The comparison cannot wrap
+// (SumExceeds): fees of 9223372036854775807 and 2 exceed every limit. ELIMIT
+// reason declared_above_paid, field order_fee.
 func CheckDeclaredTotal(o *Order, fee int64, others []Declaration) error {
 	if !o.Paid() {
-		if fee > o.Amount {
+		if SumExceeds(o.Amount, fee) {
 			return &Error{Code: ELIMIT, Field: "order_fee", Reason: "declared_above_paid",
 				Message: "declared order_fee is above the order amount"}
 		}
 		return nil
 	}
-	sum := fee
+	vs := make([]int64, 0, len(others)+1)
+	vs = append(vs, fee)
 	for _, d := range others {
-		sum += d.OrderFee
+		vs = append(vs, d.OrderFee)
 	}
-	if sum > o.Declarable() {
+	if SumExceeds(o.Declarable(), vs...) {
+		total := "more than " + FormatYuan(MaxAmount)
+		if s, ok := SumAmounts(vs...); ok && s >= 0 {
+			total = FormatYuan(s)
+		}
 		return &Error{Code: ELIMIT, Field: "order_fee", Reason: "declared_above_paid",
-			Message: "declared order_fee total " + FormatYuan(sum) + " exceeds the paid amount less refunds " + FormatYuan(o.Declarable())}
+			Message: "declared order_fee total " + total + " exceeds the paid amount less refunds " + FormatYuan(o.Declarable())}
 	}
 	return nil
 }

@@ -25,7 +25,8 @@ const maxOtherIDLen = 64
 // number must be non-empty; for IDCARD (or an empty type) it must be 15
 // digits (the pre-1999 card), 17 digits followed by a digit, X or x, or up to
 // 20 digits (pushorder's own sample, 32068119891142120001, has 20). For
-// OTHER it must be at most 64 characters without control characters.
+// OTHER it must be at most 64 characters of valid UTF-8 without control or
+// bidirectional characters (see CheckText).
 // Surrounding spaces are ignored; callers should store the trimmed number.
 // Errors are EINVALID on field with reason "missing_id", "bad_id_format",
 // or "bad_id_type" when idType is neither IDCARD nor OTHER.
@@ -41,7 +42,8 @@ func CheckIDFormat(field, idType, id string) error {
 				WithReason("bad_id_format")
 		}
 	case IDTypeOther:
-		if utf8.RuneCountInString(id) > maxOtherIDLen || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+		if utf8.RuneCountInString(id) > maxOtherIDLen || !utf8.ValidString(id) ||
+			strings.IndexFunc(id, func(r rune) bool { return unicode.IsControl(r) || forbiddenRune(r) }) >= 0 {
 			return FieldError(field, "%s must be at most %d characters without control characters", field, maxOtherIDLen).
 				WithReason("bad_id_format")
 		}

@@ -169,10 +169,10 @@ func (o *Order) Paid() bool { return o.PayStatus == PaySucceed }
 
 // Declarable is the amount that may still be declared: paid less refunded.
 func (o *Order) Declarable() int64 {
-	if !o.Paid() {
+	if !o.Paid() || o.Refunded >= o.Amount {
 		return 0
 	}
-	return o.Amount - o.Refunded
+	return o.Amount - max(o.Refunded, 0)
 }
 
 // MovePay changes the pay status, refusing illegal transitions.
@@ -210,12 +210,14 @@ func CheckOrderNo(field, no string) error {
 
 // Validate checks an order as pushed: the rules every front-end shares.
 // It does not check the customs target (see DeclarationSpec.Validate).
+// Every amount is within MaxAmount and every stored text field passes
+// CheckText. Errors are EINVALID naming the field.
 func (o *Order) Validate() error {
 	if err := CheckOrderNo("merchant_order_no", o.MerchantOrderNo); err != nil {
 		return err
 	}
-	if o.Amount <= 0 {
-		return &Error{Code: EINVALID, Field: "amount", Reason: "bad_amount", Message: "amount must be a positive number of fen"}
+	if err := CheckPositiveAmount("amount", o.Amount); err != nil {
+		return err
 	}
 	if o.Currency == "" {
 		o.Currency = "CNY"
@@ -229,9 +231,27 @@ func (o *Order) Validate() error {
 	if utf8.RuneCountInString(o.Subject) > 256 {
 		return &Error{Code: EINVALID, Field: "subject", Reason: "too_long", Message: "subject is longer than 256 characters"}
 	}
+	for _, f := range []struct{ name, v string }{{"subject", o.Subject}, {"capital_name", o.CapitalName},
+		{"payment_no", o.Payment.No}, {"psp", o.Payment.PSP}, {"psp_name", o.Payment.PSPName}, {"psp_customs_code", o.Payment.PSPCode}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return err
+		}
+	}
 	for i, it := range o.Items {
+		field := "items[" + itoa(i) + "]."
 		if strings.TrimSpace(it.Subject) == "" {
-			return &Error{Code: EINVALID, Field: "items[" + itoa(i) + "].subject", Reason: "missing", Message: "every item needs a subject"}
+			return &Error{Code: EINVALID, Field: field + "subject", Reason: "missing", Message: "every item needs a subject"}
+		}
+		if err := it.validate(field); err != nil {
+			return err
+		}
+	}
+	for k, v := range o.Extra {
+		if err := CheckText("extra", k); err != nil {
+			return err
+		}
+		if err := CheckText("extra."+k, v); err != nil {
+			return err
 		}
 	}
 	if !o.Channel.Valid() {
@@ -244,16 +264,38 @@ func (o *Order) Validate() error {
 		if err := o.Payer.Validate(); err != nil {
 			return err
 		}
+	} else if err := o.Payer.checkText(); err != nil {
+		// An order that is not declared may still carry a payer; what is
+		// stored must be storable.
+		return err
 	}
 	return nil
 }
 
+// validate checks an item's text fields and amount; field is its prefix,
+// e.g. "items[2].".
+func (it *Item) validate(field string) error {
+	for _, f := range []struct{ name, v string }{{"subject", it.Subject}, {"link", it.Link}, {"article_no", it.ArticleNo}} {
+		if err := CheckText(field+f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if it.Quantity < 0 {
+		return &Error{Code: EINVALID, Field: field + "quantity", Reason: "bad_quantity", Message: field + "quantity must not be negative"}
+	}
+	return CheckAmount(field+"unit_amount", it.UnitAmount)
+}
+
 // Validate checks the payer data a declaration needs at push time. Identity
 // rules beyond the format (checksum, name match) are applied before the
-// declaration is sent, so that a push is not refused for them.
+// declaration is sent, so that a push is not refused for them. Every field
+// passes CheckText. Errors are EINVALID naming the field.
 func (p *Payer) Validate() error {
 	if strings.TrimSpace(p.Name) == "" {
 		return &Error{Code: EINVALID, Field: "payer.name", Reason: "missing_name", Message: "payer name is required for a declared order"}
+	}
+	if err := p.checkText(); err != nil {
+		return err
 	}
 	if p.IDType == "" {
 		p.IDType = IDTypeIDCard
@@ -269,6 +311,17 @@ func (p *Payer) Validate() error {
 	}
 	if !phoneOK(p.Phone) {
 		return &Error{Code: EINVALID, Field: "payer.phone", Reason: "bad_phone", Message: "payer phone must be 5–20 digits (mainland mobiles have 11)"}
+	}
+	return nil
+}
+
+// checkText applies CheckText to every payer field.
+func (p *Payer) checkText() error {
+	for _, f := range []struct{ name, v string }{{"payer.name", p.Name}, {"payer.id_type", p.IDType},
+		{"payer.id_number", p.IDNumber}, {"payer.phone", p.Phone}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return err
+		}
 	}
 	return nil
 }

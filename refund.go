@@ -64,20 +64,49 @@ func (r *Refund) Move(to RefundStatus) error {
 	return nil
 }
 
-// CheckRefund enforces: the order is paid, the amount is positive, and all
-// refunds that are not failed add up to at most the paid amount. open is
-// the sum of the order's refunds that have not failed (pending included), so
-// two concurrent refunds cannot together exceed the payment.
+// CheckRefundRequest checks what a merchant sends to ask for a refund,
+// before the order is read: the refund and order numbers (CheckOrderNo),
+// an amount in 1 … MaxAmount unless rest (a refund of whatever is left,
+// whose amount the order decides), and a reason that passes CheckText.
+// Errors are EINVALID naming the field (refund_no, order_no, amount,
+// reason).
+func CheckRefundRequest(refundNo, orderNo string, amount int64, rest bool, reason string) error {
+	if err := CheckOrderNo("refund_no", refundNo); err != nil {
+		return err
+	}
+	if err := CheckOrderNo("order_no", orderNo); err != nil {
+		return err
+	}
+	if !rest {
+		if err := CheckPositiveAmount("amount", amount); err != nil {
+			return err
+		}
+	}
+	return CheckText("reason", reason)
+}
+
+// CheckRefund enforces: the order is paid, the amount is positive and at
+// most MaxAmount, and all refunds that are not failed add up to at most
+// the paid amount. open is the sum of the order's refunds that have not
+// failed (pending included), so two concurrent refunds cannot together
+// exceed the payment. The comparison cannot wrap (SumExceeds): a refund of
+// 9223372036854775807 after a refund of 1 is refused, not added into a
+// negative total. Errors: ESTATE (not paid), EINVALID (amount), ELIMIT
+// (refunds would exceed the paid amount).
 func CheckRefund(o *Order, amount, open int64) error {
 	if !o.Paid() {
 		return &Error{Code: ESTATE, Reason: "not_paid", Message: "order " + o.MerchantOrderNo + " is not paid; nothing to refund"}
 	}
-	if amount <= 0 {
-		return &Error{Code: EINVALID, Field: "amount", Reason: "bad_amount", Message: "refund amount must be a positive number of fen"}
+	if err := CheckPositiveAmount("amount", amount); err != nil {
+		return err
 	}
-	if open+amount > o.Amount {
+	if SumExceeds(o.Amount, open, amount) {
+		total := "more than " + FormatYuan(MaxAmount)
+		if s, ok := AddAmounts(open, amount); ok && open >= 0 {
+			total = FormatYuan(s)
+		}
 		return &Error{Code: ELIMIT, Field: "amount", Reason: "refund_above_paid",
-			Message: "refunds would total " + FormatYuan(open+amount) + ", above the paid amount " + FormatYuan(o.Amount)}
+			Message: "refunds would total " + total + ", above the paid amount " + FormatYuan(o.Amount)}
 	}
 	return nil
 }

@@ -330,7 +330,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	}
 	pub, err := merchantKey(m)
 	if err != nil {
-		return req, fail(CodeUnknownMerchant, "mch_id "+no+": "+err.Error())
+		// What is wrong with the registered key is the operator's to
+		// know (the log has it), not the caller's.
+		s.log.Warn("accp: merchant public key unusable", "request_id", r.Header.Get("X-Request-Id"), "merchant", no, "err", err)
+		return req, fail(CodeUnknownMerchant, "mch_id "+no+" has no usable ACCP public key registered; ask the gateway operator to register it")
 	}
 	if t := r.Header.Get(HeaderSignatureType); !strings.EqualFold(strings.TrimSpace(t), SignatureTypeRSA) {
 		return req, fail(CodeBadSignature, "Signature-Type must be RSA")
@@ -388,8 +391,12 @@ func (s *Server) checkTimestamp(ts string) error {
 	if err != nil || len(ts) != 14 {
 		return fail(CodeBadTimestamp, "timestamp must be yyyyMMddHHmmss (China Standard Time), got "+ts)
 	}
+	// Compared in whole seconds against bounds computed from the clock,
+	// never through a difference turned into a time.Duration, which could
+	// overflow for far timestamps (year 0001 or 9999).
 	now := s.svc.Now()
-	if d := now.Sub(t); d > s.skew || d < -s.skew {
+	n, skew := now.Unix(), int64(s.skew/time.Second)
+	if u := t.Unix(); u < n-skew || u > n+skew {
 		return fail(CodeBadTimestamp, "timestamp "+ts+" is outside the 30 minutes either side of the gateway's time "+now.In(cst).Format("20060102150405"))
 	}
 	return nil

@@ -68,11 +68,7 @@ func merchantOf(r *http.Request) *baoguan.Merchant {
 // handling to POSTs.
 func (a *API) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			key = ""
-		}
-		m, err := a.svc.MerchantByAPIKey(r.Context(), strings.TrimSpace(key))
+		m, err := a.svc.MerchantByAPIKey(r.Context(), bearerToken(r.Header.Get("Authorization")))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -84,6 +80,18 @@ func (a *API) authed(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// bearerToken returns the credentials of an Authorization header of the
+// Bearer scheme, or "". The scheme name is case-insensitive (RFC 9110
+// §11.1: "bearer", "BEARER" and "Bearer" are the same scheme) and may be
+// followed by more than one space.
+func bearerToken(h string) string {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 // idempotent replays the first response to a repeated Idempotency-Key with

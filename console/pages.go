@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -67,12 +66,10 @@ func home(v *core.Viewer) string {
 	return Prefix + "/ops/"
 }
 
+// errMessage is the text a form shows for err: only messages written for
+// the user (baoguan.ErrorMessage), never an internal error's.
 func errMessage(err error) string {
-	var e *baoguan.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return "internal error"
+	return baoguan.ErrorMessage(err)
 }
 
 func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/netguard"
 	"github.com/baoguan/baoguan/webhook"
 )
 
@@ -111,10 +112,21 @@ func (s *Service) RotateSetting(ctx context.Context, no, name, value string, gra
 // companions — a public key and its serial — never change apart. With
 // grace > 0 each replaced value stays valid until now+grace (SettingValues);
 // with 0 the replaced values, and those of earlier rotations still in a
-// grace period, stop at once. Errors: EINVALID (grace), ENOTFOUND.
+// grace period, stop at once. Errors: EINVALID (grace; a setting named
+// …-url that netguard.CheckURL refuses, field = the setting), ENOTFOUND.
 func (s *Service) RotateSettings(ctx context.Context, no string, set map[string]string, grace time.Duration) error {
 	if grace < 0 || grace > MaxKeyGrace {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "grace", Reason: "bad_grace", Message: "grace period must be between 0 and 720h"}
+	}
+	// A callback URL (pushorder.callback-url, payzero.notify-url, …) is
+	// checked when it is configured, like every notify URL: a scheme other
+	// than http(s) is the operator's error now, not a failed delivery later.
+	for name, value := range set {
+		if strings.HasSuffix(name, "-url") && value != "" {
+			if err := netguard.CheckURL(value); err != nil {
+				return &baoguan.Error{Code: baoguan.EINVALID, Field: name, Reason: "bad_notify_url", Message: err.Error()}
+			}
+		}
 	}
 	err := s.update(ctx, func(tx baoguan.Tx, _ *queue) error {
 		m, err := tx.MerchantByNo(no)

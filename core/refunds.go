@@ -48,16 +48,11 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 				Message: "订单 " + in.OrderNo + " 经由自动支付或无支付推单创建，无法退款"}
 		}
 	}
-	if err := baoguan.CheckOrderNo("refund_no", in.RefundNo); err != nil {
-		return nil, false, err
-	}
-	if err := baoguan.CheckOrderNo("order_no", in.OrderNo); err != nil {
-		return nil, false, err
-	}
 	if in.Rest {
-		in.Amount = 0
-	} else if in.Amount <= 0 {
-		return nil, false, &baoguan.Error{Code: baoguan.EINVALID, Field: "amount", Reason: "bad_amount", Message: "refund amount must be a positive number of fen"}
+		in.Amount = 0 // the amount is what is left, found below
+	}
+	if err := baoguan.CheckRefundRequest(in.RefundNo, in.OrderNo, in.Amount, in.Rest, in.Reason); err != nil {
+		return nil, false, err
 	}
 	amountKey := strconv.FormatInt(in.Amount, 10)
 	if in.Rest {

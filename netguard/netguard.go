@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/baoguan/baoguan"
 )
 
 // ErrNotAllowed is wrapped by the error a request fails with when its
@@ -98,26 +100,88 @@ func control(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// Non-public ranges that net.IP has no predicate for.
-var blocked = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT (RFC 6598), often the provider's internal network
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"; 0.0.0.0 itself reaches the local host on Linux
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking (RFC 2544), not routed publicly but used inside some networks
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, including the limited broadcast 255.255.255.255
-	netip.MustParsePrefix("fec0::/10"),     // deprecated site-local, still routed inside some networks
+// The address rules follow the IANA special-purpose address registries
+// (https://www.iana.org/assignments/iana-ipv4-special-registry and
+// https://www.iana.org/assignments/iana-ipv6-special-registry, RFC 6890 and
+// its updates; as of 2025): every block whose "Globally Reachable" is False
+// or N/A is refused, and so is whatever is not unicast. docs/operations.md
+// lists the same table.
+
+// blocked4 are the IPv4 blocks the registry marks not globally reachable
+// (or N/A), plus multicast. 192.0.0.0/24 is refused but for the two /32s
+// the registry marks globally reachable (allowed4).
+var blocked4 = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),          // "this network" (RFC 791); 0.0.0.0 reaches the local host on Linux
+	netip.MustParsePrefix("10.0.0.0/8"),         // private use (RFC 1918)
+	netip.MustParsePrefix("100.64.0.0/10"),      // shared address space, carrier-grade NAT (RFC 6598)
+	netip.MustParsePrefix("127.0.0.0/8"),        // loopback (RFC 1122)
+	netip.MustParsePrefix("169.254.0.0/16"),     // link local, cloud metadata services (RFC 3927)
+	netip.MustParsePrefix("172.16.0.0/12"),      // private use (RFC 1918)
+	netip.MustParsePrefix("192.0.0.0/24"),       // IETF protocol assignments (RFC 6890): DS-Lite, dummy, NAT64 discovery…
+	netip.MustParsePrefix("192.0.2.0/24"),       // documentation, TEST-NET-1 (RFC 5737)
+	netip.MustParsePrefix("192.88.99.0/24"),     // deprecated 6to4 relay anycast (RFC 7526), 6a44 relay (RFC 6751)
+	netip.MustParsePrefix("192.168.0.0/16"),     // private use (RFC 1918)
+	netip.MustParsePrefix("198.18.0.0/15"),      // benchmarking (RFC 2544)
+	netip.MustParsePrefix("198.51.100.0/24"),    // documentation, TEST-NET-2 (RFC 5737)
+	netip.MustParsePrefix("203.0.113.0/24"),     // documentation, TEST-NET-3 (RFC 5737)
+	netip.MustParsePrefix("224.0.0.0/4"),        // multicast (RFC 5771): not a unicast destination
+	netip.MustParsePrefix("240.0.0.0/4"),        // reserved (RFC 1112)
+	netip.MustParsePrefix("255.255.255.255/32"), // limited broadcast (RFC 919), inside 240/4 but listed by the registry
 }
 
-// nat64 is the well-known NAT64 prefix (RFC 6052): such an address is an
-// IPv4 address in disguise, and a NAT64 gateway would carry the connection
-// to whatever IPv4 address it embeds, so that address is what is checked.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// allowed4 are the globally reachable exceptions inside blocked4.
+var allowed4 = []netip.Addr{
+	netip.MustParseAddr("192.0.0.9"),  // Port Control Protocol anycast (RFC 7723)
+	netip.MustParseAddr("192.0.0.10"), // TURN anycast (RFC 8155)
+}
 
-// Allowed reports whether a notification may be sent to ip. It refuses
-// loopback, private (RFC 1918, fc00::/7), link-local (169.254.0.0/16,
-// fe80::/10), unspecified, multicast and carrier-grade NAT (100.64.0.0/10)
-// addresses, a few other ranges that are never public, and an invalid ip.
-// IPv4 addresses written as IPv6 (::ffff:a.b.c.d, or NAT64 64:ff9b::a.b.c.d)
-// are judged by the IPv4 address they carry.
+// IPv6: only the global unicast space 2000::/3 (IANA IPv6 address space
+// registry) can be a webhook's address; everything else (::/8 with the
+// unspecified, loopback and deprecated IPv4-compatible ::a.b.c.d forms,
+// 100::/64 discard-only, 64:ff9b:1::/48 local-use NAT64, 5f00::/16 SRv6
+// SIDs, fc00::/7 unique local, fe80::/10 link local, fec0::/10 site local,
+// ff00::/8 multicast, …) is refused, with two exceptions judged by the
+// IPv4 address they carry: ::ffff:0:0/96 (IPv4-mapped) and 64:ff9b::/96
+// (the well-known NAT64 prefix, RFC 6052).
+var (
+	global6 = netip.MustParsePrefix("2000::/3")
+	nat64   = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4  = netip.MustParsePrefix("2002::/16") // 6to4 (RFC 3056): 2002:AABB:CCDD::/48 carries AA.BB.CC.DD
+)
+
+// blocked6 are the blocks inside 2000::/3 the registry marks not globally
+// reachable (or N/A).
+var blocked6 = []netip.Prefix{
+	netip.MustParsePrefix("2001::/23"),     // IETF protocol assignments (RFC 2928), but for allowed6
+	netip.MustParsePrefix("2001::/32"),     // Teredo (RFC 4380): reaches a client behind NAT through a relay; N/A
+	netip.MustParsePrefix("2001:2::/48"),   // benchmarking (RFC 5180)
+	netip.MustParsePrefix("2001:10::/28"),  // deprecated ORCHID (RFC 4843)
+	netip.MustParsePrefix("2001:db8::/32"), // documentation (RFC 3849)
+	netip.MustParsePrefix("3fff::/20"),     // documentation (RFC 9637)
+}
+
+// allowed6 are the globally reachable exceptions inside 2001::/23.
+var allowed6 = []netip.Prefix{
+	netip.MustParsePrefix("2001:1::1/128"),   // Port Control Protocol anycast (RFC 7723)
+	netip.MustParsePrefix("2001:1::2/128"),   // TURN anycast (RFC 8155)
+	netip.MustParsePrefix("2001:1::3/128"),   // DNS-SD service registration anycast (RFC 9665)
+	netip.MustParsePrefix("2001:3::/32"),     // AMT (RFC 7450)
+	netip.MustParsePrefix("2001:4:112::/48"), // AS112-v6 (RFC 7535)
+	netip.MustParsePrefix("2001:20::/28"),    // ORCHIDv2 (RFC 7343)
+	netip.MustParsePrefix("2001:30::/28"),    // drone remote ID entity tags (RFC 9374)
+}
+
+// Allowed reports whether a notification may be sent to ip: only an
+// address the IANA special-purpose registries leave globally reachable, and
+// unicast. It refuses loopback, private, shared (CGN), link-local,
+// documentation, benchmarking, reserved, broadcast and multicast IPv4
+// blocks, the IETF-assignment block 192.0.0.0/24 (but for its two anycast
+// addresses), every IPv6 address outside 2000::/3 (unique local, link
+// local, discard, local-use NAT64, IPv4-compatible, …) and the
+// non-reachable blocks inside it (Teredo, ORCHID, benchmarking,
+// documentation). IPv4 addresses written as IPv6 — ::ffff:a.b.c.d,
+// NAT64 64:ff9b::a.b.c.d and 6to4 2002:AABB:CCDD:: — are judged by the
+// IPv4 address they carry. An invalid ip is refused.
 func Allowed(ip net.IP) bool {
 	a, ok := netip.AddrFromSlice(ip)
 	if !ok {
@@ -128,22 +192,47 @@ func Allowed(ip net.IP) bool {
 
 // allowedAddr is Allowed for a netip.Addr, the form the dial hook has.
 func allowedAddr(a netip.Addr) bool {
-	// The zone of a scoped address does not change which host it reaches,
-	// and mapped forms must not hide an IPv4 loopback or private address.
-	a = a.WithZone("").Unmap()
-	if nat64.Contains(a) {
-		b := a.As16()
-		a = netip.AddrFrom4([4]byte(b[12:16]))
-	}
-	if !a.IsValid() ||
-		a.IsLoopback() ||
-		a.IsPrivate() ||
-		a.IsLinkLocalUnicast() ||
-		a.IsUnspecified() ||
-		a.IsMulticast() { // includes link- and interface-local multicast
+	if !a.IsValid() {
 		return false
 	}
-	for _, p := range blocked {
+	// The zone of a scoped address does not change which host it reaches.
+	a = a.WithZone("")
+	if a.Is6() && !a.Is4In6() {
+		switch {
+		case nat64.Contains(a):
+			b := a.As16()
+			return allowed4Addr(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixTo4.Contains(a):
+			b := a.As16()
+			return allowed4Addr(netip.AddrFrom4([4]byte(b[2:6])))
+		case !global6.Contains(a):
+			return false
+		}
+		for _, p := range allowed6 {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		for _, p := range blocked6 {
+			if p.Contains(a) {
+				return false
+			}
+		}
+		return true
+	}
+	// IPv4, or IPv4-mapped IPv6 (::ffff:a.b.c.d), which connects to the
+	// IPv4 address it carries.
+	return allowed4Addr(a.Unmap())
+}
+
+// allowed4Addr judges an IPv4 address.
+func allowed4Addr(a netip.Addr) bool {
+	for _, x := range allowed4 {
+		if a == x {
+			return true
+		}
+	}
+	for _, p := range blocked4 {
 		if p.Contains(a) {
 			return false
 		}
@@ -152,8 +241,11 @@ func allowedAddr(a netip.Addr) bool {
 }
 
 // CheckURL validates a notify URL when a merchant sets it: it must be an
-// absolute http or https URL with a host, an optional port in 1-65535, no
-// user name or password, and at most 2048 bytes. The error names the
+// absolute http or https URL (any other scheme — ftp, file, gopher, data,
+// javascript, ws… — is refused here, when the URL is configured, not when a
+// delivery fails) with a host, an optional port in 1-65535, no user name or
+// password, no control or bidirectional characters, and at most 2048
+// bytes. The error names the
 // problem. CheckURL does not look the host up: where it points is checked
 // each time a notification is delivered (see Client).
 func CheckURL(raw string) error {
@@ -165,6 +257,11 @@ func CheckURL(raw string) error {
 	}
 	if strings.TrimSpace(raw) != raw {
 		return errors.New("notify URL has leading or trailing spaces")
+	}
+	// Control and bidirectional characters would be stored and shown in
+	// logs and pages as something other than what is requested.
+	if err := baoguan.CheckText("notify URL", raw); err != nil {
+		return errors.New(baoguan.ErrorMessage(err))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -32,7 +32,7 @@ func (s *Server) handlePush(test bool) http.Handler {
 		fail := func(err error) {
 			code, msg := pushResult(err)
 			if code == CodeInternal {
-				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "path", r.URL.Path,
+				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "route", r.Pattern, // the path holds the access token
 					"order_no", orderNo, "err", err)
 			}
 			writeReply(w, pushReply{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo})

@@ -14,7 +14,7 @@ func (s *Server) handleGet() http.Handler {
 		fail := func(err error) {
 			code, msg := queryResult(err)
 			if msg == msgInternal {
-				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "path", r.URL.Path,
+				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "route", r.Pattern, // the path holds the access token
 					"order_no", orderNo, "err", err)
 			}
 			writeReply(w, queryFailure{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo})

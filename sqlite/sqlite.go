@@ -180,6 +180,10 @@ func openWriter(ctx context.Context, path, syncMode string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Created owner-only before SQLite sees it; see files.go.
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", d)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -151,7 +151,11 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 		if !ok || ver != "v1" {
 			continue
 		}
-		got, err := base64.StdEncoding.DecodeString(sig)
+		// Strict: the last character's unused bits must be zero, so that
+		// only the one canonical text of a signature verifies, as with
+		// the reference libraries, which compare the signature text
+		// (found by fuzzing: "…1OF=" decoded like "…1OE=").
+		got, err := base64.StdEncoding.Strict().DecodeString(sig)
 		if err != nil {
 			continue
 		}

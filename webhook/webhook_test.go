@@ -263,3 +263,22 @@ func TestSignErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyRefusesNonCanonicalBase64: the spec vector's signature ends in
+// "E="; "F=" to "H=" differ only in bits base64 leaves unused, and decode
+// to the same MAC with a lenient decoder. Only the canonical text verifies
+// (a FuzzVerify finding).
+func TestVerifyRefusesNonCanonicalBase64(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(specTimestamp, 0)
+	for _, last := range []string{"F=", "G=", "H="} {
+		h := specHeader()
+		h.Set(HeaderSignature, strings.TrimSuffix(specSignature, "E=")+last)
+		if err := Verify(specSecret, h, []byte(specPayload), now, DefaultTolerance); !errors.Is(err, ErrSignature) {
+			t.Errorf("signature ending %q: %v, want ErrSignature", last, err)
+		}
+	}
+	if err := Verify(specSecret, specHeader(), []byte(specPayload), now, DefaultTolerance); err != nil {
+		t.Errorf("the canonical signature: %v", err)
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/big"
 	"net/http"
 	"strconv"
@@ -139,8 +138,12 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	if err != nil {
 		return signError("the Authorization timestamp must be Unix seconds, not " + strconv.Quote(a.timestamp))
 	}
-	if d := time.Duration(math.Abs(float64(s.svc.Now().Unix()-ts))) * time.Second; d > s.skew {
-		return signError(fmt.Sprintf("the Authorization timestamp %d is %s away from baoguan's clock; at most %s is allowed", ts, d, s.skew))
+	// Compared in seconds against bounds computed from the clock, never by
+	// turning a difference into a time.Duration: a timestamp ~300 years
+	// away made that product overflow and pass as a small skew.
+	now, skew := s.svc.Now().Unix(), int64(s.skew/time.Second)
+	if ts < now-skew || ts > now+skew {
+		return signError(fmt.Sprintf("the Authorization timestamp %d is more than %s away from baoguan's clock (%d)", ts, s.skew, now))
 	}
 	if len(a.nonce) > 64 || strings.ContainsAny(a.nonce, " \t\r\n") {
 		return signError("nonce_str must be at most 64 characters without spaces")
@@ -157,10 +160,19 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.log.Warn("wechatv3 merchant key unusable", "merchant", m.No, "err", err)
 		return signError("no usable merchant certificate is registered for mchid " + a.mchid + "; ask the operator to register it")
 	}
-	pub := keys[normSerial(a.serial)]
+	// A certificate authenticates only within its validity, on baoguan's
+	// clock; a bare public key registered with its serial has none.
+	at := s.svc.Now()
+	var pub *rsa.PublicKey
 	var retired []*rsa.PublicKey
-	if pub == nil {
-		if retired, err = s.retiredKeys(ctx, m, a.serial); err != nil {
+	if k, ok := keys[normSerial(a.serial)]; ok {
+		if !k.validAt(at) {
+			return signError(fmt.Sprintf("the merchant certificate %s is valid from %s to %s, not now; sign with a current certificate and ask the operator to register it",
+				a.serial, k.notBefore.UTC().Format(time.RFC3339), k.notAfter.UTC().Format(time.RFC3339)))
+		}
+		pub = k.pub
+	} else {
+		if retired, err = s.retiredKeys(ctx, m, a.serial, at); err != nil {
 			return err
 		}
 		if len(retired) == 0 {
@@ -182,7 +194,7 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	ok := pub != nil && verifies(pub, sig, r, prefix, a, body)
 	if !ok && pub != nil {
 		// The key may have been replaced under the same serial.
-		if retired, err = s.retiredKeys(ctx, m, a.serial); err != nil {
+		if retired, err = s.retiredKeys(ctx, m, a.serial, at); err != nil {
 			return err
 		}
 	}
@@ -241,8 +253,9 @@ func verifies(pub *rsa.PublicKey, sig []byte, r *http.Request, prefix string, a 
 // --grace) and may sign under serial: replaced certificates with that
 // serial, and replaced bare public keys when serial is a serial the
 // merchant registered now or before. A signature by any of them is the
-// merchant's until the period ends.
-func (s *Server) retiredKeys(ctx context.Context, m *baoguan.Merchant, serial string) ([]*rsa.PublicKey, error) {
+// merchant's until the period ends, and a certificate's only within its
+// validity.
+func (s *Server) retiredKeys(ctx context.Context, m *baoguan.Merchant, serial string, now time.Time) ([]*rsa.PublicKey, error) {
 	var out []*rsa.PublicKey
 	certs, err := s.svc.RetiredSettingValues(ctx, m, settingCert)
 	if err != nil {
@@ -250,8 +263,8 @@ func (s *Server) retiredKeys(ctx context.Context, m *baoguan.Merchant, serial st
 	}
 	for _, c := range certs {
 		ks, err := merchantKeys(&baoguan.Merchant{Settings: map[string]string{settingCert: c}})
-		if err == nil && ks[normSerial(serial)] != nil {
-			out = append(out, ks[normSerial(serial)])
+		if k, ok := ks[normSerial(serial)]; err == nil && ok && k.validAt(now) {
+			out = append(out, k.pub)
 		}
 	}
 	pubs, err := s.svc.RetiredSettingValues(ctx, m, settingPublicKey)
@@ -277,11 +290,23 @@ func (s *Server) retiredKeys(ctx context.Context, m *baoguan.Merchant, serial st
 	return out, nil
 }
 
-// merchantKeys returns the merchant's request-signing public keys by
-// normalised serial: every certificate in the registered PEM (several
-// allow a rotation), and a bare public key with its registered serial.
-func merchantKeys(m *baoguan.Merchant) (map[string]*rsa.PublicKey, error) {
-	keys := map[string]*rsa.PublicKey{}
+// merchantKey is one registered request-signing key: a certificate's,
+// with its validity, or a bare public key (zero validity: no limit).
+type merchantKey struct {
+	pub                 *rsa.PublicKey
+	notBefore, notAfter time.Time
+}
+
+// validAt reports whether k may authenticate at t.
+func (k merchantKey) validAt(t time.Time) bool {
+	return k.notAfter.IsZero() || !t.After(k.notAfter) && !t.Before(k.notBefore)
+}
+
+// merchantKeys returns the merchant's request-signing keys by normalised
+// serial: every certificate in the registered PEM (several allow a
+// rotation), and a bare public key with its registered serial.
+func merchantKeys(m *baoguan.Merchant) (map[string]merchantKey, error) {
+	keys := map[string]merchantKey{}
 	rest := []byte(m.Settings[settingCert])
 	for {
 		var b *pem.Block
@@ -300,7 +325,7 @@ func merchantKeys(m *baoguan.Merchant) (map[string]*rsa.PublicKey, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: certificate %s does not hold an RSA key", settingCert, certSerial(cert))
 		}
-		keys[normSerial(certSerial(cert))] = pub
+		keys[normSerial(certSerial(cert))] = merchantKey{pub: pub, notBefore: cert.NotBefore, notAfter: cert.NotAfter}
 	}
 	if p := m.Settings[settingPublicKey]; p != "" {
 		serial := m.Settings[settingSerial]
@@ -311,7 +336,7 @@ func merchantKeys(m *baoguan.Merchant) (map[string]*rsa.PublicKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", settingPublicKey, err)
 		}
-		keys[normSerial(serial)] = pub
+		keys[normSerial(serial)] = merchantKey{pub: pub}
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("neither " + settingCert + " nor " + settingPublicKey + " is set")

@@ -2,7 +2,6 @@ package wechatv3
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"encoding/base64"
@@ -413,15 +412,8 @@ func (s *Server) handleVerifyCertificate(ctx context.Context, c *call) (any, err
 	if req.CertificateType != baoguan.IDTypeIDCard {
 		return nil, paramError(locBody, "certificate_type", req.CertificateType, "certificate_type must be IDCARD")
 	}
-	id, err := s.decrypt("certificate_id", req.CertificateID)
+	id, name, err := s.decryptIdentity(req.CertificateID, req.CertificateName)
 	if err != nil {
-		return nil, err
-	}
-	name, err := s.decrypt("certificate_name", req.CertificateName)
-	if err != nil {
-		return nil, err
-	}
-	if err := baoguan.CheckIDFormat("certificate_id", baoguan.IDTypeIDCard, id); err != nil {
 		return nil, err
 	}
 	t := core.DeclarationTarget{Order: req.ref(), Customs: customs, SubOrderNo: req.SubOrderNo}
@@ -434,24 +426,59 @@ func (s *Server) handleVerifyCertificate(ctx context.Context, c *call) (any, err
 		CertificateCheckResult: result}, nil
 }
 
-// decrypt opens a field encrypted to the platform certificate. The seed
-// prescribes RSAES-PKCS1-v1_5; WeChat's SDKs encrypt sensitive fields with
-// RSAES-OAEP (SHA-1), so both are accepted. OAEP is tried first: its
-// padding check cannot pass by chance on a PKCS #1 v1.5 ciphertext, while
-// the reverse can (about once in 256).
-func (s *Server) decrypt(field, b64 string) (string, error) {
-	if b64 == "" {
-		return "", paramError(locBody, field, "", field+" is required")
+// errIdentityFields is the one answer to every failure of reading the
+// encrypted certificate fields: missing, not base64, not decryptable with
+// the platform key, or decrypted into something that is not an ID number
+// or a name. A distinct answer for "cannot decrypt" (as baoguan gave
+// before) would make verify-certificate a padding oracle on the platform
+// key: with PKCS #1 v1.5, telling well-padded ciphertexts from others is
+// what Bleichenbacher's attack needs to decrypt any captured field, one
+// query at a time. So the caller learns only that the pair was unusable.
+var errIdentityFields = paramError(locBody, "", "",
+	"certificate_id and certificate_name must be the payer's ID number and name, each encrypted to the platform certificate "+
+		"(RSAES-PKCS1-v1_5 as the document prescribes, or RSAES-OAEP with SHA-1 as WeChat's SDKs do) and base64-encoded")
+
+// decryptIdentity opens the two certificate fields and checks what they
+// hold. Both fields are always decrypted both ways, whatever fails first,
+// and the checks run on whatever came out, so that neither the answer nor
+// its timing depends on which step failed (see errIdentityFields). The
+// seed prescribes RSAES-PKCS1-v1_5, so that scheme cannot be dropped;
+// crypto/rsa's PKCS #1 v1.5 decryption checks the padding in constant
+// time, and its result is only combined with the others at the end.
+func (s *Server) decryptIdentity(idField, nameField string) (id, name string, err error) {
+	idPT, idOK := s.decrypt(idField)
+	namePT, nameOK := s.decrypt(nameField)
+	id, name = strings.TrimSpace(string(idPT)), strings.TrimSpace(string(namePT))
+	idValid := baoguan.CheckIDFormat("certificate_id", baoguan.IDTypeIDCard, id) == nil
+	// A name is 1-64 characters of text (CheckText); random bytes that
+	// happen to be well padded almost never are.
+	nameValid := name != "" && utf8.RuneCountInString(name) <= 64 && baoguan.CheckText("certificate_name", name) == nil
+	if !(idOK && nameOK && idValid && nameValid) {
+		return "", "", errIdentityFields
 	}
+	return id, name, nil
+}
+
+// decrypt opens one field encrypted to the platform certificate, trying
+// RSAES-OAEP (SHA-1) and RSAES-PKCS1-v1_5 both, always. OAEP's padding
+// check cannot pass by chance on a PKCS #1 v1.5 ciphertext, while the
+// reverse can (about once in 256), so OAEP's result wins when both open.
+func (s *Server) decrypt(b64 string) ([]byte, bool) {
 	ct, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return "", paramError(locBody, field, "", field+" must be base64 of the RSA ciphertext")
+	if err != nil || len(ct) == 0 {
+		// Still spend the decryptions, on a block of zeros: the answer
+		// must not come sooner for a malformed field.
+		ct = make([]byte, s.key.Private.Size())
 	}
-	if pt, err := rsa.DecryptOAEP(sha1.New(), nil, s.key.Private, ct, nil); err == nil {
-		return string(pt), nil
+	oaep, oerr := rsa.DecryptOAEP(sha1.New(), nil, s.key.Private, ct, nil)
+	v15, verr := rsa.DecryptPKCS1v15(nil, s.key.Private, ct) // the seed prescribes PKCS #1 v1.5: see decryptIdentity
+	switch {
+	case err != nil || b64 == "":
+		return nil, false
+	case oerr == nil:
+		return oaep, true
+	case verr == nil:
+		return v15, true
 	}
-	if pt, err := rsa.DecryptPKCS1v15(rand.Reader, s.key.Private, ct); err == nil {
-		return string(pt), nil
-	}
-	return "", paramError(locBody, field, "", field+" cannot be decrypted with the platform private key: encrypt it to the platform certificate with RSAES-PKCS1-v1_5 and send it base64-encoded")
+	return nil, false
 }

@@ -138,8 +138,15 @@ func withObservability(next *http.ServeMux, log *slog.Logger, m *httpMetrics) ht
 				}
 			}
 			route := r.Pattern // set by ServeMux on the request it routed
+			// The path is logged without secrets: a route's secret
+			// wildcards (pushorder's /{token}/) are redacted; an
+			// unmatched path loses its token-like segments. The query
+			// string and headers (Authorization, signatures) are never
+			// logged.
+			path := redactPath(route, r.URL.Path)
 			if route == "" {
 				route = "unmatched" // 404/405: the raw path would make unbounded labels
+				path = redactUnmatched(r.URL.Path)
 			}
 			status := rec.status
 			if status == 0 {
@@ -157,7 +164,7 @@ func withObservability(next *http.ServeMux, log *slog.Logger, m *httpMetrics) ht
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("route", route),
-				slog.String("path", r.URL.Path),
+				slog.String("path", path),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.Int64("bytes", rec.bytes),

@@ -102,7 +102,11 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 				return fmt.Errorf("--merchant: no merchant %q", no)
 			}
 			if err != nil {
-				return flagError(err, map[string]string{"grace": "--grace"})
+				flags := map[string]string{"grace": "--grace"}
+				for name := range set {
+					flags[name] = "--" + strings.TrimPrefix(name, protocol+".")
+				}
+				return flagError(err, flags)
 			}
 			fmt.Fprintf(stdout, "merchant %s: %s set for %s\n", no, strings.Join(sortedKeys(set), ", "), protocol)
 			if grace > 0 {

@@ -77,3 +77,83 @@ func TestEmptyPersonalDataStaysEmpty(t *testing.T) {
 		t.Errorf("empty phone logged as %s", buf.String())
 	}
 }
+
+func TestRedactPath(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ pattern, path, want string }{
+		{"POST /pushorder/{token}/PushOrder", "/pushorder/abc123/PushOrder", "/pushorder/[redacted]/PushOrder"},
+		{"POST /{token}/GetTestOrder", "/abc123/GetTestOrder", "/[redacted]/GetTestOrder"},
+		{"POST example.com/{token}/PushOrder", "/abc123/PushOrder", "/[redacted]/PushOrder"},
+		{"GET /x/{api_key}/{rest...}", "/x/k1/a/b", "/x/[redacted]/a/b"},
+		{"GET /x/{secret...}", "/x/a/b/c", "/x/[redacted]"},
+		{"GET /v1/orders/{no}", "/v1/orders/O-1", "/v1/orders/O-1"},
+		{"GET /v1/events/{event_id}", "/v1/events/7", "/v1/events/7"},
+		{"POST /v1/orders", "/v1/orders", "/v1/orders"},
+		{"", "/anything/abc", "/anything/abc"},
+		{"POST /pushorder/{token}/PushOrder", "/pushorder/abc", "/pushorder/[redacted]"},
+	}
+	for _, c := range cases {
+		if got := redactPath(c.pattern, c.path); got != c.want {
+			t.Errorf("redactPath(%q, %q) = %q, want %q", c.pattern, c.path, got, c.want)
+		}
+	}
+}
+
+func TestRedactUnmatched(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ path, want string }{
+		{"/pushorder/Tok3nS3cr3t0123/PushOrdr", "/pushorder/[redacted]/PushOrdr"},
+		{"/Tok3nS3cr3t0123/Nope", "/[redacted]/Nope"},
+		{"/v1/nope", "/v1/nope"},
+		{"/accp/v1/cbpayment/apply-pushpay.do", "/accp/v1/cbpayment/[redacted]"},
+		{"/PushOrderWrong.aspx", "/PushOrderWrong.aspx"},
+	}
+	for _, c := range cases {
+		if got := redactUnmatched(c.path); got != c.want {
+			t.Errorf("redactUnmatched(%q) = %q, want %q", c.path, got, c.want)
+		}
+	}
+}
+
+func TestRedactURLSecrets(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ in, want string }{
+		{"https://m.example/hook?token=abc&order=1", "https://m.example/hook?token=[redacted]&order=1"},
+		{"/v1/orders?api_key=k&limit=5&sign=s%3D%3D", "/v1/orders?api_key=[redacted]&limit=5&sign=[redacted]"},
+		{`Post "https://u:p@m.example/h?access_token=t": dial tcp: refused`, `Post "https://[redacted]@m.example/h?access_token=[redacted]": dial tcp: refused`},
+		{"?idNo=110105199001011232&phone=13800138000", "?idNo=[redacted]&phone=[redacted]"},
+		{"/v1/orders", "/v1/orders"},
+		{"a & b = c", "a & b = c"},
+		{"mail me at a@b.example", "mail me at a@b.example"},
+		{"?token=", "?token="},
+		{"?=x&&token", "?=x&&token"},
+	}
+	for _, c := range cases {
+		if got := redactURLSecrets(c.in); got != c.want {
+			t.Errorf("redactURLSecrets(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestLogRedactsSecretKeys: keys that name credentials are redacted
+// whatever their spelling; ordinary keys are untouched.
+func TestLogRedactsSecretKeys(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"Authorization", "sign", "SIGN", "signature", "Signature-Data", "access_token", "accessToken",
+		"apiv3_key", "private_key", "password", "cvv2", "CVV", "sms_code", "webhook-secret", "Cookie"} {
+		if got := classify(k); got != maskSecret {
+			t.Errorf("classify(%q) = %d, want secret", k, got)
+		}
+	}
+	for _, k := range []string{"request_id", "method", "route", "status", "order_no", "merchant", "design", "paid_notify", "idempotency_key", "job", "kind"} {
+		if got := classify(k); got != maskNone {
+			t.Errorf("classify(%q) = %d, want none", k, got)
+		}
+	}
+	var buf syncBuffer
+	newLogger(&buf, slog.LevelDebug).Info("x", "url", "https://m.example/h?token=abc", "err", `Get "https://m.example/?sign=zzz": timeout`, "route", "POST /v1/orders")
+	out := buf.String()
+	if strings.Contains(out, "abc") || strings.Contains(out, "zzz") || !strings.Contains(out, `"route":"POST /v1/orders"`) {
+		t.Errorf("log: %s", out)
+	}
+}

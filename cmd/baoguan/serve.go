@@ -65,6 +65,12 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	defer stop()
 	log := newLogger(stderr, cfg.LogLevel)
 
+	unlock, err := lockServer(cfg)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
 	store, keys, err := openStoreKeys(ctx, cfg)
 	if err != nil {
 		return err

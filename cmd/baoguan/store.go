@@ -88,6 +88,26 @@ func watchKeys(ctx context.Context, keys *keyring.Ring, log *slog.Logger) {
 	}
 }
 
+// lockServer takes the server lock of a SQLite database (sqlite.Lock), held
+// until the returned release is called or the process ends: a second
+// `baoguan serve` on the same file is refused at start instead of running
+// the first one's jobs beside it. PostgreSQL is made for several instances
+// and takes no lock. CLI commands do not take it either: their writes
+// (merchant key, merchant set, …) are legitimate while a server runs.
+func lockServer(cfg *Config) (release func() error, err error) {
+	if cfg.DBKind == dbPostgres {
+		return func() error { return nil }, nil
+	}
+	if err := cfg.checkDBDir(); err != nil {
+		return nil, err
+	}
+	release, err = sqlite.Lock(cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.name("db"), err)
+	}
+	return release, nil
+}
+
 // migrateDB applies the pending migrations of the configured database.
 func migrateDB(ctx context.Context, cfg *Config) (int, error) {
 	if cfg.DBKind == dbPostgres {
