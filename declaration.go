@@ -151,6 +151,11 @@ type DeclarationSpec struct {
 	Duty              int64
 	Strategy          string
 	Split             bool // fees were given explicitly
+	// DutyIncluded says the duty is part of what the payer paid and is
+	// declared inside product_fee (ACCP's pay_gds_amt + pay_tax_amt):
+	// ProductFee holds the goods' value, and Validate declares
+	// product_fee = goods + duty, checked against MaxAmount.
+	DutyIncluded bool `json:",omitempty"`
 	// Payer is the orderer (订购人) to declare instead of the order's
 	// payer, compared with the payer the payment recorded (SAME or
 	// DIFFERENT): WiseCashier's cert_id and name. Nil declares the order's
@@ -210,6 +215,15 @@ func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
 		if err := CheckAmount(f.name, f.v); err != nil {
 			return e, err
 		}
+	}
+	if s.DutyIncluded {
+		sum, ok := AddAmounts(s.ProductFee, s.Duty)
+		if !ok || sum > MaxAmount {
+			return e, amountTooLarge("product_fee")
+		}
+		// Folded once: the spec now reads as any other, so validating it
+		// again does not add the duty twice.
+		s.ProductFee, s.DutyIncluded = sum, false
 	}
 	if s.Split || s.OrderFee != 0 || s.TransportFee != 0 || s.ProductFee != 0 {
 		s.Split = true

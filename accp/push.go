@@ -288,11 +288,11 @@ func (q *applyReq) translate() (core.DeclarationPushInput, error) {
 	in.OrderNo = q.OrgTxnSeqno
 	in.NotifyURL = q.NotifyURL
 	in.Payer = baoguan.Payer{Name: strings.TrimSpace(q.UserName), IDType: idType, IDNumber: strings.TrimSpace(q.IDNo), Phone: strings.TrimSpace(q.Phone)}
-	// baoguan keeps order_fee = transport_fee + product_fee; the tax is in
-	// what was paid, so it is declared inside product_fee and, separately,
-	// as duty. The core then refuses a total that is not fee + goods + tax.
+	// The tax is in what was paid: the core declares it inside product_fee
+	// (DutyIncluded) and, separately, as duty, and refuses a total that is
+	// not fee + goods + tax.
 	in.Spec = baoguan.DeclarationSpec{Customs: strings.TrimSpace(q.CustomCode), Extras: extras,
-		MerchantCustomsNo: q.PlatformCode, OrderFee: total, TransportFee: fee, ProductFee: goods + tax, Duty: tax,
+		MerchantCustomsNo: q.PlatformCode, OrderFee: total, TransportFee: fee, ProductFee: goods, Duty: tax, DutyIncluded: true,
 		Strategy: strategy, Split: true}
 	if split {
 		in.Spec.SubOrderNo = q.TxnSeqno

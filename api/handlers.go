@@ -216,7 +216,7 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Orders: make([]core.OrderInput, 0, len(req.Orders))}
+	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: make([]core.OrderInput, 0, len(req.Orders))}
 	for i := range req.Orders {
 		oi := core.OrderInput{Order: req.Orders[i].input()}
 		for _, d := range req.Orders[i].Declarations {
@@ -229,12 +229,6 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if req.Pay && created {
-		if _, err := a.svc.PayBatch(r.Context(), m, b.ID); err != nil {
-			a.fail(w, r, err)
-			return
-		}
 	}
 	b, sum, err := a.svc.Batch(r.Context(), m, b.ID)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/baoguan/baoguan/api"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sandbox"
 	"github.com/baoguan/baoguan/sqlite"
 	"github.com/baoguan/baoguan/webhook"
@@ -71,14 +73,36 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessOn(t, "sqlite")
+}
+
+// stores are the store kinds a test can run the harness on.
+var stores = []string{"sqlite", "postgres"}
+
+// newHarnessOn is newHarness over the named store: "sqlite" (a fresh
+// file) or "postgres" (a fresh database on BAOGUAN_TEST_POSTGRES; the test
+// is skipped without it, and fails in CI).
+func newHarnessOn(t *testing.T, kind string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	keys, err := keyring.New(bytes.Repeat([]byte{0x42}, 32))
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
 	}
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "baoguan.db"), Keys: keys, Synchronous: "NORMAL"})
+	var store interface {
+		baoguan.Store
+		Close() error
+	}
+	switch kind {
+	case "sqlite":
+		store, err = sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "baoguan.db"), Keys: keys, Synchronous: "NORMAL"})
+	case "postgres":
+		store, err = postgres.Open(ctx, postgres.Options{URL: pgtest.URL(t), Keys: keys})
+	default:
+		t.Fatalf("no store %q", kind)
+	}
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("opening the %s store: %v", kind, err)
 	}
 	t.Cleanup(func() {
 		if err := store.Close(); err != nil {

@@ -119,3 +119,115 @@ func same(t *testing.T, what string, answers []answer, status int) {
 		}
 	}
 }
+
+// TestIdempotencyKeyEveryPOST sends sixteen requests at once with one
+// Idempotency-Key to every POST route of the API, on SQLite and on
+// PostgreSQL. Each route has exactly one effect: one request ran the
+// handler and the fifteen others got its answer, byte for byte, marked
+// replayed; where the effect can be counted (orders, declarations,
+// refunds, batch payments, redeliveries), it is counted. Five concurrent
+// uploads of one batch without a batch number, with one key, make one
+// batch.
+func TestIdempotencyKeyEveryPOST(t *testing.T) {
+	t.Parallel()
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarnessOn(t, kind)
+			ctx := context.Background()
+			const n = 16
+
+			// What the routes act on: a paid order with a failed
+			// declaration, an order whose payment failed, a paid order to
+			// refund, a stored batch, and a delivered event.
+			h.post(t, h.A, "/v1/orders", order("EP-DECL", 500, declared(idNameMismatch, "HG014")), http.StatusCreated)
+			h.post(t, h.A, "/v1/orders", order("EP-1PAYFAIL", 500), http.StatusCreated)
+			h.post(t, h.A, "/v1/orders", order("EP-REFUND", 500), http.StatusCreated)
+			h.waitOrder(t, h.A, "EP-DECL", "declaration failed", func(o orderView) bool { return o.DeclareStatus == "DECLARE_FAILED" })
+			h.waitOrder(t, h.A, "EP-1PAYFAIL", "payment failed", func(o orderView) bool { return o.PayStatus == "PAY_FAILED" })
+			h.waitOrder(t, h.A, "EP-REFUND", "paid", paid)
+			b := decode[batchView](t, h.post(t, h.A, "/v1/batches", obj{"orders": []obj{order("EP-B1", 100), order("EP-B2", 200)}}, http.StatusCreated))
+			var ev eventView
+			waitFor(t, "an event of EP-REFUND", func() (bool, string) {
+				r := h.get(t, h.A, "/v1/events?order_no=EP-REFUND&type=order.paid", http.StatusOK)
+				l := decode[listView[eventView]](t, r)
+				if len(l.Data) == 0 {
+					return false, r.String()
+				}
+				ev = l.Data[0]
+				return ev.Status == "delivered", r.String()
+			})
+
+			routes := []struct {
+				path   string
+				body   any
+				status int
+				// effects counts what the route did, after the requests.
+				effects func() (int, error)
+			}{
+				{"/v1/orders", order("EP-NEW", 900), http.StatusCreated, func() (int, error) {
+					os, err := h.svc.Orders(ctx, h.A.M, baoguan.OrderFilter{})
+					return len(os) - 5, err // the five orders made above
+				}},
+				{"/v1/orders/EP-DECL/declarations", obj{"payer": payer(idSucceeds)}, http.StatusAccepted, func() (int, error) {
+					v, err := h.svc.OrderDetail(ctx, h.A.M, "EP-DECL")
+					if err != nil {
+						return 0, err
+					}
+					return len(v.Declarations), nil
+				}},
+				{"/v1/orders/EP-1PAYFAIL/pay", nil, http.StatusAccepted, func() (int, error) {
+					o, err := h.svc.Order(ctx, h.A.M, "EP-1PAYFAIL")
+					if err != nil {
+						return 0, err
+					}
+					return o.PayAttempts - 1, nil // one attempt before
+				}},
+				{"/v1/refunds", obj{"refund_no": "EP-R1", "order_no": "EP-REFUND", "amount": 100}, http.StatusCreated, func() (int, error) {
+					v, err := h.svc.OrderDetail(ctx, h.A.M, "EP-REFUND")
+					if err != nil {
+						return 0, err
+					}
+					return len(v.Refunds), nil
+				}},
+				{"/v1/batches/" + b.ID + "/pay", nil, http.StatusAccepted, func() (int, error) {
+					id, _ := strconv.ParseInt(b.ID, 10, 64)
+					got, _, err := h.svc.Batch(ctx, h.A.M, id)
+					if err != nil {
+						return 0, err
+					}
+					return got.PayCalls, nil
+				}},
+				{"/v1/events/" + ev.ID + "/redeliver", nil, http.StatusAccepted, nil},
+			}
+			for _, rt := range routes {
+				var body []byte
+				if rt.body != nil {
+					body = mustJSON(t, rt.body)
+				}
+				answers := h.concurrent(t, n, rt.path, "idem-every-"+rt.path, body)
+				same(t, "POST "+rt.path, answers, rt.status)
+				if rt.effects != nil {
+					if got, err := rt.effects(); err != nil || got != 1 {
+						t.Errorf("POST %s: %d effects after %d concurrent requests with one key (%v), want 1", rt.path, got, n, err)
+					}
+				}
+			}
+
+			// Five uploads of one batch (no batch number, so only the key
+			// can tell them apart) at once.
+			upload := mustJSON(t, obj{"orders": []obj{order("EP-U1", 100), order("EP-U2", 200), order("EP-U3", 300)}})
+			same(t, "POST /v1/batches", h.concurrent(t, 5, "/v1/batches", "idem-every-upload", upload), http.StatusCreated)
+			batches := map[string]int{}
+			for _, no := range []string{"EP-U1", "EP-U2", "EP-U3"} {
+				r := h.get(t, h.A, "/v1/orders/"+no, http.StatusOK)
+				if o := decode[orderView](t, r); o.BatchID != nil {
+					batches[*o.BatchID]++
+				}
+			}
+			if len(batches) != 1 {
+				t.Errorf("five concurrent uploads with one key made batches %v, want one", batches)
+			}
+		})
+	}
+}

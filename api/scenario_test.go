@@ -596,14 +596,17 @@ func batchesGroup(t *testing.T, h *harness) {
 		{Name: "orders of bad batch id", Method: "GET", Path: "/v1/batches/abc/orders", Status: 404},
 	})
 
-	// BATCH-RICH was stored before its payment was refused.
-	r := h.get(t, h.A, "/v1/orders?limit=1&pay_status=NOT_PAYED", http.StatusOK)
-	l := decode[listView[orderView]](t, r)
-	if len(l.Data) != 1 || l.Data[0].BatchID == nil {
-		t.Fatalf("unpaid batch order: %s", r)
-	}
+	// BATCH-RICH's payment was refused in the transaction that would have
+	// stored it: nothing was stored, so the same upload without pay is a
+	// new batch (201, not the 200 of a repeat), which then cannot be paid.
+	rich := obj{"batch_no": "BATCH-RICH", "orders": []obj{
+		order("BR-1", 60_000_000, with("channel", "auto")), order("BR-2", 60_000_000, with("channel", "auto"))}}
 	h.run(t, []scenario{
-		{Name: "pay a batch the funding account cannot cover", Method: "POST", Path: "/v1/batches/" + *l.Data[0].BatchID + "/pay", Status: 422,
+		{Name: "a refused create-and-pay stored no order", Method: "GET", Path: "/v1/orders/BR-1", Status: 404},
+	})
+	b := decode[batchView](t, h.post(t, h.A, "/v1/batches", rich, http.StatusCreated))
+	h.run(t, []scenario{
+		{Name: "pay a batch the funding account cannot cover", Method: "POST", Path: "/v1/batches/" + b.ID + "/pay", Status: 422,
 			Expect: []string{errFrag("funding_short")}},
 	})
 }

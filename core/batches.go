@@ -16,13 +16,19 @@ type BatchInput struct {
 	No       string // the merchant's batch number, optional; unique per merchant
 	Orders   []OrderInput
 	Protocol string
+	// Pay schedules the payment of every order in the transaction that
+	// stores them (PayBatch's rules): either the batch is stored with its
+	// pay jobs, or, when the payment is refused (funding short), nothing
+	// is stored. Without it, orders wait unpaid until PayBatch.
+	Pay bool
 }
 
-// CreateBatch stores a batch and its orders in one transaction. Orders wait
-// unpaid until PayBatch. A bad order refuses the whole batch with an error
-// whose field is prefixed "orders[i].". Re-sending a batch number with the
-// same orders returns the first batch (created=false).
-// Errors: EINVALID, ETOOLARGE, ECONFLICT, EMERCHANT.
+// CreateBatch stores a batch and its orders in one transaction, with their
+// payment when in.Pay is set. A bad order refuses the whole batch with an
+// error whose field is prefixed "orders[i].". Re-sending a batch number
+// with the same orders returns the first batch (created=false) and pays
+// nothing more. Errors: EINVALID, ETOOLARGE, ECONFLICT, EMERCHANT; with
+// Pay, those of PayBatch (EINSUFFICIENT reason funding_short).
 func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in BatchInput) (*baoguan.Batch, bool, error) {
 	if len(in.Orders) == 0 {
 		return nil, false, baoguan.FieldError("orders", "a batch needs at least one order")
@@ -38,7 +44,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	}
 	seen := make(map[string]int, len(in.Orders))
 	h := sha256.New()
-	var total int64
+	amounts := make([]int64, len(in.Orders))
 	for i := range in.Orders {
 		oi := &in.Orders[i]
 		oi.Hold = true
@@ -53,10 +59,16 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 				Message: fmt.Sprintf("order number %s appears twice in the batch (orders[%d] and orders[%d])", oi.Order.MerchantOrderNo, j, i)}
 		}
 		seen[oi.Order.MerchantOrderNo] = i
-		total += oi.Order.Amount
+		amounts[i] = oi.Order.Amount
 		h.Write([]byte(oi.fingerprint()))
 	}
 	fp := hex.EncodeToString(h.Sum(nil))
+	// Every amount passed Order.Validate (≤ MaxAmount) and there are at
+	// most MaxBatchOrders, so the total fits; it is still summed checked.
+	total, ok := baoguan.SumAmounts(amounts...)
+	if !ok {
+		return nil, false, &baoguan.Error{Code: baoguan.EINVALID, Field: "orders", Reason: "bad_amount", Message: "the batch's total amount is too large"}
+	}
 	var out *baoguan.Batch
 	created := false
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
@@ -86,6 +98,13 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		for i := range in.Orders {
 			if _, _, _, err := s.createOrderTx(tx, q, m, &in.Orders[i], b.ID); err != nil {
 				return prefixField(err, i)
+			}
+		}
+		if in.Pay {
+			// The batch and its payment commit together: a refusal here
+			// rolls the batch back, so a retry creates and pays it anew.
+			if _, err := s.payBatchTx(tx, q, m, b, false); err != nil {
+				return err
 			}
 		}
 		if in.No != "" {
@@ -142,48 +161,91 @@ func (s *Service) PayBatch(ctx context.Context, m *baoguan.Merchant, id int64) (
 		if err != nil {
 			return err
 		}
-		mm, err := tx.Merchant(m.ID)
+		n, err = s.payBatchTx(tx, q, m, b, false)
+		return err
+	})
+	return n, err
+}
+
+// payBatchTx schedules the payment of the batch's unpaid and failed orders
+// in tx. With cards, the merchant's funding cards are checked first
+// (PayBatchFromCards), in the same transaction as the scheduling, so that a
+// card list replaced meanwhile cannot be paid against.
+func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *baoguan.Batch, cards bool) (int, error) {
+	mm, err := tx.Merchant(m.ID)
+	if err != nil {
+		return 0, err
+	}
+	var todo []baoguan.Order
+	// need is what the batch's automatic payments take from the funding
+	// account; orders stored before amounts were bounded could make the
+	// sum wrap, so it is added checked and an overflow is "short".
+	var need int64
+	overflow := false
+	page := baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID, Page: baoguan.Page{Limit: 1000}}
+	for {
+		os, err := tx.ListOrders(page)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		var todo []baoguan.Order
-		var need int64
-		page := baoguan.OrderFilter{MerchantID: m.ID, BatchID: id, Page: baoguan.Page{Limit: 1000}}
-		for {
-			os, err := tx.ListOrders(page)
-			if err != nil {
-				return err
-			}
-			for _, o := range os {
-				if o.PayStatus == baoguan.PayNotPayed || o.PayStatus == baoguan.PayFailed {
-					todo = append(todo, o)
-					if o.Channel == baoguan.ChannelAuto {
-						need += o.Amount
+		for _, o := range os {
+			if o.PayStatus == baoguan.PayNotPayed || o.PayStatus == baoguan.PayFailed {
+				todo = append(todo, o)
+				if o.Channel == baoguan.ChannelAuto && !overflow {
+					if sum, ok := baoguan.AddAmounts(need, o.Amount); ok && o.Amount >= 0 {
+						need = sum
+					} else {
+						overflow = true
 					}
 				}
 			}
-			if len(os) < page.Limit {
-				break
+		}
+		if len(os) < page.Limit {
+			break
+		}
+		page.Cursor = os[len(os)-1].ID
+	}
+	if cards {
+		f, err := fundingCardsTx(tx, m.ID)
+		if err != nil {
+			return 0, err
+		}
+		if err := checkFunding(f, 0, false); err != nil {
+			return 0, err
+		}
+		if len(todo) > 0 {
+			if err := checkFunding(f, need, overflow); err != nil {
+				return 0, err
 			}
-			page.Cursor = os[len(os)-1].ID
 		}
-		if len(todo) == 0 {
-			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "nothing_to_pay", Message: "batch has no order waiting for payment"}
+	}
+	if len(todo) == 0 {
+		msg := "batch has no order waiting for payment"
+		if cards {
+			msg = "没有需要被分配执行的订单" // payzero's own text for 50054
 		}
-		if need > mm.FundingBalance && mm.Mode == baoguan.ModeSandbox {
-			return &baoguan.Error{Code: baoguan.EINSUFFICIENT, Reason: "funding_short",
-				Message: "the funding account balance " + baoguan.FormatYuan(mm.FundingBalance) + " cannot pay this batch (" + baoguan.FormatYuan(need) + ")"}
+		return 0, &baoguan.Error{Code: baoguan.ESTATE, Reason: ReasonNothingToPay, Message: msg}
+	}
+	if mm.Mode == baoguan.ModeSandbox && (overflow || need > mm.FundingBalance) {
+		return 0, &baoguan.Error{Code: baoguan.EINSUFFICIENT, Reason: ReasonFundingShort,
+			Message: "the funding account balance " + baoguan.FormatYuan(mm.FundingBalance) + " cannot pay this batch (" + amountText(need, overflow) + ")"}
+	}
+	for i := range todo {
+		if err := s.rearrangeTx(tx, q, &todo[i]); err != nil {
+			return 0, err
 		}
-		for i := range todo {
-			if err := s.rearrangeTx(tx, q, &todo[i]); err != nil {
-				return err
-			}
-		}
-		b.PayCalls++
-		n = len(todo)
-		return tx.UpdateBatch(b)
-	})
-	return n, err
+	}
+	b.PayCalls++
+	return len(todo), tx.UpdateBatch(b)
+}
+
+// amountText renders a sum for a message: yuan, or "more than the maximum
+// amount" when it overflowed.
+func amountText(v int64, overflow bool) string {
+	if overflow {
+		return "more than " + baoguan.FormatYuan(baoguan.MaxAmount)
+	}
+	return baoguan.FormatYuan(v)
 }
 
 // MaxBatchPageSize is the largest page of a batch's orders (payzero 2.5).

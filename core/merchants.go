@@ -47,6 +47,9 @@ func (s *Service) CreateMerchant(ctx context.Context, in MerchantInput) (*baogua
 	if in.Mode != baoguan.ModeSandbox && in.Mode != baoguan.ModeLive {
 		return nil, cr, baoguan.FieldError("mode", "mode must be sandbox or live")
 	}
+	if err := baoguan.CheckAmount("funding_balance", in.FundingBalance); err != nil {
+		return nil, cr, err
+	}
 	if in.FundingBalance == 0 && in.Mode == baoguan.ModeSandbox {
 		in.FundingBalance = 100_000_000
 	}
@@ -102,6 +105,9 @@ func (s *Service) UpdateMerchant(ctx context.Context, no string, change func(m *
 			return err
 		}
 		if err := change(m); err != nil {
+			return err
+		}
+		if err := baoguan.CheckAmount("funding_balance", m.FundingBalance); err != nil {
 			return err
 		}
 		if m.NotifyURL != "" {

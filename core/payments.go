@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -225,6 +226,12 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 		}
 		return tx.UpdateOrder(o)
 	case baoguan.PaySucceed:
+		// The debit is the channel's figure: an amount outside 0…MaxAmount
+		// would credit the funding account or overflow it. The job stops
+		// (dead) for an operator rather than record it.
+		if err := baoguan.CheckAmount("debit", r.Debit); err != nil {
+			return baoguan.Permanent(fmt.Errorf("order %s: the channel answered a debit of %d: %w", o.MerchantOrderNo, r.Debit, err))
+		}
 		if r.Debit > 0 {
 			ok, err := tx.DebitFunding(o.MerchantID, r.Debit)
 			if err != nil {

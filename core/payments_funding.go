@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 
@@ -87,6 +88,10 @@ func legacyFundingCards(tx baoguan.Tx, merchantID int64) (baoguan.FundingCards, 
 // cards`). An empty list means "no card": automatic payment then answers
 // 50001. Errors: EINVALID naming the card field.
 func (s *Service) ReplaceFundingCards(ctx context.Context, m *baoguan.Merchant, cards []baoguan.FundingCard) (baoguan.FundingCards, error) {
+	if len(cards) > MaxFundingCards {
+		return baoguan.FundingCards{}, &baoguan.Error{Code: baoguan.EINVALID, Field: "cards", Reason: "too_many_cards",
+			Message: "a merchant records at most " + strconv.Itoa(MaxFundingCards) + " funding cards, got " + strconv.Itoa(len(cards))}
+	}
 	f := baoguan.FundingCards{Cards: make([]baoguan.FundingCard, 0, len(cards)), Recorded: true}
 	for i, c := range cards {
 		field := "cards[" + strconv.Itoa(i) + "]"
@@ -103,8 +108,8 @@ func (s *Service) ReplaceFundingCards(ctx context.Context, m *baoguan.Merchant, 
 		if c.AcctName == "" {
 			return f, baoguan.FieldError(field+".acct_name", "%s.acct_name is required", field)
 		}
-		if c.Balance < 0 {
-			return f, &baoguan.Error{Code: baoguan.EINVALID, Field: field + ".balance", Reason: "bad_amount", Message: field + ".balance must not be negative"}
+		if err := baoguan.CheckAmount(field+".balance", c.Balance); err != nil {
+			return f, err
 		}
 		f.Cards = append(f.Cards, c)
 	}
@@ -115,83 +120,59 @@ func (s *Service) ReplaceFundingCards(ctx context.Context, m *baoguan.Merchant, 
 	return f, err
 }
 
+// MaxFundingCards is how many funding cards a merchant may record. A
+// merchant funds automatic payment from a few bank accounts; the bound
+// also keeps the sum of their balances far from overflowing.
+const MaxFundingCards = 100
+
 // checkFunding applies payzero's funding rules to an amount about to be
-// scheduled for automatic payment.
-func checkFunding(f baoguan.FundingCards, need int64) error {
+// scheduled for automatic payment; needOverflow says the amount itself
+// overflowed while it was summed (it then exceeds every balance).
+func checkFunding(f baoguan.FundingCards, need int64, needOverflow bool) error {
 	if len(f.Cards) == 0 {
 		return &baoguan.Error{Code: baoguan.ESTATE, Reason: ReasonNoCard,
 			Message: "未找到支持的银行卡和协议，可能与垫资模式的设置不正确有关"}
 	}
-	var balance int64
-	signed := false
+	var balances []int64
 	for _, c := range f.Cards {
 		if c.Signed {
-			signed = true
-			balance += c.Balance
+			balances = append(balances, c.Balance)
 		}
 	}
-	if !signed {
+	if len(balances) == 0 {
 		return &baoguan.Error{Code: baoguan.ESTATE, Reason: ReasonNoSignedCard, Message: "未找到已签约的银行卡进行支付"}
 	}
-	if balance < need {
+	// Balances recorded by an earlier version were not bounded: a sum
+	// that overflows covers any need, and is shown as the maximum.
+	balance, ok := baoguan.SumAmounts(balances...)
+	if !ok {
+		balance = math.MaxInt64
+	}
+	if needOverflow || balance < need {
 		return &baoguan.Error{Code: baoguan.EINSUFFICIENT, Reason: ReasonCardBalanceShort,
 			Message: "系统记录的银行卡当前额度可能无法支持支付本批次订单，请增加系统内银行卡额度并确保实际资金与额度大致匹配（记录余额 " +
-				baoguan.FormatYuan(balance) + " 元，需支付 " + baoguan.FormatYuan(need) + " 元）"}
+				amountText(balance, !ok) + " 元，需支付 " + amountText(need, needOverflow) + " 元）"}
 	}
 	return nil
 }
 
 // PayBatchFromCards triggers automatic payment of a batch (payzero 2.2):
-// it checks the merchant's funding cards against the orders still to pay,
-// then has PayBatch schedule them. It returns how many orders were scheduled.
-// Errors: ENOTFOUND (batch); ESTATE reason no_card (50001),
-// no_signed_card (50010) or nothing_to_pay (50054); EINSUFFICIENT reason
-// card_balance_short or funding_short (50056).
+// in one transaction, it checks the merchant's funding cards against the
+// orders still to pay and schedules them as PayBatch does. It returns how
+// many orders were scheduled. Errors: ENOTFOUND (batch); ESTATE reason
+// no_card (50001), no_signed_card (50010) or nothing_to_pay (50054);
+// EINSUFFICIENT reason card_balance_short or funding_short (50056).
 func (s *Service) PayBatchFromCards(ctx context.Context, m *baoguan.Merchant, id int64) (int, error) {
-	var f baoguan.FundingCards
-	var need int64
-	todo := 0
-	err := s.view(ctx, func(tx baoguan.Tx) error {
-		if _, err := tx.Batch(m.ID, id); err != nil {
+	n := 0
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		b, err := tx.Batch(m.ID, id)
+		if err != nil {
 			return err
 		}
-		var err error
-		if f, err = fundingCardsTx(tx, m.ID); err != nil {
-			return err
-		}
-		page := baoguan.OrderFilter{MerchantID: m.ID, BatchID: id, Page: baoguan.Page{Limit: 1000}}
-		for {
-			os, err := tx.ListOrders(page)
-			if err != nil {
-				return err
-			}
-			for _, o := range os {
-				if o.PayStatus == baoguan.PayNotPayed || o.PayStatus == baoguan.PayFailed {
-					todo++
-					if o.Channel == baoguan.ChannelAuto {
-						need += o.Amount
-					}
-				}
-			}
-			if len(os) < page.Limit {
-				return nil
-			}
-			page.Cursor = os[len(os)-1].ID
-		}
+		n, err = s.payBatchTx(tx, q, m, b, true)
+		return err
 	})
-	if err != nil {
-		return 0, err
-	}
-	if err := checkFunding(f, 0); err != nil {
-		return 0, err
-	}
-	if todo == 0 {
-		return 0, &baoguan.Error{Code: baoguan.ESTATE, Reason: ReasonNothingToPay, Message: "没有需要被分配执行的订单"}
-	}
-	if err := checkFunding(f, need); err != nil {
-		return 0, err
-	}
-	return s.PayBatch(ctx, m, id)
+	return n, err
 }
 
 // CreateOrderPaidFromCards creates one order for automatic payment
@@ -208,7 +189,7 @@ func (s *Service) CreateOrderPaidFromCards(ctx context.Context, m *baoguan.Merch
 	if err != nil {
 		return nil, false, err
 	}
-	if err := checkFunding(f, in.Order.Amount); err != nil {
+	if err := checkFunding(f, in.Order.Amount, false); err != nil {
 		return nil, false, err
 	}
 	return s.CreateOrder(ctx, m, in)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/baoguan/baoguan"
@@ -81,11 +83,18 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 		if err != nil {
 			return err
 		}
-		var open int64
+		// Each refund passed CheckRefund (open ≤ paid), so the sum fits;
+		// rows from before amounts were bounded could still make it wrap,
+		// and a wrapped sum exceeds every payment.
+		amounts := make([]int64, 0, len(rs))
 		for _, r := range rs {
 			if r.Status != baoguan.RefundFailed {
-				open += r.Amount
+				amounts = append(amounts, r.Amount)
 			}
+		}
+		open, ok := baoguan.SumAmounts(amounts...)
+		if !ok {
+			open = math.MaxInt64
 		}
 		if in.Rest {
 			if in.Amount = o.Amount - open; o.Paid() && in.Amount <= 0 {
@@ -245,7 +254,15 @@ func (s *Service) refundStep(ctx context.Context, merchantID, refundID int64, at
 // refunded adds a successful refund to its order's refunded total and
 // fixes its CNY share.
 func (s *Service) refunded(o *baoguan.Order, r *baoguan.Refund) error {
-	o.Refunded += r.Amount
+	total, ok := baoguan.AddAmounts(o.Refunded, r.Amount)
+	if !ok || total > o.Amount {
+		// CheckRefund kept open refunds within the paid amount when this one
+		// was accepted; a total above it is stored data that breaks the
+		// rule, for an operator to look at, not a sum to wrap.
+		return baoguan.Permanent(fmt.Errorf("refund %s of order %s: refunded total %d + %d exceeds the paid amount %d",
+			r.MerchantRefundNo, o.MerchantOrderNo, o.Refunded, r.Amount, o.Amount))
+	}
+	o.Refunded = total
 	r.CNYAmount = r.Amount
 	return nil
 }

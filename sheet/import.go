@@ -26,7 +26,7 @@ type ImportResult struct {
 // the batch and starts paying it. With problems nothing is written and
 // every one is returned with its row number and column, in one pass.
 // progress may be nil. Errors: EINVALID for an unreadable file, and those
-// of core.CreateBatch and core.PayBatch.
+// of core.CreateBatch with Pay (a refused payment stores nothing).
 func Import(ctx context.Context, svc *core.Service, m *baoguan.Merchant, r io.Reader, filename, protocol string, progress Progress) (*ImportResult, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
@@ -60,15 +60,14 @@ func Import(ctx context.Context, svc *core.Service, m *baoguan.Merchant, r io.Re
 	}
 	progress("check", len(up.Orders), len(up.Orders))
 	progress("store", 0, len(up.Orders))
-	b, _, err := svc.CreateBatch(ctx, m, core.BatchInput{Orders: up.Orders, Protocol: protocol})
+	// Stored and paid in one transaction: a refused payment (funding
+	// short) stores nothing, so the upload can simply be made again.
+	b, _, err := svc.CreateBatch(ctx, m, core.BatchInput{Orders: up.Orders, Protocol: protocol, Pay: true})
 	if err != nil {
 		return nil, err
 	}
 	progress("store", len(up.Orders), len(up.Orders))
-	res.Batch = b
-	if res.Paying, err = svc.PayBatch(ctx, m, b.ID); err != nil {
-		return res, err
-	}
+	res.Batch, res.Paying = b, len(up.Orders)
 	return res, nil
 }
 

@@ -236,8 +236,10 @@ func (t *Tx) Merchants() ([]baoguan.Merchant, error) {
 // DebitFunding is a single conditional UPDATE, so the check and the debit
 // cannot be separated by another writer, whatever the store's concurrency.
 func (t *Tx) DebitFunding(merchantID, amount int64) (bool, error) {
-	if amount < 0 {
-		return false, &baoguan.Error{Code: baoguan.EINVALID, Field: "amount", Reason: "bad_amount", Message: "a debit must not be negative"}
+	// A negative debit would credit the account, and a huge one could take
+	// the column past int64 in a store that does not check.
+	if err := baoguan.CheckAmount("amount", amount); err != nil {
+		return false, err
 	}
 	n, err := t.exec(qDebitFunding, amount, ms(t.now), merchantID, amount)
 	if err != nil {
