@@ -1,10 +1,10 @@
--- 0009_event_outbox: events are their own delivery queue. A pending event
+-- 0012_event_outbox: events are their own delivery queue. A pending event
 -- is due at next_at; a deliverer that takes it leases it until lease_until
 -- (also the lease's token), and records the attempt only while it holds the
 -- lease. dest is the URL's origin (scheme://host:port), by which deliveries
 -- to one destination are limited without holding up the others.
-ALTER TABLE events ADD COLUMN next_at BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE events ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN next_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN dest TEXT NOT NULL DEFAULT '';
 
 -- Pending events were driven by notify jobs: each is due when its job was,
