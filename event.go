@@ -1,6 +1,10 @@
 package baoguan
 
-import "time"
+import (
+	"net/url"
+	"strings"
+	"time"
+)
 
 // Event types of the native API. Other protocols map them to their own
 // message types (payzero PAY_STATUS_NOTIFY, …).
@@ -22,7 +26,7 @@ func EventTypes() []string {
 type EventStatus string
 
 const (
-	EventPending   EventStatus = "pending"   // not yet delivered; a notify job is queued
+	EventPending   EventStatus = "pending"   // not yet delivered; due again at NextAt
 	EventDelivered EventStatus = "delivered" // the receiver acknowledged it
 	EventFailed    EventStatus = "failed"    // every scheduled attempt failed; kept for replay
 	EventSkipped   EventStatus = "skipped"   // no notify URL was configured
@@ -42,6 +46,11 @@ type Event struct {
 	Body        []byte
 	Status      EventStatus
 	Attempts    int
+	// NextAt is when a pending event's next delivery attempt is due: the
+	// events table is the delivery queue. LeaseUntil, while in the future,
+	// says a deliverer holds the event; its value is the lease's token.
+	NextAt      time.Time
+	LeaseUntil  time.Time
 	CreatedAt   time.Time
 	DeliveredAt time.Time
 	UpdatedAt   time.Time
@@ -56,4 +65,29 @@ type Attempt struct {
 	LatencyMS int64
 	Error     string
 	Response  string // first bytes of the body, for the operator
+}
+
+// DueEvent is a pending event that is due, as the deliverer chooses among
+// them: its destination decides whether it can be sent now.
+type DueEvent struct {
+	ID         int64
+	MerchantID int64
+	Dest       string
+	NextAt     time.Time
+}
+
+// Destination is the origin of a notify URL, "scheme://host:port" in lower
+// case, by which deliveries are limited: one receiver that hangs must not
+// hold up deliveries to others. A URL that does not parse is its own
+// destination.
+func Destination(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return strings.ToLower(rawURL)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }

@@ -149,6 +149,22 @@ type Tx interface {
 	AddAttempt(a *Attempt) error
 	Attempts(eventID int64) ([]Attempt, error)
 
+	// DueEvents lists up to n pending events that are due and not leased,
+	// oldest first, leaving out the destinations in skip (looking then at
+	// the first thousand due events only). In a write
+	// transaction on a store whose transactions run concurrently, the rows
+	// listed stay locked (and other transactions pass over them) until it
+	// ends.
+	DueEvents(n int, skip []string) ([]DueEvent, error)
+	// LeaseEvents leases pending events until until, when they are due
+	// again unless an attempt is recorded meanwhile, and returns them.
+	LeaseEvents(ids []int64, until time.Time) ([]Event, error)
+	// RecordAttempt writes a delivery attempt and the event's new state
+	// (status, attempts, NextAt, DeliveredAt) if the event is still leased
+	// with the token lease, and ends the lease; ECONFLICT reason
+	// lease_lost otherwise (redelivered or taken over meanwhile).
+	RecordAttempt(e *Event, a *Attempt, lease time.Time) error
+
 	// Enqueue inserts a job unless one with the same DedupeKey exists; it
 	// reports whether it inserted.
 	Enqueue(j *Job) (bool, error)

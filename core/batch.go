@@ -76,7 +76,11 @@ func (w *work) optimistic(ctx context.Context, s *Service, preloaded bool, read 
 		}
 	}
 	q := &queue{svc: s, tx: w.b.tx}
-	return write(w.b.tx, q)
+	err := write(w.b.tx, q)
+	if q.n > 0 {
+		w.b.tx.woke = true // notifications (and jobs) to wake for
+	}
+	return err
 }
 
 // batchOutcome is what a batch did with the jobs it claimed.
@@ -169,6 +173,9 @@ func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lea
 	})
 	if err != nil {
 		return batchOutcome{}, err
+	}
+	if out.woke {
+		s.wakeDeliverer()
 	}
 	return out, nil
 }

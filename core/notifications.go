@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -114,13 +113,16 @@ func (s *Service) emitNotice(tx baoguan.Tx, q *queue, n Notice) error {
 	if e.URL == "" {
 		e.Status = baoguan.EventSkipped
 	}
+	if e.Status == baoguan.EventPending {
+		e.NextAt = tx.Now() // the events table is the delivery queue (delivery.go)
+	}
 	if err := tx.CreateEvent(e); err != nil {
 		return err
 	}
-	if e.Status == baoguan.EventSkipped {
-		return nil
+	if e.Status == baoguan.EventPending {
+		q.n++ // wakes the deliverer once committed
 	}
-	return q.add(baoguan.JobNotify, "notify:"+strconv.FormatInt(e.ID, 10)+":0", e.MerchantID, e.ID, tx.Now())
+	return nil
 }
 
 // emitOrderDone emits order.completed when the order's payment failed, or
@@ -136,75 +138,27 @@ func (s *Service) emitOrderDone(tx baoguan.Tx, q *queue, o *baoguan.Order, ds []
 	return s.emitNotice(tx, q, Notice{Type: EventOrderCompleted, Order: o, Declarations: ds})
 }
 
-// notifyJob delivers an event once and records the attempt. It reschedules
-// itself on the protocol's schedule until acknowledged or exhausted.
+// notifyJob handles a notify job written by an earlier version, when each
+// event had one: the event is made due now, and the deliverer sends it
+// (delivery.go). No notify job is written any more.
 func (s *Service) notifyJob(ctx context.Context, w *work) error {
-	var e *baoguan.Event
-	var m *baoguan.Merchant
-	err := s.view(ctx, func(tx baoguan.Tx) error {
-		var err error
-		if e, err = tx.Event(w.job.MerchantID, w.job.RefID); err != nil {
-			return err
-		}
-		if m, err = tx.Merchant(e.MerchantID); err != nil {
-			return err
-		}
-		return s.retiredWebhookSecrets(tx, m)
-	})
-	if err != nil {
-		return err
-	}
-	if e.Status != baoguan.EventPending {
-		return nil
-	}
-	f := s.Formats.Get(e.Protocol)
-	if f == nil {
-		return baoguan.Permanent(&baoguan.Error{Code: baoguan.EINTERNAL, Message: "no notification format for protocol " + e.Protocol})
-	}
-	start := time.Now()
-	d := f.Deliver(ctx, s.HTTP, m, e)
-	latency := time.Since(start)
-	s.Metrics.Deliveries.WithLabelValues(e.Protocol, strconv.FormatBool(d.Acked)).Inc()
-	var wait time.Duration
-	err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+	return s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 		e, err := tx.Event(w.job.MerchantID, w.job.RefID)
+		if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+			return w.done(tx)
+		}
 		if err != nil {
 			return err
 		}
-		if e.Status != baoguan.EventPending {
-			return w.done(tx)
+		if e.Status == baoguan.EventPending && e.NextAt.After(tx.Now()) {
+			e.NextAt = tx.Now()
+			if err := tx.UpdateEvent(e); err != nil {
+				return err
+			}
+			q.n++
 		}
-		a := &baoguan.Attempt{EventID: e.ID, At: start, Status: d.Status, LatencyMS: latency.Milliseconds(), Response: d.Response}
-		if d.Err != nil {
-			a.Error = d.Err.Error()
-		} else if !d.Acked {
-			a.Error = "not acknowledged"
-		}
-		if err := tx.AddAttempt(a); err != nil {
-			return err
-		}
-		e.Attempts++
-		var more bool
-		wait, more = f.Schedule().Next(e.Attempts)
-		switch {
-		case d.Acked:
-			e.Status, e.DeliveredAt = baoguan.EventDelivered, tx.Now()
-		case !more:
-			e.Status = baoguan.EventFailed
-		}
-		if err := tx.UpdateEvent(e); err != nil {
-			return err
-		}
-		if e.Status != baoguan.EventPending {
-			wait = 0
-			return w.done(tx)
-		}
-		return nil
+		return w.done(tx)
 	})
-	if err == nil && wait > 0 {
-		return Later(wait)
-	}
-	return err
 }
 
 // Events lists the merchant's events.
@@ -259,14 +213,16 @@ func (s *Service) Redeliver(ctx context.Context, m *baoguan.Merchant, id int64) 
 		if e.URL == "" {
 			return &baoguan.Error{Code: baoguan.ESTATE, Reason: "no_notify_url", Message: "no notify URL is configured for this merchant or order"}
 		}
-		e.Status = baoguan.EventPending
-		replay := e.Attempts
-		e.Attempts = 0
+		// One event is one delivery chain: a pending event's schedule
+		// starts again now rather than a second chain beside it, and a
+		// delivery in flight records nothing (its lease ends here).
+		e.Status, e.Attempts, e.NextAt = baoguan.EventPending, 0, tx.Now()
 		if err := tx.UpdateEvent(e); err != nil {
 			return err
 		}
 		out = e
-		return q.add(baoguan.JobNotify, "notify:"+strconv.FormatInt(e.ID, 10)+":r"+strconv.Itoa(replay)+":"+strconv.FormatInt(tx.Now().UnixMilli(), 10), e.MerchantID, e.ID, tx.Now())
+		q.n++
+		return nil
 	})
 	return out, err
 }

@@ -56,6 +56,11 @@ type RunnerOptions struct {
 	Lease   time.Duration // how long a claim lasts before another runner may take the job (default 2m)
 	Poll    time.Duration // idle wait between claims when not woken (default 250ms)
 	Gather  time.Duration // after a wake-up, wait this long for more work before claiming (default 2ms)
+	// Deliveries is how many notifications are sent at once (default
+	// 256), PerDestination the most of them to one destination (default
+	// 64; see delivery.go).
+	Deliveries     int
+	PerDestination int
 	// Exclusive says this runner is the only one on the database (a
 	// SQLite file under the server's lock): jobs found running when it
 	// starts were claimed by a process that died, and are due again at
@@ -88,6 +93,12 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Gather <= 0 {
 		o.Gather = 2 * time.Millisecond
 	}
+	if o.Deliveries <= 0 {
+		o.Deliveries = 256
+	}
+	if o.PerDestination <= 0 {
+		o.PerDestination = 64
+	}
 	if o.Exclusive {
 		if err := s.recoverClaims(ctx); err != nil {
 			return err
@@ -102,6 +113,10 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if w, ok := s.Store.(remoteWaker); ok {
 		remote = w.Waker()
 	}
+	// Notifications have a sender of their own (delivery.go).
+	var dwg sync.WaitGroup
+	defer dwg.Wait()
+	dwg.Go(func() { s.deliver(ctx, o) })
 	// The workers: a fixed pool, fed claimed jobs. busy counts the jobs
 	// handed to it and not finished, so a batch keeps no more jobs for
 	// the workers than they can start now.
@@ -154,6 +169,7 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 			woken = true
 		case <-remote:
 			woken = true
+			s.wakeDeliverer()
 		case <-timer.C:
 		}
 		if woken {
@@ -190,9 +206,31 @@ func (s *Service) recoverClaims(ctx context.Context) error {
 				n++
 			}
 			if len(js) < f.Limit {
-				return nil
+				break
 			}
 			f.Cursor = js[len(js)-1].ID
+		}
+		// And notifications it was sending.
+		ef := baoguan.EventFilter{Status: baoguan.EventPending, Page: baoguan.Page{Limit: 1000}}
+		for {
+			es, err := tx.ListEvents(ef)
+			if err != nil {
+				return err
+			}
+			var leased []int64
+			for _, e := range es {
+				if e.LeaseUntil.After(tx.Now()) {
+					leased = append(leased, e.ID)
+				}
+			}
+			if _, err := tx.LeaseEvents(leased, time.Time{}); err != nil {
+				return err
+			}
+			n += len(leased)
+			if len(es) < ef.Limit {
+				return nil
+			}
+			ef.Cursor = es[len(es)-1].ID
 		}
 	})
 	if err != nil {
@@ -228,8 +266,13 @@ func (s *Service) RunOnce(ctx context.Context) (int, error) {
 			s.runJob(ctx, &out.remote[i], time.Minute)
 		}
 		total += out.ran + len(out.remote)
-		if out.claimed == 0 && !out.woke {
-			return total, nil
+		if out.claimed > 0 || out.woke {
+			continue
+		}
+		n, err := s.deliverOnce(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
 		}
 	}
 }
@@ -313,7 +356,7 @@ func (s *Service) JobCounts(ctx context.Context) (map[baoguan.JobState]map[strin
 }
 
 // Busy counts the jobs that are running or due now (queued with RunAt ≤
-// Now): zero means nothing will happen until the clock reaches the next
+// Now) and the notifications due or being sent: zero means nothing will happen until the clock reaches the next
 // job's RunAt. Tests that drive the clock wait for it to settle, instead of
 // sleeping.
 func (s *Service) Busy(ctx context.Context) (int, error) {
@@ -339,9 +382,26 @@ func (s *Service) Busy(ctx context.Context) (int, error) {
 				}
 			}
 			if len(js) < f.Limit {
-				return nil
+				break
 			}
 			f.Cursor = js[len(js)-1].ID
+		}
+		// Notifications due, or being sent.
+		ef := baoguan.EventFilter{Status: baoguan.EventPending, Page: baoguan.Page{Limit: 1000}}
+		for {
+			es, err := tx.ListEvents(ef)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				if !e.NextAt.After(now) || e.LeaseUntil.After(now) {
+					n++
+				}
+			}
+			if len(es) < ef.Limit {
+				return nil
+			}
+			ef.Cursor = es[len(es)-1].ID
 		}
 	})
 	return n, err

@@ -109,10 +109,11 @@ type Service struct {
 	Retries map[string]baoguan.Retry
 	Metrics *Metrics
 
-	wake chan struct{}
-	auth authCache
-	seq  atomic.Uint64
-	node string
+	wake         chan struct{}
+	wakeDelivery chan struct{}
+	auth         authCache
+	seq          atomic.Uint64
+	node         string
 }
 
 // New fills in defaults for what the caller left unset and returns svc.
@@ -141,6 +142,7 @@ func New(svc *Service) *Service {
 	svc.Sandbox.fill()
 	svc.Live.fill()
 	svc.wake = make(chan struct{}, 1)
+	svc.wakeDelivery = make(chan struct{}, 1)
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	svc.node = hex.EncodeToString(b[:])
@@ -183,11 +185,20 @@ func (s *Service) newID(prefix string) string {
 	return prefix + strconv.FormatInt(s.Now().UnixMilli(), 36) + s.node + strconv.FormatUint(n, 36)
 }
 
-// Wake tells the job runner that jobs were committed, so it need not wait
-// for its next poll.
+// Wake tells the job runner and the deliverer that jobs or notifications
+// were committed, so they need not wait for their next poll.
 func (s *Service) Wake() {
 	select {
 	case s.wake <- struct{}{}:
+	default:
+	}
+	s.wakeDeliverer()
+}
+
+// wakeDeliverer tells the deliverer that notifications may be due.
+func (s *Service) wakeDeliverer() {
+	select {
+	case s.wakeDelivery <- struct{}{}:
 	default:
 	}
 }

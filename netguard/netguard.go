@@ -51,8 +51,10 @@ const maxURLLength = 2048
 // settings are ignored, because through a proxy the check would apply to the
 // proxy's address instead of the merchant's.
 func Client(timeout time.Duration, allowPrivate bool) *http.Client {
+	// Short connect and handshake timeouts: a receiver that cannot be
+	// reached must give its place back soon (see core/delivery.go).
 	d := &net.Dialer{
-		Timeout:   10 * time.Second,
+		Timeout:   3 * time.Second,
 		KeepAlive: 30 * time.Second,
 	}
 	if !allowPrivate {
@@ -67,7 +69,7 @@ func Client(timeout time.Duration, allowPrivate bool) *http.Client {
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
 	return &http.Client{

@@ -124,10 +124,10 @@ func TestNotificationRetrySchedule(t *testing.T) {
 	for i, off := range offsets {
 		due := first.Add(off)
 		if i > 0 {
-			// The job waits for exactly the scheduled time, not a moment earlier.
-			h.waitFor("notify job rescheduled", func() bool {
-				js, _ := h.svc.Jobs(h.ctx, baoguan.JobFilter{Kind: baoguan.JobNotify, State: baoguan.JobQueued})
-				return len(js) == 1 && js[0].RunAt.Equal(due)
+			// The event waits for exactly the scheduled time, not a moment earlier.
+			h.waitFor("notification rescheduled", func() bool {
+				es, _ := h.svc.Events(h.ctx, m.M, baoguan.EventFilter{Status: baoguan.EventPending})
+				return len(es) == 1 && es[0].Attempts == i && es[0].NextAt.Equal(due)
 			})
 			h.clock.Set(due)
 		}
@@ -144,8 +144,8 @@ func TestNotificationRetrySchedule(t *testing.T) {
 		return len(es) == 1 && es[0].Status == baoguan.EventFailed && es[0].Attempts == 6
 	})
 	h.clock.Add(24 * time.Hour)
-	if js, _ := h.svc.Jobs(h.ctx, baoguan.JobFilter{Kind: baoguan.JobNotify, State: baoguan.JobQueued}); len(js) != 0 {
-		t.Errorf("still queued after the schedule: %+v", js)
+	if es, _ := h.svc.Events(h.ctx, m.M, baoguan.EventFilter{Status: baoguan.EventPending}); len(es) != 0 {
+		t.Errorf("still pending after the schedule: %+v", es)
 	}
 }
 
@@ -159,9 +159,9 @@ func TestNotificationAcknowledged(t *testing.T) {
 	h.hooks.mu.Unlock()
 	m.ok("POST", "/order/createAndMockpay", map[string]any{"mchtOrderNo": "A1", "paymentAmount": 100, "subject": "口红", "currency": "CNY", "needDeclare": false}, nil)
 	for i := 0; i < 2; i++ {
-		h.waitFor("a queued retry", func() bool {
-			js, _ := h.svc.Jobs(h.ctx, baoguan.JobFilter{Kind: baoguan.JobNotify, State: baoguan.JobQueued})
-			return len(js) == 1 && len(h.hooks.notices("ack")) == i+1
+		h.waitFor("a retry due later", func() bool {
+			es, _ := h.svc.Events(h.ctx, m.M, baoguan.EventFilter{Status: baoguan.EventPending})
+			return len(es) == 1 && es[0].Attempts == i+1 && es[0].NextAt.After(h.clock.Now()) && len(h.hooks.notices("ack")) == i+1
 		})
 		h.clock.Add(time.Hour)
 	}

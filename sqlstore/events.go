@@ -3,24 +3,27 @@ package sqlstore
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
 
 const eventCols = `id, public_id, merchant_id, order_id, type, protocol, url, content_type, body, status,
-	attempts, created_at, delivered_at, updated_at`
+	attempts, created_at, delivered_at, updated_at, next_at, lease_until`
 
 const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
-	status, attempts, created_at, delivered_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// The body is rendered once when the event is created, but a replay by
 	// an operator may re-render it, so it stays updatable.
+	// Writing an event ends any lease on it: a delivery in flight then
+	// records nothing (RecordAttempt), and the event is due at NextAt.
 	qUpdateEvent = `UPDATE events SET url = ?, content_type = ?, body = ?, status = ?, attempts = ?,
-	delivered_at = ?, updated_at = ?
+	delivered_at = ?, updated_at = ?, next_at = ?, lease_until = 0, dest = ?
 WHERE id = ? AND merchant_id = ?`
 
 	qEvent      = `SELECT ` + eventCols + ` FROM events WHERE id = ? AND merchant_id = ?`
@@ -47,14 +50,19 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-// CreateEvent inserts e, giving it a public id if it has none. A taken
-// public id is ECONFLICT reason duplicate; a missing merchant ENOTFOUND.
+// CreateEvent inserts e, giving it a public id if it has none. A pending
+// event is due at e.NextAt (now when zero). A taken public id is
+// ECONFLICT reason duplicate; a missing merchant ENOTFOUND.
 func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	if e.PublicID == "" {
 		e.PublicID = newPublicID()
 	}
+	if e.Status == baoguan.EventPending && e.NextAt.IsZero() {
+		e.NextAt = t.now
+	}
 	id, inserted, err := t.insertID(qInsertEvent, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
-		e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now)})
+		e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now), ms(e.NextAt),
+		baoguan.Destination(e.URL)})
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", e.MerchantID)
@@ -64,33 +72,40 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 		return duplicate("public_id", "event %s already exists", e.PublicID)
 	}
 	e.ID, e.CreatedAt, e.UpdatedAt = id, t.now, t.now
+	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
+		t.enqueued++ // work due now: announced like a job
+	}
 	return nil
 }
 
-// UpdateEvent writes e's delivery state; ENOTFOUND unless it is the
-// merchant's.
+// UpdateEvent writes e's delivery state and ends any lease on it;
+// ENOTFOUND unless it is the merchant's.
 func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	n, err := t.exec(qUpdateEvent, e.URL, e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts,
-		ms(e.DeliveredAt), ms(t.now), e.ID, e.MerchantID)
+		ms(e.DeliveredAt), ms(t.now), ms(e.NextAt), baoguan.Destination(e.URL), e.ID, e.MerchantID)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return notFound("event %d not found", e.ID)
 	}
-	e.UpdatedAt = t.now
+	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
+	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
+		t.enqueued++
+	}
 	return nil
 }
 
 func scanEvent(sc Scanner, e *baoguan.Event) error {
 	var status string
-	var created, delivered, updated int64
+	var created, delivered, updated, next, lease int64
 	if err := sc.Scan(&e.ID, &e.PublicID, &e.MerchantID, &e.OrderID, &e.Type, &e.Protocol, &e.URL, &e.ContentType,
-		&e.Body, &status, &e.Attempts, &created, &delivered, &updated); err != nil {
+		&e.Body, &status, &e.Attempts, &created, &delivered, &updated, &next, &lease); err != nil {
 		return err
 	}
 	e.Status = baoguan.EventStatus(status)
 	e.CreatedAt, e.DeliveredAt, e.UpdatedAt = fromMS(created), fromMS(delivered), fromMS(updated)
+	e.NextAt, e.LeaseUntil = fromMS(next), fromMS(lease)
 	return nil
 }
 
@@ -166,4 +181,104 @@ func (t *Tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
 		return nil
 	})
 	return out, err
+}
+
+// The delivery queue. Pending events are due at next_at; a lease
+// (lease_until in the future) says a deliverer holds one. Index events_due
+// keeps the pending ones in (next_at, id) order.
+const (
+	qDueEvents = `SELECT id, merchant_id, dest, next_at FROM events
+WHERE status = 'pending' AND next_at <= ? AND lease_until <= ?`
+	// A lease also moves next_at to its end, so that leased events leave
+	// the range of due ones in index events_due (a claim need not step over
+	// the events in flight), and an event whose deliverer died is due again
+	// when its lease ends.
+	qLeaseEvents = `UPDATE events SET lease_until = ?, next_at = ? WHERE status = 'pending' AND `
+	// RecordAttempt's write: only while the lease it names is held.
+	qRecordEvent = `UPDATE events SET status = ?, attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?
+WHERE id = ? AND status = 'pending' AND lease_until = ?`
+)
+
+// dueWindow bounds how many due events a query that leaves destinations
+// out looks at, so that one destination's backlog of thousands is not read
+// through at every claim.
+const dueWindow = 1000
+
+// DueEvents lists up to n pending events that are due and not leased,
+// oldest first. With skip, it leaves out those destinations among the
+// dueWindow oldest due events. On PostgreSQL, in a write transaction, the
+// rows are locked (FOR UPDATE SKIP LOCKED), so two instances never choose
+// the same event.
+func (t *Tx) DueEvents(n int, skip []string) ([]baoguan.DueEvent, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	now := ms(t.now)
+	q, args := qDueEvents, []any{now, now}
+	if len(skip) > 0 {
+		q = `SELECT id, merchant_id, dest, next_at FROM events WHERE id IN (SELECT id FROM events
+WHERE status = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `)`
+		if t.d.Numbered {
+			q += " AND NOT (dest = ANY(?))"
+			args = append(args, skip)
+		} else {
+			b, err := t.toJSON(skip)
+			if err != nil {
+				return nil, err
+			}
+			q += " AND dest NOT IN (SELECT value FROM json_each(?))"
+			args = append(args, b)
+		}
+	}
+	q += " ORDER BY next_at, id LIMIT ?"
+	args = append(args, n)
+	if t.d.Concurrent && t.write {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	var out []baoguan.DueEvent
+	err := t.each(q, args, func(s Scanner) error {
+		var d baoguan.DueEvent
+		var next int64
+		if err := s.Scan(&d.ID, &d.MerchantID, &d.Dest, &next); err != nil {
+			return err
+		}
+		d.NextAt = fromMS(next)
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+// LeaseEvents leases the pending events among ids until until (which is
+// also when they are due again should the lease end unrecorded) and
+// returns them as leased. A zero until ends their leases: they are due.
+func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) {
+	out := make([]baoguan.Event, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cond, arg := t.inIDs("id", ids)
+	err := t.each(qLeaseEvents+cond+" RETURNING "+eventCols, []any{ms(until), ms(until), arg}, func(s Scanner) error {
+		out = append(out, baoguan.Event{})
+		return scanEvent(s, &out[len(out)-1])
+	})
+	return out, err
+}
+
+// RecordAttempt writes a delivery's outcome while the lease lease is
+// held: the event's status, attempts, next due time and delivery time, and
+// the attempt. ECONFLICT reason lease_lost when the event was redelivered,
+// written or taken over meanwhile.
+func (t *Tx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) error {
+	n, err := t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "lease_lost",
+			Message: "event " + itoa(e.ID) + " was written or leased again while it was being delivered; this attempt is not recorded"}
+	}
+	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
+	a.EventID = e.ID
+	return t.AddAttempt(a)
 }

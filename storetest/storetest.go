@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"JobBatches", testJobBatches},
 		{"ManyByID", testManyByID},
 		{"Savepoint", testSavepoint},
+		{"EventQueue", testEventQueue},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
 		{"TakeToken", testTakeToken},
@@ -1883,5 +1884,136 @@ func testSavepoint(t *testing.T, s baoguan.Store) {
 			}
 		}
 		return nil
+	})
+}
+
+// testEventQueue drives the events table as the delivery queue: due
+// events by destination, leases, attempts recorded only under their lease.
+func testEventQueue(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	mk := func(url string, status baoguan.EventStatus, next time.Time) *baoguan.Event {
+		return &baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native", URL: url,
+			ContentType: "application/json", Body: []byte(`{}`), Status: status, NextAt: next}
+	}
+	a1 := mk("https://a.example/hook", baoguan.EventPending, now.Add(-3*time.Second))
+	b1 := mk("HTTPS://B.example:443/other", baoguan.EventPending, now.Add(-2*time.Second))
+	later := mk("https://a.example/hook", baoguan.EventPending, now.Add(time.Hour))
+	done := mk("https://a.example/hook", baoguan.EventDelivered, now.Add(-time.Hour))
+	a2 := mk("https://a.example/hook?x=1", baoguan.EventPending, time.Time{}) // due now
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, e := range []*baoguan.Event{a1, b1, later, done, a2} {
+			if err := tx.CreateEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !a2.NextAt.Equal(now) {
+		t.Errorf("a pending event without NextAt is due at %v, want now %v", a2.NextAt, now)
+	}
+	due := func(skip ...string) []int64 {
+		var out []int64
+		update(t, s, func(tx baoguan.Tx) error {
+			ds, err := tx.DueEvents(10, skip)
+			for _, d := range ds {
+				out = append(out, d.ID)
+			}
+			return err
+		})
+		return out
+	}
+	same(t, "due events, oldest first", due(), []int64{a1.ID, b1.ID, a2.ID})
+	update(t, s, func(tx baoguan.Tx) error {
+		ds, err := tx.DueEvents(1, nil)
+		if err == nil && (len(ds) != 1 || ds[0].Dest != "https://a.example:443" || ds[0].MerchantID != m.ID || !ds[0].NextAt.Equal(a1.NextAt)) {
+			t.Errorf("DueEvents(1) = %+v", ds)
+		}
+		return err
+	})
+	same(t, "due events but destination a", due("https://a.example:443"), []int64{b1.ID})
+
+	// Leased events are not due; the lease is the token of the attempt.
+	lease := now.Add(time.Minute)
+	var leased []baoguan.Event
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		leased, err = tx.LeaseEvents([]int64{a1.ID, b1.ID, done.ID}, lease)
+		return err
+	})
+	if len(leased) != 2 || !leased[0].LeaseUntil.Equal(lease) || !leased[1].LeaseUntil.Equal(lease) {
+		t.Fatalf("LeaseEvents leased %+v, want a1 and b1 (not the delivered one) until %v", leased, lease)
+	}
+	same(t, "due events while a1 and b1 are leased", due(), []int64{a2.ID})
+	got := leased[0]
+	if got.ID != a1.ID {
+		got = leased[1]
+	}
+	got.Status, got.Attempts, got.DeliveredAt = baoguan.EventDelivered, 1, now
+	att := &baoguan.Attempt{At: now, Status: 204, LatencyMS: 3}
+	update(t, s, func(tx baoguan.Tx) error { return tx.RecordAttempt(&got, att, lease) })
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		again := got
+		return tx.RecordAttempt(&again, &baoguan.Attempt{At: now, Status: 204}, lease)
+	})
+	wantErr(t, "recording under an ended lease", err, baoguan.ECONFLICT, "lease_lost")
+	view(t, s, func(tx baoguan.Tx) error {
+		e, err := tx.Event(m.ID, a1.ID)
+		if err != nil {
+			return err
+		}
+		if e.Status != baoguan.EventDelivered || e.Attempts != 1 || !e.LeaseUntil.IsZero() {
+			t.Errorf("after the attempt: %+v", e)
+		}
+		as, err := tx.Attempts(a1.ID)
+		if err == nil && (len(as) != 1 || as[0].Status != 204 || as[0].EventID != a1.ID) {
+			t.Errorf("attempts %+v", as)
+		}
+		return err
+	})
+	// Writing the event (a redelivery) ends b1's lease: the delivery in
+	// flight records nothing, and b1 is due at its new time.
+	var b baoguan.Event
+	update(t, s, func(tx baoguan.Tx) error {
+		e, err := tx.Event(m.ID, b1.ID)
+		if err != nil {
+			return err
+		}
+		e.Attempts, e.NextAt = 0, tx.Now()
+		b = *e
+		return tx.UpdateEvent(e)
+	})
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
+		e := b
+		e.Attempts = 1
+		return tx.RecordAttempt(&e, &baoguan.Attempt{At: now, Status: 500}, lease)
+	})
+	wantErr(t, "recording after a redelivery", err, baoguan.ECONFLICT, "lease_lost")
+	same(t, "due after the redelivery", due(), []int64{b1.ID, a2.ID})
+	// A lease that ends unrecorded (a crash) makes the event due again.
+	update(t, s, func(tx baoguan.Tx) error { _, err := tx.LeaseEvents([]int64{a2.ID}, now.Add(time.Second)); return err })
+	same(t, "due while a2 is leased", due(), []int64{b1.ID})
+	advance(t, s, time.Second)
+	same(t, "due once a2's lease ended", due(), []int64{b1.ID, a2.ID})
+	// A failed attempt under a lease reschedules the event.
+	advance(t, s, time.Second)
+	update(t, s, func(tx baoguan.Tx) error {
+		es, err := tx.LeaseEvents([]int64{a2.ID}, now.Add(time.Hour))
+		if err != nil || len(es) != 1 {
+			return fmt.Errorf("lease a2: %v %v", es, err)
+		}
+		e := es[0]
+		e.Attempts, e.NextAt = 1, now.Add(time.Minute)
+		return tx.RecordAttempt(&e, &baoguan.Attempt{At: now, Status: 500, Error: "not acknowledged"}, now.Add(time.Hour))
+	})
+	same(t, "due after a2 failed", due(), []int64{b1.ID})
+	view(t, s, func(tx baoguan.Tx) error {
+		e, err := tx.Event(m.ID, a2.ID)
+		if err == nil && (e.Status != baoguan.EventPending || !e.NextAt.Equal(now.Add(time.Minute)) || e.Attempts != 1) {
+			t.Errorf("a2 after a failed attempt: %+v", e)
+		}
+		return err
 	})
 }

@@ -61,8 +61,14 @@ type Config struct {
 	// behind a TLS-terminating proxy (--trust-forwarded-proto,
 	// BAOGUAN_TRUST_FORWARDED_PROTO). Set it only behind such a proxy.
 	TrustForwardedProto bool
-	// Workers is how many jobs (payments, declarations, notifications) run
-	// at once (--workers, BAOGUAN_WORKERS).
+	// NotifyConcurrency is how many notifications are sent at once
+	// (--notify-concurrency), NotifyPerDestination the most of them to one
+	// receiver (--notify-per-destination); see core/delivery.go.
+	NotifyConcurrency    int
+	NotifyPerDestination int
+	// Workers is how many jobs whose adapters are remote (a wallet, E-Port)
+	// run at once (--workers, BAOGUAN_WORKERS); jobs whose adapters answer
+	// in-process run in batches, notifications have their own limits.
 	Workers int
 	// JobLease is how long a claimed job stays claimed. It bounds both how
 	// long one job may run (half the lease) and how soon a job held by a
@@ -268,13 +274,31 @@ var settingDefs = append([]settingDef{
 			c.TrustForwardedProto = b
 			return nil
 		}},
-	{flag: "workers", typ: "int", def: "128", usage: "jobs run at once (payments, declarations, notifications)",
+	{flag: "workers", typ: "int", def: "128", usage: "jobs with remote adapters (wallets, E-Port) run at once; jobs with in-process adapters run in batches",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 4096 {
 				return fmt.Errorf("invalid worker count %q (want 1 to 4096)", v)
 			}
 			c.Workers = n
+			return nil
+		}},
+	{flag: "notify-concurrency", typ: "int", def: "256", usage: "notifications sent at once, to all receivers together",
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65536 {
+				return fmt.Errorf("invalid count %q (want 1 to 65536)", v)
+			}
+			c.NotifyConcurrency = n
+			return nil
+		}},
+	{flag: "notify-per-destination", typ: "int", def: "64", usage: "most notifications sent at once to one receiver (scheme, host and port); a receiver not yet heard from gets 2, one more per answer",
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65536 {
+				return fmt.Errorf("invalid count %q (want 1 to 65536)", v)
+			}
+			c.NotifyPerDestination = n
 			return nil
 		}},
 	{flag: "job-lease", typ: "duration", def: "30s", usage: "how long a job stays claimed: a job runs for at most half of it, and a crashed process's jobs are retaken after it",

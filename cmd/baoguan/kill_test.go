@@ -244,6 +244,35 @@ func TestKillMidLoad(t *testing.T) {
 			t.Errorf("%d jobs %s after the pipeline finished: %v", counts[state], state, counts)
 		}
 	}
+	// Every notification is recorded delivered: none is left pending (a
+	// delivery the killed server made but did not record is made again
+	// at start-up, not after its lease), none failed.
+	for _, status := range []string{"pending", "failed"} {
+		var n int
+		for wait := time.Now().Add(30 * time.Second); ; {
+			req, _ := http.NewRequest("GET", p2.base+"/v1/events?limit=1000&status="+status, nil)
+			req.Header.Set("Authorization", "Bearer "+cred.APIKey)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page struct {
+				Data []json.RawMessage `json:"data"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n = len(page.Data); n == 0 || status == "failed" || time.Now().After(wait) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond) // the last outcomes are being recorded
+		}
+		if n != 0 {
+			t.Errorf("%d events %s after the pipeline finished", n, status)
+		}
+	}
 	dups := int64(0)
 	hooks.Range(func(_, v any) bool { dups += v.(*atomic.Int64).Load() - 1; return true })
 	t.Logf("%d orders stored, %d webhooks received, %d duplicate declaration.succeeded deliveries after the crash", len(seen), hookTotal.Load(), dups)

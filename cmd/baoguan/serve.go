@@ -43,7 +43,7 @@ stops and the database is closed.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, append([]string{
-		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "notify-concurrency", "notify-per-destination", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "declare-retries",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -172,7 +172,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		defer wg.Done()
 		// One server at a time runs on a SQLite file, so jobs it finds
 		// claimed at start-up were a crashed server's (see Exclusive).
-		runErr <- svc.Run(runCtx, core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease, Exclusive: cfg.DBKind == dbSQLite})
+		runErr <- svc.Run(runCtx, core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease,
+			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite})
 	}()
 
 	serveErr := make(chan error, 1)

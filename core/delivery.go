@@ -1,0 +1,452 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Delivery: how notifications reach merchants.
+//
+// The events table is the delivery queue: an event is written pending, due
+// at once, in the transaction of the state change it tells of, and no job
+// is written for it. The deliverer takes due events in batches (one
+// transaction reads the due ones, leases some, and reads their merchants
+// once), sends each from a goroutine of its own, and writes the outcomes of
+// many attempts in one transaction (the attempt, the event's status and,
+// after a failure, when it is due again on its protocol's schedule). An
+// attempt is recorded only while its lease holds, so a delivery that
+// outlived its lease, or an event redelivered meanwhile, records nothing.
+//
+// Deliveries to one destination (the URL's scheme, host and port) must not
+// hold up the others: a receiver that accepts and never answers would
+// otherwise take every sender in turn. So:
+//
+//   - each destination has a limit on deliveries in flight. It starts at
+//     destStart and grows by one with every answer the destination gives
+//     (any HTTP status), up to PerDestination; every delivery that gets no
+//     answer (a timeout, a refused or reset connection) halves it, down to
+//     one. A receiver that hangs therefore holds at most destStart
+//     deliveries, however many of its events are due, while a healthy one
+//     soon has all it needs;
+//   - the deliverer only takes what it can send at once: among the oldest
+//     due events it takes one per destination in turn (oldest first within
+//     each), each destination within its room, so a destination with a
+//     long backlog does not take every free place; when destinations at
+//     their limit fill the head of the queue, it looks further (the first
+//     thousand due events) without them;
+//   - connecting, the TLS handshake and the whole exchange have short
+//     timeouts (the HTTP client's, see netguard and `serve`).
+//
+// A healthy destination is thus held up only when hanging destinations
+// hold every one of the Deliveries places: with the defaults, more than a
+// hundred destinations hanging at once.
+
+const (
+	destStart    = 2    // deliveries in flight to a destination not yet heard from
+	skipMax      = 1000 // most destinations left out of one query
+	recordMax    = 256  // most outcomes written in one transaction
+	destIdleDrop = 10 * time.Minute
+)
+
+// deliverer is the notification sender of one runner.
+type deliverer struct {
+	s      *Service
+	max    int // deliveries in flight at once
+	perMax int // most in flight to one destination
+	lease  time.Duration
+
+	mu       sync.Mutex
+	inflight int
+	dests    map[string]*destState
+	pruned   time.Time
+
+	results  chan delivered
+	finished chan struct{} // a delivery ended: places are free
+	wg       sync.WaitGroup
+}
+
+// destState is what the deliverer knows of one destination.
+type destState struct {
+	inflight int
+	limit    int
+	used     time.Time
+}
+
+// delivered is one attempt's outcome, on its way to being recorded.
+type delivered struct {
+	e       baoguan.Event // as leased: LeaseUntil is the lease's token
+	f       Format
+	d       Delivery
+	at      time.Time
+	latency time.Duration
+}
+
+func newDeliverer(s *Service, total, perDest int, lease time.Duration) *deliverer {
+	return &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, dests: map[string]*destState{},
+		results: make(chan delivered, total), finished: make(chan struct{}, 1)}
+}
+
+// dest returns the state of a destination, creating it; call with mu held.
+func (dl *deliverer) dest(name string, now time.Time) *destState {
+	d := dl.dests[name]
+	if d == nil {
+		d = &destState{limit: min(destStart, dl.perMax)}
+		dl.dests[name] = d
+	}
+	d.used = now
+	return d
+}
+
+// plan chooses, among due events (oldest first), at most free to send
+// now: one per destination in turn, each within its destination's room.
+// It also returns the destinations to leave out of the next query.
+func (dl *deliverer) plan(due []baoguan.DueEvent, free int) []int64 {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	now := time.Now()
+	type group struct {
+		room int
+		ids  []int64
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, d := range due {
+		g := groups[d.Dest]
+		if g == nil {
+			st := dl.dest(d.Dest, now)
+			g = &group{room: st.limit - st.inflight}
+			groups[d.Dest] = g
+			order = append(order, d.Dest)
+		}
+		g.ids = append(g.ids, d.ID)
+	}
+	var picked []int64
+	for round := 0; len(picked) < free; round++ {
+		progress := false
+		for _, name := range order {
+			g := groups[name]
+			if round < len(g.ids) && round < g.room && len(picked) < free {
+				picked = append(picked, g.ids[round])
+				progress = true
+			}
+		}
+		if !progress {
+			break
+		}
+	}
+	return picked
+}
+
+// saturated lists the destinations at their limit, to leave out of the
+// query for due events.
+func (dl *deliverer) saturated() []string {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	var out []string
+	for name, d := range dl.dests {
+		if d.inflight >= d.limit && len(out) < skipMax {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// free is how many more deliveries may start.
+func (dl *deliverer) free() int {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	return dl.max - dl.inflight
+}
+
+func (dl *deliverer) start(dest string) {
+	dl.mu.Lock()
+	dl.inflight++
+	dl.dest(dest, time.Now()).inflight++
+	dl.mu.Unlock()
+}
+
+// end records that a delivery to dest ended, answered or not.
+func (dl *deliverer) end(dest string, answered bool) {
+	dl.mu.Lock()
+	dl.inflight--
+	d := dl.dest(dest, time.Now())
+	d.inflight--
+	if answered {
+		d.limit = min(d.limit+1, dl.perMax)
+	} else {
+		d.limit = max(d.limit/2, 1)
+	}
+	if now := time.Now(); now.Sub(dl.pruned) > destIdleDrop {
+		for name, d := range dl.dests {
+			if d.inflight == 0 && now.Sub(d.used) > destIdleDrop {
+				delete(dl.dests, name)
+			}
+		}
+		dl.pruned = now
+	}
+	dl.mu.Unlock()
+	select {
+	case dl.finished <- struct{}{}:
+	default:
+	}
+}
+
+// claim leases due events it can send now and starts sending them. It
+// returns how many it started and whether it took all it asked for.
+func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
+	free := dl.free()
+	if free <= 0 {
+		return 0, false, nil
+	}
+	var evs []baoguan.Event
+	merchants := map[int64]*baoguan.Merchant{}
+	asked := 0
+	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		evs, asked = nil, 0
+		clear(merchants)
+		// The oldest due events, a few more than there are places, so
+		// that one destination's backlog leaves room for others.
+		due, err := tx.DueEvents(candidates(free), nil)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		asked = len(due)
+		pick := dl.plan(due, free)
+		if len(pick) < free && len(pick) < len(due) {
+			// Destinations at their limit took the head of the queue:
+			// look further, without them.
+			if skip := dl.saturated(); len(skip) > 0 {
+				more, err := tx.DueEvents(free-len(pick), skip)
+				if err != nil {
+					return err
+				}
+				seen := map[int64]bool{}
+				for _, d := range due {
+					seen[d.ID] = true
+				}
+				for _, d := range more {
+					if !seen[d.ID] {
+						due = append(due, d)
+					}
+				}
+				pick = dl.plan(due, free)
+			}
+		}
+		if evs, err = tx.LeaseEvents(pick, tx.Now().Add(dl.lease)); err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if merchants[e.MerchantID] != nil {
+				continue
+			}
+			m, err := tx.Merchant(e.MerchantID)
+			if err != nil {
+				return err
+			}
+			if err := dl.s.retiredWebhookSecrets(tx, m); err != nil {
+				return err
+			}
+			merchants[e.MerchantID] = m
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	for _, e := range evs {
+		dest := baoguan.Destination(e.URL)
+		dl.start(dest)
+		dl.wg.Add(1)
+		go func() {
+			defer dl.wg.Done()
+			r := dl.s.send(ctx, e, merchants[e.MerchantID])
+			dl.end(dest, r.d.Status != 0)
+			dl.results <- r
+		}()
+	}
+	return len(evs), asked == candidates(free), nil
+}
+
+// candidates is how many due events a claim for free places looks at.
+func candidates(free int) int { return min(free+64, 2*free) }
+
+// send makes one delivery attempt of a leased event.
+func (s *Service) send(ctx context.Context, e baoguan.Event, m *baoguan.Merchant) delivered {
+	r := delivered{e: e, f: s.Formats.Get(e.Protocol), at: s.Now()}
+	if r.f == nil {
+		r.d.Err = errors.New("no notification format for protocol " + e.Protocol)
+		return r
+	}
+	start := time.Now()
+	r.d = r.f.Deliver(ctx, s.HTTP, m, &e)
+	r.latency = time.Since(start)
+	s.Metrics.Deliveries.WithLabelValues(e.Protocol, strconv.FormatBool(r.d.Acked)).Inc()
+	return r
+}
+
+// record writes the outcomes of attempts in one transaction. An event
+// whose lease was lost meanwhile keeps the state its new holder gives it.
+func (s *Service) record(ctx context.Context, rs []delivered) error {
+	return s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error {
+		for _, r := range rs {
+			e := r.e
+			a := &baoguan.Attempt{At: r.at, Status: r.d.Status, LatencyMS: r.latency.Milliseconds(), Response: r.d.Response}
+			switch {
+			case r.d.Err != nil:
+				a.Error = r.d.Err.Error()
+			case !r.d.Acked:
+				a.Error = "not acknowledged"
+			}
+			e.Attempts++
+			var wait time.Duration
+			more := false
+			if r.f != nil {
+				wait, more = r.f.Schedule().Next(e.Attempts)
+			}
+			switch {
+			case r.d.Acked:
+				e.Status, e.DeliveredAt = baoguan.EventDelivered, tx.Now()
+			case !more:
+				e.Status = baoguan.EventFailed
+			default:
+				e.NextAt = tx.Now().Add(wait)
+			}
+			err := tx.RecordAttempt(&e, a, r.e.LeaseUntil)
+			if baoguan.ErrorReason(err) == "lease_lost" {
+				s.Log.Info("a delivery's outcome is not recorded: the event was redelivered or taken over meanwhile", "event", e.ID)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recorder writes outcomes as they come, as many as are waiting (up to
+// recordMax) in each transaction, until results is closed.
+func (dl *deliverer) recorder(ctx context.Context) {
+	batch := make([]delivered, 0, recordMax)
+	for r := range dl.results {
+		batch = append(batch[:0], r)
+	more:
+		for len(batch) < recordMax {
+			select {
+			case r, ok := <-dl.results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		if err := dl.s.record(ctx, batch); err != nil {
+			// The events stay leased: when the lease ends they are sent
+			// again, as after a crash.
+			dl.s.Log.Error("recording notification attempts", "attempts", len(batch), "err", err)
+		}
+		clear(batch)
+	}
+}
+
+// deliver runs the deliverer until ctx ends, then waits for the
+// deliveries in flight and records them.
+func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
+	dl := newDeliverer(s, o.Deliveries, o.PerDestination, o.Lease)
+	recorded := make(chan struct{})
+	go func() { dl.recorder(ctx); close(recorded) }()
+	defer func() {
+		dl.wg.Wait()
+		close(dl.results)
+		<-recorded
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		n, full, err := dl.claim(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Error("taking notifications to send", "err", err)
+		}
+		if full && n > 0 {
+			continue // more may be due now
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(o.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wakeDelivery:
+		case <-dl.finished:
+		case <-timer.C:
+			continue
+		}
+		// Gather a few milliseconds of wake-ups (each committed event,
+		// each finished delivery) into one claim.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(o.Gather):
+		}
+	}
+}
+
+// deliverOnce sends every due notification once, one after another, and
+// records the outcomes: RunOnce's part of delivery.
+func (s *Service) deliverOnce(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var evs []baoguan.Event
+		merchants := map[int64]*baoguan.Merchant{}
+		err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+			evs = nil
+			clear(merchants)
+			due, err := tx.DueEvents(64, nil)
+			if err != nil || len(due) == 0 {
+				return err
+			}
+			ids := make([]int64, len(due))
+			for i, d := range due {
+				ids[i] = d.ID
+			}
+			if evs, err = tx.LeaseEvents(ids, tx.Now().Add(time.Minute)); err != nil {
+				return err
+			}
+			for _, e := range evs {
+				if merchants[e.MerchantID] == nil {
+					m, err := tx.Merchant(e.MerchantID)
+					if err != nil {
+						return err
+					}
+					if err := s.retiredWebhookSecrets(tx, m); err != nil {
+						return err
+					}
+					merchants[e.MerchantID] = m
+				}
+			}
+			return nil
+		})
+		if err != nil || len(evs) == 0 {
+			return total, err
+		}
+		rs := make([]delivered, len(evs))
+		for i, e := range evs {
+			rs[i] = s.send(ctx, e, merchants[e.MerchantID])
+		}
+		if err := s.record(ctx, rs); err != nil {
+			return total, err
+		}
+		total += len(evs)
+	}
+}

@@ -1,0 +1,176 @@
+package core_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/sqlite"
+)
+
+// testFormat renders every event as a small JSON object and counts any
+// 2xx as acknowledged: the notification format of these tests.
+type testFormat struct{}
+
+func (testFormat) Render(n core.Notice) ([]byte, string, bool, error) {
+	b, err := json.Marshal(map[string]string{"id": n.PublicID, "type": n.Type, "order": n.Order.MerchantOrderNo})
+	return b, "application/json", true, err
+}
+
+func (testFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merchant, e *baoguan.Event) core.Delivery {
+	d := core.Post(ctx, c, e.URL, e.ContentType, e.Body, nil)
+	d.Acked = d.Err == nil && d.Status/100 == 2
+	return d
+}
+
+func (testFormat) Schedule() baoguan.Retry { return baoguan.Retry{time.Minute} }
+
+// Notifies leaves out the internal order.completed.
+func (testFormat) Notifies(typ string) bool { return typ != core.EventOrderCompleted }
+
+func (testFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
+	if o.NotifyURL != "" {
+		return o.NotifyURL
+	}
+	return m.NotifyURL
+}
+
+// hangingReceiver accepts every request and never answers, until the test
+// ends: it counts the requests it holds and any that ended without an
+// answer (the sender gave up).
+type hangingReceiver struct {
+	srv          *httptest.Server
+	release      chan struct{}
+	held, gaveUp atomic.Int64
+	mu           sync.Mutex
+	maxHeld      int64
+}
+
+func newHangingReceiver(t *testing.T) *hangingReceiver {
+	h := &hangingReceiver{release: make(chan struct{})}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := h.held.Add(1)
+		h.mu.Lock()
+		h.maxHeld = max(h.maxHeld, n)
+		h.mu.Unlock()
+		defer h.held.Add(-1)
+		select {
+		case <-h.release:
+			w.WriteHeader(http.StatusNoContent)
+		case <-r.Context().Done():
+			h.gaveUp.Add(1)
+		}
+	}))
+	t.Cleanup(func() { close(h.release); h.srv.Close() })
+	return h
+}
+
+// TestHangingReceiversDoNotHoldUpOthers is issue 12's "one merchant's
+// webhook receiver that accepts and never answers delayed another
+// merchant's webhooks": twenty merchants whose receivers accept and never
+// answer have ten orders each, pushed first, and a healthy merchant's
+// orders come after them. Every notification of the healthy merchant
+// arrives while every hanging receiver still holds its requests — none of
+// them has ended — and no hanging receiver ever holds more than the few
+// deliveries a destination not yet heard from is given. The HTTP client's
+// timeout is far longer than the test: a sender that let the hanging
+// receivers take every place would make the healthy merchant wait for it.
+func TestHangingReceiversDoNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := core.New(&core.Service{Store: db,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: time.Hour}})
+	svc.Formats.Register("test", testFormat{})
+
+	const hanging, perHanging, healthyOrders = 20, 10, 25
+	order := func(m *baoguan.Merchant, no string) {
+		t.Helper()
+		_, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "奶粉",
+			Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var receivers []*hangingReceiver
+	for i := range hanging {
+		h := newHangingReceiver(t)
+		receivers = append(receivers, h)
+		m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: fmt.Sprint("hangs", i), NotifyURL: h.srv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range perHanging {
+			order(m, fmt.Sprintf("H%d-%d", i, j))
+		}
+	}
+	var got atomic.Int64
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer healthy.Close()
+	good, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "healthy", NotifyURL: healthy.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range healthyOrders {
+		order(good, fmt.Sprint("G", j))
+	}
+
+	// 64 places: without a limit per destination, the hanging receivers'
+	// 400 notifications, older than the healthy ones, would take them all.
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Deliveries: 64}) }()
+	want := int64(2 * healthyOrders) // order.paid and declaration.succeeded
+	for got.Load() < want {
+		select {
+		case err := <-done:
+			t.Fatalf("runner stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	var held int64
+	for i, h := range receivers {
+		if n := h.gaveUp.Load(); n != 0 {
+			t.Errorf("hanging receiver %d: %d deliveries ended before the healthy merchant got all of its notifications", i, n)
+		}
+		held += h.held.Load()
+		h.mu.Lock()
+		if h.maxHeld > 2 {
+			t.Errorf("hanging receiver %d held %d deliveries at once; a destination not yet heard from gets 2", i, h.maxHeld)
+		}
+		h.mu.Unlock()
+	}
+	if held == 0 {
+		t.Errorf("no hanging receiver holds a delivery: the test did not test")
+	}
+	t.Logf("healthy merchant: %d notifications; hanging receivers hold %d deliveries", got.Load(), held)
+	cancel()
+	<-done
+}
