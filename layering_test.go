@@ -31,7 +31,7 @@ var frontEnds = []string{"api", "pushorder", "accp", "wechatv3", "payzero", "wis
 // helper may import core (sheet maps spreadsheet rows to core's order
 // input and runs an import through core's batch services) but, like a
 // front-end, then never names baoguan.Store or baoguan.Tx.
-var helpers = []string{"webhook", "platform", "netguard", "docs", "sheet"}
+var helpers = []string{"webhook", "platform", "netguard", "docs", "sheet", "inbound"}
 
 func TestFrontEndLayering(t *testing.T) {
 	seen := 0

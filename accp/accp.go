@@ -28,6 +28,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/inbound"
 	"github.com/baoguan/baoguan/platform"
 )
 
@@ -293,11 +294,18 @@ type request struct {
 // The body is read once: the signature covers the raw bytes.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request, error) {
 	req := &request{}
-	// Content-Type is not checked: clients in the field send
+	// The media type is not checked: clients in the field send
 	// application/json, text/plain, application/text or nothing with the
 	// same JSON body. A body that is not one JSON object is refused below.
-	// Content-Encoding is not read: LianLian's Java SDK sends
-	// "Content-Encoding: UTF-8", which names a charset, not a coding.
+	// Its charset must be UTF-8 (declared or not), and it must not be
+	// compressed; LianLian's Java SDK sends "Content-Encoding: UTF-8",
+	// which names a charset, not a coding, and is read as identity.
+	if p := inbound.CheckContentEncoding(r.Header.Values("Content-Encoding"), true); p != nil {
+		return req, fail(CodeBadRequest, p.Message)
+	}
+	if _, p := inbound.ToUTF8(nil, inbound.Charset(r.Header.Get("Content-Type")), inbound.UTF8Only); p != nil {
+		return req, fail(CodeBadRequest, p.Message)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -307,6 +315,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 		return req, fail(CodeBadRequest, "the body could not be read")
 	}
 	req.body = body
+	// Read only if encoding/json would read it unchanged: UTF-8, no lone
+	// surrogate escapes, no key twice in any case.
+	if p := inbound.CheckJSON(body); p != nil {
+		return req, fail(CodeBadRequest, p.Message)
+	}
 	var head map[string]json.RawMessage
 	if err := json.Unmarshal(body, &head); err != nil {
 		return req, fail(CodeBadRequest, "the body is not a JSON object")

@@ -1,6 +1,7 @@
 package accp_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -53,6 +54,69 @@ func TestExtremeTimestampsAndAmounts(t *testing.T) {
 			"timestamp": e.timestamp(off), "total_amount": 1, "pay_gds_amt": 1})
 		if r.reply["ret_code"] != accp.CodeOK {
 			t.Errorf("timestamp %s off: %s", off, r.body)
+		}
+	}
+}
+
+// TestBodyStrictness: signed pushes whose text could not be stored as it
+// was sent (GBK bytes, a lone surrogate escape, a key twice in any case),
+// or whose body is declared in another charset or compressed, are refused
+// with 1004 naming what is wrong; LianLian's SDK's "Content-Encoding:
+// UTF-8" keeps working; type errors are 2002 naming the field. Nothing is
+// stored for a refused push.
+func TestBodyStrictness(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	o := e.paidOrder("BS-1", 100000, zhang)
+	url := e.http.URL + "/accp/v1/cbpayment/apply-pushpay"
+	base := func(txn string) map[string]any {
+		return map[string]any{"txn_seqno": txn, "org_txn_seqno": o.MerchantOrderNo, "sub_order_flag": "Y", "total_amount": 1, "pay_gds_amt": 1}
+	}
+	raw := func(txn, member string) []byte {
+		b := e.body(base(txn))
+		return append(b[:len(b)-1], []byte(","+member+"}")...)
+	}
+	cases := []struct {
+		name   string
+		body   []byte
+		header map[string]string
+		code   string
+		msg    string
+	}{
+		{"GBK bytes, raw", []byte(strings.Replace(string(e.body(base("BS-B"))), "张三", "\xd5\xc5\xc8\xfd", 1)), nil, accp.CodeBadRequest, "invalid UTF-8"},
+		{"lone surrogate", []byte(strings.Replace(string(e.body(base("BS-C"))), "张三", `\ud800`, 1)), nil, accp.CodeBadRequest, "surrogate"},
+		{"keys differing in case", raw("BS-D", `"TOTAL_AMOUNT":99`), nil, accp.CodeBadRequest, `"total_amount" and "TOTAL_AMOUNT" differ only in case`},
+		{"a key twice", raw("BS-E", `"user_name":"李四"`), nil, accp.CodeBadRequest, "appears twice"},
+		{"GBK charset", e.body(base("BS-F")), map[string]string{"Content-Type": "application/json;charset=GBK"}, accp.CodeBadRequest, `charset "gbk"`},
+		{"gzip", e.body(base("BS-G")), map[string]string{"Content-Encoding": "gzip"}, accp.CodeBadRequest, `Content-Encoding "gzip"`},
+		{"amount of the wrong type", e.body(map[string]any{"txn_seqno": "BS-H", "org_txn_seqno": o.MerchantOrderNo, "sub_order_flag": "Y",
+			"total_amount": 1, "pay_gds_amt": map[string]any{"v": 1}}), nil, accp.CodeBadField, "pay_gds_amt must be a JSON number"},
+		{"text of the wrong type", e.body(map[string]any{"txn_seqno": "BS-I", "org_txn_seqno": o.MerchantOrderNo, "sub_order_flag": "Y",
+			"total_amount": 1, "pay_gds_amt": 1, "user_name": []string{"张三"}}), nil, accp.CodeBadField, "user_name must be a JSON string, not an array"},
+		{"unknown field", raw("BS-J", `"memo":"x"`), nil, accp.CodeBadField, "unknown field memo"},
+	}
+	for _, c := range cases {
+		r := e.call(url, c.body, nil, c.header)
+		if r.reply["ret_code"] != c.code || !strings.Contains(r.reply["ret_msg"], c.msg) {
+			t.Errorf("%s: %s; want ret_code %s with %q", c.name, r.body, c.code, c.msg)
+		}
+		if strings.Contains(r.reply["ret_msg"], "json:") {
+			t.Errorf("%s: encoding/json's own text reaches the caller: %s", c.name, r.reply["ret_msg"])
+		}
+	}
+	for _, enc := range []string{"UTF-8", "utf-8", "identity", ""} {
+		txn := "BS-OK-" + enc
+		r := e.call(url, e.body(base(txn)), nil, map[string]string{"Content-Encoding": enc})
+		if r.reply["ret_code"] != accp.CodeOK {
+			t.Errorf("Content-Encoding %q: %s", enc, r.body)
+		}
+	}
+	for _, c := range cases {
+		var f map[string]any
+		_ = json.Unmarshal(c.body, &f)
+		txn, _ := f["txn_seqno"].(string)
+		if r := e.query(txn); r.reply["ret_code"] != accp.CodeUnknownPush {
+			t.Errorf("%s: the refused push %s is stored: %s", c.name, txn, r.body)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/inbound"
 )
 
 // Push statuses. The document refers to a table ('推送订单状态') it does not
@@ -157,27 +157,32 @@ type queryReq struct {
 // decodeStrict decodes the whole body into v, refusing unknown fields so
 // that a misspelt optional field (which would silently default) is named.
 func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case err == nil:
+	p := inbound.Decode(body, v, true)
+	if p == nil {
 		return nil
-	case errors.As(err, &typeErr):
-		kind := "string"
-		switch typeErr.Type.Kind() {
-		case reflect.Float64:
-			kind = "number"
-		case reflect.Struct, reflect.Map:
-			kind = "object"
-		}
-		return fail(CodeBadField, typeErr.Field+" must be a JSON "+kind)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fail(CodeBadField, "unknown field "+f)
 	}
-	return fail(CodeBadField, err.Error())
+	switch p.Kind {
+	case inbound.KindType:
+		return fail(CodeBadField, p.Path+" must be a JSON "+accpType(p.Want)+", not "+inbound.Describe(p.Got))
+	case inbound.KindUnknown:
+		return fail(CodeBadField, "unknown field "+p.Path)
+	case inbound.KindValue:
+		if e, ok := p.Err.(*baoguan.Error); ok {
+			return fail(CodeBadField, e.Message)
+		}
+		return fail(CodeBadField, "a field holds a value of the wrong form")
+	}
+	return fail(CodeBadRequest, p.Message)
+}
+
+// accpType names a JSON type as the document's tables do: amounts are
+// numbers (or numeric strings), nested values objects.
+func accpType(want string) string {
+	switch want {
+	case "integer":
+		return "number"
+	}
+	return want
 }
 
 // pushContent is what makes two pushes of one txn_seqno the same: every

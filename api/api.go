@@ -20,6 +20,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/inbound"
 )
 
 // Options configure the API.
@@ -153,44 +154,91 @@ func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) WriteHeader(s int)           { r.status = s }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
-// decode reads one JSON object into v: the body is capped, the content type
-// must be JSON, unknown fields are refused naming the field.
+// decode reads one JSON object into v: the body is capped, the content
+// type must be JSON in UTF-8 and not compressed, and the JSON is read only
+// if encoding/json would not change it (invalid UTF-8, lone surrogates,
+// keys that differ only in case are refused). Errors name the field by its
+// JSON path (declarations[1].customs) and say what it takes; syntax
+// errors give the byte offset.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: "unsupported_media_type", Message: "send the body as application/json"}
-		}
+	if err := checkBodyHeaders(r); err != nil {
+		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		return bodyError(err)
 	}
-	if dec.More() {
-		return &baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: "the body holds more than one JSON value"}
+	if p := inbound.Decode(body, v, true); p != nil {
+		return problemError(p)
 	}
 	return nil
 }
 
+// checkBodyHeaders refuses a body the API cannot read as it was meant:
+// another content type, a charset other than UTF-8 (JSON is UTF-8, RFC
+// 8259 §8.1), a Content-Encoding other than identity.
+func checkBodyHeaders(r *http.Request) error {
+	if p := inbound.CheckContentEncoding(r.Header.Values("Content-Encoding"), false); p != nil {
+		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Encoding", Reason: reasonUnsupportedEncoding, Message: p.Message}
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: "unsupported_media_type", Message: "send the body as application/json"}
+	}
+	if _, p := inbound.ToUTF8(nil, inbound.Charset(ct), inbound.UTF8Only); p != nil {
+		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: reasonUnsupportedEncoding, Message: p.Message}
+	}
+	return nil
+}
+
+// reasonUnsupportedEncoding is a body coding or charset the API does not
+// read: 415.
+const reasonUnsupportedEncoding = "unsupported_encoding"
+
+// amountFields are the API's amount inputs: a type error on one says what
+// an amount is.
+var amountFields = map[string]bool{"amount": true, "order_fee": true, "transport_fee": true, "product_fee": true, "duty": true, "unit_amount": true}
+
+// problemError turns a decoding problem into the API's error: EINVALID
+// naming the JSON path.
+func problemError(p *inbound.Problem) error {
+	reason := "bad_json"
+	msg := p.Message
+	switch p.Kind {
+	case inbound.KindType:
+		reason = "bad_type"
+		leaf := p.Path
+		if i := strings.LastIndexAny(leaf, ".]"); i >= 0 {
+			leaf = leaf[i+1:]
+		}
+		if amountFields[leaf] && p.Want == "integer" {
+			msg = p.Path + " must be an integer number of fen (minor units), not " + inbound.Describe(p.Got)
+		}
+	case inbound.KindUnknown:
+		reason = "unknown_field"
+	case inbound.KindDuplicate:
+		reason = "duplicate_key"
+	case inbound.KindUTF8, inbound.KindSurrogate, inbound.KindCharset:
+		reason = "bad_encoding"
+	case inbound.KindValue:
+		msg = "the body is not valid JSON"
+	}
+	if p.Kind == inbound.KindSyntax && p.Offset == 0 && strings.Contains(msg, "empty") {
+		msg = "the body is empty"
+	}
+	return &baoguan.Error{Code: baoguan.EINVALID, Field: p.Path, Reason: reason, Message: msg}
+}
+
 func bodyError(err error) error {
 	var tooBig *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
-	var syntax *json.SyntaxError
-	switch {
-	case errors.As(err, &tooBig):
+	if errors.As(err, &tooBig) {
 		return &baoguan.Error{Code: baoguan.ETOOLARGE, Reason: "body_too_large", Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
-	case errors.As(err, &typeErr):
-		return &baoguan.Error{Code: baoguan.EINVALID, Field: typeErr.Field, Reason: "bad_type", Message: fmt.Sprintf("%s must be a JSON %s", typeErr.Field, typeErr.Type.Kind())}
-	case errors.As(err, &syntax):
-		return &baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset)}
-	case errors.Is(err, io.EOF):
-		return &baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: "the body is empty"}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &baoguan.Error{Code: baoguan.EINVALID, Field: f, Reason: "unknown_field", Message: "unknown field " + f}
 	}
-	return &baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: "the body is not valid JSON"}
+	return &baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_body", Message: "the body could not be read"}
 }
 
 // errorBody is the one error shape of the native API.
@@ -240,7 +288,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == baoguan.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="baoguan"`)
 	}
-	writeJSON(w, status(code), body)
+	st := status(code)
+	if body.Error.Code == reasonUnsupportedEncoding {
+		st = http.StatusUnsupportedMediaType
+	}
+	writeJSON(w, st, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

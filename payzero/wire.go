@@ -14,6 +14,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/inbound"
 )
 
 // payzero is a Spring application: its JSON reader (Jackson as Spring
@@ -26,6 +27,17 @@ import (
 // fields are ignored. A body that is not JSON, or a value of the wrong
 // type, is a badRequest (HTTP 400).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	// Lenient about types as Jackson is, not about text: a body in another
+	// charset or compressed, and what encoding/json would store other than
+	// sent (invalid UTF-8, lone surrogate escapes, two keys that differ
+	// only in case, of which Jackson and encoding/json keep different
+	// ones), are refused naming where.
+	if p := inbound.CheckContentEncoding(r.Header.Values("Content-Encoding"), false); p != nil {
+		return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Encoding", Reason: "bad_encoding", Message: "不支持的 Content-Encoding，请发送未压缩的请求体（" + p.Message + "）"}}
+	}
+	if _, p := inbound.ToUTF8(nil, inbound.Charset(r.Header.Get("Content-Type")), inbound.UTF8Only); p != nil {
+		return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: "bad_encoding", Message: "请求体须为 UTF-8 编码（" + p.Message + "）"}}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -37,29 +49,37 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, limit int
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: "请求体为空，请以 application/json 传入参数"}}
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var syntax *json.SyntaxError
-		switch {
-		case errors.As(err, &typeErr):
-			f := typeErr.Field
-			if f == "" {
-				f = "body"
-			}
-			msg := fmt.Sprintf("%s 的类型不正确（收到 %s）", f, typeErr.Value)
-			switch typeErr.Type {
-			case reflect.TypeFor[int64]():
-				msg = fmt.Sprintf("%s 必须是以分为单位的整数（收到 %s）", f, typeErr.Value)
-			case reflect.TypeFor[time.Time]():
-				msg = fmt.Sprintf("%s 的格式应为 yyyy-MM-dd HH:mm:ss（收到 %s）", f, typeErr.Value)
-			}
-			return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Field: f, Reason: "bad_type", Message: msg}}
-		case errors.As(err, &syntax):
-			return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: fmt.Sprintf("请求体不是合法的 JSON（第 %d 字节）", syntax.Offset)}}
-		}
-		return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Reason: "bad_json", Message: "请求体不是合法的 JSON"}}
+	p := inbound.Decode(body, v, false)
+	if p == nil {
+		return nil
 	}
-	return nil
+	f := p.Path
+	if f == "" {
+		f = "body"
+	}
+	var msg, reason string
+	switch p.Kind {
+	case inbound.KindType:
+		reason, msg = "bad_type", fmt.Sprintf("%s 的类型不正确（收到 %s）", f, p.Got)
+		switch p.GoType {
+		case "int64":
+			msg = fmt.Sprintf("%s 必须是以分为单位的整数（收到 %s）", f, p.Got)
+		case "time.Time":
+			msg = fmt.Sprintf("%s 的格式应为 yyyy-MM-dd HH:mm:ss（收到 %s）", f, p.Got)
+		}
+	case inbound.KindDuplicate:
+		reason, msg = "duplicate_key", fmt.Sprintf("%s 重复（键名仅大小写不同也视为重复），请只传一个：%s", f, p.Message)
+	case inbound.KindUTF8, inbound.KindSurrogate:
+		reason, msg = "bad_encoding", fmt.Sprintf("%s 含有无法按 UTF-8 读取的文本：%s", f, p.Message)
+	case inbound.KindSyntax, inbound.KindDepth:
+		reason, msg = "bad_json", fmt.Sprintf("请求体不是合法的 JSON（第 %d 字节）：%s", p.Offset, p.Message)
+	default:
+		reason, msg, f = "bad_json", "请求体不是合法的 JSON", ""
+	}
+	if f == "body" {
+		f = ""
+	}
+	return badRequest{&baoguan.Error{Code: baoguan.EINVALID, Field: f, Reason: reason, Message: msg}}
 }
 
 // jstr is a string field that also accepts a JSON number or boolean (read

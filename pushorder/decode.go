@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/inbound"
 )
 
 // Reasons of the decoding errors, which reply() turns into ReturnCodes.
@@ -40,7 +41,31 @@ func badData(format string, args ...any) error {
 // decoded as a form, which is what an encoding client (a POST tool, curl
 // --data-urlencode) sends. A multipart form and a bare JSON body are
 // accepted as well, because the document's "POST 工具" users send both.
+//
+// The text is UTF-8, or GBK/GB2312/GB18030 when the Content-Type (or a
+// multipart part's) declares that charset, decoded exactly; bytes that are
+// not in the declared charset, another charset, and a compressed body
+// (Content-Encoding other than identity) are refused (9904), never stored
+// as U+FFFD.
 func (s *Server) readData(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if p := inbound.CheckContentEncoding(r.Header.Values("Content-Encoding"), false); p != nil {
+		return nil, badData("%s", p.Message)
+	}
+	charset := inbound.Charset(r.Header.Get("Content-Type"))
+	data, err := s.rawData(w, r, &charset)
+	if err != nil {
+		return nil, err
+	}
+	text, p := inbound.ToUTF8(data, charset, inbound.GBFamily)
+	if p != nil {
+		return nil, badData("data: %s", p.Message)
+	}
+	return bytes.TrimSpace(text), nil
+}
+
+// rawData returns the bytes of the data field as sent, in the body's
+// charset; a multipart part may declare its own, which replaces charset.
+func (s *Server) rawData(w http.ResponseWriter, r *http.Request, charset *string) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -50,7 +75,7 @@ func (s *Server) readData(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, badData("the body could not be read")
 	}
 	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
-		return multipartData(body, params["boundary"])
+		return multipartData(body, params["boundary"], charset)
 	}
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
 	if len(trimmed) == 0 {
@@ -74,7 +99,7 @@ func (s *Server) readData(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return nil, badData("the form has no data field")
 }
 
-func multipartData(body []byte, boundary string) ([]byte, error) {
+func multipartData(body []byte, boundary string, charset *string) ([]byte, error) {
 	if boundary == "" {
 		return nil, badData("multipart body without a boundary")
 	}
@@ -88,6 +113,9 @@ func multipartData(body []byte, boundary string) ([]byte, error) {
 			return nil, badData("the multipart body is malformed")
 		}
 		if p.FormName() == "data" {
+			if cs := inbound.Charset(p.Header.Get("Content-Type")); cs != "" {
+				*charset = cs
+			}
 			b, err := io.ReadAll(p)
 			if err != nil {
 				return nil, badData("the multipart body is malformed")
@@ -106,7 +134,17 @@ type fields map[string]json.RawMessage
 
 // parseFields reads data as one JSON object. Two keys that normalise to the
 // same name are refused: which of them was meant cannot be known.
+//
+// data is first checked as encoding/json would read it unchanged: no lone
+// surrogate escape (which it would turn into U+FFFD) and no key twice in
+// any case; the problem names the key and the byte offset in data.
 func parseFields(data []byte) (fields, error) {
+	if p := inbound.CheckJSON(data); p != nil {
+		if p.Kind == inbound.KindSyntax && p.Offset == 0 {
+			return nil, badData("data is not JSON")
+		}
+		return nil, badData("data: %s", p.Message)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()

@@ -1,15 +1,15 @@
 package wechatv3
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/baoguan/baoguan/inbound"
 )
 
 // decodeBody reads the call's body, one JSON object, into v (a pointer to
@@ -22,6 +22,17 @@ func decodeBody(c *call, v any, extra string) error {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return invalidRequest("send the body as application/json")
 		}
+		if _, p := inbound.ToUTF8(nil, inbound.Charset(ct), inbound.UTF8Only); p != nil {
+			return invalidRequest(p.Message)
+		}
+	}
+	if p := inbound.CheckContentEncoding(c.r.Header.Values("Content-Encoding"), false); p != nil {
+		return invalidRequest(p.Message)
+	}
+	// What encoding/json would change (invalid UTF-8, lone surrogate
+	// escapes, a key twice in any case) is refused naming where.
+	if p := inbound.CheckJSON(c.body); p != nil {
+		return paramError(locBody, p.Path, "", p.Message)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(c.body, &raw); err != nil || raw == nil {
@@ -47,17 +58,15 @@ func decodeBody(c *call, v any, extra string) error {
 			return paramError(locBody, k, c.vals[k], extra)
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.body))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			kind := te.Type.Kind().String()
-			if strings.HasPrefix(kind, "int") {
-				kind = "an integer"
+	if p := inbound.Decode(c.body, v, false); p != nil {
+		if p.Kind == inbound.KindType {
+			want := p.Want
+			if want == "integer" || want == "object" || want == "array" {
+				want = "an " + want
 			} else {
-				kind = "a " + kind
+				want = "a " + want
 			}
-			return paramError(locBody, te.Field, c.vals[te.Field], te.Field+" must be "+kind)
+			return paramError(locBody, p.Path, c.vals[p.Path], p.Path+" must be "+want)
 		}
 		return paramError(locBody, "", "", "the body is not valid JSON")
 	}

@@ -1,6 +1,7 @@
 package wechatv3_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -200,5 +201,56 @@ func TestVerifyCertificateNoOracle(t *testing.T) {
 		if v := decode[map[string]any](t, r); v["certificate_check_result"] != "SAME" {
 			t.Errorf("good pair: %s", r)
 		}
+	}
+}
+
+// TestBodyStrictness: correctly signed bodies that encoding/json would
+// store other than sent (GBK bytes, a lone surrogate escape, keys that
+// differ only in case) or that are declared in another charset or
+// compressed are refused with WeChat's error model naming where; a type
+// error names the field. Nothing is declared for a refused body.
+func TestBodyStrictness(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.paidOrder(t, h.A.M, orderSpec{No: "BS-OK"})
+	orders := customsPath + "/orders"
+	body := func(member string) string {
+		return `{"appid":"wxd678efh567hg6787","mchid":"` + h.A.MchID + `","out_trade_no":"BS-OK","customs":"SHANGHAI_ZS","merchant_customs_no":"31"` + member + `}`
+	}
+	cases := []struct {
+		name   string
+		body   string
+		header map[string]string
+		status int
+		code   string
+		field  string
+		issue  string
+	}{
+		{"GBK bytes", body(`,"certificate_name":"` + "\xd5\xc5\xc8\xfd" + `"`), nil, 400, "PARAM_ERROR", "#/properties/certificate_name", "invalid UTF-8"},
+		{"lone surrogate", body(`,"certificate_name":"\udfff"`), nil, 400, "PARAM_ERROR", "#/properties/certificate_name", "surrogate"},
+		{"keys differing in case", body(`,"Customs":"NINGBO"`), nil, 400, "PARAM_ERROR", "#/properties/Customs", `"customs" and "Customs" differ only in case`},
+		{"a key twice", body(`,"out_trade_no":"OTHER"`), nil, 400, "PARAM_ERROR", "#/properties/out_trade_no", "appears twice"},
+		{"GBK charset", body(""), map[string]string{"Content-Type": "application/json; charset=gbk"}, 400, "INVALID_REQUEST", "", `charset "gbk"`},
+		{"gzip", body(""), map[string]string{"Content-Encoding": "gzip"}, 400, "INVALID_REQUEST", "", `Content-Encoding "gzip"`},
+		{"type error", body(`,"order_fee":"ten"`), nil, 400, "PARAM_ERROR", "#/properties/order_fee", "order_fee must be an integer"},
+	}
+	for _, c := range cases {
+		r := h.do(t, call{Method: "POST", Path: orders, Body: c.body, Header: c.header})
+		e := decode[wireErr](t, r)
+		field, issue := "", e.Message
+		if e.Detail != nil {
+			field, issue = e.Detail.Field, e.Detail.Issue
+		}
+		if r.Status != c.status || e.Code != c.code || field != c.field || !strings.Contains(issue, c.issue) {
+			t.Errorf("%s: %s; want %d %s field %q issue with %q", c.name, r, c.status, c.code, c.field, c.issue)
+		}
+	}
+	if ds, err := h.svc.Declarations(ctx, h.A.M, "BS-OK"); err != nil || len(ds) != 0 && ds[0].State != baoguan.DeclUndeclared {
+		t.Errorf("a refused body declared: %+v %v", ds, err)
+	}
+	r := h.do(t, call{Method: "POST", Path: orders, Body: body(""), Header: map[string]string{"Content-Type": "application/json; charset=utf-8", "Content-Encoding": "identity"}})
+	if r.Status != http.StatusOK {
+		t.Errorf("UTF-8 declared, identity coding: %s", r)
 	}
 }
