@@ -69,6 +69,10 @@ type IdemRecord struct {
 	Status      int
 	Body        []byte
 	CreatedAt   time.Time
+	// ExpiresAt, when set, is when the record may be purged (an
+	// Idempotency-Key's answer, a request nonce); a natural key has none
+	// and is kept.
+	ExpiresAt time.Time
 }
 
 // Tx is what a transaction can do. Lookups of a missing object return an
@@ -195,6 +199,21 @@ type Tx interface {
 	// UpdateIdempotency rewrites an existing record's hash, status, body
 	// and time (a response saved after the effect it answers). ENOTFOUND.
 	UpdateIdempotency(r *IdemRecord) error
+
+	// Retention (core/retention.go): each call deletes a little, so that
+	// writers are never held up for long.
+	//
+	// PurgeDoneJobs looks at up to n jobs from id from upward, stopping at
+	// the first created at or after before, and deletes those done before
+	// before. It returns how many it deleted, the id to go on from, and
+	// whether it stopped at n rows (more old ones may follow).
+	PurgeDoneJobs(from int64, n int, before time.Time) (deleted int, next int64, more bool, err error)
+	// PurgeAttempts does the same for the delivery attempts of events
+	// delivered before before.
+	PurgeAttempts(from int64, n int, before time.Time) (deleted int, next int64, more bool, err error)
+	// PurgeExpiredKeys deletes up to n idempotency records whose ExpiresAt
+	// has passed, and reports how many.
+	PurgeExpiredKeys(n int) (int, error)
 
 	// FundingCards returns the merchant's funding cards; Recorded is false
 	// when none were ever recorded.

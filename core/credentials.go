@@ -146,12 +146,14 @@ func (s *Service) MerchantByAppID(ctx context.Context, appID string) (*baoguan.M
 // UseNonce records that a request nonce was used by the merchant, under
 // the key scope+":"+nonce, so that a replayed signed request is refused.
 // It returns ECONFLICT (reason "nonce_reused") when the nonce was seen
-// before. Nonces are kept, not expired: the signature window already bounds
-// how old a replay can be.
+// before. A nonce is kept for Retention.Nonces (a day by default), which
+// must be longer than the signature window of every front-end that uses
+// it (WeChat's: five minutes), so a replay is refused for as long as its
+// signature is accepted.
 func (s *Service) UseNonce(ctx context.Context, m *baoguan.Merchant, scope, nonce string) error {
 	var seen bool
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		prev, err := takeKey(tx, m.ID, scope+":"+nonce, "nonce", 0, nil)
+		prev, err := takeKeyFor(tx, m.ID, scope+":"+nonce, "nonce", 0, nil, s.Retention.Nonces)
 		seen = prev != nil
 		return err
 	})

@@ -43,12 +43,18 @@ func readKey(tx baoguan.Tx, merchantID int64, key string) (*baoguan.IdemRecord, 
 // record that is there, which the caller compares with its fingerprint to
 // answer the repeat or refuse other content.
 func takeKey(tx baoguan.Tx, merchantID int64, key, fingerprint string, status int, body []byte) (*baoguan.IdemRecord, error) {
+	return takeKeyFor(tx, merchantID, key, fingerprint, status, body, 0)
+}
+
+// takeKeyFor is takeKey for a record kept for ttl only (an
+// Idempotency-Key's, a nonce's; see Retention); 0 keeps it for good.
+func takeKeyFor(tx baoguan.Tx, merchantID int64, key, fingerprint string, status int, body []byte, ttl time.Duration) (*baoguan.IdemRecord, error) {
 	prev, err := readKey(tx, merchantID, key)
 	if err != nil || prev != nil {
 		return prev, err
 	}
 	return nil, tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: merchantID, Key: key, RequestHash: fingerprint,
-		Status: status, Body: body, CreatedAt: tx.Now()})
+		Status: status, Body: body, CreatedAt: tx.Now(), ExpiresAt: expiry(tx.Now(), ttl)})
 }
 
 // Idempotency-Key. The native API replays the whole first response to a
@@ -94,7 +100,7 @@ func (s *Service) Idempotent(ctx context.Context, m *baoguan.Merchant, key, requ
 	if rec, err := s.awaitKey(ctx, m.ID, key, requestHash); err != nil || rec != nil {
 		return replay(rec), rec != nil, err
 	}
-	c := &idemClaim{merchantID: m.ID, key: idemKey(key), hash: requestHash}
+	c := &idemClaim{merchantID: m.ID, key: idemKey(key), hash: requestHash, ttl: s.Retention.IdempotencyKeys}
 	res := run(context.WithValue(ctx, claimCtxKey{}, c))
 	taken, lost := c.state()
 	if lost {
@@ -111,13 +117,13 @@ func (s *Service) Idempotent(ctx context.Context, m *baoguan.Merchant, key, requ
 	}
 	save := &baoguan.IdemRecord{MerchantID: m.ID, Key: idemKey(key), RequestHash: requestHash, Status: res.Status, Body: res.Body}
 	err := s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error {
-		save.CreatedAt = tx.Now()
+		save.CreatedAt, save.ExpiresAt = tx.Now(), expiry(tx.Now(), c.ttl)
 		if taken {
 			return tx.UpdateIdempotency(save)
 		}
 		// No effect was written (the request was refused before any
 		// write): keep the answer unless a concurrent repeat kept one.
-		_, err := takeKey(tx, m.ID, save.Key, requestHash, res.Status, res.Body)
+		_, err := takeKeyFor(tx, m.ID, save.Key, requestHash, res.Status, res.Body, c.ttl)
 		return err
 	})
 	if err != nil {
@@ -178,6 +184,7 @@ var errKeyReused = &baoguan.Error{Code: baoguan.ECONFLICT, Field: "Idempotency-K
 type idemClaim struct {
 	merchantID int64
 	key, hash  string
+	ttl        time.Duration // how long the record is kept (Retention.IdempotencyKeys)
 
 	mu      sync.Mutex
 	pending bool // taken in a transaction not yet known to have committed
@@ -215,7 +222,7 @@ func (c *idemClaim) take(tx baoguan.Tx) error {
 	if c.taken {
 		return nil
 	}
-	prev, err := takeKey(tx, c.merchantID, c.key, c.hash, 0, nil)
+	prev, err := takeKeyFor(tx, c.merchantID, c.key, c.hash, 0, nil, c.ttl)
 	switch {
 	case err != nil:
 		return err

@@ -117,6 +117,9 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	var dwg sync.WaitGroup
 	defer dwg.Wait()
 	dwg.Go(func() { s.deliver(ctx, o) })
+	if r := s.Retention; r.Jobs > 0 || r.Attempts > 0 || r.IdempotencyKeys > 0 || r.Nonces > 0 {
+		dwg.Go(func() { s.retain(ctx) })
+	}
 	// The workers: a fixed pool, fed claimed jobs. busy counts the jobs
 	// handed to it and not finished, so a batch keeps no more jobs for
 	// the workers than they can start now.

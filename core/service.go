@@ -108,9 +108,13 @@ type Service struct {
 	// Retries are the job retry schedules for plain errors, by job kind.
 	Retries map[string]baoguan.Retry
 	Metrics *Metrics
+	// Retention is how long records the gateway no longer needs are kept
+	// (retention.go); the zero value keeps everything.
+	Retention Retention
 
 	wake         chan struct{}
 	wakeDelivery chan struct{}
+	purge        purgeLock
 	auth         authCache
 	seq          atomic.Uint64
 	node         string

@@ -5,10 +5,10 @@ import (
 )
 
 const (
-	qInsertIdem = `INSERT INTO idempotency (merchant_id, idem_key, request_hash, status, body, created_at)
-VALUES (?, ?, ?, ?, ?, ?)
+	qInsertIdem = `INSERT INTO idempotency (merchant_id, idem_key, request_hash, status, body, created_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
-	qIdem = `SELECT merchant_id, idem_key, request_hash, status, body, created_at
+	qIdem = `SELECT merchant_id, idem_key, request_hash, status, body, created_at, expires_at
 FROM idempotency WHERE merchant_id = ? AND idem_key = ?`
 
 	// qLockKey takes a transaction-scoped advisory lock on (merchant, key)
@@ -33,9 +33,9 @@ func (t *Tx) Idempotency(merchantID int64, key string) (*baoguan.IdemRecord, err
 		}
 	}
 	r := new(baoguan.IdemRecord)
-	var created int64
+	var created, expires int64
 	found, err := t.one(qIdem, []any{merchantID, key}, func(s Scanner) error {
-		return s.Scan(&r.MerchantID, &r.Key, &r.RequestHash, &r.Status, &r.Body, &created)
+		return s.Scan(&r.MerchantID, &r.Key, &r.RequestHash, &r.Status, &r.Body, &created, &expires)
 	})
 	if err != nil {
 		return nil, err
@@ -43,7 +43,7 @@ func (t *Tx) Idempotency(merchantID int64, key string) (*baoguan.IdemRecord, err
 	if !found {
 		return nil, notFound("idempotency key %s not found", quote(key))
 	}
-	r.CreatedAt = fromMS(created)
+	r.CreatedAt, r.ExpiresAt = fromMS(created), fromMS(expires)
 	return r, nil
 }
 
@@ -57,7 +57,7 @@ func (t *Tx) PutIdempotency(r *baoguan.IdemRecord) error {
 	if body == nil {
 		body = []byte{} // the column is NOT NULL; a nil slice would bind as NULL
 	}
-	n, err := t.exec(qInsertIdem, r.MerchantID, r.Key, r.RequestHash, r.Status, body, ms(r.CreatedAt))
+	n, err := t.exec(qInsertIdem, r.MerchantID, r.Key, r.RequestHash, r.Status, body, ms(r.CreatedAt), ms(r.ExpiresAt))
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (t *Tx) PutIdempotency(r *baoguan.IdemRecord) error {
 	return nil
 }
 
-const qUpdateIdem = `UPDATE idempotency SET request_hash = ?, status = ?, body = ?, created_at = ?
+const qUpdateIdem = `UPDATE idempotency SET request_hash = ?, status = ?, body = ?, created_at = ?, expires_at = ?
 WHERE merchant_id = ? AND idem_key = ?`
 
 // UpdateIdempotency rewrites an existing record: a response saved after the
@@ -80,7 +80,7 @@ func (t *Tx) UpdateIdempotency(r *baoguan.IdemRecord) error {
 	if body == nil {
 		body = []byte{}
 	}
-	n, err := t.exec(qUpdateIdem, r.RequestHash, r.Status, body, ms(r.CreatedAt), r.MerchantID, r.Key)
+	n, err := t.exec(qUpdateIdem, r.RequestHash, r.Status, body, ms(r.CreatedAt), ms(r.ExpiresAt), r.MerchantID, r.Key)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ManyByID", testManyByID},
 		{"Savepoint", testSavepoint},
 		{"EventQueue", testEventQueue},
+		{"Purge", testPurge},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
 		{"TakeToken", testTakeToken},
@@ -2015,5 +2016,149 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 			t.Errorf("a2 after a failed attempt: %+v", e)
 		}
 		return err
+	})
+}
+
+// testPurge deletes what retention lets go, a window at a time: done jobs
+// and delivered events' attempts older than the cut, expired keys; and
+// nothing else.
+func testPurge(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	// An hour ago: five jobs (three done, one dead, one queued for later),
+	// a delivered event and a failed one, with two attempts each.
+	var start time.Time
+	view(t, s, func(tx baoguan.Tx) error { start = tx.Now(); return nil })
+	var old []*baoguan.Job
+	for i := range 5 {
+		old = append(old, &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: fmt.Sprint("old", i)})
+	}
+	old[4].RunAt = start.Add(24 * time.Hour)
+	enqueue(t, s, old...)
+	finish := func(js []*baoguan.Job, states ...baoguan.JobState) {
+		t.Helper()
+		state := map[int64]baoguan.JobState{}
+		for i, j := range js {
+			state[j.ID] = states[i]
+		}
+		got := claim(t, s, nil, len(js), time.Minute)
+		update(t, s, func(tx baoguan.Tx) error {
+			for i := range got {
+				got[i].State = state[got[i].ID]
+				if err := tx.FinishJob(&got[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	finish(old[:4], baoguan.JobDone, baoguan.JobDone, baoguan.JobDead, baoguan.JobDone)
+	event := func(status baoguan.EventStatus) *baoguan.Event {
+		e := &baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
+			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+		update(t, s, func(tx baoguan.Tx) error {
+			if err := tx.CreateEvent(e); err != nil {
+				return err
+			}
+			for _, st := range []int{500, 200} {
+				if err := tx.AddAttempt(&baoguan.Attempt{EventID: e.ID, At: tx.Now(), Status: st}); err != nil {
+					return err
+				}
+			}
+			e.Status = status
+			if status == baoguan.EventDelivered {
+				e.DeliveredAt = tx.Now()
+			}
+			return tx.UpdateEvent(e)
+		})
+		return e
+	}
+	delivered, failed := event(baoguan.EventDelivered), event(baoguan.EventFailed)
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, r := range []*baoguan.IdemRecord{
+			{MerchantID: m.ID, Key: "idem:gone", RequestHash: "h", ExpiresAt: now.Add(30 * time.Minute)},
+			{MerchantID: m.ID, Key: "idem:kept", RequestHash: "h", ExpiresAt: now.Add(2 * time.Hour)},
+			{MerchantID: m.ID, Key: "order:SO-1", RequestHash: "h"},
+		} {
+			if err := tx.PutIdempotency(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Now: two more jobs done, another delivered event.
+	advance(t, s, time.Hour)
+	young := []*baoguan.Job{{Kind: baoguan.JobPay, DedupeKey: "young0"}, {Kind: baoguan.JobPay, DedupeKey: "young1"}}
+	enqueue(t, s, young...)
+	finish(young, baoguan.JobDone, baoguan.JobDone)
+	fresh := event(baoguan.EventDelivered)
+
+	// Purge what is older than half an hour, two rows at a time.
+	cut := now.Add(30 * time.Minute)
+	var jobsDeleted, attemptsDeleted int
+	for _, p := range []struct {
+		what    string
+		fn      func(tx baoguan.Tx, from int64) (int, int64, bool, error)
+		deleted *int
+	}{
+		{"jobs", func(tx baoguan.Tx, from int64) (int, int64, bool, error) { return tx.PurgeDoneJobs(from, 2, cut) }, &jobsDeleted},
+		{"attempts", func(tx baoguan.Tx, from int64) (int, int64, bool, error) { return tx.PurgeAttempts(from, 2, cut) }, &attemptsDeleted},
+	} {
+		from, rounds := int64(0), 0
+		for more := true; more; rounds++ {
+			if rounds > 10 {
+				t.Fatalf("purging %s does not end", p.what)
+			}
+			update(t, s, func(tx baoguan.Tx) error {
+				n, next, m, err := p.fn(tx, from)
+				if next < from {
+					t.Errorf("purging %s went back from %d to %d", p.what, from, next)
+				}
+				from, more, *p.deleted = next, m, *p.deleted+n
+				return err
+			})
+		}
+	}
+	if jobsDeleted != 3 || attemptsDeleted != 2 {
+		t.Errorf("purged %d jobs and %d attempts, want 3 (the old done ones) and 2 (the old delivered event's)", jobsDeleted, attemptsDeleted)
+	}
+	var keys int
+	update(t, s, func(tx baoguan.Tx) error { var err error; keys, err = tx.PurgeExpiredKeys(10); return err })
+	if keys != 1 {
+		t.Errorf("purged %d idempotency records, want 1 (the expired one)", keys)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for _, j := range old[:4] {
+			_, err := tx.Job(j.ID)
+			if gone := baoguan.ErrorCode(err) == baoguan.ENOTFOUND; gone != (j != old[2]) {
+				t.Errorf("old job %s: gone %v (%v)", j.DedupeKey, gone, err)
+			}
+		}
+		for _, j := range append([]*baoguan.Job{old[4]}, young...) {
+			if _, err := tx.Job(j.ID); err != nil {
+				t.Errorf("job %s (queued, or young) was purged: %v", j.DedupeKey, err)
+			}
+		}
+		for e, want := range map[*baoguan.Event]int{delivered: 0, failed: 2, fresh: 2} {
+			as, err := tx.Attempts(e.ID)
+			if err != nil {
+				return err
+			}
+			if len(as) != want {
+				t.Errorf("event %d (%s): %d attempts left, want %d", e.ID, e.Status, len(as), want)
+			}
+			if _, err := tx.Event(m.ID, e.ID); err != nil {
+				t.Errorf("event %d itself was purged: %v", e.ID, err)
+			}
+		}
+		for key, want := range map[string]bool{"idem:gone": false, "idem:kept": true, "order:SO-1": true} {
+			_, err := tx.Idempotency(m.ID, key)
+			if kept := err == nil; kept != want {
+				t.Errorf("idempotency record %s kept %v, want %v (%v)", key, kept, want, err)
+			}
+		}
+		return nil
 	})
 }

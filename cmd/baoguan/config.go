@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/postgres"
 )
@@ -61,6 +62,10 @@ type Config struct {
 	// behind a TLS-terminating proxy (--trust-forwarded-proto,
 	// BAOGUAN_TRUST_FORWARDED_PROTO). Set it only behind such a proxy.
 	TrustForwardedProto bool
+	// Retention is how long records the gateway no longer needs are kept
+	// (--retain-jobs, --retain-attempts, --retain-idempotency-keys,
+	// --retain-nonces); see core.Retention.
+	Retention core.Retention
 	// NotifyConcurrency is how many notifications are sent at once
 	// (--notify-concurrency), NotifyPerDestination the most of them to one
 	// receiver (--notify-per-destination); see core/delivery.go.
@@ -135,6 +140,28 @@ func (d *settingDef) envName() string {
 }
 
 // checkListen validates a HOST:PORT listen address.
+// retention is a setting of the retention policy: a duration such as 24h,
+// or a number of days such as 30d; 0 keeps the records for good.
+func retention(flag, def, usage string, field func(*core.Retention) *time.Duration) settingDef {
+	return settingDef{flag: flag, typ: "duration", def: def, usage: usage + " (e.g. 30d, 12h)",
+		parse: func(c *Config, v string) error {
+			var d time.Duration
+			var err error
+			if days, ok := strings.CutSuffix(v, "d"); ok {
+				var n int
+				n, err = strconv.Atoi(days)
+				d = time.Duration(n) * 24 * time.Hour
+			} else {
+				d, err = time.ParseDuration(v)
+			}
+			if err != nil || d < 0 {
+				return fmt.Errorf("invalid duration %q (want e.g. 30d or 12h, or 0 to keep for good)", v)
+			}
+			*field(&c.Retention) = d
+			return nil
+		}}
+}
+
 func checkListen(v string) error {
 	_, port, err := net.SplitHostPort(v)
 	if err != nil {
@@ -283,6 +310,13 @@ var settingDefs = append([]settingDef{
 			c.Workers = n
 			return nil
 		}},
+	retention("retain-jobs", "7d", "how long done jobs are kept (0 keeps them)", func(r *core.Retention) *time.Duration { return &r.Jobs }),
+	retention("retain-attempts", "30d", "how long the delivery attempts of delivered notifications are kept (0 keeps them)",
+		func(r *core.Retention) *time.Duration { return &r.Attempts }),
+	retention("retain-idempotency-keys", "24h", "how long the answer to a request with an Idempotency-Key is kept for repeats (0 keeps it)",
+		func(r *core.Retention) *time.Duration { return &r.IdempotencyKeys }),
+	retention("retain-nonces", "24h", "how long a signed request's nonce is kept against replays; longer than any signature window (0 keeps it)",
+		func(r *core.Retention) *time.Duration { return &r.Nonces }),
 	{flag: "notify-concurrency", typ: "int", def: "256", usage: "notifications sent at once, to all receivers together",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

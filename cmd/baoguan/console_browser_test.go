@@ -161,11 +161,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
+		for try := 0; ; try++ {
+			s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			// A page still being replaced (a form posted, a reload) can
+			// lose the node or the frame under the query: ask again.
+			if err != nil && try < 20 && (strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "No node with given id")) {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("text of %s: %v", sel, err)
+			}
+			return s
 		}
-		return s
 	}
 	base := p.base + "/console"
 

@@ -43,7 +43,8 @@ stops and the database is closed.`,
 		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, append([]string{
-		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "notify-concurrency", "notify-per-destination", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "notify-concurrency", "notify-per-destination",
+		"retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "declare-retries",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -115,6 +116,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		HTTP:           netguard.Client(notifyTimeout, cfg.AllowPrivateNotify),
 		Log:            log,
 		Metrics:        core.NewMetrics(reg),
+		Retention:      cfg.Retention,
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.

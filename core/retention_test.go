@@ -1,0 +1,175 @@
+package core_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/sqlite"
+)
+
+// pages counts the database pages of each table and index (SQLite's dbstat),
+// and the file's pages in all.
+func pages(t *testing.T, path string) (byName map[string]int, file int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name, COUNT(*) FROM dbstat GROUP BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byName = map[string]int{}
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		byName[name] = n
+	}
+	if err := db.QueryRow(`PRAGMA page_count`).Scan(&file); err != nil {
+		t.Fatal(err)
+	}
+	return byName, file
+}
+
+// group sums the pages of the tables named and their indexes.
+func group(byName map[string]int, tables ...string) int {
+	n := 0
+	for name, p := range byName {
+		for _, tb := range tables {
+			if name == tb || strings.HasPrefix(name, tb+"_") || strings.HasPrefix(name, "sqlite_autoindex_"+tb+"_") {
+				n += p
+			}
+		}
+	}
+	return n
+}
+
+// TestRetentionStopsTheFileGrowing runs the same rounds of orders — pushed,
+// paid, declared, notified — on two databases, one with the default kind of
+// retention (a day) and one that keeps everything, moving the clock two
+// days on after each round. With retention, the pages of jobs and delivery
+// attempts stop growing after the first rounds, and the file grows by what
+// the history tables (orders, declarations, events, natural keys) grow,
+// no more: every other page is freed and used again. Without it, jobs and
+// attempts grow with every round.
+func TestRetentionStopsTheFileGrowing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs thousands of orders")
+	}
+	t.Parallel()
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	const rounds, perRound = 8, 200
+	type run struct {
+		svc   *core.Service
+		clock *clock
+		m     *baoguan.Merchant
+		path  string
+		// per round: jobs and attempts, history, file
+		machine, history, file []int
+	}
+	open := func(keep core.Retention) *run {
+		c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+		keys, err := keyring.New(make([]byte, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "retention.db")
+		db, err := sqlite.Open(context.Background(), sqlite.Options{Path: path, Keys: keys, Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		svc := core.New(&core.Service{Store: db, Now: c.Now, Retention: keep,
+			Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+			SampleIdentity: sandbox.IsSampleIdentity})
+		svc.Formats.Register("test", testFormat{})
+		m, _, err := svc.CreateMerchant(context.Background(), core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &run{svc: svc, clock: c, m: m, path: path}
+	}
+	day := 24 * time.Hour
+	runs := []*run{open(core.Retention{Jobs: day, Attempts: day, IdempotencyKeys: day, Nonces: day, Batch: 100}), open(core.Retention{})}
+	ctx := context.Background()
+	for r := range rounds {
+		for _, x := range runs {
+			for i := range perRound {
+				in := core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("R%d-%d", r, i), Amount: 100, Subject: "奶粉",
+					Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}
+				// Every other order comes with an Idempotency-Key, whose
+				// saved answer expires.
+				run := func(ctx context.Context) core.Response {
+					_, _, err := x.svc.CreateOrder(ctx, x.m, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return core.Response{Status: 201, Body: []byte(`{}`)}
+				}
+				if i%2 == 0 {
+					if _, _, err := x.svc.Idempotent(ctx, x.m, fmt.Sprint("key-", r, "-", i), "h", run); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					run(ctx)
+				}
+			}
+			for {
+				n, err := x.svc.RunOnce(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			if busy, err := x.svc.Busy(ctx); err != nil || busy != 0 {
+				t.Fatalf("round %d: %d jobs or notifications left (%v)", r, busy, err)
+			}
+			x.clock.Add(2 * day)
+			if _, err := x.svc.Purge(ctx); err != nil {
+				t.Fatal(err)
+			}
+			byName, file := pages(t, x.path)
+			x.machine = append(x.machine, group(byName, "jobs", "attempts"))
+			x.history = append(x.history, group(byName, "orders", "declarations", "events", "idempotency"))
+			x.file = append(x.file, file)
+		}
+	}
+	on, off := runs[0], runs[1]
+	t.Logf("with retention: jobs+attempts pages %v, history pages %v, file pages %v", on.machine, on.history, on.file)
+	t.Logf("keeping all:    jobs+attempts pages %v, history pages %v, file pages %v", off.machine, off.history, off.file)
+	last := rounds - 1
+	if on.machine[last] > on.machine[2] {
+		t.Errorf("with retention, jobs and attempts grew from %d pages (round 3) to %d (round %d)", on.machine[2], on.machine[last], rounds)
+	}
+	if grew, hist := on.file[last]-on.file[2], on.history[last]-on.history[2]; grew > hist {
+		t.Errorf("with retention, the file grew by %d pages from round 3 to %d, the history tables by %d: more than history is kept", grew, rounds, hist)
+	}
+	if off.machine[last]-off.machine[2] < 5*(last-2) {
+		t.Errorf("keeping everything, jobs and attempts grew only from %d to %d pages: the workload does not show what retention saves",
+			off.machine[2], off.machine[last])
+	}
+}
