@@ -142,7 +142,7 @@ func (s *Service) AgentMerchant(ctx context.Context, a *baoguan.Agent, merchantN
 	}
 	if err != nil || !a.AgentOf(m) {
 		return nil, &baoguan.Error{Code: baoguan.EFORBIDDEN, Field: "merchant_no", Reason: "not_agents_merchant",
-			Message: "merchant " + merchantNo + " is not a merchant of agent " + a.No}
+			Message: "merchant_no " + merchantNo + " is not a merchant of agent " + a.No}
 	}
 	return m, nil
 }
