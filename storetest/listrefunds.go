@@ -67,7 +67,9 @@ func testRates(t *testing.T, s baoguan.Store) {
 		return nil
 	})
 	advance(t, s, time.Minute)
-	update(t, s, func(tx baoguan.Tx) error { return tx.PutRate(&baoguan.ExchangeRate{Currency: "USD", Rate: baoguan.MustRate("7.1")}) })
+	update(t, s, func(tx baoguan.Tx) error {
+		return tx.PutRate(&baoguan.ExchangeRate{Currency: "USD", Rate: baoguan.MustRate("7.1")})
+	})
 	view(t, s, func(tx baoguan.Tx) error {
 		rs, err := tx.Rates()
 		if err != nil {
