@@ -242,3 +242,45 @@ func TestForeignCurrencyPayments(t *testing.T) {
 		t.Errorf("quote of a paid order: %v %+v", err, q)
 	}
 }
+
+// A customs code that needs two pushes (GUANGZHOU_HP_GJ: GUANGZHOU_ZS,
+// then GUANGZHOU_HP_GJ), pushed one request at a time as WiseCashier's
+// document asks: the second keeps the first's declaration as it stands,
+// in flight or done, and adds its own.
+func TestTwoPushesOneAtATime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute) // customs answers after a minute
+	o, _, err := e.svc.PayInWallet(e.ctx, e.m, walletOrder("TP-1"), core.WalletPayment{Mode: baoguan.ChannelMicro, Wallet: baoguan.WalletWeChat, AuthCode: "135605691981176449"})
+	if err != nil || !o.Paid() {
+		t.Fatal(err)
+	}
+	ref := core.OrderRef{No: "TP-1"}
+	spec := func(code string) baoguan.DeclarationSpec {
+		return baoguan.DeclarationSpec{Customs: code, MerchantCustomsNo: "4403W60123"}
+	}
+	if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, ref, spec("GUANGZHOU_ZS")); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t) // handed to customs: in flight
+	if _, d, created, err := e.svc.DeclareTarget(e.ctx, e.m, ref, spec("GUANGZHOU_HP_GJ")); err != nil || !created || d.Customs != "GUANGZHOU_HP_GJ" {
+		t.Fatalf("second push: %v %v %+v", err, created, d)
+	}
+	ds, _ := e.svc.Declarations(e.ctx, e.m, "TP-1")
+	if len(ds) != 2 || ds[0].Customs != "GUANGZHOU_ZS" || ds[0].Attempts != 1 {
+		t.Errorf("declarations after the second push: %+v", ds)
+	}
+	// Another registration number for the first code is a conflict, not a
+	// silent re-declaration.
+	other := spec("GUANGZHOU_ZS")
+	other.MerchantCustomsNo = "OTHER"
+	if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, ref, other); baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+		t.Errorf("the first code with other data: %v", err)
+	}
+	e.drain(t, 3*time.Minute)
+	ds, _ = e.svc.Declarations(e.ctx, e.m, "TP-1")
+	for _, d := range ds {
+		if d.State != baoguan.DeclSuccess || d.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts", d.Customs, d.State, d.Attempts)
+		}
+	}
+}
