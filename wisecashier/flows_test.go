@@ -59,7 +59,7 @@ func TestDeclarations(t *testing.T) {
 	}
 	h.settle()
 	r := h.ok(req{method: http.MethodGet, path: "/wechatpay/declaration", params: map[string]string{"payment_no": no, "customs": "GUANGZHOU_HP_GJ"}})
-	seedShape(t, "wechatpay_declaration.json", withoutSplit(r.Raw))
+	seedShape(t, "wechatpay_declaration.json", asIfSplit(r.Raw))
 	r.data(t, &obj)
 	if obj["state"] != "SUCCESS" || obj["wechatpay_no"] == "" {
 		t.Errorf("query: %s", r.Raw)
@@ -146,10 +146,11 @@ func TestDeclarations(t *testing.T) {
 	}
 }
 
-// withoutSplit drops nothing: a whole-order declaration has no split
-// members, which the seed example shows; the query answer is checked
-// against the example without them.
-func withoutSplit(b []byte) []byte {
+// asIfSplit adds empty split members to the answer of a whole-order
+// declaration: the example file (§9.1's tables) holds the members "若拆单会
+// 返回", which only a split declaration has; every other member is checked
+// as it is.
+func asIfSplit(b []byte) []byte {
 	s := string(b)
 	for _, k := range []string{"sub_order_no", "sub_order_amount", "transport_amount", "product_amount"} {
 		if !strings.Contains(s, `"`+k+`"`) {
