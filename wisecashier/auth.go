@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/baoguan/baoguan"
 )
@@ -144,6 +144,17 @@ func Sign(key *rsa.PrivateKey, params map[string]string, timestamp string) (stri
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
+// decodeSignature reads a base64 signature: standard, or URL-safe or with
+// its padding cut, as some clients send it (a form-encoded "+" arriving as
+// a space is put back).
+func decodeSignature(text string) ([]byte, error) {
+	text = strings.ReplaceAll(strings.TrimSpace(text), " ", "+")
+	if sig, err := base64.StdEncoding.DecodeString(text); err == nil {
+		return sig, nil
+	}
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(text), "="))
+}
+
 // verifySignature reports which encoding the signature verifies under,
 // trying each distinct signing string once.
 func verifySignature(keys []*rsa.PublicKey, sig []byte, params map[string]string, timestamp string) (string, bool) {
@@ -164,37 +175,42 @@ func verifySignature(keys []*rsa.PublicKey, sig []byte, params map[string]string
 	return "", false
 }
 
+// maxTimestampDigits bounds a timestamp's whole part: milliseconds until
+// the year 2286 have 13 digits, so anything longer is not a timestamp and
+// every value read fits an int64 with room to subtract.
+const maxTimestampDigits = 13
+
 // parseTimestamp reads a Unix timestamp in seconds ("1528860778"), seconds
 // with a fraction ("1528860778.123456") or milliseconds
-// ("1528860778123": 12 digits or more).
-func parseTimestamp(s string) (time.Time, error) {
+// ("1528860778123": 12 or 13 digits without a point), and returns it in
+// whole seconds: the window is compared in seconds, never through a
+// time.Duration product.
+func parseTimestamp(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, errors.New("the Timestamp header is required")
+		return 0, errors.New("the Timestamp header is required")
 	}
 	whole, frac, dot := strings.Cut(s, ".")
 	bad := fmt.Errorf("Timestamp %q is not a Unix time in seconds or milliseconds", s)
-	if whole == "" || len(whole) > 16 || dot && (frac == "" || len(frac) > 9) {
-		return time.Time{}, bad
+	if whole == "" || len(whole) > maxTimestampDigits || dot && (frac == "" || len(frac) > 9) {
+		return 0, bad
 	}
 	for _, c := range whole + frac {
 		if c < '0' || c > '9' {
-			return time.Time{}, bad
+			return 0, bad
 		}
 	}
 	n, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil {
-		return time.Time{}, bad
+		return 0, bad
 	}
 	if !dot && len(whole) >= 12 {
-		return time.UnixMilli(n), nil
+		return n / 1000, nil
 	}
-	var ns int64
-	if dot {
-		f, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
-		ns = f
+	if dot && len(whole) >= 12 {
+		return 0, bad // milliseconds do not take a fraction
 	}
-	return time.Unix(n, ns), nil
+	return n, nil
 }
 
 // agentKeys parses the agent's registered public keys.
@@ -259,8 +275,14 @@ func (c *call) has(name string) bool { _, ok := c.params[name]; return ok }
 func (s *Server) readParams(w http.ResponseWriter, r *http.Request, pageAuth bool) (map[string]string, error) {
 	var vals url.Values
 	if r.Method == http.MethodPost {
+		if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+			return nil, paramError("Content-Encoding", "Content-Encoding "+strconv.Quote(ce)+" is not accepted: send the form uncompressed")
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if cs := ctParams["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			return nil, paramError("Content-Type", "charset "+strconv.Quote(cs)+" is not accepted: send the parameters in UTF-8")
+		}
 		switch ct {
 		case "multipart/form-data":
 			if err := r.ParseMultipartForm(s.maxBody); err != nil {
@@ -293,6 +315,9 @@ func (s *Server) readParams(w http.ResponseWriter, r *http.Request, pageAuth boo
 		}
 		if len(v) > 1 {
 			return nil, paramError(k, "parameter "+k+" is given "+strconv.Itoa(len(v))+" times")
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v[0]) {
+			return nil, paramError(k, "parameter "+strconv.Quote(k)+" is not UTF-8 (a GBK form?): send the parameters in UTF-8")
 		}
 		out[k] = v[0]
 	}
@@ -363,8 +388,10 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	if err != nil {
 		return nil, authError(err.Error())
 	}
-	if d := s.svc.Now().Sub(ts); math.Abs(float64(d)) > float64(s.window) {
-		return nil, &wireError{status: StatusTimestamp, message: fmt.Sprintf("请求已过时: Timestamp %s is %s from baoguan's clock; at most %s is allowed", tsText, d.Round(time.Second), s.window)}
+	// Both sides are bounded (13 digits; the clock), so the difference in
+	// seconds cannot wrap.
+	if off, window := s.svc.Now().Unix()-ts, int64(s.window/time.Second); off > window || off < -window {
+		return nil, &wireError{status: StatusTimestamp, message: fmt.Sprintf("请求已过时: Timestamp %s is %d seconds from baoguan's clock; at most %d are allowed", tsText, off, window)}
 	}
 	a, err := s.svc.AgentByNo(ctx, agentNo)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
@@ -378,12 +405,9 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 		s.log.Warn("wisecashier agent key unusable", "agent", a.No, "err", err)
 		return nil, authError("no usable public key is registered for agent " + agentNo + "; ask the operator to register it")
 	}
-	sig, err := base64.StdEncoding.DecodeString(sigText)
+	sig, err := decodeSignature(sigText)
 	if err != nil {
-		// Some clients send the base64 URL-safe or with its padding cut.
-		if sig, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(sigText, "=")); err != nil {
-			return nil, authError("the Signature is not base64")
-		}
+		return nil, authError("the Signature is not base64")
 	}
 	params, err := s.readParams(w, r, pageAuth)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -194,5 +195,41 @@ func TestErrorStatuses(t *testing.T) {
 	}
 	if last.Status != 503 || last.Env.Meta.StatusCode != 503 {
 		t.Errorf("503: %d %s", last.Status, last.Raw)
+	}
+}
+
+// Bodies are read strictly: a charset other than UTF-8, a compressed body
+// and bytes that are not UTF-8 are refused naming what is wrong, before
+// anything is looked at.
+func TestDecoderStrictness(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
+	for _, c := range []struct {
+		name, ct, ce, body, want string
+	}{
+		{"GBK charset", "application/x-www-form-urlencoded; charset=GBK", "", "merchant_no=xxx&amount=1", "Content-Type"},
+		{"gzip", "application/x-www-form-urlencoded", "gzip", "merchant_no=xxx&amount=1", "Content-Encoding"},
+		{"GBK bytes", "application/x-www-form-urlencoded", "", "merchant_no=xxx&product_info=%C4%CC%B7%DB", "product_info"},
+		{"a parameter twice", "application/x-www-form-urlencoded", "", "amount=1&amount=2", "amount"},
+		{"JSON", "application/json", "", `{"amount":"1"}`, "Content-Type"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/wisecashier/order/scan_pay", strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ct)
+		if c.ce != "" {
+			req.Header.Set("Content-Encoding", c.ce)
+		}
+		req.Header.Set("AgentNo", h.agent.A.No)
+		req.Header.Set("Timestamp", ts)
+		req.Header.Set("Signature", signWith(t, h.agent.Key, "x,"+ts))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 400 || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d %s", c.name, res.StatusCode, b)
+		}
 	}
 }

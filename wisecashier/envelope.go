@@ -143,7 +143,9 @@ func (s *Server) ok(w http.ResponseWriter, data any) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	we := toWire(err)
 	if we.status == http.StatusInternalServerError {
-		s.log.Error("wisecashier internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The caller sees a generic message; the cause is logged under the
+		// request id (X-Request-Id, set by the gateway).
+		s.log.Error("wisecashier internal error", "request_id", r.Header.Get("X-Request-Id"), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.write(w, we.status, envelope{Meta: meta{StatusCode: we.status, Message: we.message, Success: false}})
 }
