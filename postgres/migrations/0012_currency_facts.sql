@@ -1,4 +1,4 @@
--- 0011_currency_facts: mirrors SQLite's 0012. The currency facts of a
+-- 0012_currency_facts: mirrors SQLite's 0013. The currency facts of a
 -- payment in another currency than CNY, and the operator's rates to CNY.
 ALTER TABLE orders ADD COLUMN exchange_rate TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN pay_cny BIGINT NOT NULL DEFAULT 0;

@@ -1,4 +1,4 @@
--- 0012_currency_facts: the currency facts of a payment in another currency
+-- 0013_currency_facts: the currency facts of a payment in another currency
 -- than CNY, recorded once when it succeeds: the rate (CNY per unit, exact
 -- decimal text), the CNY the payer paid (fen) and the settlement rate.
 -- Empty/0 for CNY orders.
