@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"math/big"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -103,7 +104,7 @@ func AlipayPrepayContent(params map[string]string) string {
 			names = append(names, k)
 		}
 	}
-	sortStrings(names)
+	sort.Strings(names)
 	parts := make([]string, len(names))
 	for i, k := range names {
 		parts[i] = k + `="` + params[k] + `"`

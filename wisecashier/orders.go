@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
@@ -95,7 +95,6 @@ const (
 	extraDeviceInfo = "wisecashier.device_info"
 	extraReturnURL  = "wisecashier.return_url"
 	extraReturnArgs = "wisecashier.return_args" // extra cashier parameters, URL-encoded
-	extraGivenNo    = "wisecashier.no_given"    // "0" when agent_order_id was generated
 )
 
 // status is the document's order status: INIT waiting for payment, PAID,
@@ -197,7 +196,6 @@ func (s *Server) orderInput(ctx context.Context, c *call, noParam, subjectParam 
 	o.MerchantOrderNo = c.get(noParam)
 	if o.MerchantOrderNo == "" {
 		o.MerchantOrderNo = generatedNo("wc", c)
-		o.Extra[extraGivenNo] = "0"
 	}
 	for k, p := range map[string]string{extraIP: "ip", extraProductID: "product_id", extraDeviceInfo: "device_info"} {
 		if v := c.get(p); v != "" {
@@ -293,8 +291,8 @@ func payMethod(o *baoguan.Order) string {
 
 func tradeTime(o *baoguan.Order) string { return o.OrderedAt.In(cst).Format(timeLayout) }
 
-// agentOrderID is the merchant order number as shown: empty when baoguan
-// generated it.
+// agentOrderID is the merchant order number as shown, also when baoguan
+// generated it (wc…): it names the order in queries like any other.
 func agentOrderID(o *baoguan.Order) string { return o.MerchantOrderNo }
 
 func (s *Server) wxOrderOf(ctx context.Context, c *call, m *baoguan.Merchant, o *baoguan.Order, rs []baoguan.Refund) wxOrder {
@@ -340,7 +338,7 @@ func (s *Server) handleScannedPay(ctx context.Context, c *call) (any, error) {
 
 // codeURL is the link a code leads to: the wallet's own for a live code,
 // the sandbox wallet page for a sandbox one.
-func (s *Server) codeURL(r interface{ Context() context.Context }, col *baoguan.Collection) string {
+func (s *Server) codeURL(r *http.Request, col *baoguan.Collection) string {
 	if col == nil {
 		return ""
 	}
@@ -449,5 +447,3 @@ func (s *Server) handleOpenID(ctx context.Context, c *call) (any, error) {
 	sum := sha256.Sum256([]byte(m.No + "\x00" + code))
 	return map[string]string{"openid": "o" + strings.TrimRight(b64url(sum[:21]), "=")}, nil
 }
-
-func dateOnly(t time.Time) string { return t.In(cst).Format("2006-01-02") }

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -168,12 +167,8 @@ func (s *Server) returnURL(ctx context.Context, m *baoguan.Merchant, o *baoguan.
 }
 
 // walletPageURL is the sandbox wallet page of a code.
-func (s *Server) walletPageURL(r interface{ Context() context.Context }, token string) string {
-	req, _ := r.(*http.Request)
-	if req == nil {
-		return s.publicURL + "/sandbox/wallet/" + token
-	}
-	return s.baseURL(req) + "/sandbox/wallet/" + token
+func (s *Server) walletPageURL(r *http.Request, token string) string {
+	return s.baseURL(r) + "/sandbox/wallet/" + token
 }
 
 var walletPage = template.Must(template.New("wallet").Parse(`<!doctype html>
@@ -329,6 +324,3 @@ func (s *Server) handleWalletAction(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renderWallet(w, r, token, msg, http.StatusOK)
 }
-
-// sortStrings sorts names, for signing strings.
-func sortStrings(s []string) { sort.Strings(s) }
