@@ -11,6 +11,11 @@ type PayRequest struct {
 	Merchant *Merchant
 	Attempt  int // 1 for the first try of this payment round
 	Now      time.Time
+	// Rate is the rate source's current rate of the order's currency to
+	// CNY (zero for a CNY order). A wallet that converts at its own rate
+	// reports that one in Payment.ExchangeRate; a channel that reports
+	// none is recorded at this one.
+	Rate Rate
 }
 
 // PayResult is a channel's answer. Status is PAY_SUCCEED, PAY_FAILED, or
@@ -204,4 +209,18 @@ type RealNameRequest struct {
 // Sex, Addr); the core fills the rest.
 type RealNameVerifier interface {
 	VerifyRealName(ctx context.Context, r RealNameRequest) (RealNameCheck, error)
+}
+
+// RateRequest asks a rate source for the current rate of a currency.
+type RateRequest struct {
+	Currency Currency
+	Merchant *Merchant // nil: the installation's default
+	Now      time.Time
+}
+
+// RateSource gives the current rate of a currency to CNY (CNY per unit):
+// a wallet's reference rate, the sandbox's fixed table. An operator's rate
+// (Tx.PutRate) wins over it. Errors are retried like a channel's.
+type RateSource interface {
+	Rate(ctx context.Context, r RateRequest) (Rate, error)
 }

@@ -32,12 +32,15 @@ func CountsToward(ds []Declaration, customs, subOrderNo string) []Declaration {
 
 // CheckDeclaredTotal enforces the amount rule for a declaration of fee to
 // one customs code, others being what CountsToward returns: before the
-// order is paid the fee may not exceed the order amount, once it is paid
-// the total may not exceed paid − refunded. The comparison cannot wrap
-// (SumExceeds): fees of 9223372036854775807 and 2 exceed every limit. ELIMIT
-// reason declared_above_paid, field order_fee.
+// order is paid the fee may not exceed the order amount (of a CNY order),
+// once it is paid the total may not exceed paid − refunded, in CNY. The
+// comparison cannot wrap (SumExceeds): fees of 9223372036854775807 and 2
+// exceed every limit. ELIMIT reason declared_above_paid, field order_fee.
 func CheckDeclaredTotal(o *Order, fee int64, others []Declaration) error {
 	if !o.Paid() {
+		if o.Currency != "" && o.Currency != CNY.Code {
+			return nil // its CNY is known once paid; the bound applies then
+		}
 		if SumExceeds(o.Amount, fee) {
 			return &Error{Code: ELIMIT, Field: "order_fee", Reason: "declared_above_paid",
 				Message: "declared order_fee is above the order amount"}

@@ -130,6 +130,14 @@ type Payment struct {
 	// it; declarations compare the declared payer with them (SAME/DIFFERENT).
 	PayerName string
 	PayerID   string
+	// ExchangeRate, CNYAmount and SettleRate are the currency facts of a
+	// payment of an order in another currency than CNY, recorded once when
+	// it succeeds (see money.go's Order.PaidCNY): the rate used (CNY per
+	// unit), the CNY the payer paid (fen) and the wallet's settlement
+	// rate. Zero for CNY orders.
+	ExchangeRate Rate
+	CNYAmount    int64
+	SettleRate   Rate
 }
 
 // Order is a merchant's order, pushed through any front-end. The same order
@@ -167,12 +175,15 @@ type Order struct {
 // Paid reports whether the order's payment succeeded.
 func (o *Order) Paid() bool { return o.PayStatus == PaySucceed }
 
-// Declarable is the amount that may still be declared: paid less refunded.
+// Declarable is the amount that may still be declared, in CNY (fen), since
+// customs is told CNY: paid less refunded, the CNY the payment recorded
+// less the refunds' CNY share for an order in another currency.
 func (o *Order) Declarable() int64 {
 	if !o.Paid() || o.Refunded >= o.Amount {
 		return 0
 	}
-	return o.Amount - max(o.Refunded, 0)
+	_, paid := o.PaidCNY()
+	return max(paid-o.RefundedCNY(), 0)
 }
 
 // MovePay changes the pay status, refusing illegal transitions.
@@ -222,8 +233,8 @@ func (o *Order) Validate() error {
 	if o.Currency == "" {
 		o.Currency = "CNY"
 	}
-	if o.Currency != "CNY" {
-		return &Error{Code: EINVALID, Field: "currency", Reason: "bad_currency", Message: "currency must be CNY"}
+	if err := o.checkCurrency(); err != nil {
+		return err
 	}
 	if strings.TrimSpace(o.Subject) == "" {
 		return &Error{Code: EINVALID, Field: "subject", Reason: "missing", Message: "subject is required"}
@@ -256,6 +267,11 @@ func (o *Order) Validate() error {
 	}
 	if !o.Channel.Valid() {
 		return &Error{Code: EINVALID, Field: "channel", Reason: "bad_channel", Message: "channel must be one of " + channelList()}
+	}
+	if o.Channel.Wallet() {
+		if err := CheckWallet(o.Extra[ExtraWallet]); err != nil {
+			return err
+		}
 	}
 	if o.Channel == ChannelExternal && o.Payment.No == "" {
 		return &Error{Code: EINVALID, Field: "payment_no", Reason: "missing", Message: "payment_no is required for an order paid elsewhere"}

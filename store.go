@@ -256,6 +256,15 @@ type Tx interface {
 	// RealNameChecks lists the merchant's newest checks, at most n.
 	RealNameChecks(merchantID int64, n int) ([]RealNameCheck, error)
 
+	// PutRate sets the operator's rate of a currency to CNY, replacing the
+	// one before.
+	PutRate(r *ExchangeRate) error
+	// DeleteRate removes the operator's rate of a currency (the rate
+	// source's is used again); it reports whether there was one.
+	DeleteRate(currency string) (bool, error)
+	// Rates lists the operator's rates by currency code.
+	Rates() ([]ExchangeRate, error)
+
 	// Setting reads an installation setting (platform keys and the like),
 	// sealed at rest. ENOTFOUND when unset.
 	Setting(key string) (string, error)

@@ -97,8 +97,14 @@ type paymentJSON struct {
 	VerDept     string     `json:"ver_dept,omitempty"`
 	PayType     string     `json:"pay_type,omitempty"`
 	FailReason  string     `json:"fail_reason,omitempty"`
+	FailCode    string     `json:"fail_code,omitempty"`
 	InitRequest string     `json:"init_request,omitempty"`
 	InitResp    string     `json:"init_response,omitempty"`
+	// The currency facts of a payment in another currency than CNY.
+	ExchangeRate string `json:"exchange_rate,omitempty"`
+	PayAmount    int64  `json:"pay_amount,omitempty"`
+	PayCurrency  string `json:"pay_currency,omitempty"`
+	SettleRate   string `json:"settle_rate,omitempty"`
 }
 
 type declarationJSON struct {
@@ -132,6 +138,7 @@ type refundJSON struct {
 	Reason     string    `json:"reason,omitempty"`
 	Status     string    `json:"status"`
 	FailReason string    `json:"fail_reason,omitempty"`
+	CNYAmount  int64     `json:"cny_amount"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
@@ -173,7 +180,11 @@ func orderOut(o *baoguan.Order, ds []baoguan.Declaration, rs []baoguan.Refund) o
 		Payer: payerJSON{Name: o.Payer.Name, IDType: o.Payer.IDType, IDNumber: baoguan.MaskID(o.Payer.IDNumber), Phone: baoguan.MaskPhone(o.Payer.Phone)},
 		Payment: paymentJSON{PaymentNo: o.Payment.No, PSP: o.Payment.PSP, PSPName: o.Payment.PSPName, PSPCode: o.Payment.PSPCode,
 			PaidAt: timePtr(o.Payment.PaidAt), VerDept: o.Payment.VerDept, PayType: o.Payment.PayType, FailReason: o.Payment.FailReason,
-			InitRequest: o.Payment.InitRequest, InitResp: o.Payment.InitResponse},
+			FailCode: o.Payment.FailCode, InitRequest: o.Payment.InitRequest, InitResp: o.Payment.InitResponse},
+	}
+	if p, ok := o.Foreign(); ok {
+		j.Payment.ExchangeRate, j.Payment.PayAmount, j.Payment.PayCurrency = p.Rate.String(), p.PaidCNY, baoguan.CNY.Code
+		j.Payment.SettleRate = p.SettleRate.String()
 	}
 	if o.BatchID != 0 {
 		s := strconv.FormatInt(o.BatchID, 10)
@@ -203,7 +214,7 @@ func declarationOut(d *baoguan.Declaration) declarationJSON {
 
 func refundOut(r *baoguan.Refund) refundJSON {
 	return refundJSON{RefundNo: r.MerchantRefundNo, OrderNo: r.MerchantOrderNo, Amount: r.Amount, Reason: r.Reason,
-		Status: string(r.Status), FailReason: r.FailReason, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Status: string(r.Status), FailReason: r.FailReason, CNYAmount: r.CNYAmount, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 type batchJSON struct {

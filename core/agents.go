@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/baoguan/baoguan"
@@ -31,8 +30,11 @@ func (s *Service) CreateAgent(ctx context.Context, in AgentInput) (*baoguan.Agen
 	if in.Name == "" {
 		in.Name = in.No
 	}
-	if utf8.RuneCountInString(in.Name) > 128 || strings.ContainsFunc(in.Name, unicode.IsControl) {
-		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "name", Reason: "bad_name", Message: "name must be at most 128 characters without control characters"}
+	if utf8.RuneCountInString(in.Name) > 128 {
+		return nil, &baoguan.Error{Code: baoguan.EINVALID, Field: "name", Reason: "too_long", Message: "name must be at most 128 characters"}
+	}
+	if err := baoguan.CheckText("name", in.Name); err != nil {
+		return nil, err
 	}
 	a := &baoguan.Agent{No: in.No, Name: in.Name, Settings: map[string]string{}}
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error { return tx.CreateAgent(a) })
@@ -142,7 +144,7 @@ func (s *Service) AgentMerchant(ctx context.Context, a *baoguan.Agent, merchantN
 	}
 	if err != nil || !a.AgentOf(m) {
 		return nil, &baoguan.Error{Code: baoguan.EFORBIDDEN, Field: "merchant_no", Reason: "not_agents_merchant",
-			Message: "merchant " + merchantNo + " is not a merchant of agent " + a.No}
+			Message: "merchant_no " + merchantNo + " is not a merchant of agent " + a.No}
 	}
 	return m, nil
 }

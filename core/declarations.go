@@ -326,7 +326,23 @@ func (s *Service) DeclareTarget(ctx context.Context, m *baoguan.Merchant, ref Or
 			return nil
 		}
 		o.NeedDeclare = true
-		planned, err := s.planDeclarations(tx, o, spec, e, nil, ds)
+		// A plan member already declared with the same data (the first of
+		// two pushes a customs code needs, made on its own: WiseCashier's
+		// GUANGZHOU_ZS before GUANGZHOU_HP_GJ) is kept as it stands.
+		plan := e
+		plan.Plan = nil
+		for _, code := range e.Plan {
+			kept := false
+			for i := range ds {
+				if code != spec.Customs && ds[i].Customs == code && ds[i].SubOrderNo == spec.SubOrderNo && sameDeclaration(&ds[i], &spec) {
+					kept = true
+				}
+			}
+			if !kept {
+				plan.Plan = append(plan.Plan, code)
+			}
+		}
+		planned, err := s.planDeclarations(tx, o, spec, plan, nil, ds)
 		if err != nil {
 			return err
 		}

@@ -183,8 +183,15 @@ func (s *Service) startPayment(ctx context.Context, o *baoguan.Order, m *baoguan
 	if a.Channel == nil {
 		return paymentStart{}, noChannel
 	}
-	r, err := a.Channel.Pay(ctx, baoguan.PayRequest{Order: o, Merchant: m, Attempt: attempt, Now: now})
+	rate, err := s.payRate(ctx, o, m)
+	if err != nil {
+		return paymentStart{}, err
+	}
+	r, err := a.Channel.Pay(ctx, baoguan.PayRequest{Order: o, Merchant: m, Attempt: attempt, Now: now, Rate: rate})
 	s.Metrics.ChannelCalls.WithLabelValues("pay").Inc()
+	if err == nil {
+		err = recordCurrency(o, &r, rate)
+	}
 	return paymentStart{r: r}, err
 }
 

@@ -236,8 +236,15 @@ func (s *Service) complete(ctx context.Context, o *baoguan.Order, m *baoguan.Mer
 	if ch == nil {
 		return baoguan.PayResult{}, &baoguan.Error{Code: baoguan.ESTATE, Reason: "no_channel", Message: "the payment channel cannot complete " + string(o.Channel) + " payments"}
 	}
-	r, err := ch.Complete(ctx, baoguan.PayRequest{Order: o, Merchant: m, Attempt: 1, Now: s.Now()}, a)
+	rate, err := s.payRate(ctx, o, m)
+	if err != nil {
+		return baoguan.PayResult{}, err
+	}
+	r, err := ch.Complete(ctx, baoguan.PayRequest{Order: o, Merchant: m, Attempt: 1, Now: s.Now(), Rate: rate}, a)
 	s.Metrics.ChannelCalls.WithLabelValues("complete").Inc()
+	if err == nil {
+		err = recordCurrency(o, &r, rate)
+	}
 	return r, err
 }
 

@@ -181,3 +181,106 @@ func (e *env) status(t *testing.T, no string) baoguan.PayStatus {
 	}
 	return o.PayStatus
 }
+
+// An order in another currency records the rate it was paid at and the
+// CNY paid, once: a later rate changes new payments, never recorded ones;
+// refunds are converted at the recorded rate; what customs may be told is
+// CNY paid less the refunds' CNY share.
+func TestForeignCurrencyPayments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	hkd := func(no string, amount int64) *baoguan.Order {
+		in := walletOrder(no)
+		in.Order.Currency, in.Order.Amount = "HKD", amount
+		o, _, err := e.svc.PayInWallet(e.ctx, e.m, in, core.WalletPayment{Mode: baoguan.ChannelMicro, Wallet: baoguan.WalletWeChat, AuthCode: "135605691981176449"})
+		if err != nil || !o.Paid() {
+			t.Fatalf("%s: %v %+v", no, err, o)
+		}
+		return o
+	}
+	o := hkd("FX-1", 10001) // 100.01 HKD at the sandbox's 0.8789: 87.898789 → 87.90
+	if o.Payment.ExchangeRate.String() != "0.8789" || o.Payment.CNYAmount != 8790 || o.Payment.SettleRate.String() != "1" || o.Declarable() != 8790 {
+		t.Fatalf("recorded %+v, declarable %d", o.Payment, o.Declarable())
+	}
+	if _, err := e.svc.SetRate(e.ctx, "HKD", baoguan.MustRate("0.9")); err != nil {
+		t.Fatal(err)
+	}
+	o2 := hkd("FX-2", 10000)
+	if o2.Payment.ExchangeRate.String() != "0.9" || o2.Payment.CNYAmount != 9000 {
+		t.Errorf("after the operator's rate: %+v", o2.Payment)
+	}
+	again, _ := e.svc.Order(e.ctx, e.m, "FX-1")
+	if again.Payment.ExchangeRate.String() != "0.8789" || again.Payment.CNYAmount != 8790 {
+		t.Errorf("a recorded payment changed with the rate: %+v", again.Payment)
+	}
+	// Three partial refunds: each share is the rounded total less the one
+	// before, so they add up to exactly the CNY paid.
+	var shares int64
+	for i, amt := range []int64{3333, 3333, 3335} {
+		r, _, err := e.svc.RefundNow(e.ctx, e.m, core.RefundInput{OrderNo: "FX-1", RefundNo: "FXR-" + string(rune('1'+i)), Amount: amt})
+		if err != nil || r.Status != baoguan.RefundSucceed {
+			t.Fatalf("refund %d: %v %+v", i, err, r)
+		}
+		shares += r.CNYAmount
+		o, _ := e.svc.Order(e.ctx, e.m, "FX-1")
+		if i < 2 && o.Declarable() != 8790-shares {
+			t.Errorf("after refund %d: declarable %d, want %d", i+1, o.Declarable(), 8790-shares)
+		}
+	}
+	if shares != 8790 {
+		t.Errorf("refund shares add up to %d, want the 8790 paid", shares)
+	}
+	if o, _ := e.svc.Order(e.ctx, e.m, "FX-1"); o.Declarable() != 0 {
+		t.Errorf("fully refunded: declarable %d", o.Declarable())
+	}
+	// Orders of other channels stay CNY.
+	if _, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "FX-MOCK", Amount: 100, Currency: "HKD", Subject: "x"}}); baoguan.ErrorReason(err) != "bad_currency" {
+		t.Errorf("a mock HKD order: %v", err)
+	}
+	q, err := e.svc.QuoteOrder(e.ctx, e.m, o2)
+	if err != nil || !q.Recorded || q.CNY != 9000 {
+		t.Errorf("quote of a paid order: %v %+v", err, q)
+	}
+}
+
+// A customs code that needs two pushes (GUANGZHOU_HP_GJ: GUANGZHOU_ZS,
+// then GUANGZHOU_HP_GJ), pushed one request at a time as WiseCashier's
+// document asks: the second keeps the first's declaration as it stands,
+// in flight or done, and adds its own.
+func TestTwoPushesOneAtATime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute) // customs answers after a minute
+	o, _, err := e.svc.PayInWallet(e.ctx, e.m, walletOrder("TP-1"), core.WalletPayment{Mode: baoguan.ChannelMicro, Wallet: baoguan.WalletWeChat, AuthCode: "135605691981176449"})
+	if err != nil || !o.Paid() {
+		t.Fatal(err)
+	}
+	ref := core.OrderRef{No: "TP-1"}
+	spec := func(code string) baoguan.DeclarationSpec {
+		return baoguan.DeclarationSpec{Customs: code, MerchantCustomsNo: "4403W60123"}
+	}
+	if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, ref, spec("GUANGZHOU_ZS")); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t) // handed to customs: in flight
+	if _, d, created, err := e.svc.DeclareTarget(e.ctx, e.m, ref, spec("GUANGZHOU_HP_GJ")); err != nil || !created || d.Customs != "GUANGZHOU_HP_GJ" {
+		t.Fatalf("second push: %v %v %+v", err, created, d)
+	}
+	ds, _ := e.svc.Declarations(e.ctx, e.m, "TP-1")
+	if len(ds) != 2 || ds[0].Customs != "GUANGZHOU_ZS" || ds[0].Attempts != 1 {
+		t.Errorf("declarations after the second push: %+v", ds)
+	}
+	// Another registration number for the first code is a conflict, not a
+	// silent re-declaration.
+	other := spec("GUANGZHOU_ZS")
+	other.MerchantCustomsNo = "OTHER"
+	if _, _, _, err := e.svc.DeclareTarget(e.ctx, e.m, ref, other); baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+		t.Errorf("the first code with other data: %v", err)
+	}
+	e.drain(t, 3*time.Minute)
+	ds, _ = e.svc.Declarations(e.ctx, e.m, "TP-1")
+	for _, d := range ds {
+		if d.State != baoguan.DeclSuccess || d.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts", d.Customs, d.State, d.Attempts)
+		}
+	}
+}

@@ -252,7 +252,7 @@ func (s *Service) refundStep(ctx context.Context, merchantID, refundID int64, at
 }
 
 // refunded adds a successful refund to its order's refunded total and
-// fixes its CNY share.
+// fixes its CNY share, at the payment's recorded rate (Order.RefundCNY).
 func (s *Service) refunded(o *baoguan.Order, r *baoguan.Refund) error {
 	total, ok := baoguan.AddAmounts(o.Refunded, r.Amount)
 	if !ok || total > o.Amount {
@@ -262,7 +262,7 @@ func (s *Service) refunded(o *baoguan.Order, r *baoguan.Refund) error {
 		return baoguan.Permanent(fmt.Errorf("refund %s of order %s: refunded total %d + %d exceeds the paid amount %d",
 			r.MerchantRefundNo, o.MerchantOrderNo, o.Refunded, r.Amount, o.Amount))
 	}
+	r.CNYAmount = o.RefundCNY(o.Refunded, r.Amount)
 	o.Refunded = total
-	r.CNYAmount = r.Amount
 	return nil
 }

@@ -71,6 +71,10 @@ type Adapters struct {
 	// RealName verifies names and ID numbers. New fills it from Channel
 	// when Channel implements it (a payment company's real-name service).
 	RealName baoguan.RealNameVerifier
+	// Rates gives the current rate of a currency to CNY. New fills it from
+	// Channel when Channel implements it (a wallet's reference rates, the
+	// sandbox's table).
+	Rates baoguan.RateSource
 }
 
 // fill completes a's optional members from its channel.
@@ -86,6 +90,9 @@ func (a *Adapters) fill() {
 	}
 	if a.RealName == nil {
 		a.RealName, _ = a.Channel.(baoguan.RealNameVerifier)
+	}
+	if a.Rates == nil {
+		a.Rates, _ = a.Channel.(baoguan.RateSource)
 	}
 }
 

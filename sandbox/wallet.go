@@ -13,6 +13,10 @@ import (
 // page the gateway hosts (the sandbox wallet page) and is paid or given up
 // there by the tester, as the payer.
 
+// settleInOrderCurrency is the sandbox wallets' settlement rate: they
+// settle merchants in the order's currency.
+var settleInOrderCurrency = baoguan.MustRate("1")
+
 // WalletCodeTTL is how long a sandbox wallet code can be paid: two hours,
 // WeChat Pay's default life of an unpaid order (time_expire).
 const WalletCodeTTL = 2 * time.Hour
@@ -151,6 +155,11 @@ func payMicro(r baoguan.PayRequest) baoguan.PayResult {
 // sandbox wallet payer).
 func walletPaid(r baoguan.PayRequest, p baoguan.Payment, a baoguan.PayerAction) baoguan.PayResult {
 	p.PaidAt = r.Now
+	if !r.Rate.IsZero() {
+		// The wallet converts at the rate of the moment and settles in the
+		// order's currency; the core computes the CNY at that rate.
+		p.ExchangeRate, p.SettleRate = r.Rate, settleInOrderCurrency
+	}
 	p.PayerName, p.PayerID = WalletPayerName, WalletPayerID
 	if strings.TrimSpace(a.PayerName) != "" || strings.TrimSpace(a.PayerID) != "" {
 		p.PayerName, p.PayerID = strings.TrimSpace(a.PayerName), strings.TrimSpace(a.PayerID)

@@ -8,15 +8,17 @@ const orderCols = `id, merchant_id, merchant_order_no, amount, currency, subject
 	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
-	fail_reason, fail_code, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at`
+	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
+	version, created_at, updated_at`
 
 const (
 	qInsertOrder = `INSERT INTO orders (merchant_id, merchant_order_no, amount, currency, subject, items,
 	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
-	fail_reason, fail_code, paid_by_name, paid_by_id, pay_attempts, refunded, version, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
+	version, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
@@ -27,7 +29,8 @@ RETURNING id`
 	notify_url = ?, need_declare = ?, channel = ?, sandbox = ?, protocol = ?, capital_name = ?, extra = ?,
 	pay_status = ?, declare_status = ?, payment_no = ?, psp = ?, psp_name = ?, psp_code = ?, paid_at = ?,
 	ver_dept = ?, pay_type = ?, init_request = ?, init_response = ?, fail_reason = ?, fail_code = ?, paid_by_name = ?,
-	paid_by_id = ?, pay_attempts = ?, refunded = ?, version = version + 1, updated_at = ?
+	paid_by_id = ?, exchange_rate = ?, pay_cny = ?, settle_rate = ?, pay_attempts = ?, refunded = ?,
+	version = version + 1, updated_at = ?
 WHERE id = ? AND merchant_id = ? AND version = ?`
 
 	qOrder            = `SELECT ` + orderCols + ` FROM orders WHERE id = ? AND merchant_id = ?`
@@ -57,7 +60,7 @@ func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
 		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
 		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
 		p.VerDept, p.PayType, s.seal(p.InitRequest), s.seal(p.InitResponse), p.FailReason, p.FailCode, p.PayerName,
-		s.seal(p.PayerID), o.PayAttempts, o.Refunded}
+		s.seal(p.PayerID), p.ExchangeRate.String(), p.CNYAmount, p.SettleRate.String(), o.PayAttempts, o.Refunded}
 	return args, s.err
 }
 
@@ -113,17 +116,23 @@ func (t *Tx) UpdateOrder(o *baoguan.Order) error {
 }
 
 func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
-	var items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID string
+	var items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID, rate, settle string
 	var orderedAt, paidAt, created, updated int64
 	p := &o.Payment
 	if err := sc.Scan(&o.ID, &o.MerchantID, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &items,
 		&o.Payer.Name, &o.Payer.IDType, &idNumber, &phone, &orderedAt, &o.BatchID, &o.NotifyURL,
 		&o.NeedDeclare, &channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &extra, &payStatus, &declareStatus,
 		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
-		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated); err != nil {
+		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &rate, &p.CNYAmount, &settle, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated); err != nil {
 		return err
 	}
 	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)
+	if err := p.ExchangeRate.UnmarshalText([]byte(rate)); err != nil {
+		return err
+	}
+	if err := p.SettleRate.UnmarshalText([]byte(settle)); err != nil {
+		return err
+	}
 	o.OrderedAt, p.PaidAt, o.CreatedAt, o.UpdatedAt = fromMS(orderedAt), fromMS(paidAt), fromMS(created), fromMS(updated)
 	s := t.sealer()
 	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(idNumber), s.open(phone), s.open(paidByID)

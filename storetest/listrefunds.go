@@ -54,3 +54,43 @@ func testListRefunds(t *testing.T, s baoguan.Store) {
 func refundID(r *baoguan.Refund) int64 { return r.ID }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+// testRates: the operator's rates, one per currency, replaced and removed,
+// exact as written.
+func testRates(t *testing.T, s baoguan.Store) {
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, r := range []baoguan.ExchangeRate{{Currency: "USD", Rate: baoguan.MustRate("6.8575")}, {Currency: "HKD", Rate: baoguan.MustRate("0.860000")}} {
+			if err := tx.PutRate(&r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	advance(t, s, time.Minute)
+	update(t, s, func(tx baoguan.Tx) error {
+		return tx.PutRate(&baoguan.ExchangeRate{Currency: "USD", Rate: baoguan.MustRate("7.1")})
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		rs, err := tx.Rates()
+		if err != nil {
+			return err
+		}
+		if len(rs) != 2 || rs[0].Currency != "HKD" || rs[0].Rate.String() != "0.860000" || rs[1].Rate.String() != "7.1" ||
+			!rs[1].UpdatedAt.After(rs[0].UpdatedAt) {
+			t.Errorf("rates %+v", rs)
+		}
+		return nil
+	})
+	var gone, again bool
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		if gone, err = tx.DeleteRate("USD"); err != nil {
+			return err
+		}
+		again, err = tx.DeleteRate("USD")
+		return err
+	})
+	if !gone || again {
+		t.Errorf("DeleteRate: %v then %v", gone, again)
+	}
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"Purge", testPurge},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
+		{"Rates", testRates},
 		{"TakeToken", testTakeToken},
 		{"FundingCards", testFundingCards},
 		{"CardAgreements", testCardAgreements},
@@ -254,7 +255,8 @@ func sampleOrder(m *baoguan.Merchant, no string) *baoguan.Order {
 		PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclareNone,
 		Payment: baoguan.Payment{No: "P" + no, PSP: "LYCHEEPAY", PSPName: "Lychee", PSPCode: "4403",
 			PaidAt: at(2), VerDept: "3", PayType: "4", InitRequest: "{req}", InitResponse: "{resp}",
-			FailReason: "", FailCode: "NOTENOUGH", PayerName: PayerName, PayerID: PayerIDNumber},
+			FailReason: "", FailCode: "NOTENOUGH", PayerName: PayerName, PayerID: PayerIDNumber,
+			ExchangeRate: baoguan.MustRate("0.860000"), CNYAmount: 10617, SettleRate: baoguan.MustRate("1")},
 		PayAttempts: 1,
 	}
 }

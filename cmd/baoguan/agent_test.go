@@ -72,3 +72,34 @@ func TestAgentCommands(t *testing.T) {
 		t.Errorf("wisecashier platform key: %q", out)
 	}
 }
+
+// rate set / list / delete: the operator's rate wins over the sandbox
+// table, exact as written; a bad currency or rate is refused.
+func TestRateCommands(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "r.db")
+	env := envOf()
+	mustRun(t, env, "migrate", "--db", db)
+	if out := mustRun(t, env, "rate", "set", "--db", db, "USD", "6.8575"); !strings.Contains(out, "1 USD = 6.8575 CNY") {
+		t.Errorf("rate set: %q", out)
+	}
+	for _, bad := range [][]string{{"XYZ", "1"}, {"USD", "-1"}, {"USD", "abc"}, {"CNY", "2"}} {
+		if _, err := runCmd(t, env, "rate", "set", "--db", db, bad[0], bad[1]); err == nil {
+			t.Errorf("rate set %v accepted", bad)
+		}
+	}
+	var list []struct{ Currency, Rate, Source string }
+	if err := json.Unmarshal([]byte(mustRun(t, env, "rate", "list", "--db", db, "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range list {
+		got[r.Currency] = r.Rate + " " + r.Source
+	}
+	if len(list) != 11 || got["USD"] != "6.8575 operator" || got["HKD"] != "0.8789 sandbox" || got["CNY"] != "1 sandbox" {
+		t.Errorf("rate list: %v", got)
+	}
+	mustRun(t, env, "rate", "delete", "--db", db, "USD")
+	if out := mustRun(t, env, "rate", "list", "--db", db); !strings.Contains(out, "USD       6.8575        sandbox") {
+		t.Errorf("after delete: %q", out)
+	}
+}

@@ -109,7 +109,8 @@ type Config struct {
 	DeclareRetries baoguan.Retry
 	// FrontendAddrs are optional dedicated listeners, by protocol, that
 	// serve one vendor protocol at their root for clients that hard-code
-	// paths (--pushorder-addr, --accp-addr, --wechatv3-addr, --payzero-addr;
+	// paths (--pushorder-addr, --accp-addr, --wechatv3-addr, --payzero-addr,
+	// --wisecashier-addr;
 	// BAOGUAN_PUSHORDER_ADDR, …). The protocol is always also served under
 	// /<protocol> on the main listener.
 	FrontendAddrs map[string]string
@@ -205,6 +206,7 @@ var settingDefs = append([]settingDef{
 	frontendAddr("accp"),
 	frontendAddr("wechatv3"),
 	frontendAddr("payzero"),
+	frontendAddr("wisecashier"),
 	{flag: "db", typ: "url", def: "sqlite:./baoguan.db", usage: "database: sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DBNAME?sslmode=… for PostgreSQL",
 		parse: func(c *Config, v string) error {
 			kind, path, err := parseDB(v)

@@ -15,6 +15,7 @@ import (
 	"github.com/baoguan/baoguan/payzero"
 	"github.com/baoguan/baoguan/pushorder"
 	"github.com/baoguan/baoguan/wechatv3"
+	"github.com/baoguan/baoguan/wisecashier"
 )
 
 // frontend is one vendor protocol served over the core.
@@ -59,6 +60,13 @@ func buildFrontends(ctx context.Context, svc *core.Service, log *slog.Logger) ([
 	}
 	svc.Formats.Register(payzero.Protocol, payzero.NewFormat(payzero.FormatOptions{Now: svc.Now}))
 	out = append(out, frontend{name: payzero.Protocol, prefix: "/payzero", register: pz.Register, handler: pz.Handler()})
+
+	wc, err := wisecashier.New(wisecashier.Options{Svc: svc, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("wisecashier: %w", err)
+	}
+	svc.Formats.Register(wisecashier.Protocol, wisecashier.NewFormat(wc.Key(), wisecashier.FormatOptions{Now: svc.Now}))
+	out = append(out, frontend{name: wisecashier.Protocol, prefix: "/wisecashier", register: wc.Register, handler: wc.Handler()})
 
 	return out, nil
 }

@@ -18,7 +18,7 @@ func TestFrontendsMounted(t *testing.T) {
 	env := envOf()
 	mustRun(t, env, "merchant", "create", "--db", "sqlite:"+db, "--name", "商户1", "--no", "M1", "--json")
 	mustRun(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "pushorder", "--access-token", "tok123")
-	s := startServer(t, env, "--db", "sqlite:"+db, "--pushorder-addr", "127.0.0.1:0", "--accp-addr", "127.0.0.1:0")
+	s := startServer(t, env, "--db", "sqlite:"+db, "--pushorder-addr", "127.0.0.1:0", "--accp-addr", "127.0.0.1:0", "--wisecashier-addr", "127.0.0.1:0")
 	var dedicated string
 	deadline := time.Now().Add(10 * time.Second)
 	re := regexp.MustCompile(`pushorder protocol served at (http://\S+)`)
@@ -83,5 +83,28 @@ func TestFrontendsMounted(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), `"success":false`) {
 		t.Errorf("payzero bad login: %d %s", resp.StatusCode, b)
+	}
+	// WiseCashier is under /wisecashier and on its own listener; an
+	// unsigned request is 401 in the document's envelope.
+	var wise string
+	wre := regexp.MustCompile(`wisecashier protocol served at (http://\S+)`)
+	for deadline := time.Now().Add(10 * time.Second); wise == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := wre.FindStringSubmatch(s.Stdout.String()); m != nil {
+			wise = m[1]
+		}
+	}
+	if wise == "" {
+		t.Fatalf("no dedicated wisecashier listener announced:\n%s", s.Stdout)
+	}
+	for _, u := range []string{s.URL + "/wisecashier/rate?currency=USD", wise + "/rate?currency=USD"} {
+		resp, err = http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), `"status_code":401`) {
+			t.Errorf("wisecashier unsigned at %s: %d %s", u, resp.StatusCode, b)
+		}
 	}
 }

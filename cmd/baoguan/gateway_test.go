@@ -177,6 +177,12 @@ func TestRequestLogsCarryNoSecrets(t *testing.T) {
 		{name: "payzero login password", method: "POST", target: "/payzero/auth/login", header: map[string]string{"Content-Type": "application/json"}, body: `{"username":"app1","password":"` + pass + `"}`},
 		{name: "payzero bearer token", method: "GET", target: "/payzero/order/GW1", header: map[string]string{"Authorization": "Bearer " + jwt}},
 		{name: "payzero token header, dedicated listener", dedicated: "payzero", method: "GET", target: "/order/GW1?token=" + jwt, header: map[string]string{"Authorization": "Bearer " + jwt}},
+		{name: "wisecashier signature", method: "POST", target: "/wisecashier/order/scan_pay", header: map[string]string{"Content-Type": form,
+			"AgentNo": "AG1", "Signature": sig, "Timestamp": now}, body: "merchant_no=M1&amount=1&auth_code=135605691981176449"},
+		{name: "wisecashier cashier desk, signature in the query", method: "GET", target: "/wisecashier/wechatpay/cashier_desk?AgentNo=AG1&Signature=" +
+			url.QueryEscape(sig) + "&Timestamp=" + now + "&merchant_no=M1&amount=1&return_url=https%3A%2F%2Fshop.example%2F"},
+		{name: "wisecashier, dedicated listener", dedicated: "wisecashier", method: "GET", target: "/rate?currency=USD&signature=" + url.QueryEscape(sig),
+			header: map[string]string{"AgentNo": "AG1", "Signature": sig, "Timestamp": now}},
 	}
 	requests := 0
 	for _, failing := range []bool{false, true} {

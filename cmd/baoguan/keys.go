@@ -26,6 +26,9 @@ var protocolKeyFlags = map[string]map[string]bool{
 	"wechatv3":  {"mchid": false, "cert": true, "public-key": true, "serial": false, "apiv3-key": false},
 	"pushorder": {"access-token": false, "allow-net": false, "callback-url": false},
 	"payzero":   {"notify-url": false},
+	// wisecashier keys belong to agents (baoguan agent key); a merchant
+	// has its notification URL.
+	"wisecashier": {"notify-url": false},
 }
 
 func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -44,7 +47,7 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	f := cmd.Flags()
 	f.StringVar(&no, "merchant", "", "merchant_no (required)")
-	f.StringVar(&protocol, "protocol", "", "accp, wechatv3, pushorder or payzero (required)")
+	f.StringVar(&protocol, "protocol", "", "accp, wechatv3, pushorder, payzero or wisecashier (required)")
 	f.DurationVar(&grace, "grace", 0, "how long the values replaced stay valid, so clients can switch keys (at most 720h; 0 replaces them at once)")
 	names := map[string]bool{}
 	for _, flags := range protocolKeyFlags {
@@ -72,7 +75,7 @@ func newMerchantKeyCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 		}
 		allowed, ok := protocolKeyFlags[protocol]
 		if !ok {
-			return fmt.Errorf("--protocol: unknown protocol %q (use accp, wechatv3, pushorder or payzero)", protocol)
+			return fmt.Errorf("--protocol: unknown protocol %q (use accp, wechatv3, pushorder, payzero or wisecashier)", protocol)
 		}
 		set := map[string]string{}
 		for name, v := range values {
