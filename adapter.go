@@ -62,6 +62,10 @@ type DeclareRequest struct {
 	// Receipts are the receipts stored for the declaration, every attempt,
 	// oldest first: filled for ReceiptReader ports only.
 	Receipts []CustomsReceipt
+	// Record, when set, takes the record of every call the port makes to
+	// an upstream service for this request (masked: no secrets, no clear
+	// ID numbers); core stores them with the attempt's outcome or retry.
+	Record func(UpstreamCall)
 }
 
 // Receipt is a customs port's answer about one declaration. State is

@@ -302,6 +302,12 @@ type Tx interface {
 	UpdatePaymentDataRequest(r *PaymentDataRequest) error
 	// PaymentDataRequests lists requests, newest first.
 	PaymentDataRequests(p Page) ([]PaymentDataRequest, error)
+	// AddUpstreamCalls stores the records of calls made to upstream
+	// services (each gets its ID). A call naming a missing declaration is
+	// ENOTFOUND.
+	AddUpstreamCalls(cs []UpstreamCall) error
+	// UpstreamCalls lists recorded calls, newest first.
+	UpstreamCalls(f UpstreamCallFilter) ([]UpstreamCall, error)
 
 	// TakeToken takes one token from the bucket named key, which refills
 	// at rate tokens a second up to burst, and reports whether there was

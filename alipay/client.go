@@ -97,9 +97,7 @@ func (c *Client) call(ctx context.Context, cr *Credentials, d *Declaration, op s
 		} else if err == nil {
 			rec.Code = "SUCCESS"
 		}
-		if c.Record != nil {
-			c.Record(ctx, rec)
-		}
+		upstream.Report(ctx, c.Record, rec)
 		return doc, err
 	}
 	fail := func(status int, kind upstream.Kind, code, msg string, wait time.Duration) *upstream.Error {

@@ -45,6 +45,7 @@ func (p *Port) pollAfter() time.Duration {
 // trusted is an EXCEPT, which the core retries on its schedule. It returns
 // an error only when the credentials cannot be read.
 func (p *Port) Declare(ctx context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	ctx = upstream.ForRequest(ctx, r)
 	cr, d, rc, err := p.prepare(ctx, r)
 	if err != nil || rc != nil {
 		return deref(rc), err
@@ -77,6 +78,7 @@ func sameData(r *Record, d *Declaration) bool {
 // does not know, or a query it refuses for good, is an EXCEPT receipt so
 // that the declaration is sent again rather than polled forever.
 func (p *Port) Receipt(ctx context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	ctx = upstream.ForRequest(ctx, r)
 	cr, d, rc, err := p.prepare(ctx, r)
 	if err != nil || rc != nil {
 		return deref(rc), err

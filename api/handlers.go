@@ -441,3 +441,35 @@ func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 func (a *API) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, r, &baoguan.Error{Code: baoguan.ENOTFOUND, Reason: "no_route", Message: "no route " + r.Method + " " + r.URL.Path})
 }
+
+// handleCallList is GET /v1/orders/{order_no}/calls: the calls baoguan made
+// to upstream services (a wallet's customs API, E-Port) for the order,
+// newest first; ?declaration_id= narrows them to one declaration.
+func (a *API) handleCallList(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var declID int64
+	if v := r.URL.Query().Get("declaration_id"); v != "" {
+		if declID, err = strconv.ParseInt(v, 10, 64); err != nil || declID <= 0 {
+			a.fail(w, r, baoguan.FieldError("declaration_id", "declaration_id must be the id of one of the order's declarations"))
+			return
+		}
+	}
+	cs, err := a.svc.OrderCalls(r.Context(), merchantOf(r), r.PathValue("order_no"), declID, p)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := listJSON[callJSON]{Data: make([]callJSON, 0, len(cs))}
+	for i := range cs {
+		out.Data = append(out.Data, callOut(&cs[i]))
+	}
+	if len(cs) == p.Limit {
+		c := strconv.FormatInt(cs[len(cs)-1].ID, 10)
+		out.NextCursor = &c
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -66,6 +66,7 @@ type harness struct {
 	client *http.Client
 	A, B   account // A has the receiver as notify URL; B has none
 	C      account // in arrears: may not push orders
+	L      account // live: its orders paid elsewhere go through the test route
 
 	// observe, when set, sees every API exchange (the OpenAPI check).
 	observe func(t *testing.T, ex exchange)
@@ -115,6 +116,10 @@ func newHarnessOn(t *testing.T, kind string) *harness {
 		SampleIdentity: sandbox.IsSampleIdentity,
 		// A plain client: notify URLs on 127.0.0.1 must be reachable.
 		HTTP: &http.Client{Timeout: 5 * time.Second},
+		// Live orders paid elsewhere go through a route whose port reports
+		// the calls it makes, as the wallet ports do.
+		Live: core.Adapters{Channel: sandbox.NewChannel(), Routes: map[string]core.Route{
+			baoguan.RouteEPort: {Port: reportingPort{}, Name: "the test route"}}},
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 
@@ -140,6 +145,13 @@ func newHarnessOn(t *testing.T, kind string) *harness {
 	h.A = h.merchant(t, core.MerchantInput{No: "MA-001", Name: "Merchant A", NotifyURL: h.hooks.srv.URL + "/hooks/a"})
 	h.B = h.merchant(t, core.MerchantInput{No: "MB-002", Name: "Merchant B"})
 	h.C = h.merchant(t, core.MerchantInput{No: "MC-003", Name: "Merchant C"})
+	h.L = h.merchant(t, core.MerchantInput{No: "ML-004", Name: "Merchant Live"})
+	if _, err := svc.UpdateMerchant(ctx, h.L.M.No, func(m *baoguan.Merchant) error {
+		m.Mode = baoguan.ModeLive
+		return nil
+	}); err != nil {
+		t.Fatalf("making L live: %v", err)
+	}
 	if _, err := svc.UpdateMerchant(ctx, h.C.M.No, func(m *baoguan.Merchant) error {
 		m.Status = baoguan.MerchantArrears
 		return nil
@@ -585,3 +597,20 @@ func without(k string) func(obj) { return func(o obj) { delete(o, k) } }
 func errFrag(code string) string { return `"code":"` + code + `"` }
 
 func fieldFrag(field string) string { return `"field":"` + field + `"` }
+
+// reportingPort is a live customs port that reports one upstream call per
+// request, as the wallet ports do, and answers SUCCESS.
+type reportingPort struct{}
+
+func (reportingPort) Name() string { return "reporting" }
+func (reportingPort) Declare(_ context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	if r.Record != nil {
+		r.Record(baoguan.UpstreamCall{MerchantID: r.Declaration.MerchantID, OrderID: r.Declaration.OrderID,
+			DeclarationID: r.Declaration.ID, At: r.Now, Service: "test.upstream", Operation: "declare", HTTPStatus: 200,
+			LatencyMS: 12, Code: "SUCCESS", Message: "accepted", Attempt: r.Declaration.Attempts, Outcome: "ok"})
+	}
+	return baoguan.Receipt{State: baoguan.DeclSuccess, Ref: "T-REF"}, nil
+}
+func (reportingPort) Receipt(context.Context, baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	return baoguan.Receipt{State: baoguan.DeclSuccess}, nil
+}

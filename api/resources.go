@@ -111,6 +111,7 @@ type declarationJSON struct {
 	ID                      string    `json:"id"`
 	Customs                 string    `json:"customs"`
 	Port                    string    `json:"port"`
+	Route                   string    `json:"route,omitempty"`
 	CustomsAreaCode         string    `json:"customs_area_code,omitempty"`
 	CustomsJyOrg            string    `json:"customs_jy_org,omitempty"`
 	CustomsInType           string    `json:"customs_in_type,omitempty"`
@@ -203,7 +204,7 @@ func orderOut(o *baoguan.Order, ds []baoguan.Declaration, rs []baoguan.Refund) o
 }
 
 func declarationOut(d *baoguan.Declaration) declarationJSON {
-	return declarationJSON{ID: strconv.FormatInt(d.ID, 10), Customs: d.Customs, Port: d.Port,
+	return declarationJSON{ID: strconv.FormatInt(d.ID, 10), Customs: d.Customs, Port: d.Port, Route: d.Route,
 		CustomsAreaCode: d.Extras.AreaCode, CustomsJyOrg: d.Extras.JyOrg, CustomsInType: d.Extras.InType,
 		SubOrderNo: d.SubOrderNo, SubOrderID: d.SubOrderID, MerchantCustomsNo: d.MerchantCustomsNo,
 		OrderFee: d.OrderFee, TransportFee: d.TransportFee, ProductFee: d.ProductFee, Duty: d.Duty,
@@ -283,3 +284,28 @@ func eventOut(e *baoguan.Event, as []baoguan.Attempt) eventJSON {
 type rawJSON []byte
 
 func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
+
+// callJSON is one recorded call to an upstream service (GET
+// /v1/orders/{order_no}/calls). Messages are masked.
+type callJSON struct {
+	ID            string    `json:"id"`
+	DeclarationID string    `json:"declaration_id,omitempty"`
+	At            time.Time `json:"at"`
+	Service       string    `json:"service"`
+	Operation     string    `json:"operation"`
+	Attempt       int       `json:"attempt"`
+	HTTPStatus    int       `json:"http_status"`
+	LatencyMS     int64     `json:"latency_ms"`
+	Code          string    `json:"code"`
+	Message       string    `json:"message,omitempty"`
+	Outcome       string    `json:"outcome"`
+}
+
+func callOut(c *baoguan.UpstreamCall) callJSON {
+	out := callJSON{ID: strconv.FormatInt(c.ID, 10), At: c.At, Service: c.Service, Operation: c.Operation, Attempt: c.Attempt,
+		HTTPStatus: c.HTTPStatus, LatencyMS: c.LatencyMS, Code: c.Code, Message: c.Message, Outcome: c.Outcome}
+	if c.DeclarationID != 0 {
+		out.DeclarationID = strconv.FormatInt(c.DeclarationID, 10)
+	}
+	return out
+}

@@ -14,6 +14,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/orders/{order_no}/pay", a.authed(a.handleOrderPay))
 	mux.Handle("POST /v1/orders/{order_no}/declarations", a.authed(a.handleDeclare))
 	mux.Handle("GET /v1/orders/{order_no}/declarations", a.authed(a.handleDeclarationList))
+	mux.Handle("GET /v1/orders/{order_no}/calls", a.authed(a.handleCallList))
 	mux.Handle("POST /v1/refunds", a.authed(a.handleRefundCreate))
 	mux.Handle("GET /v1/refunds/{refund_no}", a.authed(a.handleRefundGet))
 	mux.Handle("POST /v1/batches", a.authed(a.handleBatchCreate))

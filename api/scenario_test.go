@@ -35,6 +35,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"idempotency", idempotencyGroup},
 		{"pay", payGroup},
 		{"declarations", declarationsGroup},
+		{"upstream_calls", upstreamCallsGroup},
 		{"refunds", refundsGroup},
 		{"batches", batchesGroup},
 		{"events_and_webhooks", eventsGroup},
@@ -58,6 +59,7 @@ var securedRoutes = []struct{ Method, Path string }{
 	{"POST", "/v1/orders/X-1/pay"},
 	{"POST", "/v1/orders/X-1/declarations"},
 	{"GET", "/v1/orders/X-1/declarations"},
+	{"GET", "/v1/orders/X-1/calls"},
 	{"POST", "/v1/refunds"},
 	{"GET", "/v1/refunds/R-X"},
 	{"POST", "/v1/batches"},
@@ -765,4 +767,29 @@ func TestKeysInGracePeriod(t *testing.T) {
 	if err := webhook.Verify(old.Secret, d.Header, d.Body, time.Now(), webhook.DefaultTolerance); err == nil {
 		t.Error("the revoked secret still verifies")
 	}
+// upstreamCallsGroup: a live merchant's order paid elsewhere is declared
+// through a live route; the calls its port made are listed per order.
+func upstreamCallsGroup(t *testing.T, h *harness) {
+	body := order("LV-1", 2500, declared(idSucceeds, "HG014"))
+	body["channel"], body["payment_no"], body["psp"] = "external", "PAY-LV-1", "OTHERPAY"
+	h.post(t, h.L, "/v1/orders", body, http.StatusCreated)
+	o := h.waitOrder(t, h.L, "LV-1", "declared live", paidAndDeclared)
+	if len(o.Declarations) != 1 {
+		t.Fatalf("declarations: %+v", o.Declarations)
+	}
+	id := o.Declarations[0].ID
+	h.run(t, []scenario{
+		{Name: "the route is shown", Method: "GET", Path: "/v1/orders/LV-1/declarations", As: &h.L, Status: 200,
+			Expect: []string{`"route":"eport"`}},
+		{Name: "the order's calls", Method: "GET", Path: "/v1/orders/LV-1/calls", As: &h.L, Status: 200,
+			Expect: []string{`"service":"test.upstream"`, `"operation":"declare"`, `"declaration_id":"` + id + `"`,
+				`"attempt":1`, `"http_status":200`, `"code":"SUCCESS"`, `"outcome":"ok"`, `"next_cursor":null`}},
+		{Name: "one declaration's calls, a page", Method: "GET", Path: "/v1/orders/LV-1/calls?declaration_id=" + id + "&limit=1", As: &h.L, Status: 200,
+			Expect: []string{`"code":"SUCCESS"`, `"next_cursor":"`}},
+		{Name: "a sandbox order has none", Method: "GET", Path: "/v1/orders/D-1/calls", Status: 200, Expect: []string{`"data":[]`}},
+		{Name: "bad declaration id", Method: "GET", Path: "/v1/orders/LV-1/calls?declaration_id=x", As: &h.L, Status: 400,
+			Expect: []string{fieldFrag("declaration_id")}},
+		{Name: "another order's declaration", Method: "GET", Path: "/v1/orders/D-1/calls?declaration_id=" + id, Status: 404},
+		{Name: "another merchant's order", Method: "GET", Path: "/v1/orders/LV-1/calls", Status: 404},
+	})
 }

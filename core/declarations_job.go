@@ -57,7 +57,7 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 			})
 		}
 	}
-	req := baoguan.DeclareRequest{Declaration: &sent, Order: o, Merchant: m, Now: sent.SubmittedAt}
+	req := baoguan.DeclareRequest{Declaration: &sent, Order: o, Merchant: m, Now: sent.SubmittedAt, Record: w.record}
 	if err := s.portReceipts(ctx, port, &req); err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 			return w.optimistic(ctx, s, preloaded, read, write)
 		}
 	}
-	return optimistic(ctx, pre != nil, func(tx baoguan.Tx) error {
+	err := optimistic(ctx, pre != nil, func(tx baoguan.Tx) error {
 		c, err := loadDecl(tx, merchantID, id)
 		if err != nil {
 			return err
@@ -231,11 +231,18 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 				return err
 			}
 		}
+		if err := s.storeCalls(tx, w); err != nil {
+			return err
+		}
 		if w != nil {
 			return w.done(tx)
 		}
 		return nil
 	})
+	if err == nil {
+		s.committed(w)
+	}
+	return err
 }
 
 // optimistic reads on the read pool, then writes in the single writer,
@@ -281,7 +288,7 @@ func (s *Service) pollJob(ctx context.Context, w *work) error {
 	if err := w.callable(port); err != nil {
 		return err
 	}
-	req := baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now()}
+	req := baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now(), Record: w.record}
 	if err := s.portReceipts(ctx, port, &req); err != nil {
 		return err
 	}

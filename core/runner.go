@@ -28,6 +28,11 @@ type work struct {
 	receipt  baoguan.Receipt
 	// b is the batch the handler runs in, nil when a worker runs it.
 	b *batch
+	// calls are the upstream calls made so far and not yet stored: the
+	// handler stores them with its outcome, the runner with the retry.
+	callsMu sync.Mutex
+	calls   []baoguan.UpstreamCall
+	stored  int // how many of calls the transaction under way writes
 }
 
 // done ends the job inside the handler's own transaction, so the state
@@ -299,8 +304,15 @@ func (s *Service) runJob(ctx context.Context, j *baoguan.Job, lease time.Duratio
 	}
 	fin, outcome := s.jobOutcome(j, err)
 	s.Metrics.Jobs.WithLabelValues(j.Kind, outcome).Inc()
-	if err := s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error { return tx.FinishJob(&fin) }); err != nil {
+	if err := s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error {
+		if err := tx.FinishJob(&fin); err != nil {
+			return err
+		}
+		return s.storeCalls(tx, w)
+	}); err != nil {
 		s.Log.Warn("finishing job", "job", j.ID, "kind", j.Kind, "err", err)
+	} else {
+		s.committed(w)
 	}
 }
 

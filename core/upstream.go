@@ -243,3 +243,84 @@ func (s *Service) RoutePins(m *baoguan.Merchant) map[string]string {
 	}
 	return out
 }
+
+// record keeps a call a port reports while the job runs.
+func (w *work) record(c baoguan.UpstreamCall) {
+	w.callsMu.Lock()
+	defer w.callsMu.Unlock()
+	w.calls = append(w.calls, c)
+}
+
+// storeCalls writes the calls the job has made so far, in tx. They are
+// forgotten (and logged, masked as they are) by committed, once tx has
+// committed: a transaction that rolls back and runs again writes them
+// again, once.
+func (s *Service) storeCalls(tx baoguan.Tx, w *work) error {
+	if w == nil {
+		return nil
+	}
+	w.callsMu.Lock()
+	calls := append([]baoguan.UpstreamCall(nil), w.calls...)
+	w.stored = len(calls)
+	w.callsMu.Unlock()
+	if len(calls) == 0 {
+		return nil
+	}
+	return tx.AddUpstreamCalls(calls)
+}
+
+// committed forgets the calls storeCalls wrote in a transaction that has
+// now committed, and logs them.
+func (s *Service) committed(w *work) {
+	if w == nil {
+		return
+	}
+	w.callsMu.Lock()
+	calls := w.calls[:w.stored]
+	w.calls, w.stored = w.calls[w.stored:], 0
+	w.callsMu.Unlock()
+	for _, c := range calls {
+		s.Log.Info("upstream call", "merchant", c.MerchantID, "declaration", c.DeclarationID, "service", c.Service,
+			"op", c.Operation, "attempt", c.Attempt, "status", c.HTTPStatus, "latency_ms", c.LatencyMS, "code", c.Code,
+			"message", c.Message, "outcome", c.Outcome)
+	}
+}
+
+// OrderCalls lists the calls made to upstream services for one of the
+// merchant's orders, newest first, a page at a time; declarationID (0:
+// all) narrows them to one declaration. Errors: ENOTFOUND (no such order,
+// or the declaration is not the order's).
+func (s *Service) OrderCalls(ctx context.Context, m *baoguan.Merchant, orderNo string, declarationID int64, p baoguan.Page) ([]baoguan.UpstreamCall, error) {
+	var out []baoguan.UpstreamCall
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		o, err := tx.OrderByNo(m.ID, orderNo)
+		if err != nil {
+			return err
+		}
+		if declarationID != 0 {
+			d, err := tx.Declaration(m.ID, declarationID)
+			if err != nil {
+				return err
+			}
+			if d.OrderID != o.ID {
+				return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: "order " + orderNo + " has no such declaration"}
+			}
+		}
+		out, err = tx.UpstreamCalls(baoguan.UpstreamCallFilter{MerchantID: m.ID, OrderID: o.ID, DeclarationID: declarationID, Page: p})
+		return err
+	})
+	return out, err
+}
+
+// UpstreamCallLog lists recorded calls across merchants for operators,
+// newest first: filter by merchant, order or declaration (0: any). A
+// merchant sees its own through OrderCalls.
+func (s *Service) UpstreamCallLog(ctx context.Context, f baoguan.UpstreamCallFilter) ([]baoguan.UpstreamCall, error) {
+	var out []baoguan.UpstreamCall
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		out, err = tx.UpstreamCalls(f)
+		return err
+	})
+	return out, err
+}

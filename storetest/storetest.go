@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"RealNameChecks", testRealNameChecks},
 		{"CustomsReceipts", testCustomsReceipts},
 		{"PaymentData", testPaymentData},
+		{"UpstreamCalls", testUpstreamCalls},
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"ConcurrentUpdatesFailAlone", testConcurrentUpdatesFailAlone},
 		{"ViewIsReadOnly", testViewIsReadOnly},

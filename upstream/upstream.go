@@ -5,7 +5,8 @@
 // HTTP client with short timeouts the clients are given.
 //
 // It knows nothing of any one wallet; the wechatpay and alipay packages
-// build on it. A record never carries a secret or a clear ID number: every
+// build on it. ForRequest connects the records to a baoguan.DeclareRequest,
+// through which core collects and stores them. A record never carries a secret or a clear ID number: every
 // text a client puts in a Call or an Error goes through a Scrubber first.
 package upstream
 
@@ -45,6 +46,25 @@ type Call struct {
 // Recorder receives the record of every call. It must not block for long:
 // it runs on the caller's goroutine, between two steps of a declaration.
 type Recorder func(ctx context.Context, c Call)
+
+type recorderKey struct{}
+
+// WithRecorder returns a context whose calls are also reported to rec: a
+// port hands each request's own recorder to its clients this way.
+func WithRecorder(ctx context.Context, rec Recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, rec)
+}
+
+// Report passes a call record to the client's recorder, if any, and to
+// the one the context carries, if any.
+func Report(ctx context.Context, own Recorder, c Call) {
+	if own != nil {
+		own(ctx, c)
+	}
+	if rec, ok := ctx.Value(recorderKey{}).(Recorder); ok && rec != nil {
+		rec(ctx, c)
+	}
+}
 
 // Kind says what a failed call means for the caller.
 type Kind int

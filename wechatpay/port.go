@@ -99,6 +99,7 @@ func (a v2api) redeclare(ctx context.Context, d *Declaration) (*Record, error) {
 // retries on its schedule. It returns an error only when the credentials
 // cannot be read (the job runner retries).
 func (p *Port) Declare(ctx context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	ctx = upstream.ForRequest(ctx, r)
 	a, d, rc, err := p.prepare(ctx, r)
 	if err != nil || rc != nil {
 		return deref(rc), err
@@ -146,6 +147,7 @@ func (p *Port) reconcile(ctx context.Context, a api, d *Declaration) (*Record, e
 // no longer has, or a query WeChat refuses for good, is an EXCEPT receipt,
 // so that the declaration is declared again rather than polled forever.
 func (p *Port) Receipt(ctx context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	ctx = upstream.ForRequest(ctx, r)
 	a, d, rc, err := p.prepare(ctx, r)
 	if err != nil || rc != nil {
 		return deref(rc), err

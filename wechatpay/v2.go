@@ -212,9 +212,7 @@ func (c *V2Client) call(ctx context.Context, cr *V2Credentials, d *Declaration, 
 		} else if err == nil {
 			rec.Code = "SUCCESS"
 		}
-		if c.Record != nil {
-			c.Record(ctx, rec)
-		}
+		upstream.Report(ctx, c.Record, rec)
 		return a, err
 	}
 	fail := func(status int, kind upstream.Kind, code, msg string, wait time.Duration) *upstream.Error {

@@ -359,9 +359,7 @@ func (c *V3Client) do(ctx context.Context, cr *V3Credentials, d *Declaration, op
 		} else if err == nil {
 			rec.Code = "SUCCESS"
 		}
-		if c.Record != nil {
-			c.Record(ctx, rec)
-		}
+		upstream.Report(ctx, c.Record, rec)
 		return err
 	}
 	fail := func(status int, kind upstream.Kind, code, msg string, wait time.Duration) *upstream.Error {

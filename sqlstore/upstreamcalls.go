@@ -1,0 +1,63 @@
+package sqlstore
+
+import (
+	"database/sql"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Calls to upstream services, recorded per declaration. Messages are
+// masked before they get here; nothing is sealed.
+
+const upstreamCallCols = `id, merchant_id, order_id, declaration_id, at, service, operation, http_status, latency_ms,
+	code, message, attempt, outcome`
+
+const (
+	qInsertUpstreamCall = `INSERT INTO upstream_calls (merchant_id, order_id, declaration_id, at, service, operation,
+	http_status, latency_ms, code, message, attempt, outcome)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qUpstreamCalls = `SELECT ` + upstreamCallCols + ` FROM upstream_calls
+WHERE (? = 0 OR merchant_id = ?) AND (? = 0 OR order_id = ?) AND (? = 0 OR declaration_id = ?) AND (? = 0 OR id < ?)
+ORDER BY id DESC LIMIT `
+)
+
+// AddUpstreamCalls stores call records.
+func (t *Tx) AddUpstreamCalls(cs []baoguan.UpstreamCall) error {
+	for i := range cs {
+		c := &cs[i]
+		var decl any
+		if c.DeclarationID != 0 {
+			decl = c.DeclarationID
+		}
+		id, _, err := t.insertID(qInsertUpstreamCall, []any{c.MerchantID, c.OrderID, decl, ms(c.At), c.Service, c.Operation,
+			c.HTTPStatus, c.LatencyMS, c.Code, c.Message, c.Attempt, c.Outcome})
+		if t.isForeignKey(err) {
+			return notFound("declaration %d or order %d not found", c.DeclarationID, c.OrderID)
+		}
+		if err != nil {
+			return err
+		}
+		c.ID = id
+	}
+	return nil
+}
+
+// UpstreamCalls lists recorded calls, newest first.
+func (t *Tx) UpstreamCalls(f baoguan.UpstreamCallFilter) ([]baoguan.UpstreamCall, error) {
+	out := []baoguan.UpstreamCall{}
+	err := t.each(qUpstreamCalls+itoa(int64(limit(f.Limit))),
+		[]any{f.MerchantID, f.MerchantID, f.OrderID, f.OrderID, f.DeclarationID, f.DeclarationID, f.Cursor, f.Cursor},
+		func(s Scanner) error {
+			var c baoguan.UpstreamCall
+			var decl sql.NullInt64
+			var at int64
+			if err := s.Scan(&c.ID, &c.MerchantID, &c.OrderID, &decl, &at, &c.Service, &c.Operation, &c.HTTPStatus,
+				&c.LatencyMS, &c.Code, &c.Message, &c.Attempt, &c.Outcome); err != nil {
+				return err
+			}
+			c.DeclarationID, c.At = decl.Int64, fromMS(at)
+			out = append(out, c)
+			return nil
+		})
+	return out, err
+}
