@@ -326,3 +326,73 @@ wallet's merchant platform.`,
 	}
 	return cmd
 }
+
+func newCallsCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	var no, orderNo string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "calls [--merchant NO [--order ORDER_NO]] [--limit N]",
+		Short: "List the calls made to upstream services (wallet customs APIs, E-Port), newest first",
+		Long: `Every call baoguan makes on a merchant's behalf is recorded with its time,
+service, operation, HTTP status, latency, the far side's code and masked
+message, and its outcome (ok, retry, fail).`,
+		Example: `  baoguan calls --limit 50
+  baoguan calls --merchant M1 --order ORDER-1 --json`,
+		Args: cobra.NoArgs,
+	}
+	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
+	f := cmd.Flags()
+	f.StringVar(&no, "merchant", "", "only this merchant's calls")
+	f.StringVar(&orderNo, "order", "", "only the calls of this order (needs --merchant)")
+	f.IntVar(&limit, "limit", 20, "how many, at most 500")
+	f.BoolVar(&asJSON, "json", false, "print the calls as JSON")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		if orderNo != "" && no == "" {
+			return errors.New("--order needs --merchant")
+		}
+		if limit <= 0 || limit > 500 {
+			return errors.New("--limit: between 1 and 500")
+		}
+		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+			fl := baoguan.UpstreamCallFilter{Page: baoguan.Page{Limit: limit}}
+			if no != "" {
+				m, err := svc.MerchantByNo(cmd.Context(), no)
+				if err != nil {
+					return upstreamCLIError(err, no)
+				}
+				fl.MerchantID = m.ID
+				if orderNo != "" {
+					o, err := svc.Order(cmd.Context(), m, orderNo)
+					if err != nil {
+						return fmt.Errorf("--order: %s", baoguan.ErrorMessage(err))
+					}
+					fl.OrderID = o.ID
+				}
+			}
+			cs, err := svc.UpstreamCallLog(cmd.Context(), fl)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSONOut(stdout, cs)
+			}
+			if len(cs) == 0 {
+				fmt.Fprintln(stdout, "No upstream calls recorded")
+				return nil
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "AT\tMERCHANT\tDECLARATION\tSERVICE\tOP\tATTEMPT\tSTATUS\tMS\tCODE\tOUTCOME\tMESSAGE")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", c.At.UTC().Format("2006-01-02T15:04:05Z"),
+					c.MerchantID, c.DeclarationID, c.Service, c.Operation, c.Attempt, c.HTTPStatus, c.LatencyMS, c.Code, c.Outcome, dash(c.Message))
+			}
+			return tw.Flush()
+		})
+	}
+	return cmd
+}
