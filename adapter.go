@@ -78,6 +78,10 @@ type Receipt struct {
 	VerifyDepartmentTradeID string
 	ReceiptCode             string
 	RetryAfter              time.Duration
+	// IdentityCheck is the port's comparison of the declared payer with
+	// the one who paid (CheckSame, CheckDifferent), when it made one (a
+	// wallet knows its payer); empty leaves the declaration's as it is.
+	IdentityCheck string
 }
 
 // InProcess is implemented by adapters that answer from within the process,

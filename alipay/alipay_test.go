@@ -267,7 +267,7 @@ func TestPortLifecycle(t *testing.T) {
 	ctx := context.Background()
 	d := f.decl("ZONGSHU", 1)
 	r, err := f.port.Declare(ctx, f.req(d))
-	if err != nil || r.State != baoguan.DeclProcessing || r.RetryAfter != 3*time.Second || r.Ref == "" {
+	if err != nil || r.State != baoguan.DeclProcessing || r.RetryAfter != 3*time.Second || r.Ref == "" || r.IdentityCheck != baoguan.CheckSame {
 		t.Fatalf("Declare: %+v %v", r, err)
 	}
 	if r, _ = f.port.Receipt(ctx, f.req(d)); r.State != baoguan.DeclProcessing {

@@ -63,7 +63,11 @@ func (p *Port) Declare(ctx context.Context, r baoguan.DeclareRequest) (baoguan.R
 	if err != nil {
 		return p.failed(err, false)
 	}
-	return baoguan.Receipt{State: baoguan.DeclProcessing, Ref: a.AlipayDeclareNo, RetryAfter: p.pollAfter()}, nil
+	out := baoguan.Receipt{State: baoguan.DeclProcessing, Ref: a.AlipayDeclareNo, RetryAfter: p.pollAfter()}
+	if id := a.IdentityResult(); id != baoguan.CheckUnchecked {
+		out.IdentityCheck = id
+	}
+	return out, nil
 }
 
 // sameData reports whether the record Alipay holds is what d would send.

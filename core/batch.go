@@ -215,6 +215,12 @@ func (s *Service) jobOutcome(j *baoguan.Job, err error) (baoguan.Job, string) {
 	default:
 		fin.LastError = err.Error()
 		wait, more := s.Retries[j.Kind].Next(j.Attempts)
+		// A failure that names its own wait (a wallet's rate limit or
+		// maintenance) is not retried sooner than it asks.
+		var rw interface{ RetryWait() time.Duration }
+		if errors.As(err, &rw) && rw.RetryWait() > wait {
+			wait = rw.RetryWait()
+		}
 		if more && j.Attempts < j.MaxAttempts {
 			fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(wait), "retry"
 		} else {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,12 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 	resume := plans && d.State == baoguan.DeclSubmitted
 	if d.State != baoguan.DeclPending && !(d.State == baoguan.DeclExcept && d.Retrying) && !resume {
 		return nil // already handled by an earlier run of this job
+	}
+	if wait, err := s.throttle(ctx, d, m); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		return Later(wait)
 	}
 	sent := *d
 	if !resume {
@@ -111,6 +118,9 @@ func (s *Service) declareJob(ctx context.Context, w *work) error {
 func (s *Service) applyReceipt(d *baoguan.Declaration, r baoguan.Receipt) error {
 	if r.Ref != "" {
 		d.PortRef = r.Ref
+	}
+	if r.IdentityCheck == baoguan.CheckSame || r.IdentityCheck == baoguan.CheckDifferent {
+		d.IdentityCheck = r.IdentityCheck
 	}
 	switch r.State {
 	case baoguan.DeclProcessing, baoguan.DeclSubmitted:
@@ -288,12 +298,27 @@ func (s *Service) pollJob(ctx context.Context, w *work) error {
 	if err := w.callable(port); err != nil {
 		return err
 	}
+	if wait, err := s.throttle(ctx, d, m); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		return Later(wait)
+	}
 	req := baoguan.DeclareRequest{Declaration: d, Order: o, Merchant: m, Now: s.Now(), Record: w.record}
 	if err := s.portReceipts(ctx, port, &req); err != nil {
 		return err
 	}
 	r, err := port.Receipt(ctx, req)
 	s.Metrics.PortCalls.WithLabelValues("receipt").Inc()
+	// A port that could not ask (its service timed out, is rate limiting
+	// or down for maintenance) says how long to wait: the declaration
+	// stays PROCESSING and is asked about again then, however long the
+	// outage, rather than the poll job dying after its schedule.
+	var rw interface{ RetryWait() time.Duration }
+	if errors.As(err, &rw) && rw.RetryWait() > 0 {
+		s.Log.Warn("receipt not read; asking again later", "declaration", d.ID, "after", rw.RetryWait(), "err", err)
+		return Later(rw.RetryWait())
+	}
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,14 @@
 package core
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
@@ -47,6 +52,13 @@ type Route struct {
 	// Name is how messages name the route for people ("WeChat Pay");
 	// empty: the route name.
 	Name string
+	// Rate and Burst bound the calls made with one set of credentials (or
+	// for one merchant, when the route needs none): Rate a second,
+	// Burst at once, across every instance sharing the database. A
+	// declaration or poll over the limit waits (the job runs again
+	// later, counting no failure). Rate 0: no limit.
+	Rate  float64
+	Burst int
 }
 
 func (r Route) title(name string) string {
@@ -199,3 +211,29 @@ func customsRegistrations(m *baoguan.Merchant) map[string]CustomsRegistration {
 
 // credentialKey is the setting holding a merchant's credentials of a kind.
 func credentialKey(kind string) string { return kind + ".credentials" }
+
+// throttle takes a token from the bucket of the credentials the
+// declaration's route uses, and returns how long to wait when there is
+// none (0 when the call may go ahead).
+func (s *Service) throttle(ctx context.Context, d *baoguan.Declaration, m *baoguan.Merchant) (time.Duration, error) {
+	r, ok := s.Live.Routes[d.Route]
+	if !ok || r.Rate <= 0 {
+		return 0, nil
+	}
+	who := "merchant:" + strconv.FormatInt(m.ID, 10)
+	if r.Credential != "" {
+		if v := m.Settings[credentialKey(r.Credential)]; v != "" {
+			sum := sha256.Sum256([]byte(v))
+			who = "credentials:" + hex.EncodeToString(sum[:12])
+		}
+	}
+	burst := r.Burst
+	if burst < 1 {
+		burst = 1
+	}
+	allowed, err := s.Allow(ctx, "upstream:"+d.Route+":"+who, r.Rate, burst)
+	if err != nil || allowed {
+		return 0, err
+	}
+	return time.Duration(float64(time.Second) / r.Rate), nil
+}

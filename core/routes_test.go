@@ -193,3 +193,100 @@ func TestUpstreamCredentialsMasked(t *testing.T) {
 }
 
 func maskTail(s string) string { return "set, …" + s[len(s)-4:] }
+
+// scriptedPort answers as its fields say and counts its calls.
+type scriptedPort struct {
+	mu       sync.Mutex
+	declares int
+	receipts int
+	identity string
+	// failReceipts: the first n Receipt calls fail with a suggested wait.
+	failReceipts int
+}
+
+type waitErr struct{ d time.Duration }
+
+func (e waitErr) Error() string            { return "the service is busy" }
+func (e waitErr) RetryWait() time.Duration { return e.d }
+func (p *scriptedPort) Name() string       { return "scripted" }
+func (p *scriptedPort) counts() (int, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.declares, p.receipts
+}
+func (p *scriptedPort) Declare(_ context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.declares++
+	return baoguan.Receipt{State: baoguan.DeclProcessing, RetryAfter: time.Second, IdentityCheck: p.identity}, nil
+}
+func (p *scriptedPort) Receipt(_ context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.receipts++
+	if p.failReceipts > 0 {
+		p.failReceipts--
+		return baoguan.Receipt{}, waitErr{time.Minute}
+	}
+	return baoguan.Receipt{State: baoguan.DeclSuccess}, nil
+}
+
+// One merchant's calls are limited by its route's rate: over it, a
+// declaration waits and goes later, without counting a failure.
+func TestRouteRateLimit(t *testing.T) {
+	t.Parallel()
+	r := newRouteEnv(t)
+	p := &scriptedPort{}
+	r.svc.Live.Routes[baoguan.RouteEPort] = core.Route{Port: p, Accepts: func(string) bool { return true }, Rate: 1, Burst: 1}
+	for _, no := range []string{"RL-1", "RL-2", "RL-3"} {
+		if _, err := r.push(t, no, "OTHERPAY", "HG014"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Pay all three first: no time passes, so the bucket does not refill.
+	for i := 0; i < 3; i++ {
+		if _, err := r.svc.RunOnce(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, _ := p.counts(); d != 1 {
+		t.Fatalf("declares within one second: %d, want 1", d)
+	}
+	r.drain(t, 20*time.Second)
+	if d, _ := p.counts(); d != 3 {
+		t.Fatalf("declares after waiting: %d, want 3", d)
+	}
+	dead, err := r.svc.Jobs(r.ctx, baoguan.JobFilter{State: baoguan.JobDead})
+	if err != nil || len(dead) != 0 {
+		t.Fatalf("dead jobs: %+v %v", dead, err)
+	}
+}
+
+// The wallet's identity comparison lands on the declaration; a receipt the
+// port cannot read for a while leaves the declaration PROCESSING and is
+// asked for again after the wait it names, never ending the poll job.
+func TestRouteIdentityAndPollOutage(t *testing.T) {
+	t.Parallel()
+	r := newRouteEnv(t)
+	p := &scriptedPort{identity: baoguan.CheckDifferent, failReceipts: 8}
+	r.svc.Live.Routes[baoguan.RouteEPort] = core.Route{Port: p, Accepts: func(string) bool { return true }}
+	if _, err := r.push(t, "PO-1", "OTHERPAY", "HG014"); err != nil {
+		t.Fatal(err)
+	}
+	r.drain(t, 5*time.Minute)
+	v := r.detail(t, "PO-1")
+	if d := v.Declarations[0]; d.State != baoguan.DeclProcessing || d.IdentityCheck != baoguan.CheckDifferent {
+		t.Fatalf("during the outage: %+v", d)
+	}
+	if _, rc := p.counts(); rc < 4 || rc > 6 {
+		t.Fatalf("receipt asked %d times in 5 minutes with a 1-minute wait", rc)
+	}
+	r.drain(t, 10*time.Minute)
+	if d := r.detail(t, "PO-1").Declarations[0]; d.State != baoguan.DeclSuccess || d.IdentityCheck != baoguan.CheckDifferent {
+		t.Fatalf("after the outage: %+v", d)
+	}
+	dead, _ := r.svc.Jobs(r.ctx, baoguan.JobFilter{State: baoguan.JobDead})
+	if len(dead) != 0 {
+		t.Fatalf("dead jobs: %+v", dead)
+	}
+}

@@ -121,6 +121,15 @@ func (e *Error) Error() string {
 	return s
 }
 
+// RetryWait is the suggested wait before repeating the call: the job
+// runner waits at least this long before its next try.
+func (e *Error) RetryWait() time.Duration {
+	if e.Retryable() {
+		return e.RetryAfter
+	}
+	return 0
+}
+
 // Retryable reports whether repeating the request later may succeed.
 func (e *Error) Retryable() bool { return e.Kind == Retry || e.Kind == Untrusted }
 

@@ -178,6 +178,9 @@ func asUpstream(err error) *upstream.Error {
 func (p *Port) receipt(rec *Record) baoguan.Receipt {
 	out := baoguan.Receipt{State: rec.DeclState(), Ref: rec.SubOrderID,
 		VerifyDepartment: rec.VerifyDepartment, VerifyDepartmentTradeID: rec.VerifyDepartmentTradeID}
+	if rec.CertCheckResult == CertSame || rec.CertCheckResult == CertDifferent {
+		out.IdentityCheck = rec.IdentityCheck()
+	}
 	if out.Ref == "" {
 		out.Ref = rec.TransactionID
 	}

@@ -55,7 +55,7 @@ func TestPortDeclareThenReceipt(t *testing.T) {
 	ctx := context.Background()
 	d := f.decl("SHANGHAI_ZS", 1)
 	r, err := f.port.Declare(ctx, f.req(d))
-	if err != nil || r.State != baoguan.DeclProcessing || r.RetryAfter != 2*time.Second || r.Ref == "" {
+	if err != nil || r.State != baoguan.DeclProcessing || r.RetryAfter != 2*time.Second || r.Ref == "" || r.IdentityCheck != baoguan.CheckSame {
 		t.Fatalf("Declare: %+v %v", r, err)
 	}
 	if r, err = f.port.Receipt(ctx, f.req(d)); err != nil || r.State != baoguan.DeclProcessing {

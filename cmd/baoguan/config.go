@@ -103,6 +103,9 @@ type Config struct {
 	// UpstreamPoll is how long a wallet port asks to wait before a
 	// declaration's receipt is asked for again (--upstream-poll).
 	UpstreamPoll time.Duration
+	// UpstreamRate bounds the calls a second made with one merchant's
+	// wallet credentials (--upstream-rate); the burst is twice it.
+	UpstreamRate float64
 	// DeclareRetries is the declare job's schedule: the waits before each
 	// retry of a declaration that met a customs interface exception or a
 	// failed call (--declare-retries, BAOGUAN_DECLARE_RETRIES).
@@ -267,6 +270,16 @@ var settingDefs = append([]settingDef{
 				return fmt.Errorf("invalid duration %q (want a positive duration such as 1m)", v)
 			}
 			c.UpstreamPoll = d
+			return nil
+		}},
+	{flag: "upstream-rate", typ: "number", def: "10",
+		usage: "calls a second one merchant's wallet credentials may make (twice as many at once), across every instance",
+		parse: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f > 10000 {
+				return fmt.Errorf("invalid rate %q (want calls a second, e.g. 10)", v)
+			}
+			c.UpstreamRate = f
 			return nil
 		}},
 	{flag: "declare-retries", typ: "durations", def: "5s,30s,2m,10m,1h",

@@ -65,13 +65,14 @@ func liveAdapters(cfg *Config, log *slog.Logger, svc func() *core.Service) core.
 			return c, nil
 		},
 	}
+	burst := int(2 * cfg.UpstreamRate)
 	return core.Adapters{
 		Channel: external.Channel{},
 		Routes: map[string]core.Route{
 			baoguan.RouteWeChatPay: {Port: wx, PaidWith: "WECHAT", Credential: baoguan.RouteWeChatPay, Registration: true,
-				Accepts: wechatpay.Accepts, Name: "WeChat Pay"},
+				Accepts: wechatpay.Accepts, Name: "WeChat Pay", Rate: cfg.UpstreamRate, Burst: burst},
 			baoguan.RouteAlipay: {Port: ali, PaidWith: "ALIPAY", Credential: baoguan.RouteAlipay, Registration: true,
-				Accepts: alipay.Accepts, Name: "Alipay"},
+				Accepts: alipay.Accepts, Name: "Alipay", Rate: cfg.UpstreamRate, Burst: burst},
 		},
 	}
 }
