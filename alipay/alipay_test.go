@@ -405,7 +405,7 @@ func TestPortRefusesWhatItCannotSend(t *testing.T) {
 		name, want string
 		change     func(*fixture, *baoguan.Declaration)
 	}{
-		{"WeChat code", "not an Alipay customs code", func(f *fixture, d *baoguan.Declaration) { d.Customs = "SHANGHAI_ZS" }},
+		{"WeChat code", "has no Alipay customs code", func(f *fixture, d *baoguan.Declaration) { d.Customs = "SHANGHAI_ZS" }},
 		{"no credentials", "has no Alipay credentials", func(f *fixture, d *baoguan.Declaration) { f.m = &baoguan.Merchant{ID: 6, No: "M6"} }},
 		{"no registration", "no customs registration", func(f *fixture, d *baoguan.Declaration) { d.Customs = "NINGBO" }},
 		{"no trade", "no Alipay trade_no", func(f *fixture, d *baoguan.Declaration) { f.o.Payment.No = "" }},

@@ -48,8 +48,44 @@ func ParseCredentials(raw string, regs map[string]Registration) (*Credentials, e
 }
 
 // Accepts reports whether Alipay can declare to a catalogue code: the code
-// is one of Alipay's customs names.
+// is one of Alipay's customs names, or an HGxxx code CodeFor translates.
 func Accepts(code string) bool {
+	_, ok := CodeFor(code)
+	return ok
+}
+
+// zongshuPorts are the ports Alipay reaches through its ZONGSHU code (the
+// catalogue's note on ZONGSHU: 广州、重庆、西安、天津、合肥、苏州海关).
+var zongshuPorts = map[string]bool{"GUANGZHOU": true, "CHONGQING": true, "XIAN": true, "TIANJIN": true, "HEFEI": true, "SUZHOU": true}
+
+// CodeFor translates a catalogue code into Alipay's name for the same
+// customs: an Alipay code is itself; another code (HG014, HG021…) becomes
+// the Alipay code of its port declared in one push (NINGBO,
+// HANGZHOU_ZONGSHU…), or ZONGSHU for the ports Alipay reaches through it.
+// A port Alipay reaches only in two pushes (Shenzhen, Xinzheng) has none:
+// declare those with Alipay's own code (SHENZHEN_ZS, HENAN).
+func CodeFor(code string) (string, bool) {
 	e, err := baoguan.LookupCustoms(code)
-	return err == nil && e.In(baoguan.SchemeAlipay)
+	if err != nil {
+		return "", false
+	}
+	if e.In(baoguan.SchemeAlipay) {
+		return e.Code, true
+	}
+	if !e.In(baoguan.SchemeHG) {
+		return "", false // another wallet's name
+	}
+	found := ""
+	for _, c := range baoguan.CustomsCatalogue() {
+		if c.In(baoguan.SchemeAlipay) && c.Port == e.Port && len(c.Plan) == 1 {
+			if found != "" {
+				return "", false
+			}
+			found = c.Code
+		}
+	}
+	if found == "" && zongshuPorts[e.Port] {
+		found = "ZONGSHU"
+	}
+	return found, found != ""
 }

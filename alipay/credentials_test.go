@@ -42,3 +42,13 @@ func TestParseCredentials(t *testing.T) {
 		t.Fatal("Accepts: Alipay codes only")
 	}
 }
+
+func TestCodeFor(t *testing.T) {
+	for code, want := range map[string]string{"ZONGSHU": "ZONGSHU", "HENAN": "HENAN", "HG014": "NINGBO", "HG021": "HANGZHOU_ZONGSHU",
+		"HG022": "SHANGHAI_CBT", "HG016": "ZONGSHU", "HG026": "ZONGSHU", "HG019": "", "SHANGHAI_ZS": "", "HG044": ""} {
+		got, ok := alipay.CodeFor(code)
+		if got != want || ok != (want != "") {
+			t.Errorf("CodeFor(%s) = %q %v, want %q", code, got, ok, want)
+		}
+	}
+}

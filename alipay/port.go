@@ -148,9 +148,9 @@ func (p *Port) prepare(ctx context.Context, r baoguan.DeclareRequest) (*Credenti
 	refuse := func(msg string) (*Credentials, *Declaration, *baoguan.Receipt, error) {
 		return nil, nil, &baoguan.Receipt{State: baoguan.DeclFail, Explanation: msg}, nil
 	}
-	e, err := baoguan.LookupCustoms(bd.Customs)
-	if err != nil || !e.In(baoguan.SchemeAlipay) {
-		return refuse("customs " + bd.Customs + " is not an Alipay customs code; declare it through another route")
+	code, ok := CodeFor(bd.Customs)
+	if !ok {
+		return refuse("customs " + bd.Customs + " has no Alipay customs code declared in one push; declare it with Alipay's own code or through another route")
 	}
 	if p.Credentials == nil || p.Client == nil {
 		return refuse("no Alipay credentials are configured for merchant " + m.No)
@@ -168,9 +168,12 @@ func (p *Port) prepare(ctx context.Context, r baoguan.DeclareRequest) (*Credenti
 	if o.Payment.No == "" {
 		return refuse("order " + o.MerchantOrderNo + " has no Alipay trade_no to declare")
 	}
-	reg := cr.Registrations[bd.Customs]
+	reg, ok := cr.Registrations[bd.Customs]
+	if !ok {
+		reg = cr.Registrations[code]
+	}
 	d := &Declaration{Ref: bd.SubOrderID, OutRequestNo: OutRequestNo(bd), TradeNo: o.Payment.No, Amount: bd.OrderFee,
-		CustomsPlace: bd.Customs, MerchantCustomsCode: bd.MerchantCustomsNo, MerchantCustomsName: reg.Name, SubOutBizNo: bd.SubOrderNo}
+		CustomsPlace: code, MerchantCustomsCode: bd.MerchantCustomsNo, MerchantCustomsName: reg.Name, SubOutBizNo: bd.SubOrderNo}
 	if d.MerchantCustomsCode == "" {
 		d.MerchantCustomsCode = reg.No
 	}

@@ -49,6 +49,10 @@ type Route struct {
 	// the code has a name in the route's scheme, or the installation is
 	// configured for it. Nil accepts every code.
 	Accepts func(code string) bool
+	// Translate, when set, names the code as the route knows it (an HGxxx
+	// code becomes a wallet's name for the same customs), so that a
+	// registration the merchant recorded under either name counts.
+	Translate func(code string) (string, bool)
 	// Name is how messages name the route for people ("WeChat Pay");
 	// empty: the route name.
 	Name string
@@ -146,7 +150,14 @@ func (s *Service) routeMissing(m *baoguan.Merchant, o *baoguan.Order, n string, 
 		return "merchant " + m.No + " has no " + title + " credentials (baoguan merchant credentials --merchant " + m.No + " --kind " + r.Credential + " …)"
 	}
 	if r.Registration {
-		if reg, ok := customsRegistrations(m)[code]; !ok || reg.No == "" || reg.Name == "" {
+		regs := customsRegistrations(m)
+		reg, ok := regs[code]
+		if !ok && r.Translate != nil {
+			if alt, ok2 := r.Translate(code); ok2 {
+				reg, ok = regs[alt]
+			}
+		}
+		if !ok || reg.No == "" || reg.Name == "" {
 			return "merchant " + m.No + " has no customs registration for " + code +
 				" (baoguan merchant customs --merchant " + m.No + " --customs " + code + " --no … --name …)"
 		}

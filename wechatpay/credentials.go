@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
+
+	"github.com/baoguan/baoguan"
 )
 
 // CredentialsJSON is how a merchant's WeChat Pay credentials are kept (the
@@ -124,7 +126,36 @@ func jsonProblem(err error) string {
 }
 
 // Accepts reports whether WeChat Pay can declare to a catalogue code: the
-// code is one of WeChat's customs names.
+// code is one of WeChat's customs names, or an HGxxx code whose port has
+// exactly one (CodeFor).
 func Accepts(code string) bool {
-	return schemeHas(code)
+	_, ok := CodeFor(code)
+	return ok
+}
+
+// CodeFor translates a catalogue code into WeChat Pay's name for the same
+// customs: a WeChat code is itself; another code (HG014, HG022…) becomes
+// the WeChat code of its port declared in one push (NINGBO, SHANGHAI_ZS…).
+// A port WeChat has no single code for has none.
+func CodeFor(code string) (string, bool) {
+	e, err := baoguan.LookupCustoms(code)
+	if err != nil {
+		return "", false
+	}
+	if e.In(baoguan.SchemeWeChat) {
+		return e.Code, true
+	}
+	if !e.In(baoguan.SchemeHG) {
+		return "", false // another wallet's name
+	}
+	found := ""
+	for _, c := range baoguan.CustomsCatalogue() {
+		if c.In(baoguan.SchemeWeChat) && c.Port == e.Port && len(c.Plan) == 1 {
+			if found != "" {
+				return "", false
+			}
+			found = c.Code
+		}
+	}
+	return found, found != ""
 }

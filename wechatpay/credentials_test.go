@@ -57,7 +57,17 @@ func TestParseCredentials(t *testing.T) {
 			}
 		})
 	}
-	if !wechatpay.Accepts("GUANGZHOU_HP_GJ") || wechatpay.Accepts("ZONGSHU") || wechatpay.Accepts("HG014") {
-		t.Fatal("Accepts: WeChat codes only")
+	if !wechatpay.Accepts("GUANGZHOU_HP_GJ") || wechatpay.Accepts("ZONGSHU") || !wechatpay.Accepts("HG014") || wechatpay.Accepts("HG002") {
+		t.Fatal("Accepts: WeChat codes and the HG codes of their ports")
+	}
+}
+
+func TestCodeFor(t *testing.T) {
+	for code, want := range map[string]string{"SHANGHAI_ZS": "SHANGHAI_ZS", "GUANGZHOU_HP_GJ": "GUANGZHOU_HP_GJ", "HG014": "NINGBO",
+		"HG022": "SHANGHAI_ZS", "HG018": "GUANGZHOU_ZS", "HG021": "HANGZHOU_ZS", "HG002": "", "ZONGSHU": "", "HANGZHOU_ZONGSHU": ""} {
+		got, ok := wechatpay.CodeFor(code)
+		if got != want || ok != (want != "") {
+			t.Errorf("CodeFor(%s) = %q %v, want %q", code, got, ok, want)
+		}
 	}
 }

@@ -241,9 +241,9 @@ func (p *Port) prepare(ctx context.Context, r baoguan.DeclareRequest) (api, *Dec
 	refuse := func(msg string) (api, *Declaration, *baoguan.Receipt, error) {
 		return nil, nil, &baoguan.Receipt{State: baoguan.DeclFail, Explanation: msg}, nil
 	}
-	e, err := baoguan.LookupCustoms(bd.Customs)
-	if err != nil || !e.In(baoguan.SchemeWeChat) {
-		return refuse("customs " + bd.Customs + " is not a WeChat Pay customs code; declare it through another route")
+	code, ok := CodeFor(bd.Customs)
+	if !ok {
+		return refuse("customs " + bd.Customs + " has no WeChat Pay customs code; declare it through another route")
 	}
 	if p.Credentials == nil {
 		return refuse("no WeChat Pay credentials are configured for merchant " + m.No)
@@ -261,9 +261,12 @@ func (p *Port) prepare(ctx context.Context, r baoguan.DeclareRequest) (api, *Dec
 	if o.Payment.No == "" {
 		return refuse("order " + o.MerchantOrderNo + " has no WeChat Pay transaction_id to declare")
 	}
-	reg := cr.Registrations[bd.Customs]
+	reg, ok := cr.Registrations[bd.Customs]
+	if !ok {
+		reg = cr.Registrations[code]
+	}
 	d := &Declaration{Ref: bd.SubOrderID, OutTradeNo: o.MerchantOrderNo, TransactionID: o.Payment.No,
-		Customs: bd.Customs, MerchantCustomsNo: bd.MerchantCustomsNo, Duty: bd.Duty, SubOrderNo: bd.SubOrderNo}
+		Customs: code, MerchantCustomsNo: bd.MerchantCustomsNo, Duty: bd.Duty, SubOrderNo: bd.SubOrderNo}
 	if v := o.Extra["out_trade_no"]; v != "" {
 		d.OutTradeNo = v // the shop's number at WeChat, when it differs from the merchant order no
 	}

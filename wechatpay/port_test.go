@@ -271,7 +271,7 @@ func TestPortRefusesWhatItCannotSend(t *testing.T) {
 		name, want string
 		change     func(*portFixture, *baoguan.Declaration)
 	}{
-		{"not a WeChat code", "not a WeChat Pay customs code", func(f *portFixture, d *baoguan.Declaration) { d.Customs = "HG014" }},
+		{"not a WeChat code", "has no WeChat Pay customs code", func(f *portFixture, d *baoguan.Declaration) { d.Customs = "ZONGSHU" }},
 		{"no credentials", "has no WeChat Pay credentials", func(f *portFixture, d *baoguan.Declaration) { f.m = &baoguan.Merchant{ID: 8, No: "M-OTHER"} }},
 		{"no registration", "no customs registration number for HANGZHOU_ZS", func(f *portFixture, d *baoguan.Declaration) { d.Customs = "HANGZHOU_ZS" }},
 		{"no transaction", "no WeChat Pay transaction_id", func(f *portFixture, d *baoguan.Declaration) { f.o.Payment.No = "" }},
@@ -324,5 +324,18 @@ func TestPortHealsAfterFailures(t *testing.T) {
 	recs := f.s.recordsFor(f.o.Payment.No)
 	if r.State != baoguan.DeclSuccess || len(recs) != 1 || recs[0].Pushes != 1 {
 		t.Fatalf("final %+v, stand-in %+v", r, recs)
+	}
+}
+
+// An HGxxx code reaches WeChat as WeChat's name for the same customs, with
+// the registration recorded under either name.
+func TestPortTranslatesHGCodes(t *testing.T) {
+	f := newV2Port(t)
+	if r, err := f.port.Declare(context.Background(), f.req(f.decl("HG014", 1))); err != nil || r.State != baoguan.DeclProcessing {
+		t.Fatalf("%+v %v", r, err)
+	}
+	recs := f.s.recordsFor(f.o.Payment.No)
+	if len(recs) != 1 || recs[0].Customs != "NINGBO" || recs[0].MchCustomsNo != "3302460C03" {
+		t.Fatalf("stand-in: %+v", recs)
 	}
 }

@@ -70,9 +70,9 @@ func liveAdapters(cfg *Config, log *slog.Logger, svc func() *core.Service) core.
 		Channel: external.Channel{},
 		Routes: map[string]core.Route{
 			baoguan.RouteWeChatPay: {Port: wx, PaidWith: "WECHAT", Credential: baoguan.RouteWeChatPay, Registration: true,
-				Accepts: wechatpay.Accepts, Name: "WeChat Pay", Rate: cfg.UpstreamRate, Burst: burst},
+				Accepts: wechatpay.Accepts, Translate: wechatpay.CodeFor, Name: "WeChat Pay", Rate: cfg.UpstreamRate, Burst: burst},
 			baoguan.RouteAlipay: {Port: ali, PaidWith: "ALIPAY", Credential: baoguan.RouteAlipay, Registration: true,
-				Accepts: alipay.Accepts, Name: "Alipay", Rate: cfg.UpstreamRate, Burst: burst},
+				Accepts: alipay.Accepts, Translate: alipay.CodeFor, Name: "Alipay", Rate: cfg.UpstreamRate, Burst: burst},
 		},
 	}
 }
