@@ -76,6 +76,8 @@ func TestPushReturnCodes(t *testing.T) {
 		{name: "9909 ShopPayTime format", no: "C-9909g", body: sampleOrder("C-9909g", a).with("ShopPayTime", "2018/07/01 21:22:34").body(), code: "9909", msg: "ShopPayTime"},
 		{name: "9909 no ShopPayTime", no: "C-9909h", body: sampleOrder("C-9909h", a).with("ShopPayTime", nil).body(), code: "9909", msg: "ShopPayTime"},
 		{name: "9909 fractional TotalNum", no: "C-9909i", body: sampleOrder("C-9909i", a).with("TotalNum", json.Number("1.5")).body(), code: "9909", msg: "TotalNum"},
+		{name: "9909 PaymentNo without PaymentCompany", no: "C-9909p", body: sampleOrder("C-9909p", a).with("PaymentNo", "4200000001").body(), code: "9909", msg: "PaymentCompany"},
+		{name: "paid elsewhere", no: "C-ext", body: sampleOrder("C-ext", a).with("PaymentNo", "4200000002").with("PaymentCompany", "wechat").body(), code: "0000", msg: "订单创建成功", wrote: true},
 		{name: "9909 no ItemNames", no: "C-9909j", body: sampleOrder("C-9909j", a).with("ItemNames", "").body(), code: "9909", msg: "ItemNames"},
 		{name: "9909 bad mobile", no: "C-9909k", body: sampleOrder("C-9909k", a).with("ReceiverMobile", "138-abc").body(), code: "9909", msg: "ReceiverMobile"},
 		{name: "9909 bad ID format", no: "C-9909l", body: sampleOrder("C-9909l", a).with("ReceiverCardNo", "12345").body(), code: "9909", msg: "ReceiverCardNo"},

@@ -91,7 +91,9 @@ func (s *Server) handlePush(test bool) http.Handler {
 // orderInput translates PushOrder's data into a core order: the payer is
 // the 报关人 (Receiver*), the amount OrderTotal in fen, the order paid by
 // the platform from the merchant's funding account (channel auto: the
-// "资方" pays, CapitalName is recorded) and declared to CustomsCode.
+// "资方" pays, CapitalName is recorded) — or, with baoguan's PaymentNo and
+// PaymentCompany, already paid elsewhere (channel external) — and declared
+// to CustomsCode.
 func orderInput(f fields, test bool) (core.OrderInput, error) {
 	no := f.mustText("OrderNo")
 	if err := baoguan.CheckOrderNo("OrderNo", no); err != nil {
@@ -138,6 +140,17 @@ func orderInput(f fields, test bool) (core.OrderInput, error) {
 	if e, err := baoguan.LookupCustoms(code); err == nil && !e.In(baoguan.SchemeHG) {
 		return core.OrderInput{}, badField("CustomsCode", "CustomsCode "+code+" 不是本接口的海关编号（HGxxx，见附录“海关编码”）")
 	}
+	// baoguan's extension: an order already paid through a wallet (or any
+	// payment company) names the payment, and is declared through that
+	// wallet's customs API instead of being paid by the 资方.
+	channel, payment := baoguan.ChannelAuto, baoguan.Payment{}
+	if pno := f.mustText("PaymentNo"); pno != "" {
+		psp := strings.ToUpper(f.mustText("PaymentCompany"))
+		if psp == "" {
+			return core.OrderInput{}, badField("PaymentCompany", "给出 PaymentNo 时须同时给出 PaymentCompany（支付机构，如 WECHAT、ALIPAY）")
+		}
+		channel, payment = baoguan.ChannelExternal, baoguan.Payment{No: pno, PSP: psp}
+	}
 	return core.OrderInput{
 		Order: baoguan.Order{
 			MerchantOrderNo: no,
@@ -148,7 +161,8 @@ func orderInput(f fields, test bool) (core.OrderInput, error) {
 			Payer:           payer,
 			OrderedAt:       at,
 			NeedDeclare:     true,
-			Channel:         baoguan.ChannelAuto,
+			Channel:         channel,
+			Payment:         payment,
 			Protocol:        Protocol,
 			CapitalName:     f.mustText("CapitalName"),
 		},
