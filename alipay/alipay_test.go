@@ -12,6 +12,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/alipay"
+	"github.com/baoguan/baoguan/alipay/alipaytest"
 	"github.com/baoguan/baoguan/upstream"
 )
 
@@ -40,7 +41,7 @@ func (l *callLog) all() []upstream.Call {
 }
 
 type fixture struct {
-	s    *standin
+	s    *alipaytest.Standin
 	c    *alipay.Client
 	cr   *alipay.Credentials
 	log  *callLog
@@ -54,16 +55,20 @@ type fixture struct {
 func newFixture(t *testing.T, signType string) *fixture {
 	t.Helper()
 	mkey := testKey(t, 1)
-	s := newStandin(t, &mkey.PublicKey)
-	s.addTrade(tradeNo, trade{Amount: 10000, BuyerName: buyerName, BuyerID: buyerID})
+	s, err := alipaytest.New(&mkey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.AddTrade(tradeNo, alipaytest.Trade{Amount: 10000, BuyerName: buyerName, BuyerID: buyerID})
 	der, _ := x509.MarshalPKCS8PrivateKey(mkey)
-	cr := &alipay.Credentials{Partner: s.partner, SignType: signType}
+	cr := &alipay.Credentials{Partner: s.Partner, SignType: signType}
 	switch signType {
 	case alipay.SignMD5:
-		cr.MD5Key = s.md5Key
+		cr.MD5Key = s.MD5Key
 	default:
 		cr.PrivateKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-		cr.AlipayPublicKeyPEM = s.alipayPublicPEM()
+		cr.AlipayPublicKeyPEM = s.AlipayPublicKeyPEM()
 	}
 	cr.Registrations = map[string]alipay.Registration{
 		"ZONGSHU":     {No: "4403960Z01", Name: "深圳测试跨境电商有限公司"},
@@ -71,7 +76,7 @@ func newFixture(t *testing.T, signType string) *fixture {
 		"SHENZHEN_ZS": {No: "4403960Z01", Name: "深圳测试跨境电商有限公司"},
 	}
 	log := &callLog{}
-	c := &alipay.Client{Gateway: s.srv.URL + "/gateway.do", HTTP: upstream.HTTPClient(time.Second, 2*time.Second), Record: log.record}
+	c := &alipay.Client{Gateway: s.URL(), HTTP: upstream.HTTPClient(time.Second, 2*time.Second), Record: log.record}
 	f := &fixture{s: s, c: c, cr: cr, log: log, m: &baoguan.Merchant{ID: 5, No: "LIVE-ALI", Mode: baoguan.ModeLive}}
 	f.port = &alipay.Port{Client: c, PollAfter: 3 * time.Second, Credentials: func(_ context.Context, m *baoguan.Merchant) (*alipay.Credentials, error) {
 		if m.ID != 5 {
@@ -164,7 +169,7 @@ func TestSplitAndAmounts(t *testing.T) {
 	if err != nil || r.SubOutBizNo != "SUB-2" || r.IsSplit != "T" || r.Amount != "40.00" {
 		t.Fatalf("query SUB-2: %+v %v", r, err)
 	}
-	if ds := f.s.declsOf(tradeNo); len(ds) != 2 {
+	if ds := f.s.Decls(tradeNo); len(ds) != 2 {
 		t.Fatalf("stand-in: %+v", ds)
 	}
 }
@@ -177,11 +182,11 @@ func TestErrorClasses(t *testing.T) {
 		kind   upstream.Kind
 		code   string
 	}{
-		{name: "5xx", inject: injHTTP500, kind: upstream.Retry, code: "HTTP_500"},
-		{name: "SYSTEM_ERROR", inject: injSystemError, kind: upstream.Retry, code: "SYSTEM_ERROR"},
-		{name: "timeout", inject: injHang, kind: upstream.Retry, code: "TIMEOUT"},
-		{name: "tampered", inject: injTamper, kind: upstream.Untrusted, code: "BAD_SIGNATURE"},
-		{name: "our sign refused", inject: injIllegalSign, kind: upstream.Fail, code: "ILLEGAL_SIGN"},
+		{name: "5xx", inject: alipaytest.InjectHTTP500, kind: upstream.Retry, code: "HTTP_500"},
+		{name: "SYSTEM_ERROR", inject: alipaytest.InjectSystemError, kind: upstream.Retry, code: "SYSTEM_ERROR"},
+		{name: "timeout", inject: alipaytest.InjectHang, kind: upstream.Retry, code: "TIMEOUT"},
+		{name: "tampered", inject: alipaytest.InjectTamper, kind: upstream.Untrusted, code: "BAD_SIGNATURE"},
+		{name: "our sign refused", inject: alipaytest.InjectIllegalSign, kind: upstream.Fail, code: "ILLEGAL_SIGN"},
 		{name: "wrong partner", change: func(f *fixture, _ *alipay.Declaration) { f.cr.Partner = "2088000000000000" }, kind: upstream.Fail, code: "ILLEGAL_PARTNER"},
 		{name: "unknown trade", change: func(_ *fixture, d *alipay.Declaration) { d.TradeNo = "2015000000000000000000000000" }, kind: upstream.Fail, code: "TRADE_NOT_EXIST"},
 		{name: "bad request no", change: func(_ *fixture, d *alipay.Declaration) { d.OutRequestNo = "a b" }, kind: upstream.Fail, code: "INVALID_PARAMETER"},
@@ -198,7 +203,7 @@ func TestErrorClasses(t *testing.T) {
 			f := newFixture(t, alipay.SignRSA2)
 			f.c.HTTP = upstream.HTTPClient(time.Second, 300*time.Millisecond)
 			if tc.inject != "" {
-				f.s.injectNext(tc.inject)
+				f.s.InjectNext(tc.inject)
 			}
 			d := decl("ERRCASE001", 100)
 			if tc.change != nil {
@@ -221,8 +226,8 @@ func TestErrorClasses(t *testing.T) {
 // check.
 func TestAnswerOfAnotherSignTypeRefused(t *testing.T) {
 	f := newFixture(t, alipay.SignRSA2)
-	f.cr.MD5Key = f.s.md5Key
-	f.s.injectNext(injMD5Answer)
+	f.cr.MD5Key = f.s.MD5Key
+	f.s.InjectNext(alipaytest.InjectMD5Answer)
 	_, err := f.c.Declare(context.Background(), f.cr, decl("SIGNTYPE01", 100))
 	mustKind(t, err, upstream.Untrusted, "BAD_SIGNATURE")
 }
@@ -243,7 +248,7 @@ func TestNoSecretsInRecordsOrErrors(t *testing.T) {
 		texts = append(texts, c.Message, c.Code, c.Ref)
 	}
 	for _, s := range texts {
-		for _, secret := range []string{f.s.md5Key, "11010519900101", buyerID, buyerName} {
+		for _, secret := range []string{f.s.MD5Key, "11010519900101", buyerID, buyerName} {
 			if strings.Contains(s, secret) {
 				t.Fatalf("%q leaks %q", s, secret)
 			}
@@ -276,7 +281,7 @@ func TestPortLifecycle(t *testing.T) {
 	if r, err = f.port.Receipt(ctx, f.req(d)); err != nil || r.State != baoguan.DeclSuccess || r.ReceiptCode != "2" {
 		t.Fatalf("receipt 2: %+v %v", r, err)
 	}
-	ds := f.s.declsOf(tradeNo)
+	ds := f.s.Decls(tradeNo)
 	if len(ds) != 1 || ds[0].OutRequestNo != alipay.OutRequestNo(d) || ds[0].Code != "4403960Z01" || ds[0].Name == "" || ds[0].Amount != 10000 {
 		t.Fatalf("stand-in: %+v", ds)
 	}
@@ -291,7 +296,7 @@ func TestPortLifecycle(t *testing.T) {
 	if r, err = f.port.Declare(ctx, f.req(d)); err != nil || r.State != baoguan.DeclProcessing {
 		t.Fatalf("modify: %+v %v", r, err)
 	}
-	if ds = f.s.declsOf(tradeNo); len(ds) != 1 || ds[0].Pushes != 3 || ds[0].Updates != 1 || ds[0].Amount != 8000 {
+	if ds = f.s.Decls(tradeNo); len(ds) != 1 || ds[0].Pushes != 3 || ds[0].Updates != 1 || ds[0].Amount != 8000 {
 		t.Fatalf("one declaration, pushed three times, updated once: %+v", ds)
 	}
 }
@@ -302,7 +307,7 @@ func TestPortCustomsOutcomes(t *testing.T) {
 	ctx := context.Background()
 	t.Run("refused", func(t *testing.T) {
 		f := newFixture(t, alipay.SignMD5)
-		f.s.failIDs[buyerID] = "订购人与支付人身份信息不一致"
+		f.s.FailID(buyerID, "订购人与支付人身份信息不一致")
 		d := f.decl("ZONGSHU", 1)
 		f.port.Declare(ctx, f.req(d))
 		f.port.Receipt(ctx, f.req(d))
@@ -313,7 +318,7 @@ func TestPortCustomsOutcomes(t *testing.T) {
 	})
 	t.Run("not delivered", func(t *testing.T) {
 		f := newFixture(t, alipay.SignMD5)
-		f.s.exceptIDs[buyerID] = true
+		f.s.ExceptID(buyerID)
 		d := f.decl("ZONGSHU", 1)
 		f.port.Declare(ctx, f.req(d))
 		f.port.Receipt(ctx, f.req(d))
@@ -341,7 +346,7 @@ func TestPortLostAnswerDeclaresOnce(t *testing.T) {
 	f.c.HTTP = upstream.HTTPClient(time.Second, 300*time.Millisecond)
 	ctx := context.Background()
 	d := f.decl("ZONGSHU", 1)
-	f.s.injectNext(injHangAfter)
+	f.s.InjectNext(alipaytest.InjectHangAfter)
 	if r, err := f.port.Declare(ctx, f.req(d)); err != nil || r.State != baoguan.DeclExcept {
 		t.Fatalf("attempt 1: %+v %v", r, err)
 	}
@@ -349,10 +354,10 @@ func TestPortLostAnswerDeclaresOnce(t *testing.T) {
 	if r, err := f.port.Declare(ctx, f.req(d)); err != nil || r.State != baoguan.DeclProcessing {
 		t.Fatalf("attempt 2: %+v %v", r, err)
 	}
-	if ds := f.s.declsOf(tradeNo); len(ds) != 1 || ds[0].Pushes != 1 {
+	if ds := f.s.Decls(tradeNo); len(ds) != 1 || ds[0].Pushes != 1 {
 		t.Fatalf("stand-in: %+v", ds)
 	}
-	if n := f.s.called("alipay.acquire.customs"); n != 1 {
+	if n := f.s.Called("alipay.acquire.customs"); n != 1 {
 		t.Fatalf("declare calls %d", n)
 	}
 }
@@ -375,7 +380,7 @@ func TestPortTwoPushPlans(t *testing.T) {
 					t.Fatalf("%s: %+v %v", c, r, err)
 				}
 			}
-			ds := f.s.declsOf(tradeNo)
+			ds := f.s.Decls(tradeNo)
 			if len(ds) != 2 || ds[0].CustomsPlace != code || ds[1].CustomsPlace != "ZONGSHU" || ds[0].OutRequestNo == ds[1].OutRequestNo {
 				t.Fatalf("stand-in: %+v", ds)
 			}
@@ -393,7 +398,7 @@ func TestPortSplit(t *testing.T) {
 			t.Fatalf("%s: %+v %v", sub, r, err)
 		}
 	}
-	ds := f.s.declsOf(tradeNo)
+	ds := f.s.Decls(tradeNo)
 	if len(ds) != 2 || ds[0].SubOutBizNo != "P1" || ds[1].Amount != 5000 {
 		t.Fatalf("stand-in: %+v", ds)
 	}
@@ -429,7 +434,7 @@ func TestPortRefusesWhatItCannotSend(t *testing.T) {
 func TestPortFailureMapping(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, alipay.SignRSA2)
-	f.s.injectNext(injSystemError)
+	f.s.InjectNext(alipaytest.InjectSystemError)
 	d := f.decl("ZONGSHU", 1)
 	if r, err := f.port.Declare(ctx, f.req(d)); err != nil || r.State != baoguan.DeclExcept || r.RetryAfter <= 0 {
 		t.Fatalf("transient: %+v %v", r, err)
@@ -442,7 +447,7 @@ func TestPortFailureMapping(t *testing.T) {
 	if _, err := f.port.Declare(ctx, f.req(d)); err != nil {
 		t.Fatal(err)
 	}
-	f.s.injectNext(injHTTP500)
+	f.s.InjectNext(alipaytest.InjectHTTP500)
 	if _, err := f.port.Receipt(ctx, f.req(d)); upstream.KindOf(err) != upstream.Retry {
 		t.Fatalf("a failed poll: %v", err)
 	}
@@ -459,7 +464,7 @@ func TestPortFailureMapping(t *testing.T) {
 func TestPortHealsAfterFailures(t *testing.T) {
 	f := newFixture(t, alipay.SignRSA2)
 	f.c.HTTP = upstream.HTTPClient(time.Second, 300*time.Millisecond)
-	f.s.injectNext(injHTTP500, injHangAfter, injSystemError, injTamper, injHang)
+	f.s.InjectNext(alipaytest.InjectHTTP500, alipaytest.InjectHangAfter, alipaytest.InjectSystemError, alipaytest.InjectTamper, alipaytest.InjectHang)
 	ctx := context.Background()
 	d := f.decl("ZONGSHU", 1)
 	var r baoguan.Receipt
@@ -479,7 +484,7 @@ func TestPortHealsAfterFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ds := f.s.declsOf(tradeNo)
+	ds := f.s.Decls(tradeNo)
 	if r.State != baoguan.DeclSuccess || len(ds) != 1 || ds[0].Pushes != 1 {
 		t.Fatalf("final %+v, stand-in %+v", r, ds)
 	}

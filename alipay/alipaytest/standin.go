@@ -1,4 +1,4 @@
-package alipay_test
+package alipaytest
 
 import (
 	"crypto"
@@ -20,10 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 )
 
-// standin is Alipay's MAPI gateway for the two customs services, as
+// Standin is Alipay's MAPI gateway for the two customs services, as
 // Alipay's documents describe them, on 127.0.0.1. It checks what Alipay
 // checks — service, partner, _input_charset, the sign (MD5 with the
 // partner key, RSA/RSA2 with the merchant's public key), the required
@@ -42,16 +41,16 @@ import (
 // A declaration is "ws" when accepted, "sending" at the next query and
 // "succ" at the one after (customs_result_code 2 for ZONGSHU, 100 with an
 // explanation for a payer listed in failIDs, 4 once for exceptIDs).
-type standin struct {
+type Standin struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
-	partner   string
-	md5Key    string
+	Partner   string
+	MD5Key    string
 	merchant  *rsa.PublicKey  // the merchant's public key, as registered with Alipay
 	alipayKey *rsa.PrivateKey // Alipay's own key
-	trades    map[string]*trade
-	decls     []*record
+	trades    map[string]*Trade
+	decls     []*Decl
 	seq       int
 	failIDs   map[string]string
 	exceptIDs map[string]bool
@@ -59,13 +58,18 @@ type standin struct {
 	calls     map[string]int
 }
 
-type trade struct {
+// Trade is a payment Alipay knows: its amount and refunds (fen) and the
+// buyer who paid.
+type Trade struct {
 	Amount, Refunded int64
 	BuyerName        string
 	BuyerID          string
 }
 
-type record struct {
+// Decl is one declaration the stand-in holds, keyed by OutRequestNo; Pushes
+// counts how often it was sent to customs, Updates how often its data
+// changed.
+type Decl struct {
 	OutRequestNo, TradeNo, CustomsPlace, SubOutBizNo string
 	Code, Name                                       string
 	Amount                                           int64
@@ -76,50 +80,82 @@ type record struct {
 	excepted                                         bool
 }
 
+// Failures InjectNext can make the next calls meet.
 const (
-	injHTTP500     = "500"
-	injSystemError = "SYSTEM_ERROR"
-	injIllegalSign = "ILLEGAL_SIGN" // is_success F
-	injHang        = "hang"
-	injHangAfter   = "hang-after"
-	injTamper      = "tamper"
-	injMD5Answer   = "md5-answer" // answer signed MD5, whatever the request used
+	InjectHTTP500     = "500"          // HTTP 500
+	InjectSystemError = "SYSTEM_ERROR" // result_code FAIL, detail_error_code SYSTEM_ERROR
+	InjectIllegalSign = "ILLEGAL_SIGN" // is_success F
+	InjectHang        = "hang"         // no answer, nothing done
+	InjectHangAfter   = "hang-after"   // the work done, no answer
+	InjectTamper      = "tamper"       // the answer changed after signing
+	InjectMD5Answer   = "md5-answer"   // answer signed MD5, whatever the request used
 )
 
 var alipayCustoms = map[string]bool{"ZONGSHU": true, "HENAN": true, "SHENZHEN_ZS": true, "NINGBO": true, "HANGZHOU_ZONGSHU": true,
 	"ZHENGZHOU": true, "SHANGHAI_CBT": true, "NANSHAGJ": true, "GUANGZHOU_HUANGPU": true}
 
-func newStandin(t *testing.T, merchant *rsa.PublicKey) *standin {
-	t.Helper()
-	key := testKey(t, 0)
-	s := &standin{partner: "2088101122136241", md5Key: "760bdzec6y9goq7ctyx96ezkz78287de", merchant: merchant, alipayKey: key,
-		trades: map[string]*trade{}, failIDs: map[string]string{}, exceptIDs: map[string]bool{}, calls: map[string]int{}}
+// New starts the stand-in on 127.0.0.1. merchant is the merchant's RSA
+// public key as registered with Alipay (nil: MD5 merchants only). Close
+// stops it.
+func New(merchant *rsa.PublicKey) (*Standin, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	s := &Standin{Partner: "2088101122136241", MD5Key: "760bdzec6y9goq7ctyx96ezkz78287de", merchant: merchant, alipayKey: key,
+		trades: map[string]*Trade{}, failIDs: map[string]string{}, exceptIDs: map[string]bool{}, calls: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
-	return s
+	return s, nil
 }
 
-func (s *standin) alipayPublicPEM() string {
+// Close stops the stand-in.
+func (s *Standin) Close() { s.srv.Close() }
+
+// URL is the gateway's address.
+func (s *Standin) URL() string { return s.srv.URL + "/gateway.do" }
+
+// FailID makes declarations of the buyer with this ID number come back
+// from customs refused (customs_result_code 100) with why.
+func (s *Standin) FailID(id, why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failIDs[id] = why
+}
+
+// ExceptID makes the first declaration of the buyer with this ID number
+// fail to reach customs (customs_result_code 4).
+func (s *Standin) ExceptID(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exceptIDs[id] = true
+}
+
+// AlipayPublicKeyPEM is the key the stand-in signs answers with, as a
+// merchant configures it.
+func (s *Standin) AlipayPublicKeyPEM() string {
 	der, _ := x509.MarshalPKIXPublicKey(&s.alipayKey.PublicKey)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
-func (s *standin) addTrade(no string, t trade) {
+// AddTrade makes a payment known to the stand-in.
+func (s *Standin) AddTrade(no string, t Trade) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.trades[no] = &t
 }
 
-func (s *standin) injectNext(modes ...string) {
+// InjectNext makes the next calls fail, one mode each, in order.
+func (s *Standin) InjectNext(modes ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inject = append(s.inject, modes...)
 }
 
-func (s *standin) declsOf(tradeNo string) []record {
+// Decls returns copies of the declarations of one trade.
+func (s *Standin) Decls(tradeNo string) []Decl {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []record
+	var out []Decl
 	for _, d := range s.decls {
 		if d.TradeNo == tradeNo {
 			out = append(out, *d)
@@ -128,7 +164,8 @@ func (s *standin) declsOf(tradeNo string) []record {
 	return out
 }
 
-func (s *standin) called(service string) int {
+// Called counts the calls of one service.
+func (s *Standin) Called(service string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[service]
@@ -150,11 +187,11 @@ func content(p map[string]string) string {
 	return strings.Join(parts, "&")
 }
 
-func (s *standin) checkSign(p map[string]string) bool {
+func (s *Standin) checkSign(p map[string]string) bool {
 	c := content(p)
 	switch p["sign_type"] {
 	case "MD5":
-		sum := md5.Sum([]byte(c + s.md5Key))
+		sum := md5.Sum([]byte(c + s.MD5Key))
 		return p["sign"] == hex.EncodeToString(sum[:])
 	case "RSA", "RSA2":
 		raw, err := base64.StdEncoding.DecodeString(p["sign"])
@@ -171,10 +208,10 @@ func (s *standin) checkSign(p map[string]string) bool {
 	return false
 }
 
-func (s *standin) signAnswer(signType, c string) string {
+func (s *Standin) signAnswer(signType, c string) string {
 	switch signType {
 	case "MD5":
-		sum := md5.Sum([]byte(c + s.md5Key))
+		sum := md5.Sum([]byte(c + s.MD5Key))
 		return hex.EncodeToString(sum[:])
 	case "RSA":
 		h := sha1.Sum([]byte(c))
@@ -210,7 +247,7 @@ func refused(w http.ResponseWriter, code string) {
 var requestNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-:]{6,32}$`)
 var yuanRE = regexp.MustCompile(`^\d{1,15}(\.\d{1,2})?$`)
 
-func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
+func (s *Standin) serve(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		refused(w, "ILLEGAL_ARGUMENT")
 		return
@@ -223,13 +260,13 @@ func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
 	s.calls[r.PostForm.Get("service")]++
 	s.mu.Unlock()
 	switch mode {
-	case injHTTP500:
+	case InjectHTTP500:
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
-	case injHang:
+	case InjectHang:
 		<-r.Context().Done()
 		return
-	case injIllegalSign:
+	case InjectIllegalSign:
 		refused(w, "ILLEGAL_SIGN")
 		return
 	}
@@ -238,7 +275,7 @@ func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
 		p[k] = r.PostForm.Get(k)
 	}
 	switch {
-	case p["partner"] != s.partner:
+	case p["partner"] != s.Partner:
 		refused(w, "ILLEGAL_PARTNER")
 		return
 	case !strings.EqualFold(p["_input_charset"], "utf-8"):
@@ -253,7 +290,7 @@ func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	var fields map[string]string
 	var records string
-	if mode == injSystemError {
+	if mode == InjectSystemError {
 		fields = map[string]string{"result_code": "FAIL", "detail_error_code": "SYSTEM_ERROR", "detail_error_des": "系统错误"}
 	} else {
 		s.mu.Lock()
@@ -277,7 +314,7 @@ func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
 		params["records"] = records
 	}
 	answerType := p["sign_type"]
-	if mode == injMD5Answer {
+	if mode == InjectMD5Answer {
 		answerType = "MD5"
 	}
 	sig := s.signAnswer(answerType, contentUnescaped(fields, records))
@@ -291,7 +328,7 @@ func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(&inner, "<%s>%s</%s>", k, params[k], k)
 	}
 	body := inner.String()
-	if mode == injTamper {
+	if mode == InjectTamper {
 		body = strings.Replace(body, "<status>ws</status>", "<status>succ</status>", 1)
 		body = strings.Replace(body, "<identity_check>F</identity_check>", "<identity_check>T</identity_check>", 1)
 		body = strings.Replace(body, "<alipay_declare_no>2015", "<alipay_declare_no>9015", 1)
@@ -304,7 +341,7 @@ func (s *standin) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	answer := `<?xml version="1.0" encoding="utf-8"?>` + "\n<alipay><is_success>T</is_success><request>" + req.String() +
 		"</request><response><alipay>" + body + "</alipay></response><sign>" + sig + "</sign><sign_type>" + answerType + "</sign_type></alipay>"
-	if mode == injHangAfter {
+	if mode == InjectHangAfter {
 		<-r.Context().Done()
 		return
 	}
@@ -338,7 +375,7 @@ func yuanToFen(s string) int64 {
 	return w*100 + f
 }
 
-func (s *standin) declare(p map[string]string) map[string]string {
+func (s *Standin) declare(p map[string]string) map[string]string {
 	for _, f := range []struct {
 		name string
 		max  int
@@ -373,7 +410,7 @@ func (s *standin) declare(p map[string]string) map[string]string {
 	if split {
 		sub = p["sub_out_biz_no"]
 	}
-	var existing *record
+	var existing *Decl
 	total := amount
 	for _, d := range s.decls {
 		if d.OutRequestNo == p["out_request_no"] {
@@ -393,7 +430,7 @@ func (s *standin) declare(p map[string]string) map[string]string {
 	out := map[string]string{"result_code": "SUCCESS", "trade_no": p["trade_no"]}
 	if existing == nil {
 		s.seq++
-		existing = &record{OutRequestNo: p["out_request_no"], TradeNo: p["trade_no"], CustomsPlace: place, SubOutBizNo: sub,
+		existing = &Decl{OutRequestNo: p["out_request_no"], TradeNo: p["trade_no"], CustomsPlace: place, SubOutBizNo: sub,
 			DeclareNo: fmt.Sprintf("2015%020d", s.seq), Status: "ws"}
 		s.decls = append(s.decls, existing)
 		if p["buyer_id_no"] != "" {
@@ -415,7 +452,7 @@ func (s *standin) declare(p map[string]string) map[string]string {
 	return out
 }
 
-func (s *standin) advance(d *record) {
+func (s *Standin) advance(d *Decl) {
 	switch d.Status {
 	case "ws":
 		d.Status = "sending"
@@ -436,7 +473,7 @@ func (s *standin) advance(d *record) {
 	}
 }
 
-func (s *standin) query(p map[string]string) (map[string]string, string) {
+func (s *Standin) query(p map[string]string) (map[string]string, string) {
 	nos := strings.Split(p["out_request_nos"], ",")
 	if p["out_request_nos"] == "" || len(nos) > 10 {
 		return bizFail("INVALID_PARAMETER", "参数 out_request_nos 不合法"), ""
@@ -444,7 +481,7 @@ func (s *standin) query(p map[string]string) (map[string]string, string) {
 	var found strings.Builder
 	var missing []string
 	for _, no := range nos {
-		var hit *record
+		var hit *Decl
 		for _, d := range s.decls {
 			if d.OutRequestNo == no {
 				hit = d
@@ -481,27 +518,3 @@ func (s *standin) query(p map[string]string) (map[string]string, string) {
 	}
 	return out, found.String()
 }
-
-// testKey returns one of a few RSA keys made once for the whole package:
-// making a 2048-bit key for every test costs seconds.
-func testKey(t *testing.T, i int) *rsa.PrivateKey {
-	t.Helper()
-	keysOnce.Do(func() {
-		for j := range keys {
-			keys[j], keysErr = rsa.GenerateKey(rand.Reader, 2048)
-			if keysErr != nil {
-				return
-			}
-		}
-	})
-	if keysErr != nil {
-		t.Fatal(keysErr)
-	}
-	return keys[i]
-}
-
-var (
-	keysOnce sync.Once
-	keys     [3]*rsa.PrivateKey
-	keysErr  error
-)
