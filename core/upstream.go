@@ -155,6 +155,9 @@ func (s *Service) UpstreamCredentials(ctx context.Context, merchantNo string) ([
 }
 
 func maskSecret(v string) string {
+	if strings.Contains(v, "-----BEGIN") {
+		return "set (PEM, " + strconv.Itoa(len(v)) + " bytes)"
+	}
 	if len(v) < 24 {
 		return "set"
 	}
