@@ -221,13 +221,14 @@ func newMerchantListCmd(getenv func(string) string, stdout, stderr io.Writer) *c
 
 func newMerchantSetCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var (
-		no, notifyURL, status, funding string
-		asJSON                         bool
+		no, notifyURL, status, funding, mode string
+		asJSON                               bool
 	)
 	cmd := &cobra.Command{
 		Use:     "set --merchant NO",
-		Short:   "Change a merchant's notify URL, status or sandbox funding",
-		Example: `  baoguan merchant set --merchant demo --status arrears`,
+		Short:   "Change a merchant's notify URL, status, mode or sandbox funding",
+		Example: `  baoguan merchant set --merchant demo --status arrears
+  baoguan merchant set --merchant M1 --mode live`,
 		Args:    cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
@@ -236,6 +237,7 @@ func newMerchantSetCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 	f.StringVar(&notifyURL, "notify-url", "", `default notification URL ("" clears it)`)
 	f.StringVar(&status, "status", "", "active, arrears or unsigned")
 	f.StringVar(&funding, "funding", "", "sandbox funding balance, in yuan")
+	f.StringVar(&mode, "mode", "", "sandbox or live: where the merchant's production requests go (docs/live.md)")
 	f.BoolVar(&asJSON, "json", false, "print the merchant as JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
@@ -245,9 +247,12 @@ func newMerchantSetCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 		if no == "" {
 			return errors.New("--merchant is required")
 		}
-		setURL, setStatus, setFunding := f.Changed("notify-url"), f.Changed("status"), f.Changed("funding")
-		if !setURL && !setStatus && !setFunding {
-			return errors.New("nothing to change: give --notify-url, --status or --funding")
+		setURL, setStatus, setFunding, setMode := f.Changed("notify-url"), f.Changed("status"), f.Changed("funding"), f.Changed("mode")
+		if !setURL && !setStatus && !setFunding && !setMode {
+			return errors.New("nothing to change: give --notify-url, --status, --mode or --funding")
+		}
+		if setMode && mode != string(baoguan.ModeSandbox) && mode != string(baoguan.ModeLive) {
+			return fmt.Errorf("--mode: invalid mode %q (use sandbox or live)", mode)
 		}
 		var st baoguan.MerchantStatus
 		if setStatus {
@@ -275,6 +280,9 @@ func newMerchantSetCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 				if setFunding {
 					m.FundingBalance = fen
 				}
+				if setMode {
+					m.Mode = baoguan.Mode(mode)
+				}
 				return nil
 			})
 			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
@@ -286,8 +294,8 @@ func newMerchantSetCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 			if asJSON {
 				return writeJSONOut(stdout, toMerchantJSON(m))
 			}
-			fmt.Fprintf(stdout, "Updated merchant %s: status %s, funding %s, notify_url %s\n",
-				m.No, m.Status, baoguan.FormatYuan(m.FundingBalance), dash(m.NotifyURL))
+			fmt.Fprintf(stdout, "Updated merchant %s: status %s, mode %s, funding %s, notify_url %s\n",
+				m.No, m.Status, m.Mode, baoguan.FormatYuan(m.FundingBalance), dash(m.NotifyURL))
 			return nil
 		})
 	}

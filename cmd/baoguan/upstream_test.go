@@ -16,6 +16,14 @@ func TestMerchantUpstreamCommands(t *testing.T) {
 	env := envOf()
 	mustRun(t, env, "merchant", "create", "--db", db, "--name", "shop", "--no", "M1", "--json")
 
+	// Going live.
+	if out := mustRun(t, env, "merchant", "set", "--db", db, "--merchant", "M1", "--mode", "live"); !strings.Contains(out, "mode live") {
+		t.Fatalf("merchant set --mode: %q", out)
+	}
+	if _, err := runCmd(t, env, "merchant", "set", "--db", db, "--merchant", "M1", "--mode", "production"); err == nil || !strings.Contains(err.Error(), "--mode") {
+		t.Fatalf("bad mode: %v", err)
+	}
+
 	// Route pins.
 	mustRun(t, env, "merchant", "route", "--db", db, "--merchant", "M1", "--customs", "HG014", "--port", "eport")
 	var pins map[string]string
