@@ -767,6 +767,8 @@ func TestKeysInGracePeriod(t *testing.T) {
 	if err := webhook.Verify(old.Secret, d.Header, d.Body, time.Now(), webhook.DefaultTolerance); err == nil {
 		t.Error("the revoked secret still verifies")
 	}
+}
+
 // upstreamCallsGroup: a live merchant's order paid elsewhere is declared
 // through a live route; the calls its port made are listed per order.
 func upstreamCallsGroup(t *testing.T, h *harness) {

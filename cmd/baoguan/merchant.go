@@ -225,11 +225,11 @@ func newMerchantSetCmd(getenv func(string) string, stdout, stderr io.Writer) *co
 		asJSON                               bool
 	)
 	cmd := &cobra.Command{
-		Use:     "set --merchant NO",
-		Short:   "Change a merchant's notify URL, status, mode or sandbox funding",
+		Use:   "set --merchant NO",
+		Short: "Change a merchant's notify URL, status, mode or sandbox funding",
 		Example: `  baoguan merchant set --merchant demo --status arrears
   baoguan merchant set --merchant M1 --mode live`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	f := cmd.Flags()
