@@ -1,6 +1,9 @@
 package baoguan
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // UpstreamCall is the record of one call baoguan made to a service on a
 // merchant's behalf — a wallet's customs API, a signing service, an E-Port
@@ -30,4 +33,23 @@ type UpstreamCallFilter struct {
 	OrderID       int64
 	DeclarationID int64
 	Page
+}
+
+type callRecorderKey struct{}
+
+// WithCallRecorder returns ctx carrying rec: an adapter serving ctx hands
+// each call it makes upstream to ReportCall, which passes it to rec. Core
+// sets it (filling in the merchant, order and declaration) around adapter
+// calls whose records it stores; an adapter that makes no upstream call, or
+// runs without it, reports nothing.
+func WithCallRecorder(ctx context.Context, rec func(UpstreamCall)) context.Context {
+	return context.WithValue(ctx, callRecorderKey{}, rec)
+}
+
+// ReportCall hands c to the recorder ctx carries, if any. c's Message must
+// already be masked.
+func ReportCall(ctx context.Context, c UpstreamCall) {
+	if rec, ok := ctx.Value(callRecorderKey{}).(func(UpstreamCall)); ok && rec != nil {
+		rec(c)
+	}
 }

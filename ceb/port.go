@@ -91,6 +91,12 @@ const (
 // are errors, retried by the job runner with the same attempt.
 func (p *Port) Declare(ctx context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
 	d := r.Declaration
+	if r.Record != nil && d != nil {
+		ctx = baoguan.WithCallRecorder(ctx, func(c baoguan.UpstreamCall) {
+			c.MerchantID, c.OrderID, c.DeclarationID, c.Attempt = d.MerchantID, d.OrderID, d.ID, d.Attempts
+			r.Record(c)
+		})
+	}
 	guid, err := p.PlanRef(r)
 	if err != nil {
 		return baoguan.Receipt{}, err
@@ -122,7 +128,10 @@ func (p *Port) Declare(ctx context.Context, r baoguan.DeclareRequest) (baoguan.R
 		}
 		return baoguan.Receipt{}, err
 	}
-	if _, err := p.Outbox.Put(guid, signed); err != nil {
+	start := time.Now()
+	_, err = p.Outbox.Put(guid, signed)
+	reportCall(ctx, callServiceEPort, "outbox", start, 0, "", err)
+	if err != nil {
 		return baoguan.Receipt{}, err
 	}
 	return processing, nil

@@ -267,3 +267,34 @@ func TestPortReadReceipts(t *testing.T) {
 		t.Error("the file was not archived")
 	}
 }
+
+// Every call of an attempt — the signing service's, the hand-over to the
+// outbox — is reported for the call log, under the declaration, and an
+// outage is reported as a failure to retry.
+func TestPortReportsCalls(t *testing.T) {
+	svc, signer := standIn(t)
+	e := newPortEnv(t, signer)
+	var calls []baoguan.UpstreamCall
+	e.req.Declaration.MerchantID, e.req.Declaration.OrderID = 7, 9
+	e.req.Record = func(c baoguan.UpstreamCall) { calls = append(calls, c) }
+	svc.FailNext(1)
+	if _, err := e.port.Declare(context.Background(), e.req); err == nil {
+		t.Fatal("the signer outage did not fail the attempt")
+	}
+	if _, err := e.port.Declare(context.Background(), e.req); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range calls {
+		if c.MerchantID != 7 || c.OrderID != 9 || c.DeclarationID != 41 || c.Attempt != 1 || c.At.IsZero() {
+			t.Errorf("call not filed under the declaration: %+v", c)
+		}
+		if strings.Contains(c.Message, "110105199001011232") {
+			t.Errorf("a call record shows the ID number: %+v", c)
+		}
+		got = append(got, c.Service+"/"+c.Operation+"/"+c.Outcome)
+	}
+	if strings.Join(got, " ") != "signer/sign/retry signer/sign/ok eport/outbox/ok" {
+		t.Errorf("calls: %v", got)
+	}
+}

@@ -116,7 +116,14 @@ type signAnswer struct {
 // call posts one request and returns the signature pieces. Transport
 // failures, 5xx, 408 and 429 are plain errors (retried); other answers the
 // service refuses or cannot make are baoguan.Permanent.
-func (s *HTTPSigner) call(ctx context.Context, kind, data string) (signPieces, error) {
+func (s *HTTPSigner) call(ctx context.Context, kind, data string) (p signPieces, err error) {
+	start, status := time.Now(), 0
+	defer func() { reportCall(ctx, callServiceSigner, "sign", start, status, "", err) }()
+	return s.post(ctx, kind, data, &status)
+}
+
+// post is call without the record: it sets *status to the HTTP status.
+func (s *HTTPSigner) post(ctx context.Context, kind, data string, status *int) (signPieces, error) {
 	body, err := json.Marshal(map[string]any{"id": 1, "kind": kind, "data": data})
 	if err != nil {
 		return signPieces{}, err
@@ -142,6 +149,7 @@ func (s *HTTPSigner) call(ctx context.Context, kind, data string) (signPieces, e
 		return signPieces{}, fmt.Errorf("ceb signer: %w", err)
 	}
 	defer resp.Body.Close()
+	*status = resp.StatusCode
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxSignAnswer+1))
 	if err != nil {
 		return signPieces{}, fmt.Errorf("ceb signer: reading the answer: %w", err)

@@ -49,7 +49,14 @@ const maxUploadAnswer = 64 << 10
 // refused the data: a signature that does not verify, an unknown session),
 // is baoguan.Permanent: sending the same signed data again cannot succeed.
 // The answer is returned whenever one was read.
-func (u *Uploader) Upload(ctx context.Context, body []byte) (UploadAnswer, error) {
+func (u *Uploader) Upload(ctx context.Context, body []byte) (a UploadAnswer, err error) {
+	start := time.Now()
+	defer func() { reportCall(ctx, callService179, "upload", start, a.HTTPStatus, a.Code, err) }()
+	return u.upload(ctx, body)
+}
+
+// upload is Upload without the record.
+func (u *Uploader) upload(ctx context.Context, body []byte) (UploadAnswer, error) {
 	field := u.Field
 	if field == "" {
 		field = DefaultUploadField

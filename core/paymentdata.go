@@ -132,7 +132,13 @@ func (s *Service) paymentDataJob(ctx context.Context, w *work) error {
 		return nil
 	}
 	u.Now = s.Now()
-	ans, err := s.PaymentData.UploadPaymentData(ctx, u)
+	// The uploader's calls (signing service, customs) are stored with the
+	// request's outcome or retry, under the order they concern.
+	rctx := baoguan.WithCallRecorder(ctx, func(c baoguan.UpstreamCall) {
+		c.MerchantID, c.OrderID, c.DeclarationID, c.Attempt = r.MerchantID, r.OrderID, r.DeclarationID, r.Attempts+1
+		w.record(c)
+	})
+	ans, err := s.PaymentData.UploadPaymentData(rctx, u)
 	s.Metrics.PortCalls.WithLabelValues("payment_data").Inc()
 	var perm *baoguan.PermanentError
 	last := w.job.Attempts >= w.job.MaxAttempts
@@ -155,10 +161,17 @@ func (s *Service) paymentDataJob(ctx context.Context, w *work) error {
 		}
 		s.Log.Error("payment data upload failed for good", "session", r.SessionID, "order_no", r.OrderNo, "code", ans.Code, "err", err)
 	}
-	return s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+	err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 		if err := tx.UpdatePaymentDataRequest(r); err != nil {
+			return err
+		}
+		if err := s.storeCalls(tx, w); err != nil {
 			return err
 		}
 		return w.done(tx)
 	})
+	if err == nil {
+		s.committed(w)
+	}
+	return err
 }

@@ -133,6 +133,22 @@ func TestEPort179EndToEnd(t *testing.T) {
 	if n := len(customs.Uploads()); n != 2 {
 		t.Errorf("%d uploads, want 2 (none for the unknown order)", n)
 	}
+	// The call log holds the uploads and their signatures, under the order.
+	out, err = exec.Command(bin, "calls", "--db", "sqlite:"+db, "--merchant", cred.No, "--order", "E179-1", "--json").Output()
+	if err != nil {
+		t.Fatalf("baoguan calls: %v", err)
+	}
+	var calls []struct{ Service, Operation, Outcome, Code string }
+	if err := json.Unmarshal(out, &calls); err != nil {
+		t.Fatalf("baoguan calls printed %q: %v", out, err)
+	}
+	seen := map[string]int{}
+	for _, c := range calls {
+		seen[c.Service+"/"+c.Operation+"/"+c.Outcome+"/"+c.Code]++
+	}
+	if seen["179/upload/ok/10000"] != 2 || seen["signer/sign/ok/OK"] != 2 {
+		t.Errorf("calls of E179-1: %v", seen)
+	}
 }
 
 // waitFor polls cond until it holds, failing with the server's logs after
