@@ -1,4 +1,4 @@
--- 0013_upstream_calls: every call baoguan makes to an upstream service on a
+-- 0015_upstream_calls: every call baoguan makes to an upstream service on a
 -- merchant's behalf (a wallet's customs API, E-Port, a signing service),
 -- kept per declaration for operators and merchants. Messages are masked
 -- before they are stored: no secrets, no clear ID numbers.
