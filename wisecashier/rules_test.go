@@ -2,8 +2,11 @@ package wisecashier_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +353,142 @@ func TestSignatureVectorInDocs(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), "Timestamp: "+vectorTimestamp) || !strings.Contains(string(doc), "wisecashier/testdata/agent_private.pem") {
 		t.Error("docs/protocols/wisecashier.md does not name the vector's timestamp and key")
+	}
+}
+
+// Choices docs/protocols/wisecashier.md makes where the document is
+// silent, each shown at the wire.
+func TestDecisions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	scanned := func(merchant, no, amount string) *resp {
+		t.Helper()
+		return h.do(req{method: http.MethodPost, path: "/order/scanned_pay", params: map[string]string{"merchant_no": merchant, "currency": "HKD",
+			"amount": amount, "agent_order_id": no}})
+	}
+	// agent_order_id makes creation idempotent: the same content answers
+	// the same order, other content is 400 naming agent_order_id.
+	first, again := scanned("xxx", "DEC-1", "10"), scanned("xxx", "DEC-1", "10")
+	var a, b struct{ Order struct{ No string } }
+	first.data(t, &a)
+	again.data(t, &b)
+	if first.Status != 200 || again.Status != 200 || a.Order.No != b.Order.No {
+		t.Errorf("a repeated order: %s / %s", first.Raw, again.Raw)
+	}
+	if r := scanned("xxx", "DEC-1", "11"); r.Status != 400 || !strings.Contains(r.Env.Meta.Message, "agent_order_id") {
+		t.Errorf("the same agent_order_id with another amount: %d %s", r.Status, r.Raw)
+	}
+	// Two of the agent's merchants with one agent_order_id: merchant_no
+	// must say whose.
+	scanned("A2", "DEC-1", "10")
+	if r := h.do(req{method: http.MethodGet, path: "/order", params: map[string]string{"agent_order_id": "DEC-1"}}); r.Status != 400 ||
+		!strings.Contains(r.Env.Meta.Message, "merchant_no") {
+		t.Errorf("an ambiguous agent_order_id: %d %s", r.Status, r.Raw)
+	}
+	h.ok(req{method: http.MethodGet, path: "/order", params: map[string]string{"agent_order_id": "DEC-1", "merchant_no": "A2"}})
+	// JSAPI needs the payer's openid.
+	if r := h.do(req{method: http.MethodPost, path: "/mp_pay", params: map[string]string{"merchant_no": "xxx", "amount": "1"}}); r.Status != 400 ||
+		!strings.Contains(r.Env.Meta.Message, "openid") {
+		t.Errorf("mp_pay without openid: %d %s", r.Status, r.Raw)
+	}
+	// A file in a multipart body is 400.
+	{
+		var body strings.Builder
+		body.WriteString("--B\r\nContent-Disposition: form-data; name=\"merchant_no\"\r\n\r\nxxx\r\n--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nx\r\n--B--\r\n")
+		hr, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/wisecashier/order/scanned_pay", strings.NewReader(body.String()))
+		hr.Header.Set("Content-Type", "multipart/form-data; boundary=B")
+		ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
+		hr.Header.Set("AgentNo", h.agent.A.No)
+		hr.Header.Set("Timestamp", ts)
+		hr.Header.Set("Signature", signWith(t, h.agent.Key, "merchant_no=xxx,"+ts))
+		res, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 400 || !strings.Contains(string(got), "file") {
+			t.Errorf("a multipart file: %d %s", res.StatusCode, got)
+		}
+	}
+
+	// Refunds: above what is refundable is 400 naming refund_amount; the
+	// sandbox's REFUNDFAIL is FAIL, REFUNDLATER PROCESSING until the
+	// refund job asks again; without refund_amount the rest is refunded,
+	// and when nothing is left that is 400.
+	no := h.paidHKD(t, "DEC-R", "100")
+	refund := func(p map[string]string) *resp {
+		t.Helper()
+		p["order_no"] = no
+		return h.do(req{method: http.MethodPost, path: "/refund", params: p})
+	}
+	if r := refund(map[string]string{"refund_amount": "100.01"}); r.Status != 400 || !strings.Contains(r.Env.Meta.Message, "refund_amount") {
+		t.Errorf("a refund above the paid amount: %d %s", r.Status, r.Raw)
+	}
+	stateOf := func(r *resp) string {
+		t.Helper()
+		var out struct{ Refund struct{ Status string } }
+		r.data(t, &out)
+		return out.Refund.Status
+	}
+	if r := refund(map[string]string{"refund_amount": "10", "outer_refund_no": "R-REFUNDFAIL"}); r.Status != 200 || stateOf(r) != "FAIL" {
+		t.Errorf("REFUNDFAIL: %d %s", r.Status, r.Raw)
+	}
+	if r := refund(map[string]string{"refund_amount": "10", "outer_refund_no": "R-REFUNDLATER"}); r.Status != 200 || stateOf(r) != "PROCESSING" {
+		t.Errorf("REFUNDLATER: %d %s", r.Status, r.Raw)
+	}
+	h.waitFor("the pending refund", func() bool {
+		h.settle()
+		h.clock.Add(time.Minute)
+		var out struct{ Info struct{ Status string } }
+		h.ok(req{method: http.MethodGet, path: "/refund", params: map[string]string{"outer_refund_no": "R-REFUNDLATER"}}).data(t, &out)
+		return out.Info.Status == "SUCCESS"
+	})
+	r := refund(map[string]string{})
+	var rest struct {
+		Refund struct {
+			RefundAmount string `json:"refund_amount"`
+			Status       string
+		}
+	}
+	r.data(t, &rest)
+	if rest.Refund.RefundAmount != "90.00" || rest.Refund.Status != "SUCCESS" {
+		t.Errorf("the rest (100 less 10 refunded, the failed 10 not counted): %s", r.Raw)
+	}
+	// The same signed request again is a retry (the generated
+	// outer_refund_no is the request's): the same refund.
+	if r := refund(map[string]string{}); r.Status != 200 || !strings.Contains(string(r.Raw), `"refund_amount":"90.00"`) {
+		t.Errorf("a retried refund: %d %s", r.Status, r.Raw)
+	}
+	h.clock.Add(time.Second) // a new request
+	if r := refund(map[string]string{}); r.Status != 400 || !strings.Contains(r.Env.Meta.Message, "refund") {
+		t.Errorf("a refund of nothing left: %d %s", r.Status, r.Raw)
+	}
+	var v1 struct {
+		Order struct {
+			RefundStatus     string `json:"refund_status"`
+			RefundableAmount string `json:"refundable_amount"`
+		}
+	}
+	h.ok(req{method: http.MethodGet, path: "/order", params: map[string]string{"order_no": no}}).data(t, &v1)
+	if v1.Order.RefundStatus != "FULL" || v1.Order.RefundableAmount != "0.00" {
+		t.Errorf("after refunding everything: %+v", v1.Order)
+	}
+
+	// A cashier desk's payer who cancels is sent back too, status FAIL.
+	dr := h.do(req{method: http.MethodGet, path: "/wechatpay/cashier_desk", params: map[string]string{"merchant_no": "xxx", "currency": "HKD", "amount": "5",
+		"return_url": "https://shop.example/back", "agent_order_id": "DEC-DESK"}, inQuery: true, noRedirect: true})
+	if dr.Status != http.StatusSeeOther {
+		t.Fatalf("desk: %d %s", dr.Status, dr.Raw)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.PostForm(dr.Header.Get("Location"), url.Values{"action": {"cancel"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	back, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || back == nil || back.Query().Get("status") != "FAIL" || back.Query().Get("agent_order_id") != "DEC-DESK" {
+		t.Errorf("after cancelling: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
 }
