@@ -394,11 +394,14 @@ type DeclarationChange struct {
 	OrderFee          *int64
 	TransportFee      *int64
 	ProductFee        *int64
+	// Payer, when set, replaces the declaration's declared payer (the
+	// orderer), compared again with the payer the channel reported.
+	Payer *baoguan.Payer
 }
 
 // ModifyDeclaration changes a declaration that has an outcome (SUCCESS,
 // FAIL or EXCEPT) and declares it again: it goes to PENDING with a new
-// declare job. Giving any fee makes the declaration carry explicit fees,
+// declare job. A new payer (the orderer) is declared and compared again. Giving any fee makes the declaration carry explicit fees,
 // which must satisfy order_fee = transport_fee + product_fee and keep the
 // order's total to that customs code within paid less refunded; an
 // unsplit declaration given no fee declares the whole declarable amount
@@ -438,8 +441,13 @@ func (s *Service) ModifyDeclaration(ctx context.Context, m *baoguan.Merchant, t 
 				spec.Split = true
 			}
 		}
+		spec.Payer = c.Payer
 		if _, err := spec.Validate(); err != nil {
 			return err
+		}
+		if c.Payer != nil {
+			d.Payer = *c.Payer
+			d.IdentityCheck = identityCheck(o, d.Payer)
 		}
 		if err := s.resendTx(tx, o, d, spec); err != nil {
 			return err

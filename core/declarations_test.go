@@ -90,6 +90,22 @@ func TestModifyAndRedeclareOne(t *testing.T) {
 	if _, d, err = e.svc.Redeclare(e.ctx, e.m, target, "99"); baoguan.ErrorField(err) != "merchant_customs_no" {
 		t.Fatalf("redeclare with another customs no: %v", err)
 	}
+	// A new orderer is checked, declared and compared again with the payer
+	// the channel reported.
+	bad := baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: "12"}
+	if _, _, err := e.svc.ModifyDeclaration(e.ctx, e.m, target, core.DeclarationChange{Payer: &bad}); baoguan.ErrorField(err) != "payer.id_number" {
+		t.Fatalf("modify with a malformed orderer: %v", err)
+	}
+	p := baoguan.Payer{Name: "李四", IDType: baoguan.IDTypeIDCard, IDNumber: "110105199001011232"}
+	_, d, err = e.svc.ModifyDeclaration(e.ctx, e.m, target, core.DeclarationChange{Payer: &p})
+	if err != nil || d.State != baoguan.DeclPending || d.Payer.IDNumber != p.IDNumber || d.IdentityCheck != baoguan.CheckDifferent {
+		t.Fatalf("modify with a new orderer: %+v %v", d, err)
+	}
+	e.drain(t, 5*time.Second)
+	ds, err := e.svc.Declarations(e.ctx, e.m, "M1")
+	if err != nil || len(ds) != 1 || ds[0].Payer.Name != "李四" || ds[0].IdentityCheck != baoguan.CheckDifferent || ds[0].State != baoguan.DeclSuccess {
+		t.Fatalf("after the new orderer: %+v %v", ds, err)
+	}
 }
 
 func TestCheckPayerAndFind(t *testing.T) {

@@ -219,7 +219,7 @@ func (s *Server) handleDeclare(w walletScheme) handler {
 		ref := core.OrderRef{No: o.MerchantOrderNo}
 		var d *baoguan.Declaration
 		if action == "MODIFY" {
-			ch := core.DeclarationChange{MerchantCustomsNo: &mch, Duty: duty}
+			ch := core.DeclarationChange{MerchantCustomsNo: &mch, Duty: duty, Payer: payer}
 			if hasTotal {
 				ch.OrderFee, ch.TransportFee, ch.ProductFee = &total, &transport, &product
 			}
@@ -317,12 +317,32 @@ func (s *Server) handleDeclarationQuery(w walletScheme) handler {
 
 // handleRedeclare is §9.2 POST /wechatpay/redeclaration and §9.5 POST
 // /alipay/redeclaration: send a declaration that succeeded or met a
-// customs exception again (a failed one is modified: action_type MODIFY).
+// customs exception again (a failed WeChat Pay one is modified:
+// action_type MODIFY). Alipay has no MODIFY: its re-declaration takes
+// §9.5's sub_order_amount and orderer (cert_id, name), and declares a
+// declaration with new data, or a failed one, again as a modification.
 func (s *Server) handleRedeclare(w walletScheme) handler {
 	return func(ctx context.Context, c *call) (any, error) {
 		mch := c.get("mch_customs_no")
 		if mch == "" {
 			return nil, paramError("mch_customs_no", "mch_customs_no is required")
+		}
+		var change core.DeclarationChange
+		if w.alipay {
+			if c.get("merchant_customs_name") == "" {
+				return nil, paramError("merchant_customs_name", "merchant_customs_name is required")
+			}
+			total, hasTotal, err := yuan(c, "sub_order_amount")
+			if err != nil {
+				return nil, err
+			}
+			if hasTotal {
+				zero := int64(0)
+				change.OrderFee, change.ProductFee, change.TransportFee = &total, &total, &zero
+			}
+			if change.Payer, err = orderer(c); err != nil {
+				return nil, err
+			}
 		}
 		m, found, err := s.findDeclarations(ctx, c, w, true)
 		if err != nil {
@@ -332,7 +352,18 @@ func (s *Server) handleRedeclare(w walletScheme) handler {
 			return nil, paramError("sub_order_no", "the order is split: name the sub-order to re-declare")
 		}
 		d := found[0].Declaration
+		if change.OrderFee != nil && d.SubOrderNo == "" {
+			return nil, paramError("sub_order_amount", "sub_order_amount is a sub-order's: the declaration is not split (name sub_order_no)")
+		}
 		t := core.DeclarationTarget{Order: core.OrderRef{No: found[0].Order.MerchantOrderNo}, Customs: d.Customs, SubOrderNo: d.SubOrderNo}
+		if w.alipay && (change.OrderFee != nil || change.Payer != nil || d.State == baoguan.DeclFail) {
+			change.MerchantCustomsNo = &mch
+			o, nd, err := s.svc.ModifyDeclaration(ctx, m, t, change)
+			if err != nil {
+				return nil, err
+			}
+			return w.objectOf(o, nd), nil
+		}
 		o, nd, err := s.svc.Redeclare(ctx, m, t, mch)
 		if err != nil {
 			return nil, err

@@ -112,6 +112,8 @@ func wireField(f string) string {
 		return "sub_order_amount"
 	case "subject":
 		return "product_info"
+	case "payer.id_number":
+		return "cert_id"
 	}
 	return strings.TrimPrefix(f, "payer.")
 }

@@ -166,10 +166,17 @@ func (s *Server) handleRefund(alipay bool) handler {
 
 // handleRefundQuery is §4.10 GET /refund and §6.7 GET /alipay/refund: one
 // refund (info; Alipay: refund beside meta) by refund_no or
-// outer_refund_no, or an order's refunds (refunds) by its numbers.
+// outer_refund_no, or an order's refunds (refunds) by its numbers. Both
+// sections also name refund_order_no ("参数传refund_no或refund_order_no时")
+// among the numbers that answer one refund without listing it: it is read
+// as outer_refund_no, the other such number.
 func (s *Server) handleRefundQuery(alipay bool) handler {
 	return func(ctx context.Context, c *call) (any, error) {
-		if rn, outer := c.get("refund_no"), c.get("outer_refund_no"); rn != "" || outer != "" {
+		outer := c.get("outer_refund_no")
+		if outer == "" {
+			outer = c.get("refund_order_no")
+		}
+		if rn := c.get("refund_no"); rn != "" || outer != "" {
 			ref := core.AgentRefundRef{No: outer, MerchantNo: c.get("merchant_no")}
 			if rn != "" {
 				id, _, ok := parseNo(rn)

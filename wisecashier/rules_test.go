@@ -261,6 +261,19 @@ func TestDeclarationOutcomes(t *testing.T) {
 	if d := query(no, "NINGBO"); d["state"] != "FAIL" || !strings.Contains(d["explanation"].(string), "支付人姓名和证件号不匹配") || d["cert_check_result"] != "DIFFERENT" {
 		t.Errorf("FAIL: %v", d)
 	}
+	// The failed declaration is modified with the payer as orderer
+	// (MODIFY takes cert_id and name too): SAME, then SUCCESS.
+	r := h.ok(req{method: http.MethodPost, path: "/wechatpay/declaration", params: map[string]string{"payment_no": no, "customs": "NINGBO", "mch_customs_no": "M1",
+		"action_type": "MODIFY", "cert_id": "510921199308772318", "name": "Lisa"}})
+	var mod map[string]any
+	r.data(t, &mod)
+	if mod["cert_check_result"] != "SAME" || mod["state"] != "SUBMITTED" {
+		t.Errorf("MODIFY with a new orderer: %s", r.Raw)
+	}
+	h.settle()
+	if d := query(no, "NINGBO"); d["state"] != "SUCCESS" || d["cert_check_result"] != "SAME" || d["explanation"] != "" {
+		t.Errorf("after MODIFY: %v", d)
+	}
 	// Sequence code 997: EXCEPT (customs' interface fails on every attempt).
 	no = h.paidHKD(t, "DO-3", "100")
 	h.ok(req{method: http.MethodPost, path: "/wechatpay/declaration", params: map[string]string{"payment_no": no, "customs": "NINGBO", "mch_customs_no": "M1",
@@ -271,7 +284,7 @@ func TestDeclarationOutcomes(t *testing.T) {
 	}
 	// An unpaid order cannot be declared (400): WiseCashier's declarations
 	// are of payments.
-	r := h.ok(req{method: http.MethodPost, path: "/order/scanned_pay", params: map[string]string{"merchant_no": "xxx", "amount": "1", "agent_order_id": "DO-UNPAID"}})
+	r = h.ok(req{method: http.MethodPost, path: "/order/scanned_pay", params: map[string]string{"merchant_no": "xxx", "amount": "1", "agent_order_id": "DO-UNPAID"}})
 	var unpaid struct{ Order struct{ No string } }
 	r.data(t, &unpaid)
 	if r := h.do(req{method: http.MethodPost, path: "/wechatpay/declaration", params: map[string]string{"payment_no": unpaid.Order.No, "customs": "NINGBO", "mch_customs_no": "M1"}}); r.Status != 400 {
@@ -297,6 +310,43 @@ func TestDeclarationOutcomes(t *testing.T) {
 	r = h.ok(req{method: http.MethodPost, path: "/alipay/redeclaration", params: map[string]string{"payment_no": ao.Order.PaymentNo, "customs": "HANGZHOU_ZONGSHU",
 		"mch_customs_no": "M1", "merchant_customs_name": "shop"}})
 	seedShape(t, "alipay_declaration.json", asIfSplitAlipay(r.Raw))
+	h.settle()
+
+	// Alipay has no MODIFY: §9.5's re-declaration carries the corrected
+	// orderer and a sub-order's new amount. A failed declaration (sequence
+	// code 999) is declared again with the payer: T, SUCCESS.
+	ali = h.ok(req{method: http.MethodPost, path: "/alipay/scan_pay", params: map[string]string{"merchant_no": "xxx", "currency": "HKD",
+		"amount": "100", "auth_code": "2812345678901234567", "subject": "x", "out_order_no": "DO-ALI-2"}})
+	ali.data(t, &ao)
+	aliQuery := func() map[string]any {
+		t.Helper()
+		var obj map[string]any
+		h.ok(req{method: http.MethodGet, path: "/alipay/declaration", params: map[string]string{"out_order_no": "DO-ALI-2", "sub_order_no": "S1"}}).data(t, &obj)
+		return obj
+	}
+	h.ok(req{method: http.MethodPost, path: "/alipay/declaration", params: map[string]string{"out_order_no": "DO-ALI-2", "customs": "NINGBO",
+		"mch_customs_no": "M1", "merchant_customs_name": "shop", "sub_order_no": "S1", "sub_order_amount": "40.00",
+		"cert_id": "110105199001019998", "name": "张三"}})
+	h.settle()
+	if d := aliQuery(); d["state"] != "FAIL" || d["cert_check_result"] != "F" {
+		t.Errorf("alipay FAIL: %v", d)
+	}
+	r = h.ok(req{method: http.MethodPost, path: "/alipay/redeclaration", params: map[string]string{"out_order_no": "DO-ALI-2", "sub_order_no": "S1",
+		"customs": "NINGBO", "mch_customs_no": "M1", "merchant_customs_name": "shop", "sub_order_amount": "50.00",
+		"cert_id": "510921199308772318", "name": "Lisa"}})
+	r.data(t, &obj)
+	if obj["cert_check_result"] != "T" || obj["sub_order_amount"] != "50.00" || obj["state"] != "SUBMITTED" {
+		t.Errorf("alipay re-declaration with a new orderer and amount: %s", r.Raw)
+	}
+	h.settle()
+	if d := aliQuery(); d["state"] != "SUCCESS" || d["cert_check_result"] != "T" || d["sub_order_amount"] != "50.00" {
+		t.Errorf("after the alipay re-declaration: %v", d)
+	}
+	// sub_order_amount names a sub-order's amount: 400 for a whole order.
+	if r := h.do(req{method: http.MethodPost, path: "/alipay/redeclaration", params: map[string]string{"out_order_no": "DO-ALI", "customs": "HANGZHOU_ZONGSHU",
+		"mch_customs_no": "M1", "merchant_customs_name": "shop", "sub_order_amount": "1.00"}}); r.Status != 400 || !strings.Contains(r.Env.Meta.Message, "sub_order_amount") {
+		t.Errorf("sub_order_amount without a split: %d %s", r.Status, r.Raw)
+	}
 }
 
 // asIfSplitAlipay adds the split member §9.5's table shows only for a
@@ -444,6 +494,14 @@ func TestDecisions(t *testing.T) {
 		h.ok(req{method: http.MethodGet, path: "/refund", params: map[string]string{"outer_refund_no": "R-REFUNDLATER"}}).data(t, &out)
 		return out.Info.Status == "SUCCESS"
 	})
+	// refund_order_no, which §4.10 and §6.7 name beside refund_no, is the
+	// merchant's refund number.
+	for _, path := range []string{"/refund", "/alipay/refund"} {
+		r := h.ok(req{method: http.MethodGet, path: path, params: map[string]string{"refund_order_no": "R-REFUNDLATER"}})
+		if !strings.Contains(string(r.Raw), `"outer_refund_no":"R-REFUNDLATER"`) || strings.Contains(string(r.Raw), `"refunds"`) {
+			t.Errorf("%s by refund_order_no: %s", path, r.Raw)
+		}
+	}
 	r := refund(map[string]string{})
 	var rest struct {
 		Refund struct {
