@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +54,44 @@ func TestWalletAnswersRepeat(t *testing.T) {
 	c3, _ := ch.Collect(context.Background(), baoguan.CollectRequest{Order: o, Wallet: baoguan.WalletWeChat, Now: now})
 	if c3.Params["prepay_id"] == c1.Params["prepay_id"] {
 		t.Error("a new payment round must get a new prepay id")
+	}
+}
+
+// docs/sandbox.md's rate table is the sandbox's: every currency of
+// baoguan.Currencies, each at the figure Rates holds, and the documented
+// life of a wallet code and the default payer are the code's.
+func TestDocumentedWalletRules(t *testing.T) {
+	b, err := os.ReadFile("../docs/sandbox.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i := strings.Index(doc, "| Currency | CNY per unit |")
+	if i < 0 {
+		t.Fatal("docs/sandbox.md has no rate table")
+	}
+	table := doc[i:]
+	table = table[:strings.Index(table, "\n\n")]
+	cell := regexp.MustCompile(`\|\s*([A-Z]{3})\s*\|\s*([0-9.]+)`)
+	seen := map[string]bool{}
+	for _, m := range cell.FindAllStringSubmatch(table, -1) {
+		want, ok := Rates[m[1]]
+		if !ok || want.String() != m[2] {
+			t.Errorf("docs/sandbox.md: %s %s, the sandbox has %s", m[1], m[2], want)
+		}
+		seen[m[1]] = true
+	}
+	for _, c := range baoguan.Currencies() {
+		if !seen[c.Code] {
+			t.Errorf("docs/sandbox.md lists no rate of %s", c.Code)
+		}
+	}
+	for _, want := range []string{"**two hours** (`sandbox.WalletCodeTTL`", "**" + WalletPayerName + ", " + WalletPayerID + "**"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/sandbox.md does not say %q", want)
+		}
+	}
+	if WalletCodeTTL != 2*time.Hour || baoguan.MicroPoll != 5*time.Second || baoguan.MicroWindow != 2*time.Minute {
+		t.Errorf("the documented times changed: %v %v %v", WalletCodeTTL, baoguan.MicroPoll, baoguan.MicroWindow)
 	}
 }
