@@ -13,6 +13,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/wisecashier"
 )
 
 // The sandbox wallet's auth_code rules (docs/sandbox.md, "Payment codes")
@@ -548,5 +549,38 @@ func TestDecisions(t *testing.T) {
 	back, _ := url.Parse(res.Header.Get("Location"))
 	if res.StatusCode != http.StatusSeeOther || back == nil || back.Query().Get("status") != "FAIL" || back.Query().Get("agent_order_id") != "DEC-DESK" {
 		t.Errorf("after cancelling: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// The Signature may come URL-safe, unpadded, or with "+" turned into a
+// space on the way; the window is checked before the signature.
+func TestSignatureForms(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := map[string]string{"merchant_no": "xxx", "currency": "USD"}
+	ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
+	sig := ""
+	// A timestamp whose signature has a "+" and a "/" shows every form.
+	for i := 0; ; i++ {
+		ts = strconv.FormatInt(h.clock.Now().Unix(), 10) + "." + strconv.Itoa(100000+i)
+		sig = signWith(t, h.agent.Key, wisecashier.SigningString(p, ts, wisecashier.Encodings[1]))
+		if strings.Contains(sig, "+") && strings.Contains(sig, "/") {
+			break
+		}
+	}
+	for name, form := range map[string]string{
+		"standard":         sig,
+		"URL-safe":         strings.NewReplacer("+", "-", "/", "_").Replace(sig),
+		"unpadded":         strings.TrimRight(sig, "="),
+		"URL-safe, no pad": strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(sig), "="),
+		"+ as space":       strings.ReplaceAll(sig, "+", " "),
+	} {
+		if r := h.do(req{method: http.MethodGet, path: "/rate", params: p, timestamp: ts, signature: form}); r.Status != 200 {
+			t.Errorf("%s: %d %s", name, r.Status, r.Raw)
+		}
+	}
+	stale := strconv.FormatInt(h.clock.Now().Add(-time.Hour).Unix(), 10)
+	if r := h.do(req{method: http.MethodGet, path: "/rate", params: p, timestamp: stale, signature: "garbage"}); r.Status != 411 {
+		t.Errorf("a stale request with a bad signature: %d %s", r.Status, r.Raw)
 	}
 }
