@@ -584,3 +584,34 @@ func TestSignatureForms(t *testing.T) {
 		t.Errorf("a stale request with a bad signature: %d %s", r.Status, r.Raw)
 	}
 }
+
+// Where a notification goes: the order's notify_url, else the merchant's
+// wisecashier notification URL (`baoguan merchant key --protocol
+// wisecashier --notify-url`), else its general notify URL.
+func TestNotifyURLPrecedence(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if _, err := h.svc.UpdateMerchant(h.ctx, "A2", func(m *baoguan.Merchant) error {
+		m.Settings[wisecashier.SettingNotifyURL] = h.hooks.srv.URL + "/notify/A2-setting"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(merchant, no, notify string) {
+		t.Helper()
+		p := map[string]string{"merchant_no": merchant, "currency": "HKD", "amount": "1", "auth_code": "135605691981176449", "agent_order_id": no}
+		if notify != "" {
+			p["notify_url"] = notify
+		}
+		h.ok(req{method: http.MethodPost, path: "/order/scan_pay", params: p})
+	}
+	scan("A2", "NU-1", h.hooks.srv.URL+"/notify/NU-1") // the order's own
+	scan("A2", "NU-2", "")                             // the merchant's wisecashier URL
+	scan("xxx", "NU-3", "")                            // the merchant's general URL
+	for path, no := range map[string]string{"NU-1": "NU-1", "A2-setting": "NU-2", "xxx": "NU-3"} {
+		h.waitFor("notification at "+path, func() bool { return len(h.hooks.notices(path)) == 1 })
+		if n := h.hooks.notices(path)[0]; n.Form.Get("agent_order_id") != no {
+			t.Errorf("%s got %v", path, n.Form)
+		}
+	}
+}

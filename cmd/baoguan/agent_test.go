@@ -68,6 +68,14 @@ func TestAgentCommands(t *testing.T) {
 	if strings.Contains(string(raw)+string(wal), body) {
 		t.Error("agent key stored in clear")
 	}
+	// A merchant's own wisecashier setting is its notification URL; keys
+	// are the agent's.
+	if out := mustRun(t, env, "merchant", "key", "--db", db, "--merchant", "M1", "--protocol", "wisecashier", "--notify-url", "https://shop.example/wc"); !strings.Contains(out, "wisecashier.notify-url") {
+		t.Errorf("merchant key --protocol wisecashier: %q", out)
+	}
+	if _, err := runCmd(t, env, "merchant", "key", "--db", db, "--merchant", "M1", "--protocol", "wisecashier", "--public-key", pub); err == nil || !strings.Contains(err.Error(), "--public-key") {
+		t.Errorf("a merchant public key for wisecashier: %v", err)
+	}
 	if out := mustRun(t, env, "platform-cert", "--db", db, "--protocol", "wisecashier"); !strings.HasPrefix(out, "-----BEGIN PUBLIC KEY-----") {
 		t.Errorf("wisecashier platform key: %q", out)
 	}
