@@ -61,9 +61,6 @@ type Options struct {
 	// when a TLS-terminating proxy in front of baoguan sets that header
 	// (and strips it from clients).
 	TrustForwardedProto bool
-	// Upstream is the record of wallet and E-Port calls shown to
-	// operators; nil shows an empty page that says it is not recorded.
-	Upstream core.UpstreamLog
 }
 
 // Console serves /console.
@@ -71,13 +68,12 @@ type Console struct {
 	svc      *core.Service
 	log      *slog.Logger
 	trustXFP bool
-	upstream core.UpstreamLog
 	pages    map[string]*template.Template
 }
 
 // New returns the console.
 func New(o Options) *Console {
-	c := &Console{svc: o.Svc, log: o.Log, trustXFP: o.TrustForwardedProto, upstream: o.Upstream}
+	c := &Console{svc: o.Svc, log: o.Log, trustXFP: o.TrustForwardedProto}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -209,14 +210,23 @@ func (c *Console) handleOrders(w http.ResponseWriter, r *http.Request) {
 		nq.Set("after", strconv.FormatInt(os[len(os)-1].ID, 10))
 		next = base + "/orders?" + nq.Encode()
 	}
+	c.render(w, r, http.StatusOK, "orders", map[string]any{"M": m, "Q": q, "Orders": os, "Next": next, "Base": base,
+		"ExportXLSX": exportURL(base, q, sheet.XLSX), "ExportCSV": exportURL(base, q, sheet.CSV),
+		"PayStatuses": baoguan.PayStatuses(), "DeclareStatuses": declareStatuses})
+}
+
+// exportURL is the export of the list q selects: every filter but the
+// page cursor. It is built whole here, not in the template, where the
+// query would be escaped as one value ("declare%3dDECLARED").
+func exportURL(base string, q url.Values, f sheet.Format) template.URL {
 	eq := url.Values{}
 	for k, v := range q {
-		if k != "after" {
+		if k != "after" && k != "q" {
 			eq[k] = v
 		}
 	}
-	c.render(w, r, http.StatusOK, "orders", map[string]any{"M": m, "Q": q, "Orders": os, "Next": next, "Base": base,
-		"Export": eq.Encode(), "PayStatuses": baoguan.PayStatuses(), "DeclareStatuses": declareStatuses})
+	eq.Set("format", string(f))
+	return template.URL(base + "/orders/export?" + eq.Encode()) // base is path-escaped, the query encoded
 }
 
 var declareStatuses = []baoguan.DeclareStatus{baoguan.DeclareNone, baoguan.DeclarePending, baoguan.DeclareRunning, baoguan.DeclareDone, baoguan.DeclareFailedSt}
@@ -488,7 +498,17 @@ func (c *Console) merchantsPage(w http.ResponseWriter, r *http.Request, status i
 		c.fail(w, r, err)
 		return
 	}
-	data := map[string]any{"Merchants": ms, "Protocols": protocolSettings}
+	// Which protocol keys each merchant has, by name only: values are
+	// secrets or sealed, and never shown.
+	set := map[string][]string{}
+	for _, m := range ms {
+		for _, name := range protocolSettings {
+			if m.Settings[name] != "" {
+				set[m.No] = append(set[m.No], name)
+			}
+		}
+	}
+	data := map[string]any{"Merchants": ms, "Protocols": protocolSettings, "KeysSet": set}
 	for k, v := range extra {
 		data[k] = v
 	}
@@ -609,16 +629,97 @@ func (c *Console) handleDeclarations(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "ops_declarations", map[string]any{"R": rep, "Chart": portChart(langOf(r), rep.Ports)})
 }
 
+// upstreamRow is one recorded upstream call with the numbers an operator
+// reads: the merchant's and the order's.
+type upstreamRow struct {
+	baoguan.UpstreamCall
+	MerchantNo, OrderNo string
+}
+
+// handleUpstream lists the calls baoguan made to upstream services (wallets'
+// customs APIs, the E-Port, signing services) for every merchant, newest
+// first, 100 a page; ?merchant=NO and ?order=NO narrow it.
 func (c *Console) handleUpstream(w http.ResponseWriter, r *http.Request) {
-	data := map[string]any{"Recorded": c.upstream != nil}
-	if c.upstream != nil {
-		calls, err := c.upstream.UpstreamCalls(r.Context(), core.UpstreamFilter{OrderNo: r.URL.Query().Get("order"),
-			Upstream: r.URL.Query().Get("upstream"), Limit: 200})
+	q := r.URL.Query()
+	data := map[string]any{"Q": q}
+	f := baoguan.UpstreamCallFilter{Page: baoguan.Page{Limit: 100}}
+	if s := q.Get("after"); s != "" {
+		f.Cursor, _ = strconv.ParseInt(s, 10, 64)
+	}
+	ms, err := c.svc.Merchants(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	byID := map[int64]*baoguan.Merchant{}
+	for i := range ms {
+		byID[ms[i].ID] = &ms[i]
+	}
+	bad := func(msg string) {
+		data["FormError"] = msg
+		c.render(w, r, http.StatusBadRequest, "ops_upstream", data)
+	}
+	no, orderNo := strings.TrimSpace(q.Get("merchant")), strings.TrimSpace(q.Get("order"))
+	if orderNo != "" && no == "" {
+		bad("an order number needs its merchant")
+		return
+	}
+	if no != "" {
+		m, err := c.svc.MerchantByNo(r.Context(), no)
+		if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+			bad("no merchant " + no)
+			return
+		}
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		data["Calls"] = calls
+		f.MerchantID = m.ID
+		if orderNo != "" {
+			o, err := c.svc.FindOrder(r.Context(), m, orderNo)
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				bad("merchant " + no + " has no order " + orderNo)
+				return
+			}
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			f.OrderID = o.ID
+		}
+	}
+	calls, err := c.svc.UpstreamCallLog(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	rows := make([]upstreamRow, 0, len(calls))
+	orderNos := map[int64]string{}
+	for _, call := range calls {
+		row := upstreamRow{UpstreamCall: call}
+		if m := byID[call.MerchantID]; m != nil {
+			row.MerchantNo = m.No
+			if call.OrderID != 0 {
+				n, ok := orderNos[call.OrderID]
+				if !ok {
+					if o, err := c.svc.OrderByID(r.Context(), m, call.OrderID); err == nil {
+						n = o.MerchantOrderNo
+					}
+					orderNos[call.OrderID] = n
+				}
+				row.OrderNo = n
+			}
+		}
+		rows = append(rows, row)
+	}
+	data["Calls"] = rows
+	if len(calls) == f.Limit {
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("after", strconv.FormatInt(calls[len(calls)-1].ID, 10))
+		data["Next"] = Prefix + "/ops/upstream?" + nq.Encode()
 	}
 	c.render(w, r, http.StatusOK, "ops_upstream", data)
 }
