@@ -84,15 +84,21 @@ when it is unset, from the key file PATH.key beside the database.`,
 }
 
 func newVersionCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, Go version, source revision and licence",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				return writeJSONOut(stdout, map[string]string{"version": versionString(), "license": "Apache-2.0", "license_text": licence})
+			}
 			_, err := fmt.Fprintln(stdout, versionString()+"\n"+licence)
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: version, license (an SPDX identifier)")
+	return cmd
 }
 
 // licence is what `baoguan version` says of the terms the binary is

@@ -240,6 +240,7 @@ type refundShowJSON struct {
 
 type eventShowJSON struct {
 	ID       int64  `json:"id"`
+	PublicID string `json:"public_id"` // the webhook-id the receiver saw
 	Type     string `json:"type"`
 	Status   string `json:"status"`
 	URL      string `json:"url"`
@@ -303,7 +304,7 @@ func newOrderShowCmd(getenv func(string) string, stdout, stderr io.Writer) *cobr
 				fmt.Fprintf(tw, "refund\t%s\t%s\t%s\n", r.MerchantRefundNo, r.Amount, r.Status)
 			}
 			for _, e := range j.Events {
-				fmt.Fprintf(tw, "event %d\t%s\t%s\t%d attempt(s)\t%s\n", e.ID, e.Type, e.Status, e.Attempts, dash(e.URL))
+				fmt.Fprintf(tw, "event %d\t%s\t%s\t%s\t%d attempt(s)\t%s\n", e.ID, e.PublicID, e.Type, e.Status, e.Attempts, dash(e.URL))
 			}
 			return tw.Flush()
 		})
@@ -327,7 +328,7 @@ func orderShow(m *baoguan.Merchant, a *core.OrderActivity) orderShowJSON {
 		j.Refunds = append(j.Refunds, refundShowJSON{MerchantRefundNo: r.MerchantRefundNo, Amount: baoguan.FormatYuan(r.Amount), Status: string(r.Status)})
 	}
 	for _, e := range a.Events {
-		j.Events = append(j.Events, eventShowJSON{ID: e.Event.ID, Type: e.Event.Type, Status: string(e.Event.Status), URL: e.Event.URL, Attempts: e.Event.Attempts})
+		j.Events = append(j.Events, eventShowJSON{ID: e.Event.ID, PublicID: e.Event.PublicID, Type: e.Event.Type, Status: string(e.Event.Status), URL: e.Event.URL, Attempts: e.Event.Attempts})
 	}
 	return j
 }
@@ -459,7 +460,7 @@ func newEventsRedeliverCmd(getenv func(string) string, stdout, stderr io.Writer)
 				return cliError(err)
 			}
 			if asJSON {
-				return writeJSONOut(stdout, eventShowJSON{ID: e.ID, Type: e.Type, Status: string(e.Status), URL: e.URL, Attempts: e.Attempts})
+				return writeJSONOut(stdout, eventShowJSON{ID: e.ID, PublicID: e.PublicID, Type: e.Type, Status: string(e.Status), URL: e.URL, Attempts: e.Attempts})
 			}
 			fmt.Fprintf(stdout, "Event %d (%s) queued for delivery to %s\n", e.ID, e.Type, e.URL)
 			return nil
@@ -672,6 +673,7 @@ func newMerchantReissueCmd(getenv func(string) string, stdout, stderr io.Writer)
 
 func newMerchantRevokeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var no, kind string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "revoke --merchant NO --kind api_key|app_key|webhook_secret|setting:PROTOCOL.NAME",
 		Short: "End the grace period of reissued secrets now (the current secret stays)",
@@ -680,6 +682,7 @@ func newMerchantRevokeCmd(getenv func(string) string, stdout, stderr io.Writer) 
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.Flags().StringVar(&no, "merchant", "", "merchant_no (required)")
 	cmd.Flags().StringVar(&kind, "kind", "", "the kind of secret (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -691,6 +694,9 @@ func newMerchantRevokeCmd(getenv func(string) string, stdout, stderr io.Writer) 
 			}
 			if err := svc.RevokeKeys(cmd.Context(), no, kind); err != nil {
 				return flagError(err, map[string]string{"kind": "--kind"})
+			}
+			if asJSON {
+				return writeJSONOut(stdout, map[string]any{"merchant_no": no, "kind": kind, "revoked": true})
 			}
 			fmt.Fprintf(stdout, "Old %s of %s revoked.\n", kind, no)
 			return nil
