@@ -276,6 +276,25 @@ func TestWalletRoutesEndToEnd(t *testing.T) {
 		strings.Contains(out, "BEGIN") {
 		t.Errorf("baoguan calls: %s", out)
 	}
+	// The same calls on the console's operator page, with the orders
+	// they belong to.
+	create := exec.Command(bin, "user", "create", "--db", liveDB, "--login", "ops", "--operator")
+	create.Env = append(os.Environ(), "BAOGUAN_DATA_KEY=", "BAOGUAN_PASSWORD=operator-password-1")
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	page := consolePage(t, p.base, "ops", "operator-password-1", "/console/ops/upstream?merchant=LIVE1")
+	for _, want := range []string{`href="/console/m/LIVE1/orders/WX-V1"`, "wechatpay.v3", "alipay", `<tr class="call">`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("console upstream page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "BEGIN") || strings.Contains(page, "110105199001011232") {
+		t.Error("console upstream page shows a key or an ID number")
+	}
+	if dir := os.Getenv("BAOGUAN_DOC_SCREENSHOTS"); dir != "" {
+		consoleScreenshot(t, p.base, "ops", "operator-password-1", "/console/ops/upstream?merchant=LIVE1", filepath.Join(dir, "console-ops-upstream.png"))
+	}
 }
 
 // ---- helpers ---------------------------------------------------------------
