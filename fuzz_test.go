@@ -250,3 +250,46 @@ func FuzzCheckText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadIDCard: whatever the text, ReadIDCard gives a real birth date
+// (yyyyMMdd) or "", 男, 女 or "", and for a number of 15 or 18 characters
+// after NormalizeID, the date and sex its digits state.
+func FuzzReadIDCard(f *testing.F) {
+	for _, s := range idSeeds {
+		f.Add(s)
+	}
+	f.Add("110105900229123") // 1990-02-29 is not a date
+	f.Add("11010519000229123X")
+	f.Add("ｘ１１０１０５１９９００１０１１２３")
+	f.Fuzz(func(t *testing.T, id string) {
+		birth, sex, region := ReadIDCard(id)
+		if !utf8.ValidString(region) || sex != "" && sex != "男" && sex != "女" {
+			t.Fatalf("ReadIDCard(%q) = %q, %q, %q", id, birth, sex, region)
+		}
+		n := NormalizeID(id)
+		if birth != "" {
+			var want string
+			switch len(n) {
+			case 18:
+				want = n[6:14]
+			case 15:
+				want = "19" + n[6:12]
+			}
+			if birth != want || !regexp.MustCompile(`^[0-9]{8}$`).MatchString(birth) {
+				t.Fatalf("ReadIDCard(%q): birth %q", id, birth)
+			}
+		}
+		if len(n) == 18 || len(n) == 15 {
+			at := 16
+			if len(n) == 15 {
+				at = 14
+			}
+			if d := n[at]; (sex != "") != (d >= '0' && d <= '9') || sex == "男" && (d-'0')%2 != 1 {
+				t.Fatalf("ReadIDCard(%q): sex %q from %q", id, sex, d)
+			}
+		}
+		if len(n) != 18 && len(n) != 15 && (birth != "" || sex != "" || region != "") {
+			t.Fatalf("ReadIDCard(%q) read a number of %d characters", id, len(n))
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,5 +102,33 @@ func FuzzVerifySignature(f *testing.F) {
 			t.Fatal("garbage verified")
 		}
 		_, _ = decodeSignature(other)
+	})
+}
+
+// FuzzParseNo: a WiseCashier number is read only when it is the 14-digit
+// stamp and the 11-digit id that make it, which format back to it; a bill
+// date only when it formats back to what was sent.
+func FuzzParseNo(f *testing.F) {
+	for _, s := range []string{"2026112310000000000000001", "20261123100000000000000000", "2026112310000099999999999", "202611231000009223372036854775807",
+		"2026-11-23", "20261123", " 2026-11-23 ", "2026-02-30", "", "１２"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if id, stamp, ok := parseNo(s); ok {
+			if id <= 0 || stamp+fmt.Sprintf("%011d", id) != s {
+				t.Fatalf("parseNo(%q) = %d, %q", s, id, stamp)
+			}
+		}
+		d, err := parseDate("start_date", s)
+		if err != nil {
+			if toWire(err).status != http.StatusBadRequest {
+				t.Fatalf("parseDate(%q): %v", s, err)
+			}
+			return
+		}
+		v := strings.TrimSpace(s)
+		if got := d.In(cst).Format("2006-01-02"); got != v && strings.ReplaceAll(got, "-", "") != v {
+			t.Fatalf("parseDate(%q) = %s", s, got)
+		}
 	})
 }
