@@ -259,3 +259,31 @@ func TestMasks(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskPersonal masks known values and ID- and phone-shaped numbers in
+// the formats notifications and answers come in, and leaves other numbers
+// (order and transaction numbers, amounts) readable.
+func TestMaskPersonal(t *testing.T) {
+	const id, phone, card = "11010519491231002X", "13912345678", "6217000011112222333"
+	cases := []struct {
+		name, in string
+		known    []string
+		want     string
+	}{
+		{"payzero JSON", `{"payerIdNumber":"` + id + `","payerPhone":"` + phone + `"}`, nil,
+			`{"payerIdNumber":"110***********002X","payerPhone":"139****5678"}`},
+		{"form", "id_no=" + id + "&mobile=" + phone + "&amount=100", nil, "id_no=110***********002X&mobile=139****5678&amount=100"},
+		{"XML", "<IdNo>" + strings.ToLower(id) + "</IdNo>", nil, "<IdNo>110***********002x</IdNo>"},
+		{"known card", `{"acct_no":"` + card + `"}`, []string{card}, `{"acct_no":"6217***********2333"}`},
+		{"known other-document number", "passport E12345678 used", []string{"E12345678"}, "passport E12**5678 used"},
+		{"short known values ignored", "amount 100", []string{"100"}, "amount 100"},
+		{"18 digits failing the checksum stay", `"no":"202401011234567890"`, nil, `"no":"202401011234567890"`},
+		{"phone shape inside a longer number stays", "txn 4200001234138123456789", nil, "txn 4200001234138123456789"},
+		{"several", id + "," + id + "," + phone, nil, "110***********002X,110***********002X,139****5678"},
+	}
+	for _, c := range cases {
+		if got := MaskPersonal(c.in, c.known...); got != c.want {
+			t.Errorf("%s: MaskPersonal(%q) = %q, want %q", c.name, c.in, got, c.want)
+		}
+	}
+}

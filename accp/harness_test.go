@@ -83,6 +83,7 @@ type env struct {
 	root   *httptest.Server // Handler() at the root
 	m      *baoguan.Merchant
 	notify *receiver
+	path   string // the database file
 }
 
 // newEnv builds a fresh gateway: SQLite in a temp dir, the sandbox channel
@@ -97,7 +98,8 @@ func newEnv(t *testing.T, delay time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "accp.db"), Keys: keys, Now: c.Now})
+	path := filepath.Join(t.TempDir(), "accp.db")
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func newEnv(t *testing.T, delay time.Duration) *env {
 	go func() { defer close(done); _ = svc.Run(rctx, core.RunnerOptions{Poll: 20 * time.Millisecond}) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	e := &env{t: t, ctx: ctx, svc: svc, clock: c, srv: srv, http: hs, root: root, m: m}
+	e := &env{t: t, ctx: ctx, svc: svc, clock: c, srv: srv, http: hs, root: root, m: m, path: path}
 	e.notify = newReceiver(t, srv)
 	return e
 }

@@ -60,6 +60,8 @@ type exchange struct {
 }
 
 type harness struct {
+	path   string // the SQLite file, on sqlite
+	pgURL  string // the database, on postgres
 	svc    *core.Service
 	srv    *httptest.Server
 	hooks  *receiver
@@ -94,11 +96,14 @@ func newHarnessOn(t *testing.T, kind string) *harness {
 		baoguan.Store
 		Close() error
 	}
+	var path, pgURL string
 	switch kind {
 	case "sqlite":
-		store, err = sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "baoguan.db"), Keys: keys, Synchronous: "NORMAL"})
+		path = filepath.Join(t.TempDir(), "baoguan.db")
+		store, err = sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys, Synchronous: "NORMAL"})
 	case "postgres":
-		store, err = postgres.Open(ctx, postgres.Options{URL: pgtest.URL(t), Keys: keys})
+		pgURL = pgtest.URL(t)
+		store, err = postgres.Open(ctx, postgres.Options{URL: pgURL, Keys: keys})
 	default:
 		t.Fatalf("no store %q", kind)
 	}
@@ -123,7 +128,7 @@ func newHarnessOn(t *testing.T, kind string) *harness {
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 
-	h := &harness{svc: svc, client: &http.Client{Timeout: 30 * time.Second}}
+	h := &harness{path: path, pgURL: pgURL, svc: svc, client: &http.Client{Timeout: 30 * time.Second}}
 	h.hooks = newReceiver()
 	t.Cleanup(h.hooks.srv.Close)
 
@@ -431,6 +436,13 @@ func newReceiver() *receiver {
 		rc.mu.Lock()
 		rc.got = append(rc.got, d)
 		rc.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/hooks/echo") {
+			// A careless receiver that answers with what it got: the
+			// answer is kept with the attempt.
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write(b)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	return rc
@@ -607,7 +619,9 @@ func (reportingPort) Declare(_ context.Context, r baoguan.DeclareRequest) (baogu
 	if r.Record != nil {
 		r.Record(baoguan.UpstreamCall{MerchantID: r.Declaration.MerchantID, OrderID: r.Declaration.OrderID,
 			DeclarationID: r.Declaration.ID, At: r.Now, Service: "test.upstream", Operation: "declare", HTTPStatus: 200,
-			LatencyMS: 12, Code: "SUCCESS", Message: "accepted", Attempt: r.Declaration.Attempts, Outcome: "ok"})
+			// A careless upstream that quotes the payer: the message
+			// must still be stored and shown masked.
+			LatencyMS: 12, Code: "SUCCESS", Message: "accepted " + r.Declaration.Payer.IDNumber + " " + r.Declaration.Payer.Phone, Attempt: r.Declaration.Attempts, Outcome: "ok"})
 	}
 	return baoguan.Receipt{State: baoguan.DeclSuccess, Ref: "T-REF"}, nil
 }

@@ -22,7 +22,7 @@ type OrderActivity struct {
 }
 
 // OrderActivity returns an order with its declarations, refunds and
-// notifications. ENOTFOUND, also for another merchant's order.
+// notifications, the notifications masked (maskEvent). ENOTFOUND, also for another merchant's order.
 func (s *Service) OrderActivity(ctx context.Context, m *baoguan.Merchant, no string) (*OrderActivity, error) {
 	a := &OrderActivity{}
 	err := s.view(ctx, func(tx baoguan.Tx) error {
@@ -41,11 +41,13 @@ func (s *Service) OrderActivity(ctx context.Context, m *baoguan.Merchant, no str
 		if err != nil {
 			return err
 		}
+		known := personalValues{}
 		for _, e := range es {
 			as, err := tx.Attempts(e.ID)
 			if err != nil {
 				return err
 			}
+			maskEvent(&e, as, known.of(tx, &e))
 			a.Events = append(a.Events, EventView{Event: e, Attempts: as})
 		}
 		return nil

@@ -161,19 +161,26 @@ func (s *Service) notifyJob(ctx context.Context, w *work) error {
 	})
 }
 
-// Events lists the merchant's events.
+// Events lists the merchant's events, masked for display (maskEvent).
 func (s *Service) Events(ctx context.Context, m *baoguan.Merchant, f baoguan.EventFilter) ([]baoguan.Event, error) {
 	f.MerchantID = m.ID
 	var out []baoguan.Event
 	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
-		out, err = tx.ListEvents(f)
-		return err
+		if out, err = tx.ListEvents(f); err != nil {
+			return err
+		}
+		known := personalValues{}
+		for i := range out {
+			maskEvent(&out[i], nil, known.of(tx, &out[i]))
+		}
+		return nil
 	})
 	return out, err
 }
 
-// Event returns an event with its attempts. ENOTFOUND.
+// Event returns an event with its attempts, masked for display
+// (maskEvent). ENOTFOUND.
 func (s *Service) Event(ctx context.Context, m *baoguan.Merchant, id int64) (*baoguan.Event, []baoguan.Attempt, error) {
 	var e *baoguan.Event
 	var as []baoguan.Attempt
@@ -182,10 +189,48 @@ func (s *Service) Event(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 		if e, err = tx.Event(m.ID, id); err != nil {
 			return err
 		}
-		as, err = tx.Attempts(e.ID)
-		return err
+		if as, err = tx.Attempts(e.ID); err != nil {
+			return err
+		}
+		maskEvent(e, as, personalValues{}.of(tx, e))
+		return nil
 	})
 	return e, as, err
+}
+
+// personalValues caches, per order, the personal values a notification
+// about it may carry: the payer's ID number and phone as ordered, as paid
+// and as declared.
+type personalValues map[int64][]string
+
+func (p personalValues) of(tx baoguan.Tx, e *baoguan.Event) []string {
+	if v, ok := p[e.OrderID]; ok {
+		return v
+	}
+	var out []string
+	if o, err := tx.Order(e.MerchantID, e.OrderID); err == nil {
+		out = append(out, o.Payer.IDNumber, o.Payer.Phone, o.Payment.PayerID)
+		if ds, err := tx.Declarations(e.MerchantID, o.ID); err == nil {
+			for _, d := range ds {
+				out = append(out, d.Payer.IDNumber, d.Payer.Phone)
+			}
+		}
+	}
+	p[e.OrderID] = out
+	return out
+}
+
+// maskEvent masks the personal data in what a native answer (the API, the
+// console, the CLI) shows of an event: its rendered body, which is a
+// protocol's notification and may carry the payer's ID number and phone
+// in full (payzero's does), and its attempts' answers and errors, which a
+// receiver may echo. The delivered notification itself is unchanged.
+func maskEvent(e *baoguan.Event, as []baoguan.Attempt, known []string) {
+	e.Body = []byte(baoguan.MaskPersonal(string(e.Body), known...))
+	for i := range as {
+		as[i].Response = baoguan.MaskPersonal(as[i].Response, known...)
+		as[i].Error = baoguan.MaskPersonal(as[i].Error, known...)
+	}
 }
 
 // Redeliver sends an event again now, whatever its state, with a fresh
@@ -220,8 +265,10 @@ func (s *Service) Redeliver(ctx context.Context, m *baoguan.Merchant, id int64) 
 		if err := tx.UpdateEvent(e); err != nil {
 			return err
 		}
-		out = e
 		q.n++
+		c := *e // the answer is masked; the event was written as it is
+		maskEvent(&c, nil, personalValues{}.of(tx, &c))
+		out = &c
 		return nil
 	})
 	return out, err

@@ -132,7 +132,8 @@ func (s *Service) portReceipts(ctx context.Context, port baoguan.CustomsPort, r 
 
 // UnmatchedReceipts lists, newest first, the receipts of port ("" for any)
 // that no declaration's attempt carries: receipts for messages baoguan did
-// not send, or sent from another installation. Operators only.
+// not send, or sent from another installation, masked (MaskPersonal).
+// Operators only.
 func (s *Service) UnmatchedReceipts(ctx context.Context, port string, p baoguan.Page) ([]baoguan.CustomsReceipt, error) {
 	var out []baoguan.CustomsReceipt
 	err := s.view(ctx, func(tx baoguan.Tx) error {
@@ -140,11 +141,20 @@ func (s *Service) UnmatchedReceipts(ctx context.Context, port string, p baoguan.
 		out, err = tx.UnmatchedReceipts(port, p)
 		return err
 	})
+	maskReceipts(out)
 	return out, err
 }
 
+// maskReceipts masks personal data in receipts shown to people: customs'
+// text may quote the declaration it answers.
+func maskReceipts(rs []baoguan.CustomsReceipt) {
+	for i := range rs {
+		rs[i].Info, rs[i].Raw = baoguan.MaskPersonal(rs[i].Info), baoguan.MaskPersonal(rs[i].Raw)
+	}
+}
+
 // DeclarationReceipts lists the receipts stored for one of the merchant's
-// declarations, every attempt, oldest first.
+// declarations, every attempt, oldest first, masked (MaskPersonal).
 func (s *Service) DeclarationReceipts(ctx context.Context, m *baoguan.Merchant, declarationID int64) ([]baoguan.CustomsReceipt, error) {
 	var out []baoguan.CustomsReceipt
 	err := s.view(ctx, func(tx baoguan.Tx) error {
@@ -152,5 +162,6 @@ func (s *Service) DeclarationReceipts(ctx context.Context, m *baoguan.Merchant, 
 		out, err = tx.DeclarationReceipts(m.ID, declarationID)
 		return err
 	})
+	maskReceipts(out)
 	return out, err
 }

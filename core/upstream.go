@@ -247,8 +247,11 @@ func (s *Service) RoutePins(m *baoguan.Merchant) map[string]string {
 	return out
 }
 
-// record keeps a call a port reports while the job runs.
+// record keeps a call a port reports while the job runs. Reporters mask
+// their messages; MaskPersonal again is the net under one that forgot, so
+// that no ID number or phone reaches the stored call log in clear.
 func (w *work) record(c baoguan.UpstreamCall) {
+	c.Message = baoguan.MaskPersonal(c.Message)
 	w.callsMu.Lock()
 	defer w.callsMu.Unlock()
 	w.calls = append(w.calls, c)

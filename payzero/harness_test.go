@@ -54,6 +54,7 @@ type harness struct {
 	ctx    context.Context
 	clock  *clock
 	store  *sqlite.DB
+	path   string // the database file
 	svc    *core.Service
 	srv    *httptest.Server
 	hooks  *receiver
@@ -82,7 +83,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "payzero.db"), Keys: keys, Now: c.Now, Synchronous: "NORMAL"})
+	path := filepath.Join(t.TempDir(), "payzero.db")
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys, Now: c.Now, Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	mux := http.NewServeMux()
 	pz.Register(mux, "/payzero")
-	h := &harness{t: t, ctx: ctx, clock: c, store: store, svc: svc, client: &http.Client{Timeout: 30 * time.Second}}
+	h := &harness{t: t, ctx: ctx, clock: c, store: store, path: path, svc: svc, client: &http.Client{Timeout: 30 * time.Second}}
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	h.hooks = newReceiver(t)
@@ -332,6 +334,13 @@ func newReceiver(t *testing.T) *receiver {
 		rc.mu.Unlock()
 		if refuse {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/notify/echo") {
+			// A receiver that answers with what it got, as a careless
+			// one might: the answer is kept with the attempt.
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write(b)
 			return
 		}
 		_, _ = io.WriteString(w, "OK")

@@ -184,6 +184,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.bg.Add(1)
 		go func() { defer db.bg.Done(); db.maintain(bg) }()
 	}
+	// Seal what earlier versions stored in plaintext (sqlstore.Reseal);
+	// dead row versions keep the plaintext until VACUUM FULL rewrites the
+	// tables (docs/operations.md).
+	if _, err := sqlstore.Reseal(func(fn func(*sqlstore.Tx) error) error {
+		return db.Update(ctx, func(tx baoguan.Tx) error { return fn(tx.(*sqlstore.Tx)) })
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: sealing values stored in plaintext by an earlier version: %w", err)
+	}
 	return db, nil
 }
 

@@ -57,6 +57,7 @@ func (a account) base() string {
 type harness struct {
 	svc   *core.Service
 	store *sqlite.DB
+	path  string // the database file
 	srv   *httptest.Server
 	cb    *receiver
 
@@ -92,7 +93,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if !o.frozen.IsZero() {
 		now = func() time.Time { return o.frozen }
 	}
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "baoguan.db"), Keys: keys,
+	path := filepath.Join(t.TempDir(), "baoguan.db")
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys,
 		Synchronous: "NORMAL", Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +125,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	mux := http.NewServeMux()
 	po.Register(mux, "/pushorder")
-	h := &harness{svc: svc, store: store, srv: httptest.NewServer(mux), cb: newReceiver()}
+	h := &harness{svc: svc, store: store, path: path, srv: httptest.NewServer(mux), cb: newReceiver()}
 	t.Cleanup(h.srv.Close)
 	t.Cleanup(h.cb.srv.Close)
 

@@ -149,7 +149,34 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		stopped: make(chan struct{}),
 	}
 	go db.writer()
+	if err := db.reseal(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// reseal seals what earlier versions stored in plaintext (sqlstore.Reseal).
+// secure_delete makes SQLite zero the space the plaintext leaves in its
+// pages, and the checkpoint moves the rewritten pages into the file and
+// empties the WAL, so that no copy of the plaintext stays in either.
+func (db *DB) reseal(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return fmt.Errorf("sqlite: reseal: %w", err)
+	}
+	n, err := sqlstore.Reseal(func(fn func(*sqlstore.Tx) error) error {
+		return db.Update(ctx, func(tx baoguan.Tx) error { return fn(tx.(*sqlstore.Tx)) })
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: sealing values stored in plaintext by an earlier version: %w", err)
+	}
+	if n > 0 {
+		if _, err := db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return fmt.Errorf("sqlite: reseal: %w", err)
+		}
+	}
+	_, err = db.w.ExecContext(ctx, "PRAGMA secure_delete = OFF")
+	return err
 }
 
 // dsn builds a modernc DSN: the file path, then pragmas the driver runs on

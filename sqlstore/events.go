@@ -43,13 +43,6 @@ func newPublicID() string {
 	return "evt_" + hex.EncodeToString(b[:])
 }
 
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{} // NOT NULL columns: a nil slice would bind as NULL
-	}
-	return b
-}
-
 // CreateEvent inserts e, giving it a public id if it has none. A pending
 // event is due at e.NextAt (now when zero). A taken public id is
 // ECONFLICT reason duplicate; a missing merchant ENOTFOUND.
@@ -60,8 +53,13 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	if e.Status == baoguan.EventPending && e.NextAt.IsZero() {
 		e.NextAt = t.now
 	}
+	sl := t.sealer()
+	body := sl.sealBytes(e.Body)
+	if sl.err != nil {
+		return sl.err
+	}
 	id, inserted, err := t.insertID(qInsertEvent, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
-		e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now), ms(e.NextAt),
+		e.ContentType, body, string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now), ms(e.NextAt),
 		baoguan.Destination(e.URL)})
 	switch {
 	case t.isForeignKey(err):
@@ -81,7 +79,12 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 // UpdateEvent writes e's delivery state and ends any lease on it;
 // ENOTFOUND unless it is the merchant's.
 func (t *Tx) UpdateEvent(e *baoguan.Event) error {
-	n, err := t.exec(qUpdateEvent, e.URL, e.ContentType, nonNil(e.Body), string(e.Status), e.Attempts,
+	sl := t.sealer()
+	body := sl.sealBytes(e.Body)
+	if sl.err != nil {
+		return sl.err
+	}
+	n, err := t.exec(qUpdateEvent, e.URL, e.ContentType, body, string(e.Status), e.Attempts,
 		ms(e.DeliveredAt), ms(t.now), ms(e.NextAt), baoguan.Destination(e.URL), e.ID, e.MerchantID)
 	if err != nil {
 		return err
@@ -96,12 +99,18 @@ func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	return nil
 }
 
-func scanEvent(sc Scanner, e *baoguan.Event) error {
+// scanEvent reads one row of eventCols, opening the sealed body.
+func (t *Tx) scanEvent(sc Scanner, e *baoguan.Event) error {
 	var status string
 	var created, delivered, updated, next, lease int64
+	var body []byte
 	if err := sc.Scan(&e.ID, &e.PublicID, &e.MerchantID, &e.OrderID, &e.Type, &e.Protocol, &e.URL, &e.ContentType,
-		&e.Body, &status, &e.Attempts, &created, &delivered, &updated, &next, &lease); err != nil {
+		&body, &status, &e.Attempts, &created, &delivered, &updated, &next, &lease); err != nil {
 		return err
+	}
+	sl := t.sealer()
+	if e.Body = sl.openBytes(body); sl.err != nil {
+		return sl.err
 	}
 	e.Status = baoguan.EventStatus(status)
 	e.CreatedAt, e.DeliveredAt, e.UpdatedAt = fromMS(created), fromMS(delivered), fromMS(updated)
@@ -112,7 +121,7 @@ func scanEvent(sc Scanner, e *baoguan.Event) error {
 // Event reads one of the merchant's events; ENOTFOUND.
 func (t *Tx) Event(merchantID, id int64) (*baoguan.Event, error) {
 	e := new(baoguan.Event)
-	found, err := t.one(qEvent, []any{id, merchantID}, func(s Scanner) error { return scanEvent(s, e) })
+	found, err := t.one(qEvent, []any{id, merchantID}, func(s Scanner) error { return t.scanEvent(s, e) })
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +153,7 @@ func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 	out := []baoguan.Event{}
 	err := t.each(qListEvents+w.String()+" ORDER BY id LIMIT ?", append(w.args, limit(f.Limit)), func(s Scanner) error {
 		out = append(out, baoguan.Event{})
-		return scanEvent(s, &out[len(out)-1])
+		return t.scanEvent(s, &out[len(out)-1])
 	})
 	return out, err
 }
@@ -154,7 +163,13 @@ func (t *Tx) AddAttempt(a *baoguan.Attempt) error {
 	if a.At.IsZero() {
 		a.At = t.now
 	}
-	id, inserted, err := t.insertID(qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, a.Error, a.Response})
+	// The receiver's answer and the error text may echo what was sent.
+	sl := t.sealer()
+	errText, resp := sl.seal(a.Error), sl.seal(a.Response)
+	if sl.err != nil {
+		return sl.err
+	}
+	id, inserted, err := t.insertID(qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, errText, resp})
 	switch {
 	case t.isForeignKey(err):
 		return notFound("event %d not found", a.EventID)
@@ -175,6 +190,10 @@ func (t *Tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
 		var at int64
 		if err := s.Scan(&a.ID, &a.EventID, &at, &a.Status, &a.LatencyMS, &a.Error, &a.Response); err != nil {
 			return err
+		}
+		sl := t.sealer()
+		if a.Error, a.Response = sl.openOrPlain(a.Error), sl.openOrPlain(a.Response); sl.err != nil {
+			return sl.err
 		}
 		a.At = fromMS(at)
 		out = append(out, a)
@@ -260,7 +279,7 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 	cond, arg := t.inIDs("id", ids)
 	err := t.each(qLeaseEvents+cond+" RETURNING "+eventCols, []any{ms(until), ms(until), arg}, func(s Scanner) error {
 		out = append(out, baoguan.Event{})
-		return scanEvent(s, &out[len(out)-1])
+		return t.scanEvent(s, &out[len(out)-1])
 	})
 	return out, err
 }

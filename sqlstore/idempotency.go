@@ -44,6 +44,10 @@ func (t *Tx) Idempotency(merchantID int64, key string) (*baoguan.IdemRecord, err
 		return nil, notFound("idempotency key %s not found", quote(key))
 	}
 	r.CreatedAt, r.ExpiresAt = fromMS(created), fromMS(expires)
+	sl := t.sealer()
+	if r.Body = sl.openBytes(r.Body); sl.err != nil {
+		return nil, sl.err
+	}
 	return r, nil
 }
 
@@ -53,9 +57,12 @@ func (t *Tx) PutIdempotency(r *baoguan.IdemRecord) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = t.now
 	}
-	body := r.Body
-	if body == nil {
-		body = []byte{} // the column is NOT NULL; a nil slice would bind as NULL
+	// A saved answer may carry what the request did (a payer's ID number
+	// in a protocol's echo of the order): sealed like other personal data.
+	sl := t.sealer()
+	body := sl.sealBytes(r.Body)
+	if sl.err != nil {
+		return sl.err
 	}
 	n, err := t.exec(qInsertIdem, r.MerchantID, r.Key, r.RequestHash, r.Status, body, ms(r.CreatedAt), ms(r.ExpiresAt))
 	if err != nil {
@@ -76,9 +83,10 @@ func (t *Tx) UpdateIdempotency(r *baoguan.IdemRecord) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = t.now
 	}
-	body := r.Body
-	if body == nil {
-		body = []byte{}
+	sl := t.sealer()
+	body := sl.sealBytes(r.Body)
+	if sl.err != nil {
+		return sl.err
 	}
 	n, err := t.exec(qUpdateIdem, r.RequestHash, r.Status, body, ms(r.CreatedAt), ms(r.ExpiresAt), r.MerchantID, r.Key)
 	if err != nil {

@@ -280,12 +280,14 @@ func (t *Tx) CreateRealNameCheck(r *baoguan.RealNameCheck) error {
 	if r.CheckedAt.IsZero() {
 		r.CheckedAt = t.now
 	}
+	// The birth date and address the check returns are the ID card's own
+	// data: sealed like its number.
 	sl := t.sealer()
-	id := sl.seal(r.IDNo)
+	id, birth, addr := sl.seal(r.IDNo), sl.seal(r.Birth), sl.seal(r.Addr)
 	if sl.err != nil {
 		return sl.err
 	}
-	_, err := t.exec(qInsertRealName, r.ID, r.MerchantID, r.Name, id, r.Birth, r.Sex, r.Addr, r.Result, ms(r.CheckedAt))
+	_, err := t.exec(qInsertRealName, r.ID, r.MerchantID, r.Name, id, birth, r.Sex, addr, r.Result, ms(r.CheckedAt))
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", r.MerchantID)
@@ -307,6 +309,7 @@ func (t *Tx) RealNameChecks(merchantID int64, n int) ([]baoguan.RealNameCheck, e
 			return err
 		}
 		r.IDNo, r.CheckedAt = sl.open(r.IDNo), fromMS(at)
+		r.Birth, r.Addr = sl.openOrPlain(r.Birth), sl.openOrPlain(r.Addr)
 		out = append(out, r)
 		return nil
 	})

@@ -7,8 +7,9 @@ import (
 )
 
 // Receipts of asynchronous customs ports and the references of the
-// declaration attempts they answer. Neither holds personal data, so
-// nothing here is sealed.
+// declaration attempts they answer. A receipt's text and raw message come
+// from outside and may quote the declaration (a payer's ID number in
+// customs' explanation), so both are sealed.
 
 const receiptCols = `r.id, r.port, r.ref, r.merchant_id, r.declaration_id, r.status, r.info, r.return_time, r.raw, r.source, r.received_at`
 
@@ -63,7 +64,12 @@ func (t *Tx) AddCustomsReceipts(rs []baoguan.CustomsReceipt) (int, error) {
 		if r.ReceivedAt.IsZero() {
 			r.ReceivedAt = t.now
 		}
-		n, err := t.exec(qInsertReceipt, r.Port, r.Ref, mArg, dArg, r.Status, r.Info, ms(r.ReturnTime), r.Raw, r.Source, ms(r.ReceivedAt))
+		sl := t.sealer()
+		info, raw := sl.seal(r.Info), sl.seal(r.Raw)
+		if sl.err != nil {
+			return added, sl.err
+		}
+		n, err := t.exec(qInsertReceipt, r.Port, r.Ref, mArg, dArg, r.Status, info, ms(r.ReturnTime), raw, r.Source, ms(r.ReceivedAt))
 		if err != nil {
 			return added, err
 		}
@@ -82,6 +88,10 @@ func (t *Tx) receipts(q string, args ...any) ([]baoguan.CustomsReceipt, error) {
 			return err
 		}
 		r.MerchantID, r.DeclarationID, r.ReturnTime, r.ReceivedAt = mid.Int64, did.Int64, fromMS(rt), fromMS(at)
+		sl := t.sealer()
+		if r.Info, r.Raw = sl.openOrPlain(r.Info), sl.openOrPlain(r.Raw); sl.err != nil {
+			return sl.err
+		}
 		out = append(out, r)
 		return nil
 	})

@@ -295,6 +295,24 @@ func (s *sealer) openOrPlain(v string) string {
 	return s.open(v)
 }
 
+// sealBytes seals a body kept in a BLOB/BYTEA column: the sealed text's
+// bytes, never nil (the columns are NOT NULL, and a nil slice binds as NULL).
+func (s *sealer) sealBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	return []byte(s.seal(string(b)))
+}
+
+// openBytes opens what sealBytes stored; a body written in plaintext by an
+// earlier version (until Reseal seals it) reads as it is.
+func (s *sealer) openBytes(b []byte) []byte {
+	if len(b) == 0 || !keyring.IsSealed(string(b)) {
+		return b
+	}
+	return []byte(s.open(string(b)))
+}
+
 // notFound is the ENOTFOUND error every lookup returns.
 func notFound(format string, args ...any) error {
 	return &baoguan.Error{Code: baoguan.ENOTFOUND, Message: fmt.Sprintf(format, args...)}

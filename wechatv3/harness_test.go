@@ -62,6 +62,7 @@ type wxMerchant struct {
 type harness struct {
 	svc      *core.Service
 	store    *sqlite.DB
+	path     string // the database file
 	wx       *wechatv3.Server
 	platform *platform.Key
 	srv      *httptest.Server // routes under /wechatpay
@@ -88,7 +89,8 @@ func newHarness(t *testing.T, configure ...func(*harnessConfig)) *harness {
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
 	}
-	store, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "baoguan.db"), Keys: keys, Synchronous: "NORMAL"})
+	path := filepath.Join(t.TempDir(), "baoguan.db")
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys, Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
@@ -115,7 +117,7 @@ func newHarness(t *testing.T, configure ...func(*harnessConfig)) *harness {
 	if err != nil {
 		t.Fatalf("platform.Load: %v", err)
 	}
-	h := &harness{svc: svc, store: store, wx: wx, platform: pk, client: &http.Client{Timeout: 30 * time.Second}}
+	h := &harness{svc: svc, store: store, path: path, wx: wx, platform: pk, client: &http.Client{Timeout: 30 * time.Second}}
 	mux := http.NewServeMux()
 	wx.Register(mux, "/wechatpay")
 	h.srv = httptest.NewServer(mux)

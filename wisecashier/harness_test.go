@@ -84,6 +84,7 @@ type harness struct {
 	ctx   context.Context
 	clock *clock
 	store *failingStore
+	path  string // the database file
 	svc   *core.Service
 	wc    *wisecashier.Server
 	srv   *httptest.Server // routes under /wisecashier
@@ -117,7 +118,8 @@ func newHarness(t *testing.T, configure ...func(*harnessOptions)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "wisecashier.db"), Keys: keys, Now: c.Now, Synchronous: "NORMAL"})
+	path := filepath.Join(t.TempDir(), "wisecashier.db")
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys, Now: c.Now, Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func newHarness(t *testing.T, configure ...func(*harnessOptions)) *harness {
 		t.Fatal(err)
 	}
 	svc.Formats.Register(wisecashier.Protocol, wisecashier.NewFormat(wc.Key(), wisecashier.FormatOptions{Now: c.Now}))
-	h := &harness{t: t, ctx: ctx, clock: c, store: store, svc: svc, wc: wc}
+	h := &harness{t: t, ctx: ctx, clock: c, store: store, path: path, svc: svc, wc: wc}
 	mux := http.NewServeMux()
 	wc.Register(mux, "/wisecashier")
 	h.srv = httptest.NewServer(mux)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,54 @@ func admin(t testing.TB, server, stmt string) {
 	if _, err := c.Exec(ctx, stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
 	}
+}
+
+// FindInTables reads every row of every table of the database at dbURL,
+// each column as the bytes PostgreSQL returns (BYTEA as its bytes, other
+// types as text), and returns "table.column: value" for each value found
+// in clear.
+func FindInTables(t testing.TB, dbURL string, values []string) []string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	var found []string
+	for _, table := range tables {
+		rows, err := c.Query(ctx, `SELECT * FROM "`+table+`"`, pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			t.Fatalf("pgtest: %s: %v", table, err)
+		}
+		for rows.Next() {
+			raw := rows.RawValues() // text format: BYTEA comes as \x<hex>
+			for i, b := range raw {
+				s := string(b)
+				if strings.HasPrefix(s, `\x`) {
+					if d, err := hex.DecodeString(s[2:]); err == nil {
+						s = string(d)
+					}
+				}
+				for _, v := range values {
+					if v != "" && strings.Contains(s, v) {
+						found = append(found, table+"."+rows.FieldDescriptions()[i].Name+": "+v)
+					}
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatalf("pgtest: %s: %v", table, err)
+		}
+	}
+	return found
 }

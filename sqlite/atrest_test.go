@@ -1,0 +1,136 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
+)
+
+// TestCopiesSealedAtRest stores personal data in every place a copy of it
+// is kept (notification bodies, attempts, saved answers, receipts, the raw
+// channel exchange, real-name results) and searches the database file and
+// its WAL, while the store is open and after it is closed, for the values.
+func TestCopiesSealedAtRest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "copies.db")
+	db := openTest(t, sqlite.Options{Path: path})
+	vals := storetest.WritePersonalData(t, db)
+	for _, when := range []string{"open", "closed"} {
+		if when == "closed" {
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		found, err := storetest.FindInFiles(path, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			t.Errorf("store %s: in clear in %s", when, f)
+		}
+	}
+}
+
+// TestResealOnOpen: rows an earlier version wrote in plaintext are sealed
+// when the store opens, read back unchanged, and leave no plaintext in the
+// database file or its WAL.
+func TestResealOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	keys := testKeys(t)
+	db := openTest(t, sqlite.Options{Path: path, Keys: keys})
+	storetest.WritePersonalData(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What an earlier version left: the same columns in plaintext, and no
+	// record that they were sealed.
+	plain := map[string]string{
+		"events.body":           `{"payerIdNumber":"` + storetest.IDNumber(9001) + `"}`,
+		"attempts.response":     "echo " + storetest.Phone(9002),
+		"attempts.error":        "said " + storetest.IDNumber(9003),
+		"idempotency.body":      `{"id_number":"` + storetest.IDNumber(9004) + `"}`,
+		"customs_receipts.info": "证件号" + storetest.IDNumber(9005),
+		"customs_receipts.raw":  "<IdNo>" + storetest.IDNumber(9006) + "</IdNo>",
+		"orders.init_request":   "<id>" + storetest.IDNumber(9007) + "</id>",
+		"orders.init_response":  storetest.Phone(9008),
+		"realname_checks.birth": "1949-OLD-BIRTH",
+		"realname_checks.addr":  "OLD-ADDRESS-文三路",
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for col, v := range plain {
+		table, c, _ := cut(col)
+		var arg any = v
+		if c == "body" {
+			arg = []byte(v)
+		}
+		if _, err := raw.Exec("UPDATE "+table+" SET "+c+" = ?", arg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec("DELETE FROM settings WHERE key = 'store.resealed'"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	vals := make([]string, 0, len(plain))
+	for _, v := range plain {
+		vals = append(vals, v)
+	}
+	if found, _ := storetest.FindInFiles(path, vals); len(found) == 0 {
+		t.Fatal("the plaintext rows are not in the file: the test is not testing anything")
+	}
+
+	db = openTest(t, sqlite.Options{Path: path, Keys: keys})
+	found, err := storetest.FindInFiles(path, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		t.Errorf("after reopening: in clear in %s", f)
+	}
+	// Read back through the store: the values as they were written.
+	r2, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	for col := range plain {
+		table, c, _ := cut(col)
+		var got []byte
+		if err := r2.QueryRow("SELECT " + c + " FROM " + table + " LIMIT 1").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !keyring.IsSealed(string(got)) {
+			t.Errorf("%s is not sealed after reopening: %q", col, got)
+		}
+	}
+	err = db.View(context.Background(), func(tx baoguan.Tx) error {
+		es, err := tx.ListEvents(baoguan.EventFilter{})
+		if err != nil {
+			return err
+		}
+		if len(es) != 1 || string(es[0].Body) != plain["events.body"] {
+			t.Errorf("events read back as %+v", es)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cut(col string) (string, string, bool) {
+	for i := range col {
+		if col[i] == '.' {
+			return col[:i], col[i+1:], true
+		}
+	}
+	return col, "", false
+}
