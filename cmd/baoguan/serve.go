@@ -45,6 +45,7 @@ stops and the database is closed.`,
 	s := bindSettings(cmd.Flags(), getenv, append([]string{
 		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "notify-concurrency", "notify-per-destination",
 		"retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"limit-auth-source", "limit-auth-subject", "limit-auth-login", "limit-sms", "limit-realname", "preauth-body-timeout", "preauth-concurrency",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "upstream-rate", "declare-retries",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -117,6 +118,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		Log:            log,
 		Metrics:        core.NewMetrics(reg),
 		Retention:      cfg.Retention,
+		Limits:         cfg.Limits,
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.
