@@ -103,10 +103,11 @@ func newGatewayOn(t *testing.T, store *failingStore) *gateway {
 		t.Fatal(err)
 	}
 	hm := newHTTPMetrics(reg)
+	gate := newPreAuthGate(0, 0, log)
+	mountFrontends(mux, fes, gate)
 	for _, fe := range fes {
-		fe.register(mux, fe.prefix)
 		m := http.NewServeMux()
-		m.Handle("/", fe.handler)
+		m.Handle("/", gate.wrap(fe.handler, fe.tokenAuth))
 		g.dedicated[fe.name] = withObservability(m, log, hm)
 	}
 	g.handler = withObservability(mux, log, hm)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
@@ -137,9 +136,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	for _, fe := range fes {
-		fe.register(mux, fe.prefix)
-	}
+	gate := newPreAuthGate(cfg.PreAuthConcurrency, cfg.PreAuthBodyTimeout, log)
+	mountFrontends(mux, fes, gate)
 	hm := newHTTPMetrics(reg)
 	handler := withObservability(mux, log, hm)
 
@@ -154,15 +152,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // a 32 MiB batch upload from a slow link
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(handler, log)
 
 	// The runner gets its own context so that it outlives the HTTP server:
 	// requests still in flight during shutdown may enqueue jobs, and the
@@ -186,7 +176,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.dbDisplay(), "workers", cfg.Workers, "job_lease", cfg.JobLease.String(),
 		"sandbox_delay", cfg.SandboxDelay.String(), "allow_private_notify", cfg.AllowPrivateNotify, "version", version)
 	fmt.Fprintf(stdout, "listening on %s\n", base)
-	extra, err := dedicatedListeners(cfg, fes, log, hm, stdout)
+	extra, err := dedicatedListeners(cfg, fes, gate, log, hm, stdout)
 	defer func() {
 		for _, s := range extra {
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
