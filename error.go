@@ -18,7 +18,8 @@ const (
 	ELIMIT        = "limit_exceeded"  // an amount rule is broken: refunds or declared fees above what was paid (422)
 	EMERCHANT     = "merchant_status" // the merchant is in arrears or unsigned (403)
 	EINSUFFICIENT = "insufficient_funds"
-	EINTERNAL     = "internal" // anything else; never shown to callers in detail (500)
+	ERATELIMIT    = "rate_limited" // too many failed authentications or sends; Error.RetryAfter says when to try again (429)
+	EINTERNAL     = "internal"     // anything else; never shown to callers in detail (500)
 )
 
 // Error is a domain error: a machine-readable code, a message a person can
@@ -30,6 +31,10 @@ type Error struct {
 	// Reason is a finer, stable sub-code (e.g. "duplicate_order_no",
 	// "split_fees_mismatch") that front-ends use to pick a vendor code.
 	Reason string
+	// RetryAfter is, for ERATELIMIT, how many whole seconds the caller
+	// should wait before trying again (at least 1); front-ends send it as
+	// the Retry-After header.
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -85,6 +90,16 @@ func ErrorField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// RetryAfter returns the seconds an ERATELIMIT error asks the caller to
+// wait (at least 1), or 0 for any other error.
+func RetryAfter(err error) int {
+	var e *Error
+	if errors.As(err, &e) && e.Code == ERATELIMIT {
+		return max(e.RetryAfter, 1)
+	}
+	return 0
 }
 
 // InternalMessage is the only text a caller sees of an internal error.

@@ -314,6 +314,14 @@ type Tx interface {
 	// one. Buckets live in the database, so a limit holds across every
 	// instance that shares it.
 	TakeToken(key string, rate float64, burst int) (bool, error)
+	// Tokens returns what the bucket named key holds now, refilled at
+	// rate tokens a second up to burst, without taking any: burst for a
+	// bucket never used.
+	Tokens(key string, rate float64, burst int) (float64, error)
+	// DeleteIdleBuckets deletes up to limit buckets unchanged since
+	// before, which every limit has refilled by then, and returns how
+	// many went.
+	DeleteIdleBuckets(before time.Time, limit int) (int, error)
 
 	// Console accounts. CreateUser: ECONFLICT (field login) when the login
 	// is taken. User, UserByLogin: ENOTFOUND.

@@ -20,9 +20,11 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,6 +119,7 @@ const (
 	CodeBadRequest      = "1004" // body not one JSON object, or too large
 	CodeMerchantStatus  = "1005" // merchant in arrears or unsigned
 	CodeNoSuchAPI       = "1006" // no such route
+	CodeTooMany         = "1007" // too many failed signatures from the source or for the mch_id (HTTP 429, Retry-After)
 	CodeMissingField    = "2001" // a required field is absent or empty
 	CodeBadField        = "2002" // a field is malformed or has an unknown value
 	CodeBadCustoms      = "2003" // custom_code unknown, or declared in several records
@@ -207,6 +210,8 @@ func codeOf(err error) (code, msg string) {
 		return CodeBadExtendInfo, msg
 	}
 	switch baoguan.ErrorCode(err) {
+	case baoguan.ERATELIMIT:
+		return CodeTooMany, fmt.Sprintf("too many failed signatures; retry after %d seconds", baoguan.RetryAfter(err))
 	case baoguan.EINVALID:
 		if strings.HasPrefix(baoguan.ErrorReason(err), "missing") {
 			return CodeMissingField, msg
@@ -279,7 +284,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, echo reply, 
 		s.log.Error("accp: encoding an error reply", "err", merr)
 		return
 	}
-	s.write(w, http.StatusOK, b)
+	status := http.StatusOK
+	if sec := baoguan.RetryAfter(err); sec > 0 {
+		// Over the failed-signature limits: 429 and Retry-After, so an
+		// SDK that retries transport failures backs off.
+		status = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.Itoa(sec))
+	}
+	s.write(w, status, b)
 }
 
 // request is an authenticated request on its way to a handler.
@@ -305,6 +317,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	}
 	if _, p := inbound.ToUTF8(nil, inbound.Charset(r.Header.Get("Content-Type")), inbound.UTF8Only); p != nil {
 		return req, fail(CodeBadRequest, p.Message)
+	}
+	// A source over the failed-signature limits is refused before its
+	// body is read (core.Service.AuthAllowed).
+	if err := s.svc.AuthAllowed(r.Context(), r.RemoteAddr, ""); err != nil {
+		return req, err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
@@ -336,9 +353,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	}
 	m, err := s.svc.MerchantByNo(r.Context(), no)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		return req, fail(CodeUnknownMerchant, "mch_id "+no+" is not a merchant of this gateway")
+		return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, "", fail(CodeUnknownMerchant, "mch_id "+no+" is not a merchant of this gateway"))
 	}
 	if err != nil {
+		return req, err
+	}
+	subject := core.AuthMerchant(m)
+	if err := s.svc.AuthAllowed(r.Context(), r.RemoteAddr, subject); err != nil {
 		return req, err
 	}
 	pub, err := merchantKey(m)
@@ -346,16 +367,16 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 		// What is wrong with the registered key is the operator's to
 		// know (the log has it), not the caller's.
 		s.log.Warn("accp: merchant public key unusable", "request_id", r.Header.Get("X-Request-Id"), "merchant", no, "err", err)
-		return req, fail(CodeUnknownMerchant, "mch_id "+no+" has no usable ACCP public key registered; ask the gateway operator to register it")
+		return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, "", fail(CodeUnknownMerchant, "mch_id "+no+" has no usable ACCP public key registered; ask the gateway operator to register it"))
 	}
 	if t := r.Header.Get(HeaderSignatureType); !strings.EqualFold(strings.TrimSpace(t), SignatureTypeRSA) {
-		return req, fail(CodeBadSignature, "Signature-Type must be RSA")
+		return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, fail(CodeBadSignature, "Signature-Type must be RSA"))
 	}
 	if err := Verify(pub, body, r.Header.Get(HeaderSignatureData)); err != nil {
 		if ok, rerr := s.verifiesRetired(r.Context(), m, body, r.Header.Get(HeaderSignatureData)); rerr != nil {
 			return req, rerr
 		} else if !ok {
-			return req, fail(CodeBadSignature, err.Error())
+			return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, fail(CodeBadSignature, err.Error()))
 		}
 	}
 	if err := s.checkTimestamp(str("timestamp")); err != nil {

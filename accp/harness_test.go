@@ -105,6 +105,9 @@ func newEnv(t *testing.T, delay time.Duration) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	svc := core.New(&core.Service{Store: db, Now: c.Now,
+		// Scenarios fail authentication on purpose, many times from one
+		// address; the limits have their own tests (limits_test.go).
+		Limits:         core.NoLimits(),
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(delay)},
 		SampleIdentity: sandbox.IsSampleIdentity,
 		HTTP:           &http.Client{Timeout: 5 * time.Second}})

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/baoguan/baoguan"
@@ -69,7 +70,16 @@ func merchantOf(r *http.Request) *baoguan.Merchant {
 // handling to POSTs.
 func (a *API) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A key names no merchant: failures count against the source
+		// address only (core.Service.AuthAllowed).
+		if err := a.svc.AuthAllowed(r.Context(), r.RemoteAddr, ""); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		m, err := a.svc.MerchantByAPIKey(r.Context(), bearerToken(r.Header.Get("Authorization")))
+		if baoguan.ErrorCode(err) == baoguan.EUNAUTHORIZED {
+			err = a.svc.AuthFailed(r.Context(), r.RemoteAddr, "", err)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -267,6 +277,8 @@ func status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case baoguan.ELIMIT, baoguan.EINSUFFICIENT:
 		return http.StatusUnprocessableEntity
+	case baoguan.ERATELIMIT:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -287,6 +299,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if code == baoguan.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="baoguan"`)
+	}
+	if s := baoguan.RetryAfter(err); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
 	}
 	st := status(code)
 	if body.Error.Code == reasonUnsupportedEncoding {

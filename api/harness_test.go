@@ -87,6 +87,14 @@ var stores = []string{"sqlite", "postgres"}
 // is skipped without it, and fails in CI).
 func newHarnessOn(t *testing.T, kind string) *harness {
 	t.Helper()
+	// Scenarios fail authentication on purpose, many times from one
+	// address; the limits have their own harness (limits_test.go).
+	return newHarnessLimits(t, kind, core.NoLimits())
+}
+
+// newHarnessLimits is a harness whose service has the limits given.
+func newHarnessLimits(t *testing.T, kind string, limits core.Limits) *harness {
+	t.Helper()
 	ctx := context.Background()
 	keys, err := keyring.New(bytes.Repeat([]byte{0x42}, 32))
 	if err != nil {
@@ -116,6 +124,7 @@ func newHarnessOn(t *testing.T, kind string) *harness {
 		}
 	})
 	svc := core.New(&core.Service{
+		Limits:         limits,
 		Store:          store,
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
 		SampleIdentity: sandbox.IsSampleIdentity,

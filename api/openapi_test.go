@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/baoguan/baoguan/core"
 	"net/http"
 	"net/url"
 	"os"
@@ -311,6 +312,11 @@ func TestOpenAPIConformance(t *testing.T) {
 				t.Errorf("OpenAPI: %v", err)
 			}
 		}
+	})
+	t.Run("limits", func(t *testing.T) {
+		hl := newHarnessLimits(t, "sqlite", core.Limits{})
+		hl.observe = h.observe
+		limitsGroup(t, hl)
 	})
 	t.Run("coverage", func(t *testing.T) {
 		for _, id := range spec.uncovered() {

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,12 +206,9 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case baoguan.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case baoguan.EFORBIDDEN:
-		if baoguan.ErrorReason(err) == core.ErrTooManyLogins {
-			return http.StatusTooManyRequests
-		}
-		return http.StatusForbidden
-	case baoguan.EMERCHANT:
+	case baoguan.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case baoguan.EFORBIDDEN, baoguan.EMERCHANT:
 		return http.StatusForbidden
 	case baoguan.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
@@ -222,6 +220,9 @@ func statusOf(err error) int {
 // request id and shown only as "something went wrong".
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
+	if s := baoguan.RetryAfter(err); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	msg := ""
 	var e *baoguan.Error
 	if status == http.StatusInternalServerError || !errors.As(err, &e) {

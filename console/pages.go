@@ -41,7 +41,10 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	token, v, err := c.svc.Login(r.Context(), r.FormValue("login"), r.FormValue("password"), clientIP(r))
 	if err != nil {
-		if code := baoguan.ErrorCode(err); code == baoguan.EUNAUTHORIZED || code == baoguan.EFORBIDDEN {
+		if code := baoguan.ErrorCode(err); code == baoguan.EUNAUTHORIZED || code == baoguan.ERATELIMIT {
+			if s := baoguan.RetryAfter(err); s > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(s))
+			}
 			tok := randomString(24)
 			c.setCookie(w, r, loginCSRF, tok, time.Hour)
 			c.render(w, r, statusOf(err), "login", map[string]any{"LoginCSRF": tok, "Next": safeNext(r.FormValue("next")),

@@ -37,13 +37,6 @@ const MinPasswordLen = 10
 // the activity: a working day, so a forgotten browser does not stay in.
 const SessionTTL = 12 * time.Hour
 
-// Login rate limits: per source address and per login name, each a burst
-// of 10 refilled at one try every 6 seconds.
-const (
-	loginRate  = 1.0 / 6
-	loginBurst = 10
-)
-
 // HashPassword returns the PHC-style argon2id hash of a password.
 func HashPassword(pw string) string {
 	salt := make([]byte, 16)
@@ -170,26 +163,23 @@ func (v *Viewer) Operator() bool { return v.User.Role == baoguan.RoleOperator }
 // answer does not tell which was wrong.
 var errLogin = &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Reason: "bad_login", Message: "wrong login or password"}
 
-// ErrTooManyLogins is the reason of the error Login returns when the rate
-// limit refuses a try.
-const ErrTooManyLogins = "too_many_attempts"
+// ErrTooManyLogins is the reason of the error Login returns when the
+// failed-authentication limits refuse a try (see AuthAllowed).
+const ErrTooManyLogins = ReasonTooManyFailures
 
 // Login checks a console login and opens a session; it returns the cookie
 // token (shown to the browser only) and the viewer. source identifies the
-// client (its address) for the rate limit. Errors: EUNAUTHORIZED (reason
-// bad_login: wrong login or password, or a disabled account); EFORBIDDEN
-// reason too_many_attempts when the source or the login tried too often.
+// client (its address) for the failed-authentication limits, which count
+// the source (Limits.AuthSource) and the login name (Limits.AuthLogin).
+// Errors: EUNAUTHORIZED (reason bad_login: wrong login or password, or a
+// disabled account); ERATELIMIT reason too_many_failures, with RetryAfter,
+// when the source or the login failed too often (the password is then not
+// checked).
 func (s *Service) Login(ctx context.Context, login, pw, source string) (string, *Viewer, error) {
 	login = strings.ToLower(strings.TrimSpace(login))
-	for _, key := range []string{"console-login:src:" + source, "console-login:user:" + login} {
-		ok, err := s.Allow(ctx, key, loginRate, loginBurst)
-		if err != nil {
-			return "", nil, err
-		}
-		if !ok {
-			return "", nil, &baoguan.Error{Code: baoguan.EFORBIDDEN, Reason: ErrTooManyLogins,
-				Message: "too many login attempts; wait a minute and try again"}
-		}
+	subject := AuthLogin(login)
+	if err := s.AuthAllowed(ctx, source, subject); err != nil {
+		return "", nil, err
 	}
 	var u *baoguan.User
 	err := s.view(ctx, func(tx baoguan.Tx) error {
@@ -199,13 +189,13 @@ func (s *Service) Login(ctx context.Context, login, pw, source string) (string, 
 	})
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
 		_ = HashPassword(pw) // an unknown login takes as long as a wrong password
-		return "", nil, errLogin
+		return "", nil, s.AuthFailed(ctx, source, subject, errLogin)
 	}
 	if err != nil {
 		return "", nil, err
 	}
 	if !CheckPassword(u.PasswordHash, pw) || u.Disabled {
-		return "", nil, errLogin
+		return "", nil, s.AuthFailed(ctx, source, subject, errLogin)
 	}
 	token := randomToken("", 32)
 	sess := &baoguan.Session{TokenHash: HashSecret(token), UserID: u.ID, CSRF: randomToken("", 32)}

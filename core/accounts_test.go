@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -156,24 +157,42 @@ func TestLoginRateLimit(t *testing.T) {
 	if _, err := e.svc.CreateUser(e.ctx, core.UserInput{Login: "clerk", Role: baoguan.RoleOperator, Password: pw}); err != nil {
 		t.Fatal(err)
 	}
-	// Ten wrong tries from one address use its burst; then even the right
-	// password is refused, from that address, until the bucket refills.
+	// Ten wrong passwords for one login, from ten addresses, spend the
+	// login's bucket: then even the right password is refused for it,
+	// from any address, until the bucket refills, and the refusal says
+	// when to come back.
 	for i := range 10 {
-		if _, _, err := e.svc.Login(e.ctx, "clerk", "guess", "198.51.100.7"); baoguan.ErrorReason(err) != "bad_login" {
+		if _, _, err := e.svc.Login(e.ctx, "clerk", "guess", fmt.Sprintf("198.51.100.%d:4000", i)); baoguan.ErrorReason(err) != "bad_login" {
 			t.Fatalf("try %d: %v", i+1, err)
 		}
 	}
-	if _, _, err := e.svc.Login(e.ctx, "someone", pw, "198.51.100.7"); baoguan.ErrorReason(err) != core.ErrTooManyLogins {
-		t.Errorf("11th try from the address: %v, want %s", err, core.ErrTooManyLogins)
+	_, _, err := e.svc.Login(e.ctx, "clerk", pw, "203.0.113.1:5000")
+	if baoguan.ErrorCode(err) != baoguan.ERATELIMIT || baoguan.ErrorReason(err) != core.ErrTooManyLogins || baoguan.RetryAfter(err) != 6 {
+		t.Errorf("the guessed login from another address: %v (retry after %d), want %s after 6 s", err, baoguan.RetryAfter(err), core.ErrTooManyLogins)
 	}
-	// The login's own bucket is spent too: another address is refused
-	// for it, so spreading guesses over addresses does not help.
-	if _, _, err := e.svc.Login(e.ctx, "clerk", pw, "203.0.113.1"); baoguan.ErrorReason(err) != core.ErrTooManyLogins {
-		t.Errorf("the guessed login from another address: %v, want %s", err, core.ErrTooManyLogins)
+	// Another login is not affected by that one's failures.
+	if _, _, err := e.svc.Login(e.ctx, "other", "guess", "198.51.100.1:4000"); baoguan.ErrorReason(err) != "bad_login" {
+		t.Errorf("another login: %v, want bad_login", err)
 	}
-	e.clock.Add(6 * time.Second) // one try back in each bucket
-	if _, _, err := e.svc.Login(e.ctx, "clerk", pw, "198.51.100.7"); err != nil {
+	e.clock.Add(6 * time.Second) // one try back in the login's bucket
+	if _, _, err := e.svc.Login(e.ctx, "clerk", pw, "198.51.100.7:4000"); err != nil {
 		t.Errorf("after the refill: %v", err)
+	}
+	// One address failing against many logins spends the address's
+	// bucket (20): its next try is refused whatever login it names.
+	for i := range 20 {
+		if _, _, err := e.svc.Login(e.ctx, fmt.Sprintf("nobody%d", i), "guess", "192.0.2.9:1"); baoguan.ErrorReason(err) != "bad_login" {
+			t.Fatalf("address try %d: %v", i+1, err)
+		}
+	}
+	if _, _, err := e.svc.Login(e.ctx, "clerk", pw, "192.0.2.9:2"); baoguan.ErrorCode(err) != baoguan.ERATELIMIT {
+		t.Errorf("21st try from one address: %v, want rate_limited", err)
+	}
+	// Successful logins take nothing: many in a row all succeed.
+	for i := range 12 {
+		if _, _, err := e.svc.Login(e.ctx, "clerk", pw, "198.51.100.200:1"); err != nil {
+			t.Fatalf("successful login %d: %v", i+1, err)
+		}
 	}
 }
 

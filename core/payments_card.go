@@ -97,13 +97,17 @@ func (s *Service) cardChannel(m *baoguan.Merchant) (baoguan.CardChannel, error) 
 // not yet confirmed sends a new code. Errors: EINVALID naming the field
 // (and the channel's refusals: the sandbox takes bank 999 only, reason
 // sandbox_bank); ECONFLICT reason duplicate_request_id when the request id
-// was already confirmed; ESTATE reason no_quickpay_channel.
+// was already confirmed; ESTATE reason no_quickpay_channel; ERATELIMIT
+// reason too_many_sms (Limits.SMS).
 func (s *Service) BindCard(ctx context.Context, m *baoguan.Merchant, in CardBindInput) (*baoguan.CardAgreement, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	ch, err := s.cardChannel(m)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.allowSMS(ctx, m); err != nil {
 		return nil, err
 	}
 	confirmed := func(tx baoguan.Tx) error {
@@ -267,7 +271,8 @@ func agreementTx(tx baoguan.Tx, merchantID int64, agreeID string) (*baoguan.Card
 // applies for its payment (5.3): the order is PAY_APPLIED and an SMS code
 // is sent, to be confirmed with ConfirmQuickPay. Repeating the same order
 // returns it without sending another code while one is pending. Errors:
-// those of CreateOrder; ENOTFOUND field agreeid.
+// those of CreateOrder; ENOTFOUND field agreeid; ERATELIMIT reason
+// too_many_sms (Limits.SMS; the order stays, unpaid).
 func (s *Service) ApplyQuickPay(ctx context.Context, m *baoguan.Merchant, in OrderInput, agreeID string) (*baoguan.Order, error) {
 	if _, err := s.CardAgreement(ctx, m, agreeID); err != nil {
 		return nil, err
@@ -286,8 +291,20 @@ func (s *Service) ApplyQuickPay(ctx context.Context, m *baoguan.Merchant, in Ord
 	if !created && o.PayStatus != baoguan.PayNotPayed {
 		return o, nil
 	}
+	// Refused here, the order stays created and unpaid; the same request
+	// repeated later applies for it.
+	if err := s.allowSMS(ctx, m); err != nil {
+		return nil, err
+	}
 	o, _, err = s.payNow(ctx, m, o.MerchantOrderNo)
 	return o, err
+}
+
+// allowSMS takes one of the merchant's SMS sends (Limits.SMS) before the
+// bank is asked for anything that sends the payer a code: ERATELIMIT,
+// reason too_many_sms, when none is left, and nothing is written.
+func (s *Service) allowSMS(ctx context.Context, m *baoguan.Merchant) error {
+	return s.allowSend(ctx, "sms", s.Limits.SMS, m.ID, "SMS codes sent")
 }
 
 // sendSMSChallenge records that the bank sent the payer of o a new SMS code
@@ -400,9 +417,12 @@ func (s *Service) ConfirmQuickPay(ctx context.Context, m *baoguan.Merchant, no, 
 // round), or to pay with another agreement. A new SMS code is sent and the
 // order is paid by card from then on.
 // Errors: ENOTFOUND (order, or field agreeid); ESTATE reason already_paid
-// or not_payable.
+// or not_payable; ERATELIMIT reason too_many_sms (Limits.SMS).
 func (s *Service) ReapplyQuickPay(ctx context.Context, m *baoguan.Merchant, no, agreeID string) (*baoguan.Order, error) {
 	if _, err := s.CardAgreement(ctx, m, agreeID); err != nil {
+		return nil, err
+	}
+	if err := s.allowSMS(ctx, m); err != nil {
 		return nil, err
 	}
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {

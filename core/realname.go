@@ -15,7 +15,8 @@ import (
 // the merchant) for the operator. The sandbox's rules, keyed on the ID
 // number, are in package sandbox (docs/sandbox.md).
 // Errors: EINVALID field name or idno when empty or too long; ESTATE reason
-// no_identity_provider when the mode has no verifier (live, today).
+// no_identity_provider when the mode has no verifier (live, today);
+// ERATELIMIT reason too_many_realname (Limits.RealName).
 func (s *Service) CheckRealName(ctx context.Context, m *baoguan.Merchant, name, idno string) (*baoguan.RealNameCheck, error) {
 	name, idno = strings.TrimSpace(name), strings.TrimSpace(idno)
 	if idno == "" {
@@ -31,6 +32,9 @@ func (s *Service) CheckRealName(ctx context.Context, m *baoguan.Merchant, name, 
 	if v == nil {
 		return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "no_identity_provider",
 			Message: "本安装尚未接入实名认证渠道，请使用沙箱商户"}
+	}
+	if err := s.allowSend(ctx, "realname", s.Limits.RealName, m.ID, "real-name checks"); err != nil {
+		return nil, err
 	}
 	r, err := v.VerifyRealName(ctx, baoguan.RealNameRequest{Merchant: m, Name: name, IDNo: idno, Now: s.Now()})
 	s.Metrics.ChannelCalls.WithLabelValues("realname").Inc()

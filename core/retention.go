@@ -49,6 +49,7 @@ func expiry(now time.Time, ttl time.Duration) time.Time {
 // Purged counts what one purge deleted.
 type Purged struct {
 	Jobs, Attempts, Keys int
+	Buckets              int // rate-limit buckets idle long enough to be full again
 }
 
 // purgeLock keeps two purges of one service from running at once.
@@ -112,6 +113,23 @@ func (s *Service) Purge(ctx context.Context) (Purged, error) {
 			break
 		}
 	}
+	// A bucket untouched for longer than any limit takes to refill is
+	// full, the same as no bucket: those go whatever the retention, or
+	// sources that fail once each would grow the table for good.
+	for ctx.Err() == nil {
+		var n int
+		if err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+			var err error
+			n, err = tx.DeleteIdleBuckets(tx.Now().Add(-s.Limits.idleAfter()), r.Batch)
+			return err
+		}); err != nil {
+			return out, err
+		}
+		out.Buckets += n
+		if n < r.Batch {
+			break
+		}
+	}
 	return out, ctx.Err()
 }
 
@@ -133,8 +151,8 @@ func (s *Service) retain(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.Log.Warn("purging old records", "err", err)
-		case p.Jobs+p.Attempts+p.Keys > 0:
-			s.Log.Info("purged old records", "jobs", p.Jobs, "attempts", p.Attempts, "idempotency_records", p.Keys)
+		case p.Jobs+p.Attempts+p.Keys+p.Buckets > 0:
+			s.Log.Info("purged old records", "jobs", p.Jobs, "attempts", p.Attempts, "idempotency_records", p.Keys, "rate_buckets", p.Buckets)
 		}
 	}
 }

@@ -118,6 +118,9 @@ type Service struct {
 	// Retention is how long records the gateway no longer needs are kept
 	// (retention.go); the zero value keeps everything.
 	Retention Retention
+	// Limits bound failed authentication, SMS sends and real-name checks
+	// (limits.go); a zero Rate takes DefaultLimits' value.
+	Limits Limits
 
 	wake         chan struct{}
 	wakeDelivery chan struct{}
@@ -150,6 +153,7 @@ func New(svc *Service) *Service {
 	if svc.Metrics == nil {
 		svc.Metrics = NewMetrics(nil)
 	}
+	svc.Limits.fill()
 	svc.Sandbox.fill()
 	svc.Live.fill()
 	svc.wake = make(chan struct{}, 1)

@@ -67,14 +67,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, pass := string(req.Username), string(req.Password)
+	// Failures count against the source address and the app id named
+	// (core.Service.AuthAllowed); over the limit the key is not checked.
+	subject := AuthSubject(user)
+	if err := s.svc.AuthAllowed(r.Context(), r.RemoteAddr, subject); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	badLogin := &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "用户名或密码错误：请使用商户后台获取的 APP Id 与 APP Key"}
 	if user == "" || pass == "" {
-		s.fail(w, r, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "用户名或密码错误：请使用商户后台获取的 APP Id 与 APP Key"})
+		s.fail(w, r, s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, badLogin))
 		return
 	}
 	m, err := s.svc.MerchantByAppKey(r.Context(), user, pass)
 	if err != nil {
 		if baoguan.ErrorCode(err) == baoguan.EUNAUTHORIZED {
-			err = &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "用户名或密码错误：请使用商户后台获取的 APP Id 与 APP Key"}
+			err = s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, badLogin)
 		}
 		s.fail(w, r, err)
 		return
@@ -125,7 +133,16 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 				"权限不足：请在 HTTP 头部加入 Authorization: Bearer <token>，token 由 /auth/login 获取"))
 			return
 		}
+		// A token names its merchant only once verified: failures count
+		// against the source address.
+		if err := s.svc.AuthAllowed(r.Context(), r.RemoteAddr, ""); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		m, err := s.authenticate(r.Context(), hdr)
+		if baoguan.ErrorCode(err) == baoguan.EUNAUTHORIZED {
+			err = s.svc.AuthFailed(r.Context(), r.RemoteAddr, "", err)
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -167,3 +184,7 @@ func merchantOf(r *http.Request) *baoguan.Merchant {
 	m, _ := r.Context().Value(keyMerchant).(*baoguan.Merchant)
 	return m
 }
+
+// AuthSubject is the subject a login's failures count against: the app
+// id it names, which is one merchant's.
+func AuthSubject(appID string) string { return "payzero-app:" + appID }

@@ -2,9 +2,11 @@ package payzero
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/baoguan/baoguan"
@@ -28,6 +30,7 @@ const (
 	codeSMSUsed     = "30013" // 请求异常: the code was burnt or used; apply again
 	codeLogin       = "40001" // 401: bad credentials or token
 	codeNoAuth      = "40003" // 403: no Authorization header
+	codeTooMany     = "40029" // 429: too many failed logins, SMS codes or real-name checks (baoguan's)
 	codeNoRoute     = "40004" // 404
 	codeMethod      = "40005" // 405
 	codeInternal    = "50000" // 500
@@ -89,6 +92,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, fields 
 	case codeLogin:
 		status = http.StatusUnauthorized
 		w.Header().Set("WWW-Authenticate", `Bearer realm="payzero"`)
+	case codeTooMany:
+		status = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.Itoa(baoguan.RetryAfter(err)))
 	}
 	writeEnvelope(w, status, failure(code, msg))
 }
@@ -148,6 +154,8 @@ func (s *Server) translate(err error, fields ...map[string]string) (string, stri
 		return codeTooLarge, msg
 	case baoguan.EUNAUTHORIZED:
 		return codeLogin, msg
+	case baoguan.ERATELIMIT:
+		return codeTooMany, fmt.Sprintf("请求过于频繁，请在 %d 秒后重试", baoguan.RetryAfter(err))
 	}
 	return codeInternal, "服务器内部错误"
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
 )
 
 // The vendor document authenticates nobody: the body names the merchant
@@ -40,14 +41,37 @@ func (s *Server) caller(r *http.Request, name string) (*baoguan.Merchant, error)
 			"request_id", r.Header.Get("X-Request-Id"))
 		return nil, denied
 	}
+	// Failed checks count against the source (the address allow-net
+	// sees) and, once the name is a merchant's, the merchant
+	// (core.Service.AuthAllowed); over either limit nothing is checked.
+	src := s.clientIP(r).String()
+	if !s.clientIP(r).IsValid() {
+		src = r.RemoteAddr
+	}
+	// Only a wrong token counts against the merchant: it is the one
+	// secret to guess; an address outside allow-net has nothing to try,
+	// and counting it would let anyone lock the merchant out.
+	subject := ""
+	failedAs := func(subject, why string) (*baoguan.Merchant, error) {
+		_, err := refuse(why)
+		return nil, s.svc.AuthFailed(r.Context(), src, subject, err)
+	}
+	failed := func(why string) (*baoguan.Merchant, error) { return failedAs("", why) }
+	if err := s.svc.AuthAllowed(r.Context(), src, ""); err != nil {
+		return nil, err
+	}
 	if name == "" {
-		return refuse("MerchantName is empty")
+		return failed("MerchantName is empty")
 	}
 	m, err := s.svc.MerchantByName(r.Context(), name)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		return refuse("no merchant of that name")
+		return failed("no merchant of that name")
 	}
 	if err != nil {
+		return nil, err
+	}
+	subject = core.AuthMerchant(m)
+	if err := s.svc.AuthAllowed(r.Context(), src, subject); err != nil {
 		return nil, err
 	}
 	token := strings.TrimSpace(m.Settings[SettingAccessToken])
@@ -56,12 +80,12 @@ func (s *Server) caller(r *http.Request, name string) (*baoguan.Merchant, error)
 		s.log.Warn("pushorder allow-net entries ignored", "merchant", m.No, "entries", strings.Join(bad, ","))
 	}
 	if token == "" && m.Settings[SettingAllowNet] == "" {
-		return refuse("pushorder access is not enabled for this merchant (no access-token, no allow-net)")
+		return failed("pushorder access is not enabled for this merchant (no access-token, no allow-net)")
 	}
 	given := r.PathValue("token")
 	switch {
 	case token == "" && given != "":
-		return refuse("the path holds a token but the merchant has none")
+		return failed("the path holds a token but the merchant has none")
 	case token != "" && subtle.ConstantTimeCompare([]byte(given), []byte(token)) != 1:
 		// A token replaced with a grace period (baoguan merchant key
 		// --grace) still opens the door until the period ends.
@@ -75,7 +99,7 @@ func (s *Server) caller(r *http.Request, name string) (*baoguan.Merchant, error)
 			ok = ok || given != "" && subtle.ConstantTimeCompare([]byte(given), []byte(o)) == 1
 		}
 		if !ok {
-			return refuse("the path token is missing or wrong")
+			return failedAs(subject, "the path token is missing or wrong")
 		}
 	}
 	if m.Settings[SettingAllowNet] != "" {
@@ -88,7 +112,7 @@ func (s *Server) caller(r *http.Request, name string) (*baoguan.Merchant, error)
 			}
 		}
 		if !ok {
-			return refuse("the client address is not in the merchant's allow-net")
+			return failed("the client address is not in the merchant's allow-net")
 		}
 	}
 	return m, nil

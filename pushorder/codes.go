@@ -3,7 +3,9 @@ package pushorder
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/baoguan/baoguan"
@@ -83,6 +85,8 @@ func pushResult(err error) (code, msg string) {
 		return CodeBadData, pushText[CodeBadData] + "：" + baoguan.ErrorMessage(err)
 	case baoguan.EUNAUTHORIZED, baoguan.EFORBIDDEN:
 		return CodeUnsigned, msgNoAccess
+	case baoguan.ERATELIMIT:
+		return CodeUnsigned, tooMany(err)
 	case baoguan.EMERCHANT:
 		if reason == "arrears" {
 			return CodeArrears, pushText[CodeArrears]
@@ -128,6 +132,8 @@ func queryResult(err error) (code, msg string) {
 		return CodeQueryFailed, msgInternal
 	case baoguan.EUNAUTHORIZED, baoguan.EFORBIDDEN:
 		return CodeUnsigned, msgNoAccess
+	case baoguan.ERATELIMIT:
+		return CodeUnsigned, tooMany(err)
 	case baoguan.ENOTFOUND:
 		return CodeQueryFailed, "获取信息失败：订单不存在"
 	}
@@ -176,10 +182,19 @@ type queryFailure struct {
 	OrderNo    string `json:"OrderNo"`
 }
 
+// tooMany is the ReturnMsg of a caller refused by the failed-access
+// limits: the document has no code for it, so it is 9912's, with the wait.
+func tooMany(err error) string {
+	return fmt.Sprintf("访问失败次数过多，请 %d 秒后重试（该来源或该商户的令牌校验失败次数超过限制）", baoguan.RetryAfter(err))
+}
+
 // writeReply writes v as JSON with status 200 whatever the ReturnCode: the
 // document's .NET client reads the body with HttpWebRequest, which throws
-// on any other status before the ReturnCode can be read.
-func writeReply(w http.ResponseWriter, v any) {
+// on any other status before the ReturnCode can be read. The one exception
+// is a caller over the failed-access limits (err is ERATELIMIT): 429 with
+// Retry-After, the same body, since a client that is refused for guessing
+// is better stopped than answered as usual.
+func writeReply(w http.ResponseWriter, v any, err ...error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // messages may quote a client's "&"; keep them readable
@@ -189,6 +204,11 @@ func writeReply(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	status := http.StatusOK
+	if len(err) > 0 && baoguan.RetryAfter(err[0]) > 0 {
+		status = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.Itoa(baoguan.RetryAfter(err[0])))
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -35,7 +35,7 @@ func (s *Server) handlePush(test bool) http.Handler {
 				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "route", r.Pattern, // the path holds the access token
 					"order_no", orderNo, "err", err)
 			}
-			writeReply(w, pushReply{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo})
+			writeReply(w, pushReply{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo}, err)
 		}
 		data, err := s.readData(w, r)
 		if err != nil {

@@ -17,7 +17,7 @@ func (s *Server) handleGet() http.Handler {
 				s.log.Error("pushorder internal error", "request_id", r.Header.Get("X-Request-Id"), "route", r.Pattern, // the path holds the access token
 					"order_no", orderNo, "err", err)
 			}
-			writeReply(w, queryFailure{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo})
+			writeReply(w, queryFailure{ReturnCode: code, ReturnMsg: msg, OrderNo: orderNo}, err)
 		}
 		data, err := s.readData(w, r)
 		if err != nil {

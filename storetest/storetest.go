@@ -1542,6 +1542,50 @@ func testTakeToken(t *testing.T, s baoguan.Store) {
 	if !ok {
 		t.Fatal("a bucket refilling a million tokens a second stayed empty")
 	}
+	// Tokens reads without taking: a fresh bucket is full, a used one
+	// holds what is left, and reading twice changes nothing.
+	tokens := func(key string, rate float64, burst int) float64 {
+		var n float64
+		view(t, s, func(tx baoguan.Tx) error {
+			var err error
+			n, err = tx.Tokens(key, rate, burst)
+			return err
+		})
+		return n
+	}
+	if n := tokens("mch:never", 0.001, 5); n != 5 {
+		t.Errorf("an unused bucket holds %v tokens, want its burst 5", n)
+	}
+	if n := tokens("mch:A", 0.001, 3); n >= 1 {
+		t.Errorf("an emptied bucket holds %v tokens, want less than 1", n)
+	}
+	if n := tokens("mch:A", 0.001, 3); n >= 1 {
+		t.Errorf("reading a bucket twice gave it tokens: %v", n)
+	}
+	if n := tokens("mch:B", 0.001, 3); n < 1.99 || n > 2.01 {
+		t.Errorf("a bucket of 3 with one taken holds %v, want 2", n)
+	}
+	// Idle buckets go; a bucket changed since stays.
+	advance(t, s, time.Hour)
+	update(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.TakeToken("mch:fresh", 0.001, 3)
+		return err
+	})
+	var gone int
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		gone, err = tx.DeleteIdleBuckets(tx.Now().Add(-time.Minute), 100)
+		return err
+	})
+	if gone != 3 {
+		t.Errorf("DeleteIdleBuckets deleted %d buckets, want the 3 idle ones", gone)
+	}
+	if n := tokens("mch:A", 0.001, 3); n != 3 {
+		t.Errorf("a deleted bucket holds %v tokens, want a full 3", n)
+	}
+	if n := tokens("mch:fresh", 0.001, 3); n >= 2.5 {
+		t.Errorf("a bucket used a moment ago was deleted: %v tokens", n)
+	}
 }
 
 // CardNo is the card number the suite stores; the sqlite tests search the

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
 )
 
 // authScheme is the only Authorization scheme WeChat Pay APIv3 defines.
@@ -130,35 +131,46 @@ func (s *Server) api(prefix string, loc location, h handler) http.Handler {
 // METHOD\nURI\ntimestamp\nnonce\nbody\n, the rate limit, and a nonce not
 // used before. Every failure but the rate limit is SIGN_ERROR.
 func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, prefix string, c *call) error {
+	// Failed authentication counts against the source address and, for a
+	// signature that does not verify, the merchant; over either limit
+	// nothing more is checked (core.Service.AuthAllowed).
+	src, subject := r.RemoteAddr, ""
+	failed := func(err error) error { return s.svc.AuthFailed(ctx, src, subject, err) }
+	if err := s.svc.AuthAllowed(ctx, src, ""); err != nil {
+		return err
+	}
 	a, err := parseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
-		return signError(err.Error())
+		return failed(signError(err.Error()))
 	}
 	ts, err := strconv.ParseInt(a.timestamp, 10, 64)
 	if err != nil {
-		return signError("the Authorization timestamp must be Unix seconds, not " + strconv.Quote(a.timestamp))
+		return failed(signError("the Authorization timestamp must be Unix seconds, not " + strconv.Quote(a.timestamp)))
 	}
 	// Compared in seconds against bounds computed from the clock, never by
 	// turning a difference into a time.Duration: a timestamp ~300 years
 	// away made that product overflow and pass as a small skew.
 	now, skew := s.svc.Now().Unix(), int64(s.skew/time.Second)
 	if ts < now-skew || ts > now+skew {
-		return signError(fmt.Sprintf("the Authorization timestamp %d is more than %s away from baoguan's clock (%d)", ts, s.skew, now))
+		return failed(signError(fmt.Sprintf("the Authorization timestamp %d is more than %s away from baoguan's clock (%d)", ts, s.skew, now)))
 	}
 	if len(a.nonce) > 64 || strings.ContainsAny(a.nonce, " \t\r\n") {
-		return signError("nonce_str must be at most 64 characters without spaces")
+		return failed(signError("nonce_str must be at most 64 characters without spaces"))
 	}
 	m, err := s.svc.MerchantBySetting(ctx, settingMchID, a.mchid)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		return signError("mchid " + a.mchid + " is not registered with baoguan")
+		return failed(signError("mchid " + a.mchid + " is not registered with baoguan"))
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.svc.AuthAllowed(ctx, src, core.AuthMerchant(m)); err != nil {
 		return err
 	}
 	keys, err := merchantKeys(m)
 	if err != nil {
 		s.log.Warn("wechatv3 merchant key unusable", "merchant", m.No, "err", err)
-		return signError("no usable merchant certificate is registered for mchid " + a.mchid + "; ask the operator to register it")
+		return failed(signError("no usable merchant certificate is registered for mchid " + a.mchid + "; ask the operator to register it"))
 	}
 	// A certificate authenticates only within its validity, on baoguan's
 	// clock; a bare public key registered with its serial has none.
@@ -167,8 +179,8 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	var retired []*rsa.PublicKey
 	if k, ok := keys[normSerial(a.serial)]; ok {
 		if !k.validAt(at) {
-			return signError(fmt.Sprintf("the merchant certificate %s is valid from %s to %s, not now; sign with a current certificate and ask the operator to register it",
-				a.serial, k.notBefore.UTC().Format(time.RFC3339), k.notAfter.UTC().Format(time.RFC3339)))
+			return failed(signError(fmt.Sprintf("the merchant certificate %s is valid from %s to %s, not now; sign with a current certificate and ask the operator to register it",
+				a.serial, k.notBefore.UTC().Format(time.RFC3339), k.notAfter.UTC().Format(time.RFC3339))))
 		}
 		pub = k.pub
 	} else {
@@ -176,7 +188,7 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 			return err
 		}
 		if len(retired) == 0 {
-			return signError("serial_no " + a.serial + " is not a merchant certificate registered for mchid " + a.mchid)
+			return failed(signError("serial_no " + a.serial + " is not a merchant certificate registered for mchid " + a.mchid))
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
@@ -189,7 +201,7 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	sig, err := base64.StdEncoding.DecodeString(a.signature)
 	if err != nil {
-		return signError("the Authorization signature is not base64")
+		return failed(signError("the Authorization signature is not base64"))
 	}
 	ok := pub != nil && verifies(pub, sig, r, prefix, a, body)
 	if !ok && pub != nil {
@@ -202,8 +214,9 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 		ok = ok || verifies(k, sig, r, prefix, a, body)
 	}
 	if !ok {
-		return signError("the signature does not verify with the merchant certificate " + a.serial +
-			": sign METHOD\\nURI\\ntimestamp\\nnonce\\nbody\\n with the merchant's private key")
+		subject = core.AuthMerchant(m)
+		return failed(signError("the signature does not verify with the merchant certificate " + a.serial +
+			": sign METHOD\\nURI\\ntimestamp\\nnonce\\nbody\\n with the merchant's private key"))
 	}
 	if s.rate > 0 {
 		ok, err := s.svc.Allow(ctx, "wechatv3:"+a.mchid, s.rate, s.burst)
@@ -418,6 +431,9 @@ func (s *Server) write(w http.ResponseWriter, status int, v any) {
 // the request id and never described to the caller.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
 	we := toWire(err, c.loc, c.vals)
+	if we.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(max(we.retryAfter, 1)))
+	}
 	if we.body.Code == codeSystemError {
 		// The caller sees the Request-ID; the log has the cause under it.
 		id := randomString(24)

@@ -45,6 +45,8 @@ type errorBody struct {
 type wireError struct {
 	status int
 	body   errorBody
+	// retryAfter is the Retry-After of a 429, in seconds.
+	retryAfter int
 }
 
 func (e *wireError) Error() string { return e.body.Code + ": " + e.body.Message }
@@ -113,6 +115,11 @@ func toWire(err error, loc location, vals map[string]string) *wireError {
 		return &wireError{status: http.StatusNotFound, body: errorBody{Code: codeNotFound, Message: msg}}
 	case baoguan.EUNAUTHORIZED:
 		return signError(msg)
+	case baoguan.ERATELIMIT:
+		// Too many failed signatures (or SMS codes, real-name checks):
+		// WeChat's own answer to a caller going too fast.
+		return &wireError{status: http.StatusTooManyRequests, retryAfter: baoguan.RetryAfter(err),
+			body: errorBody{Code: codeFrequencyLimited, Message: msg}}
 	case baoguan.ECONFLICT:
 		if baoguan.ErrorReason(err) == "stale" {
 			// Another request changed the same order at the same moment;

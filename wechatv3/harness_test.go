@@ -100,6 +100,9 @@ func newHarness(t *testing.T, configure ...func(*harnessConfig)) *harness {
 	// can re-declare it themselves.
 	retries[baoguan.JobDeclare] = baoguan.Retry{}
 	svc := core.New(&core.Service{
+		// Scenarios fail authentication on purpose, many times from one
+		// address; the limits have their own tests (limits_test.go).
+		Limits:         core.NoLimits(),
 		Store:          store,
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(cfg.portDelay)},
 		SampleIdentity: sandbox.IsSampleIdentity,

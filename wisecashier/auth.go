@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
 )
 
 // Authentication (§2). Every request carries the headers AgentNo,
@@ -367,9 +368,17 @@ func header(r *http.Request, pageAuth bool, names ...string) string {
 // verify), the timestamp within the window (411 outside it), the version
 // (400 for one other than 1.0 and 2.0) and the rate limit (503).
 func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, pageAuth bool) (*call, error) {
+	// Failed authentication counts against the source address and, for a
+	// signature that does not verify, the agent; over either limit
+	// nothing more is checked (core.Service.AuthAllowed).
+	src, subject := r.RemoteAddr, ""
+	failed := func(err error) (*call, error) { return nil, s.svc.AuthFailed(ctx, src, subject, err) }
+	if err := s.svc.AuthAllowed(ctx, src, ""); err != nil {
+		return nil, err
+	}
 	agentNo := header(r, pageAuth, agentHeaders...)
 	if agentNo == "" {
-		return nil, authError("the AgentNo header is required: the agent number WiseCashier assigned")
+		return failed(authError("the AgentNo header is required: the agent number WiseCashier assigned"))
 	}
 	version := header(r, pageAuth, "Version")
 	switch version {
@@ -381,33 +390,36 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	sigText := header(r, pageAuth, "Signature")
 	if sigText == "" {
-		return nil, authError("the Signature header is required")
+		return failed(authError("the Signature header is required"))
 	}
 	tsText := header(r, pageAuth, "Timestamp")
 	ts, err := parseTimestamp(tsText)
 	if err != nil {
-		return nil, authError(err.Error())
+		return failed(authError(err.Error()))
 	}
 	// Both sides are bounded (13 digits; the clock), so the difference in
 	// seconds cannot wrap.
 	if off, window := s.svc.Now().Unix()-ts, int64(s.window/time.Second); off > window || off < -window {
-		return nil, &wireError{status: StatusTimestamp, message: fmt.Sprintf("请求已过时: Timestamp %s is %d seconds from baoguan's clock; at most %d are allowed", tsText, off, window)}
+		return failed(&wireError{status: StatusTimestamp, message: fmt.Sprintf("请求已过时: Timestamp %s is %d seconds from baoguan's clock; at most %d are allowed", tsText, off, window)})
 	}
 	a, err := s.svc.AgentByNo(ctx, agentNo)
 	if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-		return nil, authError("agent " + agentNo + " is not registered")
+		return failed(authError("agent " + agentNo + " is not registered"))
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.svc.AuthAllowed(ctx, src, core.AuthAgent(a.No)); err != nil {
 		return nil, err
 	}
 	keys, err := agentKeys(a)
 	if err != nil {
 		s.log.Warn("wisecashier agent key unusable", "agent", a.No, "err", err)
-		return nil, authError("no usable public key is registered for agent " + agentNo + "; ask the operator to register it")
+		return failed(authError("no usable public key is registered for agent " + agentNo + "; ask the operator to register it"))
 	}
 	sig, err := decodeSignature(sigText)
 	if err != nil {
-		return nil, authError("the Signature is not base64")
+		return failed(authError("the Signature is not base64"))
 	}
 	params, err := s.readParams(w, r, pageAuth)
 	if err != nil {
@@ -415,7 +427,8 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	enc, ok := verifySignature(keys, sig, params, tsText)
 	if !ok {
-		return nil, authError("签名错误: the signature does not verify with agent " + agentNo + "'s public key over the sorted, URL-encoded parameters and \",\" + Timestamp")
+		subject = core.AuthAgent(a.No)
+		return failed(authError("签名错误: the signature does not verify with agent " + agentNo + "'s public key over the sorted, URL-encoded parameters and \",\" + Timestamp"))
 	}
 	if s.rate > 0 {
 		ok, err := s.svc.Allow(ctx, Protocol+":"+a.No, s.rate, s.burst)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/baoguan/baoguan"
@@ -44,6 +45,8 @@ const okMessage = "请求成功"
 type wireError struct {
 	status  int
 	message string
+	// retryAfter is the Retry-After of a 429, in seconds.
+	retryAfter int
 }
 
 func (e *wireError) Error() string { return e.message }
@@ -93,6 +96,8 @@ func toWire(err error) *wireError {
 		return &wireError{status: http.StatusBadRequest, message: "请求参数错误: " + wireField(field) + ": " + e.Message}
 	case baoguan.EUNAUTHORIZED:
 		return &wireError{status: http.StatusUnauthorized, message: e.Message}
+	case baoguan.ERATELIMIT:
+		return &wireError{status: http.StatusTooManyRequests, retryAfter: baoguan.RetryAfter(err), message: "请求过于频繁: " + e.Message}
 	case baoguan.EFORBIDDEN, baoguan.EMERCHANT:
 		return &wireError{status: http.StatusForbidden, message: "权限错误: " + e.Message}
 	case baoguan.ENOTFOUND:
@@ -144,6 +149,9 @@ func (s *Server) ok(w http.ResponseWriter, data any) {
 // described.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	we := toWire(err)
+	if we.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(max(we.retryAfter, 1)))
+	}
 	if we.status == http.StatusInternalServerError {
 		// The caller sees a generic message; the cause is logged under the
 		// request id (X-Request-Id, set by the gateway).

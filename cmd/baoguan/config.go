@@ -110,6 +110,18 @@ type Config struct {
 	// retry of a declaration that met a customs interface exception or a
 	// failed call (--declare-retries, BAOGUAN_DECLARE_RETRIES).
 	DeclareRetries baoguan.Retry
+	// Limits bound failed authentication per source address and per
+	// merchant, agent or console login, and SMS sends and real-name
+	// checks per merchant, across every instance (--limit-auth-source,
+	// --limit-auth-subject, --limit-auth-login, --limit-sms,
+	// --limit-realname; core.Limits, docs/security.md).
+	Limits core.Limits
+	// PreAuthBodyTimeout bounds how long the body of a request to a
+	// front-end that reads it before authenticating may take to arrive
+	// (--preauth-body-timeout); PreAuthConcurrency how many such bodies
+	// are read at once (--preauth-concurrency). See preauth.go.
+	PreAuthBodyTimeout time.Duration
+	PreAuthConcurrency int
 	// FrontendAddrs are optional dedicated listeners, by protocol, that
 	// serve one vendor protocol at their root for clients that hard-code
 	// paths (--pushorder-addr, --accp-addr, --wechatv3-addr, --payzero-addr,
@@ -175,6 +187,39 @@ func checkListen(v string) error {
 		return fmt.Errorf("invalid port %q in %q (want 0 to 65535)", port, v)
 	}
 	return nil
+}
+
+// limit is a setting of one rate limit: "RATE,BURST" (tokens a second,
+// bucket size) or "off".
+func limit(flag, def, usage string, field func(*core.Limits) *core.Rate) settingDef {
+	return settingDef{flag: flag, typ: "rate,burst", def: def, usage: usage + ` ("RATE,BURST": RATE a second, BURST at once; or "off")`,
+		parse: func(c *Config, v string) error {
+			r, err := parseRate(v)
+			if err != nil {
+				return err
+			}
+			*field(&c.Limits) = r
+			return nil
+		}}
+}
+
+// parseRate reads "RATE,BURST" or "off". A bucket must refill within a
+// day: idle buckets are purged once every limit has refilled them.
+func parseRate(v string) (core.Rate, error) {
+	if strings.EqualFold(strings.TrimSpace(v), "off") {
+		return core.Rate{PerSecond: -1}, nil
+	}
+	rs, bs, ok := strings.Cut(v, ",")
+	rate, err1 := strconv.ParseFloat(strings.TrimSpace(rs), 64)
+	burst, err2 := strconv.Atoi(strings.TrimSpace(bs))
+	if !ok || err1 != nil || err2 != nil || rate <= 0 || rate > 1e6 || burst < 1 || burst > 1e6 {
+		return core.Rate{}, fmt.Errorf("invalid limit %q (want RATE,BURST with RATE > 0 a second and BURST ≥ 1, e.g. 0.2,20; or off)", v)
+	}
+	r := core.Rate{PerSecond: rate, Burst: burst}
+	if r.Refill() > 24*time.Hour {
+		return core.Rate{}, fmt.Errorf("invalid limit %q: an empty bucket would take %s to refill; keep BURST/RATE within a day", v, r.Refill().Round(time.Second))
+	}
+	return r, nil
 }
 
 // frontendAddr is the setting of one protocol's dedicated listener.
@@ -369,6 +414,34 @@ var settingDefs = append([]settingDef{
 				return fmt.Errorf("invalid log level %q (use debug, info, warn or error)", v)
 			}
 			c.LogLevel = l
+			return nil
+		}},
+	limit("limit-auth-source", "0.2,20", "failed authentications one source address (IPv4 address, IPv6 /64) may make, across every front-end and instance",
+		func(l *core.Limits) *core.Rate { return &l.AuthSource }),
+	limit("limit-auth-subject", "0.5,50", "failed authentications naming one merchant or agent, from all sources together",
+		func(l *core.Limits) *core.Rate { return &l.AuthSubject }),
+	limit("limit-auth-login", "0.1667,10", "failed console logins naming one login, from all sources together",
+		func(l *core.Limits) *core.Rate { return &l.AuthLogin }),
+	limit("limit-sms", "1,60", "SMS codes sent for one merchant (card binding, quick pay)",
+		func(l *core.Limits) *core.Rate { return &l.SMS }),
+	limit("limit-realname", "5,100", "real-name checks one merchant may make",
+		func(l *core.Limits) *core.Rate { return &l.RealName }),
+	{flag: "preauth-body-timeout", typ: "duration", def: "15s", usage: "how long the body of a request to pushorder, accp, wechatv3, payzero or wisecashier (read before the caller is authenticated) may take to arrive",
+		parse: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("invalid duration %q (want a positive duration such as 15s)", v)
+			}
+			c.PreAuthBodyTimeout = d
+			return nil
+		}},
+	{flag: "preauth-concurrency", typ: "int", def: "256", usage: "bodies read at once before their callers are authenticated, per instance; more wait no longer than a moment and get 503",
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100000 {
+				return fmt.Errorf("invalid number %q (want 1 to 100000)", v)
+			}
+			c.PreAuthConcurrency = n
 			return nil
 		}},
 	{flag: "shutdown-timeout", typ: "duration", def: "30s", usage: "how long a stopping server waits for requests in flight",

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/baoguan/baoguan/accp"
 	"github.com/baoguan/baoguan/core"
@@ -24,6 +23,10 @@ type frontend struct {
 	prefix   string // mount point on the main listener
 	register func(mux *http.ServeMux, prefix string)
 	handler  http.Handler // the same routes at the root, for a dedicated listener
+	// tokenAuth: a request with an Authorization header is authenticated
+	// from it before its body is read (payzero after login), so its
+	// body — a batch upload, perhaps — is not read under the gate.
+	tokenAuth bool
 }
 
 // buildFrontends creates every vendor front-end, registers its
@@ -59,7 +62,7 @@ func buildFrontends(ctx context.Context, svc *core.Service, log *slog.Logger) ([
 		return nil, fmt.Errorf("payzero: %w", err)
 	}
 	svc.Formats.Register(payzero.Protocol, payzero.NewFormat(payzero.FormatOptions{Now: svc.Now}))
-	out = append(out, frontend{name: payzero.Protocol, prefix: "/payzero", register: pz.Register, handler: pz.Handler()})
+	out = append(out, frontend{name: payzero.Protocol, prefix: "/payzero", register: pz.Register, handler: pz.Handler(), tokenAuth: true})
 
 	wc, err := wisecashier.New(wisecashier.Options{Svc: svc, Log: log})
 	if err != nil {
@@ -71,9 +74,24 @@ func buildFrontends(ctx context.Context, svc *core.Service, log *slog.Logger) ([
 	return out, nil
 }
 
+// mountFrontends serves each front-end under its prefix on mux, its
+// bodies read under gate (every request to a vendor front-end is
+// unauthenticated until its body is read).
+func mountFrontends(mux *http.ServeMux, fes []frontend, gate *preAuthGate) {
+	for _, fe := range fes {
+		// The front-end's own mux routes under the prefix and sets the
+		// request's pattern (the gate passes the request on unchanged),
+		// so logs and metrics name the front-end's routes.
+		sub := http.NewServeMux()
+		fe.register(sub, fe.prefix)
+		mux.Handle(fe.prefix+"/", gate.wrap(sub, fe.tokenAuth))
+	}
+}
+
 // dedicatedListeners opens the listeners of --<protocol>-addr and serves
-// each front-end at their root. It returns the servers to shut down.
-func dedicatedListeners(cfg *Config, fes []frontend, log *slog.Logger, m *httpMetrics, stdout io.Writer) ([]*http.Server, error) {
+// each front-end at their root, with the main listener's limits
+// (newServer) and its gate. It returns the servers to shut down.
+func dedicatedListeners(cfg *Config, fes []frontend, gate *preAuthGate, log *slog.Logger, m *httpMetrics, stdout io.Writer) ([]*http.Server, error) {
 	var servers []*http.Server
 	known := map[string]bool{}
 	for _, fe := range fes {
@@ -90,9 +108,8 @@ func dedicatedListeners(cfg *Config, fes []frontend, log *slog.Logger, m *httpMe
 			return nil, fmt.Errorf("%s: %w", cfg.name(fe.name+"-addr"), err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/", fe.handler)
-		srv := &http.Server{Handler: withObservability(mux, log, m), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		mux.Handle("/", gate.wrap(fe.handler, fe.tokenAuth))
+		srv := newServer(withObservability(mux, log, m), log)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("dedicated listener stopped", "protocol", fe.name, "err", err)

@@ -73,7 +73,16 @@ func newGateway(t *testing.T) *gateway {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	g := &gateway{store: &failingStore{Store: db}, logs: &syncBuffer{}, dedicated: map[string]http.Handler{}}
+	return newGatewayOn(t, &failingStore{Store: db})
+}
+
+// newGatewayOn builds another instance of the gateway on store: its own
+// core service and front-ends, sharing only the database, as a second
+// `serve` on one PostgreSQL database does.
+func newGatewayOn(t *testing.T, store *failingStore) *gateway {
+	t.Helper()
+	ctx := context.Background()
+	g := &gateway{store: store, logs: &syncBuffer{}, dedicated: map[string]http.Handler{}}
 	log := newLogger(g.logs, slog.LevelDebug)
 	reg := prometheus.NewRegistry()
 	svc := core.New(&core.Service{
@@ -94,10 +103,11 @@ func newGateway(t *testing.T) *gateway {
 		t.Fatal(err)
 	}
 	hm := newHTTPMetrics(reg)
+	gate := newPreAuthGate(0, 0, log)
+	mountFrontends(mux, fes, gate)
 	for _, fe := range fes {
-		fe.register(mux, fe.prefix)
 		m := http.NewServeMux()
-		m.Handle("/", fe.handler)
+		m.Handle("/", gate.wrap(fe.handler, fe.tokenAuth))
 		g.dedicated[fe.name] = withObservability(m, log, hm)
 	}
 	g.handler = withObservability(mux, log, hm)
@@ -112,6 +122,7 @@ type call struct {
 	target    string
 	header    map[string]string
 	body      string
+	remote    string // the client's address, host:port; httptest's 192.0.2.1:1234 when empty
 }
 
 func (g *gateway) do(c call) *httptest.ResponseRecorder {
@@ -122,6 +133,9 @@ func (g *gateway) do(c call) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(c.method, c.target, body)
 	for k, v := range c.header {
 		r.Header.Set(k, v)
+	}
+	if c.remote != "" {
+		r.RemoteAddr = c.remote
 	}
 	w := httptest.NewRecorder()
 	h := g.handler

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
@@ -45,6 +44,7 @@ stops and the database is closed.`,
 	s := bindSettings(cmd.Flags(), getenv, append([]string{
 		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "notify-concurrency", "notify-per-destination",
 		"retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"limit-auth-source", "limit-auth-subject", "limit-auth-login", "limit-sms", "limit-realname", "preauth-body-timeout", "preauth-concurrency",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "upstream-rate", "declare-retries",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		Log:            log,
 		Metrics:        core.NewMetrics(reg),
 		Retention:      cfg.Retention,
+		Limits:         cfg.Limits,
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.
@@ -135,9 +136,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	for _, fe := range fes {
-		fe.register(mux, fe.prefix)
-	}
+	gate := newPreAuthGate(cfg.PreAuthConcurrency, cfg.PreAuthBodyTimeout, log)
+	mountFrontends(mux, fes, gate)
 	hm := newHTTPMetrics(reg)
 	handler := withObservability(mux, log, hm)
 
@@ -152,15 +152,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // a 32 MiB batch upload from a slow link
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(handler, log)
 
 	// The runner gets its own context so that it outlives the HTTP server:
 	// requests still in flight during shutdown may enqueue jobs, and the
@@ -184,7 +176,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.dbDisplay(), "workers", cfg.Workers, "job_lease", cfg.JobLease.String(),
 		"sandbox_delay", cfg.SandboxDelay.String(), "allow_private_notify", cfg.AllowPrivateNotify, "version", version)
 	fmt.Fprintf(stdout, "listening on %s\n", base)
-	extra, err := dedicatedListeners(cfg, fes, log, hm, stdout)
+	extra, err := dedicatedListeners(cfg, fes, gate, log, hm, stdout)
 	defer func() {
 		for _, s := range extra {
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -1,0 +1,283 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Limits bound what callers may try, through token buckets kept in the
+// database (Allow), so each holds across every instance sharing it.
+//
+// Failed authentication is limited twice: per source address (an IPv4
+// address, or the /64 an IPv6 address is in, since one host holds a whole
+// /64) and per subject, the merchant, agent or console login a request
+// names. Only failures take tokens; a caller whose bucket is empty is
+// refused before its credentials are checked, so that a guess made while
+// refused tells nothing (a correct one included): that is what bounds
+// guessing. A successful authentication takes nothing and, until the
+// buckets of its source and subject are empty, is not slowed down.
+//
+// SMS challenges (card binding and quick pay, first sends and resends) and
+// real-name checks are limited per merchant, counting every one sent: each
+// costs money upstream and can be aimed at someone else's phone.
+type Limits struct {
+	AuthSource  Rate // failed authentications from one source address
+	AuthSubject Rate // failed authentications naming one merchant or agent
+	AuthLogin   Rate // failed authentications naming one console login (people choose passwords: tighter)
+	SMS         Rate // SMS challenges sent for one merchant
+	RealName    Rate // real-name checks made by one merchant
+}
+
+// Rate is a token bucket: PerSecond tokens a second refill it up to Burst.
+// PerSecond < 0 turns the limit off; a zero Rate takes the default.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+func (r Rate) off() bool { return r.PerSecond < 0 }
+
+// String is the Rate as the --limit-* settings write it: "0.2,20", or
+// "off".
+func (r Rate) String() string {
+	if r.off() {
+		return "off"
+	}
+	return fmt.Sprintf("%g,%d", r.PerSecond, r.Burst)
+}
+
+// Refill is how long an empty bucket of this rate takes to fill up again.
+func (r Rate) Refill() time.Duration {
+	if r.off() || r.PerSecond == 0 {
+		return 0
+	}
+	return time.Duration(float64(r.Burst) / r.PerSecond * float64(time.Second))
+}
+
+// DefaultLimits are the limits `baoguan serve` starts with:
+//
+//   - a source address may fail authentication 20 times at once, then once
+//     every 5 seconds (12 a minute);
+//   - a merchant, agent or console login may be failed against 50 times at
+//     once, then once every 2 seconds, from all sources together;
+//   - a console login may be failed against 10 times at once, then once
+//     every 6 seconds;
+//   - a merchant may send 60 SMS challenges at once, then one a second;
+//   - a merchant may make 100 real-name checks at once, then 5 a second.
+func DefaultLimits() Limits {
+	return Limits{
+		AuthSource:  Rate{PerSecond: 0.2, Burst: 20},
+		AuthSubject: Rate{PerSecond: 0.5, Burst: 50},
+		AuthLogin:   Rate{PerSecond: 1.0 / 6, Burst: 10},
+		SMS:         Rate{PerSecond: 1, Burst: 60},
+		RealName:    Rate{PerSecond: 5, Burst: 100},
+	}
+}
+
+// fill puts the default in every zero Rate.
+func (l *Limits) fill() {
+	d := DefaultLimits()
+	for _, p := range []struct{ r, def *Rate }{{&l.AuthSource, &d.AuthSource}, {&l.AuthSubject, &d.AuthSubject}, {&l.AuthLogin, &d.AuthLogin},
+		{&l.SMS, &d.SMS}, {&l.RealName, &d.RealName}} {
+		if *p.r == (Rate{}) {
+			*p.r = *p.def
+		}
+	}
+}
+
+// idleAfter is how long a bucket must be untouched before it is purged:
+// past the longest refill of any limit, when it is full again and the same
+// as no bucket at all. Upstream and WeChat buckets refill within seconds.
+func (l Limits) idleAfter() time.Duration {
+	d := time.Hour
+	for _, r := range []Rate{l.AuthSource, l.AuthSubject, l.AuthLogin, l.SMS, l.RealName} {
+		d = max(d, 2*r.Refill())
+	}
+	return d
+}
+
+// subjectRate is the limit of a subject: console logins have their own.
+func (l Limits) subjectRate(subject string) Rate {
+	if strings.HasPrefix(subject, "login:") {
+		return l.AuthLogin
+	}
+	return l.AuthSubject
+}
+
+// Auth subjects: what a request names, for the per-subject limit.
+//
+//   - AuthMerchant: a merchant, by its merchant number;
+//   - AuthAgent: an agent (服务商), by its agent number;
+//   - AuthLogin: a console login name.
+func AuthMerchant(m *baoguan.Merchant) string { return "merchant:" + m.No }
+func AuthAgent(no string) string              { return "agent:" + no }
+func AuthLogin(login string) string           { return "login:" + login }
+
+// ReasonTooManyFailures is the reason of the ERATELIMIT error of
+// AuthAllowed and AuthFailed.
+const ReasonTooManyFailures = "too_many_failures"
+
+// AuthAllowed reports whether source (a request's RemoteAddr, or an
+// address) and subject (AuthMerchant, AuthAgent, AuthLogin; "" when the
+// request names none, as a native API key does not) may try to
+// authenticate: nil, or ERATELIMIT (reason too_many_failures) with
+// RetryAfter when either has failed too often. Front-ends call it before
+// they check credentials, and AuthFailed when the check fails.
+func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error {
+	src, sub := sourceKey(source), subjectKey(subject)
+	lim := s.Limits
+	wait := 0.0
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		for _, b := range []struct {
+			key string
+			r   Rate
+		}{{src, lim.AuthSource}, {sub, lim.subjectRate(subject)}} {
+			if b.key == "" || b.r.off() {
+				continue
+			}
+			n, err := tx.Tokens(b.key, b.r.PerSecond, b.r.Burst)
+			if err != nil {
+				return err
+			}
+			if n < 1 {
+				wait = math.Max(wait, (1-n)/b.r.PerSecond)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return tooManyFailures(wait)
+	}
+	return nil
+}
+
+// AuthFailed records that source failed to authenticate as subject (see
+// AuthAllowed) and returns err, the failure, or ERATELIMIT when this
+// failure found a bucket already empty (another instance's failures took
+// the last token since AuthAllowed).
+func (s *Service) AuthFailed(ctx context.Context, source, subject string, err error) error {
+	src, sub := sourceKey(source), subjectKey(subject)
+	lim := s.Limits
+	wait := 0.0
+	uerr := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		for _, b := range []struct {
+			key string
+			r   Rate
+		}{{src, lim.AuthSource}, {sub, lim.subjectRate(subject)}} {
+			if b.key == "" || b.r.off() {
+				continue
+			}
+			ok, err := tx.TakeToken(b.key, b.r.PerSecond, b.r.Burst)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				n, err := tx.Tokens(b.key, b.r.PerSecond, b.r.Burst)
+				if err != nil {
+					return err
+				}
+				wait = math.Max(wait, (1-n)/b.r.PerSecond)
+			}
+		}
+		return nil
+	})
+	if uerr != nil {
+		return uerr
+	}
+	if wait > 0 {
+		return tooManyFailures(wait)
+	}
+	return err
+}
+
+func tooManyFailures(wait float64) error {
+	secs := int(math.Ceil(wait))
+	if secs < 1 {
+		secs = 1
+	}
+	return &baoguan.Error{Code: baoguan.ERATELIMIT, Reason: ReasonTooManyFailures, RetryAfter: secs,
+		Message: fmt.Sprintf("too many failed authentications; try again in %d seconds", secs)}
+}
+
+// allowSend takes a token from a per-merchant limit of what costs money
+// upstream (kind "sms" or "realname"); ERATELIMIT when there is none.
+func (s *Service) allowSend(ctx context.Context, kind string, r Rate, merchantID int64, what string) error {
+	if r.off() {
+		return nil
+	}
+	key := fmt.Sprintf("%s:%d", kind, merchantID)
+	var wait float64
+	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		ok, err := tx.TakeToken(key, r.PerSecond, r.Burst)
+		if err != nil || ok {
+			return err
+		}
+		n, err := tx.Tokens(key, r.PerSecond, r.Burst)
+		wait = (1 - n) / r.PerSecond
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		secs := max(int(math.Ceil(wait)), 1)
+		return &baoguan.Error{Code: baoguan.ERATELIMIT, Reason: "too_many_" + kind, RetryAfter: secs,
+			Message: fmt.Sprintf("too many %s for this merchant; try again in %d seconds", what, secs)}
+	}
+	return nil
+}
+
+// sourceKey is the bucket of a source: its IPv4 address or its IPv6 /64;
+// "" when source is empty.
+func sourceKey(source string) string {
+	host := source
+	if h, _, err := net.SplitHostPort(source); err == nil {
+		host = h
+	}
+	if host == "" {
+		return ""
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return "authfail:src:" + shortHash(host)
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "authfail:src:" + p.String()
+	}
+	return "authfail:src:" + a.String()
+}
+
+// subjectKey is the bucket of a subject. The name is hashed: it comes from
+// the request, and a bucket key is bounded.
+func subjectKey(subject string) string {
+	if subject == "" {
+		return ""
+	}
+	return "authfail:sub:" + shortHash(subject)
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:16])
+}
+
+// NoLimits turns every limit off: for tests of other behaviour that fail
+// authentication on purpose many times from one address.
+func NoLimits() Limits {
+	off := Rate{PerSecond: -1}
+	return Limits{AuthSource: off, AuthSubject: off, AuthLogin: off, SMS: off, RealName: off}
+}
