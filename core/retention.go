@@ -49,6 +49,7 @@ func expiry(now time.Time, ttl time.Duration) time.Time {
 // Purged counts what one purge deleted.
 type Purged struct {
 	Jobs, Attempts, Keys int
+	Batches              int // batch uploads discarded half loaded
 }
 
 // purgeLock keeps two purges of one service from running at once.
@@ -64,6 +65,12 @@ func (s *Service) Purge(ctx context.Context) (Purged, error) {
 	s.purge.mu.Lock()
 	defer s.purge.mu.Unlock()
 	var out Purged
+	// Batch uploads whose loaders died (CreateBatch) go whatever the
+	// policy: they were never stored as far as anyone was told.
+	var err error
+	if out.Batches, err = s.discardStaleBatches(ctx); err != nil {
+		return out, err
+	}
 	// Each pass walks a table from its first row: what is kept (a dead
 	// job, the attempts of a failed notification) is read again, and
 	// ids SQLite hands out again after the table was emptied are met.
@@ -87,7 +94,6 @@ func (s *Service) Purge(ctx context.Context) (Purged, error) {
 		}
 		return total, ctx.Err()
 	}
-	var err error
 	if out.Jobs, err = walk(r.Jobs, func(tx baoguan.Tx, from int64, before time.Time) (int, int64, bool, error) {
 		return tx.PurgeDoneJobs(from, r.Batch, before)
 	}); err != nil {
@@ -133,8 +139,9 @@ func (s *Service) retain(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.Log.Warn("purging old records", "err", err)
-		case p.Jobs+p.Attempts+p.Keys > 0:
-			s.Log.Info("purged old records", "jobs", p.Jobs, "attempts", p.Attempts, "idempotency_records", p.Keys)
+		case p.Jobs+p.Attempts+p.Keys+p.Batches > 0:
+			s.Log.Info("purged old records", "jobs", p.Jobs, "attempts", p.Attempts, "idempotency_records", p.Keys,
+				"half_loaded_batches", p.Batches)
 		}
 	}
 }

@@ -118,6 +118,13 @@ type Service struct {
 	// Retention is how long records the gateway no longer needs are kept
 	// (retention.go); the zero value keeps everything.
 	Retention Retention
+	// BatchChunk is how many orders of a batch upload one transaction
+	// stores (DefaultBatchChunk when 0); see CreateBatch.
+	BatchChunk int
+
+	// afterBatchChunk, when set (tests), is called after each committed
+	// chunk of a batch upload.
+	afterBatchChunk func(b *baoguan.Batch)
 
 	wake         chan struct{}
 	wakeDelivery chan struct{}

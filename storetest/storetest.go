@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"Refunds", testRefunds},
 		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},
+		{"BatchLoading", testBatchLoading},
 		{"Events", testEvents},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
@@ -881,6 +882,113 @@ func testBatches(t *testing.T, s baoguan.Store) {
 	ghost.ID += 100
 	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateBatch(&ghost) })
 	notFound(t, "UpdateBatch(missing)", err)
+}
+
+// A batch stored in chunks: while it loads (LoadingUntil set) its orders
+// are hidden from lookups and lists; its lease is a compare-and-set; a
+// discarded load's orders, declarations and keys can be deleted.
+func testBatchLoading(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	b := &baoguan.Batch{MerchantID: m.ID, No: "LOAD-1", Total: 3, Amount: 300, LoadingUntil: now.Add(time.Minute), Fingerprint: "fp1"}
+	var ids []int64
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateBatch(b); err != nil {
+			return err
+		}
+		for i := 0; i < 2; i++ {
+			o := sampleOrder(m, fmt.Sprintf("L-%d", i))
+			o.BatchID = b.ID
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+			if err := tx.CreateDeclaration(sampleDeclaration(o, "HG014", "")); err != nil {
+				return err
+			}
+			if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "order:" + o.MerchantOrderNo, RequestHash: "h"}); err != nil {
+				return err
+			}
+			ids = append(ids, o.ID)
+		}
+		return tx.CreateOrder(sampleOrder(m, "alone"))
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		if _, err := tx.OrderByNo(m.ID, "L-0"); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+			t.Errorf("OrderByNo of a loading batch's order: %v", err)
+		}
+		if os, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: m.ID}); err != nil || len(os) != 1 {
+			t.Errorf("ListOrders while a batch loads: %d %v, want the one order outside it", len(os), err)
+		}
+		if n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID}); err != nil || n != 0 {
+			t.Errorf("CountOrders of a loading batch: %d %v", n, err)
+		}
+		got, err := tx.LoadingBatch(m.ID, "fp1")
+		if err != nil || got.ID != b.ID || !got.LoadingUntil.Equal(b.LoadingUntil) || got.Fingerprint != "fp1" {
+			t.Errorf("LoadingBatch: %+v %v", got, err)
+		}
+		_, err = tx.LoadingBatch(m.ID, "fp2")
+		notFound(t, "LoadingBatch(other fingerprint)", err)
+		if st, err := tx.StaleBatchLoads(now, 10); err != nil || len(st) != 0 {
+			t.Errorf("StaleBatchLoads before the lease ends: %v %v", st, err)
+		}
+		if st, err := tx.StaleBatchLoads(now.Add(2*time.Minute), 10); err != nil || len(st) != 1 || st[0].ID != b.ID {
+			t.Errorf("StaleBatchLoads after the lease: %v %v", st, err)
+		}
+		return nil
+	})
+	// A lease taken with the wrong previous value is refused.
+	wrong := *b
+	wrong.LoadingUntil = now.Add(2 * time.Minute)
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.LeaseBatch(&wrong, now) })
+	if baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+		t.Errorf("LeaseBatch with a stale lease: %v", err)
+	}
+	// Loaded: the orders show.
+	prev := b.LoadingUntil
+	b.LoadingUntil, b.Loaded = time.Time{}, 3
+	update(t, s, func(tx baoguan.Tx) error { return tx.LeaseBatch(b, prev) })
+	view(t, s, func(tx baoguan.Tx) error {
+		if o, err := tx.OrderByNo(m.ID, "L-1"); err != nil || o.BatchID != b.ID {
+			t.Errorf("OrderByNo once loaded: %v", err)
+		}
+		if n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID}); err != nil || n != 2 {
+			t.Errorf("CountOrders once loaded: %d %v", n, err)
+		}
+		got, err := tx.Batch(m.ID, b.ID)
+		if err != nil || got.Loading() || got.Loaded != 3 {
+			t.Errorf("Batch once loaded: %+v %v", got, err)
+		}
+		return nil
+	})
+	// Deleting: ids and numbers, then orders with declarations and keys.
+	update(t, s, func(tx baoguan.Tx) error {
+		gotIDs, nos, err := tx.BatchOrderNos(m.ID, b.ID, 10)
+		if err != nil {
+			return err
+		}
+		same(t, "BatchOrderNos ids", gotIDs, ids)
+		same(t, "BatchOrderNos numbers", nos, []string{"L-0", "L-1"})
+		if err := tx.DeleteIdempotency(m.ID, []string{"order:L-0", "order:L-1"}); err != nil {
+			return err
+		}
+		if n, err := tx.DeleteOrders(m.ID, ids); err != nil || n != 2 {
+			t.Errorf("DeleteOrders: %d %v", n, err)
+		}
+		return tx.DeleteBatch(m.ID, b.ID)
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.Batch(m.ID, b.ID)
+		notFound(t, "Batch(deleted)", err)
+		_, err = tx.Idempotency(m.ID, "order:L-0")
+		notFound(t, "Idempotency(deleted)", err)
+		if ds, err := tx.DeclarationsOfOrders(ids); err != nil || len(ds) != 0 {
+			t.Errorf("declarations of deleted orders: %d %v", len(ds), err)
+		}
+		if os, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: m.ID}); err != nil || len(os) != 1 {
+			t.Errorf("ListOrders after the delete: %d %v", len(os), err)
+		}
+		return nil
+	})
 }
 
 func testEvents(t *testing.T, s baoguan.Store) {
