@@ -28,7 +28,7 @@ WHERE id = ? AND merchant_id = ? AND loading_until = ?`
 	qDeleteBatch   = `DELETE FROM batches WHERE id = ? AND merchant_id = ?`
 	qBatchExists   = `SELECT 1 FROM batches WHERE id = ? AND merchant_id = ?`
 
-	// One pass over the batch's orders (index orders_batch) counts every
+	// One pass over the batch's orders (index orders_merchant_batch) counts every
 	// outcome; the CASE lists mirror baoguan.BatchSummary's documentation.
 	// PostgreSQL sums a BIGINT column into NUMERIC, hence the CAST.
 	qBatchSummary = `SELECT COUNT(*),
@@ -135,7 +135,7 @@ func (t *Tx) StaleBatchLoads(before time.Time, n int) ([]baoguan.Batch, error) {
 }
 
 // BatchOrderNos returns the ids and numbers of up to n of a batch's
-// orders (index orders_batch).
+// orders (index orders_merchant_batch).
 func (t *Tx) BatchOrderNos(merchantID, batchID int64, n int) ([]int64, []string, error) {
 	var ids []int64
 	var nos []string

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/sqlstore"
 )
 
 // Run runs the suite. open must return a fresh, empty store for each
@@ -45,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},
 		{"BatchLoading", testBatchLoading},
+		{"ListPlans", testListPlans},
 		{"Events", testEvents},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
@@ -2272,4 +2274,160 @@ func testPurge(t *testing.T, s baoguan.Store) {
 		}
 		return nil
 	})
+}
+
+// testListPlans plans every list query the API, the console and the CLI
+// make (each filter on its own, the merchant's always) and fails on any
+// that reads a whole table or index — SQLite's "SCAN t" (with or without
+// an index), PostgreSQL's "Seq Scan" or an index scan with no index
+// condition, with sequential scans priced out so that a plan still
+// scanning has no index to use — or whose index conditions do not name
+// the filter's column (reading every order of a merchant to find its
+// failed ones is a scan too).
+func testListPlans(t *testing.T, s baoguan.Store) {
+	const m = 7
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	page := baoguan.Page{Limit: 50}
+	type list struct {
+		name string
+		uses []string // the index conditions name one of these columns
+		run  func(tx baoguan.Tx) error
+	}
+	var lists []list
+	add := func(name string, uses []string, run func(tx baoguan.Tx) error) {
+		lists = append(lists, list{name, uses, run})
+	}
+	orders := func(name string, uses []string, f baoguan.OrderFilter) {
+		f.MerchantID = m
+		if f.Limit == 0 {
+			f.Limit = page.Limit
+		}
+		add("ListOrders "+name, uses, func(tx baoguan.Tx) error { _, err := tx.ListOrders(f); return err })
+		add("CountOrders "+name, uses, func(tx baoguan.Tx) error { _, err := tx.CountOrders(f); return err })
+	}
+	merchant := []string{"merchant_id"}
+	orders("merchant", merchant, baoguan.OrderFilter{})
+	orders("newest", merchant, baoguan.OrderFilter{Newest: true})
+	orders("cursor", merchant, baoguan.OrderFilter{Page: baoguan.Page{Cursor: 100}})
+	orders("pay_status", []string{"pay_status"}, baoguan.OrderFilter{PayStatus: baoguan.PayFailed})
+	orders("pay_status newest", []string{"pay_status"}, baoguan.OrderFilter{PayStatus: baoguan.PayFailed, Newest: true})
+	orders("declare_status", []string{"declare_status"}, baoguan.OrderFilter{DeclareStatus: baoguan.DeclareFailedSt})
+	orders("declare_status newest", []string{"declare_status"}, baoguan.OrderFilter{DeclareStatus: baoguan.DeclareFailedSt, Newest: true})
+	orders("batch_id", []string{"batch_id"}, baoguan.OrderFilter{BatchID: 3})
+	orders("created", []string{"created_at"}, baoguan.OrderFilter{From: from, To: to})
+	orders("bill", []string{"pay_status", "created_at"}, baoguan.OrderFilter{PayStatus: baoguan.PaySucceed, From: from, To: to})
+	add("OrderByNo", []string{"merchant_order_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByNo(m, "NO-1"); return err })
+	add("BatchSummary", nil, func(tx baoguan.Tx) error { _, err := tx.BatchSummary(m, 3); return err })
+	for _, f := range []baoguan.JobFilter{{State: baoguan.JobDead}, {Kind: baoguan.JobPay}, {Kind: baoguan.JobPay, State: baoguan.JobDead}} {
+		f.Page = page
+		uses := []string{"state"}
+		if f.Kind != "" {
+			uses = []string{"kind"}
+		}
+		add(fmt.Sprintf("ListJobs %+v", f), uses, func(tx baoguan.Tx) error { _, err := tx.ListJobs(f); return err })
+	}
+	add("CountJobs state", []string{"state"}, func(tx baoguan.Tx) error { _, err := tx.CountJobs(baoguan.JobDead); return err })
+	for _, c := range []struct {
+		uses string
+		f    baoguan.EventFilter
+	}{{"merchant_id", baoguan.EventFilter{MerchantID: m}}, {"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventFailed}},
+		{"type", baoguan.EventFilter{MerchantID: m, Type: "order.paid"}}, {"order_id", baoguan.EventFilter{MerchantID: m, OrderID: 5}},
+		{"status", baoguan.EventFilter{Status: baoguan.EventPending}}} {
+		f := c.f
+		f.Page = page
+		add(fmt.Sprintf("ListEvents %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListEvents(f); return err })
+	}
+	for _, c := range []struct {
+		uses string
+		f    baoguan.RefundFilter
+	}{{"merchant_id", baoguan.RefundFilter{MerchantID: m}}, {"status", baoguan.RefundFilter{MerchantID: m, Status: baoguan.RefundFailed}},
+		{"created_at", baoguan.RefundFilter{MerchantID: m, From: from, To: to}}} {
+		f := c.f
+		f.Page = page
+		add(fmt.Sprintf("ListRefunds %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListRefunds(f); return err })
+	}
+	for _, l := range lists {
+		var plans []sqlstore.Plan
+		view(t, s, func(tx baoguan.Tx) error {
+			var err error
+			plans, err = sqlstore.Explain(tx, l.run)
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				err = nil // a planned query answers no rows
+			}
+			return err
+		})
+		if len(plans) == 0 {
+			t.Errorf("%s: no query planned", l.name)
+		}
+		// The list's own query is the last one; each must use an index,
+		// the last one the filter's. PostgreSQL's choice among indexes
+		// on empty tables follows no statistics, so there only the scans
+		// are checked.
+		for i, p := range plans {
+			bad := fullScan(p.Lines)
+			if bad == "" && i == len(plans)-1 && l.uses != nil && !postgresPlan(p.Lines) && !indexedOn(p.Lines, l.uses) {
+				bad = fmt.Sprintf("no index condition on %v", l.uses)
+			}
+			if bad != "" {
+				t.Errorf("%s reads more than it needs: %s\n%s\n%s", l.name, bad, p.Query, strings.Join(p.Lines, "\n"))
+			}
+		}
+	}
+}
+
+// postgresPlan tells PostgreSQL's plans (with costs) from SQLite's.
+func postgresPlan(lines []string) bool {
+	return len(lines) > 0 && strings.Contains(lines[0], "cost=")
+}
+
+// indexedOn reports whether one of the plan's index searches names one of
+// the columns: SQLite's "SEARCH t USING INDEX i (col=? …)", PostgreSQL's
+// "Index Cond: (… col …)".
+func indexedOn(lines []string, cols []string) bool {
+	for _, l := range lines {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "->"))
+		if !strings.HasPrefix(l, "SEARCH ") && !strings.HasPrefix(l, "Index Cond:") && !strings.HasPrefix(l, "Recheck Cond:") {
+			continue
+		}
+		if strings.HasPrefix(l, "SEARCH lb ") {
+			continue // the loading-batch check of order lists
+		}
+		for _, c := range cols {
+			if strings.Contains(l, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fullScan returns the plan line that reads a whole table or index, or "".
+func fullScan(lines []string) string {
+	for i, l := range lines {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "->"))
+		switch {
+		case strings.HasPrefix(l, "SCAN ") && !strings.HasPrefix(l, "SCAN json_each") && !strings.HasPrefix(l, "SCAN CONSTANT"):
+			return l
+		case strings.Contains(l, "Seq Scan on "):
+			return l
+		case strings.Contains(l, "on batches_loading"):
+			// Reading every loading batch (a partial index of the few
+			// batches being uploaded) to leave their orders out.
+		case strings.Contains(l, "Index Scan") || strings.Contains(l, "Index Only Scan"):
+			// Its details follow, more indented, up to the next node.
+			bounded := false
+			for _, d := range lines[i+1:] {
+				if strings.Contains(d, "->") {
+					break
+				}
+				if strings.Contains(d, "Index Cond:") {
+					bounded = true
+				}
+			}
+			if !bounded {
+				return l
+			}
+		}
+	}
+	return ""
 }
