@@ -17,7 +17,22 @@ type Batch struct {
 	Protocol   string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+
+	// A batch is stored in chunks (core.CreateBatch), so that a large one
+	// never holds the writer for long. Until its last chunk commits it is
+	// loading: LoadingUntil is the loader's lease (a loader that finds it
+	// passed knows the loader before it is gone), Loaded counts the
+	// uploaded orders stored so far, and Fingerprint is the SHA-256 of the
+	// uploaded orders, by which a repeat of the upload finds it. A loading
+	// batch and its orders are hidden from lookups and lists. LoadingUntil
+	// is zero once the batch is loaded.
+	LoadingUntil time.Time
+	Loaded       int
+	Fingerprint  string
 }
+
+// Loading reports whether the batch's orders are still being stored.
+func (b *Batch) Loading() bool { return !b.LoadingUntil.IsZero() }
 
 // BatchSummary counts a batch's orders by outcome (payzero 2.3).
 type BatchSummary struct {

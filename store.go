@@ -145,6 +145,26 @@ type Tx interface {
 	UpdateBatch(b *Batch) error
 	Batch(merchantID, id int64) (*Batch, error)
 	BatchSummary(merchantID, id int64) (BatchSummary, error)
+	// LoadingBatch finds the merchant's loading batch with a fingerprint;
+	// ENOTFOUND.
+	LoadingBatch(merchantID int64, fingerprint string) (*Batch, error)
+	// LeaseBatch writes a loading batch's lease, progress and fingerprint
+	// (and, with a zero LoadingUntil, marks it loaded) provided its lease
+	// is still prev; ECONFLICT reason batch_loading when another loader
+	// has taken it over.
+	LeaseBatch(b *Batch, prev time.Time) error
+	// StaleBatchLoads lists up to n loading batches, every merchant's,
+	// whose lease ended before before (their loaders are gone).
+	StaleBatchLoads(before time.Time, n int) ([]Batch, error)
+	// BatchOrderNos returns the ids and numbers of up to n of the batch's
+	// orders, loading or not.
+	BatchOrderNos(merchantID, batchID int64, n int) ([]int64, []string, error)
+	// DeleteOrders deletes the merchant's orders with the given ids and
+	// their declarations (only a loading batch's orders, which nothing
+	// else refers to, are ever deleted).
+	DeleteOrders(merchantID int64, ids []int64) (int, error)
+	// DeleteBatch deletes a batch row; its orders must be gone.
+	DeleteBatch(merchantID, id int64) error
 
 	CreateEvent(e *Event) error
 	UpdateEvent(e *Event) error
@@ -199,6 +219,9 @@ type Tx interface {
 	// UpdateIdempotency rewrites an existing record's hash, status, body
 	// and time (a response saved after the effect it answers). ENOTFOUND.
 	UpdateIdempotency(r *IdemRecord) error
+	// DeleteIdempotency deletes the records of keys (a discarded batch
+	// load's order and batch numbers).
+	DeleteIdempotency(merchantID int64, keys []string) error
 
 	// Retention (core/retention.go): each call deletes a little, so that
 	// writers are never held up for long.

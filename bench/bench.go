@@ -39,6 +39,10 @@ type Options struct {
 	// Preloaded is how many orders the caller put in the database before
 	// the run (reported only).
 	Preloaded int
+	// DBBytes, when set, reports the size of the database on disk (the
+	// SQLite file and its WAL), read when the first order is pushed and
+	// at the end of the run.
+	DBBytes func() int64
 }
 
 // Target is a baoguan server to measure, started by the caller with the
@@ -117,14 +121,18 @@ type Result struct {
 	BatchPushMaxMS float64 `json:"batch_push_max_ms"`
 	// BatchWebhooks is how many webhooks arrived while the batch was
 	// uploading: zero would mean the pipeline stopped meanwhile.
-	BatchWebhooks int64   `json:"batch_webhooks_during"`
-	PeakRSSMB     float64 `json:"peak_rss_mb"`
-	Instances     int     `json:"instances"`
-	Commits       int64   `json:"store_commits"`
-	MeanGroup     float64 `json:"store_updates_per_commit"`
-	CommitMS      float64 `json:"store_commit_ms"`
-	GoVersion     string  `json:"go_version"`
-	CPUs          int     `json:"cpus"`
+	BatchWebhooks int64 `json:"batch_webhooks_during"`
+	// The database's size on disk when the first order was pushed and at
+	// the end of the run (Options.DBBytes; 0 when not known).
+	DBMBStart float64 `json:"db_mb_start"`
+	DBMBEnd   float64 `json:"db_mb_end"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	Instances int     `json:"instances"`
+	Commits   int64   `json:"store_commits"`
+	MeanGroup float64 `json:"store_updates_per_commit"`
+	CommitMS  float64 `json:"store_commit_ms"`
+	GoVersion string  `json:"go_version"`
+	CPUs      int     `json:"cpus"`
 }
 
 // Run measures echo, then baoguan.
@@ -190,6 +198,13 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		c.Bench, _ = ProcessCPU("self")
 		return c
 	}
+	mb := func() float64 {
+		if o.DBBytes == nil {
+			return 0
+		}
+		return float64(o.DBBytes()) / (1 << 20)
+	}
+	res.DBMBStart = mb()
 	cpuStart := cpuAt()
 	began := time.Now()
 	lat, errs, dur := push(ctx, client, urls, t.APIKey, "BENCH", o.Orders, o.Concurrency)
@@ -232,6 +247,10 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		}
 		say("batch: %d orders uploaded in %.0f ms; %d pushes meanwhile, p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d webhooks meanwhile",
 			res.BatchOrders, res.BatchUploadMS, res.BatchPushes, res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS, res.BatchWebhooks)
+	}
+	res.DBMBEnd = mb()
+	if o.DBBytes != nil {
+		say("database: %.1f MB when the first order was pushed, %.1f MB at the end", res.DBMBStart, res.DBMBEnd)
 	}
 	m := map[string]float64{}
 	for _, u := range t.BaseURLs {

@@ -6,9 +6,48 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
+
+// Loading a batch in chunks. A batch of 10,000 orders written in one
+// transaction held SQLite's single writer for seconds, and every push
+// waited behind it. CreateBatch stores the batch in transactions of
+// Service.BatchChunk orders instead, and other writes take turns between
+// them. The batch keeps its all-or-nothing answer:
+//
+//   - The first transaction creates the batch loading (baoguan.Batch):
+//     under a lease, renewed by every chunk, with the fingerprint of the
+//     upload, and with its batch number's key taken. A loading batch and
+//     its orders are hidden from lookups and lists, and cannot be paid.
+//   - The last chunk marks it loaded, in the transaction that stores its
+//     last orders (and, with Pay, schedules their payment).
+//   - A chunk that fails (an order number taken meanwhile, a refused
+//     payment) discards the batch: its orders, their keys and the batch
+//     go, in chunks too, and the upload answers the error as before.
+//   - A loader that dies leaves a loading batch whose lease runs out. A
+//     repeat of the upload (the same batch number and orders, or, without
+//     a number, the same orders) takes it over and finishes it from where
+//     it stopped; otherwise the retention pass (Purge) discards it.
+//   - A repeat that arrives while the batch loads waits for it, then is
+//     answered as a repeat of a stored batch is.
+const (
+	// DefaultBatchChunk is how many orders one transaction of a batch
+	// upload stores.
+	DefaultBatchChunk = 200
+	// batchLease is how long a loader may take over one chunk before a
+	// repeat of the upload may take its batch over.
+	batchLease = 30 * time.Second
+	// ReasonBatchLoading (ECONFLICT) refuses what meets a batch still
+	// loading: an order number among its orders, a second loader.
+	ReasonBatchLoading = "batch_loading"
+)
+
+func errOrderLoading(no string) error {
+	return &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: ReasonBatchLoading,
+		Message: "order " + no + " belongs to a batch that is still being uploaded; retry later"}
+}
 
 // BatchInput is a batch upload: up to MaxBatchOrders orders, checked as a
 // whole before anything is written.
@@ -17,18 +56,21 @@ type BatchInput struct {
 	Orders   []OrderInput
 	Protocol string
 	// Pay schedules the payment of every order in the transaction that
-	// stores them (PayBatch's rules): either the batch is stored with its
-	// pay jobs, or, when the payment is refused (funding short), nothing
-	// is stored. Without it, orders wait unpaid until PayBatch.
+	// completes the batch (PayBatch's rules): either the batch is stored
+	// with its pay jobs, or, when the payment is refused (funding short),
+	// nothing is stored. Without it, orders wait unpaid until PayBatch.
 	Pay bool
 }
 
-// CreateBatch stores a batch and its orders in one transaction, with their
-// payment when in.Pay is set. A bad order refuses the whole batch with an
-// error whose field is prefixed "orders[i].". Re-sending a batch number
-// with the same orders returns the first batch (created=false) and pays
-// nothing more. Errors: EINVALID, ETOOLARGE, ECONFLICT, EMERCHANT; with
-// Pay, those of PayBatch (EINSUFFICIENT reason funding_short).
+// CreateBatch stores a batch and its orders, in chunks (see above), with
+// their payment when in.Pay is set. A bad order refuses the whole batch
+// with an error whose field is prefixed "orders[i]."; nothing is kept. Re-
+// sending a batch number with the same orders returns the first batch
+// (created=false) and pays nothing more; a repeat of an upload whose
+// loader died finishes it (created=true). Errors: EINVALID, ETOOLARGE,
+// ECONFLICT (reason batch_loading: an order number belongs to a batch
+// still loading), EMERCHANT; with Pay, those of PayBatch (EINSUFFICIENT
+// reason funding_short).
 func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in BatchInput) (*baoguan.Batch, bool, error) {
 	if len(in.Orders) == 0 {
 		return nil, false, baoguan.FieldError("orders", "a batch needs at least one order")
@@ -45,6 +87,8 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	seen := make(map[string]int, len(in.Orders))
 	h := sha256.New()
 	amounts := make([]int64, len(in.Orders))
+	var need int64
+	overflow := false
 	for i := range in.Orders {
 		oi := &in.Orders[i]
 		oi.Hold = true
@@ -60,6 +104,13 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		}
 		seen[oi.Order.MerchantOrderNo] = i
 		amounts[i] = oi.Order.Amount
+		if oi.Order.Channel == baoguan.ChannelAuto && !overflow {
+			if sum, ok := baoguan.AddAmounts(need, oi.Order.Amount); ok {
+				need = sum
+			} else {
+				overflow = true
+			}
+		}
 		h.Write([]byte(oi.fingerprint()))
 	}
 	fp := hex.EncodeToString(h.Sum(nil))
@@ -69,43 +120,164 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	if !ok {
 		return nil, false, &baoguan.Error{Code: baoguan.EINVALID, Field: "orders", Reason: "bad_amount", Message: "the batch's total amount is too large"}
 	}
-	var out *baoguan.Batch
-	created := false
-	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		if in.No != "" {
-			if prev, err := readKey(tx, m.ID, batchKey(in.No)); err != nil {
+	// The loading batch is found again by its upload: its number and
+	// orders, or its orders alone when it has no number of its own.
+	load := fp
+	if in.No != "" {
+		load = in.No + "/" + fp
+	}
+
+	var b *baoguan.Batch
+	deadline := time.Now().Add(idemWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		var done bool
+		var err error
+		b, done, err = s.startBatch(ctx, m, in, fp, load, total, need, overflow)
+		if err == nil && done {
+			return b, false, nil
+		}
+		if err == nil {
+			break
+		}
+		if baoguan.ErrorReason(err) != ReasonBatchLoading || time.Now().After(deadline) {
+			return nil, false, err
+		}
+		// The same upload is loading under another request: wait for it
+		// to finish (or to die, leaving it to this one).
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+
+	chunk := s.BatchChunk
+	if chunk <= 0 {
+		chunk = DefaultBatchChunk
+	}
+	for i := b.Loaded; ; {
+		end := min(i+chunk, len(in.Orders))
+		last := end == len(in.Orders)
+		prev, prevLoaded, prevCalls := b.LoadingUntil, b.Loaded, b.PayCalls
+		err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+			b.LoadingUntil, b.Loaded, b.PayCalls = prev, prevLoaded, prevCalls // a retried fn starts afresh
+			for j := i; j < end; j++ {
+				if _, _, _, err := s.createOrderTx(tx, q, m, &in.Orders[j], b.ID); err != nil {
+					return prefixField(err, j)
+				}
+			}
+			b.Loaded = end
+			if last {
+				b.LoadingUntil = time.Time{}
+			} else {
+				b.LoadingUntil = tx.Now().Add(batchLease)
+			}
+			if err := tx.LeaseBatch(b, prev); err != nil {
 				return err
-			} else if prev != nil {
-				if prev.RequestHash != fp {
+			}
+			if last && in.Pay {
+				// The batch and its payment commit together: a refusal
+				// here discards the batch, so a retry creates and pays
+				// it anew.
+				if _, err := s.payBatchTx(tx, q, m, b, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.LoadingUntil, b.Loaded, b.PayCalls = prev, prevLoaded, prevCalls
+			if baoguan.ErrorReason(err) == ReasonBatchLoading && baoguan.ErrorCode(err) == baoguan.ECONFLICT && baoguan.ErrorField(err) == "" {
+				// Another loader took the batch over (this one was
+				// too slow to renew its lease): the batch is its now.
+				return nil, false, err
+			}
+			s.discardBatch(context.WithoutCancel(ctx), b)
+			return nil, false, err
+		}
+		if s.afterBatchChunk != nil {
+			s.afterBatchChunk(b)
+		}
+		if last {
+			return b, true, nil
+		}
+		i = end
+	}
+}
+
+// startBatch is a batch upload's first transaction. It returns the batch
+// to load (new, or a loading one whose loader is gone, taken over from
+// its Loaded count on), or done with a batch an earlier upload of the
+// same number and orders stored. ECONFLICT reason batch_loading while the
+// same upload is loading under another request.
+func (s *Service) startBatch(ctx context.Context, m *baoguan.Merchant, in BatchInput, fp, load string, total, need int64, overflow bool) (*baoguan.Batch, bool, error) {
+	var out *baoguan.Batch
+	done := false
+	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		var prev *baoguan.Batch
+		if in.No != "" {
+			rec, err := readKey(tx, m.ID, batchKey(in.No))
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				if rec.RequestHash != fp {
 					return &baoguan.Error{Code: baoguan.ECONFLICT, Field: "batch_no", Reason: "duplicate_batch_no",
 						Message: "batch " + in.No + " already exists with other orders"}
 				}
-				id, _ := strconv.ParseInt(string(prev.Body), 10, 64)
-				var err error
-				out, err = tx.Batch(m.ID, id)
+				id, _ := strconv.ParseInt(string(rec.Body), 10, 64)
+				b, err := tx.Batch(m.ID, id)
+				if err != nil {
+					return err
+				}
+				if !b.Loading() {
+					out, done = b, true
+					return nil
+				}
+				prev = b
+			}
+		} else {
+			b, err := tx.LoadingBatch(m.ID, load)
+			switch {
+			case err == nil:
+				prev = b
+			case baoguan.ErrorCode(err) != baoguan.ENOTFOUND:
 				return err
 			}
 		}
 		now := tx.Now()
+		if prev != nil {
+			if prev.Fingerprint != load || prev.LoadingUntil.After(now) {
+				return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: ReasonBatchLoading,
+					Message: "batch " + prev.No + " is being uploaded by another request; retry later"}
+			}
+			was := prev.LoadingUntil
+			prev.LoadingUntil = now.Add(batchLease)
+			if err := tx.LeaseBatch(prev, was); err != nil {
+				return err
+			}
+			out = prev
+			return nil
+		}
+		if in.Pay {
+			// Refuse a payment the funding account cannot make before
+			// storing anything; the last chunk checks again.
+			mm, err := tx.Merchant(m.ID)
+			if err != nil {
+				return err
+			}
+			if err := fundingShort(mm, need, overflow); err != nil {
+				return err
+			}
+		}
 		no := in.No
 		if no == "" {
 			no = now.In(ChinaTime).Format("20060102150405") + fmt.Sprintf("%03d", now.Nanosecond()/1e6) + strconv.FormatUint(s.seq.Add(1)%1000, 10)
 		}
-		b := &baoguan.Batch{MerchantID: m.ID, No: no, Total: len(in.Orders), Amount: total, Protocol: in.Protocol}
+		b := &baoguan.Batch{MerchantID: m.ID, No: no, Total: len(in.Orders), Amount: total, Protocol: in.Protocol,
+			LoadingUntil: now.Add(batchLease), Fingerprint: load}
 		if err := tx.CreateBatch(b); err != nil {
 			return err
-		}
-		for i := range in.Orders {
-			if _, _, _, err := s.createOrderTx(tx, q, m, &in.Orders[i], b.ID); err != nil {
-				return prefixField(err, i)
-			}
-		}
-		if in.Pay {
-			// The batch and its payment commit together: a refusal here
-			// rolls the batch back, so a retry creates and pays it anew.
-			if _, err := s.payBatchTx(tx, q, m, b, false); err != nil {
-				return err
-			}
 		}
 		if in.No != "" {
 			// The key was read (and, on PostgreSQL, locked) above; the
@@ -114,10 +286,115 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 				return err
 			}
 		}
-		out, created = b, true
+		out = b
 		return nil
 	})
-	return out, created, err
+	return out, done, err
+}
+
+// discardBatch removes a batch that failed to load: first it is marked
+// discarded (no fingerprint, an expired lease: no repeat takes it over,
+// and Purge finishes the job if this one stops) and its number freed, then
+// its orders and their keys go in chunks, then the batch.
+func (s *Service) discardBatch(ctx context.Context, b *baoguan.Batch) {
+	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		d := *b
+		d.Fingerprint, d.LoadingUntil = "", time.UnixMilli(1)
+		if err := tx.LeaseBatch(&d, b.LoadingUntil); err != nil {
+			return err
+		}
+		return dropBatchKey(tx, b)
+	})
+	if err != nil {
+		s.Log.Warn("discarding a batch that failed to load", "batch", b.ID, "err", err)
+		return
+	}
+	if err := s.clearBatch(ctx, b.MerchantID, b.ID); err != nil {
+		s.Log.Warn("discarding a batch that failed to load", "batch", b.ID, "err", err)
+	}
+}
+
+// clearBatch deletes a discarded batch's orders with their keys, a chunk
+// per transaction, then the batch.
+func (s *Service) clearBatch(ctx context.Context, merchantID, id int64) error {
+	chunk := s.BatchChunk
+	if chunk <= 0 {
+		chunk = DefaultBatchChunk
+	}
+	for more := true; more; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+			ids, nos, err := tx.BatchOrderNos(merchantID, id, chunk)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				more = false
+				return tx.DeleteBatch(merchantID, id)
+			}
+			if err := dropOrderKeys(tx, merchantID, nos); err != nil {
+				return err
+			}
+			_, err = tx.DeleteOrders(merchantID, ids)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discardStaleBatches discards the loading batches whose loaders died and
+// which no repeat of their upload took over within a lease. It returns how
+// many it discarded.
+func (s *Service) discardStaleBatches(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		var stale []baoguan.Batch
+		err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+			var err error
+			stale, err = tx.StaleBatchLoads(tx.Now().Add(-batchLease), 10)
+			if err != nil {
+				return err
+			}
+			for i := range stale {
+				d := stale[i]
+				d.Fingerprint, d.LoadingUntil = "", time.UnixMilli(1)
+				if err := tx.LeaseBatch(&d, stale[i].LoadingUntil); err != nil {
+					return err
+				}
+				if err := dropBatchKey(tx, &stale[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(stale) == 0 {
+			return n, nil
+		}
+		for i := range stale {
+			if err := s.clearBatch(ctx, stale[i].MerchantID, stale[i].ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
+
+// visibleBatch reads one of the merchant's batches as requests see them:
+// a batch still loading is not there yet. ENOTFOUND.
+func visibleBatch(tx baoguan.Tx, merchantID, id int64) (*baoguan.Batch, error) {
+	b, err := tx.Batch(merchantID, id)
+	if err == nil && b.Loading() {
+		return nil, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: fmt.Sprintf("batch %d not found", id)}
+	}
+	return b, err
 }
 
 func prefixField(err error, i int) error {
@@ -141,7 +418,7 @@ func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 	var sum baoguan.BatchSummary
 	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
-		if b, err = tx.Batch(m.ID, id); err != nil {
+		if b, err = visibleBatch(tx, m.ID, id); err != nil {
 			return err
 		}
 		sum, err = tx.BatchSummary(m.ID, id)
@@ -157,7 +434,7 @@ func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 func (s *Service) PayBatch(ctx context.Context, m *baoguan.Merchant, id int64) (int, error) {
 	n := 0
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		b, err := tx.Batch(m.ID, id)
+		b, err := visibleBatch(tx, m.ID, id)
 		if err != nil {
 			return err
 		}
@@ -172,6 +449,9 @@ func (s *Service) PayBatch(ctx context.Context, m *baoguan.Merchant, id int64) (
 // (PayBatchFromCards), in the same transaction as the scheduling, so that a
 // card list replaced meanwhile cannot be paid against.
 func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *baoguan.Batch, cards bool) (int, error) {
+	if b.Loading() {
+		return 0, &baoguan.Error{Code: baoguan.ENOTFOUND, Message: fmt.Sprintf("batch %d not found", b.ID)}
+	}
 	mm, err := tx.Merchant(m.ID)
 	if err != nil {
 		return 0, err
@@ -226,9 +506,8 @@ func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *ba
 		}
 		return 0, &baoguan.Error{Code: baoguan.ESTATE, Reason: ReasonNothingToPay, Message: msg}
 	}
-	if mm.Mode == baoguan.ModeSandbox && (overflow || need > mm.FundingBalance) {
-		return 0, &baoguan.Error{Code: baoguan.EINSUFFICIENT, Reason: ReasonFundingShort,
-			Message: "the funding account balance " + baoguan.FormatYuan(mm.FundingBalance) + " cannot pay this batch (" + amountText(need, overflow) + ")"}
+	if err := fundingShort(mm, need, overflow); err != nil {
+		return 0, err
 	}
 	for i := range todo {
 		if err := s.rearrangeTx(tx, q, &todo[i]); err != nil {
@@ -237,6 +516,16 @@ func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *ba
 	}
 	b.PayCalls++
 	return len(todo), tx.UpdateBatch(b)
+}
+
+// fundingShort refuses a sandbox batch payment of need the merchant's
+// funding balance cannot make (EINSUFFICIENT reason funding_short).
+func fundingShort(mm *baoguan.Merchant, need int64, overflow bool) error {
+	if mm.Mode == baoguan.ModeSandbox && (overflow || need > mm.FundingBalance) {
+		return &baoguan.Error{Code: baoguan.EINSUFFICIENT, Reason: ReasonFundingShort,
+			Message: "the funding account balance " + baoguan.FormatYuan(mm.FundingBalance) + " cannot pay this batch (" + amountText(need, overflow) + ")"}
+	}
+	return nil
 }
 
 // amountText renders a sum for a message: yuan, or "more than the maximum
@@ -264,7 +553,7 @@ func (s *Service) BatchOrderPage(ctx context.Context, m *baoguan.Merchant, batch
 	var out []OrderView
 	total := 0
 	err := s.view(ctx, func(tx baoguan.Tx) error {
-		if _, err := tx.Batch(m.ID, batchID); err != nil {
+		if _, err := visibleBatch(tx, m.ID, batchID); err != nil {
 			return err
 		}
 		var err error

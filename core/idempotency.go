@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +28,26 @@ func orderKey(no string) string  { return "order:" + no }
 func refundKey(no string) string { return "refund:" + no }
 func batchKey(no string) string  { return "batch:" + no }
 func idemKey(key string) string  { return "idem:" + key }
+
+// dropBatchKey frees the number of a batch being discarded, if its record
+// names that batch.
+func dropBatchKey(tx baoguan.Tx, b *baoguan.Batch) error {
+	rec, err := readKey(tx, b.MerchantID, batchKey(b.No))
+	if err != nil || rec == nil || string(rec.Body) != strconv.FormatInt(b.ID, 10) {
+		return err
+	}
+	return tx.DeleteIdempotency(b.MerchantID, []string{batchKey(b.No)})
+}
+
+// dropOrderKeys frees the numbers of a discarded batch's orders, which go
+// with them.
+func dropOrderKeys(tx baoguan.Tx, merchantID int64, nos []string) error {
+	keys := make([]string, len(nos))
+	for i, no := range nos {
+		keys[i] = orderKey(no)
+	}
+	return tx.DeleteIdempotency(merchantID, keys)
+}
 
 // readKey returns the record of key, or nil when there is none.
 func readKey(tx baoguan.Tx, merchantID int64, key string) (*baoguan.IdemRecord, error) {

@@ -150,6 +150,11 @@ func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in
 				Message: "order " + in.Order.MerchantOrderNo + " already exists with different content"}
 		}
 		o, err := tx.OrderByNo(m.ID, in.Order.MerchantOrderNo)
+		if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+			// The key is there but the order is hidden: it belongs to a
+			// batch still loading, which may yet be discarded.
+			return nil, nil, false, errOrderLoading(in.Order.MerchantOrderNo)
+		}
 		return o, nil, false, err
 	}
 	now := tx.Now()

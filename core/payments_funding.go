@@ -165,7 +165,7 @@ func checkFunding(f baoguan.FundingCards, need int64, needOverflow bool) error {
 func (s *Service) PayBatchFromCards(ctx context.Context, m *baoguan.Merchant, id int64) (int, error) {
 	n := 0
 	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		b, err := tx.Batch(m.ID, id)
+		b, err := visibleBatch(tx, m.ID, id)
 		if err != nil {
 			return err
 		}

@@ -50,6 +50,7 @@ func expiry(now time.Time, ttl time.Duration) time.Time {
 type Purged struct {
 	Jobs, Attempts, Keys int
 	Buckets              int // rate-limit buckets idle long enough to be full again
+	Batches              int // batch uploads discarded half loaded
 }
 
 // purgeLock keeps two purges of one service from running at once.
@@ -65,6 +66,12 @@ func (s *Service) Purge(ctx context.Context) (Purged, error) {
 	s.purge.mu.Lock()
 	defer s.purge.mu.Unlock()
 	var out Purged
+	// Batch uploads whose loaders died (CreateBatch) go whatever the
+	// policy: they were never stored as far as anyone was told.
+	var err error
+	if out.Batches, err = s.discardStaleBatches(ctx); err != nil {
+		return out, err
+	}
 	// Each pass walks a table from its first row: what is kept (a dead
 	// job, the attempts of a failed notification) is read again, and
 	// ids SQLite hands out again after the table was emptied are met.
@@ -88,7 +95,6 @@ func (s *Service) Purge(ctx context.Context) (Purged, error) {
 		}
 		return total, ctx.Err()
 	}
-	var err error
 	if out.Jobs, err = walk(r.Jobs, func(tx baoguan.Tx, from int64, before time.Time) (int, int64, bool, error) {
 		return tx.PurgeDoneJobs(from, r.Batch, before)
 	}); err != nil {
@@ -151,8 +157,9 @@ func (s *Service) retain(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.Log.Warn("purging old records", "err", err)
-		case p.Jobs+p.Attempts+p.Keys+p.Buckets > 0:
-			s.Log.Info("purged old records", "jobs", p.Jobs, "attempts", p.Attempts, "idempotency_records", p.Keys, "rate_buckets", p.Buckets)
+		case p.Jobs+p.Attempts+p.Keys+p.Buckets+p.Batches > 0:
+			s.Log.Info("purged old records", "jobs", p.Jobs, "attempts", p.Attempts, "idempotency_records", p.Keys,
+				"rate_buckets", p.Buckets, "half_loaded_batches", p.Batches)
 		}
 	}
 }

@@ -48,6 +48,22 @@ func pages(t *testing.T, path string) (byName map[string]int, file int) {
 	return byName, file
 }
 
+// rows counts what retention deletes: jobs, delivery attempts, and the
+// Idempotency-Key records (natural keys are history and kept).
+func rows(t *testing.T, path string) (jobs, attempts, keys int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM jobs), (SELECT COUNT(*) FROM attempts),
+	(SELECT COUNT(*) FROM idempotency WHERE idem_key LIKE 'idem:%')`).Scan(&jobs, &attempts, &keys); err != nil {
+		t.Fatal(err)
+	}
+	return jobs, attempts, keys
+}
+
 // group sums the pages of the tables named and their indexes.
 func group(byName map[string]int, tables ...string) int {
 	n := 0
@@ -87,6 +103,8 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 		path  string
 		// per round: jobs and attempts, history, file
 		machine, history, file []int
+		// per round: rows of jobs, attempts and Idempotency-Key records
+		counts [][3]int
 	}
 	open := func(keep core.Retention) *run {
 		c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
@@ -156,12 +174,29 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 			x.machine = append(x.machine, group(byName, "jobs", "attempts"))
 			x.history = append(x.history, group(byName, "orders", "declarations", "events", "idempotency"))
 			x.file = append(x.file, file)
+			j, a, k := rows(t, x.path)
+			x.counts = append(x.counts, [3]int{j, a, k})
 		}
 	}
 	on, off := runs[0], runs[1]
 	t.Logf("with retention: jobs+attempts pages %v, history pages %v, file pages %v", on.machine, on.history, on.file)
 	t.Logf("keeping all:    jobs+attempts pages %v, history pages %v, file pages %v", off.machine, off.history, off.file)
+	t.Logf("with retention: rows of jobs, attempts, Idempotency-Key records %v", on.counts)
+	t.Logf("keeping all:    rows of jobs, attempts, Idempotency-Key records %v", off.counts)
 	last := rounds - 1
+	// Every round's records are two days old when the purge runs: with a
+	// day's retention none is left, round after round; kept, they add up.
+	for r, c := range on.counts {
+		if c != [3]int{} {
+			t.Errorf("with retention, round %d left %d jobs, %d attempts, %d Idempotency-Key records", r+1, c[0], c[1], c[2])
+		}
+	}
+	for i, what := range []string{"jobs", "attempts", "Idempotency-Key records"} {
+		if off.counts[last][i] != rounds*off.counts[0][i] || off.counts[0][i] == 0 {
+			t.Errorf("keeping everything, %s went from %d (round 1) to %d (round %d), want %d", what,
+				off.counts[0][i], off.counts[last][i], rounds, rounds*off.counts[0][i])
+		}
+	}
 	if on.machine[last] > on.machine[2] {
 		t.Errorf("with retention, jobs and attempts grew from %d pages (round 3) to %d (round %d)", on.machine[2], on.machine[last], rounds)
 	}

@@ -121,6 +121,13 @@ type Service struct {
 	// Limits bound failed authentication, SMS sends and real-name checks
 	// (limits.go); a zero Rate takes DefaultLimits' value.
 	Limits Limits
+	// BatchChunk is how many orders of a batch upload one transaction
+	// stores (DefaultBatchChunk when 0); see CreateBatch.
+	BatchChunk int
+
+	// afterBatchChunk, when set (tests), is called after each committed
+	// chunk of a batch upload.
+	afterBatchChunk func(b *baoguan.Batch)
 
 	wake         chan struct{}
 	wakeDelivery chan struct{}

@@ -1,21 +1,34 @@
 package sqlstore
 
 import (
+	"time"
+
 	"github.com/baoguan/baoguan"
 )
 
-const batchCols = `id, merchant_id, batch_no, total, amount, pay_calls, protocol, created_at, updated_at`
+const batchCols = `id, merchant_id, batch_no, total, amount, pay_calls, protocol, created_at, updated_at,
+	loading_until, loaded, fingerprint`
 
 const (
-	qInsertBatch = `INSERT INTO batches (merchant_id, batch_no, total, amount, pay_calls, protocol, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	qInsertBatch = `INSERT INTO batches (merchant_id, batch_no, total, amount, pay_calls, protocol, created_at, updated_at,
+	loading_until, loaded, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 	qUpdateBatch = `UPDATE batches SET batch_no = ?, total = ?, amount = ?, pay_calls = ?, protocol = ?, updated_at = ?
 WHERE id = ? AND merchant_id = ?`
-	qBatch       = `SELECT ` + batchCols + ` FROM batches WHERE id = ? AND merchant_id = ?`
-	qBatchExists = `SELECT 1 FROM batches WHERE id = ? AND merchant_id = ?`
+	qBatch = `SELECT ` + batchCols + ` FROM batches WHERE id = ? AND merchant_id = ?`
+	// Loading batches are few; index batches_loading holds only them.
+	qLoadingBatch = `SELECT ` + batchCols + ` FROM batches
+WHERE merchant_id = ? AND fingerprint = ? AND loading_until > 0 ORDER BY id LIMIT 1`
+	qStaleBatchLoads = `SELECT ` + batchCols + ` FROM batches
+WHERE loading_until > 0 AND loading_until < ? ORDER BY id LIMIT ?`
+	qLeaseBatch = `UPDATE batches SET loading_until = ?, loaded = ?, fingerprint = ?, updated_at = ?
+WHERE id = ? AND merchant_id = ? AND loading_until = ?`
+	qBatchOrderNos = `SELECT id, merchant_order_no FROM orders WHERE batch_id = ? AND merchant_id = ? ORDER BY id LIMIT ?`
+	qDeleteBatch   = `DELETE FROM batches WHERE id = ? AND merchant_id = ?`
+	qBatchExists   = `SELECT 1 FROM batches WHERE id = ? AND merchant_id = ?`
 
-	// One pass over the batch's orders (index orders_batch) counts every
+	// One pass over the batch's orders (index orders_merchant_batch) counts every
 	// outcome; the CASE lists mirror baoguan.BatchSummary's documentation.
 	// PostgreSQL sums a BIGINT column into NUMERIC, hence the CAST.
 	qBatchSummary = `SELECT COUNT(*),
@@ -31,7 +44,8 @@ FROM orders WHERE batch_id = ? AND merchant_id = ?`
 
 // CreateBatch inserts b; a missing merchant is ENOTFOUND.
 func (t *Tx) CreateBatch(b *baoguan.Batch) error {
-	id, inserted, err := t.insertID(qInsertBatch, []any{b.MerchantID, b.No, b.Total, b.Amount, b.PayCalls, b.Protocol, ms(t.now), ms(t.now)})
+	id, inserted, err := t.insertID(qInsertBatch, []any{b.MerchantID, b.No, b.Total, b.Amount, b.PayCalls, b.Protocol, ms(t.now), ms(t.now),
+		ms(b.LoadingUntil), b.Loaded, b.Fingerprint})
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", b.MerchantID)
@@ -57,21 +71,105 @@ func (t *Tx) UpdateBatch(b *baoguan.Batch) error {
 	return nil
 }
 
+func scanBatch(s Scanner, b *baoguan.Batch) error {
+	var created, updated, until int64
+	if err := s.Scan(&b.ID, &b.MerchantID, &b.No, &b.Total, &b.Amount, &b.PayCalls, &b.Protocol, &created, &updated,
+		&until, &b.Loaded, &b.Fingerprint); err != nil {
+		return err
+	}
+	b.CreatedAt, b.UpdatedAt, b.LoadingUntil = fromMS(created), fromMS(updated), fromMS(until)
+	return nil
+}
+
 // Batch reads one of the merchant's batches; ENOTFOUND.
 func (t *Tx) Batch(merchantID, id int64) (*baoguan.Batch, error) {
 	b := new(baoguan.Batch)
-	var created, updated int64
-	found, err := t.one(qBatch, []any{id, merchantID}, func(s Scanner) error {
-		return s.Scan(&b.ID, &b.MerchantID, &b.No, &b.Total, &b.Amount, &b.PayCalls, &b.Protocol, &created, &updated)
-	})
+	found, err := t.one(qBatch, []any{id, merchantID}, func(s Scanner) error { return scanBatch(s, b) })
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, notFound("batch %d not found", id)
 	}
-	b.CreatedAt, b.UpdatedAt = fromMS(created), fromMS(updated)
 	return b, nil
+}
+
+// LoadingBatch finds the merchant's loading batch with a fingerprint;
+// ENOTFOUND.
+func (t *Tx) LoadingBatch(merchantID int64, fingerprint string) (*baoguan.Batch, error) {
+	b := new(baoguan.Batch)
+	found, err := t.one(qLoadingBatch, []any{merchantID, fingerprint}, func(s Scanner) error { return scanBatch(s, b) })
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound("no loading batch with these orders")
+	}
+	return b, nil
+}
+
+// LeaseBatch writes b's lease, progress and fingerprint if its lease is
+// still prev (a compare-and-set: two loaders of one batch cannot both go
+// on); ECONFLICT reason batch_loading otherwise.
+func (t *Tx) LeaseBatch(b *baoguan.Batch, prev time.Time) error {
+	n, err := t.exec(qLeaseBatch, ms(b.LoadingUntil), b.Loaded, b.Fingerprint, ms(t.now), b.ID, b.MerchantID, ms(prev))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "batch_loading",
+			Message: "batch " + b.No + " is being loaded by another request"}
+	}
+	b.UpdatedAt = t.now
+	return nil
+}
+
+// StaleBatchLoads lists loading batches whose lease ended before before.
+func (t *Tx) StaleBatchLoads(before time.Time, n int) ([]baoguan.Batch, error) {
+	out := []baoguan.Batch{}
+	err := t.each(qStaleBatchLoads, []any{ms(before), n}, func(s Scanner) error {
+		out = append(out, baoguan.Batch{})
+		return scanBatch(s, &out[len(out)-1])
+	})
+	return out, err
+}
+
+// BatchOrderNos returns the ids and numbers of up to n of a batch's
+// orders (index orders_merchant_batch).
+func (t *Tx) BatchOrderNos(merchantID, batchID int64, n int) ([]int64, []string, error) {
+	var ids []int64
+	var nos []string
+	err := t.each(qBatchOrderNos, []any{batchID, merchantID, n}, func(s Scanner) error {
+		var id int64
+		var no string
+		if err := s.Scan(&id, &no); err != nil {
+			return err
+		}
+		ids, nos = append(ids, id), append(nos, no)
+		return nil
+	})
+	return ids, nos, err
+}
+
+// DeleteOrders deletes the merchant's orders with the given ids and their
+// declarations.
+func (t *Tx) DeleteOrders(merchantID int64, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	cond, arg := t.inIDs("order_id", ids)
+	if _, err := t.exec(`DELETE FROM declarations WHERE merchant_id = ? AND `+cond, merchantID, arg); err != nil {
+		return 0, err
+	}
+	cond, arg = t.inIDs("id", ids)
+	n, err := t.exec(`DELETE FROM orders WHERE merchant_id = ? AND `+cond, merchantID, arg)
+	return int(n), err
+}
+
+// DeleteBatch deletes a batch row.
+func (t *Tx) DeleteBatch(merchantID, id int64) error {
+	_, err := t.exec(qDeleteBatch, id, merchantID)
+	return err
 }
 
 // BatchSummary counts the outcomes of a batch's orders; ENOTFOUND.

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"encoding/json"
+
 	"github.com/baoguan/baoguan"
 )
 
@@ -96,4 +98,24 @@ func (t *Tx) UpdateIdempotency(r *baoguan.IdemRecord) error {
 		return notFound("idempotency key %s not found", quote(r.Key))
 	}
 	return nil
+}
+
+// DeleteIdempotency deletes the merchant's records of keys.
+func (t *Tx) DeleteIdempotency(merchantID int64, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var cond string
+	var arg any
+	if t.d.Numbered {
+		cond, arg = "idem_key = ANY(?)", keys
+	} else {
+		b, err := json.Marshal(keys)
+		if err != nil {
+			return err
+		}
+		cond, arg = "idem_key IN (SELECT value FROM json_each(?))", string(b)
+	}
+	_, err := t.exec(`DELETE FROM idempotency WHERE merchant_id = ? AND `+cond, merchantID, arg)
+	return err
 }

@@ -34,12 +34,17 @@ RETURNING id`
 WHERE id = ? AND merchant_id = ? AND version = ?`
 
 	qOrder            = `SELECT ` + orderCols + ` FROM orders WHERE id = ? AND merchant_id = ?`
-	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ?`
+	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ? AND ` + notLoading
 	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? ORDER BY id LIMIT 1`
 	qOrderExists      = `SELECT 1 FROM orders WHERE id = ? AND merchant_id = ?`
 	qListOrders       = `SELECT ` + orderCols + ` FROM orders`
 	qCountOrders      = `SELECT COUNT(*) FROM orders`
 )
+
+// notLoading leaves out the orders of a batch still loading (see
+// baoguan.Batch): they are hidden until the batch's last chunk commits.
+// Orders outside batches (batch_id 0) skip the lookup of their batch.
+const notLoading = `(batch_id = 0 OR NOT EXISTS (SELECT 1 FROM batches lb WHERE lb.id = orders.batch_id AND lb.loading_until > 0))`
 
 // orderArgs returns the mutable column values of o, amount … refunded, in
 // the order both qInsertOrder (after merchant_id, merchant_order_no) and
@@ -184,6 +189,7 @@ func (t *Tx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Orde
 // MerchantID lists every merchant's orders, for operators.
 func orderWhere(f baoguan.OrderFilter) *where {
 	w := new(where)
+	w.add(notLoading)
 	if f.MerchantID != 0 {
 		w.add("merchant_id = ?", f.MerchantID)
 	}

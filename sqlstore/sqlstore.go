@@ -123,6 +123,7 @@ type Tx struct {
 	write    bool
 	done     bool
 	enqueued int
+	plans    *[]Plan // set by Explain: queries are planned, not run
 }
 
 var _ baoguan.Tx = (*Tx)(nil)
@@ -161,6 +162,9 @@ func (t *Tx) exec(q string, args ...any) (int64, error) {
 func (t *Tx) query(q string, args ...any) (Rows, error) {
 	if t.done {
 		return nil, errTxDone
+	}
+	if t.plans != nil {
+		return noRows{}, t.explain(q, args)
 	}
 	return t.c.Query(t.ctx, t.d.bind(q), args...)
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/sqlstore"
 )
 
 // Run runs the suite. open must return a fresh, empty store for each
@@ -44,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"Refunds", testRefunds},
 		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},
+		{"BatchLoading", testBatchLoading},
+		{"ListPlans", testListPlans},
 		{"Events", testEvents},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
@@ -881,6 +884,113 @@ func testBatches(t *testing.T, s baoguan.Store) {
 	ghost.ID += 100
 	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateBatch(&ghost) })
 	notFound(t, "UpdateBatch(missing)", err)
+}
+
+// A batch stored in chunks: while it loads (LoadingUntil set) its orders
+// are hidden from lookups and lists; its lease is a compare-and-set; a
+// discarded load's orders, declarations and keys can be deleted.
+func testBatchLoading(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	b := &baoguan.Batch{MerchantID: m.ID, No: "LOAD-1", Total: 3, Amount: 300, LoadingUntil: now.Add(time.Minute), Fingerprint: "fp1"}
+	var ids []int64
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateBatch(b); err != nil {
+			return err
+		}
+		for i := 0; i < 2; i++ {
+			o := sampleOrder(m, fmt.Sprintf("L-%d", i))
+			o.BatchID = b.ID
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+			if err := tx.CreateDeclaration(sampleDeclaration(o, "HG014", "")); err != nil {
+				return err
+			}
+			if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "order:" + o.MerchantOrderNo, RequestHash: "h"}); err != nil {
+				return err
+			}
+			ids = append(ids, o.ID)
+		}
+		return tx.CreateOrder(sampleOrder(m, "alone"))
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		if _, err := tx.OrderByNo(m.ID, "L-0"); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+			t.Errorf("OrderByNo of a loading batch's order: %v", err)
+		}
+		if os, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: m.ID}); err != nil || len(os) != 1 {
+			t.Errorf("ListOrders while a batch loads: %d %v, want the one order outside it", len(os), err)
+		}
+		if n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID}); err != nil || n != 0 {
+			t.Errorf("CountOrders of a loading batch: %d %v", n, err)
+		}
+		got, err := tx.LoadingBatch(m.ID, "fp1")
+		if err != nil || got.ID != b.ID || !got.LoadingUntil.Equal(b.LoadingUntil) || got.Fingerprint != "fp1" {
+			t.Errorf("LoadingBatch: %+v %v", got, err)
+		}
+		_, err = tx.LoadingBatch(m.ID, "fp2")
+		notFound(t, "LoadingBatch(other fingerprint)", err)
+		if st, err := tx.StaleBatchLoads(now, 10); err != nil || len(st) != 0 {
+			t.Errorf("StaleBatchLoads before the lease ends: %v %v", st, err)
+		}
+		if st, err := tx.StaleBatchLoads(now.Add(2*time.Minute), 10); err != nil || len(st) != 1 || st[0].ID != b.ID {
+			t.Errorf("StaleBatchLoads after the lease: %v %v", st, err)
+		}
+		return nil
+	})
+	// A lease taken with the wrong previous value is refused.
+	wrong := *b
+	wrong.LoadingUntil = now.Add(2 * time.Minute)
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.LeaseBatch(&wrong, now) })
+	if baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+		t.Errorf("LeaseBatch with a stale lease: %v", err)
+	}
+	// Loaded: the orders show.
+	prev := b.LoadingUntil
+	b.LoadingUntil, b.Loaded = time.Time{}, 3
+	update(t, s, func(tx baoguan.Tx) error { return tx.LeaseBatch(b, prev) })
+	view(t, s, func(tx baoguan.Tx) error {
+		if o, err := tx.OrderByNo(m.ID, "L-1"); err != nil || o.BatchID != b.ID {
+			t.Errorf("OrderByNo once loaded: %v", err)
+		}
+		if n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID}); err != nil || n != 2 {
+			t.Errorf("CountOrders once loaded: %d %v", n, err)
+		}
+		got, err := tx.Batch(m.ID, b.ID)
+		if err != nil || got.Loading() || got.Loaded != 3 {
+			t.Errorf("Batch once loaded: %+v %v", got, err)
+		}
+		return nil
+	})
+	// Deleting: ids and numbers, then orders with declarations and keys.
+	update(t, s, func(tx baoguan.Tx) error {
+		gotIDs, nos, err := tx.BatchOrderNos(m.ID, b.ID, 10)
+		if err != nil {
+			return err
+		}
+		same(t, "BatchOrderNos ids", gotIDs, ids)
+		same(t, "BatchOrderNos numbers", nos, []string{"L-0", "L-1"})
+		if err := tx.DeleteIdempotency(m.ID, []string{"order:L-0", "order:L-1"}); err != nil {
+			return err
+		}
+		if n, err := tx.DeleteOrders(m.ID, ids); err != nil || n != 2 {
+			t.Errorf("DeleteOrders: %d %v", n, err)
+		}
+		return tx.DeleteBatch(m.ID, b.ID)
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.Batch(m.ID, b.ID)
+		notFound(t, "Batch(deleted)", err)
+		_, err = tx.Idempotency(m.ID, "order:L-0")
+		notFound(t, "Idempotency(deleted)", err)
+		if ds, err := tx.DeclarationsOfOrders(ids); err != nil || len(ds) != 0 {
+			t.Errorf("declarations of deleted orders: %d %v", len(ds), err)
+		}
+		if os, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: m.ID}); err != nil || len(os) != 1 {
+			t.Errorf("ListOrders after the delete: %d %v", len(os), err)
+		}
+		return nil
+	})
 }
 
 func testEvents(t *testing.T, s baoguan.Store) {
@@ -2208,4 +2318,160 @@ func testPurge(t *testing.T, s baoguan.Store) {
 		}
 		return nil
 	})
+}
+
+// testListPlans plans every list query the API, the console and the CLI
+// make (each filter on its own, the merchant's always) and fails on any
+// that reads a whole table or index — SQLite's "SCAN t" (with or without
+// an index), PostgreSQL's "Seq Scan" or an index scan with no index
+// condition, with sequential scans priced out so that a plan still
+// scanning has no index to use — or whose index conditions do not name
+// the filter's column (reading every order of a merchant to find its
+// failed ones is a scan too).
+func testListPlans(t *testing.T, s baoguan.Store) {
+	const m = 7
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	page := baoguan.Page{Limit: 50}
+	type list struct {
+		name string
+		uses []string // the index conditions name one of these columns
+		run  func(tx baoguan.Tx) error
+	}
+	var lists []list
+	add := func(name string, uses []string, run func(tx baoguan.Tx) error) {
+		lists = append(lists, list{name, uses, run})
+	}
+	orders := func(name string, uses []string, f baoguan.OrderFilter) {
+		f.MerchantID = m
+		if f.Limit == 0 {
+			f.Limit = page.Limit
+		}
+		add("ListOrders "+name, uses, func(tx baoguan.Tx) error { _, err := tx.ListOrders(f); return err })
+		add("CountOrders "+name, uses, func(tx baoguan.Tx) error { _, err := tx.CountOrders(f); return err })
+	}
+	merchant := []string{"merchant_id"}
+	orders("merchant", merchant, baoguan.OrderFilter{})
+	orders("newest", merchant, baoguan.OrderFilter{Newest: true})
+	orders("cursor", merchant, baoguan.OrderFilter{Page: baoguan.Page{Cursor: 100}})
+	orders("pay_status", []string{"pay_status"}, baoguan.OrderFilter{PayStatus: baoguan.PayFailed})
+	orders("pay_status newest", []string{"pay_status"}, baoguan.OrderFilter{PayStatus: baoguan.PayFailed, Newest: true})
+	orders("declare_status", []string{"declare_status"}, baoguan.OrderFilter{DeclareStatus: baoguan.DeclareFailedSt})
+	orders("declare_status newest", []string{"declare_status"}, baoguan.OrderFilter{DeclareStatus: baoguan.DeclareFailedSt, Newest: true})
+	orders("batch_id", []string{"batch_id"}, baoguan.OrderFilter{BatchID: 3})
+	orders("created", []string{"created_at"}, baoguan.OrderFilter{From: from, To: to})
+	orders("bill", []string{"pay_status", "created_at"}, baoguan.OrderFilter{PayStatus: baoguan.PaySucceed, From: from, To: to})
+	add("OrderByNo", []string{"merchant_order_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByNo(m, "NO-1"); return err })
+	add("BatchSummary", nil, func(tx baoguan.Tx) error { _, err := tx.BatchSummary(m, 3); return err })
+	for _, f := range []baoguan.JobFilter{{State: baoguan.JobDead}, {Kind: baoguan.JobPay}, {Kind: baoguan.JobPay, State: baoguan.JobDead}} {
+		f.Page = page
+		uses := []string{"state"}
+		if f.Kind != "" {
+			uses = []string{"kind"}
+		}
+		add(fmt.Sprintf("ListJobs %+v", f), uses, func(tx baoguan.Tx) error { _, err := tx.ListJobs(f); return err })
+	}
+	add("CountJobs state", []string{"state"}, func(tx baoguan.Tx) error { _, err := tx.CountJobs(baoguan.JobDead); return err })
+	for _, c := range []struct {
+		uses string
+		f    baoguan.EventFilter
+	}{{"merchant_id", baoguan.EventFilter{MerchantID: m}}, {"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventFailed}},
+		{"type", baoguan.EventFilter{MerchantID: m, Type: "order.paid"}}, {"order_id", baoguan.EventFilter{MerchantID: m, OrderID: 5}},
+		{"status", baoguan.EventFilter{Status: baoguan.EventPending}}} {
+		f := c.f
+		f.Page = page
+		add(fmt.Sprintf("ListEvents %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListEvents(f); return err })
+	}
+	for _, c := range []struct {
+		uses string
+		f    baoguan.RefundFilter
+	}{{"merchant_id", baoguan.RefundFilter{MerchantID: m}}, {"status", baoguan.RefundFilter{MerchantID: m, Status: baoguan.RefundFailed}},
+		{"created_at", baoguan.RefundFilter{MerchantID: m, From: from, To: to}}} {
+		f := c.f
+		f.Page = page
+		add(fmt.Sprintf("ListRefunds %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListRefunds(f); return err })
+	}
+	for _, l := range lists {
+		var plans []sqlstore.Plan
+		view(t, s, func(tx baoguan.Tx) error {
+			var err error
+			plans, err = sqlstore.Explain(tx, l.run)
+			if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
+				err = nil // a planned query answers no rows
+			}
+			return err
+		})
+		if len(plans) == 0 {
+			t.Errorf("%s: no query planned", l.name)
+		}
+		// The list's own query is the last one; each must use an index,
+		// the last one the filter's. PostgreSQL's choice among indexes
+		// on empty tables follows no statistics, so there only the scans
+		// are checked.
+		for i, p := range plans {
+			bad := fullScan(p.Lines)
+			if bad == "" && i == len(plans)-1 && l.uses != nil && !postgresPlan(p.Lines) && !indexedOn(p.Lines, l.uses) {
+				bad = fmt.Sprintf("no index condition on %v", l.uses)
+			}
+			if bad != "" {
+				t.Errorf("%s reads more than it needs: %s\n%s\n%s", l.name, bad, p.Query, strings.Join(p.Lines, "\n"))
+			}
+		}
+	}
+}
+
+// postgresPlan tells PostgreSQL's plans (with costs) from SQLite's.
+func postgresPlan(lines []string) bool {
+	return len(lines) > 0 && strings.Contains(lines[0], "cost=")
+}
+
+// indexedOn reports whether one of the plan's index searches names one of
+// the columns: SQLite's "SEARCH t USING INDEX i (col=? …)", PostgreSQL's
+// "Index Cond: (… col …)".
+func indexedOn(lines []string, cols []string) bool {
+	for _, l := range lines {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "->"))
+		if !strings.HasPrefix(l, "SEARCH ") && !strings.HasPrefix(l, "Index Cond:") && !strings.HasPrefix(l, "Recheck Cond:") {
+			continue
+		}
+		if strings.HasPrefix(l, "SEARCH lb ") {
+			continue // the loading-batch check of order lists
+		}
+		for _, c := range cols {
+			if strings.Contains(l, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fullScan returns the plan line that reads a whole table or index, or "".
+func fullScan(lines []string) string {
+	for i, l := range lines {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "->"))
+		switch {
+		case strings.HasPrefix(l, "SCAN ") && !strings.HasPrefix(l, "SCAN json_each") && !strings.HasPrefix(l, "SCAN CONSTANT"):
+			return l
+		case strings.Contains(l, "Seq Scan on "):
+			return l
+		case strings.Contains(l, "on batches_loading"):
+			// Reading every loading batch (a partial index of the few
+			// batches being uploaded) to leave their orders out.
+		case strings.Contains(l, "Index Scan") || strings.Contains(l, "Index Only Scan"):
+			// Its details follow, more indented, up to the next node.
+			bounded := false
+			for _, d := range lines[i+1:] {
+				if strings.Contains(d, "->") {
+					break
+				}
+				if strings.Contains(d, "Index Cond:") {
+					bounded = true
+				}
+			}
+			if !bounded {
+				return l
+			}
+		}
+	}
+	return ""
 }

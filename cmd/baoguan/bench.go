@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ func newBenchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	var orders, conc, instances, batch, preload int
 	var asJSON bool
 	var cpuProfile, server string
+	var retain time.Duration
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure: push orders through a fresh server and wait until all are declared and notified",
@@ -61,6 +63,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().IntVar(&conc, "concurrency", 64, "concurrent keep-alive clients")
 	cmd.Flags().IntVar(&batch, "batch", 10000, "orders in the batch uploaded beside pushes after the main run (0: none)")
 	cmd.Flags().IntVar(&preload, "preload", 0, "finished orders to put in the database before the run")
+	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level")
@@ -92,6 +95,9 @@ apart, as other users of the server make them work too).`,
 			if kind != dbPostgres {
 				return fmt.Errorf("--db: bench takes a PostgreSQL server (postgres://…); SQLite is the default")
 			}
+			if retain > 0 {
+				return fmt.Errorf("--retain: applies to the SQLite server bench runs in its own process")
+			}
 			if cmd.Flags().Changed("sync") {
 				return fmt.Errorf("--sync: applies to SQLite only; with PostgreSQL, durability is the server's synchronous_commit setting")
 			}
@@ -104,6 +110,14 @@ apart, as other users of the server make them work too).`,
 		}
 		defer os.RemoveAll(dir)
 		benchConfig(cfg, dir)
+		if retain > 0 {
+			cfg.Retention = core.Retention{Jobs: retain, Attempts: retain, IdempotencyKeys: retain, Nonces: retain,
+				Every: max(retain, time.Second), Batch: 500}
+		}
+		var dbBytes func() int64
+		if server == "" {
+			dbBytes = func() int64 { return sqlitePages(cfg.DBPath) }
+		}
 		progress := stderr
 		if cpuProfile != "" {
 			f, err := os.Create(cpuProfile)
@@ -150,7 +164,7 @@ apart, as other users of the server make them work too).`,
 			return launch(ctx, notifyURL, t.APIKey)
 		}
 		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress,
-			BatchOrders: batch, Preloaded: preload}, start)
+			BatchOrders: batch, Preloaded: preload, DBBytes: dbBytes}, start)
 		if err != nil {
 			return err
 		}
@@ -169,6 +183,9 @@ apart, as other users of the server make them work too).`,
 		fmt.Fprintf(stdout, "cpu_us_per_order  %.0f (this process %.0f, servers %.0f, database %.0f + shared %.0f; echo exchange %.0f)\n",
 			res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared, res.EchoCPUPerReq)
 		fmt.Fprintf(stdout, "peak_rss_mb       %.0f\n", res.PeakRSSMB)
+		if dbBytes != nil {
+			fmt.Fprintf(stdout, "db_mb             %.1f at the first push, %.1f at the end\n", res.DBMBStart, res.DBMBEnd)
+		}
 		if res.Preloaded > 0 {
 			fmt.Fprintf(stdout, "preloaded_orders  %d\n", res.Preloaded)
 		}
@@ -239,4 +256,21 @@ func startBenchServer(ctx context.Context, cfg *Config, notifyURL, apiKey string
 	}
 	cancel()
 	return bench.Target{}, nil, fmt.Errorf("bench server did not start: %v", <-done)
+}
+
+// sqlitePages is the size of the SQLite database at path as its pages
+// count it (page_count × page_size, what is in the WAL included; free
+// pages, which new rows use again, included too): the size the file has
+// once checkpointed. 0 when it cannot be read.
+func sqlitePages(path string) int64 {
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var pages, size int64
+	if db.QueryRow(`PRAGMA page_count`).Scan(&pages) != nil || db.QueryRow(`PRAGMA page_size`).Scan(&size) != nil {
+		return 0
+	}
+	return pages * size
 }

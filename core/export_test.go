@@ -1,0 +1,6 @@
+package core
+
+import "github.com/baoguan/baoguan"
+
+// SetAfterBatchChunk makes CreateBatch call fn after each chunk it commits.
+func SetAfterBatchChunk(s *Service, fn func(b *baoguan.Batch)) { s.afterBatchChunk = fn }
