@@ -1,0 +1,127 @@
+package core_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/sqlite"
+)
+
+// TestRedeliverPendingStartsNoSecondChain is issue 12's "redelivering an
+// event that is still pending starts a second retry chain beside the
+// first": an event whose first delivery failed waits for its retry; it is
+// redelivered five times, then the clock passes the retry time, then far
+// beyond the schedule. Each redelivery sends it once; the retry time sends
+// it once more — one chain, not one per redelivery — and then it fails
+// with nothing more sent.
+func TestRedeliverPendingStartsNoSecondChain(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := core.New(&core.Service{Store: db, Now: clock,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: 5 * time.Second}})
+	svc.Formats.Register("test", testFormat{}) // retries once, a minute later
+
+	var hmu sync.Mutex
+	hits := map[string]int{} // event type → deliveries, whatever event carried it
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var v struct{ Type string }
+		_ = json.Unmarshal(b, &v)
+		hmu.Lock()
+		hits[v.Type]++
+		hmu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable) // never acknowledged
+	}))
+	defer recv.Close()
+	sent := func(id string) int { hmu.Lock(); defer hmu.Unlock(); return hits[id] }
+
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "redeliver", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "RD-1", Amount: 100, Subject: "奶粉",
+		Protocol: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond}) }()
+	settle := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			n, err := svc.Busy(ctx)
+			if err == nil && n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still busy (%d, %v)", what, n, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	settle("the first delivery")
+	es, err := svc.Events(ctx, m, baoguan.EventFilter{Type: "order.paid"})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("events: %+v %v", es, err)
+	}
+	e := es[0]
+	if e.Status != baoguan.EventPending || e.Attempts != 1 || sent(e.Type) != 1 {
+		t.Fatalf("after the first delivery: %+v, sent %d; want pending after 1 attempt", e, sent(e.Type))
+	}
+	for i := range 5 {
+		if _, err := svc.Redeliver(ctx, m, e.ID); err != nil {
+			t.Fatal(err)
+		}
+		settle("a redelivery")
+		if got := sent(e.Type); got != 2+i {
+			t.Fatalf("redelivery %d: sent %d times in all, want %d", i+1, got, 2+i)
+		}
+	}
+	advance(time.Minute + time.Second)
+	settle("the retry")
+	if got := sent(e.Type); got != 7 {
+		t.Errorf("after the retry time: sent %d times in all, want 7 (one retry for the one chain)", got)
+	}
+	advance(24 * time.Hour)
+	settle("the end of the schedule")
+	_, _ = svc.Busy(ctx)
+	if got := sent(e.Type); got != 7 {
+		t.Errorf("after the schedule: sent %d times in all, want 7", got)
+	}
+	one, as, err := svc.Event(ctx, m, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Status != baoguan.EventFailed || len(as) != 7 {
+		t.Errorf("event %s after its schedule: %s with %d attempts recorded, want failed with 7", one.PublicID, one.Status, len(as))
+	}
+	cancel()
+	<-done
+}
