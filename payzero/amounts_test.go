@@ -32,7 +32,7 @@ func TestAmountFieldsAboveMaximum(t *testing.T) {
 			{"/orderBatch", "[" + order("") + "]", "paymentAmount"},
 			{"/order/createAndPay", order(""), "paymentAmount"},
 			{"/order/createAndQrCode", order(`,"qrCodeType":"ALIPAY"`), "paymentAmount"},
-			{"/order/createAndQuickpay", order(`,"agreeid":"`+ag.Agreeid+`"`), "paymentAmount"},
+			{"/order/createAndQuickpay", order(`,"agreeid":"` + ag.Agreeid + `"`), "paymentAmount"},
 			{"/order/createAndMockpay", order(`,"needDeclare":false`), "paymentAmount"},
 			{"/order/refund", `{"mchtOrderNo":"AMX-PAID","mchtRefundOrderNo":"AMX-R` + strconv.Itoa(n) + `","refundAmount":` + v + `}`, "refundAmount"},
 		}
