@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/baoguan/baoguan"
@@ -133,4 +134,81 @@ func cut(col string) (string, string, bool) {
 		}
 	}
 	return col, "", false
+}
+
+// TestCopiesFollowDataKeyRotation: after `data-key rotate` (a new primary
+// key in the key file, picked up by Reload as a running server does), the
+// copies sealed before still open, and new ones are sealed with the new
+// key.
+func TestCopiesFollowDataKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	path, keyPath := filepath.Join(dir, "rot.db"), filepath.Join(dir, "rot.key")
+	ring, err := keyring.Load(keyPath, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openTest(t, sqlite.Options{Path: path, Keys: ring})
+	vals := storetest.WritePersonalData(t, db)
+	oldID := ring.PrimaryID()
+	newID, err := keyring.Rotate(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ring.Reload(); err != nil || ring.PrimaryID() != newID || newID == oldID {
+		t.Fatalf("reload: %v; primary %s, rotated to %s from %s", err, ring.PrimaryID(), newID, oldID)
+	}
+	body := `{"payerIdNumber":"` + storetest.IDNumber(4242) + `"}`
+	vals = append(vals, storetest.IDNumber(4242), storetest.Phone(4242))
+	err = db.Update(context.Background(), func(tx baoguan.Tx) error {
+		es, err := tx.ListEvents(baoguan.EventFilter{})
+		if err != nil {
+			return err
+		}
+		if len(es) != 1 || !strings.Contains(string(es[0].Body), vals[0]) {
+			t.Errorf("the body sealed before the rotation reads %q", es[0].Body)
+		}
+		e := &baoguan.Event{MerchantID: es[0].MerchantID, OrderID: es[0].OrderID, Type: "order.paid", Protocol: "payzero",
+			URL: "https://shop.example/n", Body: []byte(body), Status: baoguan.EventPending}
+		if err := tx.CreateEvent(e); err != nil {
+			return err
+		}
+		return tx.AddAttempt(&baoguan.Attempt{EventID: e.ID, Status: 500, Response: "echo " + storetest.Phone(4242)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{"SELECT body FROM events ORDER BY id", "SELECT response FROM attempts ORDER BY id"} {
+		var ids []string
+		rows, err := raw.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			parts := strings.SplitN(string(b), ".", 3)
+			if len(parts) != 3 {
+				t.Fatalf("%s: not sealed: %q", q, b)
+			}
+			ids = append(ids, parts[1])
+		}
+		rows.Close()
+		if len(ids) != 2 || ids[0] != oldID || ids[1] != newID {
+			t.Errorf("%s: sealed with keys %v, want [%s %s]", q, ids, oldID, newID)
+		}
+	}
+	found, err := storetest.FindInFiles(path, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		t.Errorf("in clear: %s", f)
+	}
 }
