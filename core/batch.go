@@ -211,9 +211,11 @@ func (s *Service) jobOutcome(j *baoguan.Job, err error) (baoguan.Job, string) {
 	case errors.As(err, &later):
 		fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(later.After), "later"
 	case errors.As(err, &perm):
-		fin.State, fin.LastError, outcome = baoguan.JobDead, err.Error(), "dead"
+		fin.State, fin.LastError, outcome = baoguan.JobDead, baoguan.MaskPersonal(err.Error()), "dead"
 	default:
-		fin.LastError = err.Error()
+		// An adapter's error may quote what it sent (a payer's ID
+		// number): the stored error, shown to operators, is masked.
+		fin.LastError = baoguan.MaskPersonal(err.Error())
 		wait, more := s.Retries[j.Kind].Next(j.Attempts)
 		// A failure that names its own wait (a wallet's rate limit or
 		// maintenance) is not retried sooner than it asks.

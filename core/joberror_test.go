@@ -1,0 +1,97 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
+)
+
+// quotingPort is a live customs port whose failures quote the payer, as
+// an upstream's error text may.
+type quotingPort struct{}
+
+func (quotingPort) Name() string { return "quoting" }
+func (quotingPort) Declare(_ context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	return baoguan.Receipt{}, errors.New("upstream refused payer " + r.Declaration.Payer.IDNumber + " tel " + r.Declaration.Payer.Phone)
+}
+func (quotingPort) Receipt(context.Context, baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	return baoguan.Receipt{}, errors.New("no receipt")
+}
+
+// TestJobErrorsMasked: a job's error that quotes the payer's ID number and
+// phone is stored (and shown to operators by `baoguan jobs --dead` and the
+// console) masked, and neither value reaches the database in clear.
+func TestJobErrorsMasked(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "core.db")
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: path, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	retries := core.DefaultRetries()
+	retries[baoguan.JobDeclare] = baoguan.Retry{time.Millisecond}
+	svc := core.New(&core.Service{Store: db, Retries: retries,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		Live:           core.Adapters{Channel: sandbox.NewChannel(), Routes: map[string]core.Route{baoguan.RouteEPort: {Port: quotingPort{}, Name: "quoting"}}},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: 5 * time.Second}})
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = svc.UpdateMerchant(ctx, m.No, func(m *baoguan.Merchant) error { m.Mode = baoguan.ModeLive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	id, phone := storetest.IDNumber(7777), storetest.Phone(7777)
+	if _, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "JE-1", Amount: 100, Subject: "奶粉",
+		Channel: "external", Payment: baoguan.Payment{No: "PAY-JE-1", PSP: "OTHERPAY"},
+		Payer:   baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: id, Phone: phone}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond}) }()
+	var dead []baoguan.Job
+	deadline := time.Now().Add(20 * time.Second)
+	for len(dead) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the declare job never failed for good")
+		}
+		time.Sleep(10 * time.Millisecond)
+		if dead, err = svc.Jobs(ctx, baoguan.JobFilter{State: baoguan.JobDead}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := dead[0].LastError
+	if !strings.Contains(e, "upstream refused payer") || strings.Contains(e, id) || strings.Contains(e, phone) ||
+		!strings.Contains(e, baoguan.MaskID(id)) {
+		t.Errorf("the job's error is %q; want the upstream's text with the payer masked", e)
+	}
+	cancel()
+	<-done
+	found, err := storetest.FindInFiles(path, []string{id, phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		t.Errorf("in clear at rest: %s", f)
+	}
+}
