@@ -63,7 +63,7 @@ func TestJobErrorsMasked(t *testing.T) {
 	id, phone := storetest.IDNumber(7777), storetest.Phone(7777)
 	if _, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "JE-1", Amount: 100, Subject: "奶粉",
 		Channel: "external", Payment: baoguan.Payment{No: "PAY-JE-1", PSP: "OTHERPAY"},
-		Payer:   baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: id, Phone: phone}},
+		Payer: baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: id, Phone: phone}},
 		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}); err != nil {
 		t.Fatal(err)
 	}
