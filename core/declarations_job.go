@@ -122,6 +122,9 @@ func (s *Service) applyReceipt(d *baoguan.Declaration, r baoguan.Receipt) error 
 	if r.IdentityCheck == baoguan.CheckSame || r.IdentityCheck == baoguan.CheckDifferent {
 		d.IdentityCheck = r.IdentityCheck
 	}
+	// Customs' text may quote the declaration (the payer's ID number); it
+	// is kept and shown masked.
+	r.Explanation = baoguan.MaskPersonal(r.Explanation)
 	switch r.State {
 	case baoguan.DeclProcessing, baoguan.DeclSubmitted:
 		return d.Move(baoguan.DeclProcessing)

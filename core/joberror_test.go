@@ -23,6 +23,9 @@ type quotingPort struct{}
 
 func (quotingPort) Name() string { return "quoting" }
 func (quotingPort) Declare(_ context.Context, r baoguan.DeclareRequest) (baoguan.Receipt, error) {
+	if r.Declaration.Payer.IDNumber == storetest.IDNumber(7778) {
+		return baoguan.Receipt{State: baoguan.DeclFail, Explanation: "订购人证件号" + r.Declaration.Payer.IDNumber + "与姓名不一致"}, nil
+	}
 	return baoguan.Receipt{}, errors.New("upstream refused payer " + r.Declaration.Payer.IDNumber + " tel " + r.Declaration.Payer.Phone)
 }
 func (quotingPort) Receipt(context.Context, baoguan.DeclareRequest) (baoguan.Receipt, error) {
@@ -31,7 +34,8 @@ func (quotingPort) Receipt(context.Context, baoguan.DeclareRequest) (baoguan.Rec
 
 // TestJobErrorsMasked: a job's error that quotes the payer's ID number and
 // phone is stored (and shown to operators by `baoguan jobs --dead` and the
-// console) masked, and neither value reaches the database in clear.
+// console) masked, and so is customs' explanation that quotes it; neither
+// value reaches the database in clear.
 func TestJobErrorsMasked(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -67,6 +71,13 @@ func TestJobErrorsMasked(t *testing.T) {
 		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}); err != nil {
 		t.Fatal(err)
 	}
+	id2 := storetest.IDNumber(7778)
+	if _, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "JE-2", Amount: 100, Subject: "奶粉",
+		Channel: "external", Payment: baoguan.Payment{No: "PAY-JE-2", PSP: "OTHERPAY"},
+		Payer:   baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: id2, Phone: phone}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond}) }()
 	var dead []baoguan.Job
@@ -85,9 +96,22 @@ func TestJobErrorsMasked(t *testing.T) {
 		!strings.Contains(e, baoguan.MaskID(id)) {
 		t.Errorf("the job's error is %q; want the upstream's text with the payer masked", e)
 	}
+	var ds []baoguan.Declaration
+	for len(ds) == 0 || !ds[0].Final() {
+		if time.Now().After(deadline) {
+			t.Fatalf("JE-2 never failed: %+v", ds)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if ds, err = svc.Declarations(ctx, m, "JE-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if x := ds[0].Explanation; ds[0].State != baoguan.DeclFail || strings.Contains(x, id2) || !strings.Contains(x, baoguan.MaskID(id2)) {
+		t.Errorf("JE-2: %s %q; want FAIL with the payer masked in the explanation", ds[0].State, x)
+	}
 	cancel()
 	<-done
-	found, err := storetest.FindInFiles(path, []string{id, phone})
+	found, err := storetest.FindInFiles(path, []string{id, id2, phone})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -298,7 +298,8 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 		if err := o.MovePay(r.Status); err != nil {
 			return err
 		}
-		o.Payment.FailReason, o.Payment.FailCode = r.Payment.FailReason, r.Payment.FailCode
+		// A channel's reason may quote the payer: kept and shown masked.
+		o.Payment.FailReason, o.Payment.FailCode = baoguan.MaskPersonal(r.Payment.FailReason), r.Payment.FailCode
 		s.Metrics.Payments.WithLabelValues(string(r.Status)).Inc()
 		if err := tx.UpdateOrder(o); err != nil {
 			return err

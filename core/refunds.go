@@ -235,7 +235,7 @@ func (s *Service) refundStep(ctx context.Context, merchantID, refundID int64, at
 				return err
 			}
 		default:
-			r.FailReason = res.Reason
+			r.FailReason = baoguan.MaskPersonal(res.Reason) // a channel's text may quote the payer
 			if err := r.Move(baoguan.RefundFailed); err != nil {
 				return err
 			}
