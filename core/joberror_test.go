@@ -74,7 +74,7 @@ func TestJobErrorsMasked(t *testing.T) {
 	id2 := storetest.IDNumber(7778)
 	if _, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "JE-2", Amount: 100, Subject: "奶粉",
 		Channel: "external", Payment: baoguan.Payment{No: "PAY-JE-2", PSP: "OTHERPAY"},
-		Payer:   baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: id2, Phone: phone}},
+		Payer: baoguan.Payer{Name: "张三", IDType: baoguan.IDTypeIDCard, IDNumber: id2, Phone: phone}},
 		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}); err != nil {
 		t.Fatal(err)
 	}
