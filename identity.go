@@ -1,7 +1,6 @@
 package baoguan
 
 import (
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -213,23 +212,16 @@ func MaskCard(c string) string {
 	return b.String()
 }
 
-// personalShapes are the shapes of personal numbers MaskPersonal masks
-// wherever they stand alone (not inside a longer run of digits such as a
-// transaction number): a resident ID number (18 characters, masked only
-// when its check digit and birth date hold, so that an 18-digit order
-// number stays readable) and a mainland mobile number.
-var (
-	idShape    = regexp.MustCompile(`\d{17}[\dXx]`)
-	phoneShape = regexp.MustCompile(`1[3-9]\d{9}`)
-)
-
 // MaskPersonal masks the personal data in a text baoguan shows but did not
 // write itself for display: a rendered notification, a receiver's answer,
 // a customs receipt. Every occurrence of a known value (the order's payer
 // ID number, phone, card numbers; values shorter than 6 characters are
 // ignored) is masked, and so is every standalone number shaped like a
-// resident ID number or a mobile number. The text's format (JSON, XML, a
-// form) is kept: only characters of the values become '*'.
+// resident ID number (18 characters whose check digit and birth date hold,
+// so that an 18-digit order number stays readable) or a mainland mobile
+// number (11 digits, 1[3-9]…). Standalone: not inside a longer run of
+// digits and X, such as a transaction number. The text's format (JSON,
+// XML, a form) is kept: only characters of the values become '*'.
 func MaskPersonal(text string, known ...string) string {
 	for _, v := range known {
 		if len(v) >= 6 && strings.Contains(text, v) {
@@ -240,29 +232,36 @@ func MaskPersonal(text string, known ...string) string {
 			text = strings.ReplaceAll(text, v, maskKeepEnds(v, keep, 4))
 		}
 	}
-	text = maskStandalone(text, idShape, ValidIDChecksum, MaskID)
-	return maskStandalone(text, phoneShape, func(string) bool { return true }, MaskPhone)
-}
-
-// maskStandalone masks with mask each match of re that is not part of a
-// longer run of ID characters and that ok accepts.
-func maskStandalone(text string, re *regexp.Regexp, ok func(string) bool, mask func(string) string) string {
-	var b strings.Builder
-	last := 0
-	for _, m := range re.FindAllStringIndex(text, -1) {
-		v := text[m[0]:m[1]]
-		if m[0] > 0 && isIDChar(text[m[0]-1]) || m[1] < len(text) && isIDChar(text[m[1]]) || !ok(v) {
+	var b []byte // a copy, made at the first number masked
+	for i := 0; i < len(text); {
+		if !isIDChar(text[i]) {
+			i++
 			continue
 		}
-		b.WriteString(text[last:m[0]])
-		b.WriteString(mask(v))
-		last = m[1]
+		j := i
+		for j < len(text) && isIDChar(text[j]) {
+			j++
+		}
+		run := text[i:j]
+		var masked string
+		switch {
+		case len(run) == 18 && ValidIDChecksum(run):
+			masked = MaskID(run)
+		case len(run) == 11 && run[0] == '1' && run[1] >= '3' && run[1] <= '9' && idAllDigits(run):
+			masked = MaskPhone(run)
+		}
+		if masked != "" {
+			if b == nil {
+				b = []byte(text)
+			}
+			copy(b[i:j], masked)
+		}
+		i = j
 	}
-	if last == 0 {
+	if b == nil {
 		return text
 	}
-	b.WriteString(text[last:])
-	return b.String()
+	return string(b)
 }
 
 func isIDChar(c byte) bool { return c >= '0' && c <= '9' || c == 'X' || c == 'x' }
