@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -404,9 +405,9 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	// declaration failed: Alipay refuses the payer, the merchant corrects
 	// the ID number, and the same Alipay record is declared again.
 	wrongID := "110105199001019998"
-	// Alipay's reason quotes the ID number, which no call record or log
-	// line may then show in clear (the declaration's explanation, the
-	// merchant's own customer's data, carries it).
+	// Alipay's reason quotes the ID number: the declaration's explanation
+	// shows it masked, and no call record, log line or database page holds
+	// it in clear.
 	ali.FailID(wrongID, "订购人("+wrongID+")身份信息不符")
 	pu := payAt("PUSHORDER-U", "ALIPAY", 4500)
 	all = append(all, pu)
@@ -417,6 +418,9 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		ds := liveDecls(pu.no)
 		return len(ds) == 1 && ds[0].State == "FAIL"
 	})
+	if d := liveDecls(pu.no)[0]; d.Explanation != "订购人("+upstream.MaskID(wrongID)+")身份信息不符" {
+		t.Errorf("PUSHORDER-U refused with explanation %q", d.Explanation)
+	}
 	if b := pushOrderForm(t, liveSrv.URL+"/pushorder/tok-live/PushOrder", pushOrderData(pu, "HG016", "U", payerID)); !strings.Contains(b, `"0000"`) {
 		t.Fatalf("pushorder U: %s", b)
 	}
@@ -477,6 +481,23 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		for what, secret := range secrets {
 			if strings.Contains(s, secret) {
 				t.Errorf("%s leaks in %.300s", what, s)
+			}
+		}
+	}
+	// Sealed at rest: the database files hold neither the wallets' keys nor
+	// the payers' ID numbers in clear.
+	for _, f := range []string{"live.db", "live.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			if f == "live.db" {
+				t.Fatal(err)
+			}
+			continue
+		}
+		for what, secret := range map[string]string{"the WeChat key": pemBody(keyPEM), "the Alipay key": pemBody(aliKeyPEM),
+			"the APIv3 key": apiv3, "the payer's ID number": payerID, "the wrong ID number": wrongID} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s is in %s in clear", what, f)
 			}
 		}
 	}
