@@ -401,6 +401,28 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		}
 	}
 
+	// Front-ends mix: modified through /v1 (a new registration number),
+	// then re-declared through payzero's 8.1, which carries no number: the
+	// modification holds.
+	mixed := payAt("MIXED-WECHAT", "WECHAT", 2200)
+	all = append(all, mixed)
+	pushLive(mixed)
+	if ok, reply := v1Declare(mixed, "SHANGHAI_ZS", regWX); !ok {
+		t.Fatalf("mixed: declare: %s", reply)
+	}
+	settled("mixed: declared", mixed, 1)
+	if ok, reply := v1Declare(mixed, "SHANGHAI_ZS", "7654321"); !ok {
+		t.Fatalf("mixed: modify: %s", reply)
+	}
+	settled("mixed: modified through /v1", mixed, 2)
+	if ok, reply := payzeroCall(t, liveSrv.URL, pzToken, "POST", "/order/declare", map[string]any{"mchtOrderNo": mixed.no}); !ok {
+		t.Fatalf("mixed: payzero 8.1: %s", reply)
+	}
+	settled("mixed: re-declared through payzero", mixed, 3)
+	if rs := walletRecords(mixed); rs[0].reg != "7654321" {
+		t.Errorf("mixed: re-declared through payzero, WeChat holds %+v: the modification made through /v1 was lost", rs)
+	}
+
 	// pushorder's modification (OperationType U) is for an order whose
 	// declaration failed: Alipay refuses the payer, the merchant corrects
 	// the ID number, and the same Alipay record is declared again.
