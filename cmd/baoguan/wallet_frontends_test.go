@@ -319,8 +319,11 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		{name: "wisecashier", wallets: []string{"WECHAT", "ALIPAY"}, customs: walletCode,
 			declare: wcDeclare(""), modify: wcDeclare("MODIFY"), noModify: "ALIPAY",
 			redecl: func(p paid, customs, reg string) (bool, string) {
-				return wcResult(wc.call("POST", wcPath(p)+"/redeclaration", "", map[string]string{"merchant_no": "LIVE1",
-					"out_order_no": p.no, "customs": customs, "mch_customs_no": reg}))
+				params := map[string]string{"merchant_no": "LIVE1", "out_order_no": p.no, "customs": customs, "mch_customs_no": reg}
+				if p.psp == "ALIPAY" {
+					params["merchant_customs_name"] = "上海跨境小店有限公司"
+				}
+				return wcResult(wc.call("POST", wcPath(p)+"/redeclaration", "", params))
 			},
 			query: func(p paid) string {
 				_, b := wc.call("GET", wcPath(p)+"/declaration", "", map[string]string{"merchant_no": "LIVE1", "out_order_no": p.no})
