@@ -118,7 +118,7 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	cli("agent", "attach", "--db", liveDB, "--agent", "AG-LIVE", "--merchant", "LIVE1")
 
 	liveSrv := startServer(t, env, "--db", liveDB, "--wechatpay-url", wxSrv.URL+"/wechatpay",
-		"--alipay-gateway", ali.URL(), "--upstream-poll", "100ms", "--upstream-timeout", "2s",
+		"--alipay-gateway", ali.URL(), "--upstream-poll", "100ms", "--upstream-timeout", "10s",
 		"--declare-retries", "200ms,200ms,200ms")
 	lv := &apiClient{t: t, base: liveSrv.URL, key: live.APIKey}
 
