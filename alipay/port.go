@@ -106,6 +106,9 @@ func (p *Port) recordReceipt(rec *Record) baoguan.Receipt {
 	default:
 		out.Explanation = rec.Explanation()
 	}
+	// Customs' reason may quote the payer's ID number; the explanation is
+	// stored and shown, so it is masked like every text from upstream.
+	out.Explanation = upstream.MaskPersonal(out.Explanation)
 	return out
 }
 

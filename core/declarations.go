@@ -525,7 +525,9 @@ func (s *Service) Redeclare(ctx context.Context, m *baoguan.Merchant, t Declarat
 // (payzero 8.1). Every field but the order number may be left empty, which
 // keeps the value last given for the order (payer on the order, customs
 // target on its latest declaration or, for an order created without
-// declaring, as sent when it was created: Order.Extra ExtraCustoms…).
+// declaring, as sent when it was created: Order.Extra ExtraCustoms…). The
+// latest declaration's registration number and duty, which the patch
+// cannot carry, are kept while the customs code stays the same.
 type DeclarePatch struct {
 	OrderNo                        string
 	PayerName, PayerID, PayerPhone string
@@ -580,6 +582,11 @@ func (s *Service) PatchAndDeclare(ctx context.Context, m *baoguan.Merchant, in D
 			spec.Customs, spec.Extras, spec.Strategy = last.Customs, last.Extras, last.Strategy
 		}
 		set(&spec.Customs, in.Customs)
+		if n := len(ds); n > 0 && spec.Customs == ds[n-1].Customs {
+			// What the patch cannot carry (a registration number, a duty
+			// another protocol gave) stays as it was for the same target.
+			spec.MerchantCustomsNo, spec.Duty = ds[n-1].MerchantCustomsNo, ds[n-1].Duty
+		}
 		set(&spec.Extras.AreaCode, in.Extras.AreaCode)
 		set(&spec.Extras.JyOrg, in.Extras.JyOrg)
 		set(&spec.Extras.InType, in.Extras.InType)

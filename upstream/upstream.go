@@ -262,6 +262,15 @@ func (s *Scrubber) Scrub(text string) string {
 	return text
 }
 
+// MaskPersonal masks every standalone ID-number- or phone-shaped number in
+// text, as Scrub does: for what a wallet says about a record (customs'
+// reason for a refusal may quote the payer's ID number), which becomes a
+// declaration's explanation, stored and shown to the merchant.
+func MaskPersonal(text string) string {
+	var s *Scrubber
+	return s.Scrub(text)
+}
+
 func maskStandalone(text string, re *regexp.Regexp) string {
 	var b strings.Builder
 	last := 0

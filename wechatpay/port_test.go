@@ -74,7 +74,8 @@ func TestPortDeclareThenReceipt(t *testing.T) {
 // WeChat's FAIL reaches the declaration with WeChat's explanation.
 func TestPortFailWithWalletReason(t *testing.T) {
 	f := newV2Port(t)
-	f.s.failIDs[payerID] = "支付人姓名和证件号不匹配"
+	// Customs' reason quotes the ID number: the explanation masks it.
+	f.s.failIDs[payerID] = "支付人姓名和证件号(" + payerID + ")不匹配"
 	ctx := context.Background()
 	d := f.decl("SHANGHAI_ZS", 1)
 	if _, err := f.port.Declare(ctx, f.req(d)); err != nil {
@@ -82,7 +83,7 @@ func TestPortFailWithWalletReason(t *testing.T) {
 	}
 	f.port.Receipt(ctx, f.req(d))
 	r, err := f.port.Receipt(ctx, f.req(d))
-	if err != nil || r.State != baoguan.DeclFail || r.Explanation != "支付人姓名和证件号不匹配" {
+	if err != nil || r.State != baoguan.DeclFail || r.Explanation != "支付人姓名和证件号("+upstream.MaskID(payerID)+")不匹配" {
 		t.Fatalf("Receipt: %+v %v", r, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -117,7 +118,7 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	cli("agent", "attach", "--db", liveDB, "--agent", "AG-LIVE", "--merchant", "LIVE1")
 
 	liveSrv := startServer(t, env, "--db", liveDB, "--wechatpay-url", wxSrv.URL+"/wechatpay",
-		"--alipay-gateway", ali.URL(), "--upstream-poll", "100ms", "--upstream-timeout", "2s",
+		"--alipay-gateway", ali.URL(), "--upstream-poll", "100ms", "--upstream-timeout", "10s",
 		"--declare-retries", "200ms,200ms,200ms")
 	lv := &apiClient{t: t, base: liveSrv.URL, key: live.APIKey}
 
@@ -318,8 +319,11 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		{name: "wisecashier", wallets: []string{"WECHAT", "ALIPAY"}, customs: walletCode,
 			declare: wcDeclare(""), modify: wcDeclare("MODIFY"), noModify: "ALIPAY",
 			redecl: func(p paid, customs, reg string) (bool, string) {
-				return wcResult(wc.call("POST", wcPath(p)+"/redeclaration", "", map[string]string{"merchant_no": "LIVE1",
-					"out_order_no": p.no, "customs": customs, "mch_customs_no": reg}))
+				params := map[string]string{"merchant_no": "LIVE1", "out_order_no": p.no, "customs": customs, "mch_customs_no": reg}
+				if p.psp == "ALIPAY" {
+					params["merchant_customs_name"] = "上海跨境小店有限公司"
+				}
+				return wcResult(wc.call("POST", wcPath(p)+"/redeclaration", "", params))
 			},
 			query: func(p paid) string {
 				_, b := wc.call("GET", wcPath(p)+"/declaration", "", map[string]string{"merchant_no": "LIVE1", "out_order_no": p.no})
@@ -400,13 +404,35 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		}
 	}
 
+	// Front-ends mix: modified through /v1 (a new registration number),
+	// then re-declared through payzero's 8.1, which carries no number: the
+	// modification holds.
+	mixed := payAt("MIXED-WECHAT", "WECHAT", 2200)
+	all = append(all, mixed)
+	pushLive(mixed)
+	if ok, reply := v1Declare(mixed, "SHANGHAI_ZS", regWX); !ok {
+		t.Fatalf("mixed: declare: %s", reply)
+	}
+	settled("mixed: declared", mixed, 1)
+	if ok, reply := v1Declare(mixed, "SHANGHAI_ZS", "7654321"); !ok {
+		t.Fatalf("mixed: modify: %s", reply)
+	}
+	settled("mixed: modified through /v1", mixed, 2)
+	if ok, reply := payzeroCall(t, liveSrv.URL, pzToken, "POST", "/order/declare", map[string]any{"mchtOrderNo": mixed.no}); !ok {
+		t.Fatalf("mixed: payzero 8.1: %s", reply)
+	}
+	settled("mixed: re-declared through payzero", mixed, 3)
+	if rs := walletRecords(mixed); rs[0].reg != "7654321" {
+		t.Errorf("mixed: re-declared through payzero, WeChat holds %+v: the modification made through /v1 was lost", rs)
+	}
+
 	// pushorder's modification (OperationType U) is for an order whose
 	// declaration failed: Alipay refuses the payer, the merchant corrects
 	// the ID number, and the same Alipay record is declared again.
 	wrongID := "110105199001019998"
-	// Alipay's reason quotes the ID number, which no call record or log
-	// line may then show in clear (the declaration's explanation, the
-	// merchant's own customer's data, carries it).
+	// Alipay's reason quotes the ID number: the declaration's explanation
+	// shows it masked, and no call record, log line or database page holds
+	// it in clear.
 	ali.FailID(wrongID, "订购人("+wrongID+")身份信息不符")
 	pu := payAt("PUSHORDER-U", "ALIPAY", 4500)
 	all = append(all, pu)
@@ -417,6 +443,9 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		ds := liveDecls(pu.no)
 		return len(ds) == 1 && ds[0].State == "FAIL"
 	})
+	if d := liveDecls(pu.no)[0]; d.Explanation != "订购人("+upstream.MaskID(wrongID)+")身份信息不符" {
+		t.Errorf("PUSHORDER-U refused with explanation %q", d.Explanation)
+	}
 	if b := pushOrderForm(t, liveSrv.URL+"/pushorder/tok-live/PushOrder", pushOrderData(pu, "HG016", "U", payerID)); !strings.Contains(b, `"0000"`) {
 		t.Fatalf("pushorder U: %s", b)
 	}
@@ -477,6 +506,23 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		for what, secret := range secrets {
 			if strings.Contains(s, secret) {
 				t.Errorf("%s leaks in %.300s", what, s)
+			}
+		}
+	}
+	// Sealed at rest: the database files hold neither the wallets' keys nor
+	// the payers' ID numbers in clear.
+	for _, f := range []string{"live.db", "live.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			if f == "live.db" {
+				t.Fatal(err)
+			}
+			continue
+		}
+		for what, secret := range map[string]string{"the WeChat key": pemBody(keyPEM), "the Alipay key": pemBody(aliKeyPEM),
+			"the APIv3 key": apiv3, "the payer's ID number": payerID, "the wrong ID number": wrongID} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s is in %s in clear", what, f)
 			}
 		}
 	}
