@@ -509,3 +509,39 @@ func TestDashboardDays(t *testing.T) {
 		t.Errorf("orders today: %v", n)
 	}
 }
+
+// TestSettingsNotifyURLs: a merchant user sets the notify URL and the
+// protocols' own notification addresses; a refused address changes
+// nothing; an empty one falls back to the notify URL.
+func TestSettingsNotifyURLs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.signedIn("clerk", clerkPW)
+	b.get("/console/m/demo/settings")
+	p := b.post("/console/m/demo/settings", url.Values{"notify_url": {"https://shop.example/hook"},
+		"pushorder.callback-url": {"https://shop.example/pushorder"}, "payzero.notify-url": {"https://shop.example/payzero"},
+		"wisecashier.notify-url": {""}}, "auto")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.status, p.body)
+	}
+	m, _ := e.svc.MerchantByNo(e.ctx, "demo")
+	if m.NotifyURL != "https://shop.example/hook" || m.Settings["pushorder.callback-url"] != "https://shop.example/pushorder" ||
+		m.Settings["payzero.notify-url"] != "https://shop.example/payzero" || m.Settings["wisecashier.notify-url"] != "" {
+		t.Fatalf("after saving: %q %v", m.NotifyURL, m.Settings)
+	}
+	if p := b.get("/console/m/demo/settings?saved=1"); !strings.Contains(p.body, `value="https://shop.example/payzero"`) {
+		t.Error("the settings page does not show the payzero address")
+	}
+	p = b.post("/console/m/demo/settings", url.Values{"notify_url": {"https://shop.example/other"}, "payzero.notify-url": {"ftp://shop.example/"}}, "auto")
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `class="error"`) {
+		t.Errorf("an ftp address: %d", p.status)
+	}
+	b.get("/console/m/demo/settings")
+	if p := b.post("/console/m/demo/settings", url.Values{"notify_url": {"https://shop.example/hook"}, "payzero.notify-url": {""}}, "auto"); p.status != http.StatusSeeOther {
+		t.Fatalf("clearing: %d", p.status)
+	}
+	m, _ = e.svc.MerchantByNo(e.ctx, "demo")
+	if m.NotifyURL != "https://shop.example/hook" || m.Settings["payzero.notify-url"] != "" || m.Settings["pushorder.callback-url"] != "https://shop.example/pushorder" {
+		t.Errorf("after the refused form and the clearing: %q %v", m.NotifyURL, m.Settings)
+	}
+}
