@@ -121,6 +121,8 @@ var zh = map[string]string{
 	"Retry":                              "重试",
 	"No dead jobs.":                      "没有失败任务。",
 	"Protocol keys set":                  "已设置的协议密钥",
+	"Recent batches":                     "最近的批次",
+	"No batches yet.":                    "还没有批次。",
 	"empty: the notify URL":              "留空则用通知地址",
 	"Orders made through a vendor protocol are notified at that protocol's address when it is set, else at the notify URL; an order's own address comes first.": "经各厂商协议创建的订单，若设置了该协议的通知地址则通知到该地址，否则通知到上面的通知地址；订单自带的地址优先。",
 	"No upstream calls recorded.": "没有上游调用记录。",

@@ -349,13 +349,35 @@ func (c *Console) handleTemplate(format string) http.HandlerFunc {
 	}
 }
 
+// batchRow is a batch in the list, with how far it is.
+type batchRow struct {
+	baoguan.Batch
+	S   baoguan.BatchSummary
+	Pct int
+}
+
+// batchesPage renders the upload form above the merchant's recent batches.
+func (c *Console) batchesPage(w http.ResponseWriter, r *http.Request, m *baoguan.Merchant, status int, data map[string]any) {
+	bs, sums, err := c.svc.Batches(r.Context(), m, baoguan.Page{Limit: 20})
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	rows := make([]batchRow, len(bs))
+	for i := range bs {
+		rows[i] = batchRow{Batch: bs[i], S: sums[i], Pct: pct(sums[i].Finished, sums[i].Total)}
+	}
+	data["M"], data["Base"], data["Batches"] = m, Prefix+"/m/"+url.PathEscape(m.No), rows
+	c.render(w, r, status, "batches", data)
+}
+
 func (c *Console) handleBatches(w http.ResponseWriter, r *http.Request) {
 	m, err := c.merchantFor(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "batches", map[string]any{"M": m, "Base": Prefix + "/m/" + url.PathEscape(m.No)})
+	c.batchesPage(w, r, m, http.StatusOK, map[string]any{})
 }
 
 // handleUpload reads an uploaded order file, checks every row with the
@@ -371,23 +393,21 @@ func (c *Console) handleUpload(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, sheet.MaxFileSize+1<<20)
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
-		c.render(w, r, http.StatusBadRequest, "batches", map[string]any{"M": m, "Base": base,
-			"FormError": "choose a .xlsx or .csv file of orders (at most 32 MiB)"})
+		c.batchesPage(w, r, m, http.StatusBadRequest, map[string]any{"FormError": "choose a .xlsx or .csv file of orders (at most 32 MiB)"})
 		return
 	}
 	defer file.Close()
 	res, err := sheet.Import(r.Context(), c.svc, m, file, hdr.Filename, Protocol, nil)
 	if err != nil {
 		if s := statusOf(err); s < 500 {
-			c.render(w, r, s, "batches", map[string]any{"M": m, "Base": base, "FormError": errMessage(err)})
+			c.batchesPage(w, r, m, s, map[string]any{"FormError": errMessage(err)})
 			return
 		}
 		c.fail(w, r, err)
 		return
 	}
 	if len(res.Errors) > 0 {
-		c.render(w, r, http.StatusUnprocessableEntity, "batches", map[string]any{"M": m, "Base": base,
-			"RowErrors": res.Errors, "File": hdr.Filename})
+		c.batchesPage(w, r, m, http.StatusUnprocessableEntity, map[string]any{"RowErrors": res.Errors, "File": hdr.Filename})
 		return
 	}
 	http.Redirect(w, r, base+"/batches/"+strconv.FormatInt(res.Batch.ID, 10), http.StatusSeeOther)

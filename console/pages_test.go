@@ -459,6 +459,16 @@ func TestBatchCSV(t *testing.T) {
 	if p := b.get(loc); !strings.Contains(p.body, `data-done="true"`) || !strings.Contains(p.body, ">100%<") {
 		t.Error("the finished batch's page does not say it is done")
 	}
+	// The batches page lists it, with how far it is; another merchant's
+	// list does not.
+	if p := b.get("/console/m/demo/batches"); strings.Count(p.body, `<tr class="batch">`) != 1 || !strings.Contains(p.body, `href="`+loc+`"`) ||
+		!strings.Contains(p.body, "2 (100%)") {
+		t.Errorf("recent batches on the batches page:\n%s", p.body)
+	}
+	if p := e.signedIn("rival", clerkPW).get("/console/m/other/batches"); strings.Contains(p.body, `<tr class="batch">`) {
+		t.Error("another merchant's batches page lists demo's batch")
+	}
+	b.get("/console/m/demo/batches")
 	if p := b.upload("/console/m/demo/batches", "orders.pdf", []byte("x")); p.status != http.StatusBadRequest {
 		t.Errorf("a .pdf: %d, want 400", p.status)
 	}

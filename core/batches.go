@@ -427,6 +427,27 @@ func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 	return b, sum, err
 }
 
+// Batches lists the merchant's batches, newest first, a page at a time,
+// each with its summary.
+func (s *Service) Batches(ctx context.Context, m *baoguan.Merchant, p baoguan.Page) ([]baoguan.Batch, []baoguan.BatchSummary, error) {
+	var bs []baoguan.Batch
+	var sums []baoguan.BatchSummary
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if bs, err = tx.Batches(m.ID, p); err != nil {
+			return err
+		}
+		sums = make([]baoguan.BatchSummary, len(bs))
+		for i := range bs {
+			if sums[i], err = tx.BatchSummary(m.ID, bs[i].ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return bs, sums, err
+}
+
 // PayBatch queues payment of every order of the batch that is unpaid or
 // whose payment failed (payzero 2.2: a second call pays only the failures).
 // Errors: ENOTFOUND; ESTATE reason nothing_to_pay (payzero 50054);
