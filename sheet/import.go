@@ -60,8 +60,9 @@ func Import(ctx context.Context, svc *core.Service, m *baoguan.Merchant, r io.Re
 	}
 	progress("check", len(up.Orders), len(up.Orders))
 	progress("store", 0, len(up.Orders))
-	// Stored and paid in one transaction: a refused payment (funding
-	// short) stores nothing, so the upload can simply be made again.
+	// Stored all or nothing (in chunks, hidden until the last, which
+	// schedules the payments): a refused payment (funding short) stores
+	// nothing, so the upload can simply be made again.
 	b, _, err := svc.CreateBatch(ctx, m, core.BatchInput{Orders: up.Orders, Protocol: protocol, Pay: true})
 	if err != nil {
 		return nil, err
