@@ -121,6 +121,7 @@ var zh = map[string]string{
 	"Retry":                              "重试",
 	"No dead jobs.":                      "没有失败任务。",
 	"Protocol keys set":                  "已设置的协议密钥",
+	"queued again":                       "已重新排队",
 	"Recent batches":                     "最近的批次",
 	"No batches yet.":                    "还没有批次。",
 	"empty: the notify URL":              "留空则用通知地址",

@@ -666,7 +666,16 @@ func (c *Console) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "ops_jobs", map[string]any{"Jobs": js, "Retried": r.URL.Query().Get("retried")})
+	ms, err := c.svc.Merchants(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	nos := map[int64]string{}
+	for _, m := range ms {
+		nos[m.ID] = m.No
+	}
+	c.render(w, r, http.StatusOK, "ops_jobs", map[string]any{"Jobs": js, "MerchantNos": nos, "Retried": r.URL.Query().Get("retried")})
 }
 
 func (c *Console) handleRetryJob(w http.ResponseWriter, r *http.Request) {

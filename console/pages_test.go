@@ -138,7 +138,7 @@ func TestDeadJobRetry(t *testing.T) {
 	ops := e.signedIn("ops", operatorPW)
 	p := ops.get("/console/ops/jobs")
 	m := regexp.MustCompile(`action="/console/ops/jobs/(\d+)/retry"`).FindStringSubmatch(p.body)
-	if m == nil || !strings.Contains(p.body, "testwallet: SYSTEM_ERROR") {
+	if m == nil || !strings.Contains(p.body, "testwallet: SYSTEM_ERROR") || !strings.Contains(p.body, `<a href="/console/m/demo/">demo</a>`) {
 		t.Fatalf("dead jobs page lists no dead declare job:\n%s", p.body)
 	}
 	port.down.Store(false)

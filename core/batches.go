@@ -60,6 +60,10 @@ type BatchInput struct {
 	// with its pay jobs, or, when the payment is refused (funding short),
 	// nothing is stored. Without it, orders wait unpaid until PayBatch.
 	Pay bool
+	// Progress, when set, is told after each stored chunk how many of the
+	// orders are stored (a progress bar's figure; the batch stays hidden
+	// until the last).
+	Progress func(stored, total int)
 }
 
 // CreateBatch stores a batch and its orders, in chunks (see above), with
@@ -197,6 +201,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		}
 		if s.afterBatchChunk != nil {
 			s.afterBatchChunk(b)
+		}
+		if in.Progress != nil {
+			in.Progress(b.Loaded, len(in.Orders))
 		}
 		if last {
 			return b, true, nil
