@@ -165,6 +165,10 @@ type Tx interface {
 	DeleteOrders(merchantID int64, ids []int64) (int, error)
 	// DeleteBatch deletes a batch row; its orders must be gone.
 	DeleteBatch(merchantID, id int64) error
+	// Batches pages through a merchant's batches that are loaded (not
+	// those still loading), newest first (Cursor: the last id of the
+	// previous page).
+	Batches(merchantID int64, p Page) ([]Batch, error)
 
 	CreateEvent(e *Event) error
 	UpdateEvent(e *Event) error

@@ -349,13 +349,35 @@ func (c *Console) handleTemplate(format string) http.HandlerFunc {
 	}
 }
 
+// batchRow is a batch in the list, with how far it is.
+type batchRow struct {
+	baoguan.Batch
+	S   baoguan.BatchSummary
+	Pct int
+}
+
+// batchesPage renders the upload form above the merchant's recent batches.
+func (c *Console) batchesPage(w http.ResponseWriter, r *http.Request, m *baoguan.Merchant, status int, data map[string]any) {
+	bs, sums, err := c.svc.Batches(r.Context(), m, baoguan.Page{Limit: 20})
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	rows := make([]batchRow, len(bs))
+	for i := range bs {
+		rows[i] = batchRow{Batch: bs[i], S: sums[i], Pct: pct(sums[i].Finished, sums[i].Total)}
+	}
+	data["M"], data["Base"], data["Batches"] = m, Prefix+"/m/"+url.PathEscape(m.No), rows
+	c.render(w, r, status, "batches", data)
+}
+
 func (c *Console) handleBatches(w http.ResponseWriter, r *http.Request) {
 	m, err := c.merchantFor(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "batches", map[string]any{"M": m, "Base": Prefix + "/m/" + url.PathEscape(m.No)})
+	c.batchesPage(w, r, m, http.StatusOK, map[string]any{})
 }
 
 // handleUpload reads an uploaded order file, checks every row with the
@@ -371,23 +393,21 @@ func (c *Console) handleUpload(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, sheet.MaxFileSize+1<<20)
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
-		c.render(w, r, http.StatusBadRequest, "batches", map[string]any{"M": m, "Base": base,
-			"FormError": "choose a .xlsx or .csv file of orders (at most 32 MiB)"})
+		c.batchesPage(w, r, m, http.StatusBadRequest, map[string]any{"FormError": "choose a .xlsx or .csv file of orders (at most 32 MiB)"})
 		return
 	}
 	defer file.Close()
 	res, err := sheet.Import(r.Context(), c.svc, m, file, hdr.Filename, Protocol, nil)
 	if err != nil {
 		if s := statusOf(err); s < 500 {
-			c.render(w, r, s, "batches", map[string]any{"M": m, "Base": base, "FormError": errMessage(err)})
+			c.batchesPage(w, r, m, s, map[string]any{"FormError": errMessage(err)})
 			return
 		}
 		c.fail(w, r, err)
 		return
 	}
 	if len(res.Errors) > 0 {
-		c.render(w, r, http.StatusUnprocessableEntity, "batches", map[string]any{"M": m, "Base": base,
-			"RowErrors": res.Errors, "File": hdr.Filename})
+		c.batchesPage(w, r, m, http.StatusUnprocessableEntity, map[string]any{"RowErrors": res.Errors, "File": hdr.Filename})
 		return
 	}
 	http.Redirect(w, r, base+"/batches/"+strconv.FormatInt(res.Batch.ID, 10), http.StatusSeeOther)
@@ -432,6 +452,26 @@ func (c *Console) handleProgress(w http.ResponseWriter, r *http.Request) {
 		sum.Total, sum.Finished, pct(sum.Finished, sum.Total), sum.PaySucceed, sum.PayFailed, sum.DeclareSucceed, sum.DeclareFailed)
 }
 
+// notifySettings are the protocols' own notification addresses a merchant
+// sets on its settings page (the protocol's name for it; each falls back to
+// the merchant's notify URL when empty). They are protocol settings, as
+// `baoguan merchant key` stores them.
+var notifySettings = []struct{ Name, Label string }{
+	{"pushorder.callback-url", "pushorder callback URL"},
+	{"payzero.notify-url", "payzero notifyUrl"},
+	{"wisecashier.notify-url", "WiseCashier notify_url"},
+}
+
+type urlSetting struct{ Name, Label, Value string }
+
+func urlSettings(m *baoguan.Merchant) []urlSetting {
+	out := make([]urlSetting, 0, len(notifySettings))
+	for _, s := range notifySettings {
+		out = append(out, urlSetting{Name: s.Name, Label: s.Label, Value: m.Settings[s.Name]})
+	}
+	return out
+}
+
 func (c *Console) handleSettings(w http.ResponseWriter, r *http.Request) {
 	m, err := c.merchantFor(r)
 	if err != nil {
@@ -439,7 +479,7 @@ func (c *Console) handleSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.render(w, r, http.StatusOK, "settings", map[string]any{"M": m, "Base": Prefix + "/m/" + url.PathEscape(m.No),
-		"Saved": r.URL.Query().Get("saved") != ""})
+		"URLs": urlSettings(m), "Saved": r.URL.Query().Get("saved") != ""})
 }
 
 func (c *Console) handleSaveSettings(w http.ResponseWriter, r *http.Request) {
@@ -449,17 +489,37 @@ func (c *Console) handleSaveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := Prefix + "/m/" + url.PathEscape(m.No)
-	u := strings.TrimSpace(r.FormValue("notify_url"))
-	m2, err := c.svc.UpdateMerchant(r.Context(), m.No, func(x *baoguan.Merchant) error { x.NotifyURL = u; return nil })
-	if err != nil {
+	bad := func(err error) {
 		if statusOf(err) == http.StatusBadRequest {
-			c.render(w, r, http.StatusBadRequest, "settings", map[string]any{"M": m, "Base": base, "FormError": errMessage(err)})
+			c.render(w, r, http.StatusBadRequest, "settings", map[string]any{"M": m, "Base": base, "URLs": urlSettings(m), "FormError": errMessage(err)})
 			return
 		}
 		c.fail(w, r, err)
+	}
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, baoguan.FieldError("form", "the form could not be read"))
 		return
 	}
-	_ = m2
+	// The protocols' addresses first: a refused one leaves everything as
+	// it was. Only the fields the form sent, and only those that changed.
+	set := map[string]string{}
+	for _, s := range notifySettings {
+		if v, ok := r.Form[s.Name]; ok && strings.TrimSpace(v[0]) != m.Settings[s.Name] {
+			set[s.Name] = strings.TrimSpace(v[0])
+		}
+	}
+	if len(set) > 0 {
+		if err := c.svc.RotateSettings(r.Context(), m.No, set, 0); err != nil {
+			bad(err)
+			return
+		}
+	}
+	if u := strings.TrimSpace(r.FormValue("notify_url")); u != m.NotifyURL {
+		if _, err := c.svc.UpdateMerchant(r.Context(), m.No, func(x *baoguan.Merchant) error { x.NotifyURL = u; return nil }); err != nil {
+			bad(err)
+			return
+		}
+	}
 	http.Redirect(w, r, base+"/settings?saved=1", http.StatusSeeOther)
 }
 
@@ -521,7 +581,8 @@ func (c *Console) merchantsPage(w http.ResponseWriter, r *http.Request, status i
 // protocolSettings are the protocol keys an operator may set here, as
 // `baoguan merchant key` names them.
 var protocolSettings = []string{"pushorder.access-token", "pushorder.allow-net", "pushorder.callback-url", "payzero.notify-url",
-	"wechatv3.mchid", "wechatv3.serial", "wechatv3.apiv3-key", "accp.public-key", "wechatv3.public-key", "wechatv3.cert"}
+	"wechatv3.mchid", "wechatv3.serial", "wechatv3.apiv3-key", "accp.public-key", "wechatv3.public-key", "wechatv3.cert",
+	"wisecashier.notify-url"}
 
 func (c *Console) handleCreateMerchant(w http.ResponseWriter, r *http.Request) {
 	in := core.MerchantInput{Name: r.FormValue("name"), No: strings.TrimSpace(r.FormValue("no")),
@@ -605,7 +666,16 @@ func (c *Console) handleJobs(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "ops_jobs", map[string]any{"Jobs": js, "Retried": r.URL.Query().Get("retried")})
+	ms, err := c.svc.Merchants(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	nos := map[int64]string{}
+	for _, m := range ms {
+		nos[m.ID] = m.No
+	}
+	c.render(w, r, http.StatusOK, "ops_jobs", map[string]any{"Jobs": js, "MerchantNos": nos, "Retried": r.URL.Query().Get("retried")})
 }
 
 func (c *Console) handleRetryJob(w http.ResponseWriter, r *http.Request) {

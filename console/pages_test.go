@@ -138,7 +138,7 @@ func TestDeadJobRetry(t *testing.T) {
 	ops := e.signedIn("ops", operatorPW)
 	p := ops.get("/console/ops/jobs")
 	m := regexp.MustCompile(`action="/console/ops/jobs/(\d+)/retry"`).FindStringSubmatch(p.body)
-	if m == nil || !strings.Contains(p.body, "testwallet: SYSTEM_ERROR") {
+	if m == nil || !strings.Contains(p.body, "testwallet: SYSTEM_ERROR") || !strings.Contains(p.body, `<a href="/console/m/demo/">demo</a>`) {
 		t.Fatalf("dead jobs page lists no dead declare job:\n%s", p.body)
 	}
 	port.down.Store(false)
@@ -459,6 +459,16 @@ func TestBatchCSV(t *testing.T) {
 	if p := b.get(loc); !strings.Contains(p.body, `data-done="true"`) || !strings.Contains(p.body, ">100%<") {
 		t.Error("the finished batch's page does not say it is done")
 	}
+	// The batches page lists it, with how far it is; another merchant's
+	// list does not.
+	if p := b.get("/console/m/demo/batches"); strings.Count(p.body, `<tr class="batch">`) != 1 || !strings.Contains(p.body, `href="`+loc+`"`) ||
+		!strings.Contains(p.body, "2 (100%)") {
+		t.Errorf("recent batches on the batches page:\n%s", p.body)
+	}
+	if p := e.signedIn("rival", clerkPW).get("/console/m/other/batches"); strings.Contains(p.body, `<tr class="batch">`) {
+		t.Error("another merchant's batches page lists demo's batch")
+	}
+	b.get("/console/m/demo/batches")
 	if p := b.upload("/console/m/demo/batches", "orders.pdf", []byte("x")); p.status != http.StatusBadRequest {
 		t.Errorf("a .pdf: %d, want 400", p.status)
 	}
@@ -507,5 +517,41 @@ func TestDashboardDays(t *testing.T) {
 	}
 	if n := regexp.MustCompile(`data-kpi="orders-today">(\d+)<`).FindStringSubmatch(p.body); n == nil || n[1] != "2" {
 		t.Errorf("orders today: %v", n)
+	}
+}
+
+// TestSettingsNotifyURLs: a merchant user sets the notify URL and the
+// protocols' own notification addresses; a refused address changes
+// nothing; an empty one falls back to the notify URL.
+func TestSettingsNotifyURLs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.signedIn("clerk", clerkPW)
+	b.get("/console/m/demo/settings")
+	p := b.post("/console/m/demo/settings", url.Values{"notify_url": {"https://shop.example/hook"},
+		"pushorder.callback-url": {"https://shop.example/pushorder"}, "payzero.notify-url": {"https://shop.example/payzero"},
+		"wisecashier.notify-url": {""}}, "auto")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.status, p.body)
+	}
+	m, _ := e.svc.MerchantByNo(e.ctx, "demo")
+	if m.NotifyURL != "https://shop.example/hook" || m.Settings["pushorder.callback-url"] != "https://shop.example/pushorder" ||
+		m.Settings["payzero.notify-url"] != "https://shop.example/payzero" || m.Settings["wisecashier.notify-url"] != "" {
+		t.Fatalf("after saving: %q %v", m.NotifyURL, m.Settings)
+	}
+	if p := b.get("/console/m/demo/settings?saved=1"); !strings.Contains(p.body, `value="https://shop.example/payzero"`) {
+		t.Error("the settings page does not show the payzero address")
+	}
+	p = b.post("/console/m/demo/settings", url.Values{"notify_url": {"https://shop.example/other"}, "payzero.notify-url": {"ftp://shop.example/"}}, "auto")
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `class="error"`) {
+		t.Errorf("an ftp address: %d", p.status)
+	}
+	b.get("/console/m/demo/settings")
+	if p := b.post("/console/m/demo/settings", url.Values{"notify_url": {"https://shop.example/hook"}, "payzero.notify-url": {""}}, "auto"); p.status != http.StatusSeeOther {
+		t.Fatalf("clearing: %d", p.status)
+	}
+	m, _ = e.svc.MerchantByNo(e.ctx, "demo")
+	if m.NotifyURL != "https://shop.example/hook" || m.Settings["payzero.notify-url"] != "" || m.Settings["pushorder.callback-url"] != "https://shop.example/pushorder" {
+		t.Errorf("after the refused form and the clearing: %q %v", m.NotifyURL, m.Settings)
 	}
 }

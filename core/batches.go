@@ -60,6 +60,10 @@ type BatchInput struct {
 	// with its pay jobs, or, when the payment is refused (funding short),
 	// nothing is stored. Without it, orders wait unpaid until PayBatch.
 	Pay bool
+	// Progress, when set, is told after each stored chunk how many of the
+	// orders are stored (a progress bar's figure; the batch stays hidden
+	// until the last).
+	Progress func(stored, total int)
 }
 
 // CreateBatch stores a batch and its orders, in chunks (see above), with
@@ -197,6 +201,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		}
 		if s.afterBatchChunk != nil {
 			s.afterBatchChunk(b)
+		}
+		if in.Progress != nil {
+			in.Progress(b.Loaded, len(in.Orders))
 		}
 		if last {
 			return b, true, nil
@@ -425,6 +432,27 @@ func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 		return err
 	})
 	return b, sum, err
+}
+
+// Batches lists the merchant's batches, newest first, a page at a time,
+// each with its summary.
+func (s *Service) Batches(ctx context.Context, m *baoguan.Merchant, p baoguan.Page) ([]baoguan.Batch, []baoguan.BatchSummary, error) {
+	var bs []baoguan.Batch
+	var sums []baoguan.BatchSummary
+	err := s.view(ctx, func(tx baoguan.Tx) error {
+		var err error
+		if bs, err = tx.Batches(m.ID, p); err != nil {
+			return err
+		}
+		sums = make([]baoguan.BatchSummary, len(bs))
+		for i := range bs {
+			if sums[i], err = tx.BatchSummary(m.ID, bs[i].ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return bs, sums, err
 }
 
 // PayBatch queues payment of every order of the batch that is unpaid or

@@ -243,3 +243,20 @@ func TestBatchUploadInterleavesWithPushes(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchProgress: CreateBatch tells BatchInput.Progress how many orders
+// are stored after each chunk, up to all of them.
+func TestBatchProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.svc.BatchChunk = 3
+	in := batchIn("", "PG", 10, 100)
+	var got []string
+	in.Progress = func(n, total int) { got = append(got, fmt.Sprintf("%d/%d", n, total)) }
+	if _, _, err := e.svc.CreateBatch(e.ctx, e.m, in); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[3/10 6/10 9/10 10/10]" {
+		t.Errorf("progress %v", got)
+	}
+}

@@ -60,9 +60,11 @@ func Import(ctx context.Context, svc *core.Service, m *baoguan.Merchant, r io.Re
 	}
 	progress("check", len(up.Orders), len(up.Orders))
 	progress("store", 0, len(up.Orders))
-	// Stored and paid in one transaction: a refused payment (funding
-	// short) stores nothing, so the upload can simply be made again.
-	b, _, err := svc.CreateBatch(ctx, m, core.BatchInput{Orders: up.Orders, Protocol: protocol, Pay: true})
+	// Stored all or nothing (in chunks, hidden until the last, which
+	// schedules the payments): a refused payment (funding short) stores
+	// nothing, so the upload can simply be made again.
+	b, _, err := svc.CreateBatch(ctx, m, core.BatchInput{Orders: up.Orders, Protocol: protocol, Pay: true,
+		Progress: func(n, total int) { progress("store", n, total) }})
 	if err != nil {
 		return nil, err
 	}

@@ -209,8 +209,8 @@ type importResult struct {
 
 // TestImportChild is the import run in a child process, so that its peak
 // RSS is the import's alone: sheet.Import, as the console and `baoguan
-// batch import` call it (read, check every row, store and set paying in
-// one transaction). It does nothing unless SHEET_IMPORT_FILE is set.
+// batch import` call it (read, check every row, store in chunks and set
+// paying). It does nothing unless SHEET_IMPORT_FILE is set.
 func TestImportChild(t *testing.T) {
 	path := os.Getenv("SHEET_IMPORT_FILE")
 	if path == "" {

@@ -27,6 +27,8 @@ WHERE id = ? AND merchant_id = ? AND loading_until = ?`
 	qBatchOrderNos = `SELECT id, merchant_order_no FROM orders WHERE batch_id = ? AND merchant_id = ? ORDER BY id LIMIT ?`
 	qDeleteBatch   = `DELETE FROM batches WHERE id = ? AND merchant_id = ?`
 	qBatchExists   = `SELECT 1 FROM batches WHERE id = ? AND merchant_id = ?`
+	qBatches       = `SELECT ` + batchCols + ` FROM batches WHERE merchant_id = ? AND loading_until = 0 AND (? = 0 OR id < ?)
+ORDER BY id DESC LIMIT `
 
 	// One pass over the batch's orders (index orders_merchant_batch) counts every
 	// outcome; the CASE lists mirror baoguan.BatchSummary's documentation.
@@ -92,6 +94,16 @@ func (t *Tx) Batch(merchantID, id int64) (*baoguan.Batch, error) {
 		return nil, notFound("batch %d not found", id)
 	}
 	return b, nil
+}
+
+// Batches lists a merchant's loaded batches, newest first, a page at a time.
+func (t *Tx) Batches(merchantID int64, p baoguan.Page) ([]baoguan.Batch, error) {
+	out := []baoguan.Batch{}
+	err := t.each(qBatches+itoa(int64(limit(p.Limit))), []any{merchantID, p.Cursor, p.Cursor}, func(s Scanner) error {
+		out = append(out, baoguan.Batch{})
+		return scanBatch(s, &out[len(out)-1])
+	})
+	return out, err
 }
 
 // LoadingBatch finds the merchant's loading batch with a fingerprint;

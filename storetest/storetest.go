@@ -884,6 +884,43 @@ func testBatches(t *testing.T, s baoguan.Store) {
 	ghost.ID += 100
 	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateBatch(&ghost) })
 	notFound(t, "UpdateBatch(missing)", err)
+
+	// Batches: the merchant's, newest first, a page at a time.
+	other := newMerchant(t, s, "other")
+	b2 := &baoguan.Batch{MerchantID: m.ID, No: "B2", Total: 1, Amount: 1, Protocol: "console"}
+	b3 := &baoguan.Batch{MerchantID: other.ID, No: "B3", Total: 1, Amount: 1, Protocol: "console"}
+	loading := &baoguan.Batch{MerchantID: m.ID, No: "B4", Total: 1, Amount: 1, Protocol: "console", LoadingUntil: at(60)}
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, x := range []*baoguan.Batch{b2, b3, loading} {
+			if err := tx.CreateBatch(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Batches(m.ID, baoguan.Page{})
+		if err != nil {
+			return err
+		}
+		same(t, "Batches (not the one still loading)", got, []baoguan.Batch{*b2, *b})
+		got, err = tx.Batches(m.ID, baoguan.Page{Limit: 1})
+		if err != nil {
+			return err
+		}
+		same(t, "Batches, first page", got, []baoguan.Batch{*b2})
+		got, err = tx.Batches(m.ID, baoguan.Page{Cursor: b2.ID})
+		if err != nil {
+			return err
+		}
+		same(t, "Batches, next page", got, []baoguan.Batch{*b})
+		got, err = tx.Batches(other.ID, baoguan.Page{})
+		if err != nil {
+			return err
+		}
+		same(t, "Batches of another merchant", got, []baoguan.Batch{*b3})
+		return nil
+	})
 }
 
 // A batch stored in chunks: while it loads (LoadingUntil set) its orders
@@ -2362,6 +2399,8 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 	orders("bill", []string{"pay_status", "created_at"}, baoguan.OrderFilter{PayStatus: baoguan.PaySucceed, From: from, To: to})
 	add("OrderByNo", []string{"merchant_order_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByNo(m, "NO-1"); return err })
 	add("BatchSummary", nil, func(tx baoguan.Tx) error { _, err := tx.BatchSummary(m, 3); return err })
+	add("Batches", merchant, func(tx baoguan.Tx) error { _, err := tx.Batches(m, page); return err })
+	add("Batches cursor", merchant, func(tx baoguan.Tx) error { _, err := tx.Batches(m, baoguan.Page{Limit: 20, Cursor: 9}); return err })
 	for _, f := range []baoguan.JobFilter{{State: baoguan.JobDead}, {Kind: baoguan.JobPay}, {Kind: baoguan.JobPay, State: baoguan.JobDead}} {
 		f.Page = page
 		uses := []string{"state"}

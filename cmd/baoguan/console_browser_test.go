@@ -419,6 +419,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/m/demo/orders/W00002"), chromedp.WaitVisible(chromedp.CSS(`#declarations`)))
 	shot(t, ctx, shots, "phone-order")
 	docShot("phone-order")
+	// On a phone no page scrolls sideways: wide tables scroll in their own
+	// box, forms wrap.
+	for _, path := range []string{"/m/demo/orders/W00002", "/m/demo/orders", "/m/demo/", "/m/demo/batches", "/m/demo/settings",
+		"/ops/merchants", "/ops/upstream"} {
+		do("phone "+path, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+		if err != nil || wide > 0 {
+			shot(t, ctx, shots, "phone-too-wide"+strings.ReplaceAll(path, "/", "-"))
+			what, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('body *')]
+				.filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest('.scroll'))
+				.slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '') + (e.name ? '[' + e.name + ']' : '')).join(' ')`))
+			t.Errorf("on a phone %s is %d px wider than the screen (%v): %s", path, wide, err, what)
+		}
+	}
 	t.Logf("screenshots in %s", shots)
 }
 

@@ -42,6 +42,7 @@ var docPages = []struct {
 	{"docs/protocols/accp.md", 4},
 	{"docs/protocols/wechatv3.md", 4},
 	{"docs/protocols/payzero.md", 5},
+	{"docs/protocols/wisecashier.md", 6},
 }
 
 // docBlock is one runnable example of a page.
