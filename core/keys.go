@@ -113,7 +113,9 @@ func (s *Service) RotateSetting(ctx context.Context, no, name, value string, gra
 // grace > 0 each replaced value stays valid until now+grace (SettingValues);
 // with 0 the replaced values, and those of earlier rotations still in a
 // grace period, stop at once. Errors: EINVALID (grace; a setting named
-// …-url that netguard.CheckURL refuses, field = the setting), ENOTFOUND.
+// …-url that netguard.CheckURL refuses, field = the setting; a shared
+// secret (baoguan.SecretSetting) that baoguan.CheckSecret finds weak,
+// reason weak_secret), ENOTFOUND.
 func (s *Service) RotateSettings(ctx context.Context, no string, set map[string]string, grace time.Duration) error {
 	if grace < 0 || grace > MaxKeyGrace {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "grace", Reason: "bad_grace", Message: "grace period must be between 0 and 720h"}
@@ -122,6 +124,14 @@ func (s *Service) RotateSettings(ctx context.Context, no string, set map[string]
 	// checked when it is configured, like every notify URL: a scheme other
 	// than http(s) is the operator's error now, not a failed delivery later.
 	for name, value := range set {
+		// A shared secret is checked for strength when it is set: a
+		// short or patterned access token can be guessed, rate limits
+		// or not.
+		if baoguan.SecretSetting(name) && value != "" {
+			if err := baoguan.CheckSecret(name, value); err != nil {
+				return err
+			}
+		}
 		if strings.HasSuffix(name, "-url") && value != "" {
 			if err := netguard.CheckURL(value); err != nil {
 				return &baoguan.Error{Code: baoguan.EINVALID, Field: name, Reason: "bad_notify_url", Message: err.Error()}

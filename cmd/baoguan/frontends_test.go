@@ -17,7 +17,7 @@ func TestFrontendsMounted(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "fe.db")
 	env := envOf()
 	mustRun(t, env, "merchant", "create", "--db", "sqlite:"+db, "--name", "商户1", "--no", "M1", "--json")
-	mustRun(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "pushorder", "--access-token", "tok123")
+	mustRun(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "pushorder", "--access-token", "Fe7tok3n9Qx2Lm5Rv8Zw1Bc4Nd6Kp0Hs")
 	s := startServer(t, env, "--db", "sqlite:"+db, "--pushorder-addr", "127.0.0.1:0", "--accp-addr", "127.0.0.1:0", "--wisecashier-addr", "127.0.0.1:0")
 	var dedicated string
 	deadline := time.Now().Add(10 * time.Second)
@@ -32,7 +32,7 @@ func TestFrontendsMounted(t *testing.T) {
 		t.Fatalf("no dedicated pushorder listener announced:\n%s", s.Stdout)
 	}
 	data := `{" OperationType ": "A","OrderNo": "FE1","ReceiverName": "张三","ReceiverCardNo": "110105199001011232","TotalNum": 1,"OrderTotal": 10.5,"ItemNames": "测试商品","ShopPayTime": "2018-07-01 21:22:34"," MerchantName ": "商户1"," ReceiverMobile ": "13817494910"}`
-	for _, u := range []string{s.URL + "/pushorder/tok123/PushTestOrder", dedicated + "/tok123/PushTestOrder"} {
+	for _, u := range []string{s.URL + "/pushorder/Fe7tok3n9Qx2Lm5Rv8Zw1Bc4Nd6Kp0Hs/PushTestOrder", dedicated + "/Fe7tok3n9Qx2Lm5Rv8Zw1Bc4Nd6Kp0Hs/PushTestOrder"} {
 		resp, err := http.PostForm(u, url.Values{"data": {data}})
 		if err != nil {
 			t.Fatal(err)

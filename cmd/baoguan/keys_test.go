@@ -42,7 +42,7 @@ func TestDataKeyRotate(t *testing.T) {
 	}
 	// Data sealed before the rotation still opens: listing and changing the
 	// merchant read its sealed settings and secrets.
-	mustRun(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "pushorder", "--access-token", "tok")
+	mustRun(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "pushorder", "--access-token", "9f2c4e7a1b8d3f6e0a5c9b2d7e4f1a8c")
 	if out := mustRun(t, env, "merchant", "list", "--db", "sqlite:"+db, "--json"); !strings.Contains(out, `"M1"`) {
 		t.Fatalf("merchant list after rotation: %q", out)
 	}
@@ -58,6 +58,15 @@ func TestMerchantKeyAndPlatformCert(t *testing.T) {
 	mustRun(t, env, "merchant", "create", "--db", "sqlite:"+db, "--name", "shop", "--no", "M1", "--json")
 	if _, err := runCmd(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "nope", "--mchid", "1"); err == nil || !strings.Contains(err.Error(), "--protocol") {
 		t.Fatalf("unknown protocol: %v", err)
+	}
+	// Weak access tokens are refused when configured, naming the flag and
+	// how to make a good one (core's TestWeakSecretsRefused: nothing is
+	// stored).
+	for _, weak := range []string{"tok", "secret-token-2024", strings.Repeat("ab", 16), "abcdefghijklmnopqrstuvwxyz012345"} {
+		_, err := runCmd(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "pushorder", "--access-token", weak)
+		if err == nil || !strings.Contains(err.Error(), "--access-token") || !strings.Contains(err.Error(), "too weak") || !strings.Contains(err.Error(), "openssl rand") {
+			t.Errorf("weak access token %q: %v, want a refusal naming --access-token", weak, err)
+		}
 	}
 	if _, err := runCmd(t, env, "merchant", "key", "--db", "sqlite:"+db, "--merchant", "M1", "--protocol", "accp", "--mchid", "1"); err == nil || !strings.Contains(err.Error(), "--mchid") {
 		t.Fatalf("a wechatv3 flag given for accp: %v", err)
@@ -183,7 +192,7 @@ func TestDataKeyRotateWhileServing(t *testing.T) {
 		t.Fatalf("rotation kept key %s", oldID)
 	}
 	// A CLI write: the merchant's settings are sealed again, with the new key.
-	cli("merchant", "key", "--merchant", "M1", "--protocol", "pushorder", "--access-token", "tok-after-rotation")
+	cli("merchant", "key", "--merchant", "M1", "--protocol", "pushorder", "--access-token", "5d1e8b3a7c0f4e9d2b6a8c1f3e7d0b4a")
 	if got := call("GET", "/v1/orders/R1", ""); got != http.StatusOK {
 		t.Errorf("order R1 after the rotation: %d, want 200", got)
 	}

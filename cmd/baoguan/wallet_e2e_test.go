@@ -102,7 +102,7 @@ func TestWalletRoutesEndToEnd(t *testing.T) {
 	run("merchant", "credentials", "--db", liveDB, "--merchant", "LIVE1", "--kind", "alipay", "--file", filepath.Join(dir, "alipay.json"))
 	run("merchant", "customs", "--db", liveDB, "--merchant", "LIVE1", "--customs", "SHANGHAI_ZS", "--no", "1234567", "--name", "上海跨境小店有限公司")
 	run("merchant", "customs", "--db", liveDB, "--merchant", "LIVE1", "--customs", "ZONGSHU", "--no", "31222699S7", "--name", "上海跨境小店有限公司")
-	run("merchant", "key", "--db", liveDB, "--merchant", "LIVE1", "--protocol", "pushorder", "--access-token", "tok-live",
+	run("merchant", "key", "--db", liveDB, "--merchant", "LIVE1", "--protocol", "pushorder", "--access-token", "L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J",
 		"--callback-url", hooks.srv.URL+"/pushorder")
 	p := startServe(t, bin, filepath.Join(dir, "live.db"), "--wechatpay-url", wechat.base+"/wechatpay",
 		"--alipay-gateway", ali.URL(), "--upstream-poll", "200ms", "--upstream-timeout", "1s",
@@ -183,7 +183,7 @@ func TestWalletRoutesEndToEnd(t *testing.T) {
 
 	// 2. WeChat-paid, through pushorder (HG022 reaches WeChat as SHANGHAI_ZS).
 	txPO := wechatPaid("WX-PO", 5000)
-	pushOrder(t, p.base+"/pushorder/tok-live/PushOrder", map[string]any{"OperationType": "A", "OrderNo": "WX-PO",
+	pushOrder(t, p.base+"/pushorder/L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J/PushOrder", map[string]any{"OperationType": "A", "OrderNo": "WX-PO",
 		"ReceiverName": "张三", "ReceiverCardNo": "110105199001011232", "ReceiverMobile": "13800138000", "TotalNum": 1,
 		"OrderTotal": "50.00", "ItemNames": "奶粉", "ShopPayTime": "2026-01-02 10:00:00", "MerchantName": "跨境小店",
 		"CustomsCode": "HG022", "PaymentNo": txPO, "PaymentCompany": "WECHAT"})
@@ -211,7 +211,7 @@ func TestWalletRoutesEndToEnd(t *testing.T) {
 
 	// 4. Alipay-paid, through pushorder (HG016, Chongqing, reaches Alipay as ZONGSHU).
 	ali.AddTrade("2026010222001000000002", alipaytest.Trade{Amount: 2000, BuyerName: "张三", BuyerID: "110105199001011232"})
-	pushOrder(t, p.base+"/pushorder/tok-live/PushOrder", map[string]any{"OperationType": "A", "OrderNo": "ALI-PO",
+	pushOrder(t, p.base+"/pushorder/L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J/PushOrder", map[string]any{"OperationType": "A", "OrderNo": "ALI-PO",
 		"ReceiverName": "张三", "ReceiverCardNo": "110105199001011232", "ReceiverMobile": "13800138000", "TotalNum": 1,
 		"OrderTotal": "20.00", "ItemNames": "面膜", "ShopPayTime": "2026-01-02 10:00:00", "MerchantName": "跨境小店",
 		"CustomsCode": "HG016", "PaymentNo": "2026010222001000000002", "PaymentCompany": "ALIPAY"})
