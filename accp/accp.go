@@ -362,7 +362,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	if err := s.svc.AuthAllowed(r.Context(), r.RemoteAddr, subject); err != nil {
 		return req, err
 	}
-	pub, err := merchantKey(m)
+	pub, err := merchantKey(m, s.svc.Now())
+	var expired *CertificateNotValidError
+	if errors.As(err, &expired) {
+		// A merchant certificate outside its validity no longer
+		// authenticates; a replaced key in its grace period still may.
+		pub, err = nil, nil
+	}
 	if err != nil {
 		// What is wrong with the registered key is the operator's to
 		// know (the log has it), not the caller's.
@@ -372,11 +378,20 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	if t := r.Header.Get(HeaderSignatureType); !strings.EqualFold(strings.TrimSpace(t), SignatureTypeRSA) {
 		return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, fail(CodeBadSignature, "Signature-Type must be RSA"))
 	}
-	if err := Verify(pub, body, r.Header.Get(HeaderSignatureData)); err != nil {
+	verr := errors.New("the signature does not verify")
+	if pub != nil {
+		verr = Verify(pub, body, r.Header.Get(HeaderSignatureData))
+	}
+	if verr != nil {
 		if ok, rerr := s.verifiesRetired(r.Context(), m, body, r.Header.Get(HeaderSignatureData)); rerr != nil {
 			return req, rerr
 		} else if !ok {
-			return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, fail(CodeBadSignature, err.Error()))
+			msg := verr.Error()
+			if expired != nil {
+				msg = "the ACCP certificate registered for mch_id " + no + " no longer authenticates: " + expired.Error() +
+					"; sign with a current key and ask the gateway operator to register it"
+			}
+			return req, s.svc.AuthFailed(r.Context(), r.RemoteAddr, subject, fail(CodeBadSignature, msg))
 		}
 	}
 	if err := s.checkTimestamp(str("timestamp")); err != nil {
@@ -386,13 +401,18 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request,
 	return req, nil
 }
 
-// merchantKey is the merchant's registered ACCP public key.
-func merchantKey(m *baoguan.Merchant) (*rsa.PublicKey, error) {
+// merchantKey is the merchant's registered ACCP public key, usable at now
+// (a certificate only within its validity).
+func merchantKey(m *baoguan.Merchant, now time.Time) (*rsa.PublicKey, error) {
 	pem := m.Settings[SettingPublicKey]
 	if strings.TrimSpace(pem) == "" {
 		return nil, errors.New("no ACCP public key is registered; the operator registers it with `baoguan merchant key --protocol accp --public-key FILE`")
 	}
-	k, err := ParsePublicKey(pem)
+	k, err := PublicKeyAt(pem, now)
+	var nv *CertificateNotValidError
+	if errors.As(err, &nv) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, errors.New("the registered ACCP public key is unusable: " + err.Error())
 	}
@@ -409,7 +429,7 @@ func (s *Server) verifiesRetired(ctx context.Context, m *baoguan.Merchant, body 
 		return false, err
 	}
 	for _, p := range old {
-		if k, err := ParsePublicKey(p); err == nil && Verify(k, body, sig) == nil {
+		if k, err := PublicKeyAt(p, s.svc.Now()); err == nil && Verify(k, body, sig) == nil {
 			return true, nil
 		}
 	}

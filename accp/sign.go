@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Signature headers of LianLian's ACCP API, on requests, responses and
@@ -112,11 +114,40 @@ func setSignature(h http.Header, key *rsa.PrivateKey, body []byte) error {
 // `baoguan merchant key --protocol accp --public-key FILE`: a PEM "PUBLIC
 // KEY" (PKIX), "RSA PUBLIC KEY" (PKCS #1) or "CERTIFICATE" block, or the bare
 // base64 of a PKIX key, which is how LianLian's merchant portal hands keys
-// out.
+// out. A certificate's validity is not checked here; PublicKeyAt checks it.
 func ParsePublicKey(s string) (*rsa.PublicKey, error) {
+	k, _, err := parsePublicKey(s)
+	return k, err
+}
+
+// CertificateNotValidError is PublicKeyAt's error for a certificate used
+// outside its validity.
+type CertificateNotValidError struct {
+	NotBefore, NotAfter time.Time
+}
+
+func (e *CertificateNotValidError) Error() string {
+	return fmt.Sprintf("the certificate is valid from %s to %s, not now", e.NotBefore.UTC().Format(time.RFC3339), e.NotAfter.UTC().Format(time.RFC3339))
+}
+
+// PublicKeyAt is ParsePublicKey for a signature checked at now: a key
+// registered as a certificate authenticates only within the certificate's
+// validity (*CertificateNotValidError otherwise); a bare key has none.
+func PublicKeyAt(s string, now time.Time) (*rsa.PublicKey, error) {
+	k, c, err := parsePublicKey(s)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && (now.Before(c.NotBefore) || now.After(c.NotAfter)) {
+		return nil, &CertificateNotValidError{NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+	}
+	return k, nil
+}
+
+func parsePublicKey(s string) (*rsa.PublicKey, *x509.Certificate, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, errors.New("no public key")
+		return nil, nil, errors.New("no public key")
 	}
 	var der []byte
 	typ := "PUBLIC KEY"
@@ -125,28 +156,28 @@ func ParsePublicKey(s string) (*rsa.PublicKey, error) {
 	} else {
 		var err error
 		if der, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), "")); err != nil {
-			return nil, errors.New("public key is neither PEM nor base64")
+			return nil, nil, errors.New("public key is neither PEM nor base64")
 		}
 	}
 	var pub any
+	var cert *x509.Certificate
 	var err error
 	switch typ {
 	case "RSA PUBLIC KEY":
 		pub, err = x509.ParsePKCS1PublicKey(der)
 	case "CERTIFICATE":
-		var c *x509.Certificate
-		if c, err = x509.ParseCertificate(der); err == nil {
-			pub = c.PublicKey
+		if cert, err = x509.ParseCertificate(der); err == nil {
+			pub = cert.PublicKey
 		}
 	default:
 		pub, err = x509.ParsePKIXPublicKey(der)
 	}
 	if err != nil {
-		return nil, errors.New("public key is unreadable: " + err.Error())
+		return nil, nil, errors.New("public key is unreadable: " + err.Error())
 	}
 	k, ok := pub.(*rsa.PublicKey)
 	if !ok {
-		return nil, errors.New("public key is not an RSA key")
+		return nil, nil, errors.New("public key is not an RSA key")
 	}
-	return k, nil
+	return k, cert, nil
 }

@@ -202,14 +202,14 @@ func TestOperatorMerchants(t *testing.T) {
 
 	ops.get("/console/ops/merchants")
 	if p := ops.post("/console/ops/protocol-keys", url.Values{"merchant": {"shop3"}, "setting": {"pushorder.access-token"},
-		"value": {"token-one"}, "grace": {"0"}}, "auto"); p.status != http.StatusSeeOther {
+		"value": {"T0kenOne9xQ4mL8zV3wN6cK1pH5dJ2sR"}, "grace": {"0"}}, "auto"); p.status != http.StatusSeeOther {
 		t.Fatalf("protocol key: %d %s", p.status, p.body)
 	}
-	if m, _ := e.svc.MerchantByNo(e.ctx, "shop3"); m.Settings["pushorder.access-token"] != "token-one" {
+	if m, _ := e.svc.MerchantByNo(e.ctx, "shop3"); m.Settings["pushorder.access-token"] != "T0kenOne9xQ4mL8zV3wN6cK1pH5dJ2sR" {
 		t.Errorf("access token %q", m.Settings["pushorder.access-token"])
 	}
 	p = ops.get("/console/ops/merchants")
-	if !strings.Contains(p.body, "pushorder.access-token") || strings.Contains(p.body, "token-one") {
+	if !strings.Contains(p.body, "pushorder.access-token") || strings.Contains(p.body, "T0kenOne9xQ4mL8zV3wN6cK1pH5dJ2sR") {
 		t.Error("the merchants page does not say which protocol keys are set, or shows a value")
 	}
 	if p := ops.post("/console/ops/protocol-keys", url.Values{"merchant": {"shop3"}, "setting": {"shop.secret"}, "value": {"x"}}, "auto"); p.status != http.StatusBadRequest {

@@ -136,7 +136,7 @@ func TestGetOrderNoAccessVsNoOrder(t *testing.T) {
 func TestAccessTokenRotation(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	ctx := context.Background()
-	if err := h.svc.RotateSetting(ctx, h.B.M.No, pushorder.SettingAccessToken, "tokB2", time.Hour); err != nil {
+	if err := h.svc.RotateSetting(ctx, h.B.M.No, pushorder.SettingAccessToken, "Rt7tokB2x9Qm4Lz8Vw3Nc6Kp1Hd5Js0F", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	push := func(path, no string) string {
@@ -146,7 +146,7 @@ func TestAccessTokenRotation(t *testing.T) {
 	if got := push("/pushorder/tokB", "ROT-1"); got != pushorder.CodeOK {
 		t.Errorf("old token in its grace period: %s, want %s", got, pushorder.CodeOK)
 	}
-	if got := push("/pushorder/tokB2", "ROT-2"); got != pushorder.CodeOK {
+	if got := push("/pushorder/Rt7tokB2x9Qm4Lz8Vw3Nc6Kp1Hd5Js0F", "ROT-2"); got != pushorder.CodeOK {
 		t.Errorf("new token: %s", got)
 	}
 	if got := push("/pushorder/tokX", "ROT-3"); got != pushorder.CodeUnsigned {
@@ -162,7 +162,7 @@ func TestAccessTokenRotation(t *testing.T) {
 	if n := len(h.orders(t, h.B)); n != before {
 		t.Errorf("refused push wrote an order (%d → %d)", before, n)
 	}
-	if got := push("/pushorder/tokB2", "ROT-5"); got != pushorder.CodeOK {
+	if got := push("/pushorder/Rt7tokB2x9Qm4Lz8Vw3Nc6Kp1Hd5Js0F", "ROT-5"); got != pushorder.CodeOK {
 		t.Errorf("new token after revoking the old: %s", got)
 	}
 }

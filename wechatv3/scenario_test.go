@@ -645,7 +645,7 @@ func TestKeyRotationGrace(t *testing.T) {
 			t.Helper()
 			if err := h.svc.RotateSettings(ctx, "ROT-1", map[string]string{"wechatv3.mchid": w.MchID,
 				"wechatv3.public-key": publicPEM(t, &w.Key.PublicKey), "wechatv3.serial": w.Serial,
-				"wechatv3.apiv3-key": strings.Repeat("k", 32)}, grace); err != nil {
+				"wechatv3.apiv3-key": "a9F3kQ7mZ2xL8vR4tN6wB1cH5jP0sD3g"}, grace); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -215,8 +215,9 @@ func parseTimestamp(s string) (int64, error) {
 }
 
 // agentKeys parses the agent's registered public keys.
-func agentKeys(a *baoguan.Agent) ([]*rsa.PublicKey, error) {
+func agentKeys(a *baoguan.Agent, now time.Time) ([]*rsa.PublicKey, error) {
 	var keys []*rsa.PublicKey
+	var expired error
 	rest := []byte(a.Settings[settingPublicKey])
 	for {
 		var b *pem.Block
@@ -234,6 +235,13 @@ func agentKeys(a *baoguan.Agent) ([]*rsa.PublicKey, error) {
 		case "CERTIFICATE":
 			var c *x509.Certificate
 			if c, err = x509.ParseCertificate(b.Bytes); err == nil {
+				if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+					// A certificate authenticates only within its
+					// validity, on baoguan's clock.
+					expired = fmt.Errorf("the registered certificate is valid from %s to %s, not now",
+						c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+					continue
+				}
 				k = c.PublicKey
 			}
 		default:
@@ -245,6 +253,9 @@ func agentKeys(a *baoguan.Agent) ([]*rsa.PublicKey, error) {
 		if pub, ok := k.(*rsa.PublicKey); ok {
 			keys = append(keys, pub)
 		}
+	}
+	if len(keys) == 0 && expired != nil {
+		return nil, expired
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("no RSA public key is registered")
@@ -412,10 +423,10 @@ func (s *Server) authenticate(ctx context.Context, w http.ResponseWriter, r *htt
 	if err := s.svc.AuthAllowed(ctx, src, core.AuthAgent(a.No)); err != nil {
 		return nil, err
 	}
-	keys, err := agentKeys(a)
+	keys, err := agentKeys(a, s.svc.Now())
 	if err != nil {
 		s.log.Warn("wisecashier agent key unusable", "agent", a.No, "err", err)
-		return failed(authError("no usable public key is registered for agent " + agentNo + "; ask the operator to register it"))
+		return failed(authError("no usable public key is registered for agent " + agentNo + " (" + err.Error() + "); ask the operator to register it"))
 	}
 	sig, err := decodeSignature(sigText)
 	if err != nil {
