@@ -158,6 +158,7 @@ func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error
 		return err
 	}
 	if wait > 0 {
+		s.Metrics.LimitRefusals.WithLabelValues("auth").Inc()
 		return tooManyFailures(wait)
 	}
 	return nil
@@ -196,7 +197,9 @@ func (s *Service) AuthFailed(ctx context.Context, source, subject string, err er
 	if uerr != nil {
 		return uerr
 	}
+	s.Metrics.AuthFailures.Inc()
 	if wait > 0 {
+		s.Metrics.LimitRefusals.WithLabelValues("auth").Inc()
 		return tooManyFailures(wait)
 	}
 	return err
@@ -232,6 +235,7 @@ func (s *Service) allowSend(ctx context.Context, kind string, r Rate, merchantID
 		return err
 	}
 	if wait > 0 {
+		s.Metrics.LimitRefusals.WithLabelValues(kind).Inc()
 		secs := max(int(math.Ceil(wait)), 1)
 		return &baoguan.Error{Code: baoguan.ERATELIMIT, Reason: "too_many_" + kind, RetryAfter: secs,
 			Message: fmt.Sprintf("too many %s for this merchant; try again in %d seconds", what, secs)}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,9 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/accp"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/pushorder"
 )
 
@@ -52,6 +56,29 @@ type limitCase struct {
 func TestFailedAuthenticationLimits(t *testing.T) {
 	g1 := newGateway(t)
 	g2 := newGatewayOn(t, g1.store) // a second instance on the same database
+	failedAuthenticationLimits(t, g1, g2)
+}
+
+// TestFailedAuthenticationLimitsPostgres is the same over two stores, as
+// two processes open them, on one PostgreSQL database.
+func TestFailedAuthenticationLimitsPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() *failingStore {
+		db, err := postgres.Open(context.Background(), postgres.Options{URL: url, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return &failingStore{Store: db}
+	}
+	failedAuthenticationLimits(t, newGatewayOn(t, open()), newGatewayOn(t, open()))
+}
+
+func failedAuthenticationLimits(t *testing.T, g1, g2 *gateway) {
 	ctx := context.Background()
 	svc := g1.svc
 
@@ -226,6 +253,17 @@ func TestFailedAuthenticationLimits(t *testing.T) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
+	defer func() {
+		// Both instances count what they saw.
+		for k, g := range instances {
+			m := g.do(call{method: "GET", target: "/metrics"}).Body.String()
+			for _, re := range []string{`(?m)^baoguan_auth_failures_total [1-9]`, `(?m)^baoguan_limit_refusals_total\{limit="auth"\} [1-9]`} {
+				if !regexp.MustCompile(re).MatchString(m) {
+					t.Errorf("instance %d: /metrics has no %s", k+1, re)
+				}
+			}
+		}
+	}()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// Each case has its own addresses: 10.<case>.x.y.
