@@ -120,7 +120,7 @@ func printCredentials(w io.Writer, m *baoguan.Merchant, cr core.Credentials) {
 	// without it their requests are refused, which is easy to mistake for
 	// a wrong request.
 	fmt.Fprintf(w, "  pushorder access is not set up: requests are refused (9912) until you run\n")
-	fmt.Fprintf(w, "    baoguan merchant key --merchant %s --protocol pushorder --access-token TOKEN [--allow-net CIDR]\n", m.No)
+	fmt.Fprintf(w, "    baoguan merchant key --merchant %s --protocol pushorder --access-token \"$(openssl rand -hex 16)\" [--allow-net CIDR]\n", m.No)
 	fmt.Fprintf(w, "  accp and wechatv3 need the merchant's public key or certificate: baoguan merchant key --protocol accp|wechatv3\n")
 }
 
