@@ -60,7 +60,7 @@ func TestWalletDeclareAfterCrashAndFailures(t *testing.T) {
 	writeFile(t, dir, "apiclient_cert.pem", certPEM)
 	writeFile(t, dir, "apiclient_key.pem", privatePEM(t, key))
 	run("merchant", "key", "--db", wxDB, "--merchant", "WX1", "--protocol", "wechatv3", "--mchid", "1230000109",
-		"--cert", filepath.Join(dir, "apiclient_cert.pem"), "--apiv3-key", "0123456789abcdefghijABCDEFGHIJ09")
+		"--cert", filepath.Join(dir, "apiclient_cert.pem"), "--apiv3-key", "k7Q2mZ9xL4vR8tN1wB6cH3jP5sD0gF2a")
 	writeFile(t, dir, "platform.pem", run("platform-cert", "--db", wxDB, "--protocol", "wechatv3"))
 	wechat := startServe(t, bin, filepath.Join(dir, "wechat.db"))
 	wx := &apiClient{t: t, base: wechat.base, key: wxMerchant.APIKey}

@@ -47,7 +47,7 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	const (
 		mchid   = "1230000109"
 		appid   = "wxd678efh567hg6787"
-		apiv3   = "0123456789abcdefghijABCDEFGHIJ09"
+		apiv3   = "k7Q2mZ9xL4vR8tN1wB6cH3jP5sD0gF2a"
 		payerID = "110105199001011232"
 		regWX   = "1234567" // LIVE1's registration for SHANGHAI_ZS
 		regAli  = "31222699S7"
@@ -99,7 +99,7 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	cli("merchant", "customs", "--db", liveDB, "--merchant", "LIVE1", "--customs", "SHANGHAI_ZS", "--no", regWX, "--name", "上海跨境小店有限公司")
 	cli("merchant", "customs", "--db", liveDB, "--merchant", "LIVE1", "--customs", "ZONGSHU", "--no", regAli, "--name", "上海跨境小店有限公司")
 	// The merchant's integrations with the live installation.
-	cli("merchant", "key", "--db", liveDB, "--merchant", "LIVE1", "--protocol", "pushorder", "--access-token", "tok-live")
+	cli("merchant", "key", "--db", liveDB, "--merchant", "LIVE1", "--protocol", "pushorder", "--access-token", "L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J")
 	cli("merchant", "key", "--db", liveDB, "--merchant", "LIVE1", "--protocol", "wechatv3", "--mchid", mchid,
 		"--cert", filepath.Join(dir, "apiclient_cert.pem"), "--apiv3-key", apiv3)
 	livePlatform := cli("platform-cert", "--db", liveDB, "--protocol", "wechatv3")
@@ -268,11 +268,11 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 		{name: "pushorder", wallets: []string{"WECHAT", "ALIPAY"}, creates: true,
 			customs: func(psp string) string { return map[string]string{"WECHAT": "HG022", "ALIPAY": "HG016"}[psp] },
 			declare: func(p paid, customs, _ string) (bool, string) {
-				b := pushOrderForm(t, liveSrv.URL+"/pushorder/tok-live/PushOrder", pushOrderData(p, customs, "A", payerID))
+				b := pushOrderForm(t, liveSrv.URL+"/pushorder/L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J/PushOrder", pushOrderData(p, customs, "A", payerID))
 				return strings.Contains(b, `"0000"`), b
 			},
 			query: func(p paid) string {
-				b := pushOrderForm(t, liveSrv.URL+"/pushorder/tok-live/GetOrder", map[string]any{"OrderNo": p.no, "MerchantName": "跨境小店"})
+				b := pushOrderForm(t, liveSrv.URL+"/pushorder/L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J/GetOrder", map[string]any{"OrderNo": p.no, "MerchantName": "跨境小店"})
 				var r struct{ CustomsMsg string }
 				_ = json.Unmarshal([]byte(b), &r)
 				return r.CustomsMsg
@@ -436,7 +436,7 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	ali.FailID(wrongID, "订购人("+wrongID+")身份信息不符")
 	pu := payAt("PUSHORDER-U", "ALIPAY", 4500)
 	all = append(all, pu)
-	if b := pushOrderForm(t, liveSrv.URL+"/pushorder/tok-live/PushOrder", pushOrderData(pu, "HG016", "A", wrongID)); !strings.Contains(b, `"0000"`) {
+	if b := pushOrderForm(t, liveSrv.URL+"/pushorder/L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J/PushOrder", pushOrderData(pu, "HG016", "A", wrongID)); !strings.Contains(b, `"0000"`) {
 		t.Fatalf("pushorder A with a wrong ID: %s", b)
 	}
 	eventually(t, "Alipay to refuse PUSHORDER-U", func() bool {
@@ -446,7 +446,7 @@ func TestWalletOrdersThroughEveryFrontEnd(t *testing.T) {
 	if d := liveDecls(pu.no)[0]; d.Explanation != "订购人("+upstream.MaskID(wrongID)+")身份信息不符" {
 		t.Errorf("PUSHORDER-U refused with explanation %q", d.Explanation)
 	}
-	if b := pushOrderForm(t, liveSrv.URL+"/pushorder/tok-live/PushOrder", pushOrderData(pu, "HG016", "U", payerID)); !strings.Contains(b, `"0000"`) {
+	if b := pushOrderForm(t, liveSrv.URL+"/pushorder/L1veT0kenW8x3Qz7Rm2Pv5Nc9Kd4Hb6J/PushOrder", pushOrderData(pu, "HG016", "U", payerID)); !strings.Contains(b, `"0000"`) {
 		t.Fatalf("pushorder U: %s", b)
 	}
 	settled("pushorder U ALIPAY: modified", pu, 2)
