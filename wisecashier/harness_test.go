@@ -103,7 +103,8 @@ type agent struct {
 }
 
 type harnessOptions struct {
-	opts wisecashier.Options
+	opts   wisecashier.Options
+	limits core.Limits // the zero value: the defaults
 }
 
 func newHarness(t *testing.T, configure ...func(*harnessOptions)) *harness {
@@ -131,6 +132,7 @@ func newHarness(t *testing.T, configure ...func(*harnessOptions)) *harness {
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
 		SampleIdentity: sandbox.IsSampleIdentity,
 		HTTP:           &http.Client{Timeout: 10 * time.Second}, // receivers are on 127.0.0.1
+		Limits:         ho.limits,
 	})
 	opts := ho.opts
 	opts.Svc = svc
