@@ -113,14 +113,18 @@ func (l Limits) subjectRate(subject string) Rate {
 	return l.AuthSubject
 }
 
-// Auth subjects: what a request names, for the per-subject limit.
-//
-//   - AuthMerchant: a merchant, by its merchant number;
-//   - AuthAgent: an agent (服务商), by its agent number;
-//   - AuthLogin: a console login name.
+// Auth subjects name what a request says it is, for the per-subject
+// limit (AuthAllowed, AuthFailed).
+
+// AuthMerchant is the subject of a merchant, by its merchant number.
 func AuthMerchant(m *baoguan.Merchant) string { return "merchant:" + m.No }
-func AuthAgent(no string) string              { return "agent:" + no }
-func AuthLogin(login string) string           { return "login:" + login }
+
+// AuthAgent is the subject of an agent (服务商), by its agent number.
+func AuthAgent(no string) string { return "agent:" + no }
+
+// AuthLogin is the subject of a console login name; its limit is
+// Limits.AuthLogin.
+func AuthLogin(login string) string { return "login:" + login }
 
 // ReasonTooManyFailures is the reason of the ERATELIMIT error of
 // AuthAllowed and AuthFailed.

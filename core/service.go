@@ -17,6 +17,7 @@
 //	realname.go                      real-name verification
 //	notifications.go                 events, formats, the notify job
 //	idempotency.go                   natural keys and Idempotency-Key, one mechanism
+//	limits.go                        failed authentication, SMS and real-name limits
 //	ratelimit.go, runner.go          rate limits; the job runner
 //
 // Every front-end (the native /v1 API, the vendor protocols, the console,

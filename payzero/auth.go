@@ -69,7 +69,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	user, pass := string(req.Username), string(req.Password)
 	// Failures count against the source address and the app id named
 	// (core.Service.AuthAllowed); over the limit the key is not checked.
-	subject := AuthSubject(user)
+	subject := authSubject(user)
 	if err := s.svc.AuthAllowed(r.Context(), r.RemoteAddr, subject); err != nil {
 		s.fail(w, r, err)
 		return
@@ -185,6 +185,6 @@ func merchantOf(r *http.Request) *baoguan.Merchant {
 	return m
 }
 
-// AuthSubject is the subject a login's failures count against: the app
+// authSubject is the subject a login's failures count against: the app
 // id it names, which is one merchant's.
-func AuthSubject(appID string) string { return "payzero-app:" + appID }
+func authSubject(appID string) string { return "payzero-app:" + appID }
