@@ -260,3 +260,21 @@ func TestBatchProgress(t *testing.T) {
 		t.Errorf("progress %v", got)
 	}
 }
+
+// With pay, the last chunk schedules the payment of every order of the
+// batch, the earlier chunks' included.
+func TestBatchUploadChunksPaid(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.svc.BatchChunk = 3
+	in := batchIn("BATCH-PAY", "Y", 7, 100)
+	in.Pay = true
+	b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if err != nil || !created || b.PayCalls != 1 {
+		t.Fatalf("CreateBatch with pay: %+v %v %v", b, created, err)
+	}
+	e.drain(t, time.Minute)
+	if _, sum, err := e.svc.Batch(e.ctx, e.m, b.ID); err != nil || sum.Total != 7 || sum.PaySucceed != 7 {
+		t.Errorf("after the pipeline: %+v %v, want 7 orders paid", sum, err)
+	}
+}
