@@ -45,14 +45,27 @@ func Decode(data []byte, v any, strict bool) *Problem {
 		var tree any
 		td := json.NewDecoder(bytes.NewReader(data))
 		td.UseNumber()
-		path := ""
+		key, _ := strconv.Unquote(name)
+		path, found := key, false
 		if td.Decode(&tree) == nil {
-			path, _ = unknown(tree, reflect.TypeOf(v), "")
+			// The first unknown key of that name (encoding/json names the
+			// key, not its place); else the first unknown key at all.
+			unknown(tree, reflect.TypeOf(v), "", func(p, k string) bool {
+				if !found {
+					path, found = p, true
+				}
+				if k == key {
+					path = p
+					return true
+				}
+				return false
+			})
 		}
-		if path == "" {
-			path, _ = strconv.Unquote(name)
+		what := path
+		if what == "" {
+			what = `""` // a key that is the empty string, at the top
 		}
-		return &Problem{Kind: KindUnknown, Offset: -1, Path: path, Message: "unknown field " + path}
+		return &Problem{Kind: KindUnknown, Offset: -1, Path: path, Message: "unknown field " + what}
 	}
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
@@ -138,29 +151,25 @@ func gotText(v string) string {
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
-// unknown returns the path of the first key (in sorted order at each
-// level) of tree that t has no field for, or "".
-func unknown(tree any, t reflect.Type, path string) (string, string) {
+// unknown calls visit with the path and the key of each key of tree that
+// t has no field for, in sorted order at each level, until visit returns
+// true; it reports whether visit did.
+func unknown(tree any, t reflect.Type, path string, visit func(path, key string) bool) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) ||
 		reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		return "", "" // the type reads its value its own way
+		return false // the type reads its value its own way
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		obj, ok := tree.(map[string]any)
 		if !ok {
-			return "", ""
+			return false
 		}
 		fields := structFields(t)
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(obj) {
 			child := k
 			if path != "" {
 				child = path + "." + k
@@ -175,43 +184,50 @@ func unknown(tree any, t reflect.Type, path string) (string, string) {
 				}
 			}
 			if !ok {
-				return child, k
+				if visit(child, k) {
+					return true
+				}
+				continue
 			}
-			if p, key := unknown(obj[k], ft, child); p != "" || key != "" {
-				return p, key
+			if unknown(obj[k], ft, child, visit) {
+				return true
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		arr, ok := tree.([]any)
 		if !ok {
-			return "", ""
+			return false
 		}
 		for i, e := range arr {
-			if p, key := unknown(e, t.Elem(), path+"["+strconv.Itoa(i)+"]"); p != "" || key != "" {
-				return p, key
+			if unknown(e, t.Elem(), path+"["+strconv.Itoa(i)+"]", visit) {
+				return true
 			}
 		}
 	case reflect.Map:
 		obj, ok := tree.(map[string]any)
 		if !ok {
-			return "", ""
+			return false
 		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(obj) {
 			child := k
 			if path != "" {
 				child = path + "." + k
 			}
-			if p, key := unknown(obj[k], t.Elem(), child); p != "" || key != "" {
-				return p, key
+			if unknown(obj[k], t.Elem(), child, visit) {
+				return true
 			}
 		}
 	}
-	return "", ""
+	return false
+}
+
+func sortedKeys(obj map[string]any) []string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // structFields lists the JSON names of a struct's fields with their types,

@@ -247,6 +247,10 @@ func TestDecode(t *testing.T) {
 		{in: `{"amount":1,"nope":2}`},
 		{in: `{"declarations":[{"customs":"A"},{"customs":"B","fee":1}]}`, strict: true, kind: KindUnknown, path: "declarations[1].fee"},
 		{in: `{"declarations":[{"customs":"A"}],"customs":"B"}`, strict: true, kind: KindUnknown, path: "customs"},
+		// Found by FuzzDecode (api): an unknown key "" sorted first hid the
+		// nested key encoding/json named, and the path fell back to "0000".
+		{in: `{"DECLARATIONS":[{"0000":"x"}],"":[]}`, strict: true, kind: KindUnknown, path: "DECLARATIONS[0].0000"},
+		{in: `{"":1}`, strict: true, kind: KindUnknown, path: ""},
 		{in: `{"amount":1,"AMOUNT":2}`, kind: KindDuplicate, path: "AMOUNT"},
 		{in: `{"amount":`, kind: KindSyntax, path: "amount"},
 	}

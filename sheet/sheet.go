@@ -92,7 +92,7 @@ func NewReader(r io.Reader, f Format) (*Reader, error) {
 	case XLSX:
 		return newXLSXReader(data)
 	case CSV:
-		return newCSVReader(data), nil
+		return newCSVReader(data)
 	}
 	return nil, fmt.Errorf("unknown format %q", f)
 }
@@ -131,11 +131,25 @@ func newXLSXReader(data []byte) (*Reader, error) {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-func newCSVReader(data []byte) *Reader {
+func newCSVReader(data []byte) (*Reader, error) {
 	var src io.Reader
 	switch {
 	case bytes.HasPrefix(data, utf8BOM):
-		src = bytes.NewReader(data[len(utf8BOM):])
+		// The mark says UTF-8: bytes that are not are an error, not text
+		// to pass on (nor GB18030, which the mark rules out).
+		rest := data[len(utf8BOM):]
+		if !utf8.Valid(rest) {
+			at := 0
+			for at < len(rest) {
+				r, n := utf8.DecodeRune(rest[at:])
+				if r == utf8.RuneError && n <= 1 {
+					break
+				}
+				at += n
+			}
+			return nil, fmt.Errorf("the file starts with a UTF-8 byte-order mark but byte %d is not UTF-8; save it again as CSV UTF-8", len(utf8BOM)+at+1)
+		}
+		src = bytes.NewReader(rest)
 	case utf8.Valid(data):
 		src = bytes.NewReader(data)
 	default:
@@ -153,7 +167,7 @@ func newCSVReader(data []byte) *Reader {
 			return rec, nil
 		},
 		close: func() error { return nil },
-	}
+	}, nil
 }
 
 // Next advances to the next row; false at the end or on an error (Err).

@@ -92,6 +92,12 @@ func TestCSVEncodings(t *testing.T) {
 			t.Errorf("%s: read %q, want %q", name, got, want)
 		}
 	}
+	// A byte-order mark says UTF-8: GB bytes after it are refused, never
+	// passed on as text that is not UTF-8 (found by FuzzReadOrders).
+	_, err = sheet.NewReader(strings.NewReader("\uFEFF"+gbk), sheet.CSV)
+	if err == nil || !strings.Contains(err.Error(), "byte 4 is not UTF-8") {
+		t.Errorf("BOM then GBK: %v", err)
+	}
 }
 
 func TestFormatOf(t *testing.T) {
