@@ -14,10 +14,12 @@ import (
 // push number, a signed request's nonce) or the native API's
 // Idempotency-Key. The key is taken in the same store transaction that
 // writes the effect, by inserting its record into the idempotency table
-// (first writer wins; on PostgreSQL the read that precedes the insert holds
-// a lock on the key until the transaction ends). So the key and the effect
-// commit together: a repeat either finds the record and is answered from
-// it, or finds no record and no effect.
+// (first writer wins: the insert comes first, and on PostgreSQL the unique
+// index makes a second insert of the key wait for the first transaction;
+// a read that decides before inserting, such as a batch number's, holds
+// an advisory lock on the key until the transaction ends). So the key and
+// the effect commit together: a repeat either finds the record and is
+// answered from it, or finds no record and no effect.
 //
 // Every read and write of the table goes through this file, so a change of
 // how keys are kept (a fingerprint column with a unique index on the
@@ -69,13 +71,26 @@ func takeKey(tx baoguan.Tx, merchantID int64, key, fingerprint string, status in
 
 // takeKeyFor is takeKey for a record kept for ttl only (an
 // Idempotency-Key's, a nonce's; see Retention); 0 keeps it for good.
+//
+// The record is inserted first and read only when the key is taken: a new
+// key, the common case, costs one statement. The insert is atomic on both
+// stores (SQLite's single writer; on PostgreSQL the unique index makes an
+// insert of a key another transaction has inserted wait for it to end,
+// then skip the row), and the read that follows a skipped insert sees the
+// record, committed before that statement began.
 func takeKeyFor(tx baoguan.Tx, merchantID int64, key, fingerprint string, status int, body []byte, ttl time.Duration) (*baoguan.IdemRecord, error) {
-	prev, err := readKey(tx, merchantID, key)
-	if err != nil || prev != nil {
-		return prev, err
-	}
-	return nil, tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: merchantID, Key: key, RequestHash: fingerprint,
+	err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: merchantID, Key: key, RequestHash: fingerprint,
 		Status: status, Body: body, CreatedAt: tx.Now(), ExpiresAt: expiry(tx.Now(), ttl)})
+	if baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+		return nil, err
+	}
+	prev, err := readKey(tx, merchantID, key)
+	if err == nil && prev == nil {
+		// Deleted between the two statements (a purge of an expired
+		// record, a discarded batch's numbers): the key is free again.
+		return takeKeyFor(tx, merchantID, key, fingerprint, status, body, ttl)
+	}
+	return prev, err
 }
 
 // Idempotency-Key. The native API replays the whole first response to a

@@ -21,13 +21,12 @@ FROM idempotency WHERE merchant_id = ? AND idem_key = ?`
 
 // Idempotency returns the record stored under key. In a write transaction
 // on a concurrent dialect it first locks the key until the transaction
-// ends: callers read a natural key (order:NO, refund:NO, batch:NO) to decide
-// whether to create the object and PutIdempotency in the same transaction,
-// and the lock makes that read-then-insert atomic across transactions and
-// processes, as SQLite's single writer does. A second request for the key
-// waits for the first to commit, then reads its record (each statement of
-// a READ COMMITTED transaction sees what committed before it began) and is
-// answered idempotently instead of failing on the unique key.
+// ends: a caller that reads a key to decide what to write (a batch
+// number's record names the batch to go on with) and then inserts it
+// keeps other transactions out of that decision, as SQLite's single writer
+// does. (Taking a key outright needs no lock: core inserts it first, with
+// ON CONFLICT DO NOTHING, which waits for a concurrent insert of the same
+// key to end, and reads it only when the insert was skipped.)
 func (t *Tx) Idempotency(merchantID int64, key string) (*baoguan.IdemRecord, error) {
 	if t.write && t.d.Concurrent {
 		if _, err := t.exec(qLockKey, key, merchantID); err != nil {
