@@ -137,17 +137,9 @@ const ReasonTooManyFailures = "too_many_failures"
 // RetryAfter when either has failed too often. Front-ends call it before
 // they check credentials, and AuthFailed when the check fails.
 func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error {
-	src, sub := sourceKey(source), subjectKey(subject)
-	lim := s.Limits
 	wait := 0.0
 	err := s.view(ctx, func(tx baoguan.Tx) error {
-		for _, b := range []struct {
-			key string
-			r   Rate
-		}{{src, lim.AuthSource}, {sub, lim.subjectRate(subject)}} {
-			if b.key == "" || b.r.off() {
-				continue
-			}
+		for _, b := range s.authBuckets(source, subject) {
 			n, err := tx.Tokens(b.key, b.r.PerSecond, b.r.Burst)
 			if err != nil {
 				return err
@@ -173,17 +165,9 @@ func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error
 // failure found a bucket already empty (another instance's failures took
 // the last token since AuthAllowed).
 func (s *Service) AuthFailed(ctx context.Context, source, subject string, err error) error {
-	src, sub := sourceKey(source), subjectKey(subject)
-	lim := s.Limits
 	wait := 0.0
 	uerr := s.Store.Update(ctx, func(tx baoguan.Tx) error {
-		for _, b := range []struct {
-			key string
-			r   Rate
-		}{{src, lim.AuthSource}, {sub, lim.subjectRate(subject)}} {
-			if b.key == "" || b.r.off() {
-				continue
-			}
+		for _, b := range s.authBuckets(source, subject) {
 			ok, err := tx.TakeToken(b.key, b.r.PerSecond, b.r.Burst)
 			if err != nil {
 				return err
@@ -207,6 +191,25 @@ func (s *Service) AuthFailed(ctx context.Context, source, subject string, err er
 		return tooManyFailures(wait)
 	}
 	return err
+}
+
+// bucket is one rate-limit bucket: its key and its rate.
+type bucket struct {
+	key string
+	r   Rate
+}
+
+// authBuckets are the buckets a failed authentication of subject from
+// source counts against: the source's and the subject's, each unless it
+// has no key or its limit is off.
+func (s *Service) authBuckets(source, subject string) []bucket {
+	var out []bucket
+	for _, b := range []bucket{{sourceKey(source), s.Limits.AuthSource}, {subjectKey(subject), s.Limits.subjectRate(subject)}} {
+		if b.key != "" && !b.r.off() {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func tooManyFailures(wait float64) error {
