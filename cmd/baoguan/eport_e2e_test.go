@@ -434,8 +434,20 @@ func TestEPortKill(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, p2, "every acknowledged order declared", func() bool {
-		for _, no := range nos {
+	// Every stored order, not only the acknowledged ones: an order whose
+	// answer the kill cut off is declared after the restart too, and until
+	// it is its message may be in staging or not yet handed over, which
+	// the checks below would catch mid-way.
+	stored := storedOrders(t, client, p2.base, s.apiKey)
+	all := slices.Clone(nos)
+	for no := range stored {
+		if _, ok := acked.Load(no); !ok {
+			all = append(all, no)
+		}
+	}
+	t.Logf("%d orders stored, %d of them not acknowledged (cut off by the kill)", len(stored), len(all)-len(nos))
+	waitFor(t, p2, "every stored order declared", func() bool {
+		for _, no := range all {
 			if st, _ := s.declaration(p2.base, no); st != "SUCCESS" {
 				stuck = no
 				return false
