@@ -188,9 +188,10 @@ func FuzzWireTime(f *testing.F) {
 }
 
 // chinaTimeText is what orderDatetime may be as a string. Go's parser
-// takes a fraction after the seconds even when the layout has none, and a
-// one-digit hour (as Jackson's lenient yyyy-MM-dd HH:mm:ss does).
-var chinaTimeText = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,][0-9]+)?)?$`)
+// takes a fraction after the seconds even when the layout has none, a
+// one-digit hour (as Jackson's lenient yyyy-MM-dd HH:mm:ss does), and a
+// run of spaces for the layout's one.
+var chinaTimeText = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-([0-9]{2})(?: +([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,][0-9]+)?)?$`)
 
 func itoa64(v int64) string {
 	b, _ := json.Marshal(v)
