@@ -27,8 +27,10 @@
 // What keeps concurrent transactions, in one process or many, from
 // stepping on each other is in the SQL (package sqlstore): version-checked
 // UPDATEs (a lost race is ECONFLICT reason stale, and callers retry),
-// conditional UPDATEs for balances, ON CONFLICT DO NOTHING for natural keys,
-// an advisory lock around the read-then-insert of idempotency keys, and job
+// conditional UPDATEs for balances, ON CONFLICT DO NOTHING for natural keys
+// and idempotency keys (a second insert of a key waits for the first
+// transaction to end; an advisory lock only where a read decides before the
+// insert, as a batch number's does), and job
 // claims with FOR UPDATE SKIP LOCKED and leases. Job handlers finish their
 // job in the transaction of its outcome, with the claim's attempt count as
 // the lease token, so a job whose lease expired and was taken by another

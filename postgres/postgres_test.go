@@ -411,7 +411,7 @@ func TestIdempotencyAcrossInstances(t *testing.T) {
 // TestIdempotencyKeyAcrossInstances: requests with one Idempotency-Key
 // sent at once to two instances have one effect (one request's order is
 // created by it) and one answer: the key is taken in the transaction of
-// the effect, behind the key's advisory lock.
+// the effect (its insert waits for the first transaction holding the key).
 func TestIdempotencyKeyAcrossInstances(t *testing.T) {
 	dbURL := testURL(t)
 	keys := testKeys(t)
