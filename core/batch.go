@@ -39,8 +39,10 @@ var errRemote = errors.New("core: the job's adapter is not in-process")
 
 // batch is one batch transaction.
 type batch struct {
-	s  *Service
-	tx *batchTx
+	s       *Service
+	tx      *batchTx
+	each    bool        // a savepoint per job (the replay after a failure)
+	figures []jobFigure // the jobs' metrics, recorded by count
 }
 
 // callable returns errRemote when the handler runs in a batch and adapter
@@ -70,6 +72,7 @@ func (w *work) optimistic(ctx context.Context, s *Service, preloaded bool, read 
 	if w.b == nil {
 		return s.optimistic(ctx, preloaded, read, write)
 	}
+	w.wrote = true // from here on, the handler may have written
 	if !preloaded {
 		if err := read(w.b.tx); err != nil {
 			return err
@@ -94,6 +97,16 @@ type batchOutcome struct {
 // runBatch claims up to n due jobs of kinds (all when nil) and runs the
 // inline ones in one transaction. Of the jobs for workers, at most free are
 // kept; the others are released, due after releaseDelay.
+//
+// The jobs first run without a savepoint each, inside one savepoint taken
+// after the claim: on SQLite a savepoint per job copied the pages each job
+// changed into the sub-journal again, job after job. When every handler
+// succeeds (or stops before writing because its adapter is remote), that is
+// the batch. When one fails (an error, a panic, a stale row), the batch
+// rolls back to that savepoint and runs again with a savepoint per job, so
+// that the failed job undoes its own writes alone and every other job's
+// outcome is the one it would have had. In-process adapters are called
+// again in the replay, as a retry would call them.
 func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lease time.Duration) (batchOutcome, error) {
 	var out batchOutcome
 	err := s.Store.Update(ctx, func(stx baoguan.Tx) error {
@@ -102,73 +115,21 @@ func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lea
 		if err != nil || len(jobs) == 0 {
 			return err
 		}
+		var b *batch
+		err = stx.Savepoint(func() error {
+			var err error
+			b, out, err = s.runJobs(ctx, stx, jobs, free, false)
+			return err
+		})
+		if errors.Is(err, errReplay) {
+			s.Metrics.BatchReplays.Inc()
+			b, out, err = s.runJobs(ctx, stx, jobs, free, true)
+		}
+		if err != nil {
+			return err
+		}
+		b.count()
 		out.claimed = len(jobs)
-		b := &batch{s: s, tx: newBatchTx(stx)}
-		if err := b.tx.preload(jobs); err != nil {
-			return err
-		}
-		var done, release []int64
-		for i := range jobs {
-			j := &jobs[i]
-			if !inlineKinds[j.Kind] {
-				if len(out.remote) < free {
-					out.remote = append(out.remote, *j)
-				} else {
-					release = append(release, j.ID)
-				}
-				continue
-			}
-			err := b.run(ctx, j)
-			switch {
-			case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
-				if len(out.remote) < free {
-					out.remote = append(out.remote, *j)
-				} else {
-					release = append(release, j.ID)
-				}
-				continue
-			case err == nil:
-				done = append(done, j.ID)
-			default:
-				fin, _ := s.jobOutcome(j, err)
-				if err := stx.FinishJob(&fin); err != nil {
-					return err
-				}
-			}
-			out.ran++
-		}
-		// Jobs the batch's own jobs caused, due now: run here too. The
-		// list grows while it is walked (a job may cause another).
-		for k := 0; k < len(b.tx.chain); k++ {
-			j := b.tx.chain[k]
-			j.Attempts = 1 // as if claimed once
-			err := b.run(ctx, &j)
-			switch {
-			case err == nil:
-				out.ran++
-				continue
-			case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
-				// Written for a worker's claim, as it would have been.
-				j.Attempts = 0
-			default:
-				out.ran++
-				fin, _ := s.jobOutcome(&j, err)
-				j.State, j.RunAt, j.LastError = fin.State, fin.RunAt, fin.LastError
-			}
-			if _, err := b.tx.Tx.Enqueue(&j); err != nil {
-				return err
-			}
-			if j.State == baoguan.JobQueued && !j.RunAt.After(stx.Now()) {
-				b.tx.woke = true
-			}
-		}
-		if err := stx.FinishJobs(done); err != nil {
-			return err
-		}
-		if err := stx.ReleaseJobs(release, stx.Now().Add(releaseDelay)); err != nil {
-			return err
-		}
-		out.woke = b.tx.woke
 		return nil
 	})
 	if err != nil {
@@ -180,22 +141,130 @@ func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lea
 	return out, nil
 }
 
+// errReplay ends a batch run without per-job savepoints when a job failed:
+// the batch is rolled back and run again with them.
+var errReplay = errors.New("core: a job of the batch failed; replaying with a savepoint per job")
+
+// runJobs runs the claimed jobs on stx, each in a savepoint of its own
+// when each is set, all in the caller's savepoint otherwise (and then
+// returns errReplay at the first job that fails).
+func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Job, free int, each bool) (*batch, batchOutcome, error) {
+	var out batchOutcome
+	b := &batch{s: s, tx: newBatchTx(stx), each: each}
+	if err := b.tx.preload(jobs); err != nil {
+		return nil, out, err
+	}
+	var done, release []int64
+	for i := range jobs {
+		j := &jobs[i]
+		if !inlineKinds[j.Kind] {
+			if len(out.remote) < free {
+				out.remote = append(out.remote, *j)
+			} else {
+				release = append(release, j.ID)
+			}
+			continue
+		}
+		err := b.run(ctx, j)
+		switch {
+		case errors.Is(err, errReplay):
+			return nil, out, err
+		case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
+			if len(out.remote) < free {
+				out.remote = append(out.remote, *j)
+			} else {
+				release = append(release, j.ID)
+			}
+			continue
+		case err == nil:
+			done = append(done, j.ID)
+		default:
+			fin, _ := s.jobOutcome(j, err)
+			if err := stx.FinishJob(&fin); err != nil {
+				return nil, out, err
+			}
+		}
+		out.ran++
+	}
+	// Jobs the batch's own jobs caused, due now: run here too. The
+	// list grows while it is walked (a job may cause another).
+	for k := 0; k < len(b.tx.chain); k++ {
+		j := b.tx.chain[k]
+		j.Attempts = 1 // as if claimed once
+		err := b.run(ctx, &j)
+		switch {
+		case errors.Is(err, errReplay):
+			return nil, out, err
+		case err == nil:
+			out.ran++
+			continue
+		case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
+			// Written for a worker's claim, as it would have been.
+			j.Attempts = 0
+		default:
+			out.ran++
+			fin, _ := s.jobOutcome(&j, err)
+			j.State, j.RunAt, j.LastError = fin.State, fin.RunAt, fin.LastError
+		}
+		if _, err := b.tx.Tx.Enqueue(&j); err != nil {
+			return nil, out, err
+		}
+		if j.State == baoguan.JobQueued && !j.RunAt.After(stx.Now()) {
+			b.tx.woke = true
+		}
+	}
+	if err := stx.FinishJobs(done); err != nil {
+		return nil, out, err
+	}
+	if err := stx.ReleaseJobs(release, stx.Now().Add(releaseDelay)); err != nil {
+		return nil, out, err
+	}
+	out.woke = b.tx.woke
+	return b, out, nil
+}
+
 // releaseDelay is how long a job for the workers waits when it was claimed
 // while every worker was busy.
 const releaseDelay = 500 * time.Millisecond
 
-// run runs one job's handler in a savepoint of the batch, and counts it.
+// run runs one job's handler, in a savepoint of its own when the batch
+// runs with them, and keeps its figures for count. Without savepoints, a
+// handler that fails returns errReplay, unless it stopped before writing
+// anything because its adapter is remote.
 func (b *batch) run(ctx context.Context, j *baoguan.Job) error {
 	w := &work{job: j, b: b}
 	start := time.Now()
-	err := b.tx.savepoint(func() error { return b.s.handle(ctx, w) })
-	b.s.Metrics.JobSeconds.WithLabelValues(j.Kind).Observe(time.Since(start).Seconds())
-	if errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale" {
-		return err
+	var err error
+	if b.each {
+		err = b.tx.savepoint(func() error { return b.s.handle(ctx, w) })
+	} else {
+		err = b.s.handle(ctx, w)
+		if err != nil && (w.wrote || !errors.Is(err, errRemote)) {
+			return errReplay
+		}
 	}
-	_, outcome := b.s.jobOutcome(j, err)
-	b.s.Metrics.Jobs.WithLabelValues(j.Kind, outcome).Inc()
+	m := jobFigure{kind: j.Kind, seconds: time.Since(start).Seconds()}
+	if !errors.Is(err, errRemote) && baoguan.ErrorReason(err) != "stale" {
+		_, m.outcome = b.s.jobOutcome(j, err)
+	}
+	b.figures = append(b.figures, m)
 	return err
+}
+
+// jobFigure is one job's run, counted once its batch's run is the one kept.
+type jobFigure struct {
+	kind, outcome string // outcome "" for a job handed to the workers
+	seconds       float64
+}
+
+// count records the figures of the batch's jobs in the metrics.
+func (b *batch) count() {
+	for _, m := range b.figures {
+		b.s.Metrics.JobSeconds.WithLabelValues(m.kind).Observe(m.seconds)
+		if m.outcome != "" {
+			b.s.Metrics.Jobs.WithLabelValues(m.kind, m.outcome).Inc()
+		}
+	}
 }
 
 // jobOutcome is how a job that ended with err is finished: done, queued

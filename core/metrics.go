@@ -20,6 +20,9 @@ type Metrics struct {
 	Jobs          *prometheus.CounterVec // by kind and outcome
 	Receipts      *prometheus.CounterVec // customs receipts stored, by port and matched/unmatched
 	JobSeconds    *prometheus.HistogramVec
+	// BatchReplays counts runner batches run again with a savepoint per
+	// job because one of their jobs failed.
+	BatchReplays prometheus.Counter
 	// AuthFailures counts failed authentications the limits recorded;
 	// LimitRefusals the calls the limits refused, by limit (auth, sms,
 	// realname).
@@ -40,11 +43,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Jobs:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_jobs_total", Help: "Job runs by outcome."}, []string{"kind", "outcome"}),
 		Receipts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_customs_receipts_total", Help: "Customs receipts received by asynchronous ports, matched to a declaration or not."}, []string{"port", "match"}),
 		JobSeconds:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baoguan_job_seconds", Help: "Job handler time.", Buckets: prometheus.DefBuckets}, []string{"kind"}),
+		BatchReplays:  prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_batch_replays_total", Help: "Runner batches replayed with a savepoint per job after a job failed."}),
 		AuthFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_auth_failures_total", Help: "Failed authentications counted by the limits, every front-end together."}),
 		LimitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_limit_refusals_total", Help: "Calls refused by a limit: failed authentications, SMS sends, real-name checks."}, []string{"limit"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds, m.AuthFailures, m.LimitRefusals)
+		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds, m.BatchReplays, m.AuthFailures, m.LimitRefusals)
 	}
 	return m
 }

@@ -28,6 +28,9 @@ type work struct {
 	receipt  baoguan.Receipt
 	// b is the batch the handler runs in, nil when a worker runs it.
 	b *batch
+	// wrote is set once a handler in a batch may have written (it entered
+	// w.optimistic): from then on a failure needs the batch replayed.
+	wrote bool
 	// calls are the upstream calls made so far and not yet stored: the
 	// handler stores them with its outcome, the runner with the retry.
 	callsMu sync.Mutex
