@@ -12,8 +12,9 @@ import (
 //
 // A batch is one write transaction that claims up to n due jobs, loads the
 // rows they concern with one query per table, runs the handler of each job
-// whose adapter is in-process (baoguan.InProcess: the sandbox's) inside a
-// savepoint of its own, and finishes them together. A job that causes
+// whose adapter is in-process (baoguan.InProcess: the sandbox's), and
+// finishes them together. The handlers run without a savepoint each; when
+// one fails, the batch is run again with one per job (see runBatch). A job that causes
 // another job of an inline kind due at once (a payment queues its
 // declarations) runs that one too, in the same transaction, instead of
 // writing it for a later claim: the state change, the job it causes and
