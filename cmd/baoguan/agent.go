@@ -117,11 +117,7 @@ func newAgentListCmd(getenv func(string) string, stdout, stderr io.Writer) *cobr
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			as, err := svc.Agents(cmd.Context())
 			if err != nil {
 				return err

@@ -37,6 +37,17 @@ func newMerchantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 	return cmd
 }
 
+// withService loads the command's settings and runs fn with a service on
+// the existing database (withService with mustExist), as most operator
+// commands do.
+func (s *settings) withService(ctx context.Context, stderr io.Writer, fn func(*core.Service) error) error {
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	return withService(ctx, cfg, stderr, true, fn)
+}
+
 // withService opens the store, builds a core.Service on it for operator
 // commands (no runner, no adapters) and closes the store afterwards.
 // mustExist refuses to create a missing database.
@@ -192,11 +203,7 @@ func newMerchantListCmd(getenv func(string) string, stdout, stderr io.Writer) *c
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			ms, err := svc.Merchants(cmd.Context())
 			if err != nil {
 				return err

@@ -127,11 +127,7 @@ func newUserListCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			us, err := svc.Users(cmd.Context())
 			if err != nil {
 				return err
@@ -267,11 +263,7 @@ func newOrderShowCmd(getenv func(string) string, stdout, stderr io.Writer) *cobr
 	cmd.Flags().StringVar(&no, "merchant", "", "merchant_no (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			m, err := merchantFlag(cmd.Context(), svc, no)
 			if err != nil {
 				return err
@@ -640,11 +632,7 @@ func newMerchantReissueCmd(getenv func(string) string, stdout, stderr io.Writer)
 	cmd.Flags().DurationVar(&grace, "grace", 0, "how long the old secret stays valid (at most 720h; 0 revokes it at once)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			if _, err := merchantFlag(cmd.Context(), svc, no); err != nil {
 				return err
 			}
@@ -684,11 +672,7 @@ func newMerchantRevokeCmd(getenv func(string) string, stdout, stderr io.Writer) 
 	cmd.Flags().StringVar(&kind, "kind", "", "the kind of secret (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			if _, err := merchantFlag(cmd.Context(), svc, no); err != nil {
 				return err
 			}

@@ -65,11 +65,7 @@ func newRateDeleteCmd(getenv func(string) string, stdout, stderr io.Writer) *cob
 	}
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			gone, err := svc.DeleteRate(cmd.Context(), args[0])
 			if err != nil {
 				return errors.New(baoguan.ErrorMessage(err))
@@ -95,11 +91,7 @@ func newRateListCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra
 	s := bindSettings(cmd.Flags(), getenv, "db", "sync", "log-level")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			set, err := svc.Rates(cmd.Context())
 			if err != nil {
 				return err

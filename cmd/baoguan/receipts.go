@@ -53,11 +53,7 @@ log and counts in baoguan_customs_receipts_total{match="unmatched"}.`,
 		if limit < 1 {
 			return fmt.Errorf("--limit: invalid count %d (want 1 or more)", limit)
 		}
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			var rs []baoguan.CustomsReceipt
 			p := baoguan.Page{}
 			for len(rs) < limit {
@@ -142,11 +138,7 @@ merchants have the number and customs called the shared address).`,
 		if limit < 1 {
 			return fmt.Errorf("--limit: invalid count %d (want 1 or more)", limit)
 		}
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
-		return withService(cmd.Context(), cfg, stderr, true, func(svc *core.Service) error {
+		return s.withService(cmd.Context(), stderr, func(svc *core.Service) error {
 			var rs []baoguan.PaymentDataRequest
 			p := baoguan.Page{}
 			for len(rs) < limit {
