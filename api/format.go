@@ -25,10 +25,7 @@ func (nativeFormat) Schedule() baoguan.Retry {
 }
 
 func (nativeFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
-	if o.NotifyURL != "" {
-		return o.NotifyURL
-	}
-	return m.NotifyURL
+	return core.NotifyURL(m, o, "")
 }
 
 // Notifies reports the event types the native API publishes.

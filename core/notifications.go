@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,21 @@ type Format interface {
 // rendering, which event types it sends; emit then skips the others cheaply.
 type Notifier interface {
 	Notifies(eventType string) bool
+}
+
+// NotifyURL is where a protocol's notifications of an order go: the URL
+// the order gave, else the merchant's setting for that protocol (empty
+// setting: none), else the merchant's general notify URL.
+func NotifyURL(m *baoguan.Merchant, o *baoguan.Order, setting string) string {
+	if o.NotifyURL != "" {
+		return o.NotifyURL
+	}
+	if setting != "" {
+		if u := strings.TrimSpace(m.Settings[setting]); u != "" {
+			return u
+		}
+	}
+	return m.NotifyURL
 }
 
 // Formats maps protocol names to their notification formats.

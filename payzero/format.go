@@ -66,13 +66,7 @@ func (f format) Schedule() baoguan.Retry { return f.schedule }
 // of payzero 3.1 (setting payzero.notify-url), else the merchant's notify
 // URL. All are signed with the merchant's sign token.
 func (format) URL(m *baoguan.Merchant, o *baoguan.Order) string {
-	if o.NotifyURL != "" {
-		return o.NotifyURL
-	}
-	if u := strings.TrimSpace(m.Settings[SettingNotifyURL]); u != "" {
-		return u
-	}
-	return m.NotifyURL
+	return core.NotifyURL(m, o, SettingNotifyURL)
 }
 
 // Notifies implements core.Notifier: payment outcomes and declaration

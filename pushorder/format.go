@@ -51,13 +51,7 @@ func (f format) Schedule() baoguan.Retry { return f.schedule }
 // not), else the merchant's pushorder callback-url setting, else the
 // merchant's notify URL.
 func (format) URL(m *baoguan.Merchant, o *baoguan.Order) string {
-	if o.NotifyURL != "" {
-		return o.NotifyURL
-	}
-	if u := strings.TrimSpace(m.Settings[SettingCallbackURL]); u != "" {
-		return u
-	}
-	return m.NotifyURL
+	return core.NotifyURL(m, o, SettingCallbackURL)
 }
 
 // callback is the document's callback object, keys in its order.

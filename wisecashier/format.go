@@ -85,13 +85,7 @@ func (f format) Schedule() baoguan.Retry { return f.schedule }
 // URL implements core.Format: the order's notify_url, else the merchant's
 // wisecashier notification URL, else its general one.
 func (format) URL(m *baoguan.Merchant, o *baoguan.Order) string {
-	if o.NotifyURL != "" {
-		return o.NotifyURL
-	}
-	if u := strings.TrimSpace(m.Settings[SettingNotifyURL]); u != "" {
-		return u
-	}
-	return m.NotifyURL
+	return core.NotifyURL(m, o, SettingNotifyURL)
 }
 
 // Notifies implements core.Notifier: payments only.
