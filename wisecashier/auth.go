@@ -54,9 +54,9 @@ const (
 	V2 = "2.0"
 )
 
-// settingPublicKey holds the agent's request-signing public keys (PEM,
-// several for a rotation), set with `baoguan agent key`.
-const settingPublicKey = Protocol + ".public-key"
+// SettingPublicKey is the agent setting holding its request-signing public
+// keys (PEM, several for a rotation), set with `baoguan agent key`.
+const SettingPublicKey = Protocol + ".public-key"
 
 // Encoding is one way clients URL-encode a value for the signing string.
 type Encoding struct {
@@ -214,18 +214,28 @@ func parseTimestamp(s string) (int64, error) {
 	return n, nil
 }
 
-// agentKeys parses the agent's registered public keys.
-func agentKeys(a *baoguan.Agent, now time.Time) ([]*rsa.PublicKey, error) {
-	var keys []*rsa.PublicKey
-	var expired error
-	rest := []byte(a.Settings[settingPublicKey])
-	for {
+// PublicKey is one RSA public key of an agent, with the certificate that
+// carried it, if any.
+type PublicKey struct {
+	Key  *rsa.PublicKey
+	Cert *x509.Certificate
+}
+
+// ParsePublicKeys reads the RSA public keys of a PEM text (PUBLIC KEY,
+// RSA PUBLIC KEY and CERTIFICATE blocks, several for a rotation). Any
+// other block (a private key, above all), an unreadable one or a key that
+// is not RSA is an error naming it, so that a wrong file is refused
+// before it is stored; a text without a block is an error too.
+func ParsePublicKeys(text []byte) ([]PublicKey, error) {
+	var out []PublicKey
+	for rest := text; ; {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil {
 			break
 		}
 		var k any
+		var cert *x509.Certificate
 		var err error
 		switch b.Type {
 		case "PUBLIC KEY":
@@ -233,32 +243,50 @@ func agentKeys(a *baoguan.Agent, now time.Time) ([]*rsa.PublicKey, error) {
 		case "RSA PUBLIC KEY":
 			k, err = x509.ParsePKCS1PublicKey(b.Bytes)
 		case "CERTIFICATE":
-			var c *x509.Certificate
-			if c, err = x509.ParseCertificate(b.Bytes); err == nil {
-				if now.Before(c.NotBefore) || now.After(c.NotAfter) {
-					// A certificate authenticates only within its
-					// validity, on baoguan's clock.
-					expired = fmt.Errorf("the registered certificate is valid from %s to %s, not now",
-						c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
-					continue
-				}
-				k = c.PublicKey
+			if cert, err = x509.ParseCertificate(b.Bytes); err == nil {
+				k = cert.PublicKey
 			}
 		default:
-			continue
+			return nil, fmt.Errorf("a %s block: give the agent's public key, never a private key", b.Type)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if pub, ok := k.(*rsa.PublicKey); ok {
-			keys = append(keys, pub)
+		pub, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("not an RSA key")
 		}
+		out = append(out, PublicKey{pub, cert})
 	}
-	if len(keys) == 0 && expired != nil {
-		return nil, expired
+	if len(out) == 0 {
+		return nil, errors.New("no PEM block")
+	}
+	return out, nil
+}
+
+// agentKeys are the agent's registered public keys that authenticate now:
+// a certificate's only within its validity, on baoguan's clock.
+func agentKeys(a *baoguan.Agent, now time.Time) ([]*rsa.PublicKey, error) {
+	text := a.Settings[SettingPublicKey]
+	if text == "" {
+		return nil, errors.New("no RSA public key is registered")
+	}
+	all, err := ParsePublicKeys([]byte(text))
+	if err != nil {
+		return nil, err
+	}
+	var keys []*rsa.PublicKey
+	var expired error
+	for _, k := range all {
+		if c := k.Cert; c != nil && (now.Before(c.NotBefore) || now.After(c.NotAfter)) {
+			expired = fmt.Errorf("the registered certificate is valid from %s to %s, not now",
+				c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+			continue
+		}
+		keys = append(keys, k.Key)
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("no RSA public key is registered")
+		return nil, expired
 	}
 	return keys, nil
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +12,12 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/wisecashier"
 )
 
 // agentKeySetting is where an agent's request-signing public keys live in
 // its sealed settings; the wisecashier front-end reads them.
-const agentKeySetting = "wisecashier.public-key"
+const agentKeySetting = wisecashier.SettingPublicKey
 
 func newAgentCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
@@ -255,45 +253,16 @@ the file, and register the new one alone once the agent has switched.`,
 	return cmd
 }
 
-// readAgentKey reads a PEM file and checks that every block in it is an
-// RSA public key or a certificate holding one, so a wrong file (a private
-// key, above all) is refused before it is stored.
+// readAgentKey reads a PEM file of the agent's RSA public keys (or
+// certificates holding them), refusing anything else — a private key,
+// above all — before it is stored.
 func readAgentKey(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("--public-key: %w", err)
 	}
-	n := 0
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		n++
-		var k any
-		switch blk.Type {
-		case "PUBLIC KEY":
-			k, err = x509.ParsePKIXPublicKey(blk.Bytes)
-		case "RSA PUBLIC KEY":
-			k, err = x509.ParsePKCS1PublicKey(blk.Bytes)
-		case "CERTIFICATE":
-			var c *x509.Certificate
-			if c, err = x509.ParseCertificate(blk.Bytes); err == nil {
-				k = c.PublicKey
-			}
-		default:
-			return "", fmt.Errorf("--public-key: %s holds a %s block; give the agent's public key, never a private key", path, blk.Type)
-		}
-		if err != nil {
-			return "", fmt.Errorf("--public-key: %s: %w", path, err)
-		}
-		if _, ok := k.(*rsa.PublicKey); !ok {
-			return "", fmt.Errorf("--public-key: %s: not an RSA key", path)
-		}
-	}
-	if n == 0 {
-		return "", fmt.Errorf("--public-key: %s holds no PEM block", path)
+	if _, err := wisecashier.ParsePublicKeys(b); err != nil {
+		return "", fmt.Errorf("--public-key: %s: %w", path, err)
 	}
 	return string(b), nil
 }
