@@ -46,3 +46,10 @@ type Collection struct {
 
 // Expired reports whether the collection can no longer be paid at now.
 func (c *Collection) Expired(now time.Time) bool { return !now.Before(c.ExpiresAt) }
+
+// Payable reports whether the payer can still pay o with this collection
+// at now: the order waits for payment (PAY_APPLIED) and the code is
+// neither used nor expired.
+func (c *Collection) Payable(o *Order, now time.Time) bool {
+	return o.PayStatus == PayApplied && c.UsedAt.IsZero() && !c.Expired(now)
+}

@@ -275,3 +275,24 @@ func TestOrderAmountsBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestRefundable(t *testing.T) {
+	o := &Order{Amount: 1000, PayStatus: PaySucceed}
+	rs := []Refund{{Amount: 300, Status: RefundSucceed}, {Amount: 200, Status: RefundRequested}, {Amount: 400, Status: RefundFailed}}
+	if got := OpenRefunds(rs); got != 500 {
+		t.Fatalf("OpenRefunds = %d, want 500 (a failed refund is not open)", got)
+	}
+	if got := o.Refundable(rs); got != 500 {
+		t.Fatalf("Refundable = %d, want 500", got)
+	}
+	if got := (&Order{Amount: 1000, PayStatus: PayApplied}).Refundable(nil); got != 0 {
+		t.Fatalf("Refundable of an unpaid order = %d, want 0", got)
+	}
+	wrap := []Refund{{Amount: math.MaxInt64, Status: RefundInit}, {Amount: 1, Status: RefundInit}}
+	if got := OpenRefunds(wrap); got != math.MaxInt64 {
+		t.Fatalf("OpenRefunds of an overflowing sum = %d, want MaxInt64", got)
+	}
+	if got := o.Refundable(wrap); got != 0 {
+		t.Fatalf("Refundable after an overflowing sum = %d, want 0", got)
+	}
+}

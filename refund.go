@@ -1,6 +1,9 @@
 package baoguan
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // RefundStatus is a refund's state (payzero appendix A.8).
 type RefundStatus string
@@ -83,6 +86,33 @@ func CheckRefundRequest(refundNo, orderNo string, amount int64, rest bool, reaso
 		}
 	}
 	return CheckText("reason", reason)
+}
+
+// OpenRefunds is the sum of rs that have not failed (pending included):
+// what CheckRefund calls open. A sum too large for int64 (rows from before
+// amounts were bounded) is math.MaxInt64, which exceeds every payment.
+func OpenRefunds(rs []Refund) int64 {
+	amounts := make([]int64, 0, len(rs))
+	for _, r := range rs {
+		if r.Status != RefundFailed {
+			amounts = append(amounts, r.Amount)
+		}
+	}
+	open, ok := SumAmounts(amounts...)
+	if !ok {
+		return math.MaxInt64
+	}
+	return open
+}
+
+// Refundable is what can still be refunded of o, whose refunds are rs:
+// the paid amount less OpenRefunds, never below zero; zero when o is not
+// paid.
+func (o *Order) Refundable(rs []Refund) int64 {
+	if !o.Paid() {
+		return 0
+	}
+	return max(o.Amount-OpenRefunds(rs), 0)
 }
 
 // CheckRefund enforces: the order is paid, the amount is positive and at

@@ -67,7 +67,7 @@ func (s *Service) Collect(ctx context.Context, m *baoguan.Merchant, in OrderInpu
 			return nil, nil, err
 		}
 		if cur != nil && cur.Kind == kind {
-			usable := o.PayStatus == baoguan.PayApplied && cur.UsedAt.IsZero() && !cur.Expired(s.Now())
+			usable := cur.Payable(o, s.Now())
 			if usable || o.Paid() {
 				return o, cur, nil
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/baoguan/baoguan"
@@ -83,19 +82,7 @@ func (s *Service) CreateRefund(ctx context.Context, m *baoguan.Merchant, in Refu
 		if err != nil {
 			return err
 		}
-		// Each refund passed CheckRefund (open ≤ paid), so the sum fits;
-		// rows from before amounts were bounded could still make it wrap,
-		// and a wrapped sum exceeds every payment.
-		amounts := make([]int64, 0, len(rs))
-		for _, r := range rs {
-			if r.Status != baoguan.RefundFailed {
-				amounts = append(amounts, r.Amount)
-			}
-		}
-		open, ok := baoguan.SumAmounts(amounts...)
-		if !ok {
-			open = math.MaxInt64
-		}
+		open := baoguan.OpenRefunds(rs)
 		if in.Rest {
 			if in.Amount = o.Amount - open; o.Paid() && in.Amount <= 0 {
 				return &baoguan.Error{Code: baoguan.ELIMIT, Field: "amount", Reason: "nothing_to_refund",

@@ -98,7 +98,7 @@ func (s *Server) renderQR(w http.ResponseWriter, r *http.Request, token, msg str
 	now := s.svc.Now()
 	v := qrView{OrderNo: o.MerchantOrderNo, Amount: baoguan.FormatYuan(o.Amount), Subject: o.Subject, Type: qr.Kind, PSP: qr.PSP,
 		PayStatus: string(o.PayStatus), Expires: qr.ExpiresAt.In(core.ChinaTime).Format(time.DateTime), PNG: token + ".png", Message: msg,
-		Payable: o.PayStatus == baoguan.PayApplied && qr.UsedAt.IsZero() && !qr.Expired(now)}
+		Payable: qr.Payable(o, now)}
 	if qr.Expired(now) && msg == "" && !o.Paid() {
 		v.Message = "二维码已过期，请商户调用 /order/qrCode 重新生成"
 	}

@@ -62,7 +62,7 @@ func (s *Server) aliOrderOf(ctx context.Context, c *call, m *baoguan.Merchant, o
 		MerchantNo: m.No, OuterOrderNo: agentOrderID(o), OutOrderNo: agentOrderID(o), TradeTime: tradeTime(o), Subject: o.Subject,
 		ProductInfo: o.Subject, ExchangeRate: a.rate(q.Rate), PayAmount: a.cny(q.CNY), PayCurrency: baoguan.CNY.Code,
 		PayMethod: payMethod(o), Channel: channel, BuyerID: buyerID(o), ChargeAmount: a.of(0), RefundStatus: refundStatus(o),
-		RefundableAmount: a.of(refundable(o, rs))}
+		RefundableAmount: a.of(o.Refundable(rs))}
 }
 
 // buyerID is the payer's Alipay user id as the wallet reported it: the

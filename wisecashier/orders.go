@@ -267,21 +267,6 @@ func refundStatus(o *baoguan.Order) string {
 	return "PART"
 }
 
-// refundable is what can still be refunded: the paid amount less every
-// refund that has not failed.
-func refundable(o *baoguan.Order, rs []baoguan.Refund) int64 {
-	if !o.Paid() {
-		return 0
-	}
-	open := int64(0)
-	for _, r := range rs {
-		if r.Status != baoguan.RefundFailed {
-			open += r.Amount
-		}
-	}
-	return max(o.Amount-open, 0)
-}
-
 func payMethod(o *baoguan.Order) string {
 	if w := o.Extra[baoguan.ExtraWallet]; w != "" {
 		return w
@@ -302,7 +287,7 @@ func (s *Server) wxOrderOf(ctx context.Context, c *call, m *baoguan.Merchant, o 
 		IP: o.Extra[extraIP], MerchantNo: m.No, No: orderNo(o), ProductInfo: o.Subject, ProductID: o.Extra[extraProductID],
 		DeviceInfo: o.Extra[extraDeviceInfo], OpenID: o.Extra[baoguan.ExtraOpenID], PayAmount: a.cny(q.CNY), PayCurrency: baoguan.CNY.Code,
 		Status: status(o), SettleRate: a.rate(q.SettleRate), TradeType: tradeType(o), TradeTime: tradeTime(o), PayMethod: payMethod(o),
-		RefundStatus: refundStatus(o), RefundableAmount: a.of(refundable(o, rs))}
+		RefundStatus: refundStatus(o), RefundableAmount: a.of(o.Refundable(rs))}
 }
 
 // handleScanPay is §4.2 POST /order/scan_pay (and §5.1, the HK wallet):

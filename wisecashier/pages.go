@@ -266,7 +266,7 @@ func (s *Server) renderWallet(w http.ResponseWriter, r *http.Request, token, msg
 	v := walletView{Wallet: o.Extra[baoguan.ExtraWallet], Merchant: m.Name, OrderNo: orderNo(o), Subject: o.Subject,
 		Amount: baoguan.FormatAmount(cur, o.Amount), Currency: o.Currency, TradeType: tradeType(o), Status: status(o),
 		Expires: col.ExpiresAt.In(cst).Format(time.DateTime), Message: msg, PayerName: pagePayerName, PayerID: pagePayerID,
-		Payable: o.PayStatus == baoguan.PayApplied && col.UsedAt.IsZero() && !col.Expired(now)}
+		Payable: col.Payable(o, now)}
 	if o.Currency != baoguan.CNY.Code {
 		q := s.quote(r.Context(), m, o)
 		v.CNY, v.Rate = baoguan.FormatYuan(q.CNY), q.Rate.String()
