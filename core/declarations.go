@@ -477,6 +477,32 @@ func (s *Service) resendTx(tx baoguan.Tx, o *baoguan.Order, d *baoguan.Declarati
 }
 
 // Redeclare sends one declaration to customs again with the data it holds.
+// DeclareAgain is a re-declaration for a protocol that has no separate
+// modify call (Alipay's, through WiseCashier §9.5): new data (fees, duty or
+// payer), or a declaration that FAILed, is declared again as a
+// modification (ModifyDeclaration, with merchantCustomsNo as its
+// registration number); anything else is a plain Redeclare. Errors: theirs.
+func (s *Service) DeclareAgain(ctx context.Context, m *baoguan.Merchant, t DeclarationTarget, merchantCustomsNo string, c DeclarationChange) (*baoguan.Order, *baoguan.Declaration, error) {
+	if c.OrderFee == nil && c.TransportFee == nil && c.ProductFee == nil && c.Duty == nil && c.Payer == nil {
+		failed := false
+		err := s.view(ctx, func(tx baoguan.Tx) error {
+			_, d, err := findTarget(tx, m, t)
+			if err == nil {
+				failed = d.State == baoguan.DeclFail
+			}
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if !failed {
+			return s.Redeclare(ctx, m, t, merchantCustomsNo)
+		}
+	}
+	c.MerchantCustomsNo = &merchantCustomsNo
+	return s.ModifyDeclaration(ctx, m, t, c)
+}
+
 // Only a declaration that succeeded or met a customs interface exception
 // (EXCEPT) may be re-declared (WeChat Pay's rule, which the other
 // protocols' re-declarations satisfy too); a failed one must be modified

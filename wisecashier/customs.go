@@ -356,15 +356,13 @@ func (s *Server) handleRedeclare(w walletScheme) handler {
 			return nil, paramError("sub_order_amount", "sub_order_amount is a sub-order's: the declaration is not split (name sub_order_no)")
 		}
 		t := core.DeclarationTarget{Order: core.OrderRef{No: found[0].Order.MerchantOrderNo}, Customs: d.Customs, SubOrderNo: d.SubOrderNo}
-		if w.alipay && (change.OrderFee != nil || change.Payer != nil || d.State == baoguan.DeclFail) {
-			change.MerchantCustomsNo = &mch
-			o, nd, err := s.svc.ModifyDeclaration(ctx, m, t, change)
-			if err != nil {
-				return nil, err
-			}
-			return w.objectOf(o, nd), nil
+		var o *baoguan.Order
+		var nd *baoguan.Declaration
+		if w.alipay { // no MODIFY in Alipay's family: core decides
+			o, nd, err = s.svc.DeclareAgain(ctx, m, t, mch, change)
+		} else {
+			o, nd, err = s.svc.Redeclare(ctx, m, t, mch)
 		}
-		o, nd, err := s.svc.Redeclare(ctx, m, t, mch)
 		if err != nil {
 			return nil, err
 		}
