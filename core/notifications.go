@@ -100,7 +100,9 @@ func (f *Formats) Get(protocol string) Format {
 }
 
 // emit renders the notice in the order's protocol and stores it as an
-// event, with its delivery job, in the caller's transaction.
+// event in the caller's transaction: pending and due at once, it is its own
+// delivery (the events table is the deliverer's queue, delivery.go), so the
+// state change and its notification commit together or not at all.
 func (s *Service) emit(tx baoguan.Tx, q *queue, typ string, o *baoguan.Order, d *baoguan.Declaration, r *baoguan.Refund) error {
 	return s.emitNotice(tx, q, Notice{Type: typ, Order: o, Declaration: d, Refund: r})
 }

@@ -15,7 +15,7 @@
 //	pushes.go                        declaration pushes under a merchant's number
 //	refunds.go, batches.go           refunds; batches and their pages
 //	realname.go                      real-name verification
-//	notifications.go                 events, formats, the notify job
+//	notifications.go                 events, formats (delivery.go sends them)
 //	idempotency.go                   natural keys and Idempotency-Key, one mechanism
 //	limits.go                        failed authentication, SMS and real-name limits
 //	ratelimit.go, runner.go          rate limits; the job runner
