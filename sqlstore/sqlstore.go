@@ -123,7 +123,8 @@ type Tx struct {
 	write    bool
 	done     bool
 	enqueued int
-	plans    *[]Plan // set by Explain: queries are planned, not run
+	plans    *[]Plan             // set by Explain: queries are planned, not run
+	images   map[rowKey]rowImage // see images.go
 }
 
 var _ baoguan.Tx = (*Tx)(nil)
@@ -133,6 +134,16 @@ var _ baoguan.Tx = (*Tx)(nil)
 // to the same row read back. write tells a write transaction from a View.
 func NewTx(ctx context.Context, c Conn, d *Dialect, keys *keyring.Ring, now time.Time, write bool) *Tx {
 	return &Tx{ctx: ctx, c: c, d: d, keys: keys, now: now.UTC().Truncate(time.Millisecond), write: write}
+}
+
+// hint names the index a query on SQLite must use (INDEXED BY), where
+// SQLite, which keeps no statistics unless ANALYZE runs, would choose
+// another; PostgreSQL plans by its statistics and gets nothing.
+func (t *Tx) hint(index string) string {
+	if t.d.Numbered {
+		return ""
+	}
+	return " INDEXED BY " + index
 }
 
 // End makes every later use of t fail.
