@@ -220,9 +220,31 @@ func (t *Tx) exists(q string, args ...any) (bool, error) {
 
 // insertID runs an INSERT … RETURNING id; inserted is false when ON
 // CONFLICT DO NOTHING skipped the row.
+//
+// On a Conn that is an Inserter (SQLite) the statement runs without its
+// RETURNING clause and the id is the row's rowid.
 func (t *Tx) insertID(q string, args []any) (id int64, inserted bool, err error) {
+	if ins, ok := t.c.(Inserter); ok && t.plans == nil && !t.done {
+		if plain, ok := strings.CutSuffix(q, returningID); ok {
+			return ins.Insert(t.ctx, plain, args...)
+		}
+	}
 	inserted, err = t.one(q, args, func(s Scanner) error { return s.Scan(&id) })
 	return id, inserted, err
+}
+
+// returningID ends every statement insertID runs.
+const returningID = "RETURNING id"
+
+// Inserter is a Conn that tells the id of the row an INSERT wrote without
+// a RETURNING clause. SQLite's RETURNING collects the rows in a temporary
+// table and doubles the cost of an insert (an event's: 23 µs against 14 in
+// BenchmarkInsertReturning); its last_insert_rowid is the id itself, since
+// every table insertID writes has an INTEGER PRIMARY KEY id.
+type Inserter interface {
+	// Insert runs an INSERT and returns the rowid of the row it wrote,
+	// or inserted false when it wrote none (ON CONFLICT DO NOTHING).
+	Insert(ctx context.Context, q string, args ...any) (id int64, inserted bool, err error)
 }
 
 // errNoRow means an INSERT … RETURNING id without ON CONFLICT returned no
