@@ -142,6 +142,25 @@ func (x *txn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
+// Insert runs an INSERT of the transaction and returns its row's rowid
+// (sqlstore.Inserter).
+func (x *txn) Insert(ctx context.Context, q string, args ...any) (int64, bool, error) {
+	s, err := x.stmt(ctx, q)
+	if err != nil {
+		return 0, false, err
+	}
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return 0, false, err
+	}
+	id, err := res.LastInsertId()
+	return id, err == nil, err
+}
+
 // Query runs a query of the transaction.
 func (x *txn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	s, err := x.stmt(ctx, q)

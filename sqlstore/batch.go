@@ -27,6 +27,7 @@ func (t *Tx) Savepoint(fn func() error) (err error) {
 			err = fmt.Errorf("%s: panic in a savepoint: %v\n%s", t.d.Name, r, debug.Stack())
 		}
 		if err != nil {
+			t.forgetImages()
 			if _, rerr := t.exec("ROLLBACK TO job"); rerr != nil {
 				err = errors.Join(err, rerr)
 				return

@@ -20,33 +20,45 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 ON CONFLICT DO NOTHING
 RETURNING id`
 
-	// The target (order, customs, sub-order) is the declaration's identity
-	// and never changes; everything else may.
-	qUpdateDeclaration = `UPDATE declarations SET port = ?, route = ?, extras = ?, sub_order_id = ?,
-	merchant_customs_no = ?, order_fee = ?, transport_fee = ?, product_fee = ?, duty = ?, strategy = ?,
-	identity_check = ?, payer_name = ?, payer_id_type = ?, payer_id_number = ?, payer_phone = ?, state = ?,
-	retrying = ?, explanation = ?, verify_department = ?, verify_department_trade_id = ?, receipt_code = ?,
-	port_ref = ?, attempts = ?, submitted_at = ?, modified_at = ?, version = version + 1
-WHERE id = ? AND merchant_id = ? AND version = ?`
-
 	qDeclaration       = `SELECT ` + declarationCols + ` FROM declarations WHERE id = ? AND merchant_id = ?`
 	qDeclarations      = `SELECT ` + declarationCols + ` FROM declarations WHERE order_id = ? AND merchant_id = ? ORDER BY id`
 	qDeclarationExists = `SELECT 1 FROM declarations WHERE id = ? AND merchant_id = ?`
 )
 
-// declarationArgs returns the mutable column values, port, route … modified_at.
+// declarationTable is the declarations' mutable columns, in
+// declarationArgs' order. The target (order, customs, sub-order) is the
+// declaration's identity and never changes; everything else may.
+var declarationTable = newTable("declarations", `port, route, extras, sub_order_id,
+	merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy,
+	identity_check, payer_name, payer_id_type, payer_id_number, payer_phone, state,
+	retrying, explanation, verify_department, verify_department_trade_id, receipt_code,
+	port_ref, attempts, submitted_at, modified_at`,
+	[]string{"payer_id_number", "payer_phone"},
+	"version = version + 1 WHERE id = ? AND merchant_id = ? AND version = ?")
+
+// Indexes in declarationTable of the sealed columns, for remember.
+const (
+	dIDNumber = 13
+	dPhone    = 14
+)
+
+// declarationArgs returns the mutable column values, port, route …
+// modified_at, the sealed ones in plain text.
 func (t *Tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
 	extras, err := t.toJSON(d.Extras)
 	if err != nil {
 		return nil, err
 	}
-	s := t.sealer()
-	args := []any{d.Port, d.Route, extras, d.SubOrderID, d.MerchantCustomsNo, d.OrderFee, d.TransportFee,
+	return declarationVals(d, extras), nil
+}
+
+// declarationVals is declarationArgs with the JSON column given.
+func declarationVals(d *baoguan.Declaration, extras string) []any {
+	return []any{d.Port, d.Route, extras, d.SubOrderID, d.MerchantCustomsNo, d.OrderFee, d.TransportFee,
 		d.ProductFee, d.Duty, d.Strategy, d.IdentityCheck,
-		d.Payer.Name, d.Payer.IDType, s.seal(d.Payer.IDNumber), s.seal(d.Payer.Phone),
+		d.Payer.Name, d.Payer.IDType, d.Payer.IDNumber, d.Payer.Phone,
 		string(d.State), d.Retrying, d.Explanation, d.VerifyDepartment, d.VerifyDepartmentTradeID,
 		d.ReceiptCode, d.PortRef, d.Attempts, ms(d.SubmittedAt), ms(d.ModifiedAt)}
-	return args, s.err
 }
 
 // CreateDeclaration inserts d. A second declaration of the same order,
@@ -61,6 +73,9 @@ func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 	args = append(args, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
 	args = append(args, mut...)
 	args = append(args, ms(t.now))
+	if err := t.sealAll(declarationTable, args[4:4+len(mut)]); err != nil {
+		return err
+	}
 	id, inserted, err := t.insertID(qInsertDeclaration, args)
 	switch {
 	case t.isForeignKey(err):
@@ -74,18 +89,25 @@ func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 		return duplicate("customs", "order %d is already declared to %s", d.OrderID, d.Customs)
 	}
 	d.ID, d.Version, d.CreatedAt = id, 1, t.now
+	t.remember(declarationTable, d.ID, d.Version, mut, nil) // args holds the sealed copies
 	return nil
 }
 
 // UpdateDeclaration writes d if its Version is current and bumps it:
 // ECONFLICT reason stale otherwise, ENOTFOUND if there is no such row.
+// Only the columns that differ from the row's image are written (see
+// images.go).
 func (t *Tx) UpdateDeclaration(d *baoguan.Declaration) error {
-	args, err := t.declarationArgs(d)
+	vals, err := t.declarationArgs(d)
 	if err != nil {
 		return err
 	}
-	args = append(args, d.ID, d.MerchantID, d.Version)
-	n, err := t.exec(qUpdateDeclaration, args...)
+	mask := t.changed(declarationTable, d.ID, d.Version, vals)
+	args, err := t.updateArgs(declarationTable, mask, vals, d.ID, d.MerchantID, d.Version)
+	if err != nil {
+		return err
+	}
+	n, err := t.exec(declarationTable.update(mask), args...)
 	if err != nil {
 		return err
 	}
@@ -100,6 +122,7 @@ func (t *Tx) UpdateDeclaration(d *baoguan.Declaration) error {
 		return stale("declaration %d", d.ID)
 	}
 	d.Version++
+	t.remember(declarationTable, d.ID, d.Version, vals, nil)
 	return nil
 }
 
@@ -120,7 +143,13 @@ func (t *Tx) scanDeclaration(sc Scanner, d *baoguan.Declaration) error {
 	if s.err != nil {
 		return s.err
 	}
-	return t.fromJSON(extras, &d.Extras)
+	if err := t.fromJSON(extras, &d.Extras); err != nil {
+		return err
+	}
+	if t.write {
+		t.remember(declarationTable, d.ID, d.Version, declarationVals(d, extras), map[int]string{dIDNumber: idNumber, dPhone: phone})
+	}
+	return nil
 }
 
 // Declaration reads one of the merchant's declarations; ENOTFOUND.

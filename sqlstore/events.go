@@ -206,7 +206,8 @@ func (t *Tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
 // (lease_until in the future) says a deliverer holds one. Index events_due
 // keeps the pending ones in (next_at, id) order.
 const (
-	qDueEvents = `SELECT id, merchant_id, dest, next_at FROM events
+	// qDueWhere is the condition of the due ones.
+	qDueWhere = `
 WHERE status = 'pending' AND next_at <= ? AND lease_until <= ?`
 	// A lease also moves next_at to its end, so that leased events leave
 	// the range of due ones in index events_due (a claim need not step over
@@ -233,10 +234,14 @@ func (t *Tx) DueEvents(n int, skip []string) ([]baoguan.DueEvent, error) {
 		return nil, nil
 	}
 	now := ms(t.now)
-	q, args := qDueEvents, []any{now, now}
+	// SQLite, without statistics, prefers events_status (status = ?) and
+	// then sorts every pending event; named, events_due reads the oldest
+	// due ones in order and stops at the limit.
+	from := "FROM events" + t.hint("events_due") + qDueWhere
+	q, args := "SELECT id, merchant_id, dest, next_at "+from, []any{now, now}
 	if len(skip) > 0 {
-		q = `SELECT id, merchant_id, dest, next_at FROM events WHERE id IN (SELECT id FROM events
-WHERE status = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `)`
+		q = `SELECT id, merchant_id, dest, next_at FROM events WHERE id IN (SELECT id ` + from +
+			` ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `)`
 		if t.d.Numbered {
 			q += " AND NOT (dest = ANY(?))"
 			args = append(args, skip)

@@ -22,17 +22,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 ON CONFLICT DO NOTHING
 RETURNING id`
 
-	// merchant_order_no and created_at never change: the first is the
-	// natural key front-ends look orders up by.
-	qUpdateOrder = `UPDATE orders SET amount = ?, currency = ?, subject = ?, items = ?,
-	payer_name = ?, payer_id_type = ?, payer_id_number = ?, payer_phone = ?, ordered_at = ?, batch_id = ?,
-	notify_url = ?, need_declare = ?, channel = ?, sandbox = ?, protocol = ?, capital_name = ?, extra = ?,
-	pay_status = ?, declare_status = ?, payment_no = ?, psp = ?, psp_name = ?, psp_code = ?, paid_at = ?,
-	ver_dept = ?, pay_type = ?, init_request = ?, init_response = ?, fail_reason = ?, fail_code = ?, paid_by_name = ?,
-	paid_by_id = ?, exchange_rate = ?, pay_cny = ?, settle_rate = ?, pay_attempts = ?, refunded = ?,
-	version = version + 1, updated_at = ?
-WHERE id = ? AND merchant_id = ? AND version = ?`
-
 	qOrder            = `SELECT ` + orderCols + ` FROM orders WHERE id = ? AND merchant_id = ?`
 	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ? AND ` + notLoading
 	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? ORDER BY id LIMIT 1`
@@ -46,9 +35,30 @@ WHERE id = ? AND merchant_id = ? AND version = ?`
 // Orders outside batches (batch_id 0) skip the lookup of their batch.
 const notLoading = `(batch_id = 0 OR NOT EXISTS (SELECT 1 FROM batches lb WHERE lb.id = orders.batch_id AND lb.loading_until > 0))`
 
+// orderTable is the orders' mutable columns, in orderArgs' order.
+// merchant_order_no and created_at never change: the first is the natural
+// key front-ends look orders up by.
+var orderTable = newTable("orders", `amount, currency, subject, items,
+	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id,
+	notify_url, need_declare, channel, sandbox, protocol, capital_name, extra,
+	pay_status, declare_status, payment_no, psp, psp_name, psp_code, paid_at,
+	ver_dept, pay_type, init_request, init_response, fail_reason, fail_code, paid_by_name,
+	paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded`,
+	[]string{"payer_id_number", "payer_phone", "init_request", "init_response", "paid_by_id"},
+	"version = version + 1, updated_at = ? WHERE id = ? AND merchant_id = ? AND version = ?")
+
+// Indexes in orderTable of the sealed columns, for remember.
+const (
+	oIDNumber     = 6
+	oPhone        = 7
+	oInitRequest  = 26
+	oInitResponse = 27
+	oPaidByID     = 31
+)
+
 // orderArgs returns the mutable column values of o, amount … refunded, in
-// the order both qInsertOrder (after merchant_id, merchant_order_no) and
-// qUpdateOrder use.
+// the order of orderTable and of qInsertOrder (after merchant_id,
+// merchant_order_no), the sealed ones in plain text.
 func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
 	items, err := t.toJSON(o.Items)
 	if err != nil {
@@ -58,15 +68,18 @@ func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := t.sealer()
+	return orderVals(o, items, extra), nil
+}
+
+// orderVals is orderArgs with the JSON columns given.
+func orderVals(o *baoguan.Order, items, extra string) []any {
 	p := &o.Payment
-	args := []any{o.Amount, o.Currency, o.Subject, items,
-		o.Payer.Name, o.Payer.IDType, s.seal(o.Payer.IDNumber), s.seal(o.Payer.Phone), ms(o.OrderedAt), o.BatchID,
+	return []any{o.Amount, o.Currency, o.Subject, items,
+		o.Payer.Name, o.Payer.IDType, o.Payer.IDNumber, o.Payer.Phone, ms(o.OrderedAt), o.BatchID,
 		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
 		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
-		p.VerDept, p.PayType, s.seal(p.InitRequest), s.seal(p.InitResponse), p.FailReason, p.FailCode, p.PayerName,
-		s.seal(p.PayerID), p.ExchangeRate.String(), p.CNYAmount, p.SettleRate.String(), o.PayAttempts, o.Refunded}
-	return args, s.err
+		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.FailCode, p.PayerName,
+		p.PayerID, p.ExchangeRate.String(), p.CNYAmount, p.SettleRate.String(), o.PayAttempts, o.Refunded}
 }
 
 // CreateOrder inserts o at version 1. A number the merchant already used
@@ -80,6 +93,9 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 	args = append(args, o.MerchantID, o.MerchantOrderNo)
 	args = append(args, mut...)
 	args = append(args, ms(t.now), ms(t.now))
+	if err := t.sealAll(orderTable, args[2:2+len(mut)]); err != nil {
+		return err
+	}
 	id, inserted, err := t.insertID(qInsertOrder, args)
 	switch {
 	case t.isForeignKey(err):
@@ -90,18 +106,25 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 		return duplicate("merchant_order_no", "order %s already exists", quote(o.MerchantOrderNo))
 	}
 	o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
+	t.remember(orderTable, o.ID, o.Version, mut, nil) // args holds the sealed copies
 	return nil
 }
 
 // UpdateOrder writes o if its Version is current and bumps it: ECONFLICT
 // reason stale otherwise, ENOTFOUND if there is no such row.
+// Only the columns that differ from the row's image are written (see
+// images.go).
 func (t *Tx) UpdateOrder(o *baoguan.Order) error {
-	args, err := t.orderArgs(o)
+	vals, err := t.orderArgs(o)
 	if err != nil {
 		return err
 	}
-	args = append(args, ms(t.now), o.ID, o.MerchantID, o.Version)
-	n, err := t.exec(qUpdateOrder, args...)
+	mask := t.changed(orderTable, o.ID, o.Version, vals)
+	args, err := t.updateArgs(orderTable, mask, vals, ms(t.now), o.ID, o.MerchantID, o.Version)
+	if err != nil {
+		return err
+	}
+	n, err := t.exec(orderTable.update(mask), args...)
 	if err != nil {
 		return err
 	}
@@ -117,6 +140,7 @@ func (t *Tx) UpdateOrder(o *baoguan.Order) error {
 	}
 	o.Version++
 	o.UpdatedAt = t.now
+	t.remember(orderTable, o.ID, o.Version, vals, nil)
 	return nil
 }
 
@@ -143,6 +167,7 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(idNumber), s.open(phone), s.open(paidByID)
 	// The raw channel exchange (kept for customs' 179 data) may carry the
 	// payer's data: sealed too, since the customs receipts release.
+	rawRequest, rawResponse := p.InitRequest, p.InitResponse
 	p.InitRequest, p.InitResponse = s.openOrPlain(p.InitRequest), s.openOrPlain(p.InitResponse)
 	if s.err != nil {
 		return s.err
@@ -150,7 +175,14 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	if err := t.fromJSON(items, &o.Items); err != nil {
 		return err
 	}
-	return t.fromJSON(extra, &o.Extra)
+	if err := t.fromJSON(extra, &o.Extra); err != nil {
+		return err
+	}
+	if t.write {
+		t.remember(orderTable, o.ID, o.Version, orderVals(o, items, extra), map[int]string{oIDNumber: idNumber, oPhone: phone,
+			oInitRequest: rawRequest, oInitResponse: rawResponse, oPaidByID: paidByID})
+	}
+	return nil
 }
 
 func (t *Tx) orderBy(q string, args []any, what string) (*baoguan.Order, error) {

@@ -1,0 +1,166 @@
+package sqlstore
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/baoguan/baoguan/keyring"
+)
+
+// Row images: updates that write only what changed.
+//
+// A write transaction keeps, for every order and declaration it has read
+// or written, the values of the row's mutable columns as they stand in the
+// database at that version, in plain text (before sealing). An update of
+// the same version then writes only the columns whose values differ. Two
+// costs follow the columns an UPDATE names, not the values it changes:
+// SQLite rewrites every index holding a column named in SET (an order has
+// eight), and each sealed column written is sealed again (AES-GCM). A state
+// change of three columns out of forty thus costs three.
+//
+// An image is only trusted for the version it was taken at: an update of
+// an object read elsewhere (another version) writes every column, and the
+// WHERE version = ? of every update still refuses a stale one. A rolled
+// back savepoint forgets every image, since the rows it undid may no longer
+// be what the images say.
+
+// rowKey names one row of a table with images.
+type rowKey struct {
+	table *table
+	id    int64
+}
+
+// rowImage is a row's mutable column values at a version.
+type rowImage struct {
+	version int64
+	vals    []any
+}
+
+// table describes the mutable columns of a table with images: their
+// names, in the order of its args functions, and which are sealed.
+type table struct {
+	name   string
+	cols   []string
+	sealed []bool
+	tail   string // after the SET list: the version bump and the WHERE clause
+
+	shapes sync.Map // column mask → UPDATE text
+}
+
+func newTable(name string, cols string, sealed []string, tail string) *table {
+	tb := &table{name: name, tail: tail}
+	for _, c := range strings.Split(cols, ",") {
+		tb.cols = append(tb.cols, strings.TrimSpace(c))
+	}
+	if len(tb.cols) > 64 {
+		panic("sqlstore: a table with images has at most 64 mutable columns")
+	}
+	tb.sealed = make([]bool, len(tb.cols))
+	for _, s := range sealed {
+		for i, c := range tb.cols {
+			if c == s {
+				tb.sealed[i] = true
+			}
+		}
+	}
+	return tb
+}
+
+// update returns the UPDATE of the columns in mask. The texts are built
+// once per mask; a handful of masks cover every state change there is.
+func (tb *table) update(mask uint64) string {
+	if q, ok := tb.shapes.Load(mask); ok {
+		return q.(string)
+	}
+	var sb strings.Builder
+	sb.WriteString("UPDATE ")
+	sb.WriteString(tb.name)
+	sb.WriteString(" SET ")
+	for i, c := range tb.cols {
+		if mask&(1<<i) != 0 {
+			sb.WriteString(c)
+			sb.WriteString(" = ?, ")
+		}
+	}
+	sb.WriteString(tb.tail)
+	q := sb.String()
+	tb.shapes.Store(mask, q)
+	return q
+}
+
+// all is the mask of every column.
+func (tb *table) all() uint64 {
+	if len(tb.cols) == 64 {
+		return ^uint64(0)
+	}
+	return 1<<len(tb.cols) - 1
+}
+
+// plainText stands in an image for a sealed column stored in plaintext by
+// an earlier version: it equals no value, so the next update seals it.
+type plainText struct{}
+
+// remember keeps vals as the image of a row at version (write
+// transactions only). raw, when given, holds the stored texts of the sealed
+// columns, by column index, to tell a sealed value from a plaintext one.
+func (t *Tx) remember(tb *table, id, version int64, vals []any, raw map[int]string) {
+	if !t.write {
+		return
+	}
+	for i, r := range raw {
+		if r != "" && !keyring.IsSealed(r) {
+			vals[i] = plainText{}
+		}
+	}
+	if t.images == nil {
+		t.images = map[rowKey]rowImage{}
+	}
+	t.images[rowKey{tb, id}] = rowImage{version: version, vals: vals}
+}
+
+// changed returns the mask of the columns of vals that differ from the
+// row's image at version: every column when there is no such image.
+func (t *Tx) changed(tb *table, id, version int64, vals []any) uint64 {
+	img, ok := t.images[rowKey{tb, id}]
+	if !ok || img.version != version || len(img.vals) != len(vals) {
+		return tb.all()
+	}
+	var mask uint64
+	for i, v := range vals {
+		if v != img.vals[i] {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// updateArgs returns the values of the columns in mask, sealing the sealed
+// ones, followed by tail.
+func (t *Tx) updateArgs(tb *table, mask uint64, vals []any, tail ...any) ([]any, error) {
+	s := t.sealer()
+	args := make([]any, 0, len(vals)+len(tail))
+	for i, v := range vals {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		if tb.sealed[i] {
+			v = s.seal(v.(string))
+		}
+		args = append(args, v)
+	}
+	return append(args, tail...), s.err
+}
+
+// sealAll seals the sealed columns of vals in place (for an insert).
+func (t *Tx) sealAll(tb *table, vals []any) error {
+	s := t.sealer()
+	for i, v := range vals {
+		if tb.sealed[i] {
+			vals[i] = s.seal(v.(string))
+		}
+	}
+	return s.err
+}
+
+// forgetImages drops every image (a savepoint was rolled back).
+func (t *Tx) forgetImages() { clear(t.images) }
