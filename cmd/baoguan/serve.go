@@ -118,6 +118,9 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		Metrics:        core.NewMetrics(reg),
 		Retention:      cfg.Retention,
 		Limits:         cfg.Limits,
+		// A SQLite server holds its database alone (lockServer): no other
+		// process records failed authentications in it.
+		ExclusiveStore: cfg.DBKind == dbSQLite,
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.
