@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -136,10 +137,26 @@ const ReasonTooManyFailures = "too_many_failures"
 // authenticate: nil, or ERATELIMIT (reason too_many_failures) with
 // RetryAfter when either has failed too often. Front-ends call it before
 // they check credentials, and AuthFailed when the check fails.
+//
+// With ExclusiveStore, a bucket this Service read full, and that no failure
+// recorded since has touched, is not read again (see fullBuckets).
 func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error {
+	bs := s.authBuckets(source, subject)
+	if len(bs) == 0 {
+		return nil
+	}
+	var gen uint64
+	if s.ExclusiveStore {
+		var known bool
+		if known, gen = s.full.known(bs); known {
+			return nil
+		}
+	}
 	wait := 0.0
+	var full []string
 	err := s.view(ctx, func(tx baoguan.Tx) error {
-		for _, b := range s.authBuckets(source, subject) {
+		full = full[:0]
+		for _, b := range bs {
 			n, err := tx.Tokens(b.key, b.r.PerSecond, b.r.Burst)
 			if err != nil {
 				return err
@@ -147,11 +164,17 @@ func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error
 			if n < 1 {
 				wait = math.Max(wait, (1-n)/b.r.PerSecond)
 			}
+			if n >= float64(b.r.Burst) {
+				full = append(full, b.key)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if s.ExclusiveStore {
+		s.full.remember(full, gen)
 	}
 	if wait > 0 {
 		s.Metrics.LimitRefusals.WithLabelValues("auth").Inc()
@@ -166,8 +189,11 @@ func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error
 // the last token since AuthAllowed).
 func (s *Service) AuthFailed(ctx context.Context, source, subject string, err error) error {
 	wait := 0.0
+	bs := s.authBuckets(source, subject)
+	s.full.failing(bs)
+	defer s.full.failed(bs)
 	uerr := s.Store.Update(ctx, func(tx baoguan.Tx) error {
-		for _, b := range s.authBuckets(source, subject) {
+		for _, b := range bs {
 			ok, err := tx.TakeToken(b.key, b.r.PerSecond, b.r.Burst)
 			if err != nil {
 				return err
@@ -210,6 +236,92 @@ func (s *Service) authBuckets(source, subject string) []bucket {
 		}
 	}
 	return out
+}
+
+// fullBuckets remembers the failed-authentication buckets a read found
+// full, so that AuthAllowed need not read them again while nothing can
+// have taken from them. It is used only when the Service is the only one
+// recording failures in its store (Service.ExclusiveStore): then a bucket
+// loses tokens only through this Service's AuthFailed, and otherwise only
+// gains them as time passes (as long as the clock does not go back).
+//
+// AuthFailed forgets the buckets it takes from before its transaction
+// begins, and a read's finding is kept only if no AuthFailed ran at any
+// moment from before the read began until the finding is kept (gen
+// changes when one starts and when it ends; busy counts those running). So
+// a bucket is remembered full only from a read that began after every
+// failure taken from it had committed; one that a concurrent failure may
+// have emptied is read again. Buckets left half empty by an earlier process
+// are read like any other until a read finds them full.
+type fullBuckets struct {
+	mu   sync.Mutex
+	keys map[string]struct{}
+	gen  uint64 // changes when an AuthFailed starts or ends
+	busy int    // AuthFailed calls running
+}
+
+// fullBucketsMax bounds what is remembered; past it, everything is
+// forgotten (and read again).
+const fullBucketsMax = 10000
+
+// known reports whether every bucket of bs is remembered full; if not, it
+// returns the generation to pass to remember after reading them.
+func (f *fullBuckets) known(bs []bucket) (bool, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all := f.keys != nil
+	for _, b := range bs {
+		if _, ok := f.keys[b.key]; !ok {
+			all = false
+			break
+		}
+	}
+	gen := f.gen
+	if f.busy > 0 {
+		gen = ^uint64(0) // a failure is being recorded: keep nothing
+	}
+	return all, gen
+}
+
+// remember keeps the buckets a read, begun after known returned gen, found
+// full, unless a failure was recorded meanwhile.
+func (f *fullBuckets) remember(keys []string, gen uint64) {
+	if len(keys) == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gen != f.gen || f.busy > 0 {
+		return
+	}
+	if f.keys == nil || len(f.keys) >= fullBucketsMax {
+		f.keys = make(map[string]struct{})
+	}
+	for _, k := range keys {
+		f.keys[k] = struct{}{}
+	}
+}
+
+// failing is called before a failure is taken from bs, failed after (its
+// transaction committed, failed or rolled back).
+func (f *fullBuckets) failing(bs []bucket) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.busy++
+	f.gen++
+	for _, b := range bs {
+		delete(f.keys, b.key)
+	}
+}
+
+func (f *fullBuckets) failed(bs []bucket) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.busy--
+	f.gen++
+	for _, b := range bs {
+		delete(f.keys, b.key)
+	}
 }
 
 func tooManyFailures(wait float64) error {

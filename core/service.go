@@ -122,6 +122,13 @@ type Service struct {
 	// Limits bound failed authentication, SMS sends and real-name checks
 	// (limits.go); a zero Rate takes DefaultLimits' value.
 	Limits Limits
+	// ExclusiveStore says this Service is the only one that records failed
+	// authentications in Store: a SQLite server, which holds its database
+	// alone (the server lock; CLI commands beside it never authenticate
+	// callers). AuthAllowed then skips reading the buckets it knows to be
+	// full (fullBuckets). Never set it for a store other processes or
+	// Services share (PostgreSQL): their failures would not be seen.
+	ExclusiveStore bool
 	// BatchChunk is how many orders of a batch upload one transaction
 	// stores (DefaultBatchChunk when 0); see CreateBatch.
 	BatchChunk int
@@ -134,6 +141,7 @@ type Service struct {
 	wakeDelivery chan struct{}
 	purge        purgeLock
 	auth         authCache
+	full         fullBuckets
 	seq          atomic.Uint64
 	node         string
 }

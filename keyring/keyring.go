@@ -83,6 +83,7 @@ type Ring struct {
 // around in the Ring where a debug print could reach them.
 type ringKey struct {
 	id   string
+	ad   []byte // id, the additional data of every value sealed with the key
 	aead cipher.AEAD
 }
 
@@ -121,7 +122,7 @@ func (r *Ring) add(k []byte) error {
 	if err != nil {
 		return err
 	}
-	rk := ringKey{id: id, aead: aead}
+	rk := ringKey{id: id, ad: []byte(id), aead: aead}
 	r.keys = append(r.keys, rk)
 	r.byID[id] = rk
 	return nil
@@ -190,8 +191,37 @@ func (r *Ring) Seal(plain string) (string, error) {
 	r.mu.RLock()
 	k := r.keys[0]
 	r.mu.RUnlock()
-	ct := k.aead.Seal(nil, nil, []byte(plain), []byte(k.id))
-	return version + "." + k.id + "." + sealedEncoding.EncodeToString(ct), nil
+	// One scratch buffer holds the plaintext, then nonce||ciphertext||tag
+	// after it, then their encoding after that, so the sealed text is the
+	// only allocation (values are sealed on every write of personal data
+	// and of notification bodies).
+	sp := scratch.Get().(*[]byte)
+	defer putScratch(sp)
+	buf := append((*sp)[:0], plain...)
+	n := len(buf)
+	buf = k.aead.Seal(buf, nil, buf[:n], k.ad)
+	m := len(buf)
+	buf = sealedEncoding.AppendEncode(buf, buf[n:m])
+	*sp = buf
+	var sb strings.Builder
+	sb.Grow(len(version) + 1 + len(k.id) + 1 + len(buf) - m)
+	sb.WriteString(version)
+	sb.WriteByte('.')
+	sb.WriteString(k.id)
+	sb.WriteByte('.')
+	sb.Write(buf[m:])
+	return sb.String(), nil
+}
+
+// scratch holds buffers Seal and Open work in.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// putScratch returns a buffer to scratch unless it grew large (a big
+// value): the pool should not keep it alive.
+func putScratch(sp *[]byte) {
+	if cap(*sp) <= 64<<10 {
+		scratch.Put(sp)
+	}
 }
 
 // IsSealed reports whether v has the form Seal produces. Columns that were
@@ -227,18 +257,27 @@ func (r *Ring) Open(sealed string) (string, error) {
 		// find which old key file is missing.
 		return "", fmt.Errorf("keyring: sealed with unknown key %q (not in the ring)", id)
 	}
-	ct, err := sealedEncoding.DecodeString(payload)
+	// As in Seal, one scratch buffer: the encoded payload, the decoded
+	// nonce||ciphertext||tag after it, the plaintext after that.
+	sp := scratch.Get().(*[]byte)
+	defer putScratch(sp)
+	buf := append((*sp)[:0], payload...)
+	n := len(buf)
+	buf, err := sealedEncoding.AppendDecode(buf, buf[:n])
+	*sp = buf
 	if err != nil {
 		return "", errors.New("keyring: malformed sealed value: bad base64")
 	}
-	if len(ct) < k.aead.Overhead() {
+	m := len(buf)
+	if m-n < k.aead.Overhead() {
 		return "", errors.New("keyring: malformed sealed value: too short")
 	}
-	plain, err := k.aead.Open(nil, nil, ct, []byte(id))
+	buf, err = k.aead.Open(buf, nil, buf[n:m], k.ad)
 	if err != nil {
 		return "", fmt.Errorf("keyring: sealed value with key %s failed authentication (corrupted or tampered)", id)
 	}
-	return string(plain), nil
+	*sp = buf
+	return string(buf[m:]), nil
 }
 
 func (r *Ring) key(id string) (ringKey, bool) {

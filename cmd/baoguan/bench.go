@@ -23,7 +23,7 @@ import (
 func newBenchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var orders, conc, instances, batch, preload int
 	var asJSON bool
-	var cpuProfile, server string
+	var cpuProfile, memProfile, server string
 	var retain time.Duration
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -66,7 +66,8 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
+	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -129,6 +130,16 @@ apart, as other users of the server make them work too).`,
 				return fmt.Errorf("--cpuprofile: %w", err)
 			}
 			defer pprof.StopCPUProfile()
+		}
+		if memProfile != "" {
+			f, err := os.Create(memProfile)
+			if err != nil {
+				return fmt.Errorf("--memprofile: %w", err)
+			}
+			defer func() {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}()
 		}
 		launch := func(ctx context.Context, notifyURL, apiKey string) (bench.Target, func(), error) {
 			return startBenchServer(ctx, cfg, notifyURL, apiKey)

@@ -129,6 +129,11 @@ type Config struct {
 	// BAOGUAN_PUSHORDER_ADDR, …). The protocol is always also served under
 	// /<protocol> on the main listener.
 	FrontendAddrs map[string]string
+	// GCHeapMin is the least the heap grows to before the garbage
+	// collector runs, in bytes (--gc-heap-min, BAOGUAN_GC_HEAP_MIN, in
+	// MiB; 0: Go's default pace); ignored when GOGC or GOMEMLIMIT is set.
+	// See gc.go.
+	GCHeapMin uint64
 	// EPort is the China E-Port set-up (--eport-*, BAOGUAN_EPORT_*; eport.go).
 	EPort eportConfig
 
@@ -442,6 +447,15 @@ var settingDefs = append([]settingDef{
 				return fmt.Errorf("invalid number %q (want 1 to 100000)", v)
 			}
 			c.PreAuthConcurrency = n
+			return nil
+		}},
+	{flag: "gc-heap-min", typ: "MiB", def: "32", usage: "the heap may grow to this many MiB before the garbage collector runs (less CPU for at most as much more memory; 0: Go's default; GOGC or GOMEMLIMIT set: ignored)",
+		parse: func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil || n > 1<<20 {
+				return fmt.Errorf("invalid size %q (want MiB, e.g. 64, or 0)", v)
+			}
+			c.GCHeapMin = n << 20
 			return nil
 		}},
 	{flag: "shutdown-timeout", typ: "duration", def: "30s", usage: "how long a stopping server waits for requests in flight",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -46,7 +47,7 @@ stops and the database is closed.`,
 		"retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"limit-auth-source", "limit-auth-subject", "limit-auth-login", "limit-sms", "limit-realname", "preauth-body-timeout", "preauth-concurrency",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "upstream-rate", "declare-retries",
-		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr"}, eportSettingNames()...)...)
+		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr", "gc-heap-min"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -65,6 +66,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := newLogger(stderr, cfg.LogLevel)
+	startGCHeapMin(cfg.GCHeapMin, os.Getenv)
 
 	unlock, err := lockServer(cfg)
 	if err != nil {
@@ -118,6 +120,9 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		Metrics:        core.NewMetrics(reg),
 		Retention:      cfg.Retention,
 		Limits:         cfg.Limits,
+		// A SQLite server holds its database alone (lockServer): no other
+		// process records failed authentications in it.
+		ExclusiveStore: cfg.DBKind == dbSQLite,
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.
