@@ -120,6 +120,13 @@ type Tx interface {
 	CountOrders(f OrderFilter) (int, error)
 
 	CreateDeclaration(d *Declaration) error
+	// CreateOrders and CreateDeclarations insert many new rows (a batch
+	// upload's chunk) with one statement per table and set their ids. A
+	// number or target that exists already is ECONFLICT reason duplicate,
+	// after which the transaction must not commit: the other rows were
+	// inserted.
+	CreateOrders(os []Order) error
+	CreateDeclarations(ds []Declaration) error
 	UpdateDeclaration(d *Declaration) error
 	Declaration(merchantID, id int64) (*Declaration, error)
 	Declarations(merchantID, orderID int64) ([]Declaration, error)
@@ -220,6 +227,9 @@ type Tx interface {
 	Idempotency(merchantID int64, key string) (*IdemRecord, error)
 	// PutIdempotency inserts a record; ECONFLICT when the key exists.
 	PutIdempotency(r *IdemRecord) error
+	// PutIdempotencies inserts many records with one statement and
+	// returns the indexes of those whose key existed (not inserted).
+	PutIdempotencies(rs []IdemRecord) ([]int, error)
 	// UpdateIdempotency rewrites an existing record's hash, status, body
 	// and time (a response saved after the effect it answers). ENOTFOUND.
 	UpdateIdempotency(r *IdemRecord) error

@@ -113,12 +113,21 @@ type Result struct {
 	Preloaded     int     `json:"preloaded_orders"`
 	// The batch phase: one upload of BatchOrders orders while
 	// Concurrency clients push single orders.
-	BatchOrders    int     `json:"batch_orders"`
-	BatchUploadMS  float64 `json:"batch_upload_ms"`
-	BatchPushes    int     `json:"batch_pushes_during"`
-	BatchPushP50MS float64 `json:"batch_push_p50_ms"`
-	BatchPushP99MS float64 `json:"batch_push_p99_ms"`
-	BatchPushMaxMS float64 `json:"batch_push_max_ms"`
+	BatchOrders   int     `json:"batch_orders"`
+	BatchUploadMS float64 `json:"batch_upload_ms"`
+	// The upload's server time, from the reply's Server-Timing header:
+	// total, from the handler's start (request authenticated, body not
+	// yet read) to the reply; decode (reading and decoding the body),
+	// check (every order checked) and store (the chunks stored, waits for
+	// the store's writer included) within it.
+	BatchServerMS       float64 `json:"batch_server_ms"`
+	BatchServerDecodeMS float64 `json:"batch_server_decode_ms"`
+	BatchServerCheckMS  float64 `json:"batch_server_check_ms"`
+	BatchServerStoreMS  float64 `json:"batch_server_store_ms"`
+	BatchPushes         int     `json:"batch_pushes_during"`
+	BatchPushP50MS      float64 `json:"batch_push_p50_ms"`
+	BatchPushP99MS      float64 `json:"batch_push_p99_ms"`
+	BatchPushMaxMS      float64 `json:"batch_push_max_ms"`
 	// BatchWebhooks is how many webhooks arrived while the batch was
 	// uploading: zero would mean the pipeline stopped meanwhile.
 	BatchWebhooks int64 `json:"batch_webhooks_during"`
@@ -245,8 +254,9 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		if err := batchPhase(ctx, client, urls, t.APIKey, o, recv, &res); err != nil {
 			return res, err
 		}
-		say("batch: %d orders uploaded in %.0f ms; %d pushes meanwhile, p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d webhooks meanwhile",
-			res.BatchOrders, res.BatchUploadMS, res.BatchPushes, res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS, res.BatchWebhooks)
+		say("batch: %d orders uploaded in %.0f ms (server %.0f ms: decode %.0f, check %.0f, store %.0f); %d pushes meanwhile, p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d webhooks meanwhile",
+			res.BatchOrders, res.BatchUploadMS, res.BatchServerMS, res.BatchServerDecodeMS, res.BatchServerCheckMS, res.BatchServerStoreMS,
+			res.BatchPushes, res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS, res.BatchWebhooks)
 	}
 	res.DBMBEnd = mb()
 	if o.DBBytes != nil {
@@ -492,10 +502,12 @@ func batchPhase(ctx context.Context, c *http.Client, urls []string, key string, 
 	b0 := time.Now()
 	resp, err := c.Do(req)
 	var status int
+	var timing map[string]float64
 	if err == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		status = resp.StatusCode
+		timing = serverTiming(resp.Header.Get("Server-Timing"))
 	}
 	b1 := time.Now()
 	hooks := recv.total.Load() - hooks0
@@ -519,10 +531,29 @@ func batchPhase(ctx context.Context, c *http.Client, urls []string, key string, 
 	}
 	res.BatchOrders = o.BatchOrders
 	res.BatchUploadMS = float64(b1.Sub(b0).Microseconds()) / 1000
+	res.BatchServerMS, res.BatchServerDecodeMS = timing["total"], timing["decode"]
+	res.BatchServerCheckMS, res.BatchServerStoreMS = timing["check"], timing["store"]
 	res.BatchPushes = len(during)
 	res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS = percentile(during, 0.50), percentile(during, 0.99), percentile(during, 1)
 	res.BatchWebhooks = hooks
 	return nil
+}
+
+// serverTiming reads the durations of a Server-Timing header
+// ("name;dur=ms;desc=…, …") by name.
+func serverTiming(h string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range strings.Split(h, ",") {
+		parts := strings.Split(strings.TrimSpace(m), ";")
+		for _, p := range parts[1:] {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "dur="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					out[parts[0]] = f
+				}
+			}
+		}
+	}
+	return out
 }
 
 // ProcessCPU returns the processor time (user + system) a process has

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -64,6 +65,19 @@ type BatchInput struct {
 	// orders are stored (a progress bar's figure; the batch stays hidden
 	// until the last).
 	Progress func(stored, total int)
+	// Timing, when set, is told where the upload's time went.
+	Timing *BatchTiming
+}
+
+// BatchTiming is where a batch upload's time went inside CreateBatch, for
+// a front-end's Server-Timing header and the benchmark: Check, every
+// order checked and fingerprinted before anything is written; Store, from
+// the first transaction to the last one's commit, waits for the store's
+// writer between chunks included; Chunks, the transactions that stored
+// orders.
+type BatchTiming struct {
+	Check, Store time.Duration
+	Chunks       int
 }
 
 // CreateBatch stores a batch and its orders, in chunks (see above), with
@@ -88,7 +102,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			return nil, false, err
 		}
 	}
+	t0 := time.Now()
 	seen := make(map[string]int, len(in.Orders))
+	prep := make([]prepared, len(in.Orders))
 	h := sha256.New()
 	amounts := make([]int64, len(in.Orders))
 	var need int64
@@ -99,7 +115,8 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		if oi.Order.Protocol == "" {
 			oi.Order.Protocol = in.Protocol
 		}
-		if _, err := s.prepareOrder(m, oi); err != nil {
+		entries, err := s.prepareOrder(m, oi)
+		if err != nil {
 			return nil, false, prefixField(err, i)
 		}
 		if j, dup := seen[oi.Order.MerchantOrderNo]; dup {
@@ -115,7 +132,8 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 				overflow = true
 			}
 		}
-		h.Write([]byte(oi.fingerprint()))
+		prep[i] = prepared{entries: entries, fp: oi.fingerprint()}
+		h.Write([]byte(prep[i].fp))
 	}
 	fp := hex.EncodeToString(h.Sum(nil))
 	// Every amount passed Order.Validate (≤ MaxAmount) and there are at
@@ -129,6 +147,12 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	load := fp
 	if in.No != "" {
 		load = in.No + "/" + fp
+	}
+
+	t1 := time.Now()
+	if in.Timing != nil {
+		in.Timing.Check = t1.Sub(t0)
+		defer func() { in.Timing.Store = time.Since(t1) }()
 	}
 
 	var b *baoguan.Batch
@@ -159,15 +183,22 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	if chunk <= 0 {
 		chunk = DefaultBatchChunk
 	}
+	slow := false // this chunk is stored one order at a time (see storeChunk)
 	for i := b.Loaded; ; {
 		end := min(i+chunk, len(in.Orders))
 		last := end == len(in.Orders)
 		prev, prevLoaded, prevCalls := b.LoadingUntil, b.Loaded, b.PayCalls
 		err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 			b.LoadingUntil, b.Loaded, b.PayCalls = prev, prevLoaded, prevCalls // a retried fn starts afresh
-			for j := i; j < end; j++ {
-				if _, _, _, err := s.createOrderTx(tx, q, m, &in.Orders[j], b.ID); err != nil {
-					return prefixField(err, j)
+			if !slow {
+				if err := s.storeChunk(tx, m, in.Orders[i:end], prep[i:end], b.ID); err != nil {
+					return errSlowChunk
+				}
+			} else {
+				for j := i; j < end; j++ {
+					if _, _, _, err := s.createPreparedTx(tx, q, m, &in.Orders[j], prep[j].entries, prep[j].fp, b.ID); err != nil {
+						return prefixField(err, j)
+					}
 				}
 			}
 			b.Loaded = end
@@ -191,6 +222,13 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		})
 		if err != nil {
 			b.LoadingUntil, b.Loaded, b.PayCalls = prev, prevLoaded, prevCalls
+			if err == errSlowChunk {
+				// Nothing of the chunk was kept: store it again one
+				// order at a time, which answers what the chunk met.
+				slow = true
+				s.slowChunks.Add(1)
+				continue
+			}
 			if baoguan.ErrorReason(err) == ReasonBatchLoading && baoguan.ErrorCode(err) == baoguan.ECONFLICT && baoguan.ErrorField(err) == "" {
 				// Another loader took the batch over (this one was
 				// too slow to renew its lease): the batch is its now.
@@ -198,6 +236,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			}
 			s.discardBatch(context.WithoutCancel(ctx), b)
 			return nil, false, err
+		}
+		if in.Timing != nil {
+			in.Timing.Chunks++
 		}
 		if s.afterBatchChunk != nil {
 			s.afterBatchChunk(b)
@@ -208,8 +249,62 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		if last {
 			return b, true, nil
 		}
-		i = end
+		i, slow = end, false
 	}
+}
+
+// prepared is what CreateBatch's checks found for one order, kept for the
+// chunk that stores it: its customs entries and its fingerprint.
+type prepared struct {
+	entries []baoguan.CustomsEntry
+	fp      string
+}
+
+// errSlowChunk is what storeChunk's transaction ends with when the chunk
+// met anything but the common case (an order number or key that exists, a
+// target planned twice, any error): the transaction is rolled back and the
+// chunk stored again one order at a time, by the code a single push runs,
+// which answers with the error naming the order and field, or stores what
+// it finds there as a push would.
+var errSlowChunk = errors.New("core: the chunk is stored one order at a time")
+
+// storeChunk stores a chunk of a batch upload, checked already, with one
+// statement per table: the orders' natural keys, the orders, their
+// declarations. Batch orders are held, so there are no pay jobs to queue;
+// the batch's payment is scheduled by the last chunk (payBatchTx). Any
+// error is for the caller to answer with errSlowChunk.
+func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInput, prep []prepared, batchID int64) error {
+	fps := make([]string, len(ins))
+	nos := make([]string, len(ins))
+	for j := range ins {
+		if !ins[j].Hold {
+			return errSlowChunk
+		}
+		fps[j], nos[j] = prep[j].fp, ins[j].Order.MerchantOrderNo
+	}
+	if fresh, err := takeOrderKeys(tx, m.ID, nos, fps); err != nil || !fresh {
+		return errSlowChunk
+	}
+	now := tx.Now()
+	os := make([]baoguan.Order, len(ins))
+	for j := range ins {
+		os[j] = newOrder(m, &ins[j], batchID, now)
+	}
+	if err := tx.CreateOrders(os); err != nil {
+		return err
+	}
+	var ds []baoguan.Declaration
+	for j := range ins {
+		decls := []baoguan.Declaration{}
+		for k, spec := range ins[j].Declarations {
+			planned, err := s.planDeclarationsInto(tx, &os[j], spec, prep[j].entries[k], nil, decls, &ds)
+			if err != nil {
+				return err
+			}
+			decls = append(decls, planned...)
+		}
+	}
+	return tx.CreateDeclarations(ds)
 }
 
 // startBatch is a batch upload's first transaction. It returns the batch

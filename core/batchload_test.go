@@ -180,8 +180,15 @@ func TestBatchUploadRefusedLate(t *testing.T) {
 	taken := e.order(t, "R-007", "110105199001011232", baoguan.ChannelMock, 999)
 	in := batchIn("BATCH-R", "R", 10, 100)
 	_, _, err := e.svc.CreateBatch(e.ctx, e.m, in)
-	if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "orders[7].merchant_order_no" {
+	if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "orders[7].merchant_order_no" ||
+		baoguan.ErrorReason(err) != "duplicate_order_no" {
 		t.Fatalf("batch with a taken number: %v (field %q)", err, baoguan.ErrorField(err))
+	}
+	// The chunks before it went in one statement per table; the chunk
+	// holding the taken number was tried so, then again order by order,
+	// which named the order.
+	if n := core.SlowChunks(e.svc); n != 1 {
+		t.Errorf("%d chunks stored one order at a time, want 1", n)
 	}
 	if _, all := visible(t, e, 0); all != 1 {
 		t.Errorf("%d orders after the refusal, want only the one pushed before", all)
@@ -276,5 +283,81 @@ func TestBatchUploadChunksPaid(t *testing.T) {
 	e.drain(t, time.Minute)
 	if _, sum, err := e.svc.Batch(e.ctx, e.m, b.ID); err != nil || sum.Total != 7 || sum.PaySucceed != 7 {
 		t.Errorf("after the pipeline: %+v %v, want 7 orders paid", sum, err)
+	}
+}
+
+// A clean upload stores each chunk with one statement per table: every
+// order, its declaration and its sealed payer read back as a push stores
+// them, and a repeat of the upload is answered with the batch.
+func TestBatchUploadChunksAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.svc.BatchChunk = 4
+	in := batchIn("BATCH-ONE", "O", 10, 100)
+	in.Orders[5].Order.Payer.Phone = "13900139005"
+	in.Orders[6].Declarations = append(in.Orders[6].Declarations, baoguan.DeclarationSpec{Customs: "HG014", SubOrderNo: "S6"})
+	b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if err != nil || !created || b.Total != 10 {
+		t.Fatalf("CreateBatch: %+v %v %v", b, created, err)
+	}
+	if n := core.SlowChunks(e.svc); n != 0 {
+		t.Errorf("%d chunks stored one order at a time, want none", n)
+	}
+	if n, all := visible(t, e, b.ID); n != 10 || all != 10 {
+		t.Errorf("%d orders in the batch, %d in all; want 10", n, all)
+	}
+	for _, i := range []int{0, 5, 6, 9} {
+		v, err := e.svc.OrderDetail(e.ctx, e.m, in.Orders[i].Order.MerchantOrderNo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := v.Order
+		if o.BatchID != b.ID || o.Amount != 100 || o.PayStatus != baoguan.PayNotPayed || o.DeclareStatus != baoguan.DeclarePending ||
+			o.Payer != in.Orders[i].Order.Payer || o.Version != 1 {
+			t.Errorf("order %d: %+v", i, o)
+		}
+		want := len(in.Orders[i].Declarations)
+		if len(v.Declarations) != want {
+			t.Fatalf("order %d has %d declarations, want %d", i, len(v.Declarations), want)
+		}
+		for _, d := range v.Declarations {
+			if d.State != baoguan.DeclUndeclared || d.Payer != o.Payer || d.SubOrderID == "" || d.Route == "" {
+				t.Errorf("order %d: declaration %+v", i, d)
+			}
+		}
+	}
+	again, created, err := e.svc.CreateBatch(e.ctx, e.m, batchIn("BATCH-ONE", "O", 10, 100))
+	if err == nil {
+		// batchIn's orders differ from in's in two orders: other content.
+		t.Errorf("a repeat with other orders: %+v created=%v, want duplicate_batch_no", again, created)
+	}
+	again, created, err = e.svc.CreateBatch(e.ctx, e.m, in)
+	if err != nil || created || again.ID != b.ID {
+		t.Errorf("the same upload again: %+v created=%v %v; want batch %d", again, created, err, b.ID)
+	}
+}
+
+// An order planning the same customs target twice is the one case a chunk
+// cannot leave to one statement per table (the second plan updates the
+// first): that chunk is stored order by order, with the same outcome.
+func TestBatchUploadChunkTargetTwice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.svc.BatchChunk = 4
+	in := batchIn("", "T", 6, 100)
+	in.Orders[1].Declarations = append(in.Orders[1].Declarations, baoguan.DeclarationSpec{Customs: "HG016"})
+	b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if err != nil || !created {
+		t.Fatalf("CreateBatch: %+v %v %v", b, created, err)
+	}
+	if n := core.SlowChunks(e.svc); n != 1 {
+		t.Errorf("%d chunks stored one order at a time, want 1", n)
+	}
+	v, err := e.svc.OrderDetail(e.ctx, e.m, "T-001")
+	if err != nil || len(v.Declarations) != 1 {
+		t.Fatalf("T-001: %+v %v", v, err)
+	}
+	if n, all := visible(t, e, b.ID); n != 6 || all != 6 {
+		t.Errorf("%d orders in the batch, %d in all; want 6", n, all)
 	}
 }

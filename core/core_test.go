@@ -37,7 +37,7 @@ type env struct {
 	ctx   context.Context
 }
 
-func newEnv(t *testing.T, delay time.Duration) *env {
+func newEnv(t testing.TB, delay time.Duration) *env {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}

@@ -22,6 +22,16 @@ import (
 // existing are the order's declarations; nil reads them (a new order passes
 // the ones it has created so far).
 func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer, existing []baoguan.Declaration) ([]baoguan.Declaration, error) {
+	return s.planDeclarationsInto(tx, o, spec, e, payer, existing, nil)
+}
+
+// planDeclarationsInto is planDeclarations that, with a sink, appends the
+// declarations of a new, unpaid order to it instead of inserting them one
+// by one, for the caller to insert a batch chunk's at once
+// (Tx.CreateDeclarations). What it could not leave to the sink (a target
+// planned twice, which updates the first; a paid order, whose
+// declarations are queued at once) is errSlowChunk.
+func (s *Service) planDeclarationsInto(tx baoguan.Tx, o *baoguan.Order, spec baoguan.DeclarationSpec, e baoguan.CustomsEntry, payer *baoguan.Payer, existing []baoguan.Declaration, sink *[]baoguan.Declaration) ([]baoguan.Declaration, error) {
 	if existing == nil {
 		var err error
 		if existing, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
@@ -43,6 +53,9 @@ func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan
 			}
 		}
 		fresh := d == nil
+		if sink != nil && (!fresh || o.Paid()) {
+			return nil, errSlowChunk
+		}
 		if fresh {
 			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: pe.Port,
 				SubOrderNo: spec.SubOrderNo, State: baoguan.DeclUndeclared, IdentityCheck: baoguan.CheckUnchecked,
@@ -89,7 +102,9 @@ func (s *Service) planDeclarations(tx baoguan.Tx, o *baoguan.Order, spec baoguan
 			}
 		}
 		d.ModifiedAt = now
-		if fresh {
+		if fresh && sink != nil {
+			*sink = append(*sink, *d)
+		} else if fresh {
 			if err := tx.CreateDeclaration(d); err != nil {
 				return nil, err
 			}

@@ -93,6 +93,19 @@ func takeKeyFor(tx baoguan.Tx, merchantID int64, key, fingerprint string, status
 	return prev, err
 }
 
+// takeOrderKeys takes the natural keys of new orders (a batch upload's
+// chunk) with one statement. fresh is false when any key existed: then
+// some of the others may have been taken, and the caller must roll back
+// and take them one at a time (takeKey), which answers each existing key.
+func takeOrderKeys(tx baoguan.Tx, merchantID int64, nos, fingerprints []string) (fresh bool, err error) {
+	rs := make([]baoguan.IdemRecord, len(nos))
+	for i, no := range nos {
+		rs[i] = baoguan.IdemRecord{MerchantID: merchantID, Key: orderKey(no), RequestHash: fingerprints[i], CreatedAt: tx.Now()}
+	}
+	taken, err := tx.PutIdempotencies(rs)
+	return err == nil && len(taken) == 0, err
+}
+
 // Idempotency-Key. The native API replays the whole first response to a
 // repeated key. The key is taken by the request's first write (update
 // takes the claim the request's context carries) with no response yet

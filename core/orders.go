@@ -141,7 +141,12 @@ func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in
 	if err != nil {
 		return nil, nil, false, err
 	}
-	fp := in.fingerprint()
+	return s.createPreparedTx(tx, q, m, in, entries, in.fingerprint(), batchID)
+}
+
+// createPreparedTx is createOrderTx for an input prepareOrder has checked,
+// with its customs entries and fingerprint.
+func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, fp string, batchID int64) (*baoguan.Order, []baoguan.Declaration, bool, error) {
 	if prev, err := takeKey(tx, m.ID, orderKey(in.Order.MerchantOrderNo), fp, 0, nil); err != nil {
 		return nil, nil, false, err
 	} else if prev != nil {
@@ -158,19 +163,7 @@ func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in
 		return o, nil, false, err
 	}
 	now := tx.Now()
-	o := in.Order
-	o.MerchantID = m.ID
-	o.BatchID = batchID
-	o.Sandbox = in.Test || m.Mode == baoguan.ModeSandbox
-	o.PayStatus = baoguan.PayNotPayed
-	o.DeclareStatus = baoguan.DeclareNone
-	o.PayAttempts = 1
-	if o.OrderedAt.IsZero() {
-		o.OrderedAt = now
-	}
-	if len(in.Declarations) > 0 {
-		o.DeclareStatus = baoguan.DeclarePending
-	}
+	o := newOrder(m, in, batchID, now)
 	if err := tx.CreateOrder(&o); err != nil {
 		if baoguan.ErrorCode(err) == baoguan.ECONFLICT {
 			return nil, nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
@@ -192,6 +185,24 @@ func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in
 		}
 	}
 	return &o, decls, true, nil
+}
+
+// newOrder is the order an input creates, before it is stored.
+func newOrder(m *baoguan.Merchant, in *OrderInput, batchID int64, now time.Time) baoguan.Order {
+	o := in.Order
+	o.MerchantID = m.ID
+	o.BatchID = batchID
+	o.Sandbox = in.Test || m.Mode == baoguan.ModeSandbox
+	o.PayStatus = baoguan.PayNotPayed
+	o.DeclareStatus = baoguan.DeclareNone
+	o.PayAttempts = 1
+	if o.OrderedAt.IsZero() {
+		o.OrderedAt = now
+	}
+	if len(in.Declarations) > 0 {
+		o.DeclareStatus = baoguan.DeclarePending
+	}
+	return o
 }
 
 // Order returns one of the merchant's orders by its number. ENOTFOUND.

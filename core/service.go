@@ -136,6 +136,9 @@ type Service struct {
 	// afterBatchChunk, when set (tests), is called after each committed
 	// chunk of a batch upload.
 	afterBatchChunk func(b *baoguan.Batch)
+	// slowChunks counts batch chunks stored one order at a time after
+	// their one-statement-per-table store met something (tests).
+	slowChunks atomic.Int64
 
 	wake         chan struct{}
 	wakeDelivery chan struct{}

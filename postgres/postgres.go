@@ -412,22 +412,51 @@ func (r pgRows) Close() error {
 // textSafe replaces, in the string arguments, what PostgreSQL TEXT cannot
 // hold by U+FFFD: each NUL byte and each run of invalid UTF-8. It copies args only when one
 // needs it, which is almost never.
+// The strings of a text[] argument (a chunk's column, sqlstore's multi-row
+// inserts) are made safe alike, in a copy of the array.
 func textSafe(args []any) []any {
 	var out []any
 	for i, a := range args {
-		s, ok := a.(string)
-		if !ok || utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		var safe any
+		switch v := a.(type) {
+		case string:
+			if !textUnsafe(v) {
+				continue
+			}
+			safe = makeTextSafe(v)
+		case []string:
+			var c []string
+			for j, s := range v {
+				if !textUnsafe(s) {
+					continue
+				}
+				if c == nil {
+					c = append([]string(nil), v...)
+				}
+				c[j] = makeTextSafe(s)
+			}
+			if c == nil {
+				continue
+			}
+			safe = c
+		default:
 			continue
 		}
 		if out == nil {
 			out = append([]any(nil), args...)
 		}
-		out[i] = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+		out[i] = safe
 	}
 	if out == nil {
 		return args
 	}
 	return out
+}
+
+func textUnsafe(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 }
+
+func makeTextSafe(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // dialect is how the shared SQL meets PostgreSQL.

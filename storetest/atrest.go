@@ -86,6 +86,8 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 	rawID, rawPhone := next()
 	reqID, _ := next()
 	resID, _ := next()
+	chunkID, chunkPhone := next()
+	chunkDeclID, chunkDeclPhone := next()
 	const addr = "浙江省杭州市西湖区文三路478号-SEALED"
 	vals = append(vals, addr)
 	body := `{"payerIdNumber":"` + bodyID + `","payerPhone":"` + bodyPhone + `"}`
@@ -99,6 +101,16 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 		o = baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "AT-1", Amount: 1, Currency: "CNY",
 			Payment: baoguan.Payment{No: "P-AT-1", InitRequest: "<id>" + reqID + "</id>", InitResponse: `{"id":"` + resID + `"}`}}
 		if err := tx.CreateOrder(&o); err != nil {
+			return err
+		}
+		// A batch chunk's order and declaration, stored many to a statement.
+		co := []baoguan.Order{{MerchantID: m.ID, MerchantOrderNo: "AT-CHUNK", Amount: 1, Currency: "CNY",
+			Payer: baoguan.Payer{Name: PayerName, IDNumber: chunkID, Phone: chunkPhone}}}
+		if err := tx.CreateOrders(co); err != nil {
+			return err
+		}
+		if err := tx.CreateDeclarations([]baoguan.Declaration{{OrderID: co[0].ID, MerchantID: m.ID, Customs: "HG016",
+			Payer: baoguan.Payer{Name: PayerName, IDNumber: chunkDeclID, Phone: chunkDeclPhone}}}); err != nil {
 			return err
 		}
 		e = baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: "order.paid", Protocol: "payzero", URL: "https://shop.example/n",
@@ -149,6 +161,18 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 		oo, err := tx.Order(o.MerchantID, o.ID)
 		if err != nil {
 			return err
+		}
+		co, err := tx.OrderByNo(o.MerchantID, "AT-CHUNK")
+		if err != nil {
+			return err
+		}
+		cds, err := tx.Declarations(o.MerchantID, co.ID)
+		if err != nil {
+			return err
+		}
+		if co.Payer.IDNumber != chunkID || co.Payer.Phone != chunkPhone || len(cds) != 1 ||
+			cds[0].Payer.IDNumber != chunkDeclID || cds[0].Payer.Phone != chunkDeclPhone {
+			t.Errorf("a chunk's sealed payer does not read back: %+v %+v", co.Payer, cds)
 		}
 		if string(got.Body) != body || len(as) != 1 || !strings.Contains(as[0].Response, respID) || !strings.Contains(as[0].Error, errID) ||
 			!strings.Contains(string(idem.Body), idemID) || len(rs) != 1 || !strings.Contains(rs[0].Info, infoID) ||

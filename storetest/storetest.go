@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"OrderPaging", testOrderPaging},
 		{"OrderLimits", testOrderLimits},
 		{"Declarations", testDeclarations},
+		{"ChunkInserts", testChunkInserts},
 		{"Refunds", testRefunds},
 		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},

@@ -44,6 +44,8 @@ func TestBenchSmall(t *testing.T) {
 		Preloaded  int     `json:"preloaded_orders"`
 		Batch      int     `json:"batch_orders"`
 		BatchMS    float64 `json:"batch_upload_ms"`
+		ServerMS   float64 `json:"batch_server_ms"`
+		StoreMS    float64 `json:"batch_server_store_ms"`
 	}
 	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
 		t.Fatalf("bench printed %q: %v", stdout.String(), err)
@@ -58,6 +60,11 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if res.Preloaded != 30 || res.Batch != 50 || res.BatchMS <= 0 {
 		t.Errorf("preloaded %d, batch %d in %v ms", res.Preloaded, res.Batch, res.BatchMS)
+	}
+	// The server's own time comes from its Server-Timing header: within
+	// what the client saw, the store's part within it.
+	if res.ServerMS <= 0 || res.ServerMS > res.BatchMS || res.StoreMS > res.ServerMS {
+		t.Errorf("batch server time %v ms (store %v) against %v ms seen by the client", res.ServerMS, res.StoreMS, res.BatchMS)
 	}
 }
 

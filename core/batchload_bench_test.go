@@ -1,0 +1,33 @@
+package core_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+)
+
+// BenchmarkCreateBatch uploads a batch of 10,000 orders like the bench's
+// (one declaration each, payer sealed) to a fresh SQLite store, with
+// nothing else writing: the checks and the chunks' transactions, without
+// HTTP and JSON. Run with -cpuprofile to see where an upload's own time
+// goes.
+func BenchmarkCreateBatch(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := newEnv(b, 0)
+		in := core.BatchInput{Protocol: "native"}
+		for j := 0; j < baoguan.MaxBatchOrders; j++ {
+			in.Orders = append(in.Orders, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("BATCH%d", j),
+				Amount: 4023, Subject: "测试商品",
+				Items: []baoguan.Item{{Subject: "测试商品1", Link: "http://example.com/1", ArticleNo: "HH00001"}},
+				Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+				Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+		}
+		b.StartTimer()
+		if _, _, err := e.svc.CreateBatch(e.ctx, e.m, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package sqlstore
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/baoguan/baoguan"
+)
+
+// Inserting many rows in one statement: a batch upload's chunk stores its
+// orders, their declarations and their natural keys with one statement per
+// table (CreateOrders, CreateDeclarations, PutIdempotencies) instead of one
+// per row. A statement per row cost SQLite its parsing-free but still
+// per-statement work (binding, the statement journal, resetting) and
+// PostgreSQL a round trip per row.
+//
+//   - SQLite: INSERT … VALUES (…), (…), … with up to maxRowsPerInsert rows.
+//     A chunk is split into statements of power-of-two row counts, so the
+//     connection's statement cache keeps at most eight texts per table
+//     whatever the chunk sizes, and a statement binds far fewer variables
+//     than SQLITE_MAX_VARIABLE_NUMBER (32,766).
+//   - PostgreSQL: INSERT … SELECT * FROM unnest($1::bigint[], $2::text[], …):
+//     one array per column, one statement text whatever the row count, one
+//     round trip per table per chunk.
+//
+// Both keep ON CONFLICT DO NOTHING and RETURNING, so a row skipped by a
+// unique key is told apart from the ones inserted, as the one-row inserts do.
+
+// maxRowsPerInsert bounds a SQLite multi-row INSERT: 128 rows of the widest
+// table (orders, 43 columns) bind 5,504 variables.
+const maxRowsPerInsert = 128
+
+// insertRows inserts rows (each the values of cols, in order) into table,
+// with suffix after the values (ON CONFLICT …, RETURNING …), and calls
+// scan for every row the statements return. Every row has the same Go
+// types column by column.
+func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, scan func(Scanner) error) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if t.d.Numbered {
+		q, args, err := unnestInsert(table, cols, suffix, rows)
+		if err != nil {
+			return err
+		}
+		return t.each(q, args, scan)
+	}
+	width := len(rows[0])
+	for len(rows) > 0 {
+		n := maxRowsPerInsert
+		for n > len(rows) {
+			n /= 2
+		}
+		var sb strings.Builder
+		sb.Grow(len(table) + len(cols) + len(suffix) + n*(3*width+3) + 32)
+		sb.WriteString("INSERT INTO ")
+		sb.WriteString(table)
+		sb.WriteString(" (")
+		sb.WriteString(cols)
+		sb.WriteString(") VALUES ")
+		row := "(" + placeholders(width) + ")"
+		args := make([]any, 0, n*width)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(row)
+			args = append(args, rows[i]...)
+		}
+		sb.WriteString("\n")
+		sb.WriteString(suffix)
+		if err := t.each(sb.String(), args, scan); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// unnestInsert builds PostgreSQL's INSERT … SELECT * FROM unnest(…): each
+// column's values as one typed array, the type taken from the first row's
+// value (int kinds bigint, strings text, bool boolean, []byte bytea).
+func unnestInsert(table, cols, suffix string, rows [][]any) (string, []any, error) {
+	width := len(rows[0])
+	args := make([]any, width)
+	casts := make([]string, width)
+	for c := 0; c < width; c++ {
+		v := reflect.ValueOf(rows[0][c])
+		switch v.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			a := make([]int64, len(rows))
+			for r := range rows {
+				a[r] = reflect.ValueOf(rows[r][c]).Int()
+			}
+			args[c], casts[c] = a, "bigint[]"
+		case reflect.String:
+			a := make([]string, len(rows))
+			for r := range rows {
+				a[r] = reflect.ValueOf(rows[r][c]).String()
+			}
+			args[c], casts[c] = a, "text[]"
+		case reflect.Bool:
+			a := make([]bool, len(rows))
+			for r := range rows {
+				a[r] = reflect.ValueOf(rows[r][c]).Bool()
+			}
+			args[c], casts[c] = a, "boolean[]"
+		case reflect.Slice:
+			if v.Type().Elem().Kind() != reflect.Uint8 {
+				return "", nil, fmt.Errorf("postgres: insert into %s: column %d: cannot send %T as an array", table, c, rows[0][c])
+			}
+			a := make([][]byte, len(rows))
+			for r := range rows {
+				a[r] = reflect.ValueOf(rows[r][c]).Bytes()
+				if a[r] == nil {
+					a[r] = []byte{} // the columns are NOT NULL; nil binds as NULL
+				}
+			}
+			args[c], casts[c] = a, "bytea[]"
+		default:
+			return "", nil, fmt.Errorf("postgres: insert into %s: column %d: cannot send %T as an array", table, c, rows[0][c])
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO ")
+	sb.WriteString(table)
+	sb.WriteString(" (")
+	sb.WriteString(cols)
+	sb.WriteString(") SELECT * FROM unnest(")
+	for c := range casts {
+		if c > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("?::")
+		sb.WriteString(casts[c])
+	}
+	sb.WriteString(")\n")
+	sb.WriteString(suffix)
+	return sb.String(), args, nil
+}
+
+const (
+	orderInsertCols = `merchant_id, merchant_order_no, amount, currency, subject, items,
+	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
+	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
+	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
+	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
+	version, created_at, updated_at`
+	declarationInsertCols = `order_id, merchant_id, customs, sub_order_no, port, route, extras,
+	sub_order_id, merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
+	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
+	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
+	modified_at, created_at, version`
+	idemInsertCols = `merchant_id, idem_key, request_hash, status, body, created_at, expires_at`
+)
+
+// CreateOrders inserts new orders at version 1, one statement for all of
+// them (see above), and sets their ids. An order number the merchant
+// already used is ECONFLICT reason duplicate naming merchant_order_no and
+// the number; the caller must then not commit (the other orders were
+// inserted). A missing merchant is ENOTFOUND.
+func (t *Tx) CreateOrders(os []baoguan.Order) error {
+	rows := make([][]any, len(os))
+	index := make(map[string]int, len(os))
+	for i := range os {
+		o := &os[i]
+		mut, err := t.orderArgs(o)
+		if err != nil {
+			return err
+		}
+		r := make([]any, 0, len(mut)+5)
+		r = append(r, o.MerchantID, o.MerchantOrderNo)
+		r = append(r, mut...)
+		rows[i] = append(r, int64(1), ms(t.now), ms(t.now))
+		index[o.MerchantOrderNo] = i
+	}
+	got := 0
+	err := t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, func(s Scanner) error {
+		var id int64
+		var no string
+		if err := s.Scan(&id, &no); err != nil {
+			return err
+		}
+		i, ok := index[no]
+		if !ok {
+			return fmt.Errorf("%s: insert orders: returned order %s was not inserted", t.d.Name, quote(no))
+		}
+		o := &os[i]
+		o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
+		got++
+		return nil
+	})
+	switch {
+	case t.isForeignKey(err):
+		return notFound("merchant %d not found", os[0].MerchantID)
+	case err != nil:
+		return err
+	case got < len(os):
+		for i := range os {
+			if os[i].ID == 0 {
+				return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
+			}
+		}
+	}
+	return nil
+}
+
+// CreateDeclarations inserts new declarations, one statement for all of
+// them, and sets their ids. A target (order, customs, sub-order) declared
+// already is ECONFLICT reason duplicate; the caller must then not commit.
+// A missing order is ENOTFOUND.
+func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
+	type target struct {
+		order             int64
+		customs, subOrder string
+	}
+	rows := make([][]any, len(ds))
+	index := make(map[target]int, len(ds))
+	for i := range ds {
+		d := &ds[i]
+		mut, err := t.declarationArgs(d)
+		if err != nil {
+			return err
+		}
+		r := make([]any, 0, len(mut)+6)
+		r = append(r, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
+		r = append(r, mut...)
+		rows[i] = append(r, ms(t.now), int64(1))
+		index[target{d.OrderID, d.Customs, d.SubOrderNo}] = i
+	}
+	got := 0
+	err := t.insertRows("declarations", declarationInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no", rows, func(s Scanner) error {
+		var id int64
+		var k target
+		if err := s.Scan(&id, &k.order, &k.customs, &k.subOrder); err != nil {
+			return err
+		}
+		i, ok := index[k]
+		if !ok {
+			return fmt.Errorf("%s: insert declarations: returned declaration of order %d was not inserted", t.d.Name, k.order)
+		}
+		ds[i].ID, ds[i].Version, ds[i].CreatedAt = id, 1, t.now
+		got++
+		return nil
+	})
+	switch {
+	case t.isForeignKey(err):
+		return notFound("order of a declaration not found")
+	case err != nil:
+		return err
+	case got < len(ds):
+		for i := range ds {
+			if ds[i].ID == 0 {
+				return duplicate("customs", "order %d is already declared to %s", ds[i].OrderID, ds[i].Customs)
+			}
+		}
+	}
+	return nil
+}
+
+// PutIdempotencies inserts records, one statement for all of them, and
+// returns the indexes of those whose key was there already (not
+// inserted, as PutIdempotency's ECONFLICT).
+func (t *Tx) PutIdempotencies(rs []baoguan.IdemRecord) ([]int, error) {
+	rows := make([][]any, len(rs))
+	index := make(map[string]int, len(rs))
+	sl := t.sealer()
+	for i := range rs {
+		r := &rs[i]
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = t.now
+		}
+		rows[i] = []any{r.MerchantID, r.Key, r.RequestHash, int64(r.Status), sl.sealBytes(r.Body), ms(r.CreatedAt), ms(r.ExpiresAt)}
+		index[strconv.FormatInt(r.MerchantID, 10)+"\x00"+r.Key] = i
+	}
+	if sl.err != nil {
+		return nil, sl.err
+	}
+	inserted := make([]bool, len(rs))
+	err := t.insertRows("idempotency", idemInsertCols, "ON CONFLICT DO NOTHING\nRETURNING merchant_id, idem_key", rows, func(s Scanner) error {
+		var m int64
+		var k string
+		if err := s.Scan(&m, &k); err != nil {
+			return err
+		}
+		if i, ok := index[strconv.FormatInt(m, 10)+"\x00"+k]; ok {
+			inserted[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var taken []int
+	for i, ok := range inserted {
+		if !ok {
+			taken = append(taken, i)
+		}
+	}
+	return taken, nil
+}

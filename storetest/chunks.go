@@ -1,0 +1,113 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/baoguan/baoguan"
+)
+
+// testChunkInserts: CreateOrders, CreateDeclarations and PutIdempotencies
+// store many rows with one statement per table (a batch upload's chunk):
+// every column round-trips as CreateOrder and CreateDeclaration write it,
+// ids follow the rows' order, and a row that meets an existing key is told
+// apart (ECONFLICT for orders and declarations, its index for keys). 300
+// rows make SQLite split the statement (128 + 128 + 32 + 8 + 4).
+func testChunkInserts(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	const n = 300
+	os := make([]baoguan.Order, n)
+	for i := range os {
+		os[i] = *sampleOrder(m, fmt.Sprintf("CH-%03d", i))
+		os[i].Amount = int64(1000 + i)
+		os[i].Payer.Phone = Phone(i)
+		os[i].Payment = baoguan.Payment{} // as a new order has it
+	}
+	os[7].Extra, os[7].Items = nil, nil
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateOrders(os) })
+	for i := range os {
+		if os[i].ID == 0 || os[i].Version != 1 || os[i].CreatedAt.IsZero() {
+			t.Fatalf("order %d: id %d, version %d, created %v", i, os[i].ID, os[i].Version, os[i].CreatedAt)
+		}
+		if i > 0 && os[i].ID <= os[i-1].ID {
+			t.Fatalf("order %d has id %d after %d: ids do not follow the rows", i, os[i].ID, os[i-1].ID)
+		}
+	}
+	ds := make([]baoguan.Declaration, 0, 2*n)
+	for i := range os {
+		ds = append(ds, *sampleDeclaration(&os[i], "HG016", ""), *sampleDeclaration(&os[i], "HG014", fmt.Sprintf("S%d", i)))
+		ds[len(ds)-1].Payer.IDNumber = IDNumber(i)
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateDeclarations(ds) })
+	view(t, s, func(tx baoguan.Tx) error {
+		for _, i := range []int{0, 7, 127, 128, 255, 256, 299} {
+			got, err := tx.OrderByNo(m.ID, os[i].MerchantOrderNo)
+			if err != nil {
+				return err
+			}
+			same(t, "chunk order "+os[i].MerchantOrderNo, got, &os[i])
+			gds, err := tx.Declarations(m.ID, os[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "declarations of "+os[i].MerchantOrderNo, gds, ds[2*i:2*i+2])
+		}
+		k, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID})
+		if k != n {
+			t.Errorf("%d orders stored, want %d", k, n)
+		}
+		return err
+	})
+
+	// One number taken among new ones: ECONFLICT naming it, and the
+	// transaction rolled back keeps none of the others.
+	dup := []baoguan.Order{*sampleOrder(m, "CH-NEW-1"), *sampleOrder(m, "CH-150"), *sampleOrder(m, "CH-NEW-2")}
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateOrders(dup) })
+	wantErr(t, "CreateOrders with a taken number", err, baoguan.ECONFLICT, "duplicate")
+	if baoguan.ErrorField(err) != "merchant_order_no" {
+		t.Errorf("CreateOrders with a taken number: field %q", baoguan.ErrorField(err))
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		_, err := tx.OrderByNo(m.ID, "CH-NEW-1")
+		notFound(t, "an order of the refused chunk", err)
+		return nil
+	})
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
+		return tx.CreateDeclarations([]baoguan.Declaration{*sampleDeclaration(&os[3], "HG016", "")})
+	})
+	wantErr(t, "CreateDeclarations of a declared target", err, baoguan.ECONFLICT, "duplicate")
+
+	// Keys: the one that exists is reported by its index, the others are
+	// taken.
+	update(t, s, func(tx baoguan.Tx) error {
+		return tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "order:K-1", RequestHash: "first"})
+	})
+	rs := []baoguan.IdemRecord{{MerchantID: m.ID, Key: "order:K-0", RequestHash: "h0"},
+		{MerchantID: m.ID, Key: "order:K-1", RequestHash: "h1"}, {MerchantID: m.ID, Key: "order:K-2", RequestHash: "h2", Body: []byte("b")}}
+	var taken []int
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		taken, err = tx.PutIdempotencies(rs)
+		return err
+	})
+	if len(taken) != 1 || taken[0] != 1 {
+		t.Errorf("PutIdempotencies reports %v taken, want [1]", taken)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for i, want := range []string{"h0", "first", "h2"} {
+			got, err := tx.Idempotency(m.ID, fmt.Sprintf("order:K-%d", i))
+			if err != nil {
+				return err
+			}
+			if got.RequestHash != want {
+				t.Errorf("key K-%d holds %q, want %q", i, got.RequestHash, want)
+			}
+		}
+		got, err := tx.Idempotency(m.ID, "order:K-2")
+		if err == nil {
+			same(t, "key K-2", got, &rs[2])
+		}
+		return err
+	})
+}
