@@ -173,6 +173,9 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		r := make([]any, 0, len(mut)+5)
 		r = append(r, o.MerchantID, o.MerchantOrderNo)
 		r = append(r, mut...)
+		if err := t.sealAll(orderTable, r[2:]); err != nil { // mut holds plain text
+			return err
+		}
 		rows[i] = append(r, int64(1), ms(t.now), ms(t.now))
 		index[o.MerchantOrderNo] = i
 	}
@@ -227,6 +230,9 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		r := make([]any, 0, len(mut)+6)
 		r = append(r, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
 		r = append(r, mut...)
+		if err := t.sealAll(declarationTable, r[4:]); err != nil { // mut holds plain text
+			return err
+		}
 		rows[i] = append(r, ms(t.now), int64(1))
 		index[target{d.OrderID, d.Customs, d.SubOrderNo}] = i
 	}

@@ -282,10 +282,20 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 		return out, nil
 	}
 	cond, arg := t.inIDs("id", ids)
-	err := t.each(qLeaseEvents+cond+" RETURNING "+eventCols, []any{ms(until), ms(until), arg}, func(s Scanner) error {
+	scan := func(s Scanner) error {
 		out = append(out, baoguan.Event{})
 		return t.scanEvent(s, &out[len(out)-1])
-	})
+	}
+	if !t.d.Concurrent {
+		// One writer: the rows the UPDATE leased are the pending ones
+		// among ids, read back by id (cheaper than RETURNING on SQLite,
+		// see Inserter).
+		if _, err := t.exec(qLeaseEvents+cond, ms(until), ms(until), arg); err != nil {
+			return nil, err
+		}
+		return out, t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND `+cond, []any{arg}, scan)
+	}
+	err := t.each(qLeaseEvents+cond+" RETURNING "+eventCols, []any{ms(until), ms(until), arg}, scan)
 	return out, err
 }
 
