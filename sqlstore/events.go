@@ -242,6 +242,12 @@ func (t *Tx) DueEvents(n int, skip []string) ([]baoguan.DueEvent, error) {
 	if len(skip) > 0 {
 		q = `SELECT id, merchant_id, dest, next_at FROM events WHERE id IN (SELECT id ` + from +
 			` ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `)`
+		if !t.d.Concurrent {
+			// The window read from the index alone (SQLite's events_due
+			// holds every column read), not row by row by id.
+			q = `SELECT id, merchant_id, dest, next_at FROM (SELECT id, merchant_id, dest, next_at ` + from +
+				` ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `) AS w WHERE true`
+		}
 		if t.d.Numbered {
 			q += " AND NOT (dest = ANY(?))"
 			args = append(args, skip)

@@ -33,8 +33,8 @@ RETURNING id`
 	// qClaim leases the jobs picked; they are read back by id (one writer:
 	// nothing else writes between the two, and SQLite's RETURNING costs
 	// more than the read, see Inserter).
-	qClaim   = `UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id IN (%s)`
-	qClaimed = `SELECT ` + jobCols + ` FROM jobs WHERE id IN (%s)`
+	qClaim   = `UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE `
+	qClaimed = `SELECT ` + jobCols + ` FROM jobs WHERE `
 
 	// qClaimLocked is Claim where several transactions claim at once
 	// (PostgreSQL, several processes): both candidate lists and the lease
@@ -176,16 +176,15 @@ func (t *Tx) Claim(kinds []string, n int, lease time.Duration) ([]baoguan.Job, e
 		if len(cands) > n {
 			cands = cands[:n]
 		}
-		args := make([]any, 0, len(cands)+2)
-		args = append(args, ms(t.now.Add(lease)), now)
-		for _, c := range cands {
-			args = append(args, c.id)
+		ids := make([]int64, len(cands))
+		for i, c := range cands {
+			ids[i] = c.id
 		}
-		in := placeholders(len(cands))
-		if _, err := t.exec(fmt.Sprintf(qClaim, in), args...); err != nil {
+		in, arg := t.inIDs("id", ids) // one statement text whatever the count
+		if _, err := t.exec(qClaim+in, ms(t.now.Add(lease)), now, arg); err != nil {
 			return nil, err
 		}
-		if err := t.each(fmt.Sprintf(qClaimed, in), args[2:], scan); err != nil {
+		if err := t.each(qClaimed+in, []any{arg}, scan); err != nil {
 			return nil, err
 		}
 	}

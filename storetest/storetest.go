@@ -2550,7 +2550,7 @@ func testQueuePlans(t *testing.T, s baoguan.Store) {
 	queries := []struct {
 		name   string
 		run    func(tx baoguan.Tx) error
-		sorted bool // sorts what it reads: at most dueWindow rows, by design
+		window bool // reads a window of at most 1,000 due events (and may sort it), by design
 	}{
 		{"DueEvents", func(tx baoguan.Tx) error { _, err := tx.DueEvents(64, nil); return err }, false},
 		{"DueEvents skipping", func(tx baoguan.Tx) error { _, err := tx.DueEvents(64, []string{"https://a.example:443"}); return err }, true},
@@ -2573,6 +2573,9 @@ func testQueuePlans(t *testing.T, s baoguan.Store) {
 		}
 		for _, p := range plans {
 			bad := fullScan(p.Lines)
+			if q.window && bad == "SCAN w" {
+				bad = "" // the window, read from the index
+			}
 			if postgresPlan(p.Lines) && !strings.Contains(bad, "Seq Scan") {
 				// PostgreSQL's choice among indexes on empty tables
 				// follows no statistics (here events_due for a lease
@@ -2580,7 +2583,7 @@ func testQueuePlans(t *testing.T, s baoguan.Store) {
 				bad = ""
 			}
 			for _, l := range p.Lines {
-				if strings.Contains(l, "TEMP B-TREE") && !q.sorted {
+				if strings.Contains(l, "TEMP B-TREE") && !q.window {
 					bad = l
 				}
 			}
