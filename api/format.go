@@ -12,6 +12,14 @@ import (
 	"github.com/baoguan/baoguan/webhook"
 )
 
+// The Standard Webhooks headers as net/http keeps them (canonical form),
+// computed once rather than at every delivery.
+var (
+	hdrID        = http.CanonicalHeaderKey(webhook.HeaderID)
+	hdrTimestamp = http.CanonicalHeaderKey(webhook.HeaderTimestamp)
+	hdrSignature = http.CanonicalHeaderKey(webhook.HeaderSignature)
+)
+
 // nativeFormat is the native API's notification format: Standard Webhooks.
 type nativeFormat struct{}
 
@@ -74,10 +82,10 @@ func (nativeFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merc
 			sig += " " + s
 		}
 	}
-	h := http.Header{}
-	h.Set(webhook.HeaderID, e.PublicID)
-	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(webhook.HeaderSignature, sig)
+	h := make(http.Header, 5) // Post adds Content-Type and User-Agent
+	h[hdrID] = []string{e.PublicID}
+	h[hdrTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
+	h[hdrSignature] = []string{sig}
 	d := core.Post(ctx, c, e.URL, "application/json", e.Body, h)
 	d.Acked = d.Err == nil && d.Status >= 200 && d.Status < 300
 	return d

@@ -97,9 +97,12 @@ type Result struct {
 	E2ESeconds    float64 `json:"e2e_seconds"`
 	Webhooks      int64   `json:"webhooks_received"`
 	Duplicates    int64   `json:"webhook_duplicates"`
-	EchoRPS       float64 `json:"echo_rps"`
-	PushVsEcho    float64 `json:"push_vs_echo"`
-	E2EVsEcho     float64 `json:"e2e_vs_echo"`
+	// WebhookConns is how many connections the gateway opened to the
+	// receiver in the whole run: a few dozen means they are kept alive.
+	WebhookConns int64   `json:"webhook_connections"`
+	EchoRPS      float64 `json:"echo_rps"`
+	PushVsEcho   float64 `json:"push_vs_echo"`
+	E2EVsEcho    float64 `json:"e2e_vs_echo"`
 	// CPU per order from the first push to the last webhook, all
 	// processes; then the same split by process.
 	CPUPerOrder       float64 `json:"cpu_us_per_order"`
@@ -181,7 +184,7 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	say("echo: %.0f req/s, %.0f µs CPU per exchange", res.EchoRPS, res.EchoCPUPerReq)
 
 	// 2. A webhook receiver that counts declaration.succeeded per order.
-	recv := newReceiver()
+	recv := newReceiver(o.Orders)
 	recvURL, stopRecv, err := recv.serve()
 	if err != nil {
 		return res, err
@@ -244,7 +247,7 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	res.CPUPerOrderDB, res.CPUPerOrderShared = per(cpu.Database), per(cpu.DatabaseShared)
 	say("cpu: %.0f µs per order (this process %.0f, servers %.0f, database %.0f + shared %.0f)",
 		res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared)
-	res.Webhooks, res.Duplicates = recv.total.Load(), recv.dups.Load()
+	res.Webhooks, res.Duplicates, res.WebhookConns = recv.total.Load(), recv.dups.Load(), recv.conns.Load()
 	res.PeakRSSMB = peakRSSMB()
 	if t.PeakRSSMB != nil {
 		res.PeakRSSMB += t.PeakRSSMB()
@@ -369,9 +372,16 @@ type receiver struct {
 	declared atomic.Int64
 	total    atomic.Int64
 	dups     atomic.Int64
+	conns    atomic.Int64 // connections the gateway opened to deliver
 }
 
-func newReceiver() *receiver { return &receiver{seen: map[string]bool{}} }
+// newReceiver returns a receiver with room for the webhooks of n orders
+// (two each, and one mark per order declared).
+func newReceiver(n int) *receiver { return &receiver{seen: make(map[string]bool, 3*n)} }
+
+// bodies are the receiver's read buffers, reused: a webhook body is read
+// whole, parsed, then forgotten.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (r *receiver) lastAt() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.last }
 
@@ -381,7 +391,11 @@ func (r *receiver) serve() (string, func(), error) {
 		return "", nil, err
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
+		buf := bodies.Get().(*bytes.Buffer)
+		defer bodies.Put(buf)
+		buf.Reset()
+		_, _ = buf.ReadFrom(req.Body)
+		b := buf.Bytes()
 		r.total.Add(1)
 		var ev struct {
 			ID   string `json:"id"`
@@ -403,7 +417,11 @@ func (r *receiver) serve() (string, func(), error) {
 		}
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
-	})}
+	}), ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			r.conns.Add(1)
+		}
+	}}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String() + "/hook", func() { srv.Close() }, nil
 }

@@ -294,13 +294,14 @@ func (s *Service) Redeliver(ctx context.Context, m *baoguan.Merchant, id int64) 
 
 // Post sends one notification request and reads at most 4 KiB of the
 // answer. Formats use it so that every protocol records attempts alike.
+// header (nil for none) becomes the request's: Post owns it from then on.
 func Post(ctx context.Context, c *http.Client, url, contentType string, body []byte, header http.Header) Delivery {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Delivery{Err: err}
 	}
-	for k, v := range header {
-		req.Header[k] = v
+	if header != nil {
+		req.Header = header
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "baoguan-notify/1")

@@ -62,10 +62,17 @@ func (s *Service) CreateOrder(ctx context.Context, m *baoguan.Merchant, in Order
 // declarations as committed, so a front-end can answer without reading
 // them back.
 func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in OrderInput) (*OrderView, bool, error) {
+	// Checked and fingerprinted before the transaction: none of it needs
+	// the database, and on SQLite the transaction runs in the one writer.
+	entries, err := s.prepareOrder(m, &in)
+	if err != nil {
+		return nil, false, err
+	}
+	fp := in.fingerprint()
 	v := &OrderView{}
 	created := false
-	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		o, ds, c, err := s.createOrderTx(tx, q, m, &in, 0)
+	err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		o, ds, c, err := s.createPreparedTx(tx, q, m, &in, entries, fp, 0)
 		v.Order, v.Declarations, created = o, ds, c
 		if err == nil && !c {
 			if v.Declarations, err = tx.Declarations(m.ID, o.ID); err == nil {
@@ -136,16 +143,8 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	return entries, nil
 }
 
-func (s *Service) createOrderTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, batchID int64) (*baoguan.Order, []baoguan.Declaration, bool, error) {
-	entries, err := s.prepareOrder(m, in)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	return s.createPreparedTx(tx, q, m, in, entries, in.fingerprint(), batchID)
-}
-
-// createPreparedTx is createOrderTx for an input prepareOrder has checked,
-// with its customs entries and fingerprint.
+// createPreparedTx stores an order whose input prepareOrder has checked,
+// with its customs entries and fingerprint, outside the transaction.
 func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, fp string, batchID int64) (*baoguan.Order, []baoguan.Declaration, bool, error) {
 	if prev, err := takeKey(tx, m.ID, orderKey(in.Order.MerchantOrderNo), fp, 0, nil); err != nil {
 		return nil, nil, false, err

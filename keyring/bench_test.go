@@ -28,3 +28,25 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkSealBytes(b *testing.B) {
+	r, _ := New(make([]byte, KeySize))
+	plain := []byte(strings.Repeat("x", 600))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.SealBytes(plain); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpenBytes(b *testing.B) {
+	r, _ := New(make([]byte, KeySize))
+	sealed, _ := r.SealBytes([]byte(strings.Repeat("x", 600)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.OpenBytes(sealed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -188,29 +188,54 @@ func (r *Ring) Seal(plain string) (string, error) {
 	if plain == "" {
 		return "", nil
 	}
+	sp := scratch.Get().(*[]byte)
+	defer putScratch(sp)
+	k, enc := sealScratch(r, sp, plain)
+	var sb strings.Builder
+	sb.Grow(len(version) + 1 + len(k.id) + 1 + len(enc))
+	sb.WriteString(version)
+	sb.WriteByte('.')
+	sb.WriteString(k.id)
+	sb.WriteByte('.')
+	sb.Write(enc)
+	return sb.String(), nil
+}
+
+// SealBytes is Seal for a value held as bytes (a body kept in a BLOB
+// column): the sealed text's bytes, without going through strings. Empty
+// seals to empty (not nil).
+func (r *Ring) SealBytes(plain []byte) ([]byte, error) {
+	if len(plain) == 0 {
+		return []byte{}, nil
+	}
+	sp := scratch.Get().(*[]byte)
+	defer putScratch(sp)
+	k, enc := sealScratch(r, sp, plain)
+	out := make([]byte, 0, len(version)+1+len(k.id)+1+len(enc))
+	out = append(out, version...)
+	out = append(out, '.')
+	out = append(out, k.id...)
+	out = append(out, '.')
+	return append(out, enc...), nil
+}
+
+// sealScratch seals plain with the primary key in the scratch buffer *sp
+// and returns the key and the encoded nonce||ciphertext||tag, which lives
+// in *sp. One buffer holds the plaintext, then the sealed bytes after it,
+// then their encoding after that, so the caller's result is the only
+// allocation (values are sealed on every write of personal data and of
+// notification bodies).
+func sealScratch[T string | []byte](r *Ring, sp *[]byte, plain T) (ringKey, []byte) {
 	r.mu.RLock()
 	k := r.keys[0]
 	r.mu.RUnlock()
-	// One scratch buffer holds the plaintext, then nonce||ciphertext||tag
-	// after it, then their encoding after that, so the sealed text is the
-	// only allocation (values are sealed on every write of personal data
-	// and of notification bodies).
-	sp := scratch.Get().(*[]byte)
-	defer putScratch(sp)
 	buf := append((*sp)[:0], plain...)
 	n := len(buf)
 	buf = k.aead.Seal(buf, nil, buf[:n], k.ad)
 	m := len(buf)
 	buf = sealedEncoding.AppendEncode(buf, buf[n:m])
 	*sp = buf
-	var sb strings.Builder
-	sb.Grow(len(version) + 1 + len(k.id) + 1 + len(buf) - m)
-	sb.WriteString(version)
-	sb.WriteByte('.')
-	sb.WriteString(k.id)
-	sb.WriteByte('.')
-	sb.Write(buf[m:])
-	return sb.String(), nil
+	return k, buf[m:]
 }
 
 // scratch holds buffers Seal and Open work in.
@@ -228,6 +253,11 @@ func putScratch(sp *[]byte) {
 // stored in plaintext by older versions use it to read old rows as they are.
 func IsSealed(v string) bool { return strings.HasPrefix(v, version+".") }
 
+// IsSealedBytes is IsSealed for bytes.
+func IsSealedBytes(v []byte) bool {
+	return len(v) > len(version) && string(v[:len(version)]) == version && v[len(version)] == '.'
+}
+
 // Open decrypts a value produced by Seal with any key of the ring. The empty
 // string opens to the empty string. A value whose key is not in the ring, or
 // that was altered in any way, is an error; Open never returns unauthenticated
@@ -236,54 +266,82 @@ func (r *Ring) Open(sealed string) (string, error) {
 	if sealed == "" {
 		return "", nil
 	}
-	ver, rest, ok := strings.Cut(sealed, ".")
-	if !ok || ver != version {
-		return "", errors.New("keyring: not a sealed value (want prefix " + version + ".)")
+	sp := scratch.Get().(*[]byte)
+	defer putScratch(sp)
+	plain, err := openScratch(r, sp, sealed)
+	if err != nil {
+		return "", err
 	}
-	id, payload, ok := strings.Cut(rest, ".")
+	return string(plain), nil
+}
+
+// OpenBytes is Open for a value held as bytes (SealBytes'): the plaintext
+// as a new slice. Empty opens to empty (not nil).
+func (r *Ring) OpenBytes(sealed []byte) ([]byte, error) {
+	if len(sealed) == 0 {
+		return []byte{}, nil
+	}
+	sp := scratch.Get().(*[]byte)
+	defer putScratch(sp)
+	plain, err := openScratch(r, sp, sealed)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), plain...), nil
+}
+
+// openScratch opens sealed in the scratch buffer *sp and returns the
+// plaintext, which lives in *sp. As in sealScratch, one buffer: the encoded
+// payload, the decoded nonce||ciphertext||tag after it, the plaintext after
+// that.
+func openScratch[T string | []byte](r *Ring, sp *[]byte, sealed T) ([]byte, error) {
+	buf := append((*sp)[:0], sealed...)
+	*sp = buf
+	ver, rest, ok := bytes.Cut(buf, []byte{'.'})
+	if !ok || string(ver) != version {
+		return nil, errors.New("keyring: not a sealed value (want prefix " + version + ".)")
+	}
+	idb, payload, ok := bytes.Cut(rest, []byte{'.'})
 	if !ok {
-		return "", errors.New("keyring: malformed sealed value: missing key id")
+		return nil, errors.New("keyring: malformed sealed value: missing key id")
 	}
-	k, ok := r.key(id)
+	k, ok := r.keyOf(idb)
 	if !ok && r.path != "" {
 		// Another process may have rotated the key file and sealed with
 		// the new key: read the file again before giving up.
 		if _, err := r.Reload(); err == nil {
-			k, ok = r.key(id)
+			k, ok = r.keyOf(idb)
 		}
 	}
 	if !ok {
 		// The id is a hash prefix, not secret, so naming it helps an operator
 		// find which old key file is missing.
-		return "", fmt.Errorf("keyring: sealed with unknown key %q (not in the ring)", id)
+		return nil, fmt.Errorf("keyring: sealed with unknown key %q (not in the ring)", idb)
 	}
-	// As in Seal, one scratch buffer: the encoded payload, the decoded
-	// nonce||ciphertext||tag after it, the plaintext after that.
-	sp := scratch.Get().(*[]byte)
-	defer putScratch(sp)
-	buf := append((*sp)[:0], payload...)
 	n := len(buf)
-	buf, err := sealedEncoding.AppendDecode(buf, buf[:n])
+	buf, err := sealedEncoding.AppendDecode(buf, payload)
 	*sp = buf
 	if err != nil {
-		return "", errors.New("keyring: malformed sealed value: bad base64")
+		return nil, errors.New("keyring: malformed sealed value: bad base64")
 	}
 	m := len(buf)
 	if m-n < k.aead.Overhead() {
-		return "", errors.New("keyring: malformed sealed value: too short")
+		return nil, errors.New("keyring: malformed sealed value: too short")
 	}
 	buf, err = k.aead.Open(buf, nil, buf[n:m], k.ad)
 	if err != nil {
-		return "", fmt.Errorf("keyring: sealed value with key %s failed authentication (corrupted or tampered)", id)
+		return nil, fmt.Errorf("keyring: sealed value with key %s failed authentication (corrupted or tampered)", k.id)
 	}
 	*sp = buf
-	return string(buf[m:]), nil
+	return buf[m:], nil
 }
 
-func (r *Ring) key(id string) (ringKey, bool) {
+// keyOf returns the ring's key of an id (as bytes: no string is made for
+// the lookup).
+func (r *Ring) keyOf(id []byte) (ringKey, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	k, ok := r.byID[id]
+	k, ok := r.byID[string(id)]
 	return k, ok
 }
 

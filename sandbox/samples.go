@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"sync"
+
 	"github.com/baoguan/baoguan"
 )
 
@@ -45,15 +47,27 @@ var SampleIdentities = []SampleIdentity{
 }
 
 // lookupSample compares ID numbers as baoguan.SamePerson does.
+// Every sandbox declaration asks, so the samples' numbers are normalised
+// once, not at each call.
 func lookupSample(id string) (SampleIdentity, bool) {
-	id = baoguan.NormalizeID(id)
-	for _, s := range SampleIdentities {
-		if baoguan.NormalizeID(s.IDNumber) == id {
-			return s, true
+	i, ok := sampleIndex()[baoguan.NormalizeID(id)]
+	if !ok {
+		return SampleIdentity{}, false
+	}
+	return SampleIdentities[i], true
+}
+
+// sampleIndex maps each sample's normalised ID number to its place in
+// SampleIdentities (the first, should two normalise alike).
+var sampleIndex = sync.OnceValue(func() map[string]int {
+	m := make(map[string]int, len(SampleIdentities))
+	for i, s := range SampleIdentities {
+		if _, dup := m[baoguan.NormalizeID(s.IDNumber)]; !dup {
+			m[baoguan.NormalizeID(s.IDNumber)] = i
 		}
 	}
-	return SampleIdentity{}, false
-}
+	return m
+})
 
 // IsSampleIdentity reports whether id is one of SampleIdentities. The core's
 // pre-declaration check uses it to let document examples through to the
