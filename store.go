@@ -203,6 +203,12 @@ type Tx interface {
 	// Enqueue inserts a job unless one with the same DedupeKey exists; it
 	// reports whether it inserted.
 	Enqueue(j *Job) (bool, error)
+	// EnqueuePayJobs queues, with one statement, the pay job of every
+	// order of a batch that is NOT_PAYED, due now, each keyed as the
+	// core keys a payment round ("pay:<order id>:<pay attempts>", so an
+	// order's job already queued is not queued twice); it returns how
+	// many it queued.
+	EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, error)
 	// Claim leases up to n jobs that are due (queued with RunAt ≤ now, or
 	// running with an expired lease), oldest first, and counts the attempt.
 	Claim(kinds []string, n int, lease time.Duration) ([]Job, error)

@@ -280,6 +280,28 @@ func TestBatchUploadChunksPaid(t *testing.T) {
 	if err != nil || !created || b.PayCalls != 1 {
 		t.Fatalf("CreateBatch with pay: %+v %v %v", b, created, err)
 	}
+	// One pay job per order, keyed by its payment round as a push's: the
+	// same round is not queued twice.
+	js, err := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}})
+	if err != nil || len(js) != 7 {
+		t.Fatalf("pay jobs after the upload: %d %v", len(js), err)
+	}
+	os, err := e.svc.Orders(e.ctx, e.m, baoguan.OrderFilter{BatchID: b.ID, Page: baoguan.Page{Limit: 100}})
+	if err != nil || len(os) != 7 {
+		t.Fatalf("batch orders: %d %v", len(os), err)
+	}
+	for i := range js {
+		if want := fmt.Sprintf("pay:%d:1", os[i].ID); js[i].DedupeKey != want || js[i].RefID != os[i].ID ||
+			js[i].State != baoguan.JobQueued || js[i].MerchantID != e.m.ID || !js[i].RunAt.Equal(e.clock.Now().Truncate(time.Millisecond)) {
+			t.Errorf("pay job %d: %+v, want key %s", i, js[i], want)
+		}
+	}
+	if _, err := e.svc.RearrangePay(e.ctx, e.m, os[0].MerchantOrderNo); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}}); len(js) != 7 {
+		t.Errorf("%d pay jobs after arranging an order's round again, want still 7", len(js))
+	}
 	e.drain(t, time.Minute)
 	if _, sum, err := e.svc.Batch(e.ctx, e.m, b.ID); err != nil || sum.Total != 7 || sum.PaySucceed != 7 {
 		t.Errorf("after the pipeline: %+v %v, want 7 orders paid", sum, err)
