@@ -590,34 +590,28 @@ func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *ba
 	if err != nil {
 		return 0, err
 	}
-	var todo []baoguan.Order
+	// The batch's orders are read light (Tx.UnpaidBatchOrders): ids,
+	// amounts, channels and states, nothing to open.
+	todo, err := tx.UnpaidBatchOrders(m.ID, b.ID)
+	if err != nil {
+		return 0, err
+	}
 	// need is what the batch's automatic payments take from the funding
 	// account; orders stored before amounts were bounded could make the
 	// sum wrap, so it is added checked and an overflow is "short".
 	var need int64
-	overflow := false
-	page := baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID, Page: baoguan.Page{Limit: 1000}}
-	for {
-		os, err := tx.ListOrders(page)
-		if err != nil {
-			return 0, err
+	overflow, failed := false, 0
+	for _, o := range todo {
+		if o.PayStatus == baoguan.PayFailed {
+			failed++
 		}
-		for _, o := range os {
-			if o.PayStatus == baoguan.PayNotPayed || o.PayStatus == baoguan.PayFailed {
-				todo = append(todo, o)
-				if o.Channel == baoguan.ChannelAuto && !overflow {
-					if sum, ok := baoguan.AddAmounts(need, o.Amount); ok && o.Amount >= 0 {
-						need = sum
-					} else {
-						overflow = true
-					}
-				}
+		if o.Channel == baoguan.ChannelAuto && !overflow {
+			if sum, ok := baoguan.AddAmounts(need, o.Amount); ok && o.Amount >= 0 {
+				need = sum
+			} else {
+				overflow = true
 			}
 		}
-		if len(os) < page.Limit {
-			break
-		}
-		page.Cursor = os[len(os)-1].ID
 	}
 	if cards {
 		f, err := fundingCardsTx(tx, m.ID)
@@ -643,10 +637,31 @@ func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *ba
 	if err := fundingShort(mm, need, overflow); err != nil {
 		return 0, err
 	}
-	for i := range todo {
-		if err := s.rearrangeTx(tx, q, &todo[i]); err != nil {
+	// A failed payment starts a new round (rearrangeTx: the order
+	// changes); an order waiting unpaid only needs its round's pay job,
+	// and one statement queues all of theirs (a round queued already is
+	// left as it is), so a 10,000-order batch is not 10,000 updates and
+	// inserts while every push waits for the writer.
+	if failed > 0 {
+		for _, u := range todo {
+			if u.PayStatus != baoguan.PayFailed {
+				continue
+			}
+			o, err := tx.Order(m.ID, u.ID)
+			if err != nil {
+				return 0, err
+			}
+			if err := s.rearrangeTx(tx, q, o); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if failed < len(todo) {
+		n, err := tx.EnqueuePayJobs(m.ID, b.ID, len(s.Retries[baoguan.JobPay])+1)
+		if err != nil {
 			return 0, err
 		}
+		q.n += n
 	}
 	b.PayCalls++
 	return len(todo), tx.UpdateBatch(b)

@@ -115,7 +115,8 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 
 // testEnqueuePayJobs: one statement queues the pay job of every NOT_PAYED
 // order of a batch, keyed by its payment round, due now; orders paid or
-// paying, other batches' orders and a round already queued are left alone.
+// failed, other batches' orders and a round already queued are left
+// alone. UnpaidBatchOrders lists the unpaid and the failed.
 func testEnqueuePayJobs(t *testing.T, s baoguan.Store) {
 	m := newMerchant(t, s, "acme")
 	b := &baoguan.Batch{MerchantID: m.ID, No: "B-PAY", Total: 4, Amount: 400}
@@ -128,7 +129,7 @@ func testEnqueuePayJobs(t *testing.T, s baoguan.Store) {
 		if err := tx.CreateBatch(other); err != nil {
 			return err
 		}
-		for i, st := range []baoguan.PayStatus{baoguan.PayNotPayed, baoguan.PayNotPayed, baoguan.PaySucceed, baoguan.PayNotPayed} {
+		for i, st := range []baoguan.PayStatus{baoguan.PayNotPayed, baoguan.PayNotPayed, baoguan.PaySucceed, baoguan.PayNotPayed, baoguan.PayFailed} {
 			o := sampleOrder(m, fmt.Sprintf("EP-%d", i))
 			o.BatchID, o.PayStatus, o.PayAttempts = b.ID, st, 1
 			if i == 1 {
@@ -147,6 +148,19 @@ func testEnqueuePayJobs(t *testing.T, s baoguan.Store) {
 		// Order 3's round is queued already.
 		_, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: fmt.Sprintf("pay:%d:1", os[3].ID), MerchantID: m.ID, RefID: os[3].ID, MaxAttempts: 9})
 		return err
+	})
+	// What paying the batch reads of it: the unpaid and the failed.
+	view(t, s, func(tx baoguan.Tx) error {
+		us, err := tx.UnpaidBatchOrders(m.ID, b.ID)
+		if err != nil {
+			return err
+		}
+		var want []baoguan.UnpaidOrder
+		for _, i := range []int{0, 1, 3, 4} {
+			want = append(want, baoguan.UnpaidOrder{ID: os[i].ID, Amount: os[i].Amount, Channel: os[i].Channel, PayStatus: os[i].PayStatus})
+		}
+		same(t, "UnpaidBatchOrders", us, want)
+		return nil
 	})
 	advance(t, s, time.Second)
 	var n int
