@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -35,8 +38,12 @@ import (
 //     answered as a repeat of a stored batch is.
 const (
 	// DefaultBatchChunk is how many orders one transaction of a batch
-	// upload stores.
-	DefaultBatchChunk = 200
+	// upload stores. Stored with one statement per table (storeChunk),
+	// 500 orders hold SQLite's writer about 20 ms on the benchmark's
+	// machine (some 40 µs an order), as 200 did when every order took
+	// its own statements (110 µs); fewer chunks also mean fewer turns
+	// behind the pushes queued for the writer.
+	DefaultBatchChunk = 500
 	// batchLease is how long a loader may take over one chunk before a
 	// repeat of the upload may take its batch over.
 	batchLease = 30 * time.Second
@@ -107,21 +114,16 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		}
 	}
 	t0 := time.Now()
+	prep, errs := s.prepareBatch(m, in)
 	seen := make(map[string]int, len(in.Orders))
-	prep := make([]prepared, len(in.Orders))
 	h := sha256.New()
 	amounts := make([]int64, len(in.Orders))
 	var need int64
 	overflow := false
 	for i := range in.Orders {
 		oi := &in.Orders[i]
-		oi.Hold = true
-		if oi.Order.Protocol == "" {
-			oi.Order.Protocol = in.Protocol
-		}
-		entries, err := s.prepareOrder(m, oi)
-		if err != nil {
-			return nil, false, prefixField(err, i)
+		if errs[i] != nil {
+			return nil, false, prefixField(errs[i], i)
 		}
 		if j, dup := seen[oi.Order.MerchantOrderNo]; dup {
 			return nil, false, &baoguan.Error{Code: baoguan.EINVALID, Field: fmt.Sprintf("orders[%d].merchant_order_no", i), Reason: "duplicate_order_no",
@@ -136,7 +138,6 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 				overflow = true
 			}
 		}
-		prep[i] = prepared{entries: entries, fp: oi.fingerprint()}
 		h.Write([]byte(prep[i].fp))
 	}
 	fp := hex.EncodeToString(h.Sum(nil))
@@ -262,6 +263,45 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		}
 		i, slow = end, false
 	}
+}
+
+// prepareBatch checks and fingerprints every order of an upload
+// (prepareOrder), on every processor at once: the orders do not depend on
+// one another, and what does depend on their order (duplicates, which bad
+// order is named, the sums) CreateBatch takes afterwards, in order. errs[i]
+// is order i's problem.
+func (s *Service) prepareBatch(m *baoguan.Merchant, in BatchInput) ([]prepared, []error) {
+	prep := make([]prepared, len(in.Orders))
+	errs := make([]error, len(in.Orders))
+	const block = 256
+	workers := min(runtime.GOMAXPROCS(0), (len(in.Orders)+block-1)/block)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(block)) - block
+				if start >= len(in.Orders) {
+					return
+				}
+				for i := start; i < min(start+block, len(in.Orders)); i++ {
+					oi := &in.Orders[i]
+					oi.Hold = true
+					if oi.Order.Protocol == "" {
+						oi.Order.Protocol = in.Protocol
+					}
+					entries, err := s.prepareOrder(m, oi)
+					if err != nil {
+						errs[i] = err
+						continue
+					}
+					prep[i] = prepared{entries: entries, fp: oi.fingerprint()}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return prep, errs
 }
 
 // prepared is what CreateBatch's checks found for one order, kept for the

@@ -383,3 +383,27 @@ func TestBatchUploadChunkTargetTwice(t *testing.T) {
 		t.Errorf("%d orders in the batch, %d in all; want 6", n, all)
 	}
 }
+
+// An upload's orders are checked on every processor at once; the answer
+// is still the first problem in the orders' order, whichever check found
+// it.
+func TestBatchCheckNamesTheFirstProblem(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	in := batchIn("", "F", 1200, 100)
+	in.Orders[1100].Order.Subject = ""                                         // a bad field, late
+	in.Orders[700].Order.MerchantOrderNo = in.Orders[20].Order.MerchantOrderNo // a number twice, earlier
+	in.Orders[900].Order.Amount = -1                                           // a bad field, between
+	_, _, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if baoguan.ErrorField(err) != "orders[700].merchant_order_no" || baoguan.ErrorReason(err) != "duplicate_order_no" {
+		t.Fatalf("first problem: %v (field %q), want orders[700]'s number twice", err, baoguan.ErrorField(err))
+	}
+	in.Orders[700].Order.MerchantOrderNo = "F-700"
+	_, _, err = e.svc.CreateBatch(e.ctx, e.m, in)
+	if baoguan.ErrorField(err) != "orders[900].amount" {
+		t.Fatalf("first problem: %v (field %q), want orders[900].amount", err, baoguan.ErrorField(err))
+	}
+	if _, all := visible(t, e, 0); all != 0 {
+		t.Errorf("%d orders stored by refused uploads", all)
+	}
+}
