@@ -60,6 +60,14 @@ type JobFilter struct {
 	Page
 }
 
+// UnpaidOrder is what paying a batch needs to know of one of its orders
+// (Tx.UnpaidBatchOrders).
+type UnpaidOrder struct {
+	ID, Amount int64
+	Channel    Channel
+	PayStatus  PayStatus
+}
+
 // IdemRecord remembers the first response to a request with an
 // Idempotency-Key, so a repeat replays it.
 type IdemRecord struct {
@@ -166,6 +174,10 @@ type Tx interface {
 	// BatchOrderNos returns the ids and numbers of up to n of the batch's
 	// orders, loading or not.
 	BatchOrderNos(merchantID, batchID int64, n int) ([]int64, []string, error)
+	// UnpaidBatchOrders lists the batch's orders that wait for a payment
+	// (NOT_PAYED) or failed one (PAY_FAILED), in id order, with only what
+	// paying the batch needs to know of them.
+	UnpaidBatchOrders(merchantID, batchID int64) ([]UnpaidOrder, error)
 	// DeleteOrders deletes the merchant's orders with the given ids and
 	// their declarations (only a loading batch's orders, which nothing
 	// else refers to, are ever deleted).
@@ -203,6 +215,12 @@ type Tx interface {
 	// Enqueue inserts a job unless one with the same DedupeKey exists; it
 	// reports whether it inserted.
 	Enqueue(j *Job) (bool, error)
+	// EnqueuePayJobs queues, with one statement, the pay job of every
+	// order of a batch that is NOT_PAYED, due now, each keyed as the
+	// core keys a payment round ("pay:<order id>:<pay attempts>", so an
+	// order's job already queued is not queued twice); it returns how
+	// many it queued.
+	EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, error)
 	// Claim leases up to n jobs that are due (queued with RunAt ≤ now, or
 	// running with an expired lease), oldest first, and counts the attempt.
 	Claim(kinds []string, n int, lease time.Duration) ([]Job, error)

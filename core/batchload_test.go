@@ -280,6 +280,28 @@ func TestBatchUploadChunksPaid(t *testing.T) {
 	if err != nil || !created || b.PayCalls != 1 {
 		t.Fatalf("CreateBatch with pay: %+v %v %v", b, created, err)
 	}
+	// One pay job per order, keyed by its payment round as a push's: the
+	// same round is not queued twice.
+	js, err := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}})
+	if err != nil || len(js) != 7 {
+		t.Fatalf("pay jobs after the upload: %d %v", len(js), err)
+	}
+	os, err := e.svc.Orders(e.ctx, e.m, baoguan.OrderFilter{BatchID: b.ID, Page: baoguan.Page{Limit: 100}})
+	if err != nil || len(os) != 7 {
+		t.Fatalf("batch orders: %d %v", len(os), err)
+	}
+	for i := range js {
+		if want := fmt.Sprintf("pay:%d:1", os[i].ID); js[i].DedupeKey != want || js[i].RefID != os[i].ID ||
+			js[i].State != baoguan.JobQueued || js[i].MerchantID != e.m.ID || !js[i].RunAt.Equal(e.clock.Now().Truncate(time.Millisecond)) {
+			t.Errorf("pay job %d: %+v, want key %s", i, js[i], want)
+		}
+	}
+	if _, err := e.svc.RearrangePay(e.ctx, e.m, os[0].MerchantOrderNo); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}}); len(js) != 7 {
+		t.Errorf("%d pay jobs after arranging an order's round again, want still 7", len(js))
+	}
 	e.drain(t, time.Minute)
 	if _, sum, err := e.svc.Batch(e.ctx, e.m, b.ID); err != nil || sum.Total != 7 || sum.PaySucceed != 7 {
 		t.Errorf("after the pipeline: %+v %v, want 7 orders paid", sum, err)
@@ -359,5 +381,29 @@ func TestBatchUploadChunkTargetTwice(t *testing.T) {
 	}
 	if n, all := visible(t, e, b.ID); n != 6 || all != 6 {
 		t.Errorf("%d orders in the batch, %d in all; want 6", n, all)
+	}
+}
+
+// An upload's orders are checked on every processor at once; the answer
+// is still the first problem in the orders' order, whichever check found
+// it.
+func TestBatchCheckNamesTheFirstProblem(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	in := batchIn("", "F", 1200, 100)
+	in.Orders[1100].Order.Subject = ""                                         // a bad field, late
+	in.Orders[700].Order.MerchantOrderNo = in.Orders[20].Order.MerchantOrderNo // a number twice, earlier
+	in.Orders[900].Order.Amount = -1                                           // a bad field, between
+	_, _, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if baoguan.ErrorField(err) != "orders[700].merchant_order_no" || baoguan.ErrorReason(err) != "duplicate_order_no" {
+		t.Fatalf("first problem: %v (field %q), want orders[700]'s number twice", err, baoguan.ErrorField(err))
+	}
+	in.Orders[700].Order.MerchantOrderNo = "F-700"
+	_, _, err = e.svc.CreateBatch(e.ctx, e.m, in)
+	if baoguan.ErrorField(err) != "orders[900].amount" {
+		t.Fatalf("first problem: %v (field %q), want orders[900].amount", err, baoguan.ErrorField(err))
+	}
+	if _, all := visible(t, e, 0); all != 0 {
+		t.Errorf("%d orders stored by refused uploads", all)
 	}
 }

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -358,6 +359,13 @@ func TestBatchPay(t *testing.T) {
 	// A second pay call pays only the failed order.
 	if n, err := e.svc.PayBatch(e.ctx, e.m, b.ID); err != nil || n != 1 {
 		t.Errorf("second PayBatch: %d %v", n, err)
+	}
+	// Its payment starts a new round, with the round's pay job.
+	if o, err := e.svc.Order(e.ctx, e.m, "B3-PAYFAIL"); err != nil || o.PayStatus != baoguan.PayNotPayed || o.PayAttempts != 2 {
+		t.Errorf("the failed order after the second PayBatch: %+v %v", o, err)
+	} else if js, _ := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, State: baoguan.JobQueued}); len(js) != 1 ||
+		js[0].DedupeKey != fmt.Sprintf("pay:%d:2", o.ID) {
+		t.Errorf("queued pay jobs after the second PayBatch: %+v", js)
 	}
 	e.drain(t, time.Minute)
 	for _, o := range []string{"B3-PAYFAIL"} {

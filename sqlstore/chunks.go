@@ -307,3 +307,43 @@ func (t *Tx) PutIdempotencies(rs []baoguan.IdemRecord) ([]int, error) {
 	}
 	return taken, nil
 }
+
+// qEnqueuePayJobs inserts a batch's pay jobs from its orders, so that a
+// 10,000-order batch paid with its upload costs its last transaction one
+// statement, with nothing bound per order. The dedupe key is core's key of
+// a payment round (core.schedulePay).
+const qEnqueuePayJobs = `INSERT INTO jobs (kind, dedupe_key, ref_id, merchant_id, state, attempts, max_attempts,
+	run_at, lease_until, last_error, created_at, updated_at)
+SELECT 'pay', 'pay:' || id || ':' || pay_attempts, id, merchant_id, 'queued', 0, ?, ?, 0, '', ?, ?
+FROM orders WHERE batch_id = ? AND merchant_id = ? AND pay_status = 'NOT_PAYED' ORDER BY id
+ON CONFLICT DO NOTHING`
+
+// EnqueuePayJobs queues the pay job of each NOT_PAYED order of the batch
+// (see baoguan.Tx) and returns how many it queued.
+func (t *Tx) EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, error) {
+	now := ms(t.now)
+	n, err := t.exec(qEnqueuePayJobs, maxAttempts, now, now, now, batchID, merchantID)
+	t.enqueued += int(n)
+	return int(n), err
+}
+
+const qUnpaidBatchOrders = `SELECT id, amount, channel, pay_status FROM orders
+WHERE batch_id = ? AND merchant_id = ? AND pay_status IN ('NOT_PAYED', 'PAY_FAILED') ORDER BY id`
+
+// UnpaidBatchOrders lists the batch's orders waiting for a payment or
+// whose payment failed, reading four columns and opening nothing, so that
+// paying a 10,000-order batch reads it in a few milliseconds.
+func (t *Tx) UnpaidBatchOrders(merchantID, batchID int64) ([]baoguan.UnpaidOrder, error) {
+	var out []baoguan.UnpaidOrder
+	err := t.each(qUnpaidBatchOrders, []any{batchID, merchantID}, func(s Scanner) error {
+		var u baoguan.UnpaidOrder
+		var ch, st string
+		if err := s.Scan(&u.ID, &u.Amount, &ch, &st); err != nil {
+			return err
+		}
+		u.Channel, u.PayStatus = baoguan.Channel(ch), baoguan.PayStatus(st)
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
@@ -109,5 +110,92 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 			same(t, "key K-2", got, &rs[2])
 		}
 		return err
+	})
+}
+
+// testEnqueuePayJobs: one statement queues the pay job of every NOT_PAYED
+// order of a batch, keyed by its payment round, due now; orders paid or
+// failed, other batches' orders and a round already queued are left
+// alone. UnpaidBatchOrders lists the unpaid and the failed.
+func testEnqueuePayJobs(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	b := &baoguan.Batch{MerchantID: m.ID, No: "B-PAY", Total: 4, Amount: 400}
+	other := &baoguan.Batch{MerchantID: m.ID, No: "B-OTHER", Total: 1, Amount: 100}
+	var os []*baoguan.Order
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateBatch(b); err != nil {
+			return err
+		}
+		if err := tx.CreateBatch(other); err != nil {
+			return err
+		}
+		for i, st := range []baoguan.PayStatus{baoguan.PayNotPayed, baoguan.PayNotPayed, baoguan.PaySucceed, baoguan.PayNotPayed, baoguan.PayFailed} {
+			o := sampleOrder(m, fmt.Sprintf("EP-%d", i))
+			o.BatchID, o.PayStatus, o.PayAttempts = b.ID, st, 1
+			if i == 1 {
+				o.PayAttempts = 2
+			}
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+			os = append(os, o)
+		}
+		o := sampleOrder(m, "EP-other")
+		o.BatchID = other.ID
+		if err := tx.CreateOrder(o); err != nil {
+			return err
+		}
+		// Order 3's round is queued already.
+		_, err := tx.Enqueue(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: fmt.Sprintf("pay:%d:1", os[3].ID), MerchantID: m.ID, RefID: os[3].ID, MaxAttempts: 9})
+		return err
+	})
+	// What paying the batch reads of it: the unpaid and the failed.
+	view(t, s, func(tx baoguan.Tx) error {
+		us, err := tx.UnpaidBatchOrders(m.ID, b.ID)
+		if err != nil {
+			return err
+		}
+		var want []baoguan.UnpaidOrder
+		for _, i := range []int{0, 1, 3, 4} {
+			want = append(want, baoguan.UnpaidOrder{ID: os[i].ID, Amount: os[i].Amount, Channel: os[i].Channel, PayStatus: os[i].PayStatus})
+		}
+		same(t, "UnpaidBatchOrders", us, want)
+		return nil
+	})
+	advance(t, s, time.Second)
+	var n int
+	var now time.Time
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		now = tx.Now()
+		n, err = tx.EnqueuePayJobs(m.ID, b.ID, 5)
+		return err
+	})
+	if n != 2 {
+		t.Errorf("EnqueuePayJobs queued %d, want 2 (EP-0, EP-1)", n)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		js, err := tx.ListJobs(baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 10}})
+		if err != nil {
+			return err
+		}
+		got := map[string]baoguan.Job{}
+		for _, j := range js {
+			got[j.DedupeKey] = j
+		}
+		if len(js) != 3 {
+			t.Errorf("%d pay jobs, want 3: %+v", len(js), js)
+		}
+		for i, key := range map[int]string{0: fmt.Sprintf("pay:%d:1", os[0].ID), 1: fmt.Sprintf("pay:%d:2", os[1].ID)} {
+			j, ok := got[key]
+			if !ok || j.RefID != os[i].ID || j.MerchantID != m.ID || j.State != baoguan.JobQueued || j.Attempts != 0 ||
+				j.MaxAttempts != 5 || !j.RunAt.Equal(now) || !j.CreatedAt.Equal(now) {
+				t.Errorf("job %s: %+v (found %v)", key, j, ok)
+			}
+		}
+		if j := got[fmt.Sprintf("pay:%d:1", os[3].ID)]; j.MaxAttempts != 9 {
+			t.Errorf("the round already queued was replaced: %+v", j)
+		}
+		return nil
 	})
 }
