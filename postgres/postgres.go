@@ -119,10 +119,10 @@ const (
 )
 
 // defaultMaxConns is the pool size when the URL sets no pool_max_conns:
-// enough connections that commits waiting for their WAL flush do not hold
-// up the rest, few enough that a handful of instances stay well inside the
+// enough connections for the group-commit writers (two thirds of them)
+// beside the reads, few enough that a handful of instances stay within the
 // server's default max_connections of 100.
-const defaultMaxConns = 16
+const defaultMaxConns = 24
 
 // ErrClosed is returned by Update and View after Close.
 var ErrClosed = errors.New("postgres: store is closed")
@@ -137,8 +137,8 @@ type Options struct {
 	// NotifyEvery is the least time between two job notifications this
 	// store sends (default 10ms).
 	NotifyEvery time.Duration
-	// Writers is how many group-commit writers run Updates (default: half
-	// the pool's connections; see the package comment). Each holds a
+	// Writers is how many group-commit writers run Updates (default: two
+	// thirds of the pool's connections; see the package comment). Each holds a
 	// pooled connection while its group runs.
 	Writers int
 }
@@ -191,9 +191,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	if o.Writers <= 0 {
-		// Half the pool: the rest serves Views, the listener's
-		// notifications and maintenance.
-		o.Writers = max(1, int(cfg.MaxConns)/2)
+		// Two thirds of the pool: the rest serves Views, the notifier
+		// and maintenance.
+		o.Writers = max(1, int(cfg.MaxConns)*2/3)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
