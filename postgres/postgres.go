@@ -707,9 +707,10 @@ func makeTextSafe(s string) string {
 
 // dialect is how the shared SQL meets PostgreSQL.
 var dialect = &sqlstore.Dialect{
-	Name:       "postgres",
-	Numbered:   true,
-	Concurrent: true,
+	Name:         "postgres",
+	Numbered:     true,
+	Concurrent:   true,
+	WritableWith: true,
 	UniqueViolation: func(err error) (string, bool) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" { // unique_violation
