@@ -64,6 +64,12 @@ type RunnerOptions struct {
 	Lease   time.Duration // how long a claim lasts before another runner may take the job (default 2m)
 	Poll    time.Duration // idle wait between claims when not woken (default 250ms)
 	Gather  time.Duration // after a wake-up, wait this long for more work before claiming (default 2ms)
+	// Batchers is how many batch transactions run at once (default 1).
+	// On a store whose write transactions run concurrently (PostgreSQL)
+	// a batch spends most of its time waiting for round trips, and
+	// several overlap them; claims skip each other's jobs. Through
+	// SQLite's single writer they would only wait for each other.
+	Batchers int
 	// Deliveries is how many notifications are sent at once (default
 	// 256), PerDestination the most of them to one destination (default
 	// 64; see delivery.go).
@@ -101,6 +107,9 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.Gather <= 0 {
 		o.Gather = 2 * time.Millisecond
 	}
+	if o.Batchers <= 0 {
+		o.Batchers = 1
+	}
 	if o.Deliveries <= 0 {
 		o.Deliveries = 256
 	}
@@ -130,8 +139,9 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	}
 	// The workers: a fixed pool, fed claimed jobs. busy counts the jobs
 	// handed to it and not finished, so a batch keeps no more jobs for
-	// the workers than they can start now.
-	todo := make(chan baoguan.Job, o.Workers)
+	// the workers than they can start now (each batcher may count the
+	// same free workers, hence the channel's room).
+	todo := make(chan baoguan.Job, o.Workers*o.Batchers)
 	var busy atomic.Int64
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -145,6 +155,17 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 			}
 		})
 	}
+	var bwg sync.WaitGroup
+	for range o.Batchers {
+		bwg.Go(func() { s.batcher(ctx, o, remote, todo, &busy) })
+	}
+	bwg.Wait()
+	return nil
+}
+
+// batcher claims and runs batches of jobs until ctx ends, handing the
+// jobs for the workers to todo.
+func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan struct{}, todo chan<- baoguan.Job, busy *atomic.Int64) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -162,8 +183,14 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 			busy.Add(1)
 			todo <- j
 		}
-		if out.claimed == o.Batch || out.woke {
+		if out.claimed == o.Batch {
+			if o.Batchers > 1 {
+				s.Wake() // a backlog: another batcher may claim beside this one
+			}
 			continue // there may be more due right now
+		}
+		if out.woke {
+			continue
 		}
 		if !timer.Stop() {
 			select {
@@ -175,7 +202,7 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 		woken := false
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-s.wake:
 			woken = true
 		case <-remote:
@@ -189,7 +216,7 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 			// keeps claims from becoming a write transaction per job.
 			select {
 			case <-ctx.Done():
-				return nil
+				return
 			case <-time.After(o.Gather):
 			}
 		}

@@ -12,17 +12,37 @@
 //
 // # Transactions
 //
-// Update runs fn in one READ COMMITTED transaction on its own connection and
-// commits; View runs in a READ ONLY REPEATABLE READ transaction, so a
-// multi-query read sees one snapshot and a write in View fails. Unlike the
-// SQLite store there is no group commit: concurrent Updates are concurrent
-// transactions, and PostgreSQL already shares one WAL flush among the
-// commits that wait for it at the same moment (with synchronous_commit=on a
-// commit still waits for its flush). Batching Updates into one transaction
-// on top of that would hold row locks longer across instances and serialise
-// every write through one connection for little gain. BEGIN is sent in one
+// View runs in a READ ONLY REPEATABLE READ transaction, so a multi-query
+// read sees one snapshot and a write in View fails. BEGIN is sent in one
 // batch with a transaction's first statement, so it costs no round trip of
 // its own: round trips, not rows, are what an order costs PostgreSQL.
+//
+// Update hands fn to one of a few writer goroutines (Options.Writers),
+// which commit concurrent Updates together (group commit, as the SQLite
+// store does): a writer takes a call, runs it in a READ COMMITTED
+// transaction on a pooled connection, then takes every call still waiting
+// (up to maxGroup, for at most maxGroupTime) and runs each inside a
+// SAVEPOINT of its own, sent in the batch of the call's first statement (so
+// it costs no round trip either), and commits once. A fn that fails — an
+// error, a panic, or a statement error it did not return — is rolled back
+// to its savepoint alone and its caller gets its error; the first call of a
+// group needs no savepoint, since rolling back the whole transaction undoes
+// it alone. One COMMIT, one WAL flush and one transaction's bookkeeping
+// thus serve many pushes, where each used to pay its own. Several writers,
+// rather than SQLite's one, because PostgreSQL runs transactions
+// concurrently: a long Update (a job batch) holds only its own writer, and
+// the database's two sides (round trips, WAL flushes) overlap.
+//
+// The price: locks an Update takes are held until its group commits, so
+// two groups (two writers, or two instances) can deadlock where two lone
+// transactions would only have waited for each other — the same order
+// pushed to two instances at once while another one is pushed to both the
+// other way round, say. PostgreSQL then fails one statement with
+// deadlock_detected; the writer runs that call again, once, in a
+// transaction of its own after its group has committed. A group's
+// statements run with no caller's context (a call already taken is
+// finished, as on SQLite); a call whose context ends before a writer takes
+// it is dropped and never runs. fn must not call Update itself.
 //
 // What keeps concurrent transactions, in one process or many, from
 // stepping on each other is in the SQL (package sqlstore): version-checked
@@ -86,11 +106,23 @@ import (
 	"github.com/baoguan/baoguan/sqlstore"
 )
 
+// Group commit (see the package comment): a group takes calls for at most
+// maxGroupTime after its first has run, so that its first caller does not
+// wait long for the commit, and at most maxGroup of them, so that the
+// savepoints of one transaction (and the job savepoints within them) stay
+// within the 64 subtransactions PostgreSQL tracks per backend without
+// spilling to pg_subtrans, which would slow every other session's
+// snapshots while the group is open.
+const (
+	maxGroup     = 48
+	maxGroupTime = 5 * time.Millisecond
+)
+
 // defaultMaxConns is the pool size when the URL sets no pool_max_conns:
-// enough connections that commits waiting for their WAL flush do not hold
-// up the rest, few enough that a handful of instances stay well inside the
+// enough connections for the group-commit writers (two thirds of them)
+// beside the reads, few enough that a handful of instances stay within the
 // server's default max_connections of 100.
-const defaultMaxConns = 16
+const defaultMaxConns = 24
 
 // ErrClosed is returned by Update and View after Close.
 var ErrClosed = errors.New("postgres: store is closed")
@@ -105,6 +137,10 @@ type Options struct {
 	// NotifyEvery is the least time between two job notifications this
 	// store sends (default 10ms).
 	NotifyEvery time.Duration
+	// Writers is how many group-commit writers run Updates (default: two
+	// thirds of the pool's connections; see the package comment). Each holds a
+	// pooled connection while its group runs.
+	Writers int
 }
 
 // DB is the PostgreSQL store. It is safe for concurrent use.
@@ -122,9 +158,14 @@ type DB struct {
 
 	selfMaintained bool // autovacuum is off: see maintain
 
-	commits, rollbacks, commitNanos atomic.Int64
+	calls     chan *call    // Updates waiting for a writer
+	groupTime time.Duration // maxGroupTime, but for tests
+	writers   sync.WaitGroup
+
+	commits, updates, rollbacks, retries, commitNanos atomic.Int64
 
 	closed  atomic.Bool
+	callsMu sync.RWMutex       // guards closed against sends on calls
 	cancel  context.CancelFunc // stops the listener and the notifier
 	bg      sync.WaitGroup
 	closeMu sync.Mutex
@@ -148,6 +189,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	cfg, err := parseConfig(o.URL)
 	if err != nil {
 		return nil, err
+	}
+	if o.Writers <= 0 {
+		// Two thirds of the pool: the rest serves Views, the notifier
+		// and maintenance.
+		o.Writers = max(1, int(cfg.MaxConns)*2/3)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -176,8 +222,13 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		announce:    make(chan struct{}, 1),
 		notifyEvery: o.NotifyEvery,
 		cancel:      cancel,
+		calls:       make(chan *call, 4*maxGroup),
+		groupTime:   maxGroupTime,
 
 		selfMaintained: autovacuum != "on",
+	}
+	for range o.Writers {
+		db.writers.Go(db.writer)
 	}
 	db.bg.Add(2)
 	go func() { defer db.bg.Done(); db.listen(bg) }()
@@ -198,59 +249,233 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	return db, nil
 }
 
-// Close stops listening and closes the pool, waiting for connections in
+// Close stops accepting Updates, lets the writers finish the calls already
+// queued, stops listening and closes the pool, waiting for connections in
 // use to be returned. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeMu.Lock()
 	defer db.closeMu.Unlock()
+	db.callsMu.Lock()
 	if db.closed.Swap(true) {
+		db.callsMu.Unlock()
 		return nil
 	}
+	close(db.calls)
+	db.callsMu.Unlock()
+	db.writers.Wait()
 	db.cancel()
 	db.bg.Wait()
 	db.pool.Close()
 	return nil
 }
 
-// Update runs fn in a write transaction and commits it. fn's writes commit
-// unless fn returns an error or panics, in which case they are rolled back
-// and the error is returned as is. fn runs once: a failed commit is
+// call is one Update waiting for a writer.
+type call struct {
+	fn    func(baoguan.Tx) error
+	state atomic.Int32 // callQueued → callTaken by a writer, or → callDropped by a cancelled caller
+	done  chan error   // buffered: the writer never waits for the caller
+}
+
+const (
+	callQueued int32 = iota
+	callTaken
+	callDropped
+)
+
+// Update runs fn in a write transaction, possibly shared with other
+// concurrent Updates (see the package comment), and commits it. fn's
+// writes commit unless fn returns an error or panics, in which case they
+// are rolled back and the error is returned as is. A failed commit is
 // reported, not retried.
 func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
-	if db.closed.Load() {
-		return ErrClosed
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+	c := &call{fn: fn, done: make(chan error, 1)}
+	db.callsMu.RLock()
+	if db.closed.Load() {
+		db.callsMu.RUnlock()
+		return ErrClosed
 	}
-	defer c.Release()
-	x := &conn{c: c, begin: "BEGIN"}
-	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
-	err = protect(t, fn)
-	t.End()
-	// Once fn has run, the caller must learn how its transaction ended, so
-	// neither the rollback nor the commit may be cut short by its context.
-	fin := context.WithoutCancel(ctx)
-	if err != nil {
-		x.end(fin, "ROLLBACK")
-		db.rollbacks.Add(1)
+	select {
+	case db.calls <- c:
+		db.callsMu.RUnlock()
+	case <-ctx.Done():
+		db.callsMu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-c.done:
 		return err
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(callQueued, callDropped) {
+			return ctx.Err()
+		}
+		// A writer has it already: its outcome is decided by the group,
+		// and the caller must learn whether it committed.
+		return <-c.done
 	}
-	t0 := time.Now()
-	if err := x.end(fin, "COMMIT"); err != nil {
-		db.rollbacks.Add(1)
-		return fmt.Errorf("postgres: commit: %w", err)
+}
+
+// writer runs groups of Updates until Close.
+func (db *DB) writer() {
+	for c := range db.calls {
+		if !c.state.CompareAndSwap(callQueued, callTaken) {
+			continue // its caller gave up waiting
+		}
+		// Calls that met a deadlock in the group run again, each alone.
+		for _, r := range db.runGroup(c, false) {
+			db.retries.Add(1)
+			db.runGroup(r, true)
+		}
 	}
-	db.commitNanos.Add(int64(time.Since(t0)))
-	db.commits.Add(1)
-	if t.Enqueued() > 0 {
+}
+
+// runGroup runs first (taken by the writer), and unless alone the calls
+// waiting behind it, in one transaction, commits and answers them. It returns the calls to run
+// again alone, unanswered: those that failed on a deadlock in a group.
+func (db *DB) runGroup(first *call, alone bool) (retry []*call) {
+	// The transaction outlives any single caller, so no caller's context
+	// may cancel it.
+	ctx := context.Background()
+	var (
+		live     []*call // the calls taken, in the order they ran
+		errs     []error // their outcomes
+		enqueued int     // jobs due now that committing calls enqueued
+	)
+	answer := func(fatal error) {
+		for i, c := range live {
+			if errs[i] != nil {
+				c.done <- errs[i]
+			} else {
+				c.done <- fatal
+			}
+		}
+	}
+	pc, err := db.pool.Acquire(ctx)
+	if err != nil {
+		first.done <- fmt.Errorf("postgres: %w", err)
+		return nil
+	}
+	defer pc.Release()
+	x := &conn{c: pc}
+	var start time.Time // when the group's first call had run
+	for c := first; c != nil; c = db.nextCall(alone, len(live), start) {
+		if c != first && !c.state.CompareAndSwap(callQueued, callTaken) {
+			continue // its caller gave up waiting
+		}
+		var n int
+		err, broken := db.runCall(x, c, &n)
+		if broken != nil {
+			// The connection or the transaction is lost: nothing of the
+			// group is written.
+			live, errs = append(live, c), append(errs, err)
+			db.rollbacks.Add(1)
+			answer(fmt.Errorf("postgres: %w", broken))
+			pc.Conn().PgConn().Close(ctx) // whatever state it is in, it is not reused
+			return retry
+		}
+		if !alone && isDeadlock(err) {
+			retry = append(retry, c)
+			continue
+		}
+		live, errs = append(live, c), append(errs, err)
+		if err == nil {
+			enqueued += n
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+	}
+	if x.open {
+		t0 := time.Now()
+		if err := x.end(ctx, "COMMIT"); err != nil {
+			db.rollbacks.Add(1)
+			answer(fmt.Errorf("postgres: commit: %w", err))
+			return retry
+		}
+		db.commitNanos.Add(int64(time.Since(t0)))
+		db.commits.Add(1)
+	}
+	for _, err := range errs {
+		if err == nil {
+			db.updates.Add(1)
+		}
+	}
+	answer(nil)
+	if enqueued > 0 {
 		db.announceJobs()
 	}
-	return nil
+	return retry
+}
+
+// nextCall returns a call waiting for a writer to add to the group of n
+// calls whose first had run at start, or nil when the group is complete.
+func (db *DB) nextCall(alone bool, n int, start time.Time) *call {
+	if alone || n >= maxGroup || !start.IsZero() && time.Since(start) >= db.groupTime {
+		return nil
+	}
+	select {
+	case c := <-db.calls:
+		return c
+	default:
+		return nil
+	}
+}
+
+// runCall runs one call's fn on the group's transaction x: in a savepoint
+// when calls before it in the group wrote, as the transaction's first
+// otherwise. It returns fn's outcome and how many jobs due now it
+// enqueued, or broken when the transaction could not be brought back to
+// where it was before fn.
+func (db *DB) runCall(x *conn, c *call, enqueued *int) (err, broken error) {
+	ctx := context.Background()
+	savepoint := x.open
+	switch {
+	case !savepoint:
+		x.pre = []string{"BEGIN"}
+	case x.savepoint:
+		// Release the previous call's savepoint in the same batch, so
+		// that savepoints do not nest.
+		x.pre = []string{"RELEASE SAVEPOINT fn", "SAVEPOINT fn"}
+	default:
+		x.pre = []string{"SAVEPOINT fn"}
+	}
+	sent := x.sent
+	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
+	err = protect(t, c.fn)
+	t.End()
+	if x.sent == sent {
+		return err, nil // fn ran no statement: nothing to undo
+	}
+	if savepoint {
+		x.savepoint = true
+	}
+	if err == nil && x.aborted() {
+		err = errAborted // a statement failed and fn went on
+	}
+	switch {
+	case err == nil:
+		*enqueued = t.Enqueued()
+	case savepoint:
+		if _, rerr := x.c.Exec(ctx, "ROLLBACK TO SAVEPOINT fn"); rerr != nil {
+			return err, rerr
+		}
+	default:
+		// The transaction's first call: rolling all of it back undoes
+		// this call alone.
+		if rerr := x.end(ctx, "ROLLBACK"); rerr != nil {
+			return err, rerr
+		}
+		db.rollbacks.Add(1)
+	}
+	return err, nil
+}
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected.
+func isDeadlock(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "40P01"
 }
 
 // View runs fn in a read-only transaction that sees one snapshot.
@@ -263,7 +488,7 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	defer c.Release()
-	x := &conn{c: c, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
+	x := &conn{c: c, pre: []string{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
 	err = protect(t, fn)
 	t.End()
@@ -274,8 +499,10 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 
 // Stats describes the store's write transactions and its pool so far.
 type Stats struct {
-	Commits    int64         // Update transactions committed
-	Rollbacks  int64         // Update transactions rolled back (fn failed, or the commit did)
+	Commits    int64         // write transactions (groups of Updates) committed
+	Updates    int64         // Update calls committed; Updates/Commits is the mean group size
+	Rollbacks  int64         // write transactions rolled back (the first fn failed, or the commit did)
+	Retries    int64         // Update calls run again alone after a deadlock in their group
 	CommitTime time.Duration // time spent in COMMIT, the WAL flush included
 	// PoolWait is the time callers spent waiting for a connection because
 	// all MaxConns were in use; when it grows with load, the pool is the
@@ -287,7 +514,8 @@ type Stats struct {
 // Stats returns transaction and pool statistics.
 func (db *DB) Stats() Stats {
 	ps := db.pool.Stat()
-	return Stats{Commits: db.commits.Load(), Rollbacks: db.rollbacks.Load(), CommitTime: time.Duration(db.commitNanos.Load()),
+	return Stats{Commits: db.commits.Load(), Updates: db.updates.Load(), Rollbacks: db.rollbacks.Load(),
+		Retries: db.retries.Load(), CommitTime: time.Duration(db.commitNanos.Load()),
 		PoolWait: ps.EmptyAcquireWaitTime(), MaxConns: ps.MaxConns()}
 }
 
@@ -305,34 +533,50 @@ func protect(t *sqlstore.Tx, fn func(baoguan.Tx) error) (err error) {
 
 // conn is one transaction on a pooled connection, as package sqlstore
 // uses it. The transaction is begun lazily: BEGIN travels in one batch
-// with the first statement, which saves a round trip per transaction (there
-// are about ten per order), and a function that runs no statement costs
-// nothing.
+// with the first statement, which saves a round trip per transaction, and
+// a function that runs no statement costs nothing. A group's savepoints
+// travel the same way.
 type conn struct {
-	c     *pgxpool.Conn
-	begin string // the BEGIN still to send; "" once sent
+	c         *pgxpool.Conn
+	pre       []string // statements to send in one batch with the next one: BEGIN, SAVEPOINT
+	open      bool     // BEGIN was sent and the transaction not ended
+	savepoint bool     // SAVEPOINT fn was sent in the transaction
+	sent      int      // statements sent, pre not counted
 }
 
-// first sends BEGIN and q together and returns the results of q; close
+// first sends pre and q together and returns the results of q; close
 // ends the batch once they are read.
 func (c *conn) first(ctx context.Context, q string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.Queue(c.begin)
+	for _, p := range c.pre {
+		b.Queue(p)
+		if strings.HasPrefix(p, "BEGIN") {
+			c.open = true
+		}
+	}
 	b.Queue(q, args...)
-	c.begin = ""
+	n := len(c.pre)
+	c.pre = nil
 	br := c.c.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, err
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
 	}
 	return br, nil
 }
 
+// aborted reports whether a statement failed in the transaction and it
+// now refuses every statement but a rollback.
+func (c *conn) aborted() bool { return c.c.Conn().PgConn().TxStatus() == 'E' }
+
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	args = textSafe(args)
+	c.sent++
 	var tag pgconn.CommandTag
 	var err error
-	if c.begin != "" {
+	if c.pre != nil {
 		br, berr := c.first(ctx, q, args)
 		if berr != nil {
 			return 0, berr
@@ -350,7 +594,8 @@ func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 
 func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	args = textSafe(args)
-	if c.begin != "" {
+	c.sent++
+	if c.pre != nil {
 		br, err := c.first(ctx, q, args)
 		if err != nil {
 			return nil, err
@@ -373,9 +618,10 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 // COMMIT of a transaction that an error had already aborted is answered
 // ROLLBACK by the server, without an error: that is reported as one.
 func (c *conn) end(ctx context.Context, how string) error {
-	if c.begin != "" {
+	if !c.open {
 		return nil // never begun: nothing to end
 	}
+	c.open, c.savepoint, c.pre = false, false, nil
 	tag, err := c.c.Exec(ctx, how)
 	if err != nil {
 		return err
@@ -461,9 +707,10 @@ func makeTextSafe(s string) string {
 
 // dialect is how the shared SQL meets PostgreSQL.
 var dialect = &sqlstore.Dialect{
-	Name:       "postgres",
-	Numbered:   true,
-	Concurrent: true,
+	Name:         "postgres",
+	Numbered:     true,
+	Concurrent:   true,
+	WritableWith: true,
 	UniqueViolation: func(err error) (string, bool) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" { // unique_violation

@@ -568,3 +568,151 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// waitQueued waits until n Update calls wait for a writer of db.
+func waitQueued(t *testing.T, db *postgres.DB, n int) {
+	t.Helper()
+	for i := 0; db.Queued() < n; i++ {
+		if i == 10000 {
+			t.Fatalf("%d Update calls queued, want %d", db.Queued(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGroupCommit: Updates that wait for the writer while it runs one are
+// committed together, in one transaction, and each that fails — by its
+// error, a panic, or a statement error it ignored — is rolled back alone
+// while the others commit.
+func TestGroupCommit(t *testing.T) {
+	db := openTest(t, postgres.Options{Writers: 1})
+	db.SetGroupTime(time.Hour) // every call queued joins the group
+	ctx := context.Background()
+	before := db.Stats()
+	hold, holding := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		err := db.Update(ctx, func(tx baoguan.Tx) error {
+			if err := tx.CreateMerchant(&baoguan.Merchant{No: "first", Name: "first"}); err != nil {
+				return err
+			}
+			close(holding)
+			<-hold
+			return nil
+		})
+		if err != nil {
+			t.Errorf("first Update: %v", err)
+		}
+	})
+	<-holding
+	const n = 20
+	boom := errors.New("boom")
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = db.Update(ctx, func(tx baoguan.Tx) error {
+				if err := tx.CreateMerchant(&baoguan.Merchant{No: fmt.Sprint("m", i), Name: fmt.Sprint("m", i)}); err != nil {
+					return err
+				}
+				switch i % 5 {
+				case 0:
+					return boom
+				case 1:
+					panic("boom")
+				case 2:
+					_ = tx.AddAttempt(&baoguan.Attempt{EventID: 12345}) // no such event: the statement fails, ignored
+				}
+				return nil
+			})
+		})
+	}
+	waitQueued(t, db, n)
+	close(hold)
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case i%5 == 0 && !errors.Is(err, boom):
+			t.Errorf("Update %d returning an error: %v", i, err)
+		case (i%5 == 1 || i%5 == 2) && err == nil:
+			t.Errorf("Update %d (panic or failed statement) reported success", i)
+		case i%5 > 2 && err != nil:
+			t.Errorf("good Update %d: %v", i, err)
+		}
+	}
+	err := db.View(ctx, func(tx baoguan.Tx) error {
+		if _, err := tx.MerchantByNo("first"); err != nil {
+			t.Errorf("merchant of the first Update: %v", err)
+		}
+		for i := range n {
+			_, err := tx.MerchantByNo(fmt.Sprint("m", i))
+			switch {
+			case i%5 <= 2 && baoguan.ErrorCode(err) != baoguan.ENOTFOUND:
+				t.Errorf("merchant of failed Update %d: %v", i, err)
+			case i%5 > 2 && err != nil:
+				t.Errorf("merchant of good Update %d: %v", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := db.Stats()
+	// The calls queued while the first ran join its group (n is below
+	// maxGroup): one transaction, one commit.
+	if commits, updates := after.Commits-before.Commits, after.Updates-before.Updates; commits != 1 || updates != 1+2*n/5 {
+		t.Errorf("%d commits for %d committed Updates, want 1 for %d", commits, updates, 1+2*n/5)
+	}
+}
+
+// TestGroupDeadlockRetried: two instances' groups that wait for each
+// other's locks deadlock; PostgreSQL fails one statement, and that
+// Update runs again alone instead of failing, here finding the key the
+// other instance committed meanwhile.
+func TestGroupDeadlockRetried(t *testing.T) {
+	dbURL, keys := testURL(t), testKeys(t)
+	a := openTest(t, postgres.Options{URL: dbURL, Keys: keys, Writers: 1})
+	b := openTest(t, postgres.Options{URL: dbURL, Keys: keys, Writers: 1})
+	ctx := context.Background()
+	create := func(no string) func(tx baoguan.Tx) error {
+		return func(tx baoguan.Tx) error { return tx.CreateMerchant(&baoguan.Merchant{No: no, Name: no}) }
+	}
+	// Each instance's group first takes a key and holds it, then an
+	// Update queued behind it inserts the other instance's key.
+	var wg sync.WaitGroup
+	hold := func(db *postgres.DB, no string) (release func()) {
+		held, release2 := make(chan struct{}), make(chan struct{})
+		wg.Go(func() {
+			err := db.Update(ctx, func(tx baoguan.Tx) error {
+				if err := create(no)(tx); err != nil {
+					return err
+				}
+				close(held)
+				<-release2
+				return nil
+			})
+			if err != nil {
+				t.Errorf("Update holding %s: %v", no, err)
+			}
+		})
+		<-held
+		return func() { close(release2) }
+	}
+	releaseA, releaseB := hold(a, "X"), hold(b, "Y")
+	var errA, errB error
+	wg.Go(func() { errA = a.Update(ctx, create("Y")) })
+	wg.Go(func() { errB = b.Update(ctx, create("X")) })
+	waitQueued(t, a, 1)
+	waitQueued(t, b, 1)
+	releaseA()
+	releaseB()
+	wg.Wait()
+	for _, err := range []error{errA, errB} {
+		if baoguan.ErrorCode(err) != baoguan.ECONFLICT {
+			t.Errorf("Update of the other instance's key: %v, want ECONFLICT duplicate", err)
+		}
+	}
+	if r := a.Stats().Retries + b.Stats().Retries; r != 1 {
+		t.Errorf("%d Updates run again after a deadlock, want 1", r)
+	}
+}

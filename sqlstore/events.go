@@ -310,15 +310,55 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 // the attempt. ECONFLICT reason lease_lost when the event was redelivered,
 // written or taken over meanwhile.
 func (t *Tx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) error {
+	if t.d.WritableWith {
+		return t.recordAttemptWith(e, a, lease)
+	}
 	n, err := t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease))
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "lease_lost",
-			Message: "event " + itoa(e.ID) + " was written or leased again while it was being delivered; this attempt is not recorded"}
+		return leaseLost(e.ID)
 	}
 	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
 	a.EventID = e.ID
 	return t.AddAttempt(a)
+}
+
+// leaseLost is RecordAttempt's ECONFLICT when the lease was lost.
+func leaseLost(id int64) error {
+	return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "lease_lost",
+		Message: "event " + itoa(id) + " was written or leased again while it was being delivered; this attempt is not recorded"}
+}
+
+// qRecordAttemptWith is RecordAttempt in one statement: the attempt is
+// inserted only when the event's update found it still leased.
+const qRecordAttemptWith = `WITH e AS (` + qRecordEvent + `
+RETURNING id)
+INSERT INTO attempts (event_id, at, status, latency_ms, error, response)
+SELECT id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM e
+RETURNING id`
+
+// recordAttemptWith is RecordAttempt where the dialect has data-modifying
+// WITH (PostgreSQL): one round trip per delivery instead of two.
+func (t *Tx) recordAttemptWith(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) error {
+	if a.At.IsZero() {
+		a.At = t.now
+	}
+	sl := t.sealer()
+	errText, resp := sl.seal(a.Error), sl.seal(a.Response)
+	if sl.err != nil {
+		return sl.err
+	}
+	id, inserted, err := t.insertID(qRecordAttemptWith, []any{string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease),
+		ms(a.At), a.Status, a.LatencyMS, errText, resp})
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		return leaseLost(e.ID)
+	}
+	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
+	a.EventID, a.ID = e.ID, id
+	return nil
 }

@@ -57,6 +57,10 @@ type Dialect struct {
 	// that "read the key, then insert it" cannot interleave with another
 	// transaction doing the same.
 	Concurrent bool
+	// WritableWith is true when a WITH clause may hold an INSERT, UPDATE
+	// or DELETE (PostgreSQL), so that two dependent writes cost one
+	// statement: RecordAttempt uses it.
+	WritableWith bool
 
 	bound sync.Map // query text → the same query with numbered placeholders
 }

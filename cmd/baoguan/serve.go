@@ -28,6 +28,11 @@ import (
 // notifyTimeout bounds one notification delivery, reading the answer included.
 const notifyTimeout = 10 * time.Second
 
+// postgresBatchers is how many job batches a server on PostgreSQL runs at
+// once (core.RunnerOptions.Batchers): a batch waits on round trips most
+// of its time, and a few side by side overlap them.
+const postgresBatchers = 4
+
 func newServeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -171,8 +176,13 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		defer wg.Done()
 		// One server at a time runs on a SQLite file, so jobs it finds
 		// claimed at start-up were a crashed server's (see Exclusive).
-		runErr <- svc.Run(runCtx, core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease,
-			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite})
+		// PostgreSQL runs batches side by side (see Batchers).
+		o := core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease,
+			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite}
+		if cfg.DBKind == dbPostgres {
+			o.Batchers = postgresBatchers
+		}
+		runErr <- svc.Run(runCtx, o)
 	}()
 
 	serveErr := make(chan error, 1)

@@ -154,8 +154,8 @@ func dbHasData(path string) bool {
 
 // registerStoreMetrics exposes how the store commits. For SQLite: the
 // group-commit transactions, the Update calls they carried, and the time
-// spent in COMMIT. For PostgreSQL every Update is its own transaction, so
-// the two counters are equal; the pool's waiting time is added.
+// spent in COMMIT. PostgreSQL's store commits groups too; its rollbacks,
+// deadlock retries and the pool's waiting time are added.
 func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
@@ -172,14 +172,16 @@ func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 		)
 	case *postgres.DB:
 		reg.MustRegister(
-			counter("baoguan_store_commits_total", "Write transactions committed (one per Update).",
+			counter("baoguan_store_commits_total", "Write transactions committed (groups).",
 				func() float64 { return float64(db.Stats().Commits) }),
-			counter("baoguan_store_updates_total", "Update calls committed; equal to commits, PostgreSQL has no group commit.",
-				func() float64 { return float64(db.Stats().Commits) }),
+			counter("baoguan_store_updates_total", "Update calls committed; divided by commits, the mean group size.",
+				func() float64 { return float64(db.Stats().Updates) }),
 			counter("baoguan_store_commit_seconds_total", "Time spent in COMMIT (the WAL flush).",
 				func() float64 { return db.Stats().CommitTime.Seconds() }),
 			counter("baoguan_store_rollbacks_total", "Write transactions rolled back.",
 				func() float64 { return float64(db.Stats().Rollbacks) }),
+			counter("baoguan_store_deadlock_retries_total", "Update calls run again alone after a deadlock in their group.",
+				func() float64 { return float64(db.Stats().Retries) }),
 			counter("baoguan_store_pool_wait_seconds_total", "Time spent waiting for a free pooled connection; if it grows, raise pool_max_conns.",
 				func() float64 { return db.Stats().PoolWait.Seconds() }),
 		)
