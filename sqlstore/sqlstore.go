@@ -339,19 +339,32 @@ func (s *sealer) openOrPlain(v string) string {
 // sealBytes seals a body kept in a BLOB/BYTEA column: the sealed text's
 // bytes, never nil (the columns are NOT NULL, and a nil slice binds as NULL).
 func (s *sealer) sealBytes(b []byte) []byte {
-	if len(b) == 0 {
+	if len(b) == 0 || s.err != nil {
 		return []byte{}
 	}
-	return []byte(s.seal(string(b)))
+	out, err := s.keys.SealBytes(b)
+	if err != nil {
+		s.err = fmt.Errorf("%s: seal: %w", s.name, err)
+		return []byte{}
+	}
+	return out
 }
 
 // openBytes opens what sealBytes stored; a body written in plaintext by an
 // earlier version (until Reseal seals it) reads as it is.
 func (s *sealer) openBytes(b []byte) []byte {
-	if len(b) == 0 || !keyring.IsSealed(string(b)) {
+	if len(b) == 0 || !keyring.IsSealedBytes(b) {
 		return b
 	}
-	return []byte(s.open(string(b)))
+	if s.err != nil {
+		return []byte{}
+	}
+	out, err := s.keys.OpenBytes(b)
+	if err != nil {
+		s.err = fmt.Errorf("%s: open sealed column: %w", s.name, err)
+		return []byte{}
+	}
+	return out
 }
 
 // notFound is the ENOTFOUND error every lookup returns.
