@@ -67,7 +67,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
-	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min")
+	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
