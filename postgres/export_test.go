@@ -7,7 +7,7 @@ import "time"
 func (db *DB) Listening() bool { return db.listening.Load() }
 
 // Queued is how many Update calls wait for a writer.
-func (db *DB) Queued() int { return len(db.calls) }
+func (db *DB) Queued() int { return db.calls.Len() }
 
 // SetGroupTime sets how long a group takes calls after its first has run
 // (maxGroupTime), so that a test's group does not depend on the machine's

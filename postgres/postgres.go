@@ -158,14 +158,13 @@ type DB struct {
 
 	selfMaintained bool // autovacuum is off: see maintain
 
-	calls     chan *call    // Updates waiting for a writer
-	groupTime time.Duration // maxGroupTime, but for tests
+	calls     *sqlstore.Queue // Updates waiting for a writer
+	groupTime time.Duration   // maxGroupTime, but for tests
 	writers   sync.WaitGroup
 
 	commits, updates, rollbacks, retries, commitNanos atomic.Int64
 
 	closed  atomic.Bool
-	callsMu sync.RWMutex       // guards closed against sends on calls
 	cancel  context.CancelFunc // stops the listener and the notifier
 	bg      sync.WaitGroup
 	closeMu sync.Mutex
@@ -222,7 +221,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		announce:    make(chan struct{}, 1),
 		notifyEvery: o.NotifyEvery,
 		cancel:      cancel,
-		calls:       make(chan *call, 4*maxGroup),
+		calls:       sqlstore.NewQueue(4 * maxGroup),
 		groupTime:   maxGroupTime,
 
 		selfMaintained: autovacuum != "on",
@@ -255,13 +254,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.closeMu.Lock()
 	defer db.closeMu.Unlock()
-	db.callsMu.Lock()
 	if db.closed.Swap(true) {
-		db.callsMu.Unlock()
 		return nil
 	}
-	close(db.calls)
-	db.callsMu.Unlock()
+	db.calls.Close()
 	db.writers.Wait()
 	db.cancel()
 	db.bg.Wait()
@@ -269,58 +265,19 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// call is one Update waiting for a writer.
-type call struct {
-	fn    func(baoguan.Tx) error
-	state atomic.Int32 // callQueued → callTaken by a writer, or → callDropped by a cancelled caller
-	done  chan error   // buffered: the writer never waits for the caller
-}
-
-const (
-	callQueued int32 = iota
-	callTaken
-	callDropped
-)
-
 // Update runs fn in a write transaction, possibly shared with other
 // concurrent Updates (see the package comment), and commits it. fn's
 // writes commit unless fn returns an error or panics, in which case they
 // are rolled back and the error is returned as is. A failed commit is
 // reported, not retried.
 func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c := &call{fn: fn, done: make(chan error, 1)}
-	db.callsMu.RLock()
-	if db.closed.Load() {
-		db.callsMu.RUnlock()
-		return ErrClosed
-	}
-	select {
-	case db.calls <- c:
-		db.callsMu.RUnlock()
-	case <-ctx.Done():
-		db.callsMu.RUnlock()
-		return ctx.Err()
-	}
-	select {
-	case err := <-c.done:
-		return err
-	case <-ctx.Done():
-		if c.state.CompareAndSwap(callQueued, callDropped) {
-			return ctx.Err()
-		}
-		// A writer has it already: its outcome is decided by the group,
-		// and the caller must learn whether it committed.
-		return <-c.done
-	}
+	return db.calls.Submit(ctx, fn, ErrClosed)
 }
 
 // writer runs groups of Updates until Close.
 func (db *DB) writer() {
-	for c := range db.calls {
-		if !c.state.CompareAndSwap(callQueued, callTaken) {
+	for c := range db.calls.Calls() {
+		if !c.Take() {
 			continue // its caller gave up waiting
 		}
 		// Calls that met a deadlock in the group run again, each alone.
@@ -334,34 +291,34 @@ func (db *DB) writer() {
 // runGroup runs first (taken by the writer), and unless alone the calls
 // waiting behind it, in one transaction, commits and answers them. It returns the calls to run
 // again alone, unanswered: those that failed on a deadlock in a group.
-func (db *DB) runGroup(first *call, alone bool) (retry []*call) {
+func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call) {
 	// The transaction outlives any single caller, so no caller's context
 	// may cancel it.
 	ctx := context.Background()
 	var (
-		live     []*call // the calls taken, in the order they ran
-		errs     []error // their outcomes
-		enqueued int     // jobs due now that committing calls enqueued
+		live     []*sqlstore.Call // the calls taken, in the order they ran
+		errs     []error          // their outcomes
+		enqueued int              // jobs due now that committing calls enqueued
 	)
 	answer := func(fatal error) {
 		for i, c := range live {
 			if errs[i] != nil {
-				c.done <- errs[i]
+				c.Answer(errs[i])
 			} else {
-				c.done <- fatal
+				c.Answer(fatal)
 			}
 		}
 	}
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
-		first.done <- fmt.Errorf("postgres: %w", err)
+		first.Answer(fmt.Errorf("postgres: %w", err))
 		return nil
 	}
 	defer pc.Release()
 	x := &conn{c: pc}
 	var start time.Time // when the group's first call had run
 	for c := first; c != nil; c = db.nextCall(alone, len(live), start) {
-		if c != first && !c.state.CompareAndSwap(callQueued, callTaken) {
+		if c != first && !c.Take() {
 			continue // its caller gave up waiting
 		}
 		var n int
@@ -411,12 +368,12 @@ func (db *DB) runGroup(first *call, alone bool) (retry []*call) {
 
 // nextCall returns a call waiting for a writer to add to the group of n
 // calls whose first had run at start, or nil when the group is complete.
-func (db *DB) nextCall(alone bool, n int, start time.Time) *call {
+func (db *DB) nextCall(alone bool, n int, start time.Time) *sqlstore.Call {
 	if alone || n >= maxGroup || !start.IsZero() && time.Since(start) >= db.groupTime {
 		return nil
 	}
 	select {
-	case c := <-db.calls:
+	case c := <-db.calls.Calls():
 		return c
 	default:
 		return nil
@@ -428,7 +385,7 @@ func (db *DB) nextCall(alone bool, n int, start time.Time) *call {
 // otherwise. It returns fn's outcome and how many jobs due now it
 // enqueued, or broken when the transaction could not be brought back to
 // where it was before fn.
-func (db *DB) runCall(x *conn, c *call, enqueued *int) (err, broken error) {
+func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken error) {
 	ctx := context.Background()
 	savepoint := x.open
 	switch {
@@ -443,7 +400,7 @@ func (db *DB) runCall(x *conn, c *call, enqueued *int) (err, broken error) {
 	}
 	sent := x.sent
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
-	err = protect(t, c.fn)
+	err = protect(t, c.Fn)
 	t.End()
 	if x.sent == sent {
 		return err, nil // fn ran no statement: nothing to undo

@@ -60,7 +60,6 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -99,10 +98,8 @@ type DB struct {
 
 	groups, ncalls, commitNanos atomic.Int64 // group-commit statistics
 
-	mu      sync.RWMutex // guards closed against sends on calls
-	closed  bool
-	calls   chan *call
-	stopped chan struct{} // closed when the writer goroutine has exited
+	calls   *sqlstore.Queue // Updates waiting for the writer
+	stopped chan struct{}   // closed when the writer goroutine has exited
 }
 
 var _ baoguan.Store = (*DB)(nil)
@@ -145,7 +142,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		w: w, r: r, keys: o.Keys, now: o.Now, wcache: newStmtCache(w), rcache: newStmtCache(r),
 		// A buffer several groups deep keeps callers from blocking on the
 		// send while the writer is busy committing.
-		calls:   make(chan *call, 4*maxGroup),
+		calls:   sqlstore.NewQueue(4 * maxGroup),
 		stopped: make(chan struct{}),
 	}
 	go db.writer()
@@ -252,74 +249,27 @@ func openReaders(ctx context.Context, path string, n int) (*sql.DB, error) {
 // Close stops accepting calls, lets the writer finish the calls already
 // queued, and closes the connections. It is safe to call more than once.
 func (db *DB) Close() error {
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
+	if !db.calls.Close() {
 		<-db.stopped
 		return nil
 	}
-	db.closed = true
-	close(db.calls)
-	db.mu.Unlock()
 	<-db.stopped
 	db.wcache.close()
 	db.rcache.close()
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
-// call is one Update waiting for the writer.
-type call struct {
-	fn    func(baoguan.Tx) error
-	state atomic.Int32 // callQueued → callTaken by the writer, or → callDropped by a cancelled caller
-	done  chan error   // buffered: the writer never waits for the caller
-}
-
-const (
-	callQueued int32 = iota
-	callTaken
-	callDropped
-)
-
 // Update runs fn in a write transaction, possibly shared with other
 // concurrent Updates (see the package comment). fn's writes commit unless fn
 // returns an error or panics, in which case they are rolled back and the
 // error is returned as is.
 func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c := &call{fn: fn, done: make(chan error, 1)}
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return ErrClosed
-	}
-	select {
-	case db.calls <- c:
-		db.mu.RUnlock()
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
-	}
-	select {
-	case err := <-c.done:
-		return err
-	case <-ctx.Done():
-		if c.state.CompareAndSwap(callQueued, callDropped) {
-			return ctx.Err()
-		}
-		// The writer has it already: its outcome is decided by the
-		// group, and the caller must learn whether it committed.
-		return <-c.done
-	}
+	return db.calls.Submit(ctx, fn, ErrClosed)
 }
 
 // View runs fn in a read transaction on the read pool; writes fail.
 func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
-	db.mu.RLock()
-	closed := db.closed
-	db.mu.RUnlock()
-	if closed {
+	if db.calls.Closed() {
 		return ErrClosed
 	}
 	stx, err := db.r.BeginTx(ctx, nil)
@@ -338,13 +288,13 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 // writer is the single goroutine that owns the write connection.
 func (db *DB) writer() {
 	defer close(db.stopped)
-	group := make([]*call, 0, maxGroup)
-	for c := range db.calls {
+	group := make([]*sqlstore.Call, 0, maxGroup)
+	for c := range db.calls.Calls() {
 		group = append(group[:0], c)
 	drain:
 		for len(group) < maxGroup {
 			select {
-			case c, ok := <-db.calls:
+			case c, ok := <-db.calls.Calls():
 				if !ok {
 					break drain
 				}
@@ -359,10 +309,10 @@ func (db *DB) writer() {
 }
 
 // commitGroup runs the calls of one group in one transaction.
-func (db *DB) commitGroup(group []*call) {
+func (db *DB) commitGroup(group []*sqlstore.Call) {
 	live := group[:0]
 	for _, c := range group {
-		if c.state.CompareAndSwap(callQueued, callTaken) {
+		if c.Take() {
 			live = append(live, c)
 		}
 	}
@@ -373,9 +323,9 @@ func (db *DB) commitGroup(group []*call) {
 	answer := func(fatal error) {
 		for i, c := range live {
 			if errs[i] == nil {
-				c.done <- fatal
+				c.Answer(fatal)
 			} else {
-				c.done <- errs[i]
+				c.Answer(errs[i])
 			}
 		}
 	}
@@ -398,7 +348,7 @@ func (db *DB) commitGroup(group []*call) {
 			return
 		}
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
-		errs[i] = protect(t, c.fn)
+		errs[i] = protect(t, c.Fn)
 		t.End()
 		if errs[i] != nil {
 			if err := x.savepoint(ctx, "ROLLBACK TO fn"); err != nil {
