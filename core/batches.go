@@ -38,12 +38,13 @@ import (
 //     answered as a repeat of a stored batch is.
 const (
 	// DefaultBatchChunk is how many orders one transaction of a batch
-	// upload stores. Stored with one statement per table (storeChunk),
-	// 500 orders hold SQLite's writer about 20 ms on the benchmark's
-	// machine (some 40 µs an order), as 200 did when every order took
-	// its own statements (110 µs); fewer chunks also mean fewer turns
-	// behind the pushes queued for the writer.
-	DefaultBatchChunk = 500
+	// upload stores. Each chunk waits for its turn at SQLite's writer
+	// behind the pushes queued meanwhile (a group commit or so each), so
+	// with 64 clients pushing, the number of chunks, not their size, set
+	// an upload's time. Stored with one statement per table (storeChunk),
+	// 1,000 orders hold the writer some 40–60 ms on the benchmark's
+	// machine, within what pushes beside an upload may wait.
+	DefaultBatchChunk = 1000
 	// batchLease is how long a loader may take over one chunk before a
 	// repeat of the upload may take its batch over.
 	batchLease = 30 * time.Second

@@ -14,7 +14,8 @@ import (
 // nothing else writing: the checks and the chunks' transactions, without
 // HTTP and JSON; held, and paid with the upload. It reports the longest
 // transaction of an upload (max_tx_ms), which is how long pushes beside it
-// may wait for the store's writer. Run with -cpuprofile to see where an
+// may wait for the store's writer, and the time its transactions ran
+// (write_ms/op). Run with -cpuprofile to see where an
 // upload's own time goes.
 func BenchmarkCreateBatch(b *testing.B) {
 	b.Run("held", func(b *testing.B) { benchmarkCreateBatch(b, false) })
@@ -53,7 +54,7 @@ func benchBatch(pay bool) core.BatchInput {
 }
 
 func benchmarkCreateBatch(b *testing.B, pay bool) {
-	var longest time.Duration
+	var longest, write time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		e := newEnv(b, 0)
@@ -65,6 +66,8 @@ func benchmarkCreateBatch(b *testing.B, pay bool) {
 			b.Fatal(err)
 		}
 		longest = max(longest, tm.Longest)
+		write += tm.Write
 	}
 	b.ReportMetric(float64(longest.Microseconds())/1000, "max_tx_ms")
+	b.ReportMetric(float64(write.Microseconds())/1000/float64(b.N), "write_ms/op")
 }

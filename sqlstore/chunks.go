@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/baoguan/baoguan"
 )
@@ -36,7 +38,15 @@ const maxRowsPerInsert = 128
 // with suffix after the values (ON CONFLICT …, RETURNING …), and calls
 // scan for every row the statements return. Every row has the same Go
 // types column by column.
-func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, scan func(Scanner) error) error {
+//
+// shared names columns that new rows usually hold the same value in (the
+// merchant, the batch, the states and times of a new row, the empty
+// payment). On SQLite, where binding a value costs a call into the
+// driver, a statement whose rows do agree on all of them binds each once
+// (?1, ?2, … for those, numbered parameters for the rest); otherwise, and
+// on PostgreSQL, every value is bound. Either way each table has a bounded
+// set of statement texts.
+func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, shared []int, scan func(Scanner) error) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -53,30 +63,121 @@ func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, scan func(Scan
 		for n > len(rows) {
 			n /= 2
 		}
-		var sb strings.Builder
-		sb.Grow(len(table) + len(cols) + len(suffix) + n*(3*width+3) + 32)
-		sb.WriteString("INSERT INTO ")
-		sb.WriteString(table)
-		sb.WriteString(" (")
-		sb.WriteString(cols)
-		sb.WriteString(") VALUES ")
-		row := "(" + placeholders(width) + ")"
-		args := make([]any, 0, n*width)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(row)
-			args = append(args, rows[i]...)
+		share := shared
+		if !agree(rows[:n], shared) {
+			share = nil
 		}
-		sb.WriteString("\n")
-		sb.WriteString(suffix)
-		if err := t.each(sb.String(), args, scan); err != nil {
+		q := multiRowInsert(table, cols, suffix, width, n, share)
+		args := make([]any, 0, len(share)+n*(width-len(share)))
+		for _, c := range share {
+			args = append(args, rows[0][c])
+		}
+		for _, r := range rows[:n] {
+			if share == nil {
+				args = append(args, r...)
+				continue
+			}
+			for c, v := range r {
+				if !slices.Contains(share, c) {
+					args = append(args, v)
+				}
+			}
+		}
+		if err := t.each(q, args, scan); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// agree reports whether rows hold equal values in every column of cols
+// (values of comparable kinds only: a []byte never agrees).
+func agree(rows [][]any, cols []int) bool {
+	for _, c := range cols {
+		v := rows[0][c]
+		if _, ok := v.([]byte); ok {
+			return false
+		}
+		for _, r := range rows[1:] {
+			if r[c] != v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// multiRowText caches the SQLite statements of insertRows: a table has at
+// most sixteen (eight row counts, shared values or not).
+var multiRowText sync.Map // multiRowKey → string
+
+type multiRowKey struct {
+	table  string
+	n      int
+	shared bool
+}
+
+// multiRowInsert is INSERT INTO table (cols) with n rows of width values.
+// Without shared columns: VALUES (?, …), (?, …), …. With them: the shared
+// values bound once in a one-row subquery, the others in VALUES rows,
+// joined: INSERT … SELECT s.c1, v.column1, … FROM (SELECT ? AS c1, …) AS s,
+// (VALUES (?, …), …) AS v. (Numbered parameters, ?1 repeated in every row,
+// would say the same, but SQLite's parser looks each number up in a list,
+// which made preparing a statement of thousands of them take a tenth of a
+// second.)
+func multiRowInsert(table, cols, suffix string, width, n int, shared []int) string {
+	key := multiRowKey{table, n, shared != nil}
+	if q, ok := multiRowText.Load(key); ok {
+		return q.(string)
+	}
+	var sb strings.Builder
+	sb.Grow(len(table) + len(cols) + len(suffix) + n*(3*width+4) + 16*width + 64)
+	sb.WriteString("INSERT INTO ")
+	sb.WriteString(table)
+	sb.WriteString(" (")
+	sb.WriteString(cols)
+	sb.WriteString(") ")
+	row := "(" + placeholders(width-len(shared)) + ")"
+	if shared != nil {
+		sb.WriteString("SELECT ")
+		k := 0
+		for c := 0; c < width; c++ {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			if slices.Contains(shared, c) {
+				sb.WriteString("s.c" + strconv.Itoa(c))
+			} else {
+				k++
+				sb.WriteString("v.column" + strconv.Itoa(k))
+			}
+		}
+		sb.WriteString(" FROM (SELECT ")
+		for i, c := range shared {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("? AS c" + strconv.Itoa(c))
+		}
+		sb.WriteString(") AS s, (")
+	}
+	sb.WriteString("VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(row)
+	}
+	if shared != nil {
+		// WHERE true: SQLite reads ON CONFLICT after a bare FROM as a join
+		// constraint.
+		sb.WriteString(") AS v WHERE true")
+	}
+	sb.WriteString("\n")
+	sb.WriteString(suffix)
+	q, _ := multiRowText.LoadOrStore(key, sb.String())
+	return q.(string)
 }
 
 // unnestInsert builds PostgreSQL's INSERT … SELECT * FROM unnest(…): each
@@ -156,6 +257,17 @@ const (
 	idemInsertCols = `merchant_id, idem_key, request_hash, status, body, created_at, expires_at`
 )
 
+// The columns of orderInsertCols, declarationInsertCols and idemInsertCols
+// a chunk's new rows usually agree on (see insertRows): the merchant, the
+// batch, a new row's states, counters and times, an unpaid order's empty
+// payment, a new declaration's empty outcome.
+var (
+	orderShared = []int{0, 11, 13, 15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36,
+		37, 38, 39, 40, 41}
+	declarationShared = []int{1, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30}
+	idemShared        = []int{0, 3, 5, 6}
+)
+
 // CreateOrders inserts new orders at version 1, one statement for all of
 // them (see above), and sets their ids. An order number the merchant
 // already used is ECONFLICT reason duplicate naming merchant_order_no and
@@ -180,7 +292,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		index[o.MerchantOrderNo] = i
 	}
 	got := 0
-	err := t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, func(s Scanner) error {
+	err := t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, orderShared, func(s Scanner) error {
 		var id int64
 		var no string
 		if err := s.Scan(&id, &no); err != nil {
@@ -237,7 +349,7 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		index[target{d.OrderID, d.Customs, d.SubOrderNo}] = i
 	}
 	got := 0
-	err := t.insertRows("declarations", declarationInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no", rows, func(s Scanner) error {
+	err := t.insertRows("declarations", declarationInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no", rows, declarationShared, func(s Scanner) error {
 		var id int64
 		var k target
 		if err := s.Scan(&id, &k.order, &k.customs, &k.subOrder); err != nil {
@@ -285,7 +397,7 @@ func (t *Tx) PutIdempotencies(rs []baoguan.IdemRecord) ([]int, error) {
 		return nil, sl.err
 	}
 	inserted := make([]bool, len(rs))
-	err := t.insertRows("idempotency", idemInsertCols, "ON CONFLICT DO NOTHING\nRETURNING merchant_id, idem_key", rows, func(s Scanner) error {
+	err := t.insertRows("idempotency", idemInsertCols, "ON CONFLICT DO NOTHING\nRETURNING merchant_id, idem_key", rows, idemShared, func(s Scanner) error {
 		var m int64
 		var k string
 		if err := s.Scan(&m, &k); err != nil {
