@@ -16,6 +16,22 @@ type Store interface {
 	Close() error
 }
 
+type longUpdateKey struct{}
+
+// LongUpdate marks ctx for an Update that runs long (a batch of jobs): a
+// store that commits Updates in groups and has several writers runs it in
+// a transaction of its own, so that the short Updates of a group do not
+// wait for it to commit. A store with a single writer may ignore it.
+func LongUpdate(ctx context.Context) context.Context {
+	return context.WithValue(ctx, longUpdateKey{}, true)
+}
+
+// IsLongUpdate reports whether ctx was marked by LongUpdate.
+func IsLongUpdate(ctx context.Context) bool {
+	v, _ := ctx.Value(longUpdateKey{}).(bool)
+	return v
+}
+
 // Page asks for one page of a list: items after Cursor (an opaque id the
 // previous page returned), at most Limit of them.
 type Page struct {

@@ -110,7 +110,7 @@ type batchOutcome struct {
 // again in the replay, as a retry would call them.
 func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lease time.Duration) (batchOutcome, error) {
 	var out batchOutcome
-	err := s.Store.Update(ctx, func(stx baoguan.Tx) error {
+	err := s.Store.Update(baoguan.LongUpdate(ctx), func(stx baoguan.Tx) error {
 		out = batchOutcome{}
 		jobs, err := stx.Claim(kinds, n, lease)
 		if err != nil || len(jobs) == 0 {

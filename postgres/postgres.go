@@ -31,7 +31,10 @@
 // thus serve many pushes, where each used to pay its own. Several writers,
 // rather than SQLite's one, because PostgreSQL runs transactions
 // concurrently: a long Update (a job batch) holds only its own writer, and
-// the database's two sides (round trips, WAL flushes) overlap.
+// the database's two sides (round trips, WAL flushes) overlap. An Update
+// marked baoguan.LongUpdate (the runner's job batches) runs in a
+// transaction of its own: the calls grouped with it would otherwise wait
+// for it to commit, seconds where they take milliseconds.
 //
 // The price: locks an Update takes are held until its group commits, so
 // two groups (two writers, or two instances) can deadlock where two lone
@@ -276,12 +279,23 @@ func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
 
 // writer runs groups of Updates until Close.
 func (db *DB) writer() {
-	for c := range db.calls.Calls() {
+	var next *sqlstore.Call // a long call met while filling a group: it comes next
+	for {
+		c := next
+		if c == nil {
+			var ok bool
+			if c, ok = <-db.calls.Calls(); !ok {
+				return
+			}
+		}
+		next = nil
 		if !c.Take() {
 			continue // its caller gave up waiting
 		}
+		var retry []*sqlstore.Call
+		retry, next = db.runGroup(c, c.Long)
 		// Calls that met a deadlock in the group run again, each alone.
-		for _, r := range db.runGroup(c, false) {
+		for _, r := range retry {
 			db.retries.Add(1)
 			db.runGroup(r, true)
 		}
@@ -289,9 +303,11 @@ func (db *DB) writer() {
 }
 
 // runGroup runs first (taken by the writer), and unless alone the calls
-// waiting behind it, in one transaction, commits and answers them. It returns the calls to run
-// again alone, unanswered: those that failed on a deadlock in a group.
-func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call) {
+// waiting behind it, in one transaction, commits and answers them. It
+// returns the calls to run again alone, unanswered: those that failed on a
+// deadlock in a group; and a long call it met while filling the group, not
+// taken, to run next in a transaction of its own.
+func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call, next *sqlstore.Call) {
 	// The transaction outlives any single caller, so no caller's context
 	// may cancel it.
 	ctx := context.Background()
@@ -312,12 +328,16 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
 		first.Answer(fmt.Errorf("postgres: %w", err))
-		return nil
+		return nil, nil
 	}
 	defer pc.Release()
 	x := &conn{c: pc}
 	var start time.Time // when the group's first call had run
 	for c := first; c != nil; c = db.nextCall(alone, len(live), start) {
+		if c != first && c.Long {
+			next = c
+			break
+		}
 		if c != first && !c.Take() {
 			continue // its caller gave up waiting
 		}
@@ -330,7 +350,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 			db.rollbacks.Add(1)
 			answer(fmt.Errorf("postgres: %w", broken))
 			pc.Conn().PgConn().Close(ctx) // whatever state it is in, it is not reused
-			return retry
+			return retry, next
 		}
 		if !alone && isDeadlock(err) {
 			retry = append(retry, c)
@@ -349,7 +369,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 		if err := x.end(ctx, "COMMIT"); err != nil {
 			db.rollbacks.Add(1)
 			answer(fmt.Errorf("postgres: commit: %w", err))
-			return retry
+			return retry, next
 		}
 		db.commitNanos.Add(int64(time.Since(t0)))
 		db.commits.Add(1)
@@ -363,7 +383,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 	if enqueued > 0 {
 		db.announceJobs()
 	}
-	return retry
+	return retry, next
 }
 
 // nextCall returns a call waiting for a writer to add to the group of n

@@ -716,3 +716,47 @@ func TestGroupDeadlockRetried(t *testing.T) {
 		t.Errorf("%d Updates run again after a deadlock, want 1", r)
 	}
 }
+
+// TestLongUpdateAlone: an Update marked baoguan.LongUpdate runs in a
+// transaction of its own: the calls that queued while it ran are
+// committed together afterwards, not held until it commits.
+func TestLongUpdateAlone(t *testing.T) {
+	db := openTest(t, postgres.Options{Writers: 1})
+	db.SetGroupTime(time.Hour)
+	ctx := context.Background()
+	before := db.Stats()
+	hold, holding := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		err := db.Update(baoguan.LongUpdate(ctx), func(tx baoguan.Tx) error {
+			if err := tx.CreateMerchant(&baoguan.Merchant{No: "long", Name: "long"}); err != nil {
+				return err
+			}
+			close(holding)
+			<-hold
+			return nil
+		})
+		if err != nil {
+			t.Errorf("long Update: %v", err)
+		}
+	})
+	<-holding
+	const n = 5
+	for i := range n {
+		wg.Go(func() {
+			no := fmt.Sprint("short", i)
+			if err := db.Update(ctx, func(tx baoguan.Tx) error {
+				return tx.CreateMerchant(&baoguan.Merchant{No: no, Name: no})
+			}); err != nil {
+				t.Errorf("Update %d: %v", i, err)
+			}
+		})
+	}
+	waitQueued(t, db, n)
+	close(hold)
+	wg.Wait()
+	after := db.Stats()
+	if commits, updates := after.Commits-before.Commits, after.Updates-before.Updates; commits != 2 || updates != n+1 {
+		t.Errorf("%d commits for %d Updates, want 2 (the long one alone, then the others) for %d", commits, updates, n+1)
+	}
+}

@@ -22,6 +22,7 @@ type Queue struct {
 // Call is one Update waiting for a writer.
 type Call struct {
 	Fn    func(baoguan.Tx) error
+	Long  bool         // marked baoguan.LongUpdate: a store with several writers runs it alone
 	state atomic.Int32 // callQueued → callTaken by a writer, or → callDropped by a cancelled caller
 	done  chan error   // buffered: the writer never waits for the caller
 }
@@ -47,7 +48,7 @@ func (q *Queue) Submit(ctx context.Context, fn func(baoguan.Tx) error, closed er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c := &Call{Fn: fn, done: make(chan error, 1)}
+	c := &Call{Fn: fn, Long: baoguan.IsLongUpdate(ctx), done: make(chan error, 1)}
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()

@@ -180,7 +180,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		o := core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease,
 			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite}
 		if cfg.DBKind == dbPostgres {
-			o.Batchers = postgresBatchers
+			// As many jobs in flight as one batcher of the default 256.
+			o.Batchers, o.Batch = postgresBatchers, 256/postgresBatchers
 		}
 		runErr <- svc.Run(runCtx, o)
 	}()
