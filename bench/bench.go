@@ -43,6 +43,14 @@ type Options struct {
 	// SQLite file and its WAL), read when the first order is pushed and
 	// at the end of the run.
 	DBBytes func() int64
+	// DBParts, when set, reports the database's bytes by part (its tables
+	// and indexes grouped by what they hold), at the first push and at the
+	// end, for runs that purge (retention).
+	DBParts func() map[string]int64
+	// Settle, with DBParts, is how long to wait after the run before
+	// reading the parts once more: long enough for what the run wrote to
+	// age out and be purged.
+	Settle time.Duration
 }
 
 // Target is a baoguan server to measure, started by the caller with the
@@ -140,13 +148,21 @@ type Result struct {
 	// the end of the run (Options.DBBytes; 0 when not known).
 	DBMBStart float64 `json:"db_mb_start"`
 	DBMBEnd   float64 `json:"db_mb_end"`
-	PeakRSSMB float64 `json:"peak_rss_mb"`
-	Instances int     `json:"instances"`
-	Commits   int64   `json:"store_commits"`
-	MeanGroup float64 `json:"store_updates_per_commit"`
-	CommitMS  float64 `json:"store_commit_ms"`
-	GoVersion string  `json:"go_version"`
-	CPUs      int     `json:"cpus"`
+	// DBPartsStart and DBPartsEnd are the same in MB by part
+	// (Options.DBParts; absent when not asked for).
+	DBPartsStart map[string]float64 `json:"db_mb_parts_start,omitempty"`
+	DBPartsEnd   map[string]float64 `json:"db_mb_parts_end,omitempty"`
+	// DBMBSettled and DBPartsSettled are read Options.Settle after the
+	// end, the server idle meanwhile but for its purges.
+	DBMBSettled    float64            `json:"db_mb_settled,omitempty"`
+	DBPartsSettled map[string]float64 `json:"db_mb_parts_settled,omitempty"`
+	PeakRSSMB      float64            `json:"peak_rss_mb"`
+	Instances      int                `json:"instances"`
+	Commits        int64              `json:"store_commits"`
+	MeanGroup      float64            `json:"store_updates_per_commit"`
+	CommitMS       float64            `json:"store_commit_ms"`
+	GoVersion      string             `json:"go_version"`
+	CPUs           int                `json:"cpus"`
 }
 
 // Run measures echo, then baoguan.
@@ -218,7 +234,17 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		}
 		return float64(o.DBBytes()) / (1 << 20)
 	}
-	res.DBMBStart = mb()
+	parts := func() map[string]float64 {
+		if o.DBParts == nil {
+			return nil
+		}
+		out := map[string]float64{}
+		for k, v := range o.DBParts() {
+			out[k] = float64(v) / (1 << 20)
+		}
+		return out
+	}
+	res.DBMBStart, res.DBPartsStart = mb(), parts()
 	cpuStart := cpuAt()
 	began := time.Now()
 	lat, errs, dur := push(ctx, client, urls, t.APIKey, "BENCH", o.Orders, o.Concurrency)
@@ -263,7 +289,16 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 			res.BatchOrders, res.BatchUploadMS, res.BatchServerMS, res.BatchServerDecodeMS, res.BatchServerCheckMS, res.BatchServerStoreMS, res.BatchServerWriteMS,
 			res.BatchPushes, res.BatchPushP50MS, res.BatchPushP99MS, res.BatchPushMaxMS, res.BatchWebhooks)
 	}
-	res.DBMBEnd = mb()
+	res.DBMBEnd, res.DBPartsEnd = mb(), parts()
+	if o.DBParts != nil && o.Settle > 0 {
+		say("database: waiting %s for the run's records to age out and be purged", o.Settle)
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(o.Settle):
+		}
+		res.DBMBSettled, res.DBPartsSettled = mb(), parts()
+	}
 	if o.DBBytes != nil {
 		say("database: %.1f MB when the first order was pushed, %.1f MB at the end", res.DBMBStart, res.DBMBEnd)
 	}

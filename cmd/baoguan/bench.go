@@ -63,7 +63,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().IntVar(&conc, "concurrency", 64, "concurrent keep-alive clients")
 	cmd.Flags().IntVar(&batch, "batch", 10000, "orders in the batch uploaded beside pushes after the main run (0: none)")
 	cmd.Flags().IntVar(&preload, "preload", 0, "finished orders to put in the database before the run")
-	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults)")
+	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults); the database is then also reported by part (history, machinery, free pages) at the start, the end, and once the run's records have aged out")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
@@ -116,8 +116,12 @@ apart, as other users of the server make them work too).`,
 				Every: max(retain, time.Second), Batch: 500}
 		}
 		var dbBytes func() int64
+		var dbParts func() map[string]int64
 		if server == "" {
 			dbBytes = func() int64 { return sqlitePages(cfg.DBPath) }
+			if retain > 0 {
+				dbParts = func() map[string]int64 { return sqliteParts(cfg.DBPath) }
+			}
 		}
 		progress := stderr
 		if cpuProfile != "" {
@@ -175,7 +179,8 @@ apart, as other users of the server make them work too).`,
 			return launch(ctx, notifyURL, t.APIKey)
 		}
 		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress,
-			BatchOrders: batch, Preloaded: preload, DBBytes: dbBytes}, start)
+			BatchOrders: batch, Preloaded: preload, DBBytes: dbBytes, DBParts: dbParts,
+			Settle: 2*retain + max(retain, time.Second) + 2*time.Second}, start)
 		if err != nil {
 			return err
 		}
@@ -197,6 +202,10 @@ apart, as other users of the server make them work too).`,
 		if dbBytes != nil {
 			fmt.Fprintf(stdout, "db_mb             %.1f at the first push, %.1f at the end\n", res.DBMBStart, res.DBMBEnd)
 		}
+		if res.DBPartsStart != nil {
+			fmt.Fprintf(stdout, "db_mb_parts       start %s; end %s; %.1f MB after the run's records aged out: %s\n",
+				mbParts(res.DBPartsStart), mbParts(res.DBPartsEnd), res.DBMBSettled, mbParts(res.DBPartsSettled))
+		}
 		if res.Preloaded > 0 {
 			fmt.Fprintf(stdout, "preloaded_orders  %d\n", res.Preloaded)
 		}
@@ -208,6 +217,59 @@ apart, as other users of the server make them work too).`,
 		return nil
 	}
 	return cmd
+}
+
+// mbParts prints sqliteParts' figures in a fixed order.
+func mbParts(m map[string]float64) string {
+	var b strings.Builder
+	for _, k := range []string{"history", "machinery", "free", "schema"} {
+		fmt.Fprintf(&b, "%s %.1f ", k, m[k])
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// machinery is the tables retention purges (core.Retention); every other
+// table of the gateway's is history it keeps.
+var machinery = map[string]bool{"jobs": true, "attempts": true, "idempotency": true, "rate_buckets": true}
+
+// sqliteParts reads the SQLite file's pages by what they hold (the dbstat
+// table): "history" (the tables retention keeps, with their indexes),
+// "machinery" (those it purges), "free" (pages freed and not yet reused,
+// which SQLite reuses before it grows the file) and "schema". It reads
+// every page, so bench asks for it only with --retain.
+func sqliteParts(path string) map[string]int64 {
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		return nil
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT COALESCE(m.tbl_name, d.name), SUM(d.pgsize) FROM dbstat d
+LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY 1`)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var table string
+		var n int64
+		if rows.Scan(&table, &n) != nil {
+			return nil
+		}
+		switch {
+		case machinery[table]:
+			out["machinery"] += n
+		case strings.HasPrefix(table, "sqlite_"):
+			out["schema"] += n
+		default:
+			out["history"] += n
+		}
+	}
+	var free, size int64
+	if db.QueryRow(`PRAGMA freelist_count`).Scan(&free) == nil && db.QueryRow(`PRAGMA page_size`).Scan(&size) == nil {
+		out["free"] = free * size
+	}
+	return out
 }
 
 // benchConfig sets what a bench server runs with: a SQLite file in dir

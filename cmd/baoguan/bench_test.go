@@ -68,6 +68,42 @@ func TestBenchSmall(t *testing.T) {
 	}
 }
 
+// TestBenchRetainParts runs the bench with a short retention and checks
+// what it reports of the database by part: once the run's records have
+// aged out, the machinery retention purges (jobs, attempts, keys) has
+// shrunk, and the history it keeps has not.
+func TestBenchRetainParts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	err := run(ctx, []string{"bench", "--orders", "300", "--concurrency", "8", "--batch", "0", "--retain", "1s", "--json"},
+		envOf(), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Start   map[string]float64 `json:"db_mb_parts_start"`
+		End     map[string]float64 `json:"db_mb_parts_end"`
+		Settled map[string]float64 `json:"db_mb_parts_settled"`
+		MB      float64            `json:"db_mb_settled"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+		t.Fatalf("bench printed %q: %v", stdout.String(), err)
+	}
+	if res.End["history"] <= res.Start["history"] || res.End["machinery"] <= 0 || res.MB <= 0 {
+		t.Fatalf("parts: start %v, end %v, settled %v (%v MB): want history written and machinery used", res.Start, res.End, res.Settled, res.MB)
+	}
+	if res.Settled["machinery"] >= res.End["machinery"] {
+		t.Errorf("machinery %v MB at the end, %v MB after aging out: want it purged", res.End["machinery"], res.Settled["machinery"])
+	}
+	if res.Settled["history"] < res.End["history"] {
+		t.Errorf("history %v MB at the end, %v MB after aging out: retention took kept history", res.End["history"], res.Settled["history"])
+	}
+}
+
 // TestPreloadClonesTheTemplate checks the preload's clones one by one: each
 // is a finished order like the template, with its declarations, events,
 // attempts and done jobs, under fresh ids that the server goes on from.
