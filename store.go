@@ -9,7 +9,11 @@ import (
 // transaction: everything fn writes commits together or not at all, which is
 // how a state change and the jobs and events it causes stay together.
 // Implementations may commit several concurrent Updates in one database
-// transaction (group commit); each fn still succeeds or fails alone.
+// transaction (group commit); each fn still succeeds or fails alone. A
+// store may run fn a second time after its first run was rolled back (the
+// PostgreSQL store does, once, when the first run met a deadlock between
+// two groups), so fn must set what it reports to its caller afresh on
+// each run rather than accumulate it.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error

@@ -17,7 +17,7 @@
 // batch with a transaction's first statement, so it costs no round trip of
 // its own: round trips, not rows, are what an order costs PostgreSQL.
 //
-// Update hands fn to one of a few writer goroutines (Options.Writers),
+// Update hands fn to one of several writer goroutines (Options.Writers),
 // which commit concurrent Updates together (group commit, as the SQLite
 // store does): a writer takes a call, runs it in a READ COMMITTED
 // transaction on a pooled connection, then takes every call still waiting
