@@ -56,11 +56,12 @@ func tuneGC() {
 
 // gcPercent is the GOGC that makes the heap goal of a heap with live bytes
 // live max(2×live, min).
+// Before the first collection nothing is live as far as the runtime
+// knows, and GOGC scales its 4 MiB starting goal instead (a floor-sized
+// percent there let the heap reach about 120 MiB before the first
+// collection): Go's default until a collection has measured the live heap.
 func gcPercent(live, min uint64) int {
-	if live == 0 {
-		live = 1 << 20
-	}
-	if 2*live >= min {
+	if live == 0 || 2*live >= min {
 		return 100
 	}
 	return int((min - live) * 100 / live)

@@ -13,7 +13,7 @@ func TestGCPercent(t *testing.T) {
 		{6 * mib, 32 * mib, 433},  // goal 6 + 6×4.33 ≈ 32 MiB
 		{16 * mib, 32 * mib, 100}, // twice live is the floor
 		{100 * mib, 32 * mib, 100},
-		{0, 32 * mib, 3100}, // nothing measured yet: as if 1 MiB
+		{0, 32 * mib, 100}, // nothing measured yet: the default until a collection has
 	} {
 		got := gcPercent(c.live, c.min)
 		if got != c.want {
