@@ -222,21 +222,24 @@ apart, as other users of the server make them work too).`,
 // mbParts prints sqliteParts' figures in a fixed order.
 func mbParts(m map[string]float64) string {
 	var b strings.Builder
-	for _, k := range []string{"history", "machinery", "free", "schema"} {
+	for _, k := range []string{"history", "keys", "machinery", "free", "schema"} {
 		fmt.Fprintf(&b, "%s %.1f ", k, m[k])
 	}
 	return strings.TrimSpace(b.String())
 }
 
-// machinery is the tables retention purges (core.Retention); every other
-// table of the gateway's is history it keeps.
-var machinery = map[string]bool{"jobs": true, "attempts": true, "idempotency": true, "rate_buckets": true}
+// machinery is the tables retention empties (core.Retention); the
+// idempotency table is apart ("keys"): retention purges its expired
+// request answers but keeps the natural keys (order, refund, push numbers)
+// with what they name. Every other table is history it keeps.
+var machinery = map[string]bool{"jobs": true, "attempts": true, "rate_buckets": true}
 
 // sqliteParts reads the SQLite file's pages by what they hold (the dbstat
 // table): "history" (the tables retention keeps, with their indexes),
-// "machinery" (those it purges), "free" (pages freed and not yet reused,
+// "machinery" (those it empties), "free" (pages freed and not yet reused,
 // which SQLite reuses before it grows the file) and "schema". It reads
-// every page, so bench asks for it only with --retain.
+// every page, so bench asks for it only with --retain. "keys" is the
+// idempotency table.
 func sqliteParts(path string) map[string]int64 {
 	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
 	if err != nil {
@@ -259,6 +262,8 @@ LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY 1`)
 		switch {
 		case machinery[table]:
 			out["machinery"] += n
+		case table == "idempotency":
+			out["keys"] += n
 		case strings.HasPrefix(table, "sqlite_"):
 			out["schema"] += n
 		default:
