@@ -250,13 +250,15 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 // Timing), durations in milliseconds: decode, reading and decoding the
 // body into orders; check, checking every order; store, storing the
 // chunks (waits for the store's writer included); write, the part of
-// store the chunks' transactions ran (core.BatchTiming); total, from the
+// store the chunks' transactions ran and longest, the longest of them
+// (core.BatchTiming); total, from the
 // handler's start (the request authenticated, its body not yet read) to
 // the reply.
 func serverTiming(decode time.Duration, tm core.BatchTiming, total time.Duration) string {
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
 	return "decode;dur=" + ms(decode) + ", check;dur=" + ms(tm.Check) + ", store;dur=" + ms(tm.Store) +
-		";desc=\"" + strconv.Itoa(tm.Chunks) + " chunks\", write;dur=" + ms(tm.Write) + ", total;dur=" + ms(total)
+		";desc=\"" + strconv.Itoa(tm.Chunks) + " chunks\", write;dur=" + ms(tm.Write) + ", longest;dur=" + ms(tm.Longest) +
+		", total;dur=" + ms(total)
 }
 
 func batchID(r *http.Request) (int64, error) {

@@ -525,7 +525,7 @@ func batchesGroup(t *testing.T, h *harness) {
 				batchID = decode[batchView](t, r).ID
 				// The server's own time for the upload, read by the bench.
 				st := r.Header.Get("Server-Timing")
-				for _, part := range []string{"decode;dur=", "check;dur=", "store;dur=", `desc="1 chunks"`, "write;dur=", "total;dur="} {
+				for _, part := range []string{"decode;dur=", "check;dur=", "store;dur=", `desc="1 chunks"`, "write;dur=", "longest;dur=", "total;dur="} {
 					if !strings.Contains(st, part) {
 						t.Errorf("Server-Timing %q lacks %s", st, part)
 					}

@@ -189,59 +189,50 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	if chunk <= 0 {
 		chunk = DefaultBatchChunk
 	}
-	slow := false // this chunk is stored one order at a time (see storeChunk)
-	for i := b.Loaded; ; {
-		end := min(i+chunk, len(in.Orders))
-		last := end == len(in.Orders)
-		prev, prevLoaded, prevCalls := b.LoadingUntil, b.Loaded, b.PayCalls
-		err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-			if in.Timing != nil {
-				defer func(t0 time.Time) {
-					d := time.Since(t0)
-					in.Timing.Write += d
-					in.Timing.Longest = max(in.Timing.Longest, d)
-				}(time.Now())
+	// Each chunk is queued for the store as soon as the transaction of the
+	// one before it has run, not once it has committed: on SQLite the
+	// writer starts its next group the moment a group commits, and a chunk
+	// queued only then waits for that whole group of pushes before its
+	// own. A chunk queued ahead first checks that the batch is as the
+	// chunk before it left it (committed); otherwise it writes nothing
+	// (errChunkAhead) and is queued again once that chunk's outcome is
+	// known. Tests that stop a loader between chunks (afterBatchChunk)
+	// queue one chunk at a time.
+	ahead := s.afterBatchChunk == nil
+	var tm batchTimer
+	cur := *b
+	c := s.runChunk(ctx, m, in, prep, cur, chunk, false, false, need, overflow, &tm)
+	for {
+		var next *chunkRun
+		if ahead && c.end < len(in.Orders) {
+			select {
+			case <-c.ran:
+				next = s.runChunk(ctx, m, in, prep, c.after(), chunk, false, true, need, overflow, &tm)
+			case <-c.done:
 			}
-			b.LoadingUntil, b.Loaded, b.PayCalls = prev, prevLoaded, prevCalls // a retried fn starts afresh
-			if !slow {
-				if err := s.storeChunk(tx, m, in.Orders[i:end], prep[i:end], b.ID); err != nil {
-					return errSlowChunk
-				}
-			} else {
-				for j := i; j < end; j++ {
-					if _, _, _, err := s.createPreparedTx(tx, q, m, &in.Orders[j], prep[j].entries, prep[j].fp, b.ID); err != nil {
-						return prefixField(err, j)
-					}
-				}
+		}
+		<-c.done
+		if c.err != nil && next != nil {
+			// The chunk ahead finds the batch as the failed chunk found
+			// it, and writes nothing.
+			<-next.done
+			if next.err == nil {
+				return nil, false, fmt.Errorf("core: batch %d: chunk at %d committed after the chunk before it failed", b.ID, next.start)
 			}
-			b.Loaded = end
-			if last {
-				b.LoadingUntil = time.Time{}
-			} else {
-				b.LoadingUntil = tx.Now().Add(batchLease)
-			}
-			if err := tx.LeaseBatch(b, prev); err != nil {
-				return err
-			}
-			if last && in.Pay {
-				// The batch and its payment commit together: a refusal
-				// here discards the batch, so a retry creates and pays
-				// it anew.
-				if err := s.payLoadedTx(tx, q, m, b, need, overflow); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.LoadingUntil, b.Loaded, b.PayCalls = prev, prevLoaded, prevCalls
-			if err == errSlowChunk {
-				// Nothing of the chunk was kept: store it again one
-				// order at a time, which answers what the chunk met.
-				slow = true
-				s.slowChunks.Add(1)
-				continue
-			}
+			next = nil
+		}
+		switch err := c.err; {
+		case err == errChunkAhead:
+			c = s.runChunk(ctx, m, in, prep, cur, chunk, false, false, need, overflow, &tm)
+			continue
+		case err == errSlowChunk && !c.slow:
+			// Nothing of the chunk was kept: store it again one order at
+			// a time, which answers what the chunk met.
+			s.slowChunks.Add(1)
+			c = s.runChunk(ctx, m, in, prep, cur, chunk, true, false, need, overflow, &tm)
+			continue
+		case err != nil:
+			*b = cur
 			if baoguan.ErrorReason(err) == ReasonBatchLoading && baoguan.ErrorCode(err) == baoguan.ECONFLICT && baoguan.ErrorField(err) == "" {
 				// Another loader took the batch over (this one was
 				// too slow to renew its lease): the batch is its now.
@@ -250,8 +241,11 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			s.discardBatch(context.WithoutCancel(ctx), b)
 			return nil, false, err
 		}
+		cur = c.after()
+		*b = cur
 		if in.Timing != nil {
 			in.Timing.Chunks++
+			in.Timing.Write, in.Timing.Longest = tm.totals()
 		}
 		if s.afterBatchChunk != nil {
 			s.afterBatchChunk(b)
@@ -259,11 +253,122 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		if in.Progress != nil {
 			in.Progress(b.Loaded, len(in.Orders))
 		}
-		if last {
+		if c.end == len(in.Orders) {
 			return b, true, nil
 		}
-		i, slow = end, false
+		if next == nil {
+			next = s.runChunk(ctx, m, in, prep, cur, chunk, false, false, need, overflow, &tm)
+		}
+		c = next
 	}
+}
+
+// errChunkAhead ends the transaction of a chunk queued ahead that found
+// the batch not yet as the chunk before it leaves it; it wrote nothing.
+var errChunkAhead = errors.New("core: the chunk before this one has not committed")
+
+// chunkRun is one chunk of a batch upload in the store's hands: the
+// orders [start, end), stored from the batch as from.
+type chunkRun struct {
+	start, end int
+	slow       bool
+	ran        chan struct{} // closed once the chunk's transaction has run to its end
+	done       chan struct{} // closed once the store has answered, with err
+	err        error
+
+	mu sync.Mutex
+	to baoguan.Batch // the batch as the chunk's transaction left it
+}
+
+// after is the batch as the chunk leaves it; valid once ran is closed.
+func (c *chunkRun) after() baoguan.Batch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.to
+}
+
+// batchTimer adds up the chunks' transactions, which may run at once on a
+// store with several writers.
+type batchTimer struct {
+	mu             sync.Mutex
+	write, longest time.Duration
+}
+
+func (t *batchTimer) add(d time.Duration) {
+	t.mu.Lock()
+	t.write += d
+	t.longest = max(t.longest, d)
+	t.mu.Unlock()
+}
+
+func (t *batchTimer) totals() (time.Duration, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.write, t.longest
+}
+
+// runChunk hands the store the chunk of the upload that starts at
+// from.Loaded, to store from the batch as from: with one statement per
+// table (storeChunk), or, slow, one order at a time. ahead, the chunk's
+// transaction first checks that the batch is as from (the chunk before it
+// committed). The chunk's transaction renews the batch's lease (or, the
+// last, marks it loaded and, with in.Pay, schedules its payment).
+func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInput, prep []prepared, from baoguan.Batch, chunk int,
+	slow, ahead bool, need int64, overflow bool, tm *batchTimer) *chunkRun {
+	c := &chunkRun{start: from.Loaded, end: min(from.Loaded+chunk, len(in.Orders)), slow: slow,
+		ran: make(chan struct{}), done: make(chan struct{})}
+	last := c.end == len(in.Orders)
+	var once sync.Once
+	go func() {
+		defer close(c.done)
+		c.err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+			defer func(t0 time.Time) { tm.add(time.Since(t0)) }(time.Now())
+			b := from // a retried fn starts afresh
+			if ahead {
+				now, err := tx.Batch(b.MerchantID, b.ID)
+				if err != nil {
+					return err
+				}
+				if now.Loaded != b.Loaded || !now.LoadingUntil.Equal(b.LoadingUntil) {
+					return errChunkAhead
+				}
+			}
+			if !slow {
+				if err := s.storeChunk(tx, m, in.Orders[c.start:c.end], prep[c.start:c.end], b.ID); err != nil {
+					return errSlowChunk
+				}
+			} else {
+				for j := c.start; j < c.end; j++ {
+					if _, _, _, err := s.createPreparedTx(tx, q, m, &in.Orders[j], prep[j].entries, prep[j].fp, b.ID); err != nil {
+						return prefixField(err, j)
+					}
+				}
+			}
+			b.Loaded = c.end
+			if last {
+				b.LoadingUntil = time.Time{}
+			} else {
+				b.LoadingUntil = tx.Now().Add(batchLease)
+			}
+			if err := tx.LeaseBatch(&b, from.LoadingUntil); err != nil {
+				return err
+			}
+			if last && in.Pay {
+				// The batch and its payment commit together: a refusal
+				// here discards the batch, so a retry creates and pays
+				// it anew.
+				if err := s.payLoadedTx(tx, q, m, &b, need, overflow); err != nil {
+					return err
+				}
+			}
+			c.mu.Lock()
+			c.to = b
+			c.mu.Unlock()
+			once.Do(func() { close(c.ran) })
+			return nil
+		})
+	}()
+	return c
 }
 
 // prepareBatch checks and fingerprints every order of an upload

@@ -760,3 +760,47 @@ func TestLongUpdateAlone(t *testing.T) {
 		t.Errorf("%d commits for %d Updates, want 2 (the long one alone, then the others) for %d", commits, updates, n+1)
 	}
 }
+
+// TestTextSafeChunk: a batch chunk's text columns, sent as arrays, are made
+// safe as a single row's are: NUL and invalid UTF-8 become U+FFFD, in the
+// chunk's rows as in the row CreateOrder inserts, instead of failing the
+// chunk's transaction.
+func TestTextSafeChunk(t *testing.T) {
+	db := openTest(t, postgres.Options{})
+	const subject = "a\x00b\xff"
+	var one baoguan.Order
+	var chunk []baoguan.Order
+	err := db.Update(context.Background(), func(tx baoguan.Tx) error {
+		m := &baoguan.Merchant{No: "m", Name: "m"}
+		if err := tx.CreateMerchant(m); err != nil {
+			return err
+		}
+		one = baoguan.Order{MerchantID: m.ID, MerchantOrderNo: "ONE", Amount: 1, Currency: "CNY", Subject: subject}
+		if err := tx.CreateOrder(&one); err != nil {
+			return err
+		}
+		chunk = []baoguan.Order{{MerchantID: m.ID, MerchantOrderNo: "C-1", Amount: 1, Currency: "CNY", Subject: "fine"},
+			{MerchantID: m.ID, MerchantOrderNo: "C-2", Amount: 1, Currency: "CNY", Subject: subject}}
+		return tx.CreateOrders(chunk)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(context.Background(), func(tx baoguan.Tx) error {
+		a, err := tx.Order(one.MerchantID, one.ID)
+		if err != nil {
+			return err
+		}
+		b, err := tx.Order(one.MerchantID, chunk[1].ID)
+		if err != nil {
+			return err
+		}
+		if a.Subject != "a\uFFFDb\uFFFD" || b.Subject != a.Subject {
+			t.Errorf("subjects %q (one row) and %q (chunk), want both %q", a.Subject, b.Subject, "a\uFFFDb\uFFFD")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
