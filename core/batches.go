@@ -321,7 +321,10 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 	var once sync.Once
 	go func() {
 		defer close(c.done)
-		c.err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+		// A chunk is a long write: on a store with several writers
+		// (PostgreSQL) it runs in a transaction of its own, so that the
+		// pushes of a group do not wait for it (baoguan.LongUpdate).
+		c.err = s.update(baoguan.LongUpdate(ctx), func(tx baoguan.Tx, q *queue) error {
 			defer func(t0 time.Time) { tm.add(time.Since(t0)) }(time.Now())
 			b := from // a retried fn starts afresh
 			if ahead {
