@@ -88,24 +88,33 @@ func TestBatchJobFailureUndoesItsWritesAlone(t *testing.T) {
 	}
 }
 
-func testBatchJobFailure(t *testing.T, kind string) {
+// openKind opens a store of kind ("sqlite", or "postgres", which is
+// skipped without BAOGUAN_TEST_POSTGRES; CI sets it) on the clock now,
+// closed when the test ends.
+func openKind(t *testing.T, kind string, now func() time.Time) baoguan.Store {
+	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	keys, err := keyring.New(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var db baoguan.Store
 	if kind == "sqlite" {
-		db, err = sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: c.Now})
+		db, err = sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: now})
 	} else {
-		// Skipped without BAOGUAN_TEST_POSTGRES (CI sets it).
-		db, err = postgres.Open(ctx, postgres.Options{URL: pgtest.URL(t), Keys: keys, Now: c.Now})
+		db, err = postgres.Open(ctx, postgres.Options{URL: pgtest.URL(t), Keys: keys, Now: now})
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func testBatchJobFailure(t *testing.T, kind string) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	db := openKind(t, kind, c.Now)
 	fs := &faultStore{Store: db, fail: map[string]string{}}
 	svc := core.New(&core.Service{Store: fs, Now: c.Now,
 		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},

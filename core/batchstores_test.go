@@ -3,18 +3,13 @@ package core_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/keyring"
-	"github.com/baoguan/baoguan/postgres"
-	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sandbox"
-	"github.com/baoguan/baoguan/sqlite"
 )
 
 // A batch upload queues each chunk while the one before it commits, and
@@ -29,21 +24,7 @@ func TestBatchUploadChunksAheadBothStores(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-			keys, err := keyring.New(make([]byte, 32))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var db baoguan.Store
-			if kind == "sqlite" {
-				db, err = sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: c.Now})
-			} else {
-				// Skipped without BAOGUAN_TEST_POSTGRES (CI sets it).
-				db, err = postgres.Open(ctx, postgres.Options{URL: pgtest.URL(t), Keys: keys, Now: c.Now})
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			db := openKind(t, kind, c.Now)
 			svc := core.New(&core.Service{Store: db, Now: c.Now,
 				Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
 				SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50})
