@@ -22,10 +22,11 @@ type Store interface {
 
 type longUpdateKey struct{}
 
-// LongUpdate marks ctx for an Update that runs long (a batch of jobs): a
-// store that commits Updates in groups and has several writers runs it in
-// a transaction of its own, so that the short Updates of a group do not
-// wait for it to commit. A store with a single writer may ignore it.
+// LongUpdate marks ctx for an Update that runs long (a batch of jobs, a
+// chunk of a batch upload): a store that commits Updates in groups and has
+// several writers runs it in a transaction of its own, so that the short
+// Updates of a group do not wait for it to commit. A store with a single
+// writer may ignore it.
 func LongUpdate(ctx context.Context) context.Context {
 	return context.WithValue(ctx, longUpdateKey{}, true)
 }

@@ -30,7 +30,9 @@ type rowKey struct {
 	id    int64
 }
 
-// rowImage is a row's mutable column values at a version.
+// rowImage is a row's mutable column values at a version. The values are
+// compared with ==, so a table's args hold comparable values only (JSON
+// columns as their text, not as []byte).
 type rowImage struct {
 	version int64
 	vals    []any
