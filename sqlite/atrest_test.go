@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -211,46 +210,5 @@ func TestCopiesFollowDataKeyRotation(t *testing.T) {
 	}
 	for _, f := range found {
 		t.Errorf("in clear: %s", f)
-	}
-}
-
-// TestUpdateSealsPlaintextColumn: a sealed column found in plaintext (as
-// an earlier version wrote it) is sealed by the next update of its row,
-// even one that leaves the column's value as it is.
-func TestUpdateSealsPlaintextColumn(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "plain.db")
-	db := openTest(t, sqlite.Options{Path: path, Keys: testKeys(t)})
-	storetest.WritePersonalData(t, db)
-	plain := "<id>" + storetest.IDNumber(9101) + "</id>"
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.Exec("UPDATE orders SET init_request = ?", plain); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	err = db.Update(ctx, func(tx baoguan.Tx) error {
-		os, err := tx.ListOrders(baoguan.OrderFilter{})
-		if err != nil || len(os) == 0 {
-			return fmt.Errorf("orders: %v, %v", len(os), err)
-		}
-		o := &os[0]
-		if o.Payment.InitRequest != plain {
-			t.Errorf("init_request read as %q", o.Payment.InitRequest)
-		}
-		o.Payment.FailReason = "changed"
-		return tx.UpdateOrder(o)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got string
-	if err := raw.QueryRow("SELECT init_request FROM orders LIMIT 1").Scan(&got); err != nil {
-		t.Fatal(err)
-	}
-	if !keyring.IsSealed(got) {
-		t.Errorf("init_request left in plaintext by an update: %q", got)
 	}
 }

@@ -433,7 +433,9 @@ func BenchmarkCreateOrderGroup(b *testing.B) {
 func itoa(v int64) string { return fmt.Sprint(v) }
 
 // A raw channel exchange stored in plaintext by a version before it was
-// sealed reads as it is, and is sealed when the order is next written.
+// sealed reads as it is, and is sealed when the order is next written —
+// even by an update that changes nothing, which row images would otherwise
+// leave out (sqlstore's plainText).
 func TestRawChannelExchangeWrittenBeforeSealing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "legacy.db")
 	db := openTest(t, sqlite.Options{Path: path, Keys: testKeys(t)})

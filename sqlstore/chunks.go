@@ -278,14 +278,8 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 	index := make(map[string]int, len(os))
 	for i := range os {
 		o := &os[i]
-		mut, err := t.orderArgs(o)
+		r, _, err := t.orderRow(o, 3)
 		if err != nil {
-			return err
-		}
-		r := make([]any, 0, len(mut)+5)
-		r = append(r, o.MerchantID, o.MerchantOrderNo)
-		r = append(r, mut...)
-		if err := t.sealAll(orderTable, r[2:]); err != nil { // mut holds plain text
 			return err
 		}
 		rows[i] = append(r, int64(1), ms(t.now), ms(t.now))
@@ -335,14 +329,8 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 	index := make(map[target]int, len(ds))
 	for i := range ds {
 		d := &ds[i]
-		mut, err := t.declarationArgs(d)
+		r, _, err := t.declarationRow(d, 2)
 		if err != nil {
-			return err
-		}
-		r := make([]any, 0, len(mut)+6)
-		r = append(r, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
-		r = append(r, mut...)
-		if err := t.sealAll(declarationTable, r[4:]); err != nil { // mut holds plain text
 			return err
 		}
 		rows[i] = append(r, ms(t.now), int64(1))

@@ -65,17 +65,11 @@ func declarationVals(d *baoguan.Declaration, extras string) []any {
 // customs code and sub-order is ECONFLICT reason duplicate; a missing order
 // is ENOTFOUND.
 func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
-	mut, err := t.declarationArgs(d)
+	args, plain, err := t.declarationRow(d, 1)
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, len(mut)+5)
-	args = append(args, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
-	args = append(args, mut...)
 	args = append(args, ms(t.now))
-	if err := t.sealAll(declarationTable, args[4:4+len(mut)]); err != nil {
-		return err
-	}
 	id, inserted, err := t.insertID(qInsertDeclaration, args)
 	switch {
 	case t.isForeignKey(err):
@@ -89,8 +83,23 @@ func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 		return duplicate("customs", "order %d is already declared to %s", d.OrderID, d.Customs)
 	}
 	d.ID, d.Version, d.CreatedAt = id, 1, t.now
-	t.remember(declarationTable, d.ID, d.Version, mut, nil) // args holds the sealed copies
+	t.remember(declarationTable, d.ID, d.Version, plain, nil)
 	return nil
+}
+
+// declarationRow returns what an insert of d writes up to its mutable
+// columns (order_id, merchant_id, customs, sub_order_no, port … modified_at,
+// the sealed ones sealed), with room for extra more, and those mutable
+// values in plain text, the row's image once inserted.
+func (t *Tx) declarationRow(d *baoguan.Declaration, extra int) (row, plain []any, err error) {
+	plain, err = t.declarationArgs(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	row = make([]any, 0, 4+len(plain)+extra)
+	row = append(row, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
+	row = append(row, plain...)
+	return row, plain, t.sealAll(declarationTable, row[4:])
 }
 
 // UpdateDeclaration writes d if its Version is current and bumps it:

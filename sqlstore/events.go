@@ -160,14 +160,9 @@ func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 
 // AddAttempt records one delivery attempt; a missing event is ENOTFOUND.
 func (t *Tx) AddAttempt(a *baoguan.Attempt) error {
-	if a.At.IsZero() {
-		a.At = t.now
-	}
-	// The receiver's answer and the error text may echo what was sent.
-	sl := t.sealer()
-	errText, resp := sl.seal(a.Error), sl.seal(a.Response)
-	if sl.err != nil {
-		return sl.err
+	errText, resp, err := t.attemptArgs(a)
+	if err != nil {
+		return err
 	}
 	id, inserted, err := t.insertID(qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, errText, resp})
 	switch {
@@ -180,6 +175,18 @@ func (t *Tx) AddAttempt(a *baoguan.Attempt) error {
 	}
 	a.ID = id
 	return nil
+}
+
+// attemptArgs dates a (now, unless set) and returns its error text and
+// response sealed: the receiver's answer and the error may echo what was
+// sent.
+func (t *Tx) attemptArgs(a *baoguan.Attempt) (errText, resp string, err error) {
+	if a.At.IsZero() {
+		a.At = t.now
+	}
+	sl := t.sealer()
+	errText, resp = sl.seal(a.Error), sl.seal(a.Response)
+	return errText, resp, sl.err
 }
 
 // Attempts returns an event's delivery attempts, oldest first.
@@ -342,13 +349,9 @@ RETURNING id`
 // recordAttemptWith is RecordAttempt where the dialect has data-modifying
 // WITH (PostgreSQL): one round trip per delivery instead of two.
 func (t *Tx) recordAttemptWith(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) error {
-	if a.At.IsZero() {
-		a.At = t.now
-	}
-	sl := t.sealer()
-	errText, resp := sl.seal(a.Error), sl.seal(a.Response)
-	if sl.err != nil {
-		return sl.err
+	errText, resp, err := t.attemptArgs(a)
+	if err != nil {
+		return err
 	}
 	id, inserted, err := t.insertID(qRecordAttemptWith, []any{string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease),
 		ms(a.At), a.Status, a.LatencyMS, errText, resp})

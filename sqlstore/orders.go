@@ -85,17 +85,11 @@ func orderVals(o *baoguan.Order, items, extra string) []any {
 // CreateOrder inserts o at version 1. A number the merchant already used
 // is ECONFLICT reason duplicate; a missing merchant is ENOTFOUND.
 func (t *Tx) CreateOrder(o *baoguan.Order) error {
-	mut, err := t.orderArgs(o)
+	args, plain, err := t.orderRow(o, 2)
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, len(mut)+4)
-	args = append(args, o.MerchantID, o.MerchantOrderNo)
-	args = append(args, mut...)
 	args = append(args, ms(t.now), ms(t.now))
-	if err := t.sealAll(orderTable, args[2:2+len(mut)]); err != nil {
-		return err
-	}
 	id, inserted, err := t.insertID(qInsertOrder, args)
 	switch {
 	case t.isForeignKey(err):
@@ -106,8 +100,23 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 		return duplicate("merchant_order_no", "order %s already exists", quote(o.MerchantOrderNo))
 	}
 	o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
-	t.remember(orderTable, o.ID, o.Version, mut, nil) // args holds the sealed copies
+	t.remember(orderTable, o.ID, o.Version, plain, nil)
 	return nil
+}
+
+// orderRow returns what an insert of o writes up to its mutable columns
+// (merchant_id, merchant_order_no, amount … refunded, the sealed ones
+// sealed), with room for extra more, and those mutable values in plain
+// text, the row's image once inserted.
+func (t *Tx) orderRow(o *baoguan.Order, extra int) (row, plain []any, err error) {
+	plain, err = t.orderArgs(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	row = make([]any, 0, 2+len(plain)+extra)
+	row = append(row, o.MerchantID, o.MerchantOrderNo)
+	row = append(row, plain...)
+	return row, plain, t.sealAll(orderTable, row[2:])
 }
 
 // UpdateOrder writes o if its Version is current and bumps it: ECONFLICT
