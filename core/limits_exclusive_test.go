@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/keyring"
-	"github.com/baoguan/baoguan/sqlite"
 )
 
 // viewCounter counts read transactions.
@@ -35,12 +32,7 @@ func TestAuthAllowedExclusiveStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
-	keys, _ := keyring.New(make([]byte, 32))
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "auth.db"), Keys: keys, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openKind(t, "sqlite", c.Now)
 	limits := core.Limits{AuthSource: core.Rate{PerSecond: 0.1, Burst: 3}, AuthSubject: core.Rate{PerSecond: -1}}
 	bad := &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "invalid API key"}
 	const src, other = "198.51.100.7:5000", "198.51.100.8:5000"
@@ -143,12 +135,7 @@ func TestAuthAllowedSharedStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
-	keys, _ := keyring.New(make([]byte, 32))
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "auth.db"), Keys: keys, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openKind(t, "sqlite", c.Now)
 	limits := core.Limits{AuthSource: core.Rate{PerSecond: 0.1, Burst: 1}, AuthSubject: core.Rate{PerSecond: -1}}
 	vc := &viewCounter{Store: db}
 	a := core.New(&core.Service{Store: vc, Now: c.Now, Limits: limits})
