@@ -167,6 +167,12 @@ type Order struct {
 	PayAttempts   int   // payment rounds started (re-arranging starts a new one)
 	Refunded      int64 // sum of successful refunds, fen
 	Version       int64 // optimistic concurrency; the store bumps it on update
+	// Fingerprint is the SHA-256 (hex) of the content the order was
+	// created with, as core fingerprints a push: the order's number is its
+	// natural key, and a repeat of its creation is answered with the order
+	// when it holds the same content, refused when it holds other content.
+	// Written with the order and never changed (UpdateOrder leaves it).
+	Fingerprint string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

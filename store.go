@@ -140,10 +140,20 @@ type Tx interface {
 	// Agents lists every agent, oldest first.
 	Agents() ([]Agent, error)
 
+	// CreateOrder inserts an order at version 1, with its Fingerprint. A
+	// number the merchant already used is ECONFLICT reason duplicate (on
+	// stores whose write transactions run concurrently, after the
+	// transaction that inserted it ended: first writer wins).
 	CreateOrder(o *Order) error
 	UpdateOrder(o *Order) error // fails with ECONFLICT if o.Version is stale
 	Order(merchantID, id int64) (*Order, error)
 	OrderByNo(merchantID int64, no string) (*Order, error)
+	// OrderFingerprint reads what the merchant's order number holds,
+	// whatever the state of the order's batch (OrderByNo does not see the
+	// orders of a batch still loading): the order's Fingerprint, and
+	// whether its batch is still loading. ENOTFOUND when no order has
+	// the number.
+	OrderFingerprint(merchantID int64, no string) (fingerprint string, loading bool, err error)
 	OrderByPaymentNo(merchantID int64, paymentNo string) (*Order, error)
 	ListOrders(f OrderFilter) ([]Order, error)
 	CountOrders(f OrderFilter) (int, error)
@@ -192,9 +202,9 @@ type Tx interface {
 	// StaleBatchLoads lists up to n loading batches, every merchant's,
 	// whose lease ended before before (their loaders are gone).
 	StaleBatchLoads(before time.Time, n int) ([]Batch, error)
-	// BatchOrderNos returns the ids and numbers of up to n of the batch's
-	// orders, loading or not.
-	BatchOrderNos(merchantID, batchID int64, n int) ([]int64, []string, error)
+	// BatchOrderIDs returns the ids of up to n of the batch's orders,
+	// loading or not.
+	BatchOrderIDs(merchantID, batchID int64, n int) ([]int64, error)
 	// UnpaidBatchOrders lists the batch's orders that wait for a payment
 	// (NOT_PAYED) or failed one (PAY_FAILED), in id order, with only what
 	// paying the batch needs to know of them.
@@ -266,14 +276,11 @@ type Tx interface {
 	Idempotency(merchantID int64, key string) (*IdemRecord, error)
 	// PutIdempotency inserts a record; ECONFLICT when the key exists.
 	PutIdempotency(r *IdemRecord) error
-	// PutIdempotencies inserts many records with one statement and
-	// returns the indexes of those whose key existed (not inserted).
-	PutIdempotencies(rs []IdemRecord) ([]int, error)
 	// UpdateIdempotency rewrites an existing record's hash, status, body
 	// and time (a response saved after the effect it answers). ENOTFOUND.
 	UpdateIdempotency(r *IdemRecord) error
 	// DeleteIdempotency deletes the records of keys (a discarded batch
-	// load's order and batch numbers).
+	// load's batch number).
 	DeleteIdempotency(merchantID int64, keys []string) error
 
 	// Retention (core/retention.go): each call deletes a little, so that

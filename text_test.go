@@ -75,11 +75,13 @@ var orderStringFields = []stringField{
 }
 
 // notFromCaller are string fields no caller sets through a push: set by
-// baoguan or by the payment channel, or checked elsewhere (the notify URL
-// by netguard.CheckURL, tested there).
+// baoguan (an order's fingerprint, which core computes and sets whatever a
+// front-end put there) or by the payment channel, or checked elsewhere (the
+// notify URL by netguard.CheckURL, tested there).
 var notFromCaller = map[string]bool{
 	"Order.NotifyURL": true, "Order.Protocol": true, "Order.Channel": true, "Order.PayStatus": true, "Order.DeclareStatus": true,
-	"Payment.VerDept": true, "Payment.PayType": true, "Payment.InitRequest": true, "Payment.InitResponse": true,
+	"Order.Fingerprint": true,
+	"Payment.VerDept":   true, "Payment.PayType": true, "Payment.InitRequest": true, "Payment.InitResponse": true,
 	"Payment.FailReason": true, "Payment.FailCode": true, "Payment.PayerName": true, "Payment.PayerID": true,
 }
 

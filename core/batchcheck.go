@@ -59,14 +59,14 @@ func (s *Service) CheckBatch(ctx context.Context, m *baoguan.Merchant, orders []
 			if j, ok := seen[no]; !ok || j != i {
 				continue
 			}
-			_, err := tx.Idempotency(m.ID, orderKey(no))
-			switch baoguan.ErrorCode(err) {
-			case baoguan.ENOTFOUND:
-			case baoguan.EINTERNAL:
-				return err
-			default:
+			// The order of a batch still loading holds its number too.
+			_, _, err := tx.OrderFingerprint(m.ID, no)
+			switch {
+			case err == nil:
 				add(i, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
 					Message: "order " + no + " already exists"})
+			case baoguan.ErrorCode(err) != baoguan.ENOTFOUND:
+				return err
 			}
 		}
 		return nil

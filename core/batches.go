@@ -28,8 +28,9 @@ import (
 //   - The last chunk marks it loaded, in the transaction that stores its
 //     last orders (and, with Pay, schedules their payment).
 //   - A chunk that fails (an order number taken meanwhile, a refused
-//     payment) discards the batch: its orders, their keys and the batch
-//     go, in chunks too, and the upload answers the error as before.
+//     payment) discards the batch: its orders (and so their numbers) and
+//     the batch go, in chunks too, and the upload answers the error as
+//     before.
 //   - A loader that dies leaves a loading batch whose lease runs out. A
 //     repeat of the upload (the same batch number and orders, or, without
 //     a number, the same orders) takes it over and finishes it from where
@@ -421,7 +422,7 @@ type prepared struct {
 }
 
 // errSlowChunk is what storeChunk's transaction ends with when the chunk
-// met anything but the common case (an order number or key that exists, a
+// met anything but the common case (an order number that exists, a
 // target planned twice, any error): the transaction is rolled back and the
 // chunk stored again one order at a time, by the code a single push runs,
 // which answers with the error naming the order and field, or stores what
@@ -429,26 +430,18 @@ type prepared struct {
 var errSlowChunk = errors.New("core: the chunk is stored one order at a time")
 
 // storeChunk stores a chunk of a batch upload, checked already, with one
-// statement per table: the orders' natural keys, the orders, their
-// declarations. Batch orders are held, so there are no pay jobs to queue;
+// statement per table: the orders (which take their numbers, with their
+// fingerprints: idempotency.go), their declarations. Batch orders are held, so there are no pay jobs to queue;
 // the batch's payment is scheduled by the last chunk (payBatchTx). Any
 // error is for the caller to answer with errSlowChunk.
 func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInput, prep []prepared, batchID int64) error {
-	fps := make([]string, len(ins))
-	nos := make([]string, len(ins))
+	now := tx.Now()
+	os := make([]baoguan.Order, len(ins))
 	for j := range ins {
 		if !ins[j].Hold {
 			return errSlowChunk
 		}
-		fps[j], nos[j] = prep[j].fp, ins[j].Order.MerchantOrderNo
-	}
-	if fresh, err := takeOrderKeys(tx, m.ID, nos, fps); err != nil || !fresh {
-		return errSlowChunk
-	}
-	now := tx.Now()
-	os := make([]baoguan.Order, len(ins))
-	for j := range ins {
-		os[j] = newOrder(m, &ins[j], batchID, now)
+		os[j] = newOrder(m, &ins[j], prep[j].fp, batchID, now)
 	}
 	if err := tx.CreateOrders(os); err != nil {
 		return err
@@ -557,7 +550,7 @@ func (s *Service) startBatch(ctx context.Context, m *baoguan.Merchant, in BatchI
 // discardBatch removes a batch that failed to load: first it is marked
 // discarded (no fingerprint, an expired lease: no repeat takes it over,
 // and Purge finishes the job if this one stops) and its number freed, then
-// its orders and their keys go in chunks, then the batch.
+// its orders go in chunks (freeing their numbers), then the batch.
 func (s *Service) discardBatch(ctx context.Context, b *baoguan.Batch) {
 	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
 		d := *b
@@ -576,8 +569,8 @@ func (s *Service) discardBatch(ctx context.Context, b *baoguan.Batch) {
 	}
 }
 
-// clearBatch deletes a discarded batch's orders with their keys, a chunk
-// per transaction, then the batch.
+// clearBatch deletes a discarded batch's orders, which frees their
+// numbers, a chunk per transaction, then the batch.
 func (s *Service) clearBatch(ctx context.Context, merchantID, id int64) error {
 	chunk := s.BatchChunk
 	if chunk <= 0 {
@@ -588,16 +581,13 @@ func (s *Service) clearBatch(ctx context.Context, merchantID, id int64) error {
 			return err
 		}
 		err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
-			ids, nos, err := tx.BatchOrderNos(merchantID, id, chunk)
+			ids, err := tx.BatchOrderIDs(merchantID, id, chunk)
 			if err != nil {
 				return err
 			}
 			if len(ids) == 0 {
 				more = false
 				return tx.DeleteBatch(merchantID, id)
-			}
-			if err := dropOrderKeys(tx, merchantID, nos); err != nil {
-				return err
 			}
 			_, err = tx.DeleteOrders(merchantID, ids)
 			return err

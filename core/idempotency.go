@@ -21,12 +21,21 @@ import (
 // the effect commit together: a repeat either finds the record and is
 // answered from it, or finds no record and no effect.
 //
-// Every read and write of the table goes through this file, so a change of
-// how keys are kept (a fingerprint column with a unique index on the
-// object's own table, say) is a change here.
+// Every read and write of the table goes through this file.
+//
+// Order numbers, the natural keys taken most (every push, every order of
+// a batch upload), are kept by the orders table instead of records here:
+// its unique index (merchant, order number) takes the number with the
+// order's own insert, and the order's fingerprint column
+// (Order.Fingerprint) keeps what a repeat compares. The insert is the same
+// first-writer-wins step as a record's (ON CONFLICT DO NOTHING, which on
+// PostgreSQL waits on the unique index for a transaction that inserted the
+// number to end), and it is followed by a read only when the number was
+// taken (orderTaken). A repeat needs no saved reply: it is answered with
+// the order as stored, which its front-end renders as it renders any
+// order.
 
 // Keys of natural-key records.
-func orderKey(no string) string  { return "order:" + no }
 func refundKey(no string) string { return "refund:" + no }
 func batchKey(no string) string  { return "batch:" + no }
 func idemKey(key string) string  { return "idem:" + key }
@@ -39,16 +48,6 @@ func dropBatchKey(tx baoguan.Tx, b *baoguan.Batch) error {
 		return err
 	}
 	return tx.DeleteIdempotency(b.MerchantID, []string{batchKey(b.No)})
-}
-
-// dropOrderKeys frees the numbers of a discarded batch's orders, which go
-// with them.
-func dropOrderKeys(tx baoguan.Tx, merchantID int64, nos []string) error {
-	keys := make([]string, len(nos))
-	for i, no := range nos {
-		keys[i] = orderKey(no)
-	}
-	return tx.DeleteIdempotency(merchantID, keys)
 }
 
 // readKey returns the record of key, or nil when there is none.
@@ -93,17 +92,27 @@ func takeKeyFor(tx baoguan.Tx, merchantID int64, key, fingerprint string, status
 	return prev, err
 }
 
-// takeOrderKeys takes the natural keys of new orders (a batch upload's
-// chunk) with one statement. fresh is false when any key existed: then
-// some of the others may have been taken, and the caller must roll back
-// and take them one at a time (takeKey), which answers each existing key.
-func takeOrderKeys(tx baoguan.Tx, merchantID int64, nos, fingerprints []string) (fresh bool, err error) {
-	rs := make([]baoguan.IdemRecord, len(nos))
-	for i, no := range nos {
-		rs[i] = baoguan.IdemRecord{MerchantID: merchantID, Key: orderKey(no), RequestHash: fingerprints[i], CreatedAt: tx.Now()}
+// orderTaken answers the creation of an order whose number its insert
+// found taken, with fingerprint the content's: the order, when it was
+// created with the same content; ECONFLICT reason duplicate_order_no when
+// with other content; ECONFLICT reason batch_loading when it belongs to a
+// batch still loading, which may yet be discarded. nil and no error when
+// the number is free again: its order went between the two statements (a
+// discarded batch's), and the caller inserts it again.
+func orderTaken(tx baoguan.Tx, merchantID int64, no, fingerprint string) (*baoguan.Order, error) {
+	fp, loading, err := tx.OrderFingerprint(merchantID, no)
+	switch {
+	case baoguan.ErrorCode(err) == baoguan.ENOTFOUND:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case fp != fingerprint:
+		return nil, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
+			Message: "order " + no + " already exists with different content"}
+	case loading:
+		return nil, errOrderLoading(no)
 	}
-	taken, err := tx.PutIdempotencies(rs)
-	return err == nil && len(taken) == 0, err
+	return tx.OrderByNo(merchantID, no)
 }
 
 // Idempotency-Key. The native API replays the whole first response to a

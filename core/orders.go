@@ -146,29 +146,22 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 // createPreparedTx stores an order whose input prepareOrder has checked,
 // with its customs entries and fingerprint, outside the transaction.
 func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, fp string, batchID int64) (*baoguan.Order, []baoguan.Declaration, bool, error) {
-	if prev, err := takeKey(tx, m.ID, orderKey(in.Order.MerchantOrderNo), fp, 0, nil); err != nil {
-		return nil, nil, false, err
-	} else if prev != nil {
-		if prev.RequestHash != fp {
-			return nil, nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
-				Message: "order " + in.Order.MerchantOrderNo + " already exists with different content"}
-		}
-		o, err := tx.OrderByNo(m.ID, in.Order.MerchantOrderNo)
-		if baoguan.ErrorCode(err) == baoguan.ENOTFOUND {
-			// The key is there but the order is hidden: it belongs to a
-			// batch still loading, which may yet be discarded.
-			return nil, nil, false, errOrderLoading(in.Order.MerchantOrderNo)
-		}
-		return o, nil, false, err
-	}
 	now := tx.Now()
-	o := newOrder(m, in, batchID, now)
-	if err := tx.CreateOrder(&o); err != nil {
-		if baoguan.ErrorCode(err) == baoguan.ECONFLICT {
-			return nil, nil, false, &baoguan.Error{Code: baoguan.ECONFLICT, Field: "merchant_order_no", Reason: "duplicate_order_no",
-				Message: "order " + o.MerchantOrderNo + " already exists"}
+	o := newOrder(m, in, fp, batchID, now)
+	// The insert takes the order number (idempotency.go): a number taken
+	// already is answered as a repeat.
+	for {
+		err := tx.CreateOrder(&o)
+		if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "merchant_order_no" {
+			if err != nil {
+				return nil, nil, false, err
+			}
+			break
 		}
-		return nil, nil, false, err
+		prev, err := orderTaken(tx, m.ID, o.MerchantOrderNo, fp)
+		if err != nil || prev != nil {
+			return prev, nil, false, err
+		}
 	}
 	decls := []baoguan.Declaration{}
 	for i, spec := range in.Declarations {
@@ -186,10 +179,12 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 	return &o, decls, true, nil
 }
 
-// newOrder is the order an input creates, before it is stored.
-func newOrder(m *baoguan.Merchant, in *OrderInput, batchID int64, now time.Time) baoguan.Order {
+// newOrder is the order an input whose fingerprint is fp creates, before
+// it is stored.
+func newOrder(m *baoguan.Merchant, in *OrderInput, fp string, batchID int64, now time.Time) baoguan.Order {
 	o := in.Order
 	o.MerchantID = m.ID
+	o.Fingerprint = fp
 	o.BatchID = batchID
 	o.Sandbox = in.Test || m.Mode == baoguan.ModeSandbox
 	o.PayStatus = baoguan.PayNotPayed
@@ -298,9 +293,9 @@ func orderByRef(tx baoguan.Tx, m *baoguan.Merchant, ref OrderRef) (*baoguan.Orde
 //
 // The customs targets cannot change in either case (declarations are kept,
 // never deleted), nor can a sandbox order become a live one or the reverse.
-// No idempotency record is written: the order number's record keeps the
-// content it was created with, so repeating that creation still answers
-// with the order.
+// The order's Fingerprint is not changed: it keeps the content the order
+// was created with, so repeating that creation still answers with the
+// order.
 //
 // Errors: EINVALID naming the field, EMERCHANT, ENOTFOUND (no such order),
 // ESTATE with reason "paid_and_declared" (every declaration succeeded),

@@ -16,8 +16,9 @@ import (
 //   - the delivery attempts of events that were delivered (those of
 //     events still pending or failed are kept: they say why);
 //   - the saved answers of Idempotency-Key requests, and the nonces of
-//     signed requests, once they expire (natural keys — order, refund,
-//     batch and push numbers — are kept with what they name).
+//     signed requests, once they expire (natural keys — refund, batch and
+//     push numbers — are kept with what they name; an order's number and
+//     fingerprint are the order's own columns).
 //
 // A zero duration keeps that kind of record for good.
 type Retention struct {

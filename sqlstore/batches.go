@@ -24,7 +24,7 @@ WHERE merchant_id = ? AND fingerprint = ? AND loading_until > 0 ORDER BY id LIMI
 WHERE loading_until > 0 AND loading_until < ? ORDER BY id LIMIT ?`
 	qLeaseBatch = `UPDATE batches SET loading_until = ?, loaded = ?, fingerprint = ?, updated_at = ?
 WHERE id = ? AND merchant_id = ? AND loading_until = ?`
-	qBatchOrderNos = `SELECT id, merchant_order_no FROM orders WHERE batch_id = ? AND merchant_id = ? ORDER BY id LIMIT ?`
+	qBatchOrderIDs = `SELECT id FROM orders WHERE batch_id = ? AND merchant_id = ? ORDER BY id LIMIT ?`
 	qDeleteBatch   = `DELETE FROM batches WHERE id = ? AND merchant_id = ?`
 	qBatchExists   = `SELECT 1 FROM batches WHERE id = ? AND merchant_id = ?`
 	qBatches       = `SELECT ` + batchCols + ` FROM batches WHERE merchant_id = ? AND loading_until = 0 AND (? = 0 OR id < ?)
@@ -146,21 +146,19 @@ func (t *Tx) StaleBatchLoads(before time.Time, n int) ([]baoguan.Batch, error) {
 	return out, err
 }
 
-// BatchOrderNos returns the ids and numbers of up to n of a batch's
-// orders (index orders_merchant_batch).
-func (t *Tx) BatchOrderNos(merchantID, batchID int64, n int) ([]int64, []string, error) {
+// BatchOrderIDs returns the ids of up to n of a batch's orders (index
+// orders_merchant_batch).
+func (t *Tx) BatchOrderIDs(merchantID, batchID int64, n int) ([]int64, error) {
 	var ids []int64
-	var nos []string
-	err := t.each(qBatchOrderNos, []any{batchID, merchantID, n}, func(s Scanner) error {
+	err := t.each(qBatchOrderIDs, []any{batchID, merchantID, n}, func(s Scanner) error {
 		var id int64
-		var no string
-		if err := s.Scan(&id, &no); err != nil {
+		if err := s.Scan(&id); err != nil {
 			return err
 		}
-		ids, nos = append(ids, id), append(nos, no)
+		ids = append(ids, id)
 		return nil
 	})
-	return ids, nos, err
+	return ids, err
 }
 
 // DeleteOrders deletes the merchant's orders with the given ids and their

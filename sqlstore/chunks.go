@@ -12,9 +12,9 @@ import (
 )
 
 // Inserting many rows in one statement: a batch upload's chunk stores its
-// orders, their declarations and their natural keys with one statement per
-// table (CreateOrders, CreateDeclarations, PutIdempotencies) instead of one
-// per row. A statement per row cost SQLite its parsing-free but still
+// orders (their numbers and fingerprints with them) and their declarations
+// with one statement per table (CreateOrders, CreateDeclarations) instead
+// of one per row. A statement per row cost SQLite its parsing-free but still
 // per-statement work (binding, the statement journal, resetting) and
 // PostgreSQL a round trip per row.
 //
@@ -31,7 +31,7 @@ import (
 // unique key is told apart from the ones inserted, as the one-row inserts do.
 
 // maxRowsPerInsert bounds a SQLite multi-row INSERT: 128 rows of the widest
-// table (orders, 43 columns) bind 5,504 variables.
+// table (orders, 44 columns) bind 5,632 variables.
 const maxRowsPerInsert = 128
 
 // insertRows inserts rows (each the values of cols, in order) into table,
@@ -248,28 +248,26 @@ const (
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
-	version, created_at, updated_at`
+	version, created_at, updated_at, fingerprint`
 	declarationInsertCols = `order_id, merchant_id, customs, sub_order_no, port, route, extras,
 	sub_order_id, merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
 	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
 	verify_department, verify_department_trade_id, receipt_code, port_ref, attempts, submitted_at,
 	modified_at, created_at, version`
-	idemInsertCols = `merchant_id, idem_key, request_hash, status, body, created_at, expires_at`
 )
 
-// The columns of orderInsertCols, declarationInsertCols and idemInsertCols
-// a chunk's new rows usually agree on (see insertRows): the merchant, the
+// The columns of orderInsertCols and declarationInsertCols a chunk's new
+// rows usually agree on (see insertRows): the merchant, the
 // batch, a new row's states, counters and times, an unpaid order's empty
 // payment, a new declaration's empty outcome.
 var (
 	orderShared = []int{0, 11, 13, 15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36,
 		37, 38, 39, 40, 41}
 	declarationShared = []int{1, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30}
-	idemShared        = []int{0, 3, 5, 6}
 )
 
-// CreateOrders inserts new orders at version 1, one statement for all of
-// them (see above), and sets their ids. An order number the merchant
+// CreateOrders inserts new orders at version 1, with their fingerprints,
+// one statement for all of them (see above), and sets their ids. An order number the merchant
 // already used is ECONFLICT reason duplicate naming merchant_order_no and
 // the number; the caller must then not commit (the other orders were
 // inserted). A missing merchant is ENOTFOUND.
@@ -278,11 +276,11 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 	index := make(map[string]int, len(os))
 	for i := range os {
 		o := &os[i]
-		r, _, err := t.orderRow(o, 3)
+		r, _, err := t.orderRow(o, 4)
 		if err != nil {
 			return err
 		}
-		rows[i] = append(r, int64(1), ms(t.now), ms(t.now))
+		rows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
 		index[o.MerchantOrderNo] = i
 	}
 	got := 0
@@ -364,48 +362,6 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		}
 	}
 	return nil
-}
-
-// PutIdempotencies inserts records, one statement for all of them, and
-// returns the indexes of those whose key was there already (not
-// inserted, as PutIdempotency's ECONFLICT).
-func (t *Tx) PutIdempotencies(rs []baoguan.IdemRecord) ([]int, error) {
-	rows := make([][]any, len(rs))
-	index := make(map[string]int, len(rs))
-	sl := t.sealer()
-	for i := range rs {
-		r := &rs[i]
-		if r.CreatedAt.IsZero() {
-			r.CreatedAt = t.now
-		}
-		rows[i] = []any{r.MerchantID, r.Key, r.RequestHash, int64(r.Status), sl.sealBytes(r.Body), ms(r.CreatedAt), ms(r.ExpiresAt)}
-		index[strconv.FormatInt(r.MerchantID, 10)+"\x00"+r.Key] = i
-	}
-	if sl.err != nil {
-		return nil, sl.err
-	}
-	inserted := make([]bool, len(rs))
-	err := t.insertRows("idempotency", idemInsertCols, "ON CONFLICT DO NOTHING\nRETURNING merchant_id, idem_key", rows, idemShared, func(s Scanner) error {
-		var m int64
-		var k string
-		if err := s.Scan(&m, &k); err != nil {
-			return err
-		}
-		if i, ok := index[strconv.FormatInt(m, 10)+"\x00"+k]; ok {
-			inserted[i] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var taken []int
-	for i, ok := range inserted {
-		if !ok {
-			taken = append(taken, i)
-		}
-	}
-	return taken, nil
 }
 
 // qEnqueuePayJobs inserts a batch's pay jobs from its orders, so that a

@@ -9,7 +9,7 @@ const orderCols = `id, merchant_id, merchant_order_no, amount, currency, subject
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
-	version, created_at, updated_at`
+	version, created_at, updated_at, fingerprint`
 
 const (
 	qInsertOrder = `INSERT INTO orders (merchant_id, merchant_order_no, amount, currency, subject, items,
@@ -17,8 +17,8 @@ const (
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
-	version, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+	version, created_at, updated_at, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
@@ -26,6 +26,7 @@ RETURNING id`
 	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ? AND ` + notLoading
 	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? ORDER BY id LIMIT 1`
 	qOrderExists      = `SELECT 1 FROM orders WHERE id = ? AND merchant_id = ?`
+	qOrderFingerprint = `SELECT fingerprint, ` + notLoading + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ?`
 	qListOrders       = `SELECT ` + orderCols + ` FROM orders`
 	qCountOrders      = `SELECT COUNT(*) FROM orders`
 )
@@ -36,8 +37,9 @@ RETURNING id`
 const notLoading = `(batch_id = 0 OR NOT EXISTS (SELECT 1 FROM batches lb WHERE lb.id = orders.batch_id AND lb.loading_until > 0))`
 
 // orderTable is the orders' mutable columns, in orderArgs' order.
-// merchant_order_no and created_at never change: the first is the natural
-// key front-ends look orders up by.
+// merchant_order_no, fingerprint and created_at never change: the first is
+// the natural key front-ends look orders up by, the second what a repeat
+// of the order's creation is compared with.
 var orderTable = newTable("orders", `amount, currency, subject, items,
 	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id,
 	notify_url, need_declare, channel, sandbox, protocol, capital_name, extra,
@@ -83,13 +85,17 @@ func orderVals(o *baoguan.Order, items, extra string) []any {
 }
 
 // CreateOrder inserts o at version 1. A number the merchant already used
-// is ECONFLICT reason duplicate; a missing merchant is ENOTFOUND.
+// is ECONFLICT reason duplicate; a missing merchant is ENOTFOUND. The
+// insert skips a taken number (ON CONFLICT DO NOTHING) rather than
+// failing: on PostgreSQL it waits on the unique index for a transaction
+// that inserted the number to end, so the first writer wins and the
+// caller's transaction goes on to answer the repeat.
 func (t *Tx) CreateOrder(o *baoguan.Order) error {
-	args, plain, err := t.orderRow(o, 2)
+	args, plain, err := t.orderRow(o, 3)
 	if err != nil {
 		return err
 	}
-	args = append(args, ms(t.now), ms(t.now))
+	args = append(args, ms(t.now), ms(t.now), o.Fingerprint)
 	id, inserted, err := t.insertID(qInsertOrder, args)
 	switch {
 	case t.isForeignKey(err):
@@ -161,7 +167,7 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 		&o.Payer.Name, &o.Payer.IDType, &idNumber, &phone, &orderedAt, &o.BatchID, &o.NotifyURL,
 		&o.NeedDeclare, &channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &extra, &payStatus, &declareStatus,
 		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
-		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &rate, &p.CNYAmount, &settle, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated); err != nil {
+		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &rate, &p.CNYAmount, &settle, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated, &o.Fingerprint); err != nil {
 		return err
 	}
 	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)
@@ -214,6 +220,21 @@ func (t *Tx) Order(merchantID, id int64) (*baoguan.Order, error) {
 // OrderByNo reads one of the merchant's orders by its number; ENOTFOUND.
 func (t *Tx) OrderByNo(merchantID int64, no string) (*baoguan.Order, error) {
 	return t.orderBy(qOrderByNo, []any{merchantID, no}, quote(no))
+}
+
+// OrderFingerprint reads the fingerprint an order number holds and
+// whether its order's batch is still loading; ENOTFOUND.
+func (t *Tx) OrderFingerprint(merchantID int64, no string) (string, bool, error) {
+	var fp string
+	var visible bool
+	found, err := t.one(qOrderFingerprint, []any{merchantID, no}, func(s Scanner) error { return s.Scan(&fp, &visible) })
+	if err != nil {
+		return "", false, err
+	}
+	if !found {
+		return "", false, notFound("order %s not found", quote(no))
+	}
+	return fp, !visible, nil
 }
 
 // OrderByPaymentNo reads the merchant's order with a payment number;

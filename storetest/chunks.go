@@ -9,11 +9,11 @@ import (
 	"github.com/baoguan/baoguan"
 )
 
-// testChunkInserts: CreateOrders, CreateDeclarations and PutIdempotencies
-// store many rows with one statement per table (a batch upload's chunk):
-// every column round-trips as CreateOrder and CreateDeclaration write it,
-// ids follow the rows' order, and a row that meets an existing key is told
-// apart (ECONFLICT for orders and declarations, its index for keys). 300
+// testChunkInserts: CreateOrders and CreateDeclarations store many rows
+// with one statement per table (a batch upload's chunk): every column
+// round-trips as CreateOrder and CreateDeclaration write it (an order's
+// fingerprint included), ids follow the rows' order, and a row that meets
+// an existing number or target is ECONFLICT. 300
 // rows make SQLite split the statement (128 + 128 + 32 + 8 + 4), binding
 // the values the rows agree on once in all but one statement.
 func testChunkInserts(t *testing.T, s baoguan.Store) {
@@ -82,39 +82,6 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 		return tx.CreateDeclarations([]baoguan.Declaration{*sampleDeclaration(&os[3], "HG016", "")})
 	})
 	wantErr(t, "CreateDeclarations of a declared target", err, baoguan.ECONFLICT, "duplicate")
-
-	// Keys: the one that exists is reported by its index, the others are
-	// taken.
-	update(t, s, func(tx baoguan.Tx) error {
-		return tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "order:K-1", RequestHash: "first"})
-	})
-	rs := []baoguan.IdemRecord{{MerchantID: m.ID, Key: "order:K-0", RequestHash: "h0"},
-		{MerchantID: m.ID, Key: "order:K-1", RequestHash: "h1"}, {MerchantID: m.ID, Key: "order:K-2", RequestHash: "h2", Body: []byte("b")}}
-	var taken []int
-	update(t, s, func(tx baoguan.Tx) error {
-		var err error
-		taken, err = tx.PutIdempotencies(rs)
-		return err
-	})
-	if len(taken) != 1 || taken[0] != 1 {
-		t.Errorf("PutIdempotencies reports %v taken, want [1]", taken)
-	}
-	view(t, s, func(tx baoguan.Tx) error {
-		for i, want := range []string{"h0", "first", "h2"} {
-			got, err := tx.Idempotency(m.ID, fmt.Sprintf("order:K-%d", i))
-			if err != nil {
-				return err
-			}
-			if got.RequestHash != want {
-				t.Errorf("key K-%d holds %q, want %q", i, got.RequestHash, want)
-			}
-		}
-		got, err := tx.Idempotency(m.ID, "order:K-2")
-		if err == nil {
-			same(t, "key K-2", got, &rs[2])
-		}
-		return err
-	})
 }
 
 // testEnqueuePayJobs: one statement queues the pay job of every NOT_PAYED

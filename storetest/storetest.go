@@ -266,6 +266,7 @@ func sampleOrder(m *baoguan.Merchant, no string) *baoguan.Order {
 			FailReason: "", FailCode: "NOTENOUGH", PayerName: PayerName, PayerID: PayerIDNumber,
 			ExchangeRate: baoguan.MustRate("0.860000"), CNYAmount: 10617, SettleRate: baoguan.MustRate("1")},
 		PayAttempts: 1,
+		Fingerprint: "fp-" + no,
 	}
 }
 
@@ -485,12 +486,16 @@ func testOrders(t *testing.T, s baoguan.Store) {
 		got.Payer.Phone = "13900139000"
 		got.Refunded = 45
 		got.Items = append(got.Items, baoguan.Item{Subject: "赠品", Quantity: 1})
+		// The fingerprint is the content the order was created with: an
+		// update does not write it.
+		got.Fingerprint = "changed"
 		if err := tx.UpdateOrder(got); err != nil {
 			return err
 		}
 		if got.Version != 2 || !got.UpdatedAt.After(before) {
 			t.Errorf("UpdateOrder: version %d, updated %v (before %v)", got.Version, got.UpdatedAt, before)
 		}
+		got.Fingerprint = "fp-SO-1"
 		o = got
 		return nil
 	})
@@ -507,8 +512,25 @@ func testOrderDuplicate(t *testing.T, s baoguan.Store) {
 	a := newMerchant(t, s, "acme")
 	b := newMerchant(t, s, "bolt")
 	newOrder(t, s, a, "SO-1")
-	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateOrder(sampleOrder(a, "SO-1")) })
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		o := sampleOrder(a, "SO-1")
+		o.Fingerprint = "other"
+		return tx.CreateOrder(o)
+	})
 	wantErr(t, "duplicate order", err, baoguan.ECONFLICT, "duplicate")
+	if baoguan.ErrorField(err) != "merchant_order_no" {
+		t.Errorf("duplicate order: field %q", baoguan.ErrorField(err))
+	}
+	// The number keeps the first order's fingerprint.
+	view(t, s, func(tx baoguan.Tx) error {
+		fp, loading, err := tx.OrderFingerprint(a.ID, "SO-1")
+		if err != nil || fp != "fp-SO-1" || loading {
+			t.Errorf("OrderFingerprint(SO-1) = %q, %v, %v; want the first order's, not loading", fp, loading, err)
+		}
+		_, _, err = tx.OrderFingerprint(b.ID, "SO-1")
+		notFound(t, "OrderFingerprint(another merchant's number)", err)
+		return nil
+	})
 	// The number is unique per merchant only.
 	newOrder(t, s, b, "SO-1")
 	// An order for a merchant that does not exist is refused.
@@ -928,8 +950,9 @@ func testBatches(t *testing.T, s baoguan.Store) {
 }
 
 // A batch stored in chunks: while it loads (LoadingUntil set) its orders
-// are hidden from lookups and lists; its lease is a compare-and-set; a
-// discarded load's orders, declarations and keys can be deleted.
+// are hidden from lookups and lists, but hold their numbers
+// (OrderFingerprint); its lease is a compare-and-set; a discarded load's
+// orders and declarations can be deleted, freeing their numbers.
 func testBatchLoading(t *testing.T, s baoguan.Store) {
 	m := newMerchant(t, s, "acme")
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -948,9 +971,6 @@ func testBatchLoading(t *testing.T, s baoguan.Store) {
 			if err := tx.CreateDeclaration(sampleDeclaration(o, "HG014", "")); err != nil {
 				return err
 			}
-			if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "order:" + o.MerchantOrderNo, RequestHash: "h"}); err != nil {
-				return err
-			}
 			ids = append(ids, o.ID)
 		}
 		return tx.CreateOrder(sampleOrder(m, "alone"))
@@ -958,6 +978,12 @@ func testBatchLoading(t *testing.T, s baoguan.Store) {
 	view(t, s, func(tx baoguan.Tx) error {
 		if _, err := tx.OrderByNo(m.ID, "L-0"); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
 			t.Errorf("OrderByNo of a loading batch's order: %v", err)
+		}
+		if fp, loading, err := tx.OrderFingerprint(m.ID, "L-0"); err != nil || fp != "fp-L-0" || !loading {
+			t.Errorf("OrderFingerprint of a loading batch's order = %q, %v, %v; want its fingerprint, loading", fp, loading, err)
+		}
+		if fp, loading, err := tx.OrderFingerprint(m.ID, "alone"); err != nil || fp != "fp-alone" || loading {
+			t.Errorf("OrderFingerprint of an order outside batches = %q, %v, %v", fp, loading, err)
 		}
 		if os, err := tx.ListOrders(baoguan.OrderFilter{MerchantID: m.ID}); err != nil || len(os) != 1 {
 			t.Errorf("ListOrders while a batch loads: %d %v, want the one order outside it", len(os), err)
@@ -994,6 +1020,9 @@ func testBatchLoading(t *testing.T, s baoguan.Store) {
 		if o, err := tx.OrderByNo(m.ID, "L-1"); err != nil || o.BatchID != b.ID {
 			t.Errorf("OrderByNo once loaded: %v", err)
 		}
+		if fp, loading, err := tx.OrderFingerprint(m.ID, "L-1"); err != nil || fp != "fp-L-1" || loading {
+			t.Errorf("OrderFingerprint once loaded = %q, %v, %v", fp, loading, err)
+		}
 		if n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID, BatchID: b.ID}); err != nil || n != 2 {
 			t.Errorf("CountOrders once loaded: %d %v", n, err)
 		}
@@ -1003,17 +1032,13 @@ func testBatchLoading(t *testing.T, s baoguan.Store) {
 		}
 		return nil
 	})
-	// Deleting: ids and numbers, then orders with declarations and keys.
+	// Deleting: ids, then orders with declarations.
 	update(t, s, func(tx baoguan.Tx) error {
-		gotIDs, nos, err := tx.BatchOrderNos(m.ID, b.ID, 10)
+		gotIDs, err := tx.BatchOrderIDs(m.ID, b.ID, 10)
 		if err != nil {
 			return err
 		}
-		same(t, "BatchOrderNos ids", gotIDs, ids)
-		same(t, "BatchOrderNos numbers", nos, []string{"L-0", "L-1"})
-		if err := tx.DeleteIdempotency(m.ID, []string{"order:L-0", "order:L-1"}); err != nil {
-			return err
-		}
+		same(t, "BatchOrderIDs", gotIDs, ids)
 		if n, err := tx.DeleteOrders(m.ID, ids); err != nil || n != 2 {
 			t.Errorf("DeleteOrders: %d %v", n, err)
 		}
@@ -1022,8 +1047,8 @@ func testBatchLoading(t *testing.T, s baoguan.Store) {
 	view(t, s, func(tx baoguan.Tx) error {
 		_, err := tx.Batch(m.ID, b.ID)
 		notFound(t, "Batch(deleted)", err)
-		_, err = tx.Idempotency(m.ID, "order:L-0")
-		notFound(t, "Idempotency(deleted)", err)
+		_, _, err = tx.OrderFingerprint(m.ID, "L-0")
+		notFound(t, "OrderFingerprint(deleted)", err)
 		if ds, err := tx.DeclarationsOfOrders(ids); err != nil || len(ds) != 0 {
 			t.Errorf("declarations of deleted orders: %d %v", len(ds), err)
 		}

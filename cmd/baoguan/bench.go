@@ -47,8 +47,8 @@ the latency of the pushes that overlapped it (0 skips this phase).
 
 --preload N first fills the database with N finished orders (one order pushed
 through the whole pipeline, then cloned by SQL: orders, declarations, events,
-attempts, jobs, idempotency records), so the run measures a gateway that has
-history rather than an empty one.
+attempts, jobs), so the run measures a gateway that has history rather than
+an empty one.
 
 cpu_us_per_order is all the CPU time of the run (first push to last webhook)
 divided by the orders: this process (clients, receiver and, for SQLite, the

@@ -21,9 +21,10 @@ import (
 // does. Pushing them through the API first would take longer than the
 // benchmark; instead one order, the template, is pushed and carried through
 // the whole pipeline by the server, and then cloned N times by SQL inside
-// the database (orders, declarations, events, attempts, jobs and
-// idempotency records, each with fresh ids and natural keys), which takes
-// seconds to minutes rather than hours. Every row is one the server wrote,
+// the database (orders, declarations, events, attempts and jobs, each with
+// fresh ids and natural keys; an order's number is its own column, and the
+// clones keep the template's fingerprint), which takes seconds to minutes
+// rather than hours. Every row is one the server wrote,
 // sealed columns included, so the clones look to the server exactly like
 // its own history.
 
@@ -298,8 +299,6 @@ func preloadOrders(ctx context.Context, cfg *Config, n int, progress io.Writer) 
 				" WHEN 'notify' THEN " + remap("events", "src.ref_id") +
 				" WHEN 'declare' THEN " + remap("declarations", "src.ref_id") +
 				" WHEN 'poll' THEN " + remap("declarations", "src.ref_id") + " ELSE src.ref_id END"}},
-		{"idempotency", "src.idem_key = 'order:" + templateOrderNo + "'", map[string]string{
-			"idem_key": "'order:PRE' || s.i"}},
 	}
 	stmts := make([]string, len(tables))
 	for i, t := range tables {
