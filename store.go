@@ -237,6 +237,11 @@ type Tx interface {
 	// LeaseEvents leases pending events until until, when they are due
 	// again unless an attempt is recorded meanwhile, and returns them.
 	LeaseEvents(ids []int64, until time.Time) ([]Event, error)
+	// PendingEvents returns the pending events among ids without leasing
+	// them, for a deliverer alone on its database, which holds its claims
+	// in memory. Each one's LeaseUntil (not in the future) is the token
+	// RecordAttempt checks; UpdateEvent changes it.
+	PendingEvents(ids []int64) ([]Event, error)
 	// RecordAttempt writes a delivery attempt and the event's new state
 	// (status, attempts, NextAt, DeliveredAt) if the event is still leased
 	// with the token lease, and ends the lease; ECONFLICT reason

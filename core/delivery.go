@@ -22,6 +22,15 @@ import (
 // attempt is recorded only while its lease holds, so a delivery that
 // outlived its lease, or an event redelivered meanwhile, records nothing.
 //
+// A deliverer alone on its database (RunnerOptions.Exclusive: a SQLite
+// server) holds its leases in memory instead: it reads due events in a
+// read transaction, beside the writer, leaves out those it holds, and
+// writes nothing until the outcome. A crash loses nothing: an event not
+// recorded is still pending and due, and is sent again at the restart.
+// Its lease token is the event's lease_until as read, which every write
+// of the event (a redelivery) changes, so such a write still makes the
+// delivery in flight record nothing.
+//
 // Deliveries to one destination (the URL's scheme, host and port) must not
 // hold up the others: a receiver that accepts and never answers would
 // otherwise take every sender in turn. So:
@@ -59,6 +68,15 @@ type deliverer struct {
 	max    int // deliveries in flight at once
 	perMax int // most in flight to one destination
 	lease  time.Duration
+	// memory: claims are held in held (event id → end of the claim), not
+	// leased in the store. claimMu is held by a claim from its read of
+	// the due events until it has added what it took to held, and by the
+	// recorder to remove what it recorded, so that a claim never reads
+	// an event as due after its outcome was recorded (a read that began
+	// before) without finding it held.
+	memory  bool
+	claimMu sync.Mutex
+	held    map[int64]time.Time
 
 	mu       sync.Mutex
 	inflight int
@@ -86,9 +104,48 @@ type delivered struct {
 	latency time.Duration
 }
 
-func newDeliverer(s *Service, total, perDest int, lease time.Duration) *deliverer {
-	return &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, dests: map[string]*destState{},
-		results: make(chan delivered, total), finished: make(chan struct{}, 1)}
+func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
+	return &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
+		dests: map[string]*destState{}, results: make(chan delivered, total), finished: make(chan struct{}, 1)}
+}
+
+// holding counts the claims held in memory, forgetting those that ended
+// (their outcome was never recorded: the event is due again, as after a
+// lease's end); call with claimMu held.
+func (dl *deliverer) holding(now time.Time) int {
+	for id, until := range dl.held {
+		if !until.After(now) {
+			delete(dl.held, id)
+		}
+	}
+	return len(dl.held)
+}
+
+// unheld leaves out of due the events held in memory; call with claimMu
+// held.
+func (dl *deliverer) unheld(due []baoguan.DueEvent) []baoguan.DueEvent {
+	if len(dl.held) == 0 {
+		return due
+	}
+	out := due[:0]
+	for _, d := range due {
+		if _, ok := dl.held[d.ID]; !ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// release forgets the claims of recorded outcomes.
+func (dl *deliverer) release(rs []delivered) {
+	if !dl.memory {
+		return
+	}
+	dl.claimMu.Lock()
+	for _, r := range rs {
+		delete(dl.held, r.e.ID)
+	}
+	dl.claimMu.Unlock()
 }
 
 // dest returns the state of a destination, creating it; call with mu held.
@@ -205,26 +262,41 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	}
 	var evs []baoguan.Event
 	merchants := map[int64]*baoguan.Merchant{}
-	asked := 0
-	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
-		evs, asked = nil, 0
+	full := false
+	run, until := dl.s.Store.Update, time.Time{}
+	if dl.memory {
+		// Nothing is written: the claim is a read, beside the writer.
+		dl.claimMu.Lock()
+		defer dl.claimMu.Unlock()
+		run = dl.s.Store.View
+	}
+	err := run(ctx, func(tx baoguan.Tx) error {
+		evs, full = nil, false
 		clear(merchants)
+		until = tx.Now().Add(dl.lease)
+		held := 0
+		if dl.memory {
+			held = dl.holding(tx.Now())
+		}
 		// The oldest due events, a few more than there are places, so
-		// that one destination's backlog leaves room for others.
-		due, err := tx.DueEvents(candidates(free), nil)
+		// that one destination's backlog leaves room for others (and as
+		// many more as are held in memory, which are due but sent).
+		due, err := tx.DueEvents(candidates(free)+held, nil)
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		asked = len(due)
+		full = len(due) == candidates(free)+held
+		due = dl.unheld(due)
 		pick := dl.plan(due, free)
 		if len(pick) < free && len(pick) < len(due) {
 			// Destinations at their limit took the head of the queue:
 			// look further, without them.
 			if skip := dl.saturated(); len(skip) > 0 {
-				more, err := tx.DueEvents(free-len(pick), skip)
+				more, err := tx.DueEvents(free-len(pick)+held, skip)
 				if err != nil {
 					return err
 				}
+				more = dl.unheld(more)
 				seen := map[int64]bool{}
 				for _, d := range due {
 					seen[d.ID] = true
@@ -237,7 +309,12 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 				pick = dl.plan(due, free)
 			}
 		}
-		if evs, err = tx.LeaseEvents(pick, tx.Now().Add(dl.lease)); err != nil {
+		if dl.memory {
+			evs, err = tx.PendingEvents(pick)
+		} else {
+			evs, err = tx.LeaseEvents(pick, until)
+		}
+		if err != nil {
 			return err
 		}
 		for _, e := range evs {
@@ -258,6 +335,11 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
+	if dl.memory {
+		for _, e := range evs {
+			dl.held[e.ID] = until
+		}
+	}
 	for _, e := range evs {
 		dest := baoguan.Destination(e.URL)
 		dl.start(dest)
@@ -269,7 +351,7 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 			dl.results <- r
 		}()
 	}
-	return len(evs), asked == candidates(free), nil
+	return len(evs), full, nil
 }
 
 // candidates is how many due events a claim for free places looks at.
@@ -351,6 +433,8 @@ func (dl *deliverer) recorder(ctx context.Context) {
 			// The events stay leased: when the lease ends they are sent
 			// again, as after a crash.
 			dl.s.Log.Error("recording notification attempts", "attempts", len(batch), "err", err)
+		} else {
+			dl.release(batch)
 		}
 		clear(batch)
 	}
@@ -359,7 +443,7 @@ func (dl *deliverer) recorder(ctx context.Context) {
 // deliver runs the deliverer until ctx ends, then waits for the
 // deliveries in flight and records them.
 func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
-	dl := newDeliverer(s, o.Deliveries, o.PerDestination, o.Lease)
+	dl := newDeliverer(s, o.Deliveries, o.PerDestination, o.Lease, o.Exclusive)
 	recorded := make(chan struct{})
 	go func() { dl.recorder(ctx); close(recorded) }()
 	defer func() {

@@ -174,3 +174,107 @@ func TestHangingReceiversDoNotHoldUpOthers(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestExclusiveDelivererWritesNoLease: a deliverer alone on its database
+// (RunnerOptions.Exclusive, a SQLite server) holds its claims in memory.
+// While a receiver holds the deliveries, the events are as they were
+// written — pending, due, no lease_until in the future: no lease was
+// written —, and the deliverer, claiming again every few milliseconds,
+// sends neither of them twice. Once answered, each is delivered after one
+// attempt.
+func TestExclusiveDelivererWritesNoLease(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := core.New(&core.Service{Store: db,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: time.Hour}})
+	svc.Formats.Register("test", testFormat{})
+	var requests atomic.Int64
+	answer := make(chan struct{})
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		requests.Add(1)
+		<-answer
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "A1", Amount: 100, Subject: "奶粉",
+		Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true})
+	}()
+	const want = 2 // order.paid and declaration.succeeded
+	deadline := time.Now().Add(10 * time.Second)
+	for requests.Load() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the receiver got %d of %d notifications", requests.Load(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // some forty claims
+	events := func() []baoguan.Event {
+		t.Helper()
+		var es []baoguan.Event
+		if err := db.View(ctx, func(tx baoguan.Tx) error {
+			var err error
+			es, err = tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != want {
+			t.Fatalf("%d events, want %d", len(es), want)
+		}
+		return es
+	}
+	now := time.Now()
+	for _, e := range events() {
+		if e.Status != baoguan.EventPending || e.LeaseUntil.After(now) || e.NextAt.After(now) || e.Attempts != 0 {
+			t.Errorf("event %s in flight: status %s, lease until %v, next at %v, %d attempts; want pending, due, not leased in the store",
+				e.Type, e.Status, e.LeaseUntil, e.NextAt, e.Attempts)
+		}
+	}
+	if n := requests.Load(); n != want {
+		t.Errorf("the receiver got %d requests while holding %d notifications: an event held in memory was sent again", n, want)
+	}
+	close(answer)
+	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		delivered := 0
+		for _, e := range events() {
+			if e.Status == baoguan.EventDelivered && e.Attempts == 1 {
+				delivered++
+			}
+		}
+		if delivered == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events delivered after one attempt", delivered, want)
+		}
+	}
+	if n := requests.Load(); n != want {
+		t.Errorf("the receiver got %d requests for %d notifications", n, want)
+	}
+	cancel()
+	<-done
+}

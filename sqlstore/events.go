@@ -22,8 +22,12 @@ RETURNING id`
 	// an operator may re-render it, so it stays updatable.
 	// Writing an event ends any lease on it: a delivery in flight then
 	// records nothing (RecordAttempt), and the event is due at NextAt.
+	// lease_until, which is the token of whoever holds the event, becomes
+	// a value no claim holds: a lease's is its end, in the future; a claim
+	// held in memory (PendingEvents) holds the value it read, zero or
+	// below, which every write lowers by one.
 	qUpdateEvent = `UPDATE events SET url = ?, content_type = ?, body = ?, status = ?, attempts = ?,
-	delivered_at = ?, updated_at = ?, next_at = ?, lease_until = 0, dest = ?
+	delivered_at = ?, updated_at = ?, next_at = ?, lease_until = CASE WHEN lease_until < 0 THEN lease_until - 1 ELSE -1 END, dest = ?
 WHERE id = ? AND merchant_id = ?`
 
 	qEvent      = `SELECT ` + eventCols + ` FROM events WHERE id = ? AND merchant_id = ?`
@@ -92,6 +96,7 @@ func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	if n == 0 {
 		return notFound("event %d not found", e.ID)
 	}
+	// The new token is not read back: a claim reads it with the event.
 	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
 	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
 		t.enqueued++
@@ -99,8 +104,16 @@ func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	return nil
 }
 
-// scanEvent reads one row of eventCols, opening the sealed body.
+// scanEvent reads one row of eventCols, opening the sealed body. A
+// lease_until below zero (written events, see qUpdateEvent) reads as no
+// lease.
 func (t *Tx) scanEvent(sc Scanner, e *baoguan.Event) error {
+	return t.scanEventToken(sc, e, false)
+}
+
+// scanEventToken is scanEvent; with token, LeaseUntil is lease_until as
+// it is, the token of a claim held in memory (PendingEvents).
+func (t *Tx) scanEventToken(sc Scanner, e *baoguan.Event, token bool) error {
 	var status string
 	var created, delivered, updated, next, lease int64
 	var body []byte
@@ -114,6 +127,9 @@ func (t *Tx) scanEvent(sc Scanner, e *baoguan.Event) error {
 	}
 	e.Status = baoguan.EventStatus(status)
 	e.CreatedAt, e.DeliveredAt, e.UpdatedAt = fromMS(created), fromMS(delivered), fromMS(updated)
+	if lease < 0 && !token {
+		lease = 0
+	}
 	e.NextAt, e.LeaseUntil = fromMS(next), fromMS(lease)
 	return nil
 }
@@ -309,6 +325,25 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 		return out, t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND `+cond, []any{arg}, scan)
 	}
 	err := t.each(qLeaseEvents+cond+" RETURNING "+eventCols, []any{ms(until), ms(until), arg}, scan)
+	return out, err
+}
+
+// PendingEvents reads the pending events among ids without leasing them:
+// the claims of a deliverer that is alone on its database are held in its
+// memory, and cost no write. Each event's LeaseUntil is then the token
+// RecordAttempt checks: the lease_until it read (not in the future: zero,
+// a lease's past end, or the count of writes that ended leases, below
+// zero), which any write of the event (UpdateEvent) changes.
+func (t *Tx) PendingEvents(ids []int64) ([]baoguan.Event, error) {
+	out := make([]baoguan.Event, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cond, arg := t.inIDs("id", ids)
+	err := t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND `+cond, []any{arg}, func(s Scanner) error {
+		out = append(out, baoguan.Event{})
+		return t.scanEventToken(s, &out[len(out)-1], true)
+	})
 	return out, err
 }
 

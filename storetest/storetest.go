@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"Savepoint", testSavepoint},
 		{"UpdatesWriteChanges", testUpdatesWriteChanges},
 		{"EventQueue", testEventQueue},
+		{"EventClaimsInMemory", testEventClaimsInMemory},
 		{"Purge", testPurge},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
@@ -2240,6 +2241,116 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 		}
 		return err
 	})
+}
+
+// testEventClaimsInMemory drives the claims a deliverer alone on its
+// database holds in memory: PendingEvents reads events without writing
+// them (they stay due), and the token it returns is good for one
+// RecordAttempt unless the event was written (redelivered) meanwhile,
+// however many times, and whatever lease it had before.
+func testEventClaimsInMemory(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	mk := func() *baoguan.Event {
+		return &baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
+			URL: "https://a.example/hook", ContentType: "application/json", Body: []byte(`{"n":1}`), Status: baoguan.EventPending}
+	}
+	p, q, r, gone := mk(), mk(), mk(), mk()
+	gone.Status = baoguan.EventDelivered
+	update(t, s, func(tx baoguan.Tx) error {
+		for _, e := range []*baoguan.Event{p, q, r, gone} {
+			if err := tx.CreateEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	claim := func(id int64) baoguan.Event {
+		t.Helper()
+		var es []baoguan.Event
+		view(t, s, func(tx baoguan.Tx) error {
+			var err error
+			es, err = tx.PendingEvents([]int64{id, gone.ID})
+			return err
+		})
+		if len(es) != 1 || es[0].ID != id || string(es[0].Body) != `{"n":1}` || es[0].LeaseUntil.After(now) {
+			t.Fatalf("PendingEvents(%d and a delivered one) = %+v, want the pending one, its token not in the future", id, es)
+		}
+		return es[0]
+	}
+	due := func() []int64 {
+		var out []int64
+		view(t, s, func(tx baoguan.Tx) error {
+			ds, err := tx.DueEvents(10, nil)
+			for _, d := range ds {
+				out = append(out, d.ID)
+			}
+			return err
+		})
+		return out
+	}
+	record := func(e baoguan.Event) error {
+		return s.Update(context.Background(), func(tx baoguan.Tx) error {
+			e.Status, e.Attempts, e.DeliveredAt = baoguan.EventDelivered, e.Attempts+1, tx.Now()
+			return tx.RecordAttempt(&e, &baoguan.Attempt{At: now, Status: 204}, e.LeaseUntil)
+		})
+	}
+	redeliver := func(id int64) {
+		t.Helper()
+		update(t, s, func(tx baoguan.Tx) error {
+			e, err := tx.Event(m.ID, id)
+			if err != nil {
+				return err
+			}
+			e.Attempts, e.NextAt = 0, tx.Now()
+			return tx.UpdateEvent(e)
+		})
+	}
+
+	// A claim writes nothing: the event stays due, and its token records.
+	cp := claim(p.ID)
+	same(t, "due while p is claimed in memory", due(), []int64{p.ID, q.ID, r.ID})
+	if err := record(cp); err != nil {
+		t.Fatalf("recording under a claim held in memory: %v", err)
+	}
+	if err := record(cp); baoguan.ErrorReason(err) != "lease_lost" {
+		t.Errorf("recording twice under one claim: %v, want lease_lost", err)
+	}
+
+	// A redelivery while q is claimed, and again while its next claim is
+	// held: neither delivery in flight records; the third claim does.
+	cq := claim(q.ID)
+	redeliver(q.ID)
+	if err := record(cq); baoguan.ErrorReason(err) != "lease_lost" {
+		t.Errorf("recording after a redelivery: %v, want lease_lost", err)
+	}
+	cq = claim(q.ID)
+	redeliver(q.ID)
+	if err := record(cq); baoguan.ErrorReason(err) != "lease_lost" {
+		t.Errorf("recording after a second redelivery: %v, want lease_lost", err)
+	}
+	if err := record(claim(q.ID)); err != nil {
+		t.Errorf("recording under a claim taken after the redeliveries: %v", err)
+	}
+
+	// An event whose lease ended (a deliverer that died) is claimed with
+	// that lease's end as its token, which a redelivery changes too.
+	update(t, s, func(tx baoguan.Tx) error { _, err := tx.LeaseEvents([]int64{r.ID}, now.Add(time.Second)); return err })
+	advance(t, s, 2*time.Second)
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	cr := claim(r.ID)
+	redeliver(r.ID)
+	if err := record(cr); baoguan.ErrorReason(err) != "lease_lost" {
+		t.Errorf("recording after the redelivery of an event whose lease ended: %v, want lease_lost", err)
+	}
+	if err := record(claim(r.ID)); err != nil {
+		t.Errorf("recording r: %v", err)
+	}
+	if d := due(); len(d) != 0 {
+		t.Errorf("due once all are recorded: %v", d)
+	}
 }
 
 // testPurge deletes what retention lets go, a window at a time: done jobs
