@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -159,5 +160,90 @@ func TestBatchStaleRowAtFlush(t *testing.T) {
 	}
 	if v := e.detail(t, "S-2"); v.Order.Subject != "changed meanwhile" {
 		t.Errorf("the other transaction's change was lost: subject %q", v.Order.Subject)
+	}
+}
+
+// TestBatchTxDeferredWrites: in a batch's transaction, a cached order
+// written twice is written to the store once, and before any statement
+// that reads orders other than through the cache; a handler's own
+// savepoint undoes what it wrote; a stale copy is still refused.
+func TestBatchTxDeferredWrites(t *testing.T) {
+	e, ws := newWriteEnv(t, "sqlite")
+	o := e.order(t, "D-1", "110105199001011232", baoguan.ChannelAuto, 100)
+	ws.reset()
+	writes := func() int { ws.mu.Lock(); defer ws.mu.Unlock(); return ws.orders["D-1"] }
+	err := ws.Store.Update(e.ctx, func(stx baoguan.Tx) error {
+		tx := core.NewBatchTx(&writeTx{Tx: stx, s: ws})
+		a, err := tx.Order(o.MerchantID, o.ID)
+		if err != nil {
+			return err
+		}
+		old := *a
+		a.Subject = "one"
+		if err := tx.UpdateOrder(a); err != nil {
+			return err
+		}
+		a.PayStatus = baoguan.PayApplied
+		if err := tx.UpdateOrder(a); err != nil {
+			return err
+		}
+		if n := writes(); n != 0 {
+			t.Errorf("%d writes before any statement needed the row, want 0", n)
+		}
+		if c, err := tx.Order(o.MerchantID, o.ID); err != nil || c.Subject != "one" || c.Version != o.Version+1 {
+			t.Errorf("cached read: %+v %v", c, err)
+		}
+		// A statement reading orders sees the row as written.
+		got, err := tx.OrderByNo(o.MerchantID, "D-1")
+		if err != nil {
+			return err
+		}
+		if got.Subject != "one" || got.PayStatus != baoguan.PayApplied || got.Version != o.Version+1 {
+			t.Errorf("OrderByNo read %q %s version %d, want the cache's write", got.Subject, got.PayStatus, got.Version)
+		}
+		if n := writes(); n != 1 {
+			t.Errorf("%d writes for the statement, want 1", n)
+		}
+		// The copy read before the writes is stale.
+		if err := tx.UpdateOrder(&old); baoguan.ErrorReason(err) != "stale" {
+			t.Errorf("update of the copy read before: %v, want stale", err)
+		}
+		// A savepoint that fails undoes its write, in the store and the cache.
+		err = tx.Savepoint(func() error {
+			c, err := tx.Order(o.MerchantID, o.ID)
+			if err != nil {
+				return err
+			}
+			c.Subject = "undone"
+			if err := tx.UpdateOrder(c); err != nil {
+				return err
+			}
+			return errors.New("boom")
+		})
+		if err == nil {
+			t.Error("savepoint: no error")
+		}
+		if c, err := tx.Order(o.MerchantID, o.ID); err != nil || c.Subject != "one" {
+			t.Errorf("after the savepoint failed: %+v %v", c, err)
+		}
+		// Written again, then flushed by the batch.
+		c, err := tx.Order(o.MerchantID, o.ID)
+		if err != nil {
+			return err
+		}
+		c.Subject = "two"
+		if err := tx.UpdateOrder(c); err != nil {
+			return err
+		}
+		return core.Flush(tx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := writes(); n != 4 {
+		t.Errorf("%d UpdateOrder calls in all, want 4 (the statement's, the stale copy's, refused, the savepoint's, the flush's)", n)
+	}
+	if v := e.detail(t, "D-1"); v.Order.Subject != "two" || v.Order.PayStatus != baoguan.PayApplied || v.Order.Version != o.Version+2 {
+		t.Errorf("committed %q %s version %d", v.Order.Subject, v.Order.PayStatus, v.Order.Version)
 	}
 }
