@@ -151,7 +151,7 @@ var errReplay = errors.New("core: a job of the batch failed; replaying with a sa
 // returns errReplay at the first job that fails).
 func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Job, free int, each bool) (*batch, batchOutcome, error) {
 	var out batchOutcome
-	b := &batch{s: s, tx: newBatchTx(stx), each: each}
+	b := &batch{s: s, tx: newBatchTx(stx, !each), each: each}
 	if err := b.tx.preload(jobs); err != nil {
 		return nil, out, err
 	}
@@ -213,6 +213,15 @@ func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Jo
 		if j.State == baoguan.JobQueued && !j.RunAt.After(stx.Now()) {
 			b.tx.woke = true
 		}
+	}
+	// The rows the jobs wrote, each once. A row that fails (stale: another
+	// transaction changed it since it was read) needs the replay, whose
+	// writes go through at once and so fail the job that made them.
+	if err := b.tx.flush(); err != nil {
+		if each {
+			return nil, out, err
+		}
+		return nil, out, errReplay
 	}
 	if err := stx.FinishJobs(done); err != nil {
 		return nil, out, err

@@ -1,6 +1,9 @@
 package core
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/baoguan/baoguan"
 )
 
@@ -15,6 +18,23 @@ import (
 // every row written under it, and the jobs it chained. Rows are handed out
 // as copies; the maps and slices inside them (an order's items and extras)
 // are shared, and handlers replace rather than modify them.
+//
+// When the batch runs without a savepoint per job (deferred), a cached
+// order or declaration written is not written to the store at once: the
+// cache keeps it as dirty, and flush writes each dirty row once, when the
+// batch's jobs have run. An order paid then declared in one batch is then
+// one UPDATE, not two, and the store's row images (sqlstore) make it name
+// only the columns that differ from the row as it was read. The version
+// check is kept: a write of a cached row at another version than the
+// cache's goes to the store, which refuses it as stale, and the flush's
+// UPDATE checks the version the row was read at, so a row another
+// transaction changed meanwhile (PostgreSQL) fails the flush as stale and
+// the batch is replayed with a savepoint per job, where writes go through
+// at once, as before. A row written in the batch has its version raised
+// once in the cache, as the flush raises it once in the database. Every
+// method that reads or writes orders or declarations by SQL other than
+// the cached ones flushes first, so a statement never sees a row older
+// than the cache.
 type batchTx struct {
 	baoguan.Tx
 	orders    map[int64]*baoguan.Order
@@ -24,7 +44,10 @@ type batchTx struct {
 	chain     []baoguan.Job
 	woke      bool // a job due now was written
 
-	touched []touch // rows written since the outermost savepoint began
+	deferred   bool           // writes of cached orders and declarations wait for flush
+	dirtyOrder map[int64]bool // orders written in the cache only
+	dirtyDecl  map[int64]bool // declarations written in the cache only
+	touched    []touch        // rows written since the outermost savepoint began
 }
 
 // touch is a cached row written in the current savepoint.
@@ -33,9 +56,81 @@ type touch struct {
 	id    int64
 }
 
-func newBatchTx(tx baoguan.Tx) *batchTx {
+// newBatchTx wraps tx for a batch; deferred keeps the writes of cached
+// rows for flush.
+func newBatchTx(tx baoguan.Tx, deferred bool) *batchTx {
 	return &batchTx{Tx: tx, orders: map[int64]*baoguan.Order{}, decls: map[int64][]baoguan.Declaration{},
-		declOrder: map[int64]int64{}, merchants: map[int64]*baoguan.Merchant{}}
+		declOrder: map[int64]int64{}, merchants: map[int64]*baoguan.Merchant{},
+		deferred: deferred, dirtyOrder: map[int64]bool{}, dirtyDecl: map[int64]bool{}}
+}
+
+// flush writes every dirty row to the store, orders then declarations,
+// each by id (so that concurrent batches on PostgreSQL lock rows in one
+// order). The store checks each against the version it was read at and
+// writes only the columns that changed since.
+func (t *batchTx) flush() error {
+	if len(t.dirtyOrder) == 0 && len(t.dirtyDecl) == 0 {
+		return nil
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
+		if err := t.flushOrder(id); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.dirtyDecl)) {
+		if err := t.flushDecl(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushOrder writes the order if it is dirty, and its dirty declarations.
+func (t *batchTx) flushOrder(id int64) error {
+	if t.dirtyOrder[id] {
+		c := *t.orders[id]
+		c.Version-- // the version read: the cache raised it once
+		if err := t.Tx.UpdateOrder(&c); err != nil {
+			return err
+		}
+		delete(t.dirtyOrder, id)
+	}
+	for _, d := range t.decls[id] {
+		if err := t.flushDecl(d.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushDecl writes the declaration if it is dirty.
+func (t *batchTx) flushDecl(id int64) error {
+	if !t.dirtyDecl[id] {
+		return nil
+	}
+	d := t.cachedDecl(id)
+	c := *d
+	c.Version--
+	if err := t.Tx.UpdateDeclaration(&c); err != nil {
+		return err
+	}
+	delete(t.dirtyDecl, id)
+	return nil
+}
+
+// cachedDecl is the cached declaration id, nil when not cached.
+func (t *batchTx) cachedDecl(id int64) *baoguan.Declaration {
+	oid, ok := t.declOrder[id]
+	if !ok {
+		return nil
+	}
+	ds := t.decls[oid]
+	for i := range ds {
+		if ds[i].ID == id {
+			return &ds[i]
+		}
+	}
+	return nil
 }
 
 // preload reads the rows of a batch's jobs with one query per table: the
@@ -136,8 +231,25 @@ func (t *batchTx) Order(merchantID, id int64) (*baoguan.Order, error) {
 	return o, nil
 }
 
-// UpdateOrder writes o and keeps what was written.
+// UpdateOrder writes o and keeps what was written. Deferred, a cached
+// order at o's version is written in the cache only (its version raised
+// once per flush, as the store raises it).
 func (t *batchTx) UpdateOrder(o *baoguan.Order) error {
+	if c, ok := t.orders[o.ID]; ok && t.deferred && c.MerchantID == o.MerchantID && c.Version == o.Version {
+		if !t.dirtyOrder[o.ID] {
+			t.dirtyOrder[o.ID] = true
+			o.Version++
+		}
+		o.UpdatedAt = t.Now()
+		c := *o
+		t.orders[o.ID] = &c
+		return nil
+	}
+	// Through to the store, which decides: it sees the cache's last
+	// write first.
+	if err := t.flushOrder(o.ID); err != nil {
+		return err
+	}
 	t.touched = append(t.touched, touch{'o', o.ID})
 	if err := t.Tx.UpdateOrder(o); err != nil {
 		t.forget(touch{'o', o.ID})
@@ -187,8 +299,20 @@ func (t *batchTx) Declaration(merchantID, id int64) (*baoguan.Declaration, error
 	return t.Tx.Declaration(merchantID, id)
 }
 
-// UpdateDeclaration writes d and keeps what was written.
+// UpdateDeclaration writes d and keeps what was written; deferred, in the
+// cache only, as UpdateOrder.
 func (t *batchTx) UpdateDeclaration(d *baoguan.Declaration) error {
+	if c := t.cachedDecl(d.ID); c != nil && t.deferred && c.OrderID == d.OrderID && c.MerchantID == d.MerchantID && c.Version == d.Version {
+		if !t.dirtyDecl[d.ID] {
+			t.dirtyDecl[d.ID] = true
+			d.Version++
+		}
+		*c = *d
+		return nil
+	}
+	if err := t.flushDecl(d.ID); err != nil {
+		return err
+	}
 	t.touched = append(t.touched, touch{'o', d.OrderID})
 	if err := t.Tx.UpdateDeclaration(d); err != nil {
 		t.forget(touch{'o', d.OrderID})
@@ -205,6 +329,9 @@ func (t *batchTx) UpdateDeclaration(d *baoguan.Declaration) error {
 // CreateDeclaration writes d; the order's cached list is read again when
 // next asked for.
 func (t *batchTx) CreateDeclaration(d *baoguan.Declaration) error {
+	if err := t.flushOrder(d.OrderID); err != nil {
+		return err
+	}
 	t.forget(touch{'o', d.OrderID})
 	return t.Tx.CreateDeclaration(d)
 }
@@ -255,4 +382,117 @@ func (t *batchTx) Enqueue(j *baoguan.Job) (bool, error) {
 		t.woke = true
 	}
 	return ok, err
+}
+
+// Savepoint, a handler's own, runs fn with writes going through to the
+// store, after the dirty rows: what the savepoint undoes is then in the
+// store, not in the cache. When fn fails, the cached rows are forgotten
+// (read again when next asked for) and the jobs it chained dropped.
+func (t *batchTx) Savepoint(fn func() error) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	deferred, chained := t.deferred, len(t.chain)
+	t.deferred = false
+	err := t.Tx.Savepoint(fn)
+	t.deferred = deferred
+	if err != nil {
+		clear(t.orders)
+		clear(t.decls)
+		clear(t.declOrder)
+		clear(t.merchants)
+		t.chain = t.chain[:chained]
+	}
+	return err
+}
+
+// The statements below read or change orders or declarations other than
+// through the cache: each sees the dirty rows written first.
+
+func (t *batchTx) OrderByNo(merchantID int64, no string) (*baoguan.Order, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.OrderByNo(merchantID, no)
+}
+
+func (t *batchTx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Order, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.OrderByPaymentNo(merchantID, paymentNo)
+}
+
+func (t *batchTx) ListOrders(f baoguan.OrderFilter) ([]baoguan.Order, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.ListOrders(f)
+}
+
+func (t *batchTx) CountOrders(f baoguan.OrderFilter) (int, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	return t.Tx.CountOrders(f)
+}
+
+func (t *batchTx) OrdersByID(ids []int64) ([]baoguan.Order, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.OrdersByID(ids)
+}
+
+func (t *batchTx) DeclarationsByID(ids []int64) ([]baoguan.Declaration, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DeclarationsByID(ids)
+}
+
+func (t *batchTx) DeclarationsOfOrders(orderIDs []int64) ([]baoguan.Declaration, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DeclarationsOfOrders(orderIDs)
+}
+
+func (t *batchTx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, error) {
+	if err := t.flush(); err != nil {
+		return baoguan.BatchSummary{}, err
+	}
+	return t.Tx.BatchSummary(merchantID, id)
+}
+
+func (t *batchTx) BatchOrderIDs(merchantID, batchID int64, n int) ([]int64, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.BatchOrderIDs(merchantID, batchID, n)
+}
+
+func (t *batchTx) UnpaidBatchOrders(merchantID, batchID int64) ([]baoguan.UnpaidOrder, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.UnpaidBatchOrders(merchantID, batchID)
+}
+
+func (t *batchTx) EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	return t.Tx.EnqueuePayJobs(merchantID, batchID, maxAttempts)
+}
+
+// DeleteOrders also forgets the orders it deletes.
+func (t *batchTx) DeleteOrders(merchantID int64, ids []int64) (int, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		t.forget(touch{'o', id})
+	}
+	return t.Tx.DeleteOrders(merchantID, ids)
 }

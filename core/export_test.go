@@ -7,3 +7,10 @@ func SetAfterBatchChunk(s *Service, fn func(b *baoguan.Batch)) { s.afterBatchChu
 
 // SlowChunks is how many batch chunks were stored one order at a time.
 func SlowChunks(s *Service) int64 { return s.slowChunks.Load() }
+
+// NewBatchTx is a batch's transaction over tx, its writes of cached rows
+// kept for Flush (the fast path of a batch).
+func NewBatchTx(tx baoguan.Tx) baoguan.Tx { return newBatchTx(tx, true) }
+
+// Flush writes a NewBatchTx's dirty rows.
+func Flush(tx baoguan.Tx) error { return tx.(*batchTx).flush() }

@@ -1,0 +1,249 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/sandbox"
+)
+
+// writeStore wraps a store to count the UPDATEs of orders and
+// declarations, by merchant order number and by declaration id, and to run
+// a hook before an order's UPDATE.
+type writeStore struct {
+	baoguan.Store
+	mu     sync.Mutex
+	orders map[string]int // merchant order no → UpdateOrder calls
+	decls  map[int64]int  // declaration id → UpdateDeclaration calls
+	before func(o *baoguan.Order)
+}
+
+func (s *writeStore) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
+	return s.Store.Update(ctx, func(tx baoguan.Tx) error { return fn(&writeTx{Tx: tx, s: s}) })
+}
+
+func (s *writeStore) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orders, s.decls = map[string]int{}, map[int64]int{}
+}
+
+type writeTx struct {
+	baoguan.Tx
+	s *writeStore
+}
+
+func (t *writeTx) UpdateOrder(o *baoguan.Order) error {
+	t.s.mu.Lock()
+	t.s.orders[o.MerchantOrderNo]++
+	before := t.s.before
+	t.s.mu.Unlock()
+	if before != nil {
+		before(o)
+	}
+	return t.Tx.UpdateOrder(o)
+}
+
+func (t *writeTx) UpdateDeclaration(d *baoguan.Declaration) error {
+	t.s.mu.Lock()
+	t.s.decls[d.ID]++
+	t.s.mu.Unlock()
+	return t.Tx.UpdateDeclaration(d)
+}
+
+func newWriteEnv(t *testing.T, kind string) (*env, *writeStore) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	ws := &writeStore{Store: openKind(t, kind, c.Now)}
+	ws.reset()
+	svc := core.New(&core.Service{Store: ws, Now: c.Now,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity})
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{svc: svc, clock: c, m: m, ctx: ctx}, ws
+}
+
+// TestBatchWritesEachRowOnce: a batch that pays an order and declares it
+// (the payment, the declaration it causes and the port's answer: two
+// changes of the order, two of its declaration) writes the order once and
+// the declaration once, when its jobs have run; each row's version rises
+// by one.
+func TestBatchWritesEachRowOnce(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			e, ws := newWriteEnv(t, kind)
+			nos := []string{"W-1", "W-2", "W-3"}
+			before := map[string]*core.OrderView{}
+			for _, no := range nos {
+				e.order(t, no, "110105199001011232", baoguan.ChannelAuto, 100)
+				before[no] = e.detail(t, no)
+			}
+			ws.reset()
+			if _, err := e.svc.RunOnce(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := replays(t, e.svc); r != 0 {
+				t.Errorf("replays %v", r)
+			}
+			for _, no := range nos {
+				v, was := e.detail(t, no), before[no]
+				if v.Order.PayStatus != baoguan.PaySucceed || len(v.Declarations) != 1 || v.Declarations[0].State != baoguan.DeclSuccess {
+					t.Fatalf("%s not paid and declared in one batch: %+v %+v", no, v.Order, v.Declarations)
+				}
+				ws.mu.Lock()
+				nOrder, nDecl := ws.orders[no], ws.decls[v.Declarations[0].ID]
+				ws.mu.Unlock()
+				if nOrder != 1 || nDecl != 1 {
+					t.Errorf("%s: the batch wrote the order %d times and its declaration %d times, want once each", no, nOrder, nDecl)
+				}
+				if v.Order.Version != was.Order.Version+1 || v.Declarations[0].Version != was.Declarations[0].Version+1 {
+					t.Errorf("%s: versions %d→%d (order), %d→%d (declaration), want one more each", no,
+						was.Order.Version, v.Order.Version, was.Declarations[0].Version, v.Declarations[0].Version)
+				}
+			}
+		})
+	}
+}
+
+// TestBatchStaleRowAtFlush (PostgreSQL, where another transaction can
+// change a row a batch has read): an order changed by another transaction
+// after the batch read it fails the batch's write as stale; the batch is
+// replayed, reads the row again and pays and declares the order, keeping
+// the other transaction's change.
+func TestBatchStaleRowAtFlush(t *testing.T) {
+	e, ws := newWriteEnv(t, "postgres")
+	for _, no := range []string{"S-1", "S-2"} {
+		e.order(t, no, "110105199001011232", baoguan.ChannelAuto, 100)
+	}
+	var once sync.Once
+	ws.mu.Lock()
+	ws.before = func(o *baoguan.Order) {
+		if o.MerchantOrderNo != "S-2" {
+			return
+		}
+		once.Do(func() {
+			err := ws.Store.Update(e.ctx, func(tx baoguan.Tx) error {
+				c, err := tx.Order(o.MerchantID, o.ID)
+				if err != nil {
+					return err
+				}
+				c.Subject = "changed meanwhile"
+				return tx.UpdateOrder(c)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	ws.mu.Unlock()
+	if _, err := e.svc.RunOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := replays(t, e.svc); r != 1 {
+		t.Errorf("replays %v, want 1", r)
+	}
+	e.drain(t, time.Minute)
+	for _, no := range []string{"S-1", "S-2"} {
+		v := e.detail(t, no)
+		if v.Order.PayStatus != baoguan.PaySucceed || v.Declarations[0].State != baoguan.DeclSuccess {
+			t.Errorf("%s not paid and declared: %+v %+v", no, v.Order, v.Declarations)
+		}
+	}
+	if v := e.detail(t, "S-2"); v.Order.Subject != "changed meanwhile" {
+		t.Errorf("the other transaction's change was lost: subject %q", v.Order.Subject)
+	}
+}
+
+// TestBatchTxDeferredWrites: in a batch's transaction, a cached order
+// written twice is written to the store once, and before any statement
+// that reads orders other than through the cache; a handler's own
+// savepoint undoes what it wrote; a stale copy is still refused.
+func TestBatchTxDeferredWrites(t *testing.T) {
+	e, ws := newWriteEnv(t, "sqlite")
+	o := e.order(t, "D-1", "110105199001011232", baoguan.ChannelAuto, 100)
+	ws.reset()
+	writes := func() int { ws.mu.Lock(); defer ws.mu.Unlock(); return ws.orders["D-1"] }
+	err := ws.Store.Update(e.ctx, func(stx baoguan.Tx) error {
+		tx := core.NewBatchTx(&writeTx{Tx: stx, s: ws})
+		a, err := tx.Order(o.MerchantID, o.ID)
+		if err != nil {
+			return err
+		}
+		old := *a
+		a.Subject = "one"
+		if err := tx.UpdateOrder(a); err != nil {
+			return err
+		}
+		a.PayStatus = baoguan.PayApplied
+		if err := tx.UpdateOrder(a); err != nil {
+			return err
+		}
+		if n := writes(); n != 0 {
+			t.Errorf("%d writes before any statement needed the row, want 0", n)
+		}
+		if c, err := tx.Order(o.MerchantID, o.ID); err != nil || c.Subject != "one" || c.Version != o.Version+1 {
+			t.Errorf("cached read: %+v %v", c, err)
+		}
+		// A statement reading orders sees the row as written.
+		got, err := tx.OrderByNo(o.MerchantID, "D-1")
+		if err != nil {
+			return err
+		}
+		if got.Subject != "one" || got.PayStatus != baoguan.PayApplied || got.Version != o.Version+1 {
+			t.Errorf("OrderByNo read %q %s version %d, want the cache's write", got.Subject, got.PayStatus, got.Version)
+		}
+		if n := writes(); n != 1 {
+			t.Errorf("%d writes for the statement, want 1", n)
+		}
+		// The copy read before the writes is stale.
+		if err := tx.UpdateOrder(&old); baoguan.ErrorReason(err) != "stale" {
+			t.Errorf("update of the copy read before: %v, want stale", err)
+		}
+		// A savepoint that fails undoes its write, in the store and the cache.
+		err = tx.Savepoint(func() error {
+			c, err := tx.Order(o.MerchantID, o.ID)
+			if err != nil {
+				return err
+			}
+			c.Subject = "undone"
+			if err := tx.UpdateOrder(c); err != nil {
+				return err
+			}
+			return errors.New("boom")
+		})
+		if err == nil {
+			t.Error("savepoint: no error")
+		}
+		if c, err := tx.Order(o.MerchantID, o.ID); err != nil || c.Subject != "one" {
+			t.Errorf("after the savepoint failed: %+v %v", c, err)
+		}
+		// Written again, then flushed by the batch.
+		c, err := tx.Order(o.MerchantID, o.ID)
+		if err != nil {
+			return err
+		}
+		c.Subject = "two"
+		if err := tx.UpdateOrder(c); err != nil {
+			return err
+		}
+		return core.Flush(tx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := writes(); n != 4 {
+		t.Errorf("%d UpdateOrder calls in all, want 4 (the statement's, the stale copy's, refused, the savepoint's, the flush's)", n)
+	}
+	if v := e.detail(t, "D-1"); v.Order.Subject != "two" || v.Order.PayStatus != baoguan.PayApplied || v.Order.Version != o.Version+2 {
+		t.Errorf("committed %q %s version %d", v.Order.Subject, v.Order.PayStatus, v.Order.Version)
+	}
+}
