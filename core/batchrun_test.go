@@ -91,7 +91,7 @@ func TestBatchJobFailureUndoesItsWritesAlone(t *testing.T) {
 // openKind opens a store of kind ("sqlite", or "postgres", which is
 // skipped without BAOGUAN_TEST_POSTGRES; CI sets it) on the clock now,
 // closed when the test ends.
-func openKind(t *testing.T, kind string, now func() time.Time) baoguan.Store {
+func openKind(t testing.TB, kind string, now func() time.Time) baoguan.Store {
 	t.Helper()
 	ctx := context.Background()
 	keys, err := keyring.New(make([]byte, 32))

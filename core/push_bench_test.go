@@ -1,0 +1,79 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/sandbox"
+)
+
+// BenchmarkCreateOrders pushes orders like the bench's (one declaration, a
+// sealed payer) from 64 goroutines through CreateOrder, nothing else
+// writing: the push's transaction alone, grouped as the store groups
+// them. ns/op is per order; tx_us/order is the time the transactions'
+// functions ran (on SQLite, what the pushes held the one writer for,
+// commits aside; on PostgreSQL, round trips included).
+func BenchmarkCreateOrders(b *testing.B) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		b.Run(kind, func(b *testing.B) {
+			ctx := context.Background()
+			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+			ts := &timedStore{Store: openKind(b, kind, c.Now)}
+			svc := core.New(&core.Service{Store: ts, Now: c.Now,
+				Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+				SampleIdentity: sandbox.IsSampleIdentity})
+			m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ts.total.Store(0)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range 64 {
+				wg.Go(func() {
+					for {
+						i := next.Add(1)
+						if i > int64(b.N) {
+							return
+						}
+						_, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("BENCH%d", i),
+							Amount: 4023, Subject: "测试商品", Protocol: "native",
+							Items: []baoguan.Item{{Subject: "测试商品1", Link: "http://example.com/1", ArticleNo: "HH00001"}},
+							Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+							Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+			b.ReportMetric(float64(ts.total.Load())/1e3/float64(b.N), "tx_us/order")
+		})
+	}
+}
+
+// timedStore adds up how long the functions of its Update calls run.
+type timedStore struct {
+	baoguan.Store
+	total atomic.Int64 // ns
+}
+
+func (s *timedStore) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
+	return s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		t0 := time.Now()
+		err := fn(tx)
+		s.total.Add(int64(time.Since(t0)))
+		return err
+	})
+}
