@@ -73,7 +73,7 @@ func (t *batchTx) flush() error {
 		return nil
 	}
 	for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
-		if err := t.flushOrder(id); err != nil {
+		if err := t.writeOrder(id); err != nil {
 			return err
 		}
 	}
@@ -87,19 +87,28 @@ func (t *batchTx) flush() error {
 
 // flushOrder writes the order if it is dirty, and its dirty declarations.
 func (t *batchTx) flushOrder(id int64) error {
-	if t.dirtyOrder[id] {
-		c := *t.orders[id]
-		c.Version-- // the version read: the cache raised it once
-		if err := t.Tx.UpdateOrder(&c); err != nil {
-			return err
-		}
-		delete(t.dirtyOrder, id)
+	if err := t.writeOrder(id); err != nil {
+		return err
 	}
 	for _, d := range t.decls[id] {
 		if err := t.flushDecl(d.ID); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// writeOrder writes the order if it is dirty.
+func (t *batchTx) writeOrder(id int64) error {
+	if !t.dirtyOrder[id] {
+		return nil
+	}
+	c := *t.orders[id]
+	c.Version-- // the version read: the cache raised it once
+	if err := t.Tx.UpdateOrder(&c); err != nil {
+		return err
+	}
+	delete(t.dirtyOrder, id)
 	return nil
 }
 
