@@ -474,6 +474,13 @@ func (t *batchTx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, erro
 	return t.Tx.BatchSummary(merchantID, id)
 }
 
+func (t *batchTx) OrderFingerprint(merchantID int64, no string) (string, bool, error) {
+	if err := t.flush(); err != nil {
+		return "", false, err
+	}
+	return t.Tx.OrderFingerprint(merchantID, no)
+}
+
 func (t *batchTx) BatchOrderIDs(merchantID, batchID int64, n int) ([]int64, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
