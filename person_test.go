@@ -118,3 +118,11 @@ func TestNormalFastPath(t *testing.T) {
 		t.Errorf("SamePerson of identities written as usual: %v allocations, want 0", n)
 	}
 }
+
+// BenchmarkSamePerson compares an identity written as usual with itself
+// (the declare job's identity check): go test -run '^$' -bench SamePerson .
+func BenchmarkSamePerson(b *testing.B) {
+	for b.Loop() {
+		SamePerson("张三", "110105199001011232", "张三", "110105199001011232")
+	}
+}
