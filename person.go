@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // SamePerson is baoguan's one identity comparison: it reports whether two
@@ -30,6 +31,13 @@ func SamePerson(nameA, idA, nameB, idB string) bool {
 // number contains one) and letters upper-cased (the check character X, and
 // the letters of passports and permits).
 func NormalizeID(id string) string {
+	if normal(id) {
+		return id // the usual case, without a copy
+	}
+	return normalizeID(id)
+}
+
+func normalizeID(id string) string {
 	var b strings.Builder
 	for _, r := range foldWidth(id) {
 		if unicode.IsSpace(r) {
@@ -45,6 +53,13 @@ func NormalizeID(id string) string {
 // of spaces made one, the look-alikes of the middle dot of transliterated
 // names (•, ・, ･, ‧) made "·", and Latin letters upper-cased.
 func NormalizeName(name string) string {
+	if normal(name) {
+		return name
+	}
+	return normalizeName(name)
+}
+
+func normalizeName(name string) string {
 	var b strings.Builder
 	space := false
 	for _, r := range strings.TrimSpace(foldWidth(name)) {
@@ -62,6 +77,25 @@ func NormalizeName(name string) string {
 		b.WriteRune(unicode.ToUpper(r))
 	}
 	return b.String()
+}
+
+// normal reports whether NormalizeID and NormalizeName both leave s as it
+// is: valid UTF-8 without a space, a full-width character, a look-alike of
+// the middle dot or a letter upper-casing changes. A resident ID number and
+// a Chinese name as usually written are.
+func normal(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			if r <= ' ' || 'a' <= r && r <= 'z' || r == 0x7F {
+				return false
+			}
+		case r == utf8.RuneError, r >= 0xFF01 && r <= 0xFF5E, r == '•' || r == '・' || r == '･' || r == '‧',
+			unicode.IsSpace(r), unicode.ToUpper(r) != r:
+			return false
+		}
+	}
+	return true
 }
 
 // foldWidth turns full-width ASCII (U+FF01–U+FF5E) and the ideographic

@@ -1,6 +1,7 @@
 package baoguan
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,43 @@ func TestReadIDCard(t *testing.T) {
 		if b != c.birth || s != c.sex || r != c.region {
 			t.Errorf("ReadIDCard(%s) = %q %q %q, want %q %q %q", c.id, b, s, r, c.birth, c.sex, c.region)
 		}
+	}
+}
+
+// TestNormalFastPath: what normal lets through unchanged is what the full
+// normalisation would leave as it is, and comparing an identity written
+// as usual copies nothing.
+func TestNormalFastPath(t *testing.T) {
+	alphabet := []string{"1", "0", "X", "x", "张", "三", "A", "z", " ", "\t", "\u3000", "１", "ｘ", "•", "·", "\u00a0",
+		"\x01", "\x7f", "\xff", "ß", "é", "É", "ǅ", "-", "'"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var sb strings.Builder
+		for range rng.IntN(6) {
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		if id, name := normalizeID(s), normalizeName(s); normal(s) && (id != s || name != s) {
+			t.Errorf("normal(%q) but NormalizeID gives %q, NormalizeName %q", s, id, name)
+		}
+		if NormalizeID(s) != normalizeID(s) || NormalizeName(s) != normalizeName(s) {
+			t.Errorf("%q: the fast path changed the result", s)
+		}
+	}
+	for _, s := range []string{"110105199001011232", "11010519491231002X", "张三", "阿卜杜·热合曼", "E12345678"} {
+		if !normal(s) {
+			t.Errorf("normal(%q) = false", s)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { SamePerson("张三", "11010519491231002X", "张三", "11010519491231002X") }); n != 0 {
+		t.Errorf("SamePerson of identities written as usual: %v allocations, want 0", n)
+	}
+}
+
+// BenchmarkSamePerson compares an identity written as usual with itself
+// (the declare job's identity check): go test -run '^$' -bench SamePerson .
+func BenchmarkSamePerson(b *testing.B) {
+	for b.Loop() {
+		SamePerson("张三", "110105199001011232", "张三", "110105199001011232")
 	}
 }

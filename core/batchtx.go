@@ -73,7 +73,7 @@ func (t *batchTx) flush() error {
 		return nil
 	}
 	for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
-		if err := t.flushOrder(id); err != nil {
+		if err := t.writeOrder(id); err != nil {
 			return err
 		}
 	}
@@ -87,19 +87,28 @@ func (t *batchTx) flush() error {
 
 // flushOrder writes the order if it is dirty, and its dirty declarations.
 func (t *batchTx) flushOrder(id int64) error {
-	if t.dirtyOrder[id] {
-		c := *t.orders[id]
-		c.Version-- // the version read: the cache raised it once
-		if err := t.Tx.UpdateOrder(&c); err != nil {
-			return err
-		}
-		delete(t.dirtyOrder, id)
+	if err := t.writeOrder(id); err != nil {
+		return err
 	}
 	for _, d := range t.decls[id] {
 		if err := t.flushDecl(d.ID); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// writeOrder writes the order if it is dirty.
+func (t *batchTx) writeOrder(id int64) error {
+	if !t.dirtyOrder[id] {
+		return nil
+	}
+	c := *t.orders[id]
+	c.Version-- // the version read: the cache raised it once
+	if err := t.Tx.UpdateOrder(&c); err != nil {
+		return err
+	}
+	delete(t.dirtyOrder, id)
 	return nil
 }
 
@@ -463,6 +472,13 @@ func (t *batchTx) BatchSummary(merchantID, id int64) (baoguan.BatchSummary, erro
 		return baoguan.BatchSummary{}, err
 	}
 	return t.Tx.BatchSummary(merchantID, id)
+}
+
+func (t *batchTx) OrderFingerprint(merchantID int64, no string) (string, bool, error) {
+	if err := t.flush(); err != nil {
+		return "", false, err
+	}
+	return t.Tx.OrderFingerprint(merchantID, no)
 }
 
 func (t *batchTx) BatchOrderIDs(merchantID, batchID int64, n int) ([]int64, error) {
