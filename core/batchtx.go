@@ -34,7 +34,8 @@ import (
 // once in the cache, as the flush raises it once in the database. Every
 // method that reads or writes orders or declarations by SQL other than
 // the cached ones flushes first, so a statement never sees a row older
-// than the cache.
+// than the cache (TestBatchTxWrapsOrderReads holds the list to the store's
+// Tx).
 type batchTx struct {
 	baoguan.Tx
 	orders    map[int64]*baoguan.Order
@@ -511,4 +512,32 @@ func (t *batchTx) DeleteOrders(merchantID int64, ids []int64) (int, error) {
 		t.forget(touch{'o', id})
 	}
 	return t.Tx.DeleteOrders(merchantID, ids)
+}
+
+func (t *batchTx) FindOrdersByNumber(no string) ([]baoguan.OrderMatch, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.FindOrdersByNumber(no)
+}
+
+func (t *batchTx) OrderDays(f baoguan.StatsFilter) ([]baoguan.DayCount, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.OrderDays(f)
+}
+
+func (t *batchTx) DeclarationPorts(f baoguan.StatsFilter) ([]baoguan.PortCount, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DeclarationPorts(f)
+}
+
+func (t *batchTx) DeclarationFailures(f baoguan.StatsFilter, limit int) ([]baoguan.FailureCount, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DeclarationFailures(f, limit)
 }
