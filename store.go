@@ -228,12 +228,13 @@ type Tx interface {
 	Attempts(eventID int64) ([]Attempt, error)
 
 	// DueEvents lists up to n pending events that are due and not leased,
-	// oldest first, leaving out the destinations in skip (looking then at
+	// oldest first (by NextAt, then ID), after after in that order unless
+	// it is nil, leaving out the destinations in skip (looking then at
 	// the first thousand due events only). In a write
 	// transaction on a store whose transactions run concurrently, the rows
 	// listed stay locked (and other transactions pass over them) until it
 	// ends.
-	DueEvents(n int, skip []string) ([]DueEvent, error)
+	DueEvents(n int, skip []string, after *DueEvent) ([]DueEvent, error)
 	// LeaseEvents leases pending events until until, when they are due
 	// again unless an attempt is recorded meanwhile, and returns them.
 	LeaseEvents(ids []int64, until time.Time) ([]Event, error)

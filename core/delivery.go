@@ -60,6 +60,7 @@ const (
 	skipMax      = 1000 // most destinations left out of one query
 	recordMax    = 256  // most outcomes written in one transaction
 	destIdleDrop = 10 * time.Minute
+	cursorAge    = time.Second // most a claim cursor is kept (deliverer.after)
 )
 
 // deliverer is the notification sender of one runner.
@@ -77,6 +78,14 @@ type deliverer struct {
 	memory  bool
 	claimMu sync.Mutex
 	held    map[int64]time.Time
+	// after: every due event up to it in the queue's order is held, so a
+	// claim reads the queue from there instead of reading the events it
+	// holds again. It is forgotten when a claim ends unrecorded, when
+	// nothing is held, and cursorAge after it was set, so that an event
+	// that became due behind it (a redelivery within the millisecond of
+	// an event held, a clock set back) is found again.
+	after    *baoguan.DueEvent
+	afterSet time.Time
 
 	mu       sync.Mutex
 	inflight int
@@ -116,9 +125,27 @@ func (dl *deliverer) holding(now time.Time) int {
 	for id, until := range dl.held {
 		if !until.After(now) {
 			delete(dl.held, id)
+			dl.after = nil
 		}
 	}
+	if len(dl.held) == 0 || now.Sub(dl.afterSet) > cursorAge {
+		dl.after = nil
+	}
 	return len(dl.held)
+}
+
+// advance moves the cursor past the events at the head of due (a claim's
+// list, in the queue's order) that are held; call with claimMu held.
+func (dl *deliverer) advance(due []baoguan.DueEvent, now time.Time) {
+	for _, d := range due {
+		if _, ok := dl.held[d.ID]; !ok {
+			return
+		}
+		if dl.after == nil {
+			dl.afterSet = now
+		}
+		dl.after = &d
+	}
 }
 
 // unheld leaves out of due the events held in memory; call with claimMu
@@ -127,7 +154,7 @@ func (dl *deliverer) unheld(due []baoguan.DueEvent) []baoguan.DueEvent {
 	if len(dl.held) == 0 {
 		return due
 	}
-	out := due[:0]
+	out := make([]baoguan.DueEvent, 0, len(due))
 	for _, d := range due {
 		if _, ok := dl.held[d.ID]; !ok {
 			out = append(out, d)
@@ -263,7 +290,8 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	var evs []baoguan.Event
 	merchants := map[int64]*baoguan.Merchant{}
 	full := false
-	run, until := dl.s.Store.Update, time.Time{}
+	var first []baoguan.DueEvent // the first query's list, held events included
+	run, until, now := dl.s.Store.Update, time.Time{}, time.Time{}
 	if dl.memory {
 		// Nothing is written: the claim is a read, beside the writer.
 		dl.claimMu.Lock()
@@ -271,28 +299,30 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 		run = dl.s.Store.View
 	}
 	err := run(ctx, func(tx baoguan.Tx) error {
-		evs, full = nil, false
+		evs, full, first = nil, false, nil
 		clear(merchants)
-		until = tx.Now().Add(dl.lease)
+		now = tx.Now()
+		until = now.Add(dl.lease)
 		held := 0
+		var after *baoguan.DueEvent
 		if dl.memory {
-			held = dl.holding(tx.Now())
+			held, after = dl.holding(now), dl.after
 		}
 		// The oldest due events, a few more than there are places, so
 		// that one destination's backlog leaves room for others (and as
 		// many more as are held in memory, which are due but sent).
-		due, err := tx.DueEvents(candidates(free)+held, nil)
+		due, err := tx.DueEvents(candidates(free)+held, nil, after)
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		full = len(due) == candidates(free)+held
+		full, first = len(due) == candidates(free)+held, due
 		due = dl.unheld(due)
 		pick := dl.plan(due, free)
 		if len(pick) < free && len(pick) < len(due) {
 			// Destinations at their limit took the head of the queue:
 			// look further, without them.
 			if skip := dl.saturated(); len(skip) > 0 {
-				more, err := tx.DueEvents(free-len(pick)+held, skip)
+				more, err := tx.DueEvents(free-len(pick)+held, skip, after)
 				if err != nil {
 					return err
 				}
@@ -339,6 +369,7 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 		for _, e := range evs {
 			dl.held[e.ID] = until
 		}
+		dl.advance(first, now)
 	}
 	for _, e := range evs {
 		dest := baoguan.Destination(e.URL)
@@ -496,7 +527,7 @@ func (s *Service) deliverOnce(ctx context.Context) (int, error) {
 		err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
 			evs = nil
 			clear(merchants)
-			due, err := tx.DueEvents(64, nil)
+			due, err := tx.DueEvents(64, nil, nil)
 			if err != nil || len(due) == 0 {
 				return err
 			}

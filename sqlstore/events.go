@@ -248,11 +248,12 @@ WHERE id = ? AND status = 'pending' AND lease_until = ?`
 const dueWindow = 1000
 
 // DueEvents lists up to n pending events that are due and not leased,
-// oldest first. With skip, it leaves out those destinations among the
-// dueWindow oldest due events. On PostgreSQL, in a write transaction, the
-// rows are locked (FOR UPDATE SKIP LOCKED), so two instances never choose
-// the same event.
-func (t *Tx) DueEvents(n int, skip []string) ([]baoguan.DueEvent, error) {
+// oldest first (by next_at, then id), and only those after after in that
+// order when it is not nil. With skip, it leaves out those destinations
+// among the dueWindow oldest due events. On PostgreSQL, in a write
+// transaction, the rows are locked (FOR UPDATE SKIP LOCKED), so two
+// instances never choose the same event.
+func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan.DueEvent, error) {
 	if n <= 0 {
 		return nil, nil
 	}
@@ -261,7 +262,13 @@ func (t *Tx) DueEvents(n int, skip []string) ([]baoguan.DueEvent, error) {
 	// then sorts every pending event; named, events_due reads the oldest
 	// due ones in order and stops at the limit.
 	from := "FROM events" + t.hint("events_due") + qDueWhere
-	q, args := "SELECT id, merchant_id, dest, next_at "+from, []any{now, now}
+	args := []any{now, now}
+	if after != nil {
+		// A row value: the index's range starts after it.
+		from += " AND (next_at, id) > (?, ?)"
+		args = append(args, ms(after.NextAt), after.ID)
+	}
+	q := "SELECT id, merchant_id, dest, next_at " + from
 	if len(skip) > 0 {
 		q = `SELECT id, merchant_id, dest, next_at FROM events WHERE id IN (SELECT id ` + from +
 			` ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `)`

@@ -2142,7 +2142,7 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 	due := func(skip ...string) []int64 {
 		var out []int64
 		update(t, s, func(tx baoguan.Tx) error {
-			ds, err := tx.DueEvents(10, skip)
+			ds, err := tx.DueEvents(10, skip, nil)
 			for _, d := range ds {
 				out = append(out, d.ID)
 			}
@@ -2152,13 +2152,32 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 	}
 	same(t, "due events, oldest first", due(), []int64{a1.ID, b1.ID, a2.ID})
 	update(t, s, func(tx baoguan.Tx) error {
-		ds, err := tx.DueEvents(1, nil)
+		ds, err := tx.DueEvents(1, nil, nil)
 		if err == nil && (len(ds) != 1 || ds[0].Dest != "https://a.example:443" || ds[0].MerchantID != m.ID || !ds[0].NextAt.Equal(a1.NextAt)) {
 			t.Errorf("DueEvents(1) = %+v", ds)
 		}
 		return err
 	})
 	same(t, "due events but destination a", due("https://a.example:443"), []int64{b1.ID})
+	dueAfter := func(d *baoguan.Event, skip ...string) []int64 {
+		var out []int64
+		view(t, s, func(tx baoguan.Tx) error {
+			ds, err := tx.DueEvents(10, skip, &baoguan.DueEvent{ID: d.ID, NextAt: d.NextAt})
+			for _, d := range ds {
+				out = append(out, d.ID)
+			}
+			return err
+		})
+		return out
+	}
+	same(t, "due events after a1", dueAfter(a1), []int64{b1.ID, a2.ID})
+	same(t, "due events after b1", dueAfter(b1), []int64{a2.ID})
+	same(t, "due events after a1 but destination a", dueAfter(a1, "https://a.example:443"), []int64{b1.ID})
+	// Within one millisecond, the id orders.
+	same(t, "due events after an event due with a2 but older", dueAfter(&baoguan.Event{ID: a2.ID - 1, NextAt: a2.NextAt}), []int64{a2.ID})
+	if got := dueAfter(a2); len(got) != 0 {
+		t.Errorf("due events after a2: %v", got)
+	}
 
 	// Leased events are not due; the lease is the token of the attempt.
 	lease := now.Add(time.Minute)
@@ -2283,7 +2302,7 @@ func testEventClaimsInMemory(t *testing.T, s baoguan.Store) {
 	due := func() []int64 {
 		var out []int64
 		view(t, s, func(tx baoguan.Tx) error {
-			ds, err := tx.DueEvents(10, nil)
+			ds, err := tx.DueEvents(10, nil, nil)
 			for _, d := range ds {
 				out = append(out, d.ID)
 			}
@@ -2689,8 +2708,19 @@ func testQueuePlans(t *testing.T, s baoguan.Store) {
 		run    func(tx baoguan.Tx) error
 		window bool // reads a window of at most 1,000 due events (and may sort it), by design
 	}{
-		{"DueEvents", func(tx baoguan.Tx) error { _, err := tx.DueEvents(64, nil); return err }, false},
-		{"DueEvents skipping", func(tx baoguan.Tx) error { _, err := tx.DueEvents(64, []string{"https://a.example:443"}); return err }, true},
+		{"DueEvents", func(tx baoguan.Tx) error { _, err := tx.DueEvents(64, nil, nil); return err }, false},
+		{"DueEvents after", func(tx baoguan.Tx) error {
+			_, err := tx.DueEvents(64, nil, &baoguan.DueEvent{ID: 7, NextAt: tx.Now()})
+			return err
+		}, false},
+		{"DueEvents skipping", func(tx baoguan.Tx) error {
+			_, err := tx.DueEvents(64, []string{"https://a.example:443"}, nil)
+			return err
+		}, true},
+		{"DueEvents skipping after", func(tx baoguan.Tx) error {
+			_, err := tx.DueEvents(64, []string{"https://a.example:443"}, &baoguan.DueEvent{ID: 7, NextAt: tx.Now()})
+			return err
+		}, true},
 		{"LeaseEvents", func(tx baoguan.Tx) error { _, err := tx.LeaseEvents([]int64{1, 2}, tx.Now()); return err }, false},
 		{"Claim", func(tx baoguan.Tx) error { _, err := tx.Claim(nil, 64, time.Minute); return err }, false},
 		{"Claim kinds", func(tx baoguan.Tx) error {
