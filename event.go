@@ -72,6 +72,7 @@ type Attempt struct {
 type DueEvent struct {
 	ID         int64
 	MerchantID int64
+	OrderID    int64 // an order's events are sent one at a time (core/delivery.go)
 	Dest       string
 	NextAt     time.Time
 }

@@ -90,6 +90,7 @@ type deliverer struct {
 	mu       sync.Mutex
 	inflight int
 	dests    map[string]*destState
+	orders   map[int64]int // deliveries in flight by order: one at a time
 	pruned   time.Time
 
 	results  chan delivered
@@ -115,7 +116,7 @@ type delivered struct {
 
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	return &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
-		dests: map[string]*destState{}, results: make(chan delivered, total), finished: make(chan struct{}, 1)}
+		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1)}
 }
 
 // holding counts the claims held in memory, forgetting those that ended
@@ -187,8 +188,9 @@ func (dl *deliverer) dest(name string, now time.Time) *destState {
 }
 
 // plan chooses, among due events (oldest first), at most free to send
-// now: one per destination in turn, each within its destination's room.
-// It also returns the destinations to leave out of the next query.
+// now: one per destination in turn, each within its destination's room,
+// and none of an order that has a delivery in flight or an older event
+// among due (an order's events go one at a time, oldest due first).
 func (dl *deliverer) plan(due []baoguan.DueEvent, free int) []int64 {
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
@@ -199,7 +201,14 @@ func (dl *deliverer) plan(due []baoguan.DueEvent, free int) []int64 {
 	}
 	var order []string
 	groups := map[string]*group{}
+	first := make(map[int64]bool, len(due)) // orders seen in due
 	for _, d := range due {
+		if d.OrderID != 0 { // (every event has an order; one of none would go alone)
+			if first[d.OrderID] || dl.orders[d.OrderID] > 0 {
+				continue
+			}
+			first[d.OrderID] = true
+		}
 		g := groups[d.Dest]
 		if g == nil {
 			st := dl.dest(d.Dest, now)
@@ -247,17 +256,22 @@ func (dl *deliverer) free() int {
 	return dl.max - dl.inflight
 }
 
-func (dl *deliverer) start(dest string) {
+func (dl *deliverer) start(dest string, order int64) {
 	dl.mu.Lock()
 	dl.inflight++
+	dl.orders[order]++
 	dl.dest(dest, time.Now()).inflight++
 	dl.mu.Unlock()
 }
 
-// end records that a delivery to dest ended, answered or not.
-func (dl *deliverer) end(dest string, answered bool) {
+// end records that a delivery of one of order's events to dest ended,
+// answered or not.
+func (dl *deliverer) end(dest string, order int64, answered bool) {
 	dl.mu.Lock()
 	dl.inflight--
+	if dl.orders[order]--; dl.orders[order] <= 0 {
+		delete(dl.orders, order)
+	}
 	d := dl.dest(dest, time.Now())
 	d.inflight--
 	if answered {
@@ -373,12 +387,12 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	}
 	for _, e := range evs {
 		dest := baoguan.Destination(e.URL)
-		dl.start(dest)
+		dl.start(dest, e.OrderID)
 		dl.wg.Add(1)
 		go func() {
 			defer dl.wg.Done()
 			r := dl.s.send(ctx, e, merchants[e.MerchantID])
-			dl.end(dest, r.d.Status != 0)
+			dl.end(dest, e.OrderID, r.d.Status != 0)
 			dl.results <- r
 		}()
 	}

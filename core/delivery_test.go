@@ -278,3 +278,104 @@ func TestExclusiveDelivererWritesNoLease(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestOrderEventsOneAtATime: an order's notifications are sent one at a
+// time, oldest first, even when they are due together (a payment and the
+// declaration it caused, written in one batch) and the receiver has room
+// for many at once. A merchant's system that applies callbacks as they
+// come then never sees an older state after a newer one.
+func TestOrderEventsOneAtATime(t *testing.T) {
+	for _, c := range []struct {
+		kind      string
+		exclusive bool
+	}{{"sqlite", true}, {"sqlite", false}, {"postgres", false}} {
+		t.Run(fmt.Sprintf("%s exclusive=%v", c.kind, c.exclusive), func(t *testing.T) {
+			t.Parallel()
+			testOrderEventsOneAtATime(t, c.kind, c.exclusive)
+		})
+	}
+}
+
+func testOrderEventsOneAtATime(t *testing.T, kind string, exclusive bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openKind(t, kind, nil)
+	svc := core.New(&core.Service{Store: db,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: time.Minute}})
+	svc.Formats.Register("test", testFormat{})
+
+	// The receiver answers each request after 30 ms, noting for each
+	// order how many of its requests it held at once and the order they
+	// came in.
+	var mu sync.Mutex
+	inflight := map[string]int{}
+	overlapped := map[string]bool{}
+	seen := map[string][]string{}
+	total := 0
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct{ ID, Type, Order string }
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		inflight[n.Order]++
+		if inflight[n.Order] > 1 {
+			overlapped[n.Order] = true
+		}
+		seen[n.Order] = append(seen[n.Order], n.Type)
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond)
+		mu.Lock()
+		inflight[n.Order]--
+		total++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orders = 10
+	for i := range orders {
+		_, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprint("O", i), Amount: 100, Subject: "奶粉",
+			Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: exclusive, Deliveries: 64})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := total
+		mu.Unlock()
+		if n >= 2*orders {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d notifications received, want %d", n, 2*orders)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("runner stopped: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for no, types := range seen {
+		if overlapped[no] {
+			t.Errorf("order %s: two of its notifications were sent at once", no)
+		}
+		if len(types) != 2 || types[0] != baoguan.EventOrderPaid || types[1] != baoguan.EventDeclSucceeded {
+			t.Errorf("order %s: notifications %v, want %s then %s", no, types, baoguan.EventOrderPaid, baoguan.EventDeclSucceeded)
+		}
+	}
+}

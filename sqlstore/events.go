@@ -268,14 +268,14 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 		from += " AND (next_at, id) > (?, ?)"
 		args = append(args, ms(after.NextAt), after.ID)
 	}
-	q := "SELECT id, merchant_id, dest, next_at " + from
+	q := "SELECT id, merchant_id, order_id, dest, next_at " + from
 	if len(skip) > 0 {
-		q = `SELECT id, merchant_id, dest, next_at FROM events WHERE id IN (SELECT id ` + from +
+		q = `SELECT id, merchant_id, order_id, dest, next_at FROM events WHERE id IN (SELECT id ` + from +
 			` ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `)`
 		if !t.d.Concurrent {
 			// The window read from the index alone (SQLite's events_due
 			// holds every column read), not row by row by id.
-			q = `SELECT id, merchant_id, dest, next_at FROM (SELECT id, merchant_id, dest, next_at ` + from +
+			q = `SELECT id, merchant_id, order_id, dest, next_at FROM (SELECT id, merchant_id, order_id, dest, next_at ` + from +
 				` ORDER BY next_at, id LIMIT ` + itoa(dueWindow) + `) AS w WHERE true`
 		}
 		if t.d.Numbered {
@@ -299,7 +299,7 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 	err := t.each(q, args, func(s Scanner) error {
 		var d baoguan.DueEvent
 		var next int64
-		if err := s.Scan(&d.ID, &d.MerchantID, &d.Dest, &next); err != nil {
+		if err := s.Scan(&d.ID, &d.MerchantID, &d.OrderID, &d.Dest, &next); err != nil {
 			return err
 		}
 		d.NextAt = fromMS(next)

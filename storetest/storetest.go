@@ -2153,7 +2153,7 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 	same(t, "due events, oldest first", due(), []int64{a1.ID, b1.ID, a2.ID})
 	update(t, s, func(tx baoguan.Tx) error {
 		ds, err := tx.DueEvents(1, nil, nil)
-		if err == nil && (len(ds) != 1 || ds[0].Dest != "https://a.example:443" || ds[0].MerchantID != m.ID || !ds[0].NextAt.Equal(a1.NextAt)) {
+		if err == nil && (len(ds) != 1 || ds[0].Dest != "https://a.example:443" || ds[0].MerchantID != m.ID || ds[0].OrderID != a1.OrderID || !ds[0].NextAt.Equal(a1.NextAt)) {
 			t.Errorf("DueEvents(1) = %+v", ds)
 		}
 		return err
