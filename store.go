@@ -252,6 +252,13 @@ type Tx interface {
 	// Enqueue inserts a job unless one with the same DedupeKey exists; it
 	// reports whether it inserted.
 	Enqueue(j *Job) (bool, error)
+	// EnqueueLater is Enqueue for a caller that need not know whether the
+	// job was inserted (a new order's pay job, whose key cannot exist
+	// yet): a store that sends statements in batches (PostgreSQL) sends it
+	// with the transaction's next statement, or at the function's end,
+	// rather than on a round trip of its own, and its error may come back
+	// from that statement or the end. j.ID is not set.
+	EnqueueLater(j *Job) error
 	// EnqueuePayJobs queues, with one statement, the pay job of every
 	// order of a batch that is NOT_PAYED, due now, each keyed as the
 	// core keys a payment round ("pay:<order id>:<pay attempts>", so an

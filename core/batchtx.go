@@ -394,6 +394,13 @@ func (t *batchTx) Enqueue(j *baoguan.Job) (bool, error) {
 	return ok, err
 }
 
+// EnqueueLater goes the way of Enqueue: a job of an inline kind due now
+// is kept for the batch to run.
+func (t *batchTx) EnqueueLater(j *baoguan.Job) error {
+	_, err := t.Enqueue(j)
+	return err
+}
+
 // Savepoint, a handler's own, runs fn with writes going through to the
 // store, after the dirty rows: what the savepoint undoes is then in the
 // store, not in the cache. When fn fails, the cached rows are forgotten

@@ -247,3 +247,34 @@ func TestBatchTxDeferredWrites(t *testing.T) {
 		t.Errorf("committed %q %s version %d", v.Order.Subject, v.Order.PayStatus, v.Order.Version)
 	}
 }
+
+// TestBatchTxEnqueueLater: in a batch's transaction a job enqueued without
+// asking goes the way of Enqueue: one of an inline kind due now is kept for
+// the batch to run, not written; another is written.
+func TestBatchTxEnqueueLater(t *testing.T) {
+	e := newEnv(t, 0)
+	err := e.svc.Store.Update(e.ctx, func(stx baoguan.Tx) error {
+		tx := core.NewBatchTx(stx)
+		if err := tx.EnqueueLater(&baoguan.Job{Kind: baoguan.JobPay, DedupeKey: "later:inline", MerchantID: e.m.ID, RefID: 1}); err != nil {
+			return err
+		}
+		return tx.EnqueueLater(&baoguan.Job{Kind: baoguan.JobNotify, DedupeKey: "later:written", MerchantID: e.m.ID, RefID: 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.svc.Store.View(e.ctx, func(tx baoguan.Tx) error {
+		js, err := tx.ListJobs(baoguan.JobFilter{Page: baoguan.Page{Limit: 100}})
+		var keys []string
+		for _, j := range js {
+			keys = append(keys, j.DedupeKey)
+		}
+		if len(keys) != 1 || keys[0] != "later:written" {
+			t.Errorf("jobs written: %v; want the notify job only", keys)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

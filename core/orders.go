@@ -163,6 +163,14 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 			return prev, nil, false, err
 		}
 	}
+	// The pay job first: on PostgreSQL its insert travels with the
+	// declaration's (Tx.EnqueueLater) instead of on a round trip of its
+	// own.
+	if !in.Hold {
+		if err := s.scheduleNewPay(q, &o, now); err != nil {
+			return nil, nil, false, err
+		}
+	}
 	decls := []baoguan.Declaration{}
 	for i, spec := range in.Declarations {
 		ds, err := s.planDeclarations(tx, &o, spec, entries[i], nil, decls)
@@ -170,11 +178,6 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 			return nil, nil, false, err
 		}
 		decls = append(decls, ds...)
-	}
-	if !in.Hold {
-		if err := s.schedulePay(q, &o, now); err != nil {
-			return nil, nil, false, err
-		}
 	}
 	return &o, decls, true, nil
 }

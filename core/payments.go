@@ -28,7 +28,19 @@ import (
 // schedulePay queues the pay job of the order's current payment round.
 // The dedupe key makes a second call for the same round a no-op.
 func (s *Service) schedulePay(q *queue, o *baoguan.Order, now time.Time) error {
-	return q.add(baoguan.JobPay, "pay:"+strconv.FormatInt(o.ID, 10)+":"+strconv.Itoa(o.PayAttempts), o.MerchantID, o.ID, now)
+	return q.add(baoguan.JobPay, payKey(o), o.MerchantID, o.ID, now)
+}
+
+// scheduleNewPay queues the pay job of an order created in this
+// transaction, whose key cannot exist yet, without waiting to learn that
+// it was inserted (queue.addNew).
+func (s *Service) scheduleNewPay(q *queue, o *baoguan.Order, now time.Time) error {
+	return q.addNew(baoguan.JobPay, payKey(o), o.MerchantID, o.ID, now)
+}
+
+// payKey is the dedupe key of the order's current payment round.
+func payKey(o *baoguan.Order) string {
+	return "pay:" + strconv.FormatInt(o.ID, 10) + ":" + strconv.Itoa(o.PayAttempts)
 }
 
 // RearrangePay starts a new payment round for an order whose payment failed

@@ -283,6 +283,25 @@ func (q *queue) merchant(id int64) (*baoguan.Merchant, error) {
 }
 
 func (q *queue) add(kind, key string, merchantID, ref int64, at time.Time) error {
+	ok, err := q.tx.Enqueue(q.job(kind, key, merchantID, ref, at))
+	if ok {
+		q.n++
+	}
+	return err
+}
+
+// addNew queues a job whose dedupe key cannot exist yet (a new order's),
+// without waiting to learn whether it was inserted (Tx.EnqueueLater): on
+// PostgreSQL it travels with the transaction's next statement.
+func (q *queue) addNew(kind, key string, merchantID, ref int64, at time.Time) error {
+	err := q.tx.EnqueueLater(q.job(kind, key, merchantID, ref, at))
+	if err == nil {
+		q.n++
+	}
+	return err
+}
+
+func (q *queue) job(kind, key string, merchantID, ref int64, at time.Time) *baoguan.Job {
 	j := &baoguan.Job{Kind: kind, DedupeKey: key, MerchantID: merchantID, RefID: ref,
 		State: baoguan.JobQueued, RunAt: at, MaxAttempts: len(q.svc.Retries[kind]) + 1}
 	if kind == baoguan.JobPoll || kind == baoguan.JobNotify || kind == baoguan.JobExpire {
@@ -290,11 +309,7 @@ func (q *queue) add(kind, key string, merchantID, ref int64, at time.Time) error
 		// their own attempts; this is only a safety net.
 		j.MaxAttempts = 1000
 	}
-	ok, err := q.tx.Enqueue(j)
-	if ok {
-		q.n++
-	}
-	return err
+	return j
 }
 
 // view runs fn in a read transaction.

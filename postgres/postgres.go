@@ -15,7 +15,11 @@
 // View runs in a READ ONLY REPEATABLE READ transaction, so a multi-query
 // read sees one snapshot and a write in View fails. BEGIN is sent in one
 // batch with a transaction's first statement, so it costs no round trip of
-// its own: round trips, not rows, are what an order costs PostgreSQL.
+// its own: round trips, not rows, are what an order costs PostgreSQL. A
+// statement whose outcome its caller does not read (sqlstore.Deferrer: a
+// new order's pay job, Tx.EnqueueLater) waits the same way for the
+// function's next statement, or for the function's end, and its error
+// comes back from the statement it travelled with.
 //
 // Update hands fn to one of several writer goroutines (Options.Writers),
 // which commit concurrent Updates together (group commit, as the SQLite
@@ -410,18 +414,23 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken err
 	savepoint := x.open
 	switch {
 	case !savepoint:
-		x.pre = []string{"BEGIN"}
+		x.pre = []stmt{{q: "BEGIN"}}
 	case x.savepoint:
 		// Release the previous call's savepoint in the same batch, so
 		// that savepoints do not nest.
-		x.pre = []string{"RELEASE SAVEPOINT fn", "SAVEPOINT fn"}
+		x.pre = []stmt{{q: "RELEASE SAVEPOINT fn"}, {q: "SAVEPOINT fn"}}
 	default:
-		x.pre = []string{"SAVEPOINT fn"}
+		x.pre = []stmt{{q: "SAVEPOINT fn"}}
 	}
 	sent := x.sent
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
 	err = protect(t, c.Fn)
 	t.End()
+	if err == nil {
+		// Deferred statements no statement of fn carried go now.
+		err = x.flush(ctx)
+	}
+	x.pre, x.deferred = nil, 0
 	if x.sent == sent {
 		return err, nil // fn ran no statement: nothing to undo
 	}
@@ -465,7 +474,7 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	defer c.Release()
-	x := &conn{c: c, pre: []string{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}
+	x := &conn{c: c, pre: []stmt{{q: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}}
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
 	err = protect(t, fn)
 	t.End()
@@ -512,13 +521,14 @@ func protect(t *sqlstore.Tx, fn func(baoguan.Tx) error) (err error) {
 // uses it. The transaction is begun lazily: BEGIN travels in one batch
 // with the first statement, which saves a round trip per transaction, and
 // a function that runs no statement costs nothing. A group's savepoints
-// travel the same way.
+// and deferred statements (Defer) travel the same way.
 type conn struct {
 	c         *pgxpool.Conn
-	pre       []string // statements to send in one batch with the next one: BEGIN, SAVEPOINT
-	open      bool     // BEGIN was sent and the transaction not ended
-	savepoint bool     // SAVEPOINT fn was sent in the transaction
-	sent      int      // statements sent, pre not counted
+	pre       []stmt // statements to send in one batch with the next one: BEGIN, SAVEPOINT, deferred ones
+	deferred  int    // how many of pre are deferred statements (Defer)
+	open      bool   // BEGIN was sent and the transaction not ended
+	savepoint bool   // SAVEPOINT fn was sent in the transaction
+	sent      int    // statements sent, pre not counted
 }
 
 // first sends pre and q together and returns the results of q; close
@@ -526,14 +536,15 @@ type conn struct {
 func (c *conn) first(ctx context.Context, q string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
 	for _, p := range c.pre {
-		b.Queue(p)
-		if strings.HasPrefix(p, "BEGIN") {
+		b.Queue(p.q, p.args...)
+		if strings.HasPrefix(p.q, "BEGIN") {
 			c.open = true
 		}
 	}
 	b.Queue(q, args...)
 	n := len(c.pre)
-	c.pre = nil
+	c.sent += c.deferred
+	c.pre, c.deferred = nil, 0
 	br := c.c.SendBatch(ctx, b)
 	for range n {
 		if _, err := br.Exec(); err != nil {
@@ -542,6 +553,39 @@ func (c *conn) first(ctx context.Context, q string, args []any) (pgx.BatchResult
 		}
 	}
 	return br, nil
+}
+
+// stmt is a statement waiting in pre.
+type stmt struct {
+	q    string
+	args []any
+}
+
+// Defer queues a statement whose outcome the caller does not read, to be
+// sent in one batch with the transaction's next statement (see
+// sqlstore.Deferrer). Its error comes back from that statement, or from
+// flush when none follows.
+func (c *conn) Defer(q string, args ...any) {
+	c.pre = append(c.pre, stmt{q: q, args: textSafe(args)})
+	c.deferred++
+}
+
+// flush sends the deferred statements still waiting, with what pre holds
+// before them, in one batch.
+func (c *conn) flush(ctx context.Context) error {
+	if c.deferred == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, p := range c.pre {
+		b.Queue(p.q, p.args...)
+		if strings.HasPrefix(p.q, "BEGIN") {
+			c.open = true
+		}
+	}
+	c.sent += c.deferred
+	c.pre, c.deferred = nil, 0
+	return c.c.SendBatch(ctx, b).Close()
 }
 
 // aborted reports whether a statement failed in the transaction and it

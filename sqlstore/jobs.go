@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -90,6 +91,28 @@ func (t *Tx) Enqueue(j *baoguan.Job) (bool, error) {
 		t.enqueued++
 	}
 	return true, nil
+}
+
+// EnqueueLater inserts j unless a job with its dedupe key exists, without
+// telling which (see baoguan.Tx): on a Deferrer with the transaction's next
+// statement. j's ID stays unset. A job due now counts as enqueued.
+func (t *Tx) EnqueueLater(j *baoguan.Job) error {
+	if j.State == "" {
+		j.State = baoguan.JobQueued
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = t.now
+	}
+	q, _ := strings.CutSuffix(qInsertJob, returningID)
+	if err := t.later(q, j.Kind, j.DedupeKey, j.RefID, j.MerchantID, string(j.State), j.Attempts,
+		j.MaxAttempts, ms(j.RunAt), ms(j.LeaseUntil), j.LastError, ms(t.now), ms(t.now)); err != nil {
+		return err
+	}
+	j.CreatedAt, j.UpdatedAt = t.now, t.now
+	if !j.RunAt.After(t.now) {
+		t.enqueued++
+	}
+	return nil
 }
 
 func scanJob(sc Scanner, j *baoguan.Job) error {

@@ -237,6 +237,26 @@ func (t *Tx) insertID(q string, args []any) (id int64, inserted bool, err error)
 	return id, inserted, err
 }
 
+// Deferrer is a Conn that can hold a statement whose outcome the caller
+// does not read and send it in one batch with the transaction's next
+// statement, or, when none follows in the function, at its end: on
+// PostgreSQL a round trip saved. The statement's error comes back from the
+// statement it travels with (or fails the function's end).
+type Deferrer interface {
+	Defer(q string, args ...any)
+}
+
+// later runs a statement whose outcome the caller does not read: deferred
+// on a Deferrer in a write transaction, at once otherwise.
+func (t *Tx) later(q string, args ...any) error {
+	if d, ok := t.c.(Deferrer); ok && t.write && t.plans == nil && !t.done {
+		d.Defer(t.d.bind(q), args...)
+		return nil
+	}
+	_, err := t.exec(q, args...)
+	return err
+}
+
 // returningID ends every statement insertID runs.
 const returningID = "RETURNING id"
 

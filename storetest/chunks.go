@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,6 +170,97 @@ func testEnqueuePayJobs(t *testing.T, s baoguan.Store) {
 		if j := got[fmt.Sprintf("pay:%d:1", os[3].ID)]; j.MaxAttempts != 9 {
 			t.Errorf("the round already queued was replaced: %+v", j)
 		}
+		return nil
+	})
+}
+
+// testEnqueueLater: a job enqueued without asking whether it was inserted
+// (on PostgreSQL sent with the function's next statement, or at its end)
+// is inserted as Enqueue inserts it, whether a statement follows or not;
+// an existing key is left alone; a function that fails keeps none of its
+// jobs. Pushed at once (grouped on both stores), each call's jobs commit
+// or go with that call alone.
+func testEnqueueLater(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	job := func(key string) *baoguan.Job {
+		return &baoguan.Job{Kind: baoguan.JobPay, DedupeKey: key, MerchantID: m.ID, RefID: 1, MaxAttempts: 5}
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.EnqueueLater(job("last")) })
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.EnqueueLater(job("before-an-insert")); err != nil {
+			return err
+		}
+		return tx.CreateOrder(sampleOrder(m, "EL-1"))
+	})
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.EnqueueLater(job("before-a-read")); err != nil {
+			return err
+		}
+		_, err := tx.OrderByNo(m.ID, "EL-1")
+		return err
+	})
+	// A key that exists: nothing happens, no error.
+	update(t, s, func(tx baoguan.Tx) error {
+		j := job("last")
+		j.MaxAttempts = 99
+		return tx.EnqueueLater(j)
+	})
+	errFail := errors.New("fails")
+	if err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+		if err := tx.EnqueueLater(job("failed")); err != nil {
+			return err
+		}
+		return errFail
+	}); err != errFail {
+		t.Fatalf("a failing function's Update = %v", err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = s.Update(context.Background(), func(tx baoguan.Tx) error {
+				if err := tx.EnqueueLater(job(fmt.Sprintf("at-once-%02d", i))); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return errFail
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	want := []string{"before-a-read", "before-an-insert", "last"}
+	for i, err := range errs {
+		if i%2 == 1 {
+			if err != errFail {
+				t.Errorf("call %d at once: %v, want its own error", i, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("call %d at once: %v", i, err)
+		}
+		want = append(want, fmt.Sprintf("at-once-%02d", i))
+	}
+	slices.Sort(want)
+	view(t, s, func(tx baoguan.Tx) error {
+		js, err := tx.ListJobs(baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, j := range js {
+			got = append(got, j.DedupeKey)
+			if j.DedupeKey == "last" && j.MaxAttempts != 5 {
+				t.Errorf("the existing job was changed: %+v", j)
+			}
+			if j.State != baoguan.JobQueued || j.RunAt.IsZero() || j.CreatedAt.IsZero() {
+				t.Errorf("job %s: %+v", j.DedupeKey, j)
+			}
+		}
+		slices.Sort(got)
+		same(t, "jobs enqueued later", got, want)
 		return nil
 	})
 }
