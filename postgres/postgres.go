@@ -408,15 +408,17 @@ func (db *DB) nextCall(alone bool, n int, start time.Time) *sqlstore.Call {
 func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken error) {
 	ctx := context.Background()
 	savepoint := x.open
+	// pre may hold what the previous call left to send (CopyRows's
+	// release).
 	switch {
 	case !savepoint:
 		x.pre = []string{"BEGIN"}
 	case x.savepoint:
 		// Release the previous call's savepoint in the same batch, so
 		// that savepoints do not nest.
-		x.pre = []string{"RELEASE SAVEPOINT fn", "SAVEPOINT fn"}
+		x.pre = append(x.pre, "RELEASE SAVEPOINT fn", "SAVEPOINT fn")
 	default:
-		x.pre = []string{"SAVEPOINT fn"}
+		x.pre = append(x.pre, "SAVEPOINT fn")
 	}
 	sent := x.sent
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
@@ -589,6 +591,50 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 		return nil, err
 	}
 	return pgRows{Rows: rows}, nil
+}
+
+// CopyRows loads rows into table with COPY (sqlstore.Copier), inside a
+// savepoint: when the COPY fails (a row meets a unique key, say) the
+// transaction is rolled back to it and copied is false, so that the caller
+// inserts the rows another way. The savepoint is sent in one batch with
+// what waits to be sent (BEGIN, a call's savepoint), and released in the
+// batch of the next statement (the commit releases it otherwise), so the
+// COPY costs a round trip more than itself.
+func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [][]any) (bool, error) {
+	c.sent++
+	if err := c.flush(ctx, "SAVEPOINT copy_rows"); err != nil {
+		return false, err
+	}
+	for _, r := range rows {
+		for i, v := range r {
+			if s, ok := v.(string); ok && textUnsafe(s) {
+				r[i] = makeTextSafe(s)
+			}
+		}
+	}
+	if _, err := c.c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+		if _, rerr := c.c.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); rerr != nil {
+			return false, fmt.Errorf("postgres: copy into %s: %w; rolling it back: %w", table, err, rerr)
+		}
+		c.pre = append(c.pre, "RELEASE SAVEPOINT copy_rows")
+		return false, nil
+	}
+	c.pre = append(c.pre, "RELEASE SAVEPOINT copy_rows")
+	return true, nil
+}
+
+// flush sends what waits in pre and then q, in one batch.
+func (c *conn) flush(ctx context.Context, q string) error {
+	if c.pre == nil {
+		_, err := c.c.Exec(ctx, q)
+		return err
+	}
+	br, err := c.first(ctx, q, nil)
+	if err != nil {
+		return err
+	}
+	_, err = br.Exec()
+	return errors.Join(err, br.Close())
 }
 
 // end ends the transaction, if it was begun, with COMMIT or ROLLBACK. A
