@@ -24,12 +24,19 @@ import (
 // store_ms/op is the upload's store phase (its transactions and their
 // commits), pg_cpu_ms/op the CPU time the database's backends used for
 // it (read from /proc), which a busy machine changes less than the times.
+//
+// The sub-benchmarks name how many chunks run side by side
+// (Service.BatchChunksAtOnce): held-1, held-3, pay-1, pay-3.
 func BenchmarkCreateBatchPostgres(b *testing.B) {
-	b.Run("held", func(b *testing.B) { benchmarkCreateBatchPostgres(b, false) })
-	b.Run("pay", func(b *testing.B) { benchmarkCreateBatchPostgres(b, true) })
+	for _, pay := range []bool{false, true} {
+		for _, atOnce := range []int{1, 3} {
+			name := map[bool]string{false: "held", true: "pay"}[pay] + "-" + strconv.Itoa(atOnce)
+			b.Run(name, func(b *testing.B) { benchmarkCreateBatchPostgres(b, pay, atOnce) })
+		}
+	}
 }
 
-func benchmarkCreateBatchPostgres(b *testing.B, pay bool) {
+func benchmarkCreateBatchPostgres(b *testing.B, pay bool, atOnce int) {
 	ctx := context.Background()
 	var store, write, longest, pgCPU time.Duration
 	for i := 0; i < b.N; i++ {
@@ -46,7 +53,7 @@ func benchmarkCreateBatchPostgres(b *testing.B, pay bool) {
 		}
 		svc := core.New(&core.Service{Store: db, Now: c.Now,
 			Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-			SampleIdentity: sandbox.IsSampleIdentity})
+			SampleIdentity: sandbox.IsSampleIdentity, BatchChunksAtOnce: atOnce})
 		m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
 		if err != nil {
 			b.Fatal(err)

@@ -164,6 +164,7 @@ type DB struct {
 	calls     *sqlstore.Queue // Updates waiting for a writer
 	groupTime time.Duration   // maxGroupTime, but for tests
 	writers   sync.WaitGroup
+	nWriters  int
 
 	commits, updates, rollbacks, retries, commitNanos atomic.Int64
 
@@ -226,6 +227,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		cancel:      cancel,
 		calls:       sqlstore.NewQueue(4 * maxGroup),
 		groupTime:   maxGroupTime,
+		nWriters:    o.Writers,
 
 		selfMaintained: autovacuum != "on",
 	}
@@ -276,6 +278,11 @@ func (db *DB) Close() error {
 func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
 	return db.calls.Submit(ctx, fn, ErrClosed)
 }
+
+// Writers is how many Updates run at once, each in a transaction of its
+// own or its group's (Options.Writers): an Update that waits for another
+// to commit (a batch upload's chunks side by side) must leave one free.
+func (db *DB) Writers() int { return db.nWriters }
 
 // writer runs groups of Updates until Close.
 func (db *DB) writer() {
