@@ -190,47 +190,71 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	if chunk <= 0 {
 		chunk = DefaultBatchChunk
 	}
-	// Each chunk is queued for the store as soon as the transaction of the
-	// one before it has run, not once it has committed: on SQLite the
-	// writer starts its next group the moment a group commits, and a chunk
-	// queued only then waits for that whole group of pushes before its
-	// own. A chunk queued ahead first checks that the batch is as the
-	// chunk before it left it (committed); otherwise it writes nothing
-	// (errChunkAhead) and is queued again once that chunk's outcome is
-	// known. Tests that stop a loader between chunks (afterBatchChunk)
-	// queue one chunk at a time.
+	// Chunks are handed to the store ahead of their turn: a chunk is
+	// queued once the transaction of the chunk BatchChunksAtOnce before it
+	// has run — on SQLite (one at once) the one just before it, as soon
+	// as its transaction has run rather than once it has committed (the
+	// writer starts its next group the moment a group commits, and a
+	// chunk queued only then waits for that whole group of pushes before
+	// its own); on PostgreSQL several, whose transactions run side by
+	// side. Each chunk's lease is decided when it is queued, so the chunk
+	// after it knows what the batch will look like once it commits: a
+	// chunk writes its orders, waits until what the chunk before it wrote
+	// is visible to it (chunkRun.visible: on SQLite once that chunk's
+	// transaction has run, on PostgreSQL once it has committed), then
+	// renews the lease only if it is the one that chunk leaves
+	// (LeaseBatch's compare-and-set). If the chunk before it fails or
+	// does not commit, it finds the batch as that chunk found it, writes
+	// nothing (errChunkAhead: its transaction is rolled back) and is
+	// queued again once that chunk's outcome is known. Tests that stop a
+	// loader between chunks (afterBatchChunk) queue one chunk at a time.
+	atOnce := max(1, s.BatchChunksAtOnce)
 	ahead := s.afterBatchChunk == nil
 	var tm batchTimer
 	cur := *b
-	c := s.runChunk(ctx, m, in, prep, cur, chunk, false, false, need, overflow, &tm)
+	// runs are the chunks in the store's hands, in order; runs[0] is the
+	// next to commit.
+	runs := []*chunkRun{s.runChunk(ctx, m, in, prep, cur, nil, chunk, false, need, overflow, &tm)}
 	for {
-		var next *chunkRun
-		if ahead && c.end < len(in.Orders) {
-			select {
-			case <-c.ran:
-				next = s.runChunk(ctx, m, in, prep, c.after(), chunk, false, true, need, overflow, &tm)
-			case <-c.done:
+		c := runs[0]
+		var gate <-chan struct{} // closed when another chunk may be queued
+		if last := runs[len(runs)-1]; ahead && last.end < len(in.Orders) {
+			if len(runs) < atOnce {
+				closed := make(chan struct{})
+				close(closed)
+				gate = closed
+			} else {
+				gate = runs[len(runs)-atOnce].ran
 			}
 		}
-		<-c.done
-		if c.err != nil && next != nil {
-			// The chunk ahead finds the batch as the failed chunk found
-			// it, and writes nothing.
-			<-next.done
-			if next.err == nil {
-				return nil, false, fmt.Errorf("core: batch %d: chunk at %d committed after the chunk before it failed", b.ID, next.start)
+		select {
+		case <-gate:
+			last := runs[len(runs)-1]
+			runs = append(runs, s.runChunk(ctx, m, in, prep, last.plan, last, chunk, false, need, overflow, &tm))
+			continue
+		case <-c.done:
+		}
+		if c.err != nil {
+			// The chunks after it find the batch as the failed chunk
+			// found it, and write nothing.
+			for _, next := range runs[1:] {
+				<-next.done
+				if next.err == nil {
+					return nil, false, fmt.Errorf("core: batch %d: chunk at %d committed after the chunk before it failed", b.ID, next.start)
+				}
 			}
-			next = nil
+			runs = runs[:0]
 		}
 		switch err := c.err; {
 		case err == errChunkAhead:
-			c = s.runChunk(ctx, m, in, prep, cur, chunk, false, false, need, overflow, &tm)
+			s.chunksAgain.Add(1)
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, chunk, false, need, overflow, &tm))
 			continue
 		case err == errSlowChunk && !c.slow:
 			// Nothing of the chunk was kept: store it again one order at
 			// a time, which answers what the chunk met.
 			s.slowChunks.Add(1)
-			c = s.runChunk(ctx, m, in, prep, cur, chunk, true, false, need, overflow, &tm)
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, chunk, true, need, overflow, &tm))
 			continue
 		case err != nil:
 			*b = cur
@@ -242,6 +266,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			s.discardBatch(context.WithoutCancel(ctx), b)
 			return nil, false, err
 		}
+		runs = runs[1:]
 		cur = c.after()
 		*b = cur
 		if in.Timing != nil {
@@ -257,28 +282,52 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		if c.end == len(in.Orders) {
 			return b, true, nil
 		}
-		if next == nil {
-			next = s.runChunk(ctx, m, in, prep, cur, chunk, false, false, need, overflow, &tm)
+		if len(runs) == 0 {
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, chunk, false, need, overflow, &tm))
 		}
-		c = next
 	}
 }
 
 // errChunkAhead ends the transaction of a chunk queued ahead that found
-// the batch not yet as the chunk before it leaves it; it wrote nothing.
-var errChunkAhead = errors.New("core: the chunk before this one has not committed")
+// the batch not as the chunk before it was to leave it (that chunk failed,
+// or did not commit); it wrote nothing.
+var errChunkAhead = errors.New("core: the chunk before this one did not commit")
 
 // chunkRun is one chunk of a batch upload in the store's hands: the
 // orders [start, end), stored from the batch as from.
 type chunkRun struct {
 	start, end int
 	slow       bool
+	plan       baoguan.Batch // the batch as the chunk is to leave it (its lease decided when queued)
 	ran        chan struct{} // closed once the chunk's transaction has run to its end
 	done       chan struct{} // closed once the store has answered, with err
 	err        error
 
 	mu sync.Mutex
 	to baoguan.Batch // the batch as the chunk's transaction left it
+}
+
+// visible waits until what the chunk's transaction wrote is seen by a
+// transaction that runs after it, and reports whether it is: on a store
+// with one writer (SQLite), once the chunk's transaction has run, as later
+// transactions run after it, in its group or a later one; with writers
+// side by side (PostgreSQL), once it has committed.
+func (c *chunkRun) visible(sideBySide bool) bool {
+	if sideBySide {
+		<-c.done
+		return c.err == nil
+	}
+	select {
+	case <-c.ran:
+		return true
+	case <-c.done:
+		select {
+		case <-c.ran:
+			return c.err == nil
+		default:
+			return false
+		}
+	}
 }
 
 // after is the batch as the chunk leaves it; valid once ran is closed.
@@ -310,15 +359,32 @@ func (t *batchTimer) totals() (time.Duration, time.Duration) {
 
 // runChunk hands the store the chunk of the upload that starts at
 // from.Loaded, to store from the batch as from: with one statement per
-// table (storeChunk), or, slow, one order at a time. ahead, the chunk's
-// transaction first checks that the batch is as from (the chunk before it
-// committed). The chunk's transaction renews the batch's lease (or, the
-// last, marks it loaded and, with in.Pay, schedules its payment).
-func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInput, prep []prepared, from baoguan.Batch, chunk int,
-	slow, ahead bool, need int64, overflow bool, tm *batchTimer) *chunkRun {
+// table (storeChunk), or, slow, one order at a time. The chunk's
+// transaction then renews the batch's lease (or, the last, marks it loaded
+// and, with in.Pay, schedules its payment), provided the batch is as from:
+// with prev (the chunk before it, queued earlier), once what prev wrote is
+// visible; errChunkAhead when prev failed or the batch is not as prev was
+// to leave it. The new lease is decided here, later than from's.
+func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInput, prep []prepared, from baoguan.Batch, prev *chunkRun, chunk int,
+	slow bool, need int64, overflow bool, tm *batchTimer) *chunkRun {
+	sideBySide := s.BatchChunksAtOnce > 1
 	c := &chunkRun{start: from.Loaded, end: min(from.Loaded+chunk, len(in.Orders)), slow: slow,
 		ran: make(chan struct{}), done: make(chan struct{})}
 	last := c.end == len(in.Orders)
+	c.plan = from
+	c.plan.Loaded = c.end
+	if !last {
+		// Stores keep times to the millisecond; each lease is later than
+		// the one before it, so that a compare-and-set on it tells the
+		// chunks apart even on a clock that stands still.
+		lease := s.Now().Add(batchLease).Truncate(time.Millisecond)
+		if !lease.After(from.LoadingUntil) {
+			lease = from.LoadingUntil.Truncate(time.Millisecond).Add(time.Millisecond)
+		}
+		c.plan.LoadingUntil = lease
+	} else {
+		c.plan.LoadingUntil = time.Time{}
+	}
 	var once sync.Once
 	go func() {
 		defer close(c.done)
@@ -328,15 +394,6 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 		c.err = s.update(baoguan.LongUpdate(ctx), func(tx baoguan.Tx, q *queue) error {
 			defer func(t0 time.Time) { tm.add(time.Since(t0)) }(time.Now())
 			b := from // a retried fn starts afresh
-			if ahead {
-				now, err := tx.Batch(b.MerchantID, b.ID)
-				if err != nil {
-					return err
-				}
-				if now.Loaded != b.Loaded || !now.LoadingUntil.Equal(b.LoadingUntil) {
-					return errChunkAhead
-				}
-			}
 			if !slow {
 				if err := s.storeChunk(tx, m, in.Orders[c.start:c.end], prep[c.start:c.end], b.ID); err != nil {
 					return errSlowChunk
@@ -348,13 +405,16 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 					}
 				}
 			}
-			b.Loaded = c.end
-			if last {
-				b.LoadingUntil = time.Time{}
-			} else {
-				b.LoadingUntil = tx.Now().Add(batchLease)
+			if prev != nil && !prev.visible(sideBySide) {
+				return errChunkAhead
 			}
+			b.Loaded, b.LoadingUntil = c.plan.Loaded, c.plan.LoadingUntil
 			if err := tx.LeaseBatch(&b, from.LoadingUntil); err != nil {
+				if prev != nil && baoguan.ErrorReason(err) == ReasonBatchLoading {
+					// The chunk before did not commit (or the batch was
+					// taken over, which the chunk's next try finds).
+					return errChunkAhead
+				}
 				return err
 			}
 			if last && in.Pay {

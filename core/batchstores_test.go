@@ -17,23 +17,33 @@ import (
 // stored once, in it, with its payment scheduled, and every push is
 // stored too. (On PostgreSQL a chunk queued ahead may run before the one
 // before it has committed; it then writes nothing and runs again.)
+//
+// On PostgreSQL with BatchChunksAtOnce (three chunks' transactions side by
+// side, each renewing the lease once the one before it has committed) the
+// same holds.
 func TestBatchUploadChunksAheadBothStores(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
+	for _, run := range []struct {
+		kind   string
+		atOnce int
+	}{{"sqlite", 0}, {"postgres", 0}, {"postgres", 3}} {
+		kind := run.kind
+		t.Run(fmt.Sprintf("%s-%d", kind, run.atOnce), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 			db := openKind(t, kind, c.Now)
 			svc := core.New(&core.Service{Store: db, Now: c.Now,
 				Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-				SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50})
+				SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50, BatchChunksAtOnce: run.atOnce})
 			m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			in := batchIn("BATCH-AHEAD", "A", 600, 100)
 			in.Pay = true
+			var tm core.BatchTiming
+			in.Timing = &tm
 			var steps []int
 			in.Progress = func(n, _ int) { steps = append(steps, n) }
 			stop := make(chan struct{})
@@ -104,7 +114,86 @@ func TestBatchUploadChunksAheadBothStores(t *testing.T) {
 					t.Errorf("push P-%d: %v", i, err)
 				}
 			}
-			t.Logf("%d pushes during the upload", pushed)
+			if run.atOnce > 1 {
+				// Each chunk waited for the one before it to commit, and
+				// found the lease it left: no chunk was queued again, and
+				// the chunks' transactions overlapped (their times add up
+				// to more than the store phase's).
+				if n := core.ChunksAgain(svc); n != 0 {
+					t.Errorf("%d chunks queued again, want none", n)
+				}
+				if tm.Write <= tm.Store {
+					t.Errorf("the chunks' transactions ran %v in a store phase of %v: not side by side", tm.Write, tm.Store)
+				}
+			}
+			t.Logf("%d pushes during the upload; %d chunks queued again; transactions %v in %v", pushed, core.ChunksAgain(svc), tm.Write, tm.Store)
 		})
+	}
+}
+
+// TestBatchChunksSideBySideFailure: on PostgreSQL with chunks side by side,
+// a chunk in the middle that fails (an order number taken before the
+// upload, with other content) fails the upload as one chunk at a time
+// does: the chunks queued after it write nothing, the batch is discarded,
+// and none of its orders is left. With the same content the number is
+// answered as a repeat and the upload completes.
+func TestBatchChunksSideBySideFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	db := openKind(t, "postgres", c.Now)
+	svc := core.New(&core.Service{Store: db, Now: c.Now,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50, BatchChunksAtOnce: 3})
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := batchIn("BATCH-MID", "M", 600, 100)
+	// Order 275 (the sixth chunk) exists already, with another amount.
+	taken := in.Orders[275]
+	taken.Order.Amount = 999
+	if _, _, err := svc.CreateOrder(ctx, m, taken); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = svc.CreateBatch(ctx, m, in)
+	if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "orders[275].merchant_order_no" {
+		t.Fatalf("CreateBatch over a taken number: %v (field %q), want ECONFLICT on orders[275].merchant_order_no", err, baoguan.ErrorField(err))
+	}
+	os, err := svc.Orders(ctx, m, baoguan.OrderFilter{Page: baoguan.Page{Limit: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(os) != 1 || os[0].Amount != 999 {
+		t.Errorf("%d orders left after the failed upload, want only the one pushed before", len(os))
+	}
+	bs, _, err := svc.Batches(ctx, m, baoguan.Page{Limit: 10})
+	if err != nil || len(bs) != 0 {
+		t.Errorf("batches after the failed upload: %v %v", bs, err)
+	}
+
+	// The same content: a repeat, the upload completes around it.
+	in = batchIn("BATCH-MID-2", "N", 600, 100)
+	if _, _, err := svc.CreateOrder(ctx, m, in.Orders[275]); err != nil {
+		t.Fatal(err)
+	}
+	b, created, err := svc.CreateBatch(ctx, m, in)
+	if err != nil || !created || b.Loaded != 600 || b.Loading() {
+		t.Fatalf("CreateBatch around a repeated order: %+v %v %v", b, created, err)
+	}
+	n := 0
+	for f := (baoguan.OrderFilter{BatchID: b.ID, Page: baoguan.Page{Limit: 1000}}); ; {
+		os, err := svc.Orders(ctx, m, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(os)
+		if len(os) < f.Limit {
+			break
+		}
+		f.Cursor = os[len(os)-1].ID
+	}
+	if n != 599 {
+		t.Errorf("%d orders in the batch, want 599 (the repeated one stays outside it)", n)
 	}
 }

@@ -5,6 +5,10 @@ import "github.com/baoguan/baoguan"
 // SetAfterBatchChunk makes CreateBatch call fn after each chunk it commits.
 func SetAfterBatchChunk(s *Service, fn func(b *baoguan.Batch)) { s.afterBatchChunk = fn }
 
+// ChunksAgain is how many batch chunks were queued again because the
+// chunk before them had not committed (errChunkAhead).
+func ChunksAgain(s *Service) int64 { return s.chunksAgain.Load() }
+
 // SlowChunks is how many batch chunks were stored one order at a time.
 func SlowChunks(s *Service) int64 { return s.slowChunks.Load() }
 

@@ -132,10 +132,18 @@ type Service struct {
 	// BatchChunk is how many orders of a batch upload one transaction
 	// stores (DefaultBatchChunk when 0); see CreateBatch.
 	BatchChunk int
+	// BatchChunksAtOnce is how many chunks of a batch upload are in the
+	// store's transactions at once (1 when 0): more than one only on a
+	// store whose write transactions run side by side (PostgreSQL), and
+	// fewer than its writers, since each waits for the one before it.
+	BatchChunksAtOnce int
 
 	// afterBatchChunk, when set (tests), is called after each committed
 	// chunk of a batch upload.
 	afterBatchChunk func(b *baoguan.Batch)
+	// chunksAgain counts batch chunks queued again after the chunk before
+	// them had not committed when they looked (errChunkAhead; tests).
+	chunksAgain atomic.Int64
 	// slowChunks counts batch chunks stored one order at a time after
 	// their one-statement-per-table store met something (tests).
 	slowChunks atomic.Int64

@@ -288,7 +288,7 @@ func locate(data []byte, t reflect.Type, field string) string {
 		}
 	}
 	s.space()
-	s.value("", 0)
+	s.value(nil, 0)
 	if found == "" {
 		return field
 	}

@@ -10,6 +10,7 @@
 package inbound
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode"
@@ -66,11 +67,11 @@ func CheckJSON(data []byte) *Problem {
 	if s.i == len(data) {
 		return &Problem{Kind: KindSyntax, Offset: 0, Message: "the body is empty"}
 	}
-	s.value("", 0)
+	s.value(nil, 0)
 	if s.p == nil {
 		s.space()
 		if s.i < len(data) {
-			s.fail(KindSyntax, "", "more than one JSON value (unexpected "+s.what()+")")
+			s.fail(KindSyntax, nil, "more than one JSON value (unexpected "+s.what()+")")
 		}
 	}
 	return s.p
@@ -84,7 +85,7 @@ func CheckJSON(data []byte) *Problem {
 func PathAt(data []byte, offset int64) string {
 	s := scanner{data: data, find: offset, seek: true}
 	s.space()
-	s.value("", 0)
+	s.value(nil, 0)
 	return s.found
 }
 
@@ -104,10 +105,43 @@ type scanner struct {
 	visit func(path string, start, end int)
 }
 
-func (s *scanner) fail(kind, path, msg string) {
+// smallObject is how many keys an object may have before the check
+// compares them through a map.
+const smallObject = 16
+
+// pathLoc is where a value is, for the problems that name its JSON path:
+// the member key of an object (index -1) or the element index of an
+// array in the value up; nil is the top-level value. The path is only
+// spelled out (String) when a problem or a caller needs it, so checking
+// a large body builds no string per value.
+type pathLoc struct {
+	up    *pathLoc
+	key   []byte
+	index int
+}
+
+// String is the JSON path: "", "amount", "orders[2]",
+// "declarations[1].customs".
+func (l *pathLoc) String() string {
+	if l == nil {
+		return ""
+	}
+	up := l.up.String()
+	switch {
+	case l.index >= 0:
+		return up + "[" + strconv.Itoa(l.index) + "]"
+	case up == "":
+		return string(l.key)
+	default:
+		return up + "." + string(l.key)
+	}
+}
+
+func (s *scanner) fail(kind string, at *pathLoc, msg string) {
 	if s.p != nil {
 		return
 	}
+	path := at.String()
 	where := "at byte " + strconv.Itoa(s.i)
 	if path != "" {
 		where += " (" + path + ")"
@@ -137,13 +171,13 @@ func (s *scanner) space() {
 	}
 }
 
-// value reads one value at s.i, whose path is path.
-func (s *scanner) value(path string, depth int) {
+// value reads one value at s.i, whose at is at.
+func (s *scanner) value(at *pathLoc, depth int) {
 	start := s.i
 	if s.visit != nil {
 		defer func() {
 			if s.p == nil {
-				s.visit(path, start, s.i)
+				s.visit(at.String(), start, s.i)
 			}
 		}()
 	}
@@ -152,72 +186,95 @@ func (s *scanner) value(path string, depth int) {
 			// Inner values finish first: the first one found to contain
 			// the offset is the innermost.
 			if !s.got && s.p == nil && int64(start) <= s.find && s.find < int64(s.i) {
-				s.found, s.got = path, true
+				s.found, s.got = at.String(), true
 			}
 		}()
 	}
 	if depth > MaxDepth {
-		s.fail(KindDepth, path, "JSON nested more than "+strconv.Itoa(MaxDepth)+" levels deep")
+		s.fail(KindDepth, at, "JSON nested more than "+strconv.Itoa(MaxDepth)+" levels deep")
 		return
 	}
 	if s.i >= len(s.data) {
-		s.fail(KindSyntax, path, "unexpected end of JSON")
+		s.fail(KindSyntax, at, "unexpected end of JSON")
 		return
 	}
 	switch c := s.data[s.i]; {
 	case c == '{':
-		s.object(path, depth)
+		s.object(at, depth)
 	case c == '[':
-		s.array(path, depth)
+		s.array(at, depth)
 	case c == '"':
-		s.str(path, false)
+		s.str(at, false)
 	case c == '-' || c >= '0' && c <= '9':
-		s.number(path)
+		s.number(at)
 	case c == 't':
-		s.literal(path, "true")
+		s.literal(at, "true")
 	case c == 'f':
-		s.literal(path, "false")
+		s.literal(at, "false")
 	case c == 'n':
-		s.literal(path, "null")
+		s.literal(at, "null")
 	default:
-		s.fail(KindSyntax, path, "invalid character "+s.what()+" where a JSON value was expected")
+		s.fail(KindSyntax, at, "invalid character "+s.what()+" where a JSON value was expected")
 	}
 }
 
-func (s *scanner) object(path string, depth int) {
+func (s *scanner) object(at *pathLoc, depth int) {
 	s.i++ // {
 	s.space()
 	if s.i < len(s.data) && s.data[s.i] == '}' {
 		s.i++
 		return
 	}
-	seen := map[string]string{}
+	// The keys seen so far, compared with strings.EqualFold (the
+	// matching encoding/json uses) while they are few, by foldKey in a
+	// map once there are many.
+	var few [smallObject][]byte
+	keys := few[:0]
+	var seen map[string]string
+	child := &pathLoc{up: at, index: -1}
 	for s.p == nil {
 		s.space()
 		if s.i >= len(s.data) || s.data[s.i] != '"' {
-			s.fail(KindSyntax, path, "expected a quoted object key, found "+s.what())
+			s.fail(KindSyntax, at, "expected a quoted object key, found "+s.what())
 			return
 		}
 		keyStart := s.i
-		key := s.str(path, true)
+		key := s.str(at, true)
 		if s.p != nil {
 			return
 		}
-		child := key
-		if path != "" {
-			child = path + "." + key
+		child.key = key
+		prev, dup := "", false
+		if seen == nil {
+			for _, k := range keys {
+				if bytes.EqualFold(k, key) {
+					prev, dup = string(k), true
+					break
+				}
+			}
+			if !dup && len(keys) == smallObject {
+				seen = make(map[string]string, 2*smallObject)
+				for _, k := range keys {
+					seen[foldKey(string(k))] = string(k)
+				}
+			}
+		} else {
+			prev, dup = seen[foldKey(string(key))]
 		}
-		fold := foldKey(key)
-		if prev, dup := seen[fold]; dup {
+		if dup {
 			s.i = keyStart
-			if prev == key {
-				s.fail(KindDuplicate, child, "the key "+strconv.Quote(key)+" appears twice in one object")
+			if prev == string(key) {
+				s.fail(KindDuplicate, child, "the key "+strconv.Quote(prev)+" appears twice in one object")
 			} else {
-				s.fail(KindDuplicate, child, "the keys "+strconv.Quote(prev)+" and "+strconv.Quote(key)+" differ only in case; send one of them")
+				s.fail(KindDuplicate, child, "the keys "+strconv.Quote(prev)+" and "+strconv.Quote(string(key))+" differ only in case; send one of them")
 			}
 			return
 		}
-		seen[fold] = key
+		if seen != nil {
+			seen[foldKey(string(key))] = string(key)
+		} else {
+			keys = append(keys, key)
+		}
 		s.space()
 		if s.i >= len(s.data) || s.data[s.i] != ':' {
 			s.fail(KindSyntax, child, "expected ':' after an object key, found "+s.what())
@@ -226,7 +283,7 @@ func (s *scanner) object(path string, depth int) {
 		s.i++
 		s.space()
 		if s.seek && !s.got && int64(keyStart) <= s.find && s.find < int64(s.i) {
-			s.found, s.got = child, true
+			s.found, s.got = child.String(), true
 		}
 		s.value(child, depth+1)
 		if s.p != nil {
@@ -234,7 +291,7 @@ func (s *scanner) object(path string, depth int) {
 		}
 		s.space()
 		if s.i >= len(s.data) {
-			s.fail(KindSyntax, path, "unexpected end of JSON in an object")
+			s.fail(KindSyntax, at, "unexpected end of JSON in an object")
 			return
 		}
 		switch s.data[s.i] {
@@ -244,28 +301,30 @@ func (s *scanner) object(path string, depth int) {
 			s.i++
 			return
 		default:
-			s.fail(KindSyntax, path, "expected ',' or '}' in an object, found "+s.what())
+			s.fail(KindSyntax, at, "expected ',' or '}' in an object, found "+s.what())
 			return
 		}
 	}
 }
 
-func (s *scanner) array(path string, depth int) {
+func (s *scanner) array(at *pathLoc, depth int) {
 	s.i++ // [
 	s.space()
 	if s.i < len(s.data) && s.data[s.i] == ']' {
 		s.i++
 		return
 	}
+	child := &pathLoc{up: at}
 	for n := 0; s.p == nil; n++ {
 		s.space()
-		s.value(path+"["+strconv.Itoa(n)+"]", depth+1)
+		child.index = n
+		s.value(child, depth+1)
 		if s.p != nil {
 			return
 		}
 		s.space()
 		if s.i >= len(s.data) {
-			s.fail(KindSyntax, path, "unexpected end of JSON in an array")
+			s.fail(KindSyntax, at, "unexpected end of JSON in an array")
 			return
 		}
 		switch s.data[s.i] {
@@ -275,109 +334,120 @@ func (s *scanner) array(path string, depth int) {
 			s.i++
 			return
 		default:
-			s.fail(KindSyntax, path, "expected ',' or ']' in an array, found "+s.what())
+			s.fail(KindSyntax, at, "expected ',' or ']' in an array, found "+s.what())
 			return
 		}
 	}
 }
 
 // str reads a string and, with keep, returns its value as encoding/json
-// would decode it (keys are compared; values are only checked); problems
-// are reported at the offending byte.
-func (s *scanner) str(path string, keep bool) string {
+// would decode it (keys are compared; values are only checked): the bytes
+// of data themselves when they are the value; problems are reported at the
+// offending byte.
+func (s *scanner) str(at *pathLoc, keep bool) []byte {
 	s.i++ // "
 	var b strings.Builder
-	if !keep {
-		// A fast path for the common value: printable ASCII to the quote.
-		j := s.i
-		for j < len(s.data) && s.data[j] >= 0x20 && s.data[j] < utf8.RuneSelf && s.data[j] != '"' && s.data[j] != '\\' {
-			j++
+	// A fast way through the common string: printable ASCII to the quote.
+	j := s.i
+	for j < len(s.data) && s.data[j] >= 0x20 && s.data[j] < utf8.RuneSelf && s.data[j] != '"' && s.data[j] != '\\' {
+		j++
+	}
+	if j < len(s.data) && s.data[j] == '"' {
+		var v []byte
+		if keep {
+			v = s.data[s.i:j:j]
 		}
-		if j < len(s.data) && s.data[j] == '"' {
-			s.i = j + 1
-			return ""
-		}
+		s.i = j + 1
+		return v
 	}
 	for {
 		if s.i >= len(s.data) {
-			s.fail(KindSyntax, path, "unexpected end of JSON in a string")
-			return ""
+			s.fail(KindSyntax, at, "unexpected end of JSON in a string")
+			return nil
 		}
 		c := s.data[s.i]
 		switch {
 		case c == '"':
 			s.i++
-			return b.String()
+			return []byte(b.String())
 		case c == '\\':
-			s.escape(path, &b)
-			if s.p != nil {
-				return ""
+			r, ok := s.escape(at)
+			if !ok {
+				return nil
+			}
+			if keep {
+				b.WriteRune(r)
 			}
 		case c < 0x20:
-			s.fail(KindSyntax, path, "control character "+s.what()+" in a string (escape it)")
-			return ""
+			s.fail(KindSyntax, at, "control character "+s.what()+" in a string (escape it)")
+			return nil
 		case c < utf8.RuneSelf:
-			b.WriteByte(c)
+			if keep {
+				b.WriteByte(c)
+			}
 			s.i++
 		default:
 			r, n := utf8.DecodeRune(s.data[s.i:])
 			if r == utf8.RuneError && n == 1 {
-				s.fail(KindUTF8, path, "invalid UTF-8 (byte 0x"+strconv.FormatUint(uint64(c), 16)+"); send text in UTF-8 or declare its charset")
-				return ""
+				s.fail(KindUTF8, at, "invalid UTF-8 (byte 0x"+strconv.FormatUint(uint64(c), 16)+"); send text in UTF-8 or declare its charset")
+				return nil
 			}
-			b.WriteRune(r)
+			if keep {
+				b.WriteRune(r)
+			}
 			s.i += n
 		}
 	}
 }
 
-func (s *scanner) escape(path string, b *strings.Builder) {
+// escape reads the escape at s.i and returns the character it stands
+// for; ok is false, with the problem set, when it is not one.
+func (s *scanner) escape(at *pathLoc) (r rune, ok bool) {
 	if s.i+1 >= len(s.data) {
 		s.i++
-		s.fail(KindSyntax, path, "unexpected end of JSON in a string escape")
-		return
+		s.fail(KindSyntax, at, "unexpected end of JSON in a string escape")
+		return 0, false
 	}
 	switch c := s.data[s.i+1]; c {
 	case '"', '\\', '/':
-		b.WriteByte(c)
+		r = rune(c)
 	case 'b':
-		b.WriteByte('\b')
+		r = '\b'
 	case 'f':
-		b.WriteByte('\f')
+		r = '\f'
 	case 'n':
-		b.WriteByte('\n')
+		r = '\n'
 	case 'r':
-		b.WriteByte('\r')
+		r = '\r'
 	case 't':
-		b.WriteByte('\t')
+		r = '\t'
 	case 'u':
 		r, ok := s.hex4(s.i + 2)
 		if !ok {
-			s.fail(KindSyntax, path, "invalid \\u escape in a string")
-			return
+			s.fail(KindSyntax, at, "invalid \\u escape in a string")
+			return 0, false
 		}
 		if utf16.IsSurrogate(r) {
 			// Only a high surrogate followed by a low one is a character.
 			if r < 0xdc00 && s.i+12 <= len(s.data) && s.data[s.i+6] == '\\' && s.data[s.i+7] == 'u' {
 				if r2, ok := s.hex4(s.i + 8); ok {
 					if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
-						b.WriteRune(dec)
 						s.i += 12
-						return
+						return dec, true
 					}
 				}
 			}
-			s.fail(KindSurrogate, path, "the escape \\u"+string(s.data[s.i+2:s.i+6])+" is half of a UTF-16 surrogate pair, not a character")
-			return
+			s.fail(KindSurrogate, at, "the escape \\u"+string(s.data[s.i+2:s.i+6])+" is half of a UTF-16 surrogate pair, not a character")
+			return 0, false
 		}
-		b.WriteRune(r)
 		s.i += 6
-		return
+		return r, true
 	default:
-		s.fail(KindSyntax, path, "invalid escape \\"+string(rune(c))+" in a string")
-		return
+		s.fail(KindSyntax, at, "invalid escape \\"+string(rune(c))+" in a string")
+		return 0, false
 	}
 	s.i += 2
+	return r, true
 }
 
 func (s *scanner) hex4(at int) (rune, bool) {
@@ -401,7 +471,7 @@ func (s *scanner) hex4(at int) (rune, bool) {
 	return r, true
 }
 
-func (s *scanner) number(path string) {
+func (s *scanner) number(at *pathLoc) {
 	digits := func() int {
 		n := 0
 		for s.i < len(s.data) && s.data[s.i] >= '0' && s.data[s.i] <= '9' {
@@ -416,13 +486,13 @@ func (s *scanner) number(path string) {
 	if s.i < len(s.data) && s.data[s.i] == '0' {
 		s.i++
 	} else if digits() == 0 {
-		s.fail(KindSyntax, path, "invalid number: expected a digit, found "+s.what())
+		s.fail(KindSyntax, at, "invalid number: expected a digit, found "+s.what())
 		return
 	}
 	if s.i < len(s.data) && s.data[s.i] == '.' {
 		s.i++
 		if digits() == 0 {
-			s.fail(KindSyntax, path, "invalid number: expected a digit after the decimal point, found "+s.what())
+			s.fail(KindSyntax, at, "invalid number: expected a digit after the decimal point, found "+s.what())
 			return
 		}
 	}
@@ -432,15 +502,15 @@ func (s *scanner) number(path string) {
 			s.i++
 		}
 		if digits() == 0 {
-			s.fail(KindSyntax, path, "invalid number: expected a digit in the exponent, found "+s.what())
+			s.fail(KindSyntax, at, "invalid number: expected a digit in the exponent, found "+s.what())
 			return
 		}
 	}
 }
 
-func (s *scanner) literal(path, word string) {
+func (s *scanner) literal(at *pathLoc, word string) {
 	if len(s.data)-s.i < len(word) || string(s.data[s.i:s.i+len(word)]) != word {
-		s.fail(KindSyntax, path, "invalid literal (true, false or null expected)")
+		s.fail(KindSyntax, at, "invalid literal (true, false or null expected)")
 		return
 	}
 	s.i += len(word)

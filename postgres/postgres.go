@@ -168,6 +168,7 @@ type DB struct {
 	calls     *sqlstore.Queue // Updates waiting for a writer
 	groupTime time.Duration   // maxGroupTime, but for tests
 	writers   sync.WaitGroup
+	nWriters  int
 
 	commits, updates, rollbacks, retries, commitNanos atomic.Int64
 
@@ -230,6 +231,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		cancel:      cancel,
 		calls:       sqlstore.NewQueue(4 * maxGroup),
 		groupTime:   maxGroupTime,
+		nWriters:    o.Writers,
 
 		selfMaintained: autovacuum != "on",
 	}
@@ -280,6 +282,11 @@ func (db *DB) Close() error {
 func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
 	return db.calls.Submit(ctx, fn, ErrClosed)
 }
+
+// Writers is how many Updates run at once, each in a transaction of its
+// own or its group's (Options.Writers): an Update that waits for another
+// to commit (a batch upload's chunks side by side) must leave one free.
+func (db *DB) Writers() int { return db.nWriters }
 
 // writer runs groups of Updates until Close.
 func (db *DB) writer() {
@@ -633,6 +640,51 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 		return nil, err
 	}
 	return pgRows{Rows: rows}, nil
+}
+
+// CopyRows loads rows into table with COPY (sqlstore.Copier), inside a
+// savepoint: when the COPY fails (a row meets a unique key, say) the
+// transaction is rolled back to it and copied is false, so that the caller
+// inserts the rows another way. The savepoint is sent in one batch with
+// what waits to be sent (BEGIN, a call's savepoint), and released in the
+// batch of the call's next statement (otherwise the next call's RELEASE
+// SAVEPOINT fn, which releases every savepoint taken after fn, or the
+// commit releases it), so the COPY costs a round trip more than itself.
+func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [][]any) (bool, error) {
+	c.sent++
+	if err := c.sendAfterPre(ctx, "SAVEPOINT copy_rows"); err != nil {
+		return false, err
+	}
+	for _, r := range rows {
+		for i, v := range r {
+			if s, ok := v.(string); ok && textUnsafe(s) {
+				r[i] = makeTextSafe(s)
+			}
+		}
+	}
+	if _, err := c.c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+		if _, rerr := c.c.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); rerr != nil {
+			return false, fmt.Errorf("postgres: copy into %s: %w; rolling it back: %w", table, err, rerr)
+		}
+		c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
+		return false, nil
+	}
+	c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
+	return true, nil
+}
+
+// sendAfterPre sends what waits in pre and then q, in one batch.
+func (c *conn) sendAfterPre(ctx context.Context, q string) error {
+	if c.pre == nil {
+		_, err := c.c.Exec(ctx, q)
+		return err
+	}
+	br, err := c.first(ctx, q, nil)
+	if err != nil {
+		return err
+	}
+	_, err = br.Exec()
+	return errors.Join(err, br.Close())
 }
 
 // end ends the transaction, if it was begun, with COMMIT or ROLLBACK. A

@@ -769,7 +769,7 @@ func TestTextSafeChunk(t *testing.T) {
 	db := openTest(t, postgres.Options{})
 	const subject = "a\x00b\xff"
 	var one baoguan.Order
-	var chunk []baoguan.Order
+	var chunk, big []baoguan.Order
 	err := db.Update(context.Background(), func(tx baoguan.Tx) error {
 		m := &baoguan.Merchant{No: "m", Name: "m"}
 		if err := tx.CreateMerchant(m); err != nil {
@@ -781,7 +781,15 @@ func TestTextSafeChunk(t *testing.T) {
 		}
 		chunk = []baoguan.Order{{MerchantID: m.ID, MerchantOrderNo: "C-1", Amount: 1, Currency: "CNY", Subject: "fine"},
 			{MerchantID: m.ID, MerchantOrderNo: "C-2", Amount: 1, Currency: "CNY", Subject: subject}}
-		return tx.CreateOrders(chunk)
+		if err := tx.CreateOrders(chunk); err != nil {
+			return err
+		}
+		// A chunk large enough for COPY.
+		for i := range 40 {
+			big = append(big, baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("B-%d", i), Amount: 1, Currency: "CNY", Subject: "fine"})
+		}
+		big[20].Subject = subject
+		return tx.CreateOrders(big)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -798,9 +806,118 @@ func TestTextSafeChunk(t *testing.T) {
 		if a.Subject != "a\uFFFDb\uFFFD" || b.Subject != a.Subject {
 			t.Errorf("subjects %q (one row) and %q (chunk), want both %q", a.Subject, b.Subject, "a\uFFFDb\uFFFD")
 		}
+		c, err := tx.Order(one.MerchantID, big[20].ID)
+		if err != nil {
+			return err
+		}
+		if c.Subject != a.Subject {
+			t.Errorf("subject %q in a chunk loaded by COPY, want %q", c.Subject, a.Subject)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChunkByCopy: a batch upload's chunk (CreateOrders, CreateDeclarations
+// of copyMinRows rows or more) is loaded with COPY, a few rows with INSERT;
+// and a COPY that meets a taken number is undone, leaving the transaction
+// usable: the INSERT that follows tells the number taken (ECONFLICT), and a
+// chunk after it is copied and committed. A statement trigger records the
+// statement that wrote each table.
+func TestChunkByCopy(t *testing.T) {
+	u := testURL(t)
+	db := openTest(t, postgres.Options{URL: u})
+	ctx := context.Background()
+	c := raw(t, u)
+	for _, q := range []string{
+		`CREATE TABLE writes (tab TEXT, query TEXT)`,
+		`CREATE FUNCTION note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO writes VALUES (TG_TABLE_NAME, upper(split_part(ltrim(current_query()), ' ', 1))); RETURN NULL; END $$`,
+		`CREATE TRIGGER note AFTER INSERT ON orders FOR EACH STATEMENT EXECUTE FUNCTION note_write()`,
+		`CREATE TRIGGER note AFTER INSERT ON declarations FOR EACH STATEMENT EXECUTE FUNCTION note_write()`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func() string {
+		rows, err := c.Query(ctx, `SELECT tab || ':' || query FROM writes`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, `DELETE FROM writes`); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, " ")
+	}
+	var m baoguan.Merchant
+	orders := func(prefix string, n int) []baoguan.Order {
+		var os []baoguan.Order
+		for i := range n {
+			// A subject TEXT cannot hold as sent: COPY sends it made
+			// safe, as an INSERT does (else the COPY would fail).
+			os = append(os, baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("%s-%d", prefix, i), Amount: 1, Currency: "CNY",
+				Subject: "a\x00b\xff", Fingerprint: "fp"})
+		}
+		return os
+	}
+	chunk := func(tx baoguan.Tx, os []baoguan.Order) error {
+		if err := tx.CreateOrders(os); err != nil {
+			return err
+		}
+		var ds []baoguan.Declaration
+		for i := range os {
+			ds = append(ds, baoguan.Declaration{OrderID: os[i].ID, MerchantID: m.ID, Customs: "HG016", State: baoguan.DeclPending})
+		}
+		return tx.CreateDeclarations(ds)
+	}
+	err := db.Update(ctx, func(tx baoguan.Tx) error {
+		m = baoguan.Merchant{No: "m", Name: "m"}
+		if err := tx.CreateMerchant(&m); err != nil {
+			return err
+		}
+		return chunk(tx, orders("FEW", 3))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := writes(), "orders:INSERT declarations:INSERT"; got != want {
+		t.Errorf("three rows a table written by %q, want %q", got, want)
+	}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return chunk(tx, orders("MANY", 100)) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := writes(), "orders:COPY declarations:COPY"; got != want {
+		t.Errorf("a hundred rows a table written by %q, want %q", got, want)
+	}
+	var subject string
+	if err := c.QueryRow(ctx, `SELECT subject FROM orders WHERE merchant_order_no = 'MANY-7'`).Scan(&subject); err != nil || subject != "a\uFFFDb\uFFFD" {
+		t.Errorf("subject %q stored by COPY (%v), want %q", subject, err, "a\uFFFDb\uFFFD")
+	}
+	// MANY-99 is taken: the COPY fails and is undone, the INSERT then
+	// names the number; the transaction goes on.
+	var dupErr error
+	err = db.Update(ctx, func(tx baoguan.Tx) error {
+		dupErr = tx.CreateOrders(append(orders("MORE", 50), orders("MANY", 100)[99]))
+		return chunk(tx, orders("LAST", 40))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if baoguan.ErrorCode(dupErr) != baoguan.ECONFLICT || !strings.Contains(dupErr.Error(), "MANY-99") {
+		t.Errorf("CreateOrders over a taken number: %v, want ECONFLICT naming MANY-99", dupErr)
+	}
+	if got, want := writes(), "orders:INSERT orders:COPY declarations:COPY"; got != want {
+		t.Errorf("written by %q, want %q (the failed COPY's trigger undone with it)", got, want)
+	}
+	var n int
+	if err := c.QueryRow(ctx, `SELECT count(*) FROM orders WHERE merchant_order_no LIKE 'LAST-%'`).Scan(&n); err != nil || n != 40 {
+		t.Errorf("%d orders of the chunk after the failed COPY stored, want 40 (%v)", n, err)
 	}
 }

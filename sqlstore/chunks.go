@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -29,6 +30,17 @@ import (
 //
 // Both keep ON CONFLICT DO NOTHING and RETURNING, so a row skipped by a
 // unique key is told apart from the ones inserted, as the one-row inserts do.
+//
+// On PostgreSQL a chunk of copyMinRows rows or more is first loaded with
+// COPY (copyRows): no arrays to unpack, no ON CONFLICT check before each
+// row, no RETURNING; the server's CPU for a 10,000-order upload went down
+// by about a sixth (BenchmarkCreateBatchPostgres; the indexes and foreign
+// keys each row updates and checks are most of what is left). Ids are
+// drawn from the table's sequence beforehand. The COPY runs inside a savepoint: when it fails for any
+// reason (a row meets a unique key or a missing parent), the transaction
+// goes back to where it was and the rows are inserted as above, which
+// answers exactly as before (which keys were taken, which order number is
+// a duplicate).
 
 // maxRowsPerInsert bounds a SQLite multi-row INSERT: 128 rows of the widest
 // table (orders, 44 columns) bind 5,632 variables.
@@ -242,6 +254,117 @@ func unnestInsert(table, cols, suffix string, rows [][]any) (string, []any, erro
 	return sb.String(), args, nil
 }
 
+// copyMinRows is the fewest rows copyRows loads with COPY: below it the
+// savepoint and the COPY's own round trips cost more than the INSERT.
+const copyMinRows = 32
+
+// Copier is a Conn that loads rows with COPY (PostgreSQL). CopyRows loads
+// rows, each the values of cols (int64, string, bool or []byte), into
+// table, in a savepoint of its own; when that fails, for whatever reason,
+// the transaction is rolled back to the savepoint, as it was before the
+// call, and copied is false with no error. err is set only when the
+// transaction could not be brought back.
+type Copier interface {
+	CopyRows(ctx context.Context, table string, cols []string, rows [][]any) (copied bool, err error)
+}
+
+// copyRows loads rows (each the values of cols, in order) into table with
+// COPY on a Conn that is a Copier, when there are copyMinRows of them or
+// more. With ids, the rows get ids drawn from the table's id sequence
+// first, in the rows' order, and returned. copied is false when the rows
+// were not loaded (not a Copier, too few rows, or the COPY failed and was
+// undone): the caller then inserts them another way.
+func (t *Tx) copyRows(table, cols string, rows [][]any, ids bool) (got []int64, copied bool, err error) {
+	cp, ok := t.c.(Copier)
+	if !ok || len(rows) < copyMinRows || t.done || t.plans != nil {
+		return nil, false, nil
+	}
+	names := copyColumns(cols)
+	plain := make([][]any, len(rows))
+	for r := range rows {
+		if plain[r], err = plainValues(table, rows[r], ids); err != nil {
+			return nil, false, err
+		}
+	}
+	if ids {
+		got = make([]int64, 0, len(rows))
+		err := t.each(qNextIDs, []any{table, len(rows)}, func(s Scanner) error {
+			var id int64
+			if err := s.Scan(&id); err != nil {
+				return err
+			}
+			got = append(got, id)
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if len(got) != len(rows) {
+			return nil, false, fmt.Errorf("%s: %d ids drawn for %d rows of %s", t.d.Name, len(got), len(rows), table)
+		}
+		for r := range plain {
+			plain[r][0] = got[r]
+		}
+		names = append([]string{"id"}, names...)
+	}
+	copied, err = cp.CopyRows(t.ctx, table, names, plain)
+	if !copied {
+		got = nil
+	}
+	return got, copied, err
+}
+
+// qNextIDs draws n ids from the id sequence of a table, in order.
+const qNextIDs = `SELECT nextval(s) FROM pg_get_serial_sequence(?, 'id') AS s, generate_series(1, ?::int) ORDER BY 1`
+
+// copyColumns splits a column list (orderInsertCols…) into names.
+var copyColumnLists sync.Map // cols → []string
+
+func copyColumns(cols string) []string {
+	if v, ok := copyColumnLists.Load(cols); ok {
+		return slices.Clone(v.([]string))
+	}
+	var names []string
+	for _, c := range strings.Split(cols, ",") {
+		names = append(names, strings.TrimSpace(c))
+	}
+	copyColumnLists.Store(cols, names)
+	return slices.Clone(names)
+}
+
+// plainValues copies a row's values as the plain Go types COPY encodes
+// (int kinds as int64, string kinds as string, bool, []byte never nil:
+// the columns are NOT NULL), with room for an id first when id is set.
+func plainValues(table string, row []any, id bool) ([]any, error) {
+	out := make([]any, 0, len(row)+1)
+	if id {
+		out = append(out, int64(0))
+	}
+	for c, x := range row {
+		v := reflect.ValueOf(x)
+		switch v.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			out = append(out, v.Int())
+		case reflect.String:
+			out = append(out, v.String())
+		case reflect.Bool:
+			out = append(out, v.Bool())
+		case reflect.Slice:
+			if v.Type().Elem().Kind() != reflect.Uint8 {
+				return nil, fmt.Errorf("copy into %s: column %d: cannot send %T", table, c, x)
+			}
+			b := v.Bytes()
+			if b == nil {
+				b = []byte{}
+			}
+			out = append(out, b)
+		default:
+			return nil, fmt.Errorf("copy into %s: column %d: cannot send %T", table, c, x)
+		}
+	}
+	return out, nil
+}
+
 const (
 	orderInsertCols = `merchant_id, merchant_order_no, amount, currency, subject, items,
 	payer_name, payer_id_type, payer_id_number, payer_phone, ordered_at, batch_id, notify_url,
@@ -283,8 +406,18 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		rows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
 		index[o.MerchantOrderNo] = i
 	}
+	ids, copied, err := t.copyRows("orders", orderInsertCols, rows, true)
+	if err != nil {
+		return err
+	}
+	if copied {
+		for i := range os {
+			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = ids[i], 1, t.now, t.now
+		}
+		return nil
+	}
 	got := 0
-	err := t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, orderShared, func(s Scanner) error {
+	err = t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, orderShared, func(s Scanner) error {
 		var id int64
 		var no string
 		if err := s.Scan(&id, &no); err != nil {
@@ -334,8 +467,18 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		rows[i] = append(r, ms(t.now), int64(1))
 		index[target{d.OrderID, d.Customs, d.SubOrderNo}] = i
 	}
+	ids, copied, err := t.copyRows("declarations", declarationInsertCols, rows, true)
+	if err != nil {
+		return err
+	}
+	if copied {
+		for i := range ds {
+			ds[i].ID, ds[i].Version, ds[i].CreatedAt = ids[i], 1, t.now
+		}
+		return nil
+	}
 	got := 0
-	err := t.insertRows("declarations", declarationInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no", rows, declarationShared, func(s Scanner) error {
+	err = t.insertRows("declarations", declarationInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no", rows, declarationShared, func(s Scanner) error {
 		var id int64
 		var k target
 		if err := s.Scan(&id, &k.order, &k.customs, &k.subOrder); err != nil {

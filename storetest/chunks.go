@@ -69,8 +69,18 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 	})
 
 	// One number taken among new ones: ECONFLICT naming it, and the
-	// transaction rolled back keeps none of the others.
-	dup := []baoguan.Order{*sampleOrder(m, "CH-NEW-1"), *sampleOrder(m, "CH-150"), *sampleOrder(m, "CH-NEW-2")}
+	// transaction rolled back keeps none of the others. Forty rows, so
+	// that PostgreSQL tries COPY first, which fails on the taken number
+	// and must leave the transaction as it was for the INSERT that tells
+	// which number it is.
+	var dup []baoguan.Order
+	for i := range 40 {
+		no := fmt.Sprintf("CH-NEW-%d", i)
+		if i == 20 {
+			no = "CH-150"
+		}
+		dup = append(dup, *sampleOrder(m, no))
+	}
 	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateOrders(dup) })
 	wantErr(t, "CreateOrders with a taken number", err, baoguan.ECONFLICT, "duplicate")
 	if baoguan.ErrorField(err) != "merchant_order_no" {
@@ -85,6 +95,15 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 		return tx.CreateDeclarations([]baoguan.Declaration{*sampleDeclaration(&os[3], "HG016", "")})
 	})
 	wantErr(t, "CreateDeclarations of a declared target", err, baoguan.ECONFLICT, "duplicate")
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
+		var ds []baoguan.Declaration
+		for i := 100; i < 140; i++ {
+			ds = append(ds, *sampleDeclaration(&os[i], "HG018", ""))
+		}
+		ds[30] = *sampleDeclaration(&os[130], "HG016", "")
+		return tx.CreateDeclarations(ds)
+	})
+	wantErr(t, "CreateDeclarations of forty targets, one declared", err, baoguan.ECONFLICT, "duplicate")
 }
 
 // testEnqueuePayJobs: one statement queues the pay job of every NOT_PAYED

@@ -33,6 +33,25 @@ const notifyTimeout = 10 * time.Second
 // of its time, and a few side by side overlap them.
 const postgresBatchers = 4
 
+// batchChunksAtOnce is core.Service.BatchChunksAtOnce for store: one on
+// SQLite's single writer; on PostgreSQL postgresBatchChunks, fewer than
+// the store's writers (a chunk holds one while it waits for the chunk
+// before it, which needs another).
+func batchChunksAtOnce(store baoguan.Store) int {
+	if w, ok := store.(interface{ Writers() int }); ok {
+		return max(1, min(postgresBatchChunks, w.Writers()-1))
+	}
+	return 1
+}
+
+// postgresBatchChunks is how many chunks of a batch upload a server on
+// PostgreSQL stores side by side (core.Service.BatchChunksAtOnce): a
+// chunk's transaction is one backend's work at a time, and beside pushes
+// an upload whose chunks ran one after another took several times its own
+// work (docs/benchmarks.md, round 4, change 15). Each holds a writer while
+// it waits for the one before it to commit; there are 16 by default.
+const postgresBatchChunks = 3
+
 func newServeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -127,7 +146,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		Limits:         cfg.Limits,
 		// A SQLite server holds its database alone (lockServer): no other
 		// process records failed authentications in it.
-		ExclusiveStore: cfg.DBKind == dbSQLite,
+		ExclusiveStore:    cfg.DBKind == dbSQLite,
+		BatchChunksAtOnce: batchChunksAtOnce(store),
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.
