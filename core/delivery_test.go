@@ -202,6 +202,7 @@ func TestExclusiveDelivererWritesNoLease(t *testing.T) {
 	svc.Formats.Register("test", testFormat{})
 	var requests atomic.Int64
 	answer := make(chan struct{})
+	var release sync.Once
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		requests.Add(1)
@@ -209,25 +210,31 @@ func TestExclusiveDelivererWritesNoLease(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer recv.Close()
+	defer release.Do(func() { close(answer) }) // before Close, which waits for the handlers
 	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "A1", Amount: 100, Subject: "奶粉",
-		Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
-	if err != nil {
-		t.Fatal(err)
+	// Two orders: an order's notifications go one at a time, so each
+	// has one held in flight (its order.paid) while the other waits.
+	const orders = 2
+	for _, no := range []string{"A1", "A2"} {
+		_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "奶粉",
+			Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() {
 		done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true})
 	}()
-	const want = 2 // order.paid and declaration.succeeded
+	const held, want = orders, 2 * orders // in flight at once; order.paid and declaration.succeeded of each
 	deadline := time.Now().Add(10 * time.Second)
-	for requests.Load() < want {
+	for requests.Load() < held {
 		if time.Now().After(deadline) {
-			t.Fatalf("the receiver got %d of %d notifications", requests.Load(), want)
+			t.Fatalf("the receiver got %d of %d notifications", requests.Load(), held)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -254,10 +261,10 @@ func TestExclusiveDelivererWritesNoLease(t *testing.T) {
 				e.Type, e.Status, e.LeaseUntil, e.NextAt, e.Attempts)
 		}
 	}
-	if n := requests.Load(); n != want {
-		t.Errorf("the receiver got %d requests while holding %d notifications: an event held in memory was sent again", n, want)
+	if n := requests.Load(); n != held {
+		t.Errorf("the receiver got %d requests while holding %d notifications: an event held in memory was sent again", n, held)
 	}
-	close(answer)
+	release.Do(func() { close(answer) })
 	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		delivered := 0
 		for _, e := range events() {
