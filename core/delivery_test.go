@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,9 +14,7 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/sandbox"
-	"github.com/baoguan/baoguan/sqlite"
 )
 
 // testFormat renders every event as a small JSON object and counts any
@@ -45,6 +42,17 @@ func (testFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
 		return o.NotifyURL
 	}
 	return m.NotifyURL
+}
+
+// deliveryService is a service on db with the sandbox's adapters and
+// testFormat registered as protocol "test".
+func deliveryService(db baoguan.Store) *core.Service {
+	svc := core.New(&core.Service{Store: db,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: time.Hour}})
+	svc.Formats.Register("test", testFormat{})
+	return svc
 }
 
 // hangingReceiver accepts every request and never answers, until the test
@@ -91,20 +99,8 @@ func TestHangingReceiversDoNotHoldUpOthers(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	keys, err := keyring.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	svc := core.New(&core.Service{Store: db,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity,
-		HTTP:           &http.Client{Timeout: time.Hour}})
-	svc.Formats.Register("test", testFormat{})
+	db := openKind(t, "sqlite", nil)
+	svc := deliveryService(db)
 
 	const hanging, perHanging, healthyOrders = 20, 10, 25
 	order := func(m *baoguan.Merchant, no string) {
@@ -186,20 +182,8 @@ func TestExclusiveDelivererWritesNoLease(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	keys, err := keyring.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	svc := core.New(&core.Service{Store: db,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity,
-		HTTP:           &http.Client{Timeout: time.Hour}})
-	svc.Formats.Register("test", testFormat{})
+	db := openKind(t, "sqlite", nil)
+	svc := deliveryService(db)
 	var requests atomic.Int64
 	answer := make(chan struct{})
 	var release sync.Once
@@ -307,11 +291,7 @@ func testOrderEventsOneAtATime(t *testing.T, kind string, exclusive bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	db := openKind(t, kind, nil)
-	svc := core.New(&core.Service{Store: db,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity,
-		HTTP:           &http.Client{Timeout: time.Minute}})
-	svc.Formats.Register("test", testFormat{})
+	svc := deliveryService(db)
 
 	// The receiver answers each request after 30 ms, noting for each
 	// order how many of its requests it held at once and the order they
