@@ -1,13 +1,20 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/docs"
+	"github.com/baoguan/baoguan/inbound"
 )
 
 func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
@@ -216,20 +223,13 @@ type batchReq struct {
 // beside the time its client saw.
 func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	var req batchReq
-	if err := a.decode(w, r, &req, a.maxBatchBody); err != nil {
+	req, orders, err := a.decodeBatch(w, r)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	var tm core.BatchTiming
-	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: make([]core.OrderInput, 0, len(req.Orders)), Timing: &tm}
-	for i := range req.Orders {
-		oi := core.OrderInput{Order: req.Orders[i].input()}
-		for _, d := range req.Orders[i].Declarations {
-			oi.Declarations = append(oi.Declarations, d.spec())
-		}
-		in.Orders = append(in.Orders, oi)
-	}
+	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: orders, Timing: &tm}
 	decoded := time.Now()
 	m := merchantOf(r)
 	b, created, err := a.svc.CreateBatch(r.Context(), m, in)
@@ -244,6 +244,147 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Server-Timing", serverTiming(decoded.Sub(start), tm, time.Since(start)))
 	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], batchOut(b, sum))
+}
+
+// parallelOrders is the fewest orders of an upload that decodeBatch
+// decodes on several processors.
+const parallelOrders = 256
+
+// decodeBatch reads a batch upload's body as a.decode does, and its orders
+// as core takes them. The orders of a large upload are decoded on every
+// processor: the JSON check finds where each one is
+// (inbound.CheckJSONElements), the rest of the body is decoded with an
+// empty list in their place, and each order apart, as encoding/json
+// decodes an element of the list (into a zero orderReq, unknown fields
+// refused). Should anything fail, the body is decoded whole, as for any
+// other request, for the problem that names (encoding/json's first in the
+// body's order), so an upload is answered as it always was.
+func (a *API) decodeBatch(w http.ResponseWriter, r *http.Request) (batchReq, []core.OrderInput, error) {
+	var req batchReq
+	if err := checkBodyHeaders(r); err != nil {
+		return req, nil, err
+	}
+	body, err := readBody(w, r, a.maxBatchBody)
+	if err != nil {
+		return req, nil, bodyError(err)
+	}
+	arr, spans, ok, p := inbound.CheckJSONElements(body, "orders")
+	if p != nil {
+		return req, nil, problemError(p)
+	}
+	if ok && len(spans) >= parallelOrders {
+		if orders, ok := decodeOrders(body, arr, spans, &req); ok {
+			return req, orders, nil
+		}
+		req = batchReq{}
+	}
+	if p := inbound.Decode(body, &req, true); p != nil {
+		return req, nil, problemError(p)
+	}
+	orders := make([]core.OrderInput, len(req.Orders))
+	for i := range req.Orders {
+		orders[i] = req.Orders[i].orderInput()
+	}
+	return req, orders, nil
+}
+
+// decodeOrders decodes an upload's body but its orders into req and its
+// orders, arr the list's bytes and spans each order's, on every
+// processor; ok is false when any part fails to decode.
+func decodeOrders(body []byte, arr [2]int, spans [][2]int, req *batchReq) ([]core.OrderInput, bool) {
+	rest := make([]byte, 0, len(body)-(arr[1]-arr[0])+2)
+	rest = append(append(append(rest, body[:arr[0]]...), "[]"...), body[arr[1]:]...)
+	if strictDecode(rest, req) != nil {
+		return nil, false
+	}
+	orders := make([]core.OrderInput, len(spans))
+	const block = 64
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for !failed.Load() {
+				start := int(next.Add(block)) - block
+				if start >= len(spans) {
+					return
+				}
+				end := min(start+block, len(spans))
+				dec := json.NewDecoder(&spanReader{data: body, spans: spans[start:end]})
+				dec.DisallowUnknownFields()
+				for i := start; i < end; i++ {
+					var q orderReq
+					if dec.Decode(&q) != nil {
+						failed.Store(true)
+						return
+					}
+					orders[i] = q.orderInput()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return orders, !failed.Load()
+}
+
+// readBody reads a body of at most limit bytes into one buffer of the
+// length the request gives, where io.ReadAll would grow a batch upload's
+// megabytes through a dozen copies.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength <= 0 || r.ContentLength > limit {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, 0, r.ContentLength+1) // +1: room to read the end
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than it said: grow as io.ReadAll does
+		}
+	}
+}
+
+// spanReader reads the spans of data one after the other, a space between
+// them: a stream of JSON values for one json.Decoder.
+type spanReader struct {
+	data  []byte
+	spans [][2]int
+	at    int // in spans[0]
+}
+
+func (r *spanReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.spans) > 0 {
+		sp := r.spans[0]
+		if r.at == sp[1]-sp[0] {
+			p[n] = ' '
+			n++
+			r.spans, r.at = r.spans[1:], 0
+			continue
+		}
+		k := copy(p[n:], r.data[sp[0]+r.at:sp[1]])
+		n += k
+		r.at += k
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// strictDecode decodes one JSON value into v as inbound.Decode does once
+// the value is checked: unknown fields refused.
+func strictDecode(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // serverTiming renders a batch upload's Server-Timing header (W3C Server

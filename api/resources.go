@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
 )
 
 // Wire shapes of the native API. Personal data in responses is masked: the
@@ -70,6 +71,16 @@ type orderReq struct {
 	PaymentNo       string           `json:"payment_no,omitempty"`
 	PSP             string           `json:"psp,omitempty"`
 	Declarations    []declarationReq `json:"declarations,omitempty"`
+}
+
+// orderInput is the order of a batch upload, with its declarations, as
+// core takes it.
+func (q *orderReq) orderInput() core.OrderInput {
+	oi := core.OrderInput{Order: q.input()}
+	for _, d := range q.Declarations {
+		oi.Declarations = append(oi.Declarations, d.spec())
+	}
+	return oi
 }
 
 func (q *orderReq) input() baoguan.Order {

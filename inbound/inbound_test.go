@@ -69,6 +69,48 @@ func TestCheckJSON(t *testing.T) {
 	}
 }
 
+// TestCheckJSONElements: the elements of the named top-level array are
+// found where they are, only for that key spelled so at the top level; a
+// problem is CheckJSON's.
+func TestCheckJSONElements(t *testing.T) {
+	cases := []struct {
+		in    string
+		ok    bool
+		elems []string // the spans' text
+	}{
+		{in: `{"orders":[{"a":1}, [2,3] ,"x",4,null,{"orders":[5]}],"pay":true}`, ok: true,
+			elems: []string{`{"a":1}`, `[2,3]`, `"x"`, `4`, `null`, `{"orders":[5]}`}},
+		{in: ` { "batch_no" : "B", "orders" : [ ] } `, ok: true},
+		{in: `{"Orders":[1]}`},
+		{in: `{"orders":{"x":[1]}}`},
+		{in: `{"orders":null,"x":[1]}`},
+		{in: `{"x":{"orders":[1]}}`},
+		{in: `[{"orders":[1]}]`},
+		{in: `{"other":[1],"orders":"[2]"}`},
+	}
+	for _, c := range cases {
+		arr, spans, ok, p := CheckJSONElements([]byte(c.in), "orders")
+		if p != nil {
+			t.Errorf("%q: %v", c.in, p)
+			continue
+		}
+		var got []string
+		for _, sp := range spans {
+			got = append(got, c.in[sp[0]:sp[1]])
+		}
+		if ok != c.ok || !reflect.DeepEqual(got, c.elems) {
+			t.Errorf("%q: ok %v, elements %q; want %v, %q", c.in, ok, got, c.ok, c.elems)
+		}
+		if ok && (c.in[arr[0]] != '[' || c.in[arr[1]-1] != ']' || !json.Valid([]byte(c.in[arr[0]:arr[1]]))) {
+			t.Errorf("%q: the array is %q", c.in, c.in[arr[0]:arr[1]])
+		}
+	}
+	bad := `{"orders":[{"a":1},{"a":1,"A":2}]}`
+	if _, _, _, p := CheckJSONElements([]byte(bad), "orders"); p == nil || *p != *CheckJSON([]byte(bad)) {
+		t.Errorf("%q: %v, want CheckJSON's %v", bad, p, CheckJSON([]byte(bad)))
+	}
+}
+
 func TestPathAt(t *testing.T) {
 	doc := `{"merchant_order_no":"A1","amount":1.5,"declarations":[{"customs":"HG014"},{"customs":7,"fees":[1,2]}],"payer":{"name":"x"}}`
 	cases := []struct {

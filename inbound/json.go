@@ -77,6 +77,32 @@ func CheckJSON(data []byte) *Problem {
 	return s.p
 }
 
+// CheckJSONElements is CheckJSON, and it also finds where the elements of
+// one array are: when data is an object with a member named key (spelled
+// exactly so) whose value is an array, arr is that array's bytes,
+// data[arr[0]:arr[1]], spans each of its elements', in order, and ok is
+// true. A caller decodes the elements apart (a batch upload's orders, on
+// several processors) and, should one fail, decodes data whole for the
+// problem a whole decode names.
+func CheckJSONElements(data []byte, key string) (arr [2]int, spans [][2]int, ok bool, p *Problem) {
+	s := scanner{data: data, spanKey: key}
+	s.space()
+	if s.i == len(data) {
+		return arr, nil, false, &Problem{Kind: KindSyntax, Offset: 0, Message: "the body is empty"}
+	}
+	s.value(nil, 0)
+	if s.p == nil {
+		s.space()
+		if s.i < len(data) {
+			s.fail(KindSyntax, nil, "more than one JSON value (unexpected "+s.what()+")")
+		}
+	}
+	if s.p != nil {
+		return arr, nil, false, s.p
+	}
+	return s.arr, s.spans, s.spanned, nil
+}
+
 // PathAt returns the JSON path of the innermost value of data whose bytes
 // include offset: "" for the top-level value, "amount", "orders[2]",
 // "declarations[1].customs". A key's own bytes belong to its value. data
@@ -103,6 +129,14 @@ type scanner struct {
 	got   bool
 	// visit, when set, sees every complete value: its path and bytes.
 	visit func(path string, start, end int)
+	// CheckJSONElements: spanKey is the top-level member whose array's
+	// elements are spanned; spanNext is set while its value is read, for
+	// the array it is.
+	spanKey  string
+	spanNext bool
+	arr      [2]int
+	spans    [][2]int
+	spanned  bool
 }
 
 // smallObject is how many keys an object may have before the check
@@ -285,7 +319,9 @@ func (s *scanner) object(at *pathLoc, depth int) {
 		if s.seek && !s.got && int64(keyStart) <= s.find && s.find < int64(s.i) {
 			s.found, s.got = child.String(), true
 		}
+		s.spanNext = at == nil && s.spanKey != "" && string(key) == s.spanKey
 		s.value(child, depth+1)
+		s.spanNext = false
 		if s.p != nil {
 			return
 		}
@@ -308,6 +344,12 @@ func (s *scanner) object(at *pathLoc, depth int) {
 }
 
 func (s *scanner) array(at *pathLoc, depth int) {
+	spanned := s.spanNext
+	s.spanNext = false
+	if spanned {
+		s.spanned, s.arr[0] = true, s.i
+		defer func() { s.arr[1] = s.i }()
+	}
 	s.i++ // [
 	s.space()
 	if s.i < len(s.data) && s.data[s.i] == ']' {
@@ -318,9 +360,13 @@ func (s *scanner) array(at *pathLoc, depth int) {
 	for n := 0; s.p == nil; n++ {
 		s.space()
 		child.index = n
+		start := s.i
 		s.value(child, depth+1)
 		if s.p != nil {
 			return
+		}
+		if spanned {
+			s.spans = append(s.spans, [2]int{start, s.i})
 		}
 		s.space()
 		if s.i >= len(s.data) {

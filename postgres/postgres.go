@@ -662,7 +662,7 @@ func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [
 			}
 		}
 	}
-	if _, err := c.c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+	if err := c.copyFrom(ctx, table, cols, rows); err != nil {
 		if _, rerr := c.c.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); rerr != nil {
 			return false, fmt.Errorf("postgres: copy into %s: %w; rolling it back: %w", table, err, rerr)
 		}

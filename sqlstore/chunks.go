@@ -341,6 +341,11 @@ func plainValues(table string, row []any, id bool) ([]any, error) {
 		out = append(out, int64(0))
 	}
 	for c, x := range row {
+		switch x.(type) {
+		case int64, string, bool:
+			out = append(out, x) // plain already: no copy, no reflection
+			continue
+		}
 		v := reflect.ValueOf(x)
 		switch v.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
