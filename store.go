@@ -146,6 +146,12 @@ type Tx interface {
 	// transaction that inserted it ended: first writer wins).
 	CreateOrder(o *Order) error
 	UpdateOrder(o *Order) error // fails with ECONFLICT if o.Version is stale
+	// UpdateOrders and UpdateDeclarations write many rows as UpdateOrder
+	// and UpdateDeclaration do, in one round trip on a store that sends
+	// statements in batches (PostgreSQL); the job runner writes a batch's
+	// rows with them. The first row that fails is the error, after which
+	// the transaction must not commit.
+	UpdateOrders(os []Order) error
 	Order(merchantID, id int64) (*Order, error)
 	OrderByNo(merchantID int64, no string) (*Order, error)
 	// OrderFingerprint reads what the merchant's order number holds,
@@ -167,6 +173,7 @@ type Tx interface {
 	CreateOrders(os []Order) error
 	CreateDeclarations(ds []Declaration) error
 	UpdateDeclaration(d *Declaration) error
+	UpdateDeclarations(ds []Declaration) error
 	Declaration(merchantID, id int64) (*Declaration, error)
 	Declarations(merchantID, orderID int64) ([]Declaration, error)
 
@@ -221,6 +228,11 @@ type Tx interface {
 	Batches(merchantID int64, p Page) ([]Batch, error)
 
 	CreateEvent(e *Event) error
+	// CreateEvents inserts many new events (a job batch's notifications),
+	// with one statement where the store can (PostgreSQL), and sets their
+	// ids. A taken public id is ECONFLICT reason duplicate, after which
+	// the transaction must not commit.
+	CreateEvents(es []Event) error
 	UpdateEvent(e *Event) error
 	Event(merchantID, id int64) (*Event, error)
 	ListEvents(f EventFilter) ([]Event, error)

@@ -562,6 +562,45 @@ func (c *conn) first(ctx context.Context, q string, args []any) (pgx.BatchResult
 	return br, nil
 }
 
+// ExecAll sends what waits in pre and stmts in one batch, and returns the
+// rows each of stmts changed (sqlstore.Pipeliner): a job batch's rows
+// written in one round trip rather than one each.
+func (c *conn) ExecAll(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, error) {
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	for _, p := range c.pre {
+		b.Queue(p.q, p.args...)
+		if strings.HasPrefix(p.q, "BEGIN") {
+			c.open = true
+		}
+	}
+	n := len(c.pre)
+	c.sent += c.deferred + len(stmts)
+	c.pre, c.deferred = nil, 0
+	for _, s := range stmts {
+		b.Queue(s.Q, textSafe(s.Args)...)
+	}
+	br := c.c.SendBatch(ctx, b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	ns := make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return nil, err
+		}
+		ns[i] = tag.RowsAffected()
+	}
+	return ns, br.Close()
+}
+
 // stmt is a statement waiting in pre.
 type stmt struct {
 	q    string

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -10,6 +11,10 @@ import (
 
 const eventCols = `id, public_id, merchant_id, order_id, type, protocol, url, content_type, body, status,
 	attempts, created_at, delivered_at, updated_at, next_at, lease_until`
+
+// eventInsertCols are the columns qInsertEvent and CreateEvents write.
+const eventInsertCols = `public_id, merchant_id, order_id, type, protocol, url, content_type, body,
+	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest`
 
 const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
@@ -76,6 +81,74 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	e.ID, e.CreatedAt, e.UpdatedAt = id, t.now, t.now
 	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
 		t.enqueued++ // work due now: announced like a job
+	}
+	return nil
+}
+
+// CreateEvents inserts new events as CreateEvent does and sets their ids:
+// on PostgreSQL with one statement for all of them (a job batch's
+// notifications), on SQLite one after the other (a statement there is a
+// function call, and a multi-row INSERT would need RETURNING for the ids).
+// A taken public id is ECONFLICT reason duplicate; the caller must then not
+// commit (the other events were inserted).
+func (t *Tx) CreateEvents(es []baoguan.Event) error {
+	if !t.d.Numbered || len(es) < 2 {
+		for i := range es {
+			if err := t.CreateEvent(&es[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sl := t.sealer()
+	rows := make([][]any, len(es))
+	index := make(map[string]int, len(es))
+	for i := range es {
+		e := &es[i]
+		if e.PublicID == "" {
+			e.PublicID = newPublicID()
+		}
+		if e.Status == baoguan.EventPending && e.NextAt.IsZero() {
+			e.NextAt = t.now
+		}
+		rows[i] = []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL, e.ContentType,
+			sl.sealBytes(e.Body), string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
+			ms(e.NextAt), int64(0), baoguan.Destination(e.URL)}
+		index[e.PublicID] = i
+	}
+	if sl.err != nil {
+		return sl.err
+	}
+	got := 0
+	err := t.insertRows("events", eventInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, public_id", rows, nil, func(s Scanner) error {
+		var id int64
+		var pub string
+		if err := s.Scan(&id, &pub); err != nil {
+			return err
+		}
+		i, ok := index[pub]
+		if !ok {
+			return fmt.Errorf("%s: insert events: returned event %s was not inserted", t.d.Name, pub)
+		}
+		es[i].ID = id
+		got++
+		return nil
+	})
+	switch {
+	case t.isForeignKey(err):
+		return notFound("merchant %d not found", es[0].MerchantID)
+	case err != nil:
+		return err
+	}
+	for i := range es {
+		e := &es[i]
+		if e.ID == 0 {
+			return duplicate("public_id", "event %s already exists", e.PublicID)
+		}
+		e.CreatedAt, e.UpdatedAt = t.now, t.now
+		if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
+			t.enqueued++
+		}
 	}
 	return nil
 }
