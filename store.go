@@ -37,6 +37,23 @@ func IsLongUpdate(ctx context.Context) bool {
 	return v
 }
 
+type looseViewKey struct{}
+
+// LooseView marks ctx for a View whose reads need not see one snapshot
+// (each may see the database as it stands when it runs; a check of rate
+// buckets, say): a store whose read transactions cost round trips of their
+// own (PostgreSQL: the ROLLBACK that ends it) may run each read in a
+// transaction of its own, sent with it. fn must only read.
+func LooseView(ctx context.Context) context.Context {
+	return context.WithValue(ctx, looseViewKey{}, true)
+}
+
+// IsLooseView reports whether ctx was marked by LooseView.
+func IsLooseView(ctx context.Context) bool {
+	v, _ := ctx.Value(looseViewKey{}).(bool)
+	return v
+}
+
 // Page asks for one page of a list: items after Cursor (an opaque id the
 // previous page returned), at most Limit of them.
 type Page struct {
@@ -260,6 +277,12 @@ type Tx interface {
 	// with the token lease, and ends the lease; ECONFLICT reason
 	// lease_lost otherwise (redelivered or taken over meanwhile).
 	RecordAttempt(e *Event, a *Attempt, lease time.Time) error
+	// RecordAttempts records many outcomes as RecordAttempt does, with one
+	// statement where the store can (PostgreSQL), setting each one's
+	// event and attempt as RecordAttempt would. recorded[i] is false when
+	// os[i]'s lease was lost (RecordAttempt's lease_lost): nothing of it
+	// was written.
+	RecordAttempts(os []Outcome) (recorded []bool, err error)
 
 	// Enqueue inserts a job unless one with the same DedupeKey exists; it
 	// reports whether it inserted.

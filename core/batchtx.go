@@ -539,6 +539,13 @@ func (t *batchTx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time
 	return t.Tx.RecordAttempt(e, a, lease)
 }
 
+func (t *batchTx) RecordAttempts(os []baoguan.Outcome) ([]bool, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.RecordAttempts(os)
+}
+
 func (t *batchTx) AddAttempt(a *baoguan.Attempt) error {
 	if err := t.flush(); err != nil {
 		return err

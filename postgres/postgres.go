@@ -481,6 +481,14 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	defer c.Release()
+	if baoguan.IsLooseView(ctx) {
+		// Each read on its own (looseQuery): no round trip to end it.
+		x := &conn{c: c, loose: true}
+		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
+		err = protect(t, fn)
+		t.End()
+		return err
+	}
 	x := &conn{c: c, pre: []stmt{{q: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}}
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
 	err = protect(t, fn)
@@ -536,6 +544,7 @@ type conn struct {
 	open      bool   // BEGIN was sent and the transaction not ended
 	savepoint bool   // SAVEPOINT fn was sent in the transaction
 	sent      int    // statements sent, pre not counted
+	loose     bool   // a LooseView: each query in a read-only transaction of its own; Exec (a write) is refused
 }
 
 // first sends pre and q together and returns the results of q; close
@@ -639,6 +648,9 @@ func (c *conn) flush(ctx context.Context) error {
 func (c *conn) aborted() bool { return c.c.Conn().PgConn().TxStatus() == 'E' }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if c.loose {
+		return 0, errLooseWrite
+	}
 	args = textSafe(args)
 	c.sent++
 	var tag pgconn.CommandTag
@@ -662,6 +674,9 @@ func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	args = textSafe(args)
 	c.sent++
+	if c.loose {
+		return c.looseQuery(ctx, q, args)
+	}
 	if c.pre != nil {
 		br, err := c.first(ctx, q, args)
 		if err != nil {
@@ -679,6 +694,27 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 		return nil, err
 	}
 	return pgRows{Rows: rows}, nil
+}
+
+// looseQuery runs a LooseView's query in a read-only transaction of its
+// own, begun and ended in the query's batch: one round trip, where a View's
+// transaction costs one more for its end.
+func (c *conn) looseQuery(ctx context.Context, q string, args []any) (sqlstore.Rows, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	b.Queue(q, args...)
+	b.Queue("ROLLBACK")
+	br := c.c.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return pgRows{Rows: rows, batch: br}, nil
 }
 
 // CopyRows loads rows into table with COPY (sqlstore.Copier), inside a
@@ -743,6 +779,9 @@ func (c *conn) end(ctx context.Context, how string) error {
 	}
 	return nil
 }
+
+// errLooseWrite is what Exec (a write) gets in a LooseView.
+var errLooseWrite = errors.New("postgres: a write in a View marked LooseView")
 
 // errAborted is the commit error of a transaction in which a statement
 // failed although fn returned no error.

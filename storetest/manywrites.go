@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
@@ -109,4 +110,87 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 		}
 		return err
 	})
+}
+
+// testRecordAttempts: RecordAttempts records each outcome as RecordAttempt
+// does (the event's new state and its attempt) while the event's lease
+// holds, and tells which leases were lost: nothing of those is written.
+func testRecordAttempts(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	es := make([]baoguan.Event, 3)
+	for i := range es {
+		es[i] = baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
+			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	lease := now.Add(time.Minute)
+	var leased []baoguan.Event
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		leased, err = tx.LeaseEvents([]int64{es[0].ID, es[1].ID, es[2].ID}, lease)
+		return err
+	})
+	if len(leased) != 3 {
+		t.Fatalf("leased %d events, want 3", len(leased))
+	}
+	os := make([]baoguan.Outcome, 3)
+	for i := range os {
+		os[i] = baoguan.Outcome{Event: es[i], Lease: lease}
+		os[i].Event.Attempts = 1
+	}
+	os[0].Event.Status, os[0].Event.DeliveredAt = baoguan.EventDelivered, now
+	os[0].Attempt = baoguan.Attempt{At: now, Status: 204, LatencyMS: 3, Response: "ok"}
+	os[1].Event.NextAt = now.Add(time.Hour)
+	os[1].Attempt = baoguan.Attempt{At: now, Status: 500, Error: "not acknowledged"}
+	os[2].Lease = lease.Add(time.Second) // not the lease it holds
+	os[2].Attempt = baoguan.Attempt{At: now, Status: 204}
+	var recorded []bool
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		recorded, err = tx.RecordAttempts(os)
+		return err
+	})
+	same(t, "recorded", recorded, []bool{true, true, false})
+	if os[0].Attempt.EventID != es[0].ID || os[0].Attempt.ID == 0 {
+		t.Errorf("RecordAttempts did not set the attempt's ids: %+v", os[0].Attempt)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for i, want := range []struct {
+			status   baoguan.EventStatus
+			attempts int
+			leased   bool
+			codes    []int
+		}{{baoguan.EventDelivered, 1, false, []int{204}}, {baoguan.EventPending, 1, false, []int{500}}, {baoguan.EventPending, 0, true, nil}} {
+			e, err := tx.Event(m.ID, es[i].ID)
+			if err != nil {
+				return err
+			}
+			if e.Status != want.status || e.Attempts != want.attempts || e.LeaseUntil.IsZero() == want.leased {
+				t.Errorf("event %d after RecordAttempts: status %s attempts %d lease %v", i, e.Status, e.Attempts, e.LeaseUntil)
+			}
+			if i == 1 && !e.NextAt.Equal(now.Add(time.Hour)) {
+				t.Errorf("event 1 due at %v, want %v", e.NextAt, now.Add(time.Hour))
+			}
+			as, err := tx.Attempts(es[i].ID)
+			if err != nil {
+				return err
+			}
+			var codes []int
+			for _, a := range as {
+				codes = append(codes, a.Status)
+			}
+			same(t, fmt.Sprintf("event %d's attempts", i), codes, want.codes)
+		}
+		return nil
+	})
+	// The leases recorded are over: recording again writes nothing.
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		recorded, err = tx.RecordAttempts(os[:2])
+		return err
+	})
+	same(t, "recorded again", recorded, []bool{false, false})
 }

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"QueuePlans", testQueuePlans},
 		{"Events", testEvents},
 		{"ManyWrites", testManyWrites},
+		{"RecordAttempts", testRecordAttempts},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
 		{"JobClaimFinish", testJobClaimFinish},
