@@ -67,6 +67,15 @@ type Attempt struct {
 	Response  string // first bytes of the body, for the operator
 }
 
+// Outcome is one delivery attempt to record (Tx.RecordAttempts): the
+// event's new state, the attempt, and the lease token the event was sent
+// under.
+type Outcome struct {
+	Event   Event
+	Attempt Attempt
+	Lease   time.Time
+}
+
 // DueEvent is a pending event that is due, as the deliverer chooses among
 // them: its destination decides whether it can be sent now.
 type DueEvent struct {

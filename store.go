@@ -37,6 +37,23 @@ func IsLongUpdate(ctx context.Context) bool {
 	return v
 }
 
+type looseViewKey struct{}
+
+// LooseView marks ctx for a View whose reads need not see one snapshot
+// (each may see the database as it stands when it runs; a check of rate
+// buckets, say): a store whose read transactions cost round trips of their
+// own (PostgreSQL: the ROLLBACK that ends it) may run each read in a
+// transaction of its own, sent with it. fn must only read.
+func LooseView(ctx context.Context) context.Context {
+	return context.WithValue(ctx, looseViewKey{}, true)
+}
+
+// IsLooseView reports whether ctx was marked by LooseView.
+func IsLooseView(ctx context.Context) bool {
+	v, _ := ctx.Value(looseViewKey{}).(bool)
+	return v
+}
+
 // Page asks for one page of a list: items after Cursor (an opaque id the
 // previous page returned), at most Limit of them.
 type Page struct {
@@ -146,6 +163,12 @@ type Tx interface {
 	// transaction that inserted it ended: first writer wins).
 	CreateOrder(o *Order) error
 	UpdateOrder(o *Order) error // fails with ECONFLICT if o.Version is stale
+	// UpdateOrders and UpdateDeclarations write many rows as UpdateOrder
+	// and UpdateDeclaration do, in one round trip on a store that sends
+	// statements in batches (PostgreSQL); the job runner writes a batch's
+	// rows with them. The first row that fails is the error, after which
+	// the transaction must not commit.
+	UpdateOrders(os []Order) error
 	Order(merchantID, id int64) (*Order, error)
 	OrderByNo(merchantID int64, no string) (*Order, error)
 	// OrderFingerprint reads what the merchant's order number holds,
@@ -167,6 +190,7 @@ type Tx interface {
 	CreateOrders(os []Order) error
 	CreateDeclarations(ds []Declaration) error
 	UpdateDeclaration(d *Declaration) error
+	UpdateDeclarations(ds []Declaration) error
 	Declaration(merchantID, id int64) (*Declaration, error)
 	Declarations(merchantID, orderID int64) ([]Declaration, error)
 
@@ -221,6 +245,11 @@ type Tx interface {
 	Batches(merchantID int64, p Page) ([]Batch, error)
 
 	CreateEvent(e *Event) error
+	// CreateEvents inserts many new events (a job batch's notifications),
+	// with one statement where the store can (PostgreSQL), and sets their
+	// ids. A taken public id is ECONFLICT reason duplicate, after which
+	// the transaction must not commit.
+	CreateEvents(es []Event) error
 	UpdateEvent(e *Event) error
 	Event(merchantID, id int64) (*Event, error)
 	ListEvents(f EventFilter) ([]Event, error)
@@ -248,6 +277,12 @@ type Tx interface {
 	// with the token lease, and ends the lease; ECONFLICT reason
 	// lease_lost otherwise (redelivered or taken over meanwhile).
 	RecordAttempt(e *Event, a *Attempt, lease time.Time) error
+	// RecordAttempts records many outcomes as RecordAttempt does, with one
+	// statement where the store can (PostgreSQL), setting each one's
+	// event and attempt as RecordAttempt would. recorded[i] is false when
+	// os[i]'s lease was lost (RecordAttempt's lease_lost): nothing of it
+	// was written.
+	RecordAttempts(os []Outcome) (recorded []bool, err error)
 
 	// Enqueue inserts a job unless one with the same DedupeKey exists; it
 	// reports whether it inserted.

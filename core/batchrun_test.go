@@ -65,6 +65,16 @@ func (t *faultTx) UpdateOrder(o *baoguan.Order) error {
 	return nil
 }
 
+// UpdateOrders fails as UpdateOrder does, at the first order set to fail.
+func (t *faultTx) UpdateOrders(os []baoguan.Order) error {
+	for i := range os {
+		if err := t.UpdateOrder(&os[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func replays(t *testing.T, svc *core.Service) float64 {
 	t.Helper()
 	var m dto.Metric

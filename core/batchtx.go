@@ -3,6 +3,7 @@ package core
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
@@ -22,8 +23,9 @@ import (
 // When the batch runs without a savepoint per job (deferred), a cached
 // order or declaration written is not written to the store at once: the
 // cache keeps it as dirty, and flush writes each dirty row once, when the
-// batch's jobs have run. An order paid then declared in one batch is then
-// one UPDATE, not two, and the store's row images (sqlstore) make it name
+// batch's jobs have run. The events (notifications) the jobs create wait
+// the same way and are inserted together. An order paid then declared in
+// one batch is then one UPDATE, not two, and the store's row images (sqlstore) make it name
 // only the columns that differ from the row as it was read. The version
 // check is kept: a write of a cached row at another version than the
 // cache's goes to the store, which refuses it as stale, and the flush's
@@ -45,10 +47,11 @@ type batchTx struct {
 	chain     []baoguan.Job
 	woke      bool // a job due now was written
 
-	deferred   bool           // writes of cached orders and declarations wait for flush
-	dirtyOrder map[int64]bool // orders written in the cache only
-	dirtyDecl  map[int64]bool // declarations written in the cache only
-	touched    []touch        // rows written since the outermost savepoint began
+	deferred   bool            // writes of cached orders and declarations, and new events, wait for flush
+	dirtyOrder map[int64]bool  // orders written in the cache only
+	dirtyDecl  map[int64]bool  // declarations written in the cache only
+	events     []baoguan.Event // events created, not yet written
+	touched    []touch         // rows written since the outermost savepoint began
 }
 
 // touch is a cached row written in the current savepoint.
@@ -67,19 +70,40 @@ func newBatchTx(tx baoguan.Tx, deferred bool) *batchTx {
 
 // flush writes every dirty row to the store, orders then declarations,
 // each by id (so that concurrent batches on PostgreSQL lock rows in one
-// order). The store checks each against the version it was read at and
-// writes only the columns that changed since.
+// order), then the events the jobs created. The store checks each row
+// against the version it was read at and writes only the columns that
+// changed since; each table's rows go in one call (UpdateOrders,
+// UpdateDeclarations, CreateEvents: on PostgreSQL one round trip each, not
+// one a row).
 func (t *batchTx) flush() error {
-	if len(t.dirtyOrder) == 0 && len(t.dirtyDecl) == 0 {
-		return nil
-	}
-	for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
-		if err := t.writeOrder(id); err != nil {
+	if len(t.dirtyOrder) > 0 {
+		os := make([]baoguan.Order, 0, len(t.dirtyOrder))
+		for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
+			c := *t.orders[id]
+			c.Version-- // the version read: the cache raised it once
+			os = append(os, c)
+		}
+		if err := t.Tx.UpdateOrders(os); err != nil {
 			return err
 		}
+		clear(t.dirtyOrder)
 	}
-	for _, id := range slices.Sorted(maps.Keys(t.dirtyDecl)) {
-		if err := t.flushDecl(id); err != nil {
+	if len(t.dirtyDecl) > 0 {
+		ds := make([]baoguan.Declaration, 0, len(t.dirtyDecl))
+		for _, id := range slices.Sorted(maps.Keys(t.dirtyDecl)) {
+			c := *t.cachedDecl(id)
+			c.Version--
+			ds = append(ds, c)
+		}
+		if err := t.Tx.UpdateDeclarations(ds); err != nil {
+			return err
+		}
+		clear(t.dirtyDecl)
+	}
+	if len(t.events) > 0 {
+		es := t.events
+		t.events = nil
+		if err := t.Tx.CreateEvents(es); err != nil {
 			return err
 		}
 	}
@@ -272,6 +296,16 @@ func (t *batchTx) UpdateOrder(o *baoguan.Order) error {
 	return nil
 }
 
+// UpdateOrders writes each order as UpdateOrder does.
+func (t *batchTx) UpdateOrders(os []baoguan.Order) error {
+	for i := range os {
+		if err := t.UpdateOrder(&os[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Declarations returns a copy of the order's cached declarations.
 func (t *batchTx) Declarations(merchantID, orderID int64) ([]baoguan.Declaration, error) {
 	if ds, ok := t.decls[orderID]; ok {
@@ -331,6 +365,16 @@ func (t *batchTx) UpdateDeclaration(d *baoguan.Declaration) error {
 	for i, c := range t.decls[d.OrderID] {
 		if c.ID == d.ID {
 			t.decls[d.OrderID][i] = *d
+		}
+	}
+	return nil
+}
+
+// UpdateDeclarations writes each declaration as UpdateDeclaration does.
+func (t *batchTx) UpdateDeclarations(ds []baoguan.Declaration) error {
+	for i := range ds {
+		if err := t.UpdateDeclaration(&ds[i]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -423,8 +467,105 @@ func (t *batchTx) Savepoint(fn func() error) error {
 	return err
 }
 
-// The statements below read or change orders or declarations other than
-// through the cache: each sees the dirty rows written first.
+// CreateEvent keeps a new event for flush when writes are deferred. Its ID
+// is not set: nothing in a batch reads an event it created but through the
+// store, and every read of events flushes first.
+func (t *batchTx) CreateEvent(e *baoguan.Event) error {
+	if !t.deferred {
+		return t.Tx.CreateEvent(e)
+	}
+	t.events = append(t.events, *e)
+	return nil
+}
+
+// CreateEvents, like CreateEvent, waits for flush when writes are deferred.
+func (t *batchTx) CreateEvents(es []baoguan.Event) error {
+	if !t.deferred {
+		return t.Tx.CreateEvents(es)
+	}
+	t.events = append(t.events, es...)
+	return nil
+}
+
+// The statements below read or change orders, declarations or events other
+// than through the cache: each sees the dirty rows written first.
+
+func (t *batchTx) UpdateEvent(e *baoguan.Event) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.Tx.UpdateEvent(e)
+}
+
+func (t *batchTx) Event(merchantID, id int64) (*baoguan.Event, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.Event(merchantID, id)
+}
+
+func (t *batchTx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.ListEvents(f)
+}
+
+func (t *batchTx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan.DueEvent, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DueEvents(n, skip, after)
+}
+
+func (t *batchTx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.LeaseEvents(ids, until)
+}
+
+func (t *batchTx) PendingEvents(ids []int64) ([]baoguan.Event, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.PendingEvents(ids)
+}
+
+func (t *batchTx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.Tx.RecordAttempt(e, a, lease)
+}
+
+func (t *batchTx) RecordAttempts(os []baoguan.Outcome) ([]bool, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.RecordAttempts(os)
+}
+
+func (t *batchTx) AddAttempt(a *baoguan.Attempt) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.Tx.AddAttempt(a)
+}
+
+func (t *batchTx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.Attempts(eventID)
+}
+
+func (t *batchTx) PurgeAttempts(from int64, n int, before time.Time) (int, int64, bool, error) {
+	if err := t.flush(); err != nil {
+		return 0, 0, false, err
+	}
+	return t.Tx.PurgeAttempts(from, n, before)
+}
 
 func (t *batchTx) OrderByNo(merchantID int64, no string) (*baoguan.Order, error) {
 	if err := t.flush(); err != nil {

@@ -10,9 +10,10 @@ import (
 
 // TestBatchTxWrapsOrderReads guards the deferred writes of a batch
 // (batchTx): every statement of the store's Tx that reads or changes
-// orders or declarations must see the rows the batch wrote in its cache
-// only, so batchTx must define it (and flush first). Methods are found by
-// name (those naming orders or declarations, and the others listed); the
+// orders, declarations or events (and their attempts) must see the rows
+// the batch wrote in its cache only, so batchTx must define it (and flush
+// first). Methods are found by name (those naming orders, declarations,
+// events or attempts, and the others listed); the
 // few of them that need no flush say why below. A new such method fails
 // this test until batchTx wraps it or it is listed.
 func TestBatchTxWrapsOrderReads(t *testing.T) {
@@ -58,7 +59,8 @@ func TestBatchTxWrapsOrderReads(t *testing.T) {
 		}
 	}
 	for _, m := range methods {
-		named := strings.Contains(m, "Order") || strings.Contains(m, "Declaration")
+		named := strings.Contains(m, "Order") || strings.Contains(m, "Declaration") ||
+			strings.Contains(m, "Event") || strings.Contains(m, "Attempt")
 		for _, o := range others {
 			named = named || m == o
 		}

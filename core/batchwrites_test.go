@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ type writeStore struct {
 	mu     sync.Mutex
 	orders map[string]int // merchant order no → UpdateOrder calls
 	decls  map[int64]int  // declaration id → UpdateDeclaration calls
+	calls  map[string]int // method → calls, for the methods writing many rows and CreateEvent
+	events int            // events created
 	before func(o *baoguan.Order)
 }
 
@@ -30,7 +33,7 @@ func (s *writeStore) Update(ctx context.Context, fn func(baoguan.Tx) error) erro
 func (s *writeStore) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.orders, s.decls = map[string]int{}, map[int64]int{}
+	s.orders, s.decls, s.calls, s.events = map[string]int{}, map[int64]int{}, map[string]int{}, 0
 }
 
 type writeTx struct {
@@ -47,6 +50,48 @@ func (t *writeTx) UpdateOrder(o *baoguan.Order) error {
 		before(o)
 	}
 	return t.Tx.UpdateOrder(o)
+}
+
+func (t *writeTx) CreateEvent(e *baoguan.Event) error {
+	t.s.mu.Lock()
+	t.s.calls["CreateEvent"]++
+	t.s.events++
+	t.s.mu.Unlock()
+	return t.Tx.CreateEvent(e)
+}
+
+func (t *writeTx) CreateEvents(es []baoguan.Event) error {
+	t.s.mu.Lock()
+	t.s.calls["CreateEvents"]++
+	t.s.events += len(es)
+	t.s.mu.Unlock()
+	return t.Tx.CreateEvents(es)
+}
+
+func (t *writeTx) UpdateOrders(os []baoguan.Order) error {
+	t.s.mu.Lock()
+	t.s.calls["UpdateOrders"]++
+	t.s.mu.Unlock()
+	for i := range os {
+		t.s.mu.Lock()
+		t.s.orders[os[i].MerchantOrderNo]++
+		before := t.s.before
+		t.s.mu.Unlock()
+		if before != nil {
+			before(&os[i])
+		}
+	}
+	return t.Tx.UpdateOrders(os)
+}
+
+func (t *writeTx) UpdateDeclarations(ds []baoguan.Declaration) error {
+	t.s.mu.Lock()
+	t.s.calls["UpdateDeclarations"]++
+	for _, d := range ds {
+		t.s.decls[d.ID]++
+	}
+	t.s.mu.Unlock()
+	return t.Tx.UpdateDeclarations(ds)
 }
 
 func (t *writeTx) UpdateDeclaration(d *baoguan.Declaration) error {
@@ -75,16 +120,26 @@ func newWriteEnv(t *testing.T, kind string) (*env, *writeStore) {
 // (the payment, the declaration it causes and the port's answer: two
 // changes of the order, two of its declaration) writes the order once and
 // the declaration once, when its jobs have run; each row's version rises
-// by one.
+// by one. The batch's orders are written by one call, its declarations by
+// one, and the notifications it creates by one (on PostgreSQL one round
+// trip each, not one a row).
 func TestBatchWritesEachRowOnce(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			e, ws := newWriteEnv(t, kind)
+			e.svc.Formats.Register("rec", recordFormat{}) // notifications of every event
 			nos := []string{"W-1", "W-2", "W-3"}
 			before := map[string]*core.OrderView{}
 			for _, no := range nos {
-				e.order(t, no, "110105199001011232", baoguan.ChannelAuto, 100)
+				_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
+					Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: "rec",
+						Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
 				before[no] = e.detail(t, no)
 			}
 			ws.reset()
@@ -109,6 +164,17 @@ func TestBatchWritesEachRowOnce(t *testing.T) {
 					t.Errorf("%s: versions %d→%d (order), %d→%d (declaration), want one more each", no,
 						was.Order.Version, v.Order.Version, was.Declarations[0].Version, v.Declarations[0].Version)
 				}
+			}
+			ws.mu.Lock()
+			calls, events := ws.calls, ws.events
+			ws.mu.Unlock()
+			stored, err := e.svc.Events(e.ctx, e.m, baoguan.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{"UpdateOrders": 1, "UpdateDeclarations": 1, "CreateEvents": 1}
+			if !maps.Equal(calls, want) || events != len(stored) || len(stored) < 2*len(nos) {
+				t.Errorf("the batch's writes: %v calls, %d events (%d stored); want %v, every event", calls, events, len(stored), want)
 			}
 		})
 	}

@@ -416,11 +416,13 @@ func (s *Service) send(ctx context.Context, e baoguan.Event, m *baoguan.Merchant
 	return r
 }
 
-// record writes the outcomes of attempts in one transaction. An event
-// whose lease was lost meanwhile keeps the state its new holder gives it.
+// record writes the outcomes of attempts in one transaction, with one
+// statement on PostgreSQL (Tx.RecordAttempts). An event whose lease was
+// lost meanwhile keeps the state its new holder gives it.
 func (s *Service) record(ctx context.Context, rs []delivered) error {
 	return s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error {
-		for _, r := range rs {
+		os := make([]baoguan.Outcome, len(rs))
+		for i, r := range rs {
 			e := r.e
 			a := &baoguan.Attempt{At: r.at, Status: r.d.Status, LatencyMS: r.latency.Milliseconds(), Response: r.d.Response}
 			switch {
@@ -443,13 +445,15 @@ func (s *Service) record(ctx context.Context, rs []delivered) error {
 			default:
 				e.NextAt = tx.Now().Add(wait)
 			}
-			err := tx.RecordAttempt(&e, a, r.e.LeaseUntil)
-			if baoguan.ErrorReason(err) == "lease_lost" {
-				s.Log.Info("a delivery's outcome is not recorded: the event was redelivered or taken over meanwhile", "event", e.ID)
-				continue
-			}
-			if err != nil {
-				return err
+			os[i] = baoguan.Outcome{Event: e, Attempt: *a, Lease: r.e.LeaseUntil}
+		}
+		recorded, err := tx.RecordAttempts(os)
+		if err != nil {
+			return err
+		}
+		for i, ok := range recorded {
+			if !ok {
+				s.Log.Info("a delivery's outcome is not recorded: the event was redelivered or taken over meanwhile", "event", os[i].Event.ID)
 			}
 		}
 		return nil

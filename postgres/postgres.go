@@ -481,6 +481,14 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	defer c.Release()
+	if baoguan.IsLooseView(ctx) {
+		// Each read on its own (looseQuery): no round trip to end it.
+		x := &conn{c: c, loose: true}
+		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
+		err = protect(t, fn)
+		t.End()
+		return err
+	}
 	x := &conn{c: c, pre: []stmt{{q: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}}
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
 	err = protect(t, fn)
@@ -536,6 +544,7 @@ type conn struct {
 	open      bool   // BEGIN was sent and the transaction not ended
 	savepoint bool   // SAVEPOINT fn was sent in the transaction
 	sent      int    // statements sent, pre not counted
+	loose     bool   // a LooseView: each query in a read-only transaction of its own; Exec (a write) is refused
 }
 
 // first sends pre and q together and returns the results of q; close
@@ -560,6 +569,45 @@ func (c *conn) first(ctx context.Context, q string, args []any) (pgx.BatchResult
 		}
 	}
 	return br, nil
+}
+
+// ExecAll sends what waits in pre and stmts in one batch, and returns the
+// rows each of stmts changed (sqlstore.Pipeliner): a job batch's rows
+// written in one round trip rather than one each.
+func (c *conn) ExecAll(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, error) {
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	for _, p := range c.pre {
+		b.Queue(p.q, p.args...)
+		if strings.HasPrefix(p.q, "BEGIN") {
+			c.open = true
+		}
+	}
+	n := len(c.pre)
+	c.sent += c.deferred + len(stmts)
+	c.pre, c.deferred = nil, 0
+	for _, s := range stmts {
+		b.Queue(s.Q, textSafe(s.Args)...)
+	}
+	br := c.c.SendBatch(ctx, b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	ns := make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return nil, err
+		}
+		ns[i] = tag.RowsAffected()
+	}
+	return ns, br.Close()
 }
 
 // stmt is a statement waiting in pre.
@@ -600,6 +648,9 @@ func (c *conn) flush(ctx context.Context) error {
 func (c *conn) aborted() bool { return c.c.Conn().PgConn().TxStatus() == 'E' }
 
 func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if c.loose {
+		return 0, errLooseWrite
+	}
 	args = textSafe(args)
 	c.sent++
 	var tag pgconn.CommandTag
@@ -623,6 +674,9 @@ func (c *conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	args = textSafe(args)
 	c.sent++
+	if c.loose {
+		return c.looseQuery(ctx, q, args)
+	}
 	if c.pre != nil {
 		br, err := c.first(ctx, q, args)
 		if err != nil {
@@ -640,6 +694,27 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 		return nil, err
 	}
 	return pgRows{Rows: rows}, nil
+}
+
+// looseQuery runs a LooseView's query in a read-only transaction of its
+// own, begun and ended in the query's batch: one round trip, where a View's
+// transaction costs one more for its end.
+func (c *conn) looseQuery(ctx context.Context, q string, args []any) (sqlstore.Rows, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	b.Queue(q, args...)
+	b.Queue("ROLLBACK")
+	br := c.c.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return pgRows{Rows: rows, batch: br}, nil
 }
 
 // CopyRows loads rows into table with COPY (sqlstore.Copier), inside a
@@ -704,6 +779,9 @@ func (c *conn) end(ctx context.Context, how string) error {
 	}
 	return nil
 }
+
+// errLooseWrite is what Exec (a write) gets in a LooseView.
+var errLooseWrite = errors.New("postgres: a write in a View marked LooseView")
 
 // errAborted is the commit error of a transaction in which a statement
 // failed although fn returned no error.

@@ -921,3 +921,44 @@ func TestChunkByCopy(t *testing.T) {
 		t.Errorf("%d orders of the chunk after the failed COPY stored, want 40 (%v)", n, err)
 	}
 }
+
+// TestLooseView: in a View marked LooseView each read is a read-only
+// transaction of its own, so it sees what committed before it (a REPEATABLE
+// READ View keeps seeing its first snapshot), and a write is refused.
+func TestLooseView(t *testing.T) {
+	db := openTest(t, postgres.Options{})
+	ctx := context.Background()
+	take := func() {
+		t.Helper()
+		if err := db.Update(ctx, func(tx baoguan.Tx) error { _, err := tx.TakeToken("loose", 0.001, 10); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take()
+	reads := func(ctx context.Context) (first, second float64) {
+		t.Helper()
+		err := db.View(ctx, func(tx baoguan.Tx) error {
+			var err error
+			if first, err = tx.Tokens("loose", 0.001, 10); err != nil {
+				return err
+			}
+			take() // another transaction commits between the two reads
+			second, err = tx.Tokens("loose", 0.001, 10)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first, second
+	}
+	if first, second := reads(ctx); first != second {
+		t.Errorf("a View saw %v then %v tokens: not one snapshot", first, second)
+	}
+	if first, second := reads(baoguan.LooseView(ctx)); second > first-0.9 {
+		t.Errorf("a LooseView saw %v then %v tokens: the token taken between was not seen", first, second)
+	}
+	err := db.View(baoguan.LooseView(ctx), func(tx baoguan.Tx) error { _, err := tx.TakeToken("loose", 0.001, 10); return err })
+	if err == nil {
+		t.Error("a write in a LooseView went through")
+	}
+}

@@ -121,17 +121,59 @@ func (t *Tx) UpdateDeclaration(d *baoguan.Declaration) error {
 		return err
 	}
 	if n == 0 {
-		ok, err := t.exists(qDeclarationExists, d.ID, d.MerchantID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return notFound("declaration %d not found", d.ID)
-		}
-		return stale("declaration %d", d.ID)
+		return t.declarationNotUpdated(d)
 	}
 	d.Version++
 	t.remember(declarationTable, d.ID, d.Version, vals, nil)
+	return nil
+}
+
+// declarationNotUpdated tells why a declaration's UPDATE changed no row:
+// ENOTFOUND, or ECONFLICT reason stale.
+func (t *Tx) declarationNotUpdated(d *baoguan.Declaration) error {
+	ok, err := t.exists(qDeclarationExists, d.ID, d.MerchantID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound("declaration %d not found", d.ID)
+	}
+	return stale("declaration %d", d.ID)
+}
+
+// UpdateDeclarations writes declarations as UpdateDeclaration does, the
+// statements sent together (one round trip on PostgreSQL). The first that
+// fails is the error; the caller must then not commit.
+func (t *Tx) UpdateDeclarations(ds []baoguan.Declaration) error {
+	stmts := make([]Stmt, len(ds))
+	vals := make([][]any, len(ds))
+	for i := range ds {
+		d := &ds[i]
+		v, err := t.declarationArgs(d)
+		if err != nil {
+			return err
+		}
+		mask := t.changed(declarationTable, d.ID, d.Version, v)
+		args, err := t.updateArgs(declarationTable, mask, v, d.ID, d.MerchantID, d.Version)
+		if err != nil {
+			return err
+		}
+		stmts[i], vals[i] = Stmt{Q: declarationTable.update(mask), Args: args}, v
+	}
+	ns, err := t.execAll(stmts)
+	if err != nil {
+		return err
+	}
+	for i := range ds {
+		if ns[i] == 0 {
+			return t.declarationNotUpdated(&ds[i])
+		}
+	}
+	for i := range ds {
+		d := &ds[i]
+		d.Version++
+		t.remember(declarationTable, d.ID, d.Version, vals[i], nil)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -10,6 +11,10 @@ import (
 
 const eventCols = `id, public_id, merchant_id, order_id, type, protocol, url, content_type, body, status,
 	attempts, created_at, delivered_at, updated_at, next_at, lease_until`
+
+// eventInsertCols are the columns qInsertEvent and CreateEvents write.
+const eventInsertCols = `public_id, merchant_id, order_id, type, protocol, url, content_type, body,
+	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest`
 
 const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
@@ -76,6 +81,74 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	e.ID, e.CreatedAt, e.UpdatedAt = id, t.now, t.now
 	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
 		t.enqueued++ // work due now: announced like a job
+	}
+	return nil
+}
+
+// CreateEvents inserts new events as CreateEvent does and sets their ids:
+// on PostgreSQL with one statement for all of them (a job batch's
+// notifications), on SQLite one after the other (a statement there is a
+// function call, and a multi-row INSERT would need RETURNING for the ids).
+// A taken public id is ECONFLICT reason duplicate; the caller must then not
+// commit (the other events were inserted).
+func (t *Tx) CreateEvents(es []baoguan.Event) error {
+	if !t.d.Numbered || len(es) < 2 {
+		for i := range es {
+			if err := t.CreateEvent(&es[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sl := t.sealer()
+	rows := make([][]any, len(es))
+	index := make(map[string]int, len(es))
+	for i := range es {
+		e := &es[i]
+		if e.PublicID == "" {
+			e.PublicID = newPublicID()
+		}
+		if e.Status == baoguan.EventPending && e.NextAt.IsZero() {
+			e.NextAt = t.now
+		}
+		rows[i] = []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL, e.ContentType,
+			sl.sealBytes(e.Body), string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
+			ms(e.NextAt), int64(0), baoguan.Destination(e.URL)}
+		index[e.PublicID] = i
+	}
+	if sl.err != nil {
+		return sl.err
+	}
+	got := 0
+	err := t.insertRows("events", eventInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, public_id", rows, nil, func(s Scanner) error {
+		var id int64
+		var pub string
+		if err := s.Scan(&id, &pub); err != nil {
+			return err
+		}
+		i, ok := index[pub]
+		if !ok {
+			return fmt.Errorf("%s: insert events: returned event %s was not inserted", t.d.Name, pub)
+		}
+		es[i].ID = id
+		got++
+		return nil
+	})
+	switch {
+	case t.isForeignKey(err):
+		return notFound("merchant %d not found", es[0].MerchantID)
+	case err != nil:
+		return err
+	}
+	for i := range es {
+		e := &es[i]
+		if e.ID == 0 {
+			return duplicate("public_id", "event %s already exists", e.PublicID)
+		}
+		e.CreatedAt, e.UpdatedAt = t.now, t.now
+		if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
+			t.enqueued++
+		}
 	}
 	return nil
 }
@@ -379,6 +452,91 @@ func leaseLost(id int64) error {
 	return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "lease_lost",
 		Message: "event " + itoa(id) + " was written or leased again while it was being delivered; this attempt is not recorded"}
 }
+
+// RecordAttempts records outcomes as RecordAttempt does: on PostgreSQL in
+// one statement for all of them (qRecordAttempts), elsewhere one after
+// the other.
+func (t *Tx) RecordAttempts(os []baoguan.Outcome) ([]bool, error) {
+	recorded := make([]bool, len(os))
+	ids := make(map[int64]bool, len(os))
+	for i := range os {
+		ids[os[i].Event.ID] = true
+	}
+	if !t.d.WritableWith || !t.d.Numbered || len(os) < 2 || len(ids) < len(os) {
+		// One at a time; so too an event named twice, whose second
+		// outcome finds the lease the first one ended.
+		for i := range os {
+			o := &os[i]
+			err := t.RecordAttempt(&o.Event, &o.Attempt, o.Lease)
+			if baoguan.ErrorReason(err) == "lease_lost" {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			recorded[i] = true
+		}
+		return recorded, nil
+	}
+	var (
+		id, attempts, delivered, next, lease, at, status, latency = make([]int64, len(os)), make([]int64, len(os)),
+			make([]int64, len(os)), make([]int64, len(os)), make([]int64, len(os)), make([]int64, len(os)),
+			make([]int64, len(os)), make([]int64, len(os))
+		state, errs, resps = make([]string, len(os)), make([]string, len(os)), make([]string, len(os))
+	)
+	index := make(map[int64]int, len(os))
+	for i := range os {
+		o := &os[i]
+		errText, resp, err := t.attemptArgs(&o.Attempt)
+		if err != nil {
+			return nil, err
+		}
+		e := &o.Event
+		id[i], state[i], attempts[i], delivered[i], next[i], lease[i] = e.ID, string(e.Status), int64(e.Attempts),
+			ms(e.DeliveredAt), ms(e.NextAt), ms(o.Lease)
+		at[i], status[i], latency[i], errs[i], resps[i] = ms(o.Attempt.At), int64(o.Attempt.Status), o.Attempt.LatencyMS, errText, resp
+		index[e.ID] = i
+	}
+	err := t.each(qRecordAttempts, []any{id, state, attempts, delivered, next, lease, at, status, latency, errs, resps, ms(t.now)},
+		func(s Scanner) error {
+			var aid, eid int64
+			if err := s.Scan(&aid, &eid); err != nil {
+				return err
+			}
+			i, ok := index[eid]
+			if !ok {
+				return fmt.Errorf("%s: record attempts: an attempt of event %d, which was not asked for", t.d.Name, eid)
+			}
+			o := &os[i]
+			o.Event.UpdatedAt, o.Event.LeaseUntil = t.now, time.Time{}
+			o.Attempt.EventID, o.Attempt.ID = eid, aid
+			recorded[i] = true
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return recorded, nil
+}
+
+// qRecordAttempts is RecordAttempts on PostgreSQL: the outcomes as arrays
+// (one per column), the events still leased with the token each was sent
+// under updated, and their attempts inserted. (Only the deliverer holding
+// an event's lease writes its outcome, so two such statements never wait
+// for each other's rows.)
+const qRecordAttempts = `WITH v AS (
+	SELECT * FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
+		?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+		AS v(id, status, attempts, delivered_at, next_at, lease, at, code, latency_ms, error, response)
+), e AS (
+	UPDATE events SET status = v.status, attempts = v.attempts, delivered_at = v.delivered_at, next_at = v.next_at,
+		lease_until = 0, updated_at = ?
+	FROM v WHERE events.id = v.id AND events.status = 'pending' AND events.lease_until = v.lease
+	RETURNING events.id
+)
+INSERT INTO attempts (event_id, at, status, latency_ms, error, response)
+SELECT v.id, v.at, v.code, v.latency_ms, v.error, v.response FROM v JOIN e ON e.id = v.id
+RETURNING id, event_id`
 
 // qRecordAttemptWith is RecordAttempt in one statement: the attempt is
 // inserted only when the event's update found it still leased.

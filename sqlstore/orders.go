@@ -144,18 +144,61 @@ func (t *Tx) UpdateOrder(o *baoguan.Order) error {
 		return err
 	}
 	if n == 0 {
-		ok, err := t.exists(qOrderExists, o.ID, o.MerchantID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return notFound("order %d not found", o.ID)
-		}
-		return stale("order %s", quote(o.MerchantOrderNo))
+		return t.orderNotUpdated(o)
 	}
 	o.Version++
 	o.UpdatedAt = t.now
 	t.remember(orderTable, o.ID, o.Version, vals, nil)
+	return nil
+}
+
+// orderNotUpdated tells why an order's UPDATE changed no row: ENOTFOUND,
+// or ECONFLICT reason stale.
+func (t *Tx) orderNotUpdated(o *baoguan.Order) error {
+	ok, err := t.exists(qOrderExists, o.ID, o.MerchantID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound("order %d not found", o.ID)
+	}
+	return stale("order %s", quote(o.MerchantOrderNo))
+}
+
+// UpdateOrders writes orders as UpdateOrder does, each checked against its
+// version, the statements sent together (one round trip on PostgreSQL).
+// The first that fails is the error; the caller must then not commit.
+func (t *Tx) UpdateOrders(os []baoguan.Order) error {
+	stmts := make([]Stmt, len(os))
+	vals := make([][]any, len(os))
+	for i := range os {
+		o := &os[i]
+		v, err := t.orderArgs(o)
+		if err != nil {
+			return err
+		}
+		mask := t.changed(orderTable, o.ID, o.Version, v)
+		args, err := t.updateArgs(orderTable, mask, v, ms(t.now), o.ID, o.MerchantID, o.Version)
+		if err != nil {
+			return err
+		}
+		stmts[i], vals[i] = Stmt{Q: orderTable.update(mask), Args: args}, v
+	}
+	ns, err := t.execAll(stmts)
+	if err != nil {
+		return err
+	}
+	for i := range os {
+		if ns[i] == 0 {
+			return t.orderNotUpdated(&os[i])
+		}
+	}
+	for i := range os {
+		o := &os[i]
+		o.Version++
+		o.UpdatedAt = t.now
+		t.remember(orderTable, o.ID, o.Version, vals[i], nil)
+	}
 	return nil
 }
 

@@ -257,6 +257,39 @@ func (t *Tx) later(q string, args ...any) error {
 	return err
 }
 
+// Stmt is one statement of a pipeline (Pipeliner).
+type Stmt struct {
+	Q    string
+	Args []any
+}
+
+// Pipeliner is a Conn that can send several statements in one batch and
+// return the rows each changed: on PostgreSQL one round trip for them all
+// instead of one each. A statement's error fails the batch.
+type Pipeliner interface {
+	ExecAll(ctx context.Context, stmts []Stmt) ([]int64, error)
+}
+
+// execAll runs stmts in order, in one batch on a Pipeliner, one after the
+// other otherwise, and returns the rows each changed.
+func (t *Tx) execAll(stmts []Stmt) ([]int64, error) {
+	if p, ok := t.c.(Pipeliner); ok && len(stmts) > 1 && t.plans == nil && !t.done {
+		for i := range stmts {
+			stmts[i].Q = t.d.bind(stmts[i].Q)
+		}
+		return p.ExecAll(t.ctx, stmts)
+	}
+	ns := make([]int64, len(stmts))
+	for i, s := range stmts {
+		n, err := t.exec(s.Q, s.Args...)
+		if err != nil {
+			return nil, err
+		}
+		ns[i] = n
+	}
+	return ns, nil
+}
+
 // returningID ends every statement insertID runs.
 const returningID = "RETURNING id"
 

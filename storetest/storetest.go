@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ListPlans", testListPlans},
 		{"QueuePlans", testQueuePlans},
 		{"Events", testEvents},
+		{"ManyWrites", testManyWrites},
+		{"RecordAttempts", testRecordAttempts},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
 		{"JobClaimFinish", testJobClaimFinish},

@@ -1,0 +1,196 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// testManyWrites: UpdateOrders, UpdateDeclarations and CreateEvents (a job
+// batch's writes, sent together) write each row as the one-row methods do:
+// versions raised once, every column read back, ids set; a stale or missing
+// row, or a taken public id, fails the call as the one-row method would.
+func testManyWrites(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o1, o2 := newOrder(t, s, m, "SO-1"), newOrder(t, s, m, "SO-2")
+	d1, d2 := sampleDeclaration(o1, "SHANGHAI", ""), sampleDeclaration(o2, "SHANGHAI", "")
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateDeclaration(d1); err != nil {
+			return err
+		}
+		return tx.CreateDeclaration(d2)
+	})
+
+	os := []baoguan.Order{*o1, *o2}
+	os[0].Subject, os[1].PayStatus = "changed", baoguan.PayApplied
+	ds := []baoguan.Declaration{*d1, *d2}
+	ds[0].State, ds[1].IdentityCheck = baoguan.DeclSubmitted, baoguan.CheckSame
+	es := make([]baoguan.Event, 3)
+	for i := range es {
+		es[i] = baoguan.Event{PublicID: fmt.Sprintf("evt_many_%d", i), MerchantID: m.ID, OrderID: os[i%2].ID,
+			Type: baoguan.EventOrderPaid, Protocol: "native", URL: "https://acme.example/hook",
+			ContentType: "application/json", Body: []byte(fmt.Sprintf(`{"n":%d}`, i)), Status: baoguan.EventPending}
+	}
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.UpdateOrders(os); err != nil {
+			return err
+		}
+		if err := tx.UpdateDeclarations(ds); err != nil {
+			return err
+		}
+		return tx.CreateEvents(es)
+	})
+	for i := range os {
+		if os[i].Version != 2 {
+			t.Errorf("UpdateOrders: order %d at version %d, want 2", i, os[i].Version)
+		}
+		if ds[i].Version != 2 {
+			t.Errorf("UpdateDeclarations: declaration %d at version %d, want 2", i, ds[i].Version)
+		}
+	}
+	for i := range es {
+		if es[i].ID == 0 || es[i].CreatedAt.IsZero() || es[i].NextAt.IsZero() {
+			t.Errorf("CreateEvents did not set ID/CreatedAt/NextAt: %+v", es[i])
+		}
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for i := range os {
+			got, err := tx.Order(m.ID, os[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "UpdateOrders", got, &os[i])
+			gd, err := tx.Declaration(m.ID, ds[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "UpdateDeclarations", gd, &ds[i])
+		}
+		for i := range es {
+			got, err := tx.Event(m.ID, es[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "CreateEvents", got, &es[i])
+		}
+		return nil
+	})
+
+	// A stale row among others fails the call, and nothing of it commits.
+	stale := []baoguan.Order{os[0], *o2} // o2 as it was at version 1
+	stale[0].Subject, stale[1].Subject = "again", "again"
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateOrders(stale) })
+	wantErr(t, "UpdateOrders with a stale order", err, baoguan.ECONFLICT, "stale")
+	staleD := []baoguan.Declaration{ds[0], *d2}
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateDeclarations(staleD) })
+	wantErr(t, "UpdateDeclarations with a stale declaration", err, baoguan.ECONFLICT, "stale")
+	ghost := os[1]
+	ghost.ID += 100
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateOrders([]baoguan.Order{os[0], ghost}) })
+	notFound(t, "UpdateOrders with a missing order", err)
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.Order(m.ID, os[0].ID)
+		if err == nil && (got.Subject != "changed" || got.Version != 2) {
+			t.Errorf("after failed UpdateOrders: subject %q version %d, want changed/2", got.Subject, got.Version)
+		}
+		return err
+	})
+
+	dup := []baoguan.Event{es[0], es[0]}
+	dup[0].PublicID, dup[0].ID, dup[1].ID = "evt_many_new", 0, 0
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateEvents(dup) })
+	wantErr(t, "CreateEvents with a taken public id", err, baoguan.ECONFLICT, "duplicate")
+	view(t, s, func(tx baoguan.Tx) error {
+		list, err := tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID})
+		if err == nil && len(list) != len(es) {
+			t.Errorf("after failed CreateEvents: %d events, want %d", len(list), len(es))
+		}
+		return err
+	})
+}
+
+// testRecordAttempts: RecordAttempts records each outcome as RecordAttempt
+// does (the event's new state and its attempt) while the event's lease
+// holds, and tells which leases were lost: nothing of those is written.
+func testRecordAttempts(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	es := make([]baoguan.Event, 3)
+	for i := range es {
+		es[i] = baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
+			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	lease := now.Add(time.Minute)
+	var leased []baoguan.Event
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		leased, err = tx.LeaseEvents([]int64{es[0].ID, es[1].ID, es[2].ID}, lease)
+		return err
+	})
+	if len(leased) != 3 {
+		t.Fatalf("leased %d events, want 3", len(leased))
+	}
+	os := make([]baoguan.Outcome, 3)
+	for i := range os {
+		os[i] = baoguan.Outcome{Event: es[i], Lease: lease}
+		os[i].Event.Attempts = 1
+	}
+	os[0].Event.Status, os[0].Event.DeliveredAt = baoguan.EventDelivered, now
+	os[0].Attempt = baoguan.Attempt{At: now, Status: 204, LatencyMS: 3, Response: "ok"}
+	os[1].Event.NextAt = now.Add(time.Hour)
+	os[1].Attempt = baoguan.Attempt{At: now, Status: 500, Error: "not acknowledged"}
+	os[2].Lease = lease.Add(time.Second) // not the lease it holds
+	os[2].Attempt = baoguan.Attempt{At: now, Status: 204}
+	var recorded []bool
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		recorded, err = tx.RecordAttempts(os)
+		return err
+	})
+	same(t, "recorded", recorded, []bool{true, true, false})
+	if os[0].Attempt.EventID != es[0].ID || os[0].Attempt.ID == 0 {
+		t.Errorf("RecordAttempts did not set the attempt's ids: %+v", os[0].Attempt)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for i, want := range []struct {
+			status   baoguan.EventStatus
+			attempts int
+			leased   bool
+			codes    []int
+		}{{baoguan.EventDelivered, 1, false, []int{204}}, {baoguan.EventPending, 1, false, []int{500}}, {baoguan.EventPending, 0, true, nil}} {
+			e, err := tx.Event(m.ID, es[i].ID)
+			if err != nil {
+				return err
+			}
+			if e.Status != want.status || e.Attempts != want.attempts || e.LeaseUntil.IsZero() == want.leased {
+				t.Errorf("event %d after RecordAttempts: status %s attempts %d lease %v", i, e.Status, e.Attempts, e.LeaseUntil)
+			}
+			if i == 1 && !e.NextAt.Equal(now.Add(time.Hour)) {
+				t.Errorf("event 1 due at %v, want %v", e.NextAt, now.Add(time.Hour))
+			}
+			as, err := tx.Attempts(es[i].ID)
+			if err != nil {
+				return err
+			}
+			var codes []int
+			for _, a := range as {
+				codes = append(codes, a.Status)
+			}
+			same(t, fmt.Sprintf("event %d's attempts", i), codes, want.codes)
+		}
+		return nil
+	})
+	// The leases recorded are over: recording again writes nothing.
+	update(t, s, func(tx baoguan.Tx) error {
+		var err error
+		recorded, err = tx.RecordAttempts(os[:2])
+		return err
+	})
+	same(t, "recorded again", recorded, []bool{false, false})
+}
