@@ -13,7 +13,13 @@
 // # Transactions
 //
 // View runs in a READ ONLY REPEATABLE READ transaction, so a multi-query
-// read sees one snapshot and a write in View fails. BEGIN is sent in one
+// read sees one snapshot and a write in View fails; a View marked
+// baoguan.LooseView runs each query in a read-only transaction of its own,
+// BEGIN, the query and ROLLBACK in one batch, so that a lone read costs one
+// round trip rather than two (the failed-authentication check every
+// request makes). Several statements whose outcomes one caller reads
+// together (a job batch's UPDATEs: sqlstore.Pipeliner) go in one batch
+// too. BEGIN is sent in one
 // batch with a transaction's first statement, so it costs no round trip of
 // its own: round trips, not rows, are what an order costs PostgreSQL. A
 // statement whose outcome its caller does not read (sqlstore.Deferrer: a
