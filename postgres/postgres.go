@@ -13,7 +13,13 @@
 // # Transactions
 //
 // View runs in a READ ONLY REPEATABLE READ transaction, so a multi-query
-// read sees one snapshot and a write in View fails. BEGIN is sent in one
+// read sees one snapshot and a write in View fails; a View marked
+// baoguan.LooseView runs each query in a read-only transaction of its own,
+// BEGIN, the query and ROLLBACK in one batch, so that a lone read costs one
+// round trip rather than two (the failed-authentication check every
+// request makes). Several statements whose outcomes one caller reads
+// together (a job batch's UPDATEs: sqlstore.Pipeliner) go in one batch
+// too. BEGIN is sent in one
 // batch with a transaction's first statement, so it costs no round trip of
 // its own: round trips, not rows, are what an order costs PostgreSQL. A
 // statement whose outcome its caller does not read (sqlstore.Deferrer: a
@@ -550,17 +556,29 @@ type conn struct {
 // first sends pre and q together and returns the results of q; close
 // ends the batch once they are read.
 func (c *conn) first(ctx context.Context, q string, args []any) (pgx.BatchResults, error) {
-	b := &pgx.Batch{}
+	b, n := c.takePre()
+	b.Queue(q, args...)
+	return c.sendPre(ctx, b, n)
+}
+
+// takePre queues what waits in pre in a new batch, which the caller
+// completes and sends with sendPre; n is how many statements it queued.
+func (c *conn) takePre() (b *pgx.Batch, n int) {
+	b = &pgx.Batch{}
 	for _, p := range c.pre {
 		b.Queue(p.q, p.args...)
 		if strings.HasPrefix(p.q, "BEGIN") {
 			c.open = true
 		}
 	}
-	b.Queue(q, args...)
-	n := len(c.pre)
+	n = len(c.pre)
 	c.sent += c.deferred
 	c.pre, c.deferred = nil, 0
+	return b, n
+}
+
+// sendPre sends b and reads the outcomes of its first n statements (pre's).
+func (c *conn) sendPre(ctx context.Context, b *pgx.Batch, n int) (pgx.BatchResults, error) {
 	br := c.c.SendBatch(ctx, b)
 	for range n {
 		if _, err := br.Exec(); err != nil {
@@ -578,25 +596,14 @@ func (c *conn) ExecAll(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, err
 	if len(stmts) == 0 {
 		return nil, nil
 	}
-	b := &pgx.Batch{}
-	for _, p := range c.pre {
-		b.Queue(p.q, p.args...)
-		if strings.HasPrefix(p.q, "BEGIN") {
-			c.open = true
-		}
-	}
-	n := len(c.pre)
-	c.sent += c.deferred + len(stmts)
-	c.pre, c.deferred = nil, 0
+	b, n := c.takePre()
+	c.sent += len(stmts)
 	for _, s := range stmts {
 		b.Queue(s.Q, textSafe(s.Args)...)
 	}
-	br := c.c.SendBatch(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, err
-		}
+	br, err := c.sendPre(ctx, b, n)
+	if err != nil {
+		return nil, err
 	}
 	ns := make([]int64, len(stmts))
 	for i := range stmts {
@@ -631,15 +638,7 @@ func (c *conn) flush(ctx context.Context) error {
 	if c.deferred == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, p := range c.pre {
-		b.Queue(p.q, p.args...)
-		if strings.HasPrefix(p.q, "BEGIN") {
-			c.open = true
-		}
-	}
-	c.sent += c.deferred
-	c.pre, c.deferred = nil, 0
+	b, _ := c.takePre()
 	return c.c.SendBatch(ctx, b).Close()
 }
 
