@@ -20,22 +20,79 @@
 // waiting (up to maxGroup), opens one transaction, and runs each fn inside its
 // own SAVEPOINT. A fn that fails (or panics) is rolled back to its savepoint,
 // so its writes vanish and its caller gets its error, while the others go on;
-// then the writer COMMITs once, paying one fsync for the whole group, and
-// answers every caller. If that COMMIT fails, every caller whose fn succeeded
-// gets the COMMIT error, since none of their writes is durable. While a group
-// is committing, new calls queue up and form the next group, so the group size
-// adapts to load by itself: one call alone commits at once, and under load the
-// fsync is shared by dozens of callers. This is what lets the native API
-// reach about 20k order writes a second with synchronous=FULL; see
-// BenchmarkCreateOrderGroup.
+// then the writer COMMITs once, one fsync for the whole group, and every
+// caller is answered (once the group is durable: see below). If that COMMIT
+// fails, every caller whose fn succeeded gets the COMMIT error, since none
+// of their writes is durable. While a group is running, new calls queue up
+// and form the next group, so the group size adapts to load by itself: one
+// call alone commits at once, and under load the fsync is shared by dozens
+// of callers. This is what lets the native API reach about 20k order writes
+// a second with synchronous=FULL; see BenchmarkCreateOrderGroup.
 //
 // The price is that the fns of a group run one after another on the writer
 // goroutine: fn must be short, must not wait for I/O or other goroutines, and
 // must not call Update itself (the writer would wait for itself forever).
 // A call whose context ends before its group starts is dropped and never runs.
 //
+// # Durability: the fsync beside the writer
+//
+// The fsync is not done by the writer. The write connection always runs
+// synchronous=NORMAL, so its COMMIT writes the group's pages to the WAL file
+// without waiting for the disk; with Options.Synchronous FULL (the default)
+// the writer then hands the group's callers to a second goroutine, the
+// syncer, and goes on with the next group at once. The syncer fdatasyncs the
+// WAL file (opened by path, reopened if SQLite made a new one) and answers
+// the callers of every group committed before that fsync started — one fsync
+// may cover several groups. So no caller is answered before its writes are
+// on disk, as with SQLite's own FULL, but the writer no longer stands still
+// during the fsync. Callers whose fn failed wait too: their error may come
+// from rows an earlier, not yet durable group wrote.
+//
+// SQLite's documentation of synchronous=NORMAL in WAL mode (pragma.html) is
+// what makes this sound: the WAL is synced before each checkpoint and the
+// database file after each, the WAL header when the WAL is reused after a
+// checkpoint, and "no sync operations occur during most transactions"; FULL
+// only adds "an additional sync operation of the WAL file ... after each
+// transaction commit", and WAL mode is always consistent with NORMAL. A
+// group is therefore durable once the syncer's fsync of the WAL has ended,
+// or once a checkpoint has copied it (the checkpoint syncs first). SQLite
+// opens the WAL without POSIX locks, so the syncer's own descriptor on it
+// disturbs none of SQLite's locks; it never opens the database file itself,
+// whose locks closing a descriptor would drop.
+//
+// Readers must not see a group that could still be lost. The writer numbers
+// each group before its COMMIT makes it visible; the syncer records the
+// number it has made durable. View waits (holding no connection) until what
+// was committed when it was called is durable, begins its transaction,
+// takes its snapshot with a first read (SQLite takes a read transaction's
+// snapshot then, not at BEGIN), and waits again for the groups that snapshot
+// may hold; both waits are an atomic load when nothing is pending. The
+// writer's own next group does read what the previous group wrote before it
+// is durable; that is harmless, because its callers are answered only after
+// a later fsync, which covers the earlier group too. Nothing leaves the
+// process from inside an Update: the runner calls in-process adapters only
+// (the sandbox's, pure functions of the request) inside a batch, remote jobs
+// go to the workers after the batch's Update has returned, and a
+// deliverer's claims are Views or Updates whose events are sent after they
+// return.
+//
+// An fsync that fails stops the store: every caller of the groups it was to
+// cover, every waiting View and every later call gets ErrSyncFailed. The
+// data is committed but not known to be on disk, and a second fsync proves
+// nothing (Linux may have dropped the pages it could not write), so the
+// honest answer is to stop, as PostgreSQL does, and let a restart recover
+// the file from what the disk holds.
+//
+// Options.Synchronous NORMAL has no syncer: callers are answered at COMMIT,
+// so a power loss or an OS crash may lose the last groups acknowledged
+// (never corrupting the file); a crash of the process alone loses nothing.
+// SQLite's own synchronous=FULL is not offered: it gives the same
+// durability as the syncer with the fsync inside the writer's COMMIT.
+// `baoguan migrate` (Migrate) still uses it, having no writer to pipeline.
+//
 // View runs on the read pool in a deferred (read) transaction, so it sees one
-// consistent snapshot and never waits for the writer.
+// consistent snapshot and never waits for the writer (only, with FULL, for
+// the syncer, as above).
 //
 // # Data
 //
