@@ -317,9 +317,8 @@ func walPath(ctx context.Context, w *sql.DB) (string, error) {
 	if mode != "wal" {
 		return "", fmt.Errorf("sqlite: the database is in journal mode %q, not WAL (does the file system support WAL's shared memory?)", mode)
 	}
-	var seq int
-	var name, file string
-	if err := w.QueryRowContext(ctx, "SELECT seq, name, file FROM pragma_database_list WHERE name = 'main'").Scan(&seq, &name, &file); err != nil {
+	var file string
+	if err := w.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
 		return "", fmt.Errorf("sqlite: %w", err)
 	}
 	if file == "" {
