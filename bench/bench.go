@@ -164,8 +164,12 @@ type Result struct {
 	Commits        int64              `json:"store_commits"`
 	MeanGroup      float64            `json:"store_updates_per_commit"`
 	CommitMS       float64            `json:"store_commit_ms"`
-	GoVersion      string             `json:"go_version"`
-	CPUs           int                `json:"cpus"`
+	// Syncs and SyncMS: SQLite with FULL, the fsyncs of the WAL that made
+	// the commits durable, beside the writer, and their mean time.
+	Syncs     int64   `json:"store_syncs,omitempty"`
+	SyncMS    float64 `json:"store_sync_ms,omitempty"`
+	GoVersion string  `json:"go_version"`
+	CPUs      int     `json:"cpus"`
 }
 
 // Run measures echo, then baoguan.
@@ -320,6 +324,11 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		res.MeanGroup = m["baoguan_store_updates_total"] / m["baoguan_store_commits_total"]
 		res.CommitMS = 1000 * m["baoguan_store_commit_seconds_total"] / m["baoguan_store_commits_total"]
 		say("store: %d commits, %.1f updates per commit, %.2f ms per commit", res.Commits, res.MeanGroup, res.CommitMS)
+	}
+	if m["baoguan_store_syncs_total"] > 0 {
+		res.Syncs = int64(m["baoguan_store_syncs_total"])
+		res.SyncMS = 1000 * m["baoguan_store_sync_seconds_total"] / m["baoguan_store_syncs_total"]
+		say("store: %d fsyncs of the WAL, %.2f ms each", res.Syncs, res.SyncMS)
 	}
 	return res, nil
 }

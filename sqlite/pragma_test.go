@@ -12,10 +12,13 @@ import (
 // since a typo in a DSN pragma would otherwise go unnoticed.
 func TestPragmas(t *testing.T) {
 	k, _ := keyring.New(make([]byte, keyring.KeySize))
+	// The write connection runs NORMAL either way: with FULL, the syncer
+	// fsyncs the WAL beside it (durable_test.go).
 	for _, c := range []struct {
-		sync string
-		want int
-	}{{"", 2}, {"NORMAL", 1}} {
+		sync   string
+		want   int
+		syncer bool
+	}{{"", 1, true}, {"FULL", 1, true}, {"NORMAL", 1, false}} {
 		db, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "p.db"), Keys: k, Synchronous: c.sync})
 		if err != nil {
 			t.Fatal(err)
@@ -39,6 +42,9 @@ func TestPragmas(t *testing.T) {
 		}
 		if err := db.r.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 			t.Errorf("reader foreign_keys = %d, %v", fk, err)
+		}
+		if (db.sy != nil) != c.syncer {
+			t.Errorf("sync %q: syncer %v, want %v", c.sync, db.sy != nil, c.syncer)
 		}
 		if n := db.w.Stats().MaxOpenConnections; n != 1 {
 			t.Errorf("writer pool allows %d connections", n)

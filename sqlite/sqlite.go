@@ -20,22 +20,79 @@
 // waiting (up to maxGroup), opens one transaction, and runs each fn inside its
 // own SAVEPOINT. A fn that fails (or panics) is rolled back to its savepoint,
 // so its writes vanish and its caller gets its error, while the others go on;
-// then the writer COMMITs once, paying one fsync for the whole group, and
-// answers every caller. If that COMMIT fails, every caller whose fn succeeded
-// gets the COMMIT error, since none of their writes is durable. While a group
-// is committing, new calls queue up and form the next group, so the group size
-// adapts to load by itself: one call alone commits at once, and under load the
-// fsync is shared by dozens of callers. This is what lets the native API
-// reach about 20k order writes a second with synchronous=FULL; see
-// BenchmarkCreateOrderGroup.
+// then the writer COMMITs once, one fsync for the whole group, and every
+// caller is answered (once the group is durable: see below). If that COMMIT
+// fails, every caller whose fn succeeded gets the COMMIT error, since none
+// of their writes is durable. While a group is running, new calls queue up
+// and form the next group, so the group size adapts to load by itself: one
+// call alone commits at once, and under load the fsync is shared by dozens
+// of callers. This is what lets the native API reach about 20k order writes
+// a second with synchronous=FULL; see BenchmarkCreateOrderGroup.
 //
 // The price is that the fns of a group run one after another on the writer
 // goroutine: fn must be short, must not wait for I/O or other goroutines, and
 // must not call Update itself (the writer would wait for itself forever).
 // A call whose context ends before its group starts is dropped and never runs.
 //
+// # Durability: the fsync beside the writer
+//
+// The fsync is not done by the writer. The write connection always runs
+// synchronous=NORMAL, so its COMMIT writes the group's pages to the WAL file
+// without waiting for the disk; with Options.Synchronous FULL (the default)
+// the writer then hands the group's callers to a second goroutine, the
+// syncer, and goes on with the next group at once. The syncer fdatasyncs the
+// WAL file (opened by path, reopened if SQLite made a new one) and answers
+// the callers of every group committed before that fsync started — one fsync
+// may cover several groups. So no caller is answered before its writes are
+// on disk, as with SQLite's own FULL, but the writer no longer stands still
+// during the fsync. Callers whose fn failed wait too: their error may come
+// from rows an earlier, not yet durable group wrote.
+//
+// SQLite's documentation of synchronous=NORMAL in WAL mode (pragma.html) is
+// what makes this sound: the WAL is synced before each checkpoint and the
+// database file after each, the WAL header when the WAL is reused after a
+// checkpoint, and "no sync operations occur during most transactions"; FULL
+// only adds "an additional sync operation of the WAL file ... after each
+// transaction commit", and WAL mode is always consistent with NORMAL. A
+// group is therefore durable once the syncer's fsync of the WAL has ended,
+// or once a checkpoint has copied it (the checkpoint syncs first). SQLite
+// opens the WAL without POSIX locks, so the syncer's own descriptor on it
+// disturbs none of SQLite's locks; it never opens the database file itself,
+// whose locks closing a descriptor would drop.
+//
+// Readers must not see a group that could still be lost. The writer numbers
+// each group before its COMMIT makes it visible; the syncer records the
+// number it has made durable. View waits (holding no connection) until what
+// was committed when it was called is durable, begins its transaction,
+// takes its snapshot with a first read (SQLite takes a read transaction's
+// snapshot then, not at BEGIN), and waits again for the groups that snapshot
+// may hold; both waits are an atomic load when nothing is pending. The
+// writer's own next group does read what the previous group wrote before it
+// is durable; that is harmless, because its callers are answered only after
+// a later fsync, which covers the earlier group too. Nothing leaves the
+// process from inside an Update: the runner calls in-process adapters only
+// (the sandbox's, pure functions of the request) inside a batch, remote jobs
+// go to the workers after the batch's Update has returned, and a
+// deliverer's claims are Views or Updates whose events are sent after they
+// return.
+//
+// An fsync that fails stops the store: every caller of the groups it was to
+// cover, every waiting View and every later call gets ErrSyncFailed. The
+// data is committed but not known to be on disk, and a second fsync proves
+// nothing (Linux may have dropped the pages it could not write), so the
+// honest answer is to stop, as PostgreSQL does, and let a restart recover
+// the file from what the disk holds.
+//
+// Options.Synchronous NORMAL has no syncer: callers are answered at COMMIT,
+// so a power loss or an OS crash may lose the last groups acknowledged
+// (never corrupting the file); a crash of the process alone loses nothing.
+// SQLite's own synchronous=FULL is not offered: it gives the same
+// durability as the syncer with the fsync inside the writer's COMMIT.
+// `baoguan migrate` (Migrate) still uses it, having no writer to pipeline.
+//
 // View runs on the read pool in a deferred (read) transaction, so it sees one
-// consistent snapshot and never waits for the writer.
+// consistent snapshot and never waits for the writer (only, with FULL, for
+// the syncer, as above).
 //
 // # Data
 //
@@ -58,6 +115,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -82,9 +140,11 @@ var ErrClosed = errors.New("sqlite: store is closed")
 type Options struct {
 	Path        string           // database file
 	Keys        *keyring.Ring    // seals personal data; required
-	Synchronous string           // "FULL" (default) or "NORMAL"
+	Synchronous string           // "FULL" (default) or "NORMAL"; see the package comment
 	Now         func() time.Time // injected clock (default time.Now); Tx.Now() returns it
 	ReadConns   int              // read pool size (default 4)
+
+	syncWAL func(*os.File) error // how FULL syncs the WAL (default syncData); tests replace it
 }
 
 // DB is the SQLite store. It is safe for concurrent use.
@@ -99,7 +159,8 @@ type DB struct {
 	groups, ncalls, commitNanos atomic.Int64 // group-commit statistics
 
 	calls   *sqlstore.Queue // Updates waiting for the writer
-	stopped chan struct{}   // closed when the writer goroutine has exited
+	sy      *syncer         // makes groups durable with FULL; nil with NORMAL
+	stopped chan struct{}   // closed when the writer goroutine (and the syncer) has exited
 }
 
 var _ baoguan.Store = (*DB)(nil)
@@ -125,13 +186,32 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
 	}
-	w, err := openWriter(ctx, o.Path, syncMode)
+	// The write connection never waits for the disk at COMMIT: with FULL,
+	// the syncer does, beside it.
+	w, err := openWriter(ctx, o.Path, "NORMAL")
 	if err != nil {
 		return nil, err
 	}
 	if _, err := migrate(ctx, w, o.Now); err != nil {
 		w.Close()
 		return nil, err
+	}
+	var sy *syncer
+	if syncMode == "FULL" {
+		wal, err := walPath(ctx, w)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		sy = newSyncer(wal, o.syncWAL)
+		// The migrations committed without waiting for the disk.
+		if err := sy.syncWAL(); err != nil {
+			if sy.f != nil {
+				sy.f.Close()
+			}
+			w.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
 	}
 	r, err := openReaders(ctx, o.Path, o.ReadConns)
 	if err != nil {
@@ -143,7 +223,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// A buffer several groups deep keeps callers from blocking on the
 		// send while the writer is busy committing.
 		calls:   sqlstore.NewQueue(4 * maxGroup),
+		sy:      sy,
 		stopped: make(chan struct{}),
+	}
+	if sy != nil {
+		go sy.run()
 	}
 	go db.writer()
 	if err := db.reseal(ctx); err != nil {
@@ -223,6 +307,26 @@ func openWriter(ctx context.Context, path, syncMode string) (*sql.DB, error) {
 	return w, nil
 }
 
+// walPath returns the path of the WAL file of the database open on w,
+// which must be in WAL mode: FULL's syncer fsyncs that file.
+func walPath(ctx context.Context, w *sql.DB) (string, error) {
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return "", fmt.Errorf("sqlite: %w", err)
+	}
+	if mode != "wal" {
+		return "", fmt.Errorf("sqlite: the database is in journal mode %q, not WAL (does the file system support WAL's shared memory?)", mode)
+	}
+	var file string
+	if err := w.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
+		return "", fmt.Errorf("sqlite: %w", err)
+	}
+	if file == "" {
+		return "", errors.New("sqlite: the database has no file")
+	}
+	return file + "-wal", nil
+}
+
 // openReaders opens the read pool. journal_mode is not set here: WAL is a
 // property of the file, already set by the writer, and query_only
 // connections could not change it anyway.
@@ -267,16 +371,41 @@ func (db *DB) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
 	return db.calls.Submit(ctx, fn, ErrClosed)
 }
 
-// View runs fn in a read transaction on the read pool; writes fail.
+// View runs fn in a read transaction on the read pool; writes fail. With
+// FULL it sees only groups that are durable (see the package comment).
 func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 	if db.calls.Closed() {
 		return ErrClosed
+	}
+	if db.sy != nil {
+		if err := db.sy.failure(); err != nil {
+			return err
+		}
+		// Most of the waiting is done here, holding no connection.
+		if err := db.sy.wait(ctx, db.sy.committed.Load()); err != nil {
+			return err
+		}
 	}
 	stx, err := db.r.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	t := sqlstore.NewTx(ctx, &txn{tx: stx, stmts: map[string]*sql.Stmt{}, cache: db.rcache}, dialect, db.keys, db.now(), false)
+	x := &txn{tx: stx, stmts: map[string]*sql.Stmt{}, cache: db.rcache}
+	if db.sy != nil {
+		// SQLite takes a read transaction's snapshot at its first read, not
+		// at BEGIN, and a group may have committed since the wait above:
+		// take the snapshot now, then wait for every group it may hold
+		// (the writer counts a group as committed before its COMMIT).
+		if err := x.snapshot(ctx); err != nil {
+			stx.Rollback()
+			return fmt.Errorf("sqlite: begin read: %w", err)
+		}
+		if err := db.sy.wait(ctx, db.sy.committed.Load()); err != nil {
+			stx.Rollback()
+			return err
+		}
+	}
+	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), false)
 	err = protect(t, fn)
 	t.End()
 	// A read transaction has nothing to keep: rolling back just ends it.
@@ -288,6 +417,10 @@ func (db *DB) View(ctx context.Context, fn func(baoguan.Tx) error) error {
 // writer is the single goroutine that owns the write connection.
 func (db *DB) writer() {
 	defer close(db.stopped)
+	if db.sy != nil {
+		defer func() { <-db.sy.done }()
+		defer close(db.sy.in)
+	}
 	group := make([]*sqlstore.Call, 0, maxGroup)
 	for c := range db.calls.Calls() {
 		group = append(group[:0], c)
@@ -310,7 +443,8 @@ func (db *DB) writer() {
 
 // commitGroup runs the calls of one group in one transaction.
 func (db *DB) commitGroup(group []*sqlstore.Call) {
-	live := group[:0]
+	// live outlives the group when the syncer answers it.
+	live := make([]*sqlstore.Call, 0, len(group))
 	for _, c := range group {
 		if c.Take() {
 			live = append(live, c)
@@ -319,22 +453,33 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	if len(live) == 0 {
 		return
 	}
+	if db.sy != nil {
+		if err := db.sy.failure(); err != nil {
+			for _, c := range live {
+				c.Answer(err)
+			}
+			return
+		}
+	}
 	errs := make([]error, len(live))
-	answer := func(fatal error) {
-		for i, c := range live {
+	var seq uint64 // what the answers wait for: the groups committed before
+	if db.sy != nil {
+		seq = db.sy.committed.Load()
+	}
+	fail := func(fatal error) {
+		for i := range errs {
 			if errs[i] == nil {
-				c.Answer(fatal)
-			} else {
-				c.Answer(errs[i])
+				errs[i] = fatal
 			}
 		}
+		db.answer(live, errs, seq)
 	}
 	// The transaction outlives any single caller, so no caller's context
 	// may cancel it.
 	ctx := context.Background()
 	stx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		answer(fmt.Errorf("sqlite: begin: %w", err))
+		fail(fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
 	x := &txn{tx: stx, stmts: make(map[string]*sql.Stmt, 16), cache: db.wcache}
@@ -344,7 +489,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	for i, c := range live {
 		if err := x.savepoint(ctx, "SAVEPOINT fn"); err != nil {
 			stx.Rollback()
-			answer(fmt.Errorf("sqlite: savepoint: %w", err))
+			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
@@ -355,39 +500,65 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 				// The transaction itself is broken (SQLite rolled it back
 				// on an I/O or memory error): nothing in it survives.
 				stx.Rollback()
-				answer(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
+				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
 				return
 			}
 		}
 		if err := x.savepoint(ctx, "RELEASE fn"); err != nil {
 			stx.Rollback()
-			answer(fmt.Errorf("sqlite: release savepoint: %w", err))
+			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
 			return
 		}
 	}
+	if db.sy != nil {
+		// Counted before COMMIT makes the group visible, so that a View
+		// whose snapshot holds it waits for its fsync (see View).
+		seq = db.sy.committed.Add(1)
+	}
 	t0 := time.Now()
 	if err := stx.Commit(); err != nil {
-		answer(fmt.Errorf("sqlite: commit: %w", err))
+		fail(fmt.Errorf("sqlite: commit: %w", err))
 		return
 	}
 	db.commitNanos.Add(int64(time.Since(t0)))
 	db.groups.Add(1)
 	db.ncalls.Add(int64(len(live)))
-	answer(nil)
+	db.answer(live, errs, seq)
+}
+
+// answer gives the callers of a group their outcomes: at once with
+// NORMAL; with FULL through the syncer, once every group up to seq is
+// durable. Even an error waits: a fn may have failed on what an earlier
+// group wrote, which is not durable yet.
+func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64) {
+	if db.sy == nil {
+		for i, c := range calls {
+			c.Answer(errs[i])
+		}
+		return
+	}
+	db.sy.in <- &pending{seq: seq, calls: calls, errs: errs}
 }
 
 // Stats describes group commit so far: how many transactions were
-// committed, how many Update calls they carried, and the time spent in
-// COMMIT (the fsync with synchronous=FULL).
+// committed, how many Update calls they carried, the time spent in COMMIT
+// (writing the group's pages to the WAL file), and, with FULL, the fsyncs
+// of the WAL that made them durable and their time.
 type Stats struct {
 	Groups     int64
 	Calls      int64
 	CommitTime time.Duration
+	Syncs      int64
+	SyncTime   time.Duration
 }
 
 // Stats returns group-commit statistics.
 func (db *DB) Stats() Stats {
-	return Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load())}
+	st := Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load())}
+	if db.sy != nil {
+		st.Syncs, st.SyncTime = db.sy.syncs.Load(), time.Duration(db.sy.syncNanos.Load())
+	}
+	return st
 }
 
 // protect runs fn, turning a panic into an error for its caller alone: the

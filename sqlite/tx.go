@@ -196,3 +196,19 @@ func sqliteCode(err error) int {
 	}
 	return 0
 }
+
+// snapshot starts the read transaction of a View: SQLite takes the
+// snapshot a deferred transaction reads at its first read, which this is.
+func (x *txn) snapshot(ctx context.Context) error {
+	rows, err := x.Query(ctx, "PRAGMA schema_version")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

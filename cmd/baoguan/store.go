@@ -153,8 +153,8 @@ func dbHasData(path string) bool {
 }
 
 // registerStoreMetrics exposes how the store commits. For SQLite: the
-// group-commit transactions, the Update calls they carried, and the time
-// spent in COMMIT. PostgreSQL's store commits groups too; its rollbacks,
+// group-commit transactions, the Update calls they carried, the time
+// spent in COMMIT, and the fsyncs that made them durable. PostgreSQL's store commits groups too; its rollbacks,
 // deadlock retries and the pool's waiting time are added.
 func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
@@ -167,8 +167,12 @@ func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 				func() float64 { return float64(db.Stats().Groups) }),
 			counter("baoguan_store_updates_total", "Update calls committed; divided by commits, the mean group size.",
 				func() float64 { return float64(db.Stats().Calls) }),
-			counter("baoguan_store_commit_seconds_total", "Time spent in COMMIT (fsync).",
+			counter("baoguan_store_commit_seconds_total", "Time spent in COMMIT (writing the WAL).",
 				func() float64 { return db.Stats().CommitTime.Seconds() }),
+			counter("baoguan_store_syncs_total", "fsyncs of the WAL that made commits durable (--sync FULL), beside the writer.",
+				func() float64 { return float64(db.Stats().Syncs) }),
+			counter("baoguan_store_sync_seconds_total", "Time spent in fsyncs of the WAL.",
+				func() float64 { return db.Stats().SyncTime.Seconds() }),
 		)
 	case *postgres.DB:
 		reg.MustRegister(
