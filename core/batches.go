@@ -506,7 +506,7 @@ func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInpu
 	if err := tx.CreateOrders(os); err != nil {
 		return err
 	}
-	var ds []baoguan.Declaration
+	ds := make([]baoguan.Declaration, 0, len(ins)) // one an order, mostly
 	for j := range ins {
 		decls := []baoguan.Declaration{}
 		for k, spec := range ins[j].Declarations {
