@@ -96,3 +96,23 @@ func TestDecodeBatchAsWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBody: a body is read whole whatever length the request gave for
+// it (none, its own, less), and one longer than the limit is refused.
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("0123456789", 1000)
+	for _, c := range []struct {
+		length, limit int64
+		ok            bool
+	}{{int64(len(body)), 1 << 20, true}, {-1, 1 << 20, true}, {10, 1 << 20, true}, {int64(len(body)), 100, false}, {10, 100, false}} {
+		r := httptest.NewRequest(http.MethodPost, "/v1/batches", strings.NewReader(body))
+		r.ContentLength = c.length
+		got, err := readBody(httptest.NewRecorder(), r, c.limit)
+		if c.ok && (err != nil || string(got) != body) {
+			t.Errorf("length %d, limit %d: read %d bytes, %v; want the body", c.length, c.limit, len(got), err)
+		}
+		if !c.ok && err == nil {
+			t.Errorf("length %d, limit %d: read %d bytes; want an error", c.length, c.limit, len(got))
+		}
+	}
+}

@@ -329,13 +329,15 @@ func decodeOrders(body []byte, arr [2]int, spans [][2]int, req *batchReq) ([]cor
 
 // readBody reads a body of at most limit bytes into one buffer of the
 // length the request gives, where io.ReadAll would grow a batch upload's
-// megabytes through a dozen copies.
+// megabytes through a dozen copies. What is set aside before a byte has
+// come is bounded by readAhead; a longer body grows the buffer as it
+// comes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	if r.ContentLength <= 0 || r.ContentLength > limit {
 		return io.ReadAll(body)
 	}
-	b := make([]byte, 0, r.ContentLength+1) // +1: room to read the end
+	b := make([]byte, 0, min(r.ContentLength, readAhead)+1) // +1: room to read the end
 	for {
 		n, err := body.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -346,10 +348,14 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 			return nil, err
 		}
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // longer than it said: grow as io.ReadAll does
+			b = append(b, 0)[:len(b)] // full: grow as io.ReadAll does
 		}
 	}
 }
+
+// readAhead bounds the buffer readBody sets aside for a body before it
+// comes: a 10,000-order upload is about 3 MB.
+const readAhead = 8 << 20
 
 // spanReader reads the spans of data one after the other, a space between
 // them: a stream of JSON values for one json.Decoder.

@@ -206,31 +206,48 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	// (LeaseBatch's compare-and-set). If the chunk before it fails or
 	// does not commit, it finds the batch as that chunk found it, writes
 	// nothing (errChunkAhead: its transaction is rolled back) and is
-	// queued again once that chunk's outcome is known. Tests that stop a
-	// loader between chunks (afterBatchChunk) queue one chunk at a time.
+	// queued again once that chunk's outcome is known. With chunks side
+	// by side, a chunk is queued a turn earlier, once the chunk
+	// BatchChunksAtOnce+1 before it has run, and waits in its transaction,
+	// before its first statement, for the chunk BatchChunksAtOnce before
+	// it to have run (runChunk's start): the store takes a queued call
+	// when a writer is free, behind the pushes queued meanwhile (10–70 ms
+	// beside 64 pushing clients, where a chunk's commit takes 2–36), and
+	// the chunk queued a turn ahead has waited there while the others
+	// wrote. As many chunks as before write at once; the upload holds
+	// BatchChunksAtOnce+2 of the store's writers at most. Tests that stop
+	// a loader between chunks (afterBatchChunk) queue one chunk at a time.
 	atOnce := max(1, s.BatchChunksAtOnce)
+	queued := atOnce
+	if atOnce > 1 {
+		queued++
+	}
 	ahead := s.afterBatchChunk == nil
 	var tm batchTimer
 	cur := *b
 	// runs are the chunks in the store's hands, in order; runs[0] is the
 	// next to commit.
-	runs := []*chunkRun{s.runChunk(ctx, m, in, prep, cur, nil, chunk, false, need, overflow, &tm)}
+	runs := []*chunkRun{s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm)}
 	for {
 		c := runs[0]
 		var gate <-chan struct{} // closed when another chunk may be queued
 		if last := runs[len(runs)-1]; ahead && last.end < len(in.Orders) {
-			if len(runs) < atOnce {
+			if len(runs) < queued {
 				closed := make(chan struct{})
 				close(closed)
 				gate = closed
 			} else {
-				gate = runs[len(runs)-atOnce].ran
+				gate = runs[len(runs)-queued].ran
 			}
 		}
 		select {
 		case <-gate:
 			last := runs[len(runs)-1]
-			runs = append(runs, s.runChunk(ctx, m, in, prep, last.plan, last, chunk, false, need, overflow, &tm))
+			var start *chunkRun // the chunk that must have run before this one writes
+			if len(runs) >= atOnce && atOnce < queued {
+				start = runs[len(runs)-atOnce]
+			}
+			runs = append(runs, s.runChunk(ctx, m, in, prep, last.plan, last, start, chunk, false, need, overflow, &tm))
 			continue
 		case <-c.done:
 		}
@@ -248,13 +265,13 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		switch err := c.err; {
 		case err == errChunkAhead:
 			s.chunksAgain.Add(1)
-			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, chunk, false, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm))
 			continue
 		case err == errSlowChunk && !c.slow:
 			// Nothing of the chunk was kept: store it again one order at
 			// a time, which answers what the chunk met.
 			s.slowChunks.Add(1)
-			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, chunk, true, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, true, need, overflow, &tm))
 			continue
 		case err != nil:
 			*b = cur
@@ -283,7 +300,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			return b, true, nil
 		}
 		if len(runs) == 0 {
-			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, chunk, false, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm))
 		}
 	}
 }
@@ -330,6 +347,22 @@ func (c *chunkRun) visible(sideBySide bool) bool {
 	}
 }
 
+// hasRun waits until the chunk's transaction has run, or the chunk has
+// failed without running to its end, and reports whether it ran.
+func (c *chunkRun) hasRun() bool {
+	select {
+	case <-c.ran:
+		return true
+	case <-c.done:
+		select {
+		case <-c.ran:
+			return true
+		default:
+			return false
+		}
+	}
+}
+
 // after is the batch as the chunk leaves it; valid once ran is closed.
 func (c *chunkRun) after() baoguan.Batch {
 	c.mu.Lock()
@@ -364,8 +397,10 @@ func (t *batchTimer) totals() (time.Duration, time.Duration) {
 // and, with in.Pay, schedules its payment), provided the batch is as from:
 // with prev (the chunk before it, queued earlier), once what prev wrote is
 // visible; errChunkAhead when prev failed or the batch is not as prev was
-// to leave it. The new lease is decided here, later than from's.
-func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInput, prep []prepared, from baoguan.Batch, prev *chunkRun, chunk int,
+// to leave it. With start, the transaction writes nothing before start's
+// has run (errChunkAhead, having written nothing, when start failed). The
+// new lease is decided here, later than from's.
+func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInput, prep []prepared, from baoguan.Batch, prev, start *chunkRun, chunk int,
 	slow bool, need int64, overflow bool, tm *batchTimer) *chunkRun {
 	sideBySide := s.BatchChunksAtOnce > 1
 	c := &chunkRun{start: from.Loaded, end: min(from.Loaded+chunk, len(in.Orders)), slow: slow,
@@ -392,6 +427,9 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 		// (PostgreSQL) it runs in a transaction of its own, so that the
 		// pushes of a group do not wait for it (baoguan.LongUpdate).
 		c.err = s.update(baoguan.LongUpdate(ctx), func(tx baoguan.Tx, q *queue) error {
+			if start != nil && !start.hasRun() {
+				return errChunkAhead
+			}
 			defer func(t0 time.Time) { tm.add(time.Since(t0)) }(time.Now())
 			b := from // a retried fn starts afresh
 			if !slow {
@@ -506,7 +544,7 @@ func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInpu
 	if err := tx.CreateOrders(os); err != nil {
 		return err
 	}
-	var ds []baoguan.Declaration
+	ds := make([]baoguan.Declaration, 0, len(ins)) // one an order, mostly
 	for j := range ins {
 		decls := []baoguan.Declaration{}
 		for k, spec := range ins[j].Declarations {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +24,9 @@ import (
 // into a fresh database with nothing else writing, held or paid with it.
 // store_ms/op is the upload's store phase (its transactions and their
 // commits), pg_cpu_ms/op the CPU time the database's backends used for
-// it (read from /proc), which a busy machine changes less than the times.
+// it (read from /proc), go_cpu_ms/op the CPU time this process used (the
+// checks, the rows, the pool): CPU times, which a busy machine changes
+// less than the times.
 //
 // The sub-benchmarks name how many chunks run side by side
 // (Service.BatchChunksAtOnce): held-1, held-3, pay-1, pay-3.
@@ -38,7 +41,7 @@ func BenchmarkCreateBatchPostgres(b *testing.B) {
 
 func benchmarkCreateBatchPostgres(b *testing.B, pay bool, atOnce int) {
 	ctx := context.Background()
-	var store, write, longest, pgCPU time.Duration
+	var store, write, longest, pgCPU, goCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		keys, err := keyring.New(make([]byte, 32))
@@ -62,11 +65,13 @@ func benchmarkCreateBatchPostgres(b *testing.B, pay bool, atOnce int) {
 		var tm core.BatchTiming
 		in.Timing = &tm
 		cpu0 := backendCPU(b, url)
+		go0 := processCPU()
 		b.StartTimer()
 		if _, _, err := svc.CreateBatch(ctx, m, in); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		goCPU += processCPU() - go0
 		pgCPU += backendCPU(b, url) - cpu0
 		store += tm.Store
 		write += tm.Write
@@ -77,6 +82,16 @@ func benchmarkCreateBatchPostgres(b *testing.B, pay bool, atOnce int) {
 	b.ReportMetric(float64(write.Microseconds())/1000/float64(b.N), "write_ms/op")
 	b.ReportMetric(float64(longest.Microseconds())/1000, "max_tx_ms")
 	b.ReportMetric(float64(pgCPU.Microseconds())/1000/float64(b.N), "pg_cpu_ms/op")
+	b.ReportMetric(float64(goCPU.Microseconds())/1000/float64(b.N), "go_cpu_ms/op")
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // backendCPU is the CPU time the PostgreSQL backends of the database at

@@ -197,3 +197,91 @@ func TestBatchChunksSideBySideFailure(t *testing.T) {
 		t.Errorf("%d orders in the batch, want 599 (the repeated one stays outside it)", n)
 	}
 }
+
+// TestBatchChunkQueuedAhead: on PostgreSQL with chunks side by side, a
+// chunk is handed to the store a turn ahead and waits for its turn in its
+// transaction, so that it has a writer when its turn comes: in the
+// store's hands are the chunk committing, the BatchChunksAtOnce writing
+// and the one waiting (one fewer when a chunk was queued only once the
+// chunk BatchChunksAtOnce before it had run); no more than
+// BatchChunksAtOnce chunks write at once, and the upload is stored whole,
+// in order.
+func TestBatchChunkQueuedAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	st := &chunkCounter{Store: openKind(t, "postgres", c.Now)}
+	svc := core.New(&core.Service{Store: st, Now: c.Now,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50, BatchChunksAtOnce: 3})
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	in := batchIn("BATCH-Q", "Q", 600, 100)
+	in.Progress = func(n, _ int) { steps = append(steps, n) }
+	b, created, err := svc.CreateBatch(ctx, m, in)
+	if err != nil || !created || b.Loaded != 600 || b.Loading() {
+		t.Fatalf("CreateBatch: %+v %v %v", b, created, err)
+	}
+	if fmt.Sprint(steps) != "[50 100 150 200 250 300 350 400 450 500 550 600]" {
+		t.Errorf("progress %v, want 12 chunks of 50 in order", steps)
+	}
+	if n, all := visible(t, &env{ctx: ctx, svc: svc, m: m}, b.ID); n != 600 || all != 600 {
+		t.Errorf("%d orders in the batch, %d in all; want 600", n, all)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.maxHeld != 5 || st.maxWriting > 3 || st.maxWriting < 2 {
+		t.Errorf("at most %d chunks in the store's hands and %d writing at once; want 5 and 3 at most (side by side)", st.maxHeld, st.maxWriting)
+	}
+}
+
+// chunkCounter counts a batch upload's chunks (long Updates) in the
+// store's hands, and those writing (from their first order to the end of
+// their transaction), and keeps the most of each at once.
+type chunkCounter struct {
+	baoguan.Store
+	mu                  sync.Mutex
+	held, writing       int
+	maxHeld, maxWriting int
+}
+
+func (s *chunkCounter) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
+	if !baoguan.IsLongUpdate(ctx) {
+		return s.Store.Update(ctx, fn)
+	}
+	s.add(&s.held, &s.maxHeld, 1)
+	defer s.add(&s.held, &s.maxHeld, -1)
+	return s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		w := &writingTx{Tx: tx, s: s}
+		defer func() {
+			if w.writing {
+				s.add(&s.writing, &s.maxWriting, -1)
+			}
+		}()
+		return fn(w)
+	})
+}
+
+func (s *chunkCounter) add(n, most *int, d int) {
+	s.mu.Lock()
+	*n += d
+	*most = max(*most, *n)
+	s.mu.Unlock()
+}
+
+type writingTx struct {
+	baoguan.Tx
+	s       *chunkCounter
+	writing bool
+}
+
+func (w *writingTx) CreateOrders(os []baoguan.Order) error {
+	if !w.writing {
+		w.writing = true
+		w.s.add(&w.s.writing, &w.s.maxWriting, 1)
+	}
+	return w.Tx.CreateOrders(os)
+}

@@ -30,8 +30,11 @@ const (
 )
 
 // copyFrom loads rows (each the values of cols) into table with COPY …
-// FROM STDIN BINARY.
-func (c *conn) copyFrom(ctx context.Context, table string, cols []string, rows [][]any) error {
+// FROM STDIN BINARY; with ids, an id column comes first, ids[r] for row r.
+func (c *conn) copyFrom(ctx context.Context, table string, cols []string, ids []int64, rows [][]any) error {
+	if ids != nil {
+		cols = append([]string{"id"}, cols...)
+	}
 	quoted := make([]string, len(cols))
 	for i, col := range cols {
 		quoted[i] = pgx.Identifier{col}.Sanitize()
@@ -49,9 +52,16 @@ func (c *conn) copyFrom(ctx context.Context, table string, cols []string, rows [
 	for i, f := range sd.Fields {
 		oids[i] = f.DataTypeOID
 	}
-	buf, ok := encodeCopy(oids, rows)
+	buf, ok := encodeCopy(oids, ids, rows)
 	if !ok {
-		_, err := c.c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		src := rows
+		if ids != nil {
+			src = make([][]any, len(rows))
+			for r := range rows {
+				src[r] = append([]any{ids[r]}, rows[r]...)
+			}
+		}
+		_, err := c.c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(src))
 		return err
 	}
 	_, err = c.c.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), "copy "+name+" ( "+list+" ) from stdin binary")
@@ -59,9 +69,9 @@ func (c *conn) copyFrom(ctx context.Context, table string, cols []string, rows [
 }
 
 // encodeCopy writes rows in COPY's binary format for columns of types
-// oids; ok is false when a column's type or a value is not one it
-// encodes.
-func encodeCopy(oids []uint32, rows [][]any) (buf []byte, ok bool) {
+// oids (with ids, an id column first, ids[r] for row r); ok is false when
+// a column's type or a value is not one it encodes.
+func encodeCopy(oids []uint32, ids []int64, rows [][]any) (buf []byte, ok bool) {
 	for _, oid := range oids {
 		switch oid {
 		case oidBool, oidBytea, oidInt8, oidText:
@@ -69,9 +79,16 @@ func encodeCopy(oids []uint32, rows [][]any) (buf []byte, ok bool) {
 			return nil, false
 		}
 	}
+	first := 0 // the column of rows' first value
+	if ids != nil {
+		if len(ids) != len(rows) || len(oids) == 0 || oids[0] != oidInt8 {
+			return nil, false
+		}
+		first = 1
+	}
 	size := 19 + 2
 	for _, r := range rows {
-		size += 2 + 4*len(r)
+		size += 2 + 4*len(oids) + 8*first
 		for _, v := range r {
 			switch v := v.(type) {
 			case string:
@@ -87,13 +104,17 @@ func encodeCopy(oids []uint32, rows [][]any) (buf []byte, ok bool) {
 	buf = append(buf, "PGCOPY\n\377\r\n\000"...)
 	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
 	buf = binary.BigEndian.AppendUint32(buf, 0) // header extension
-	for _, r := range rows {
-		if len(r) != len(oids) {
+	for n, r := range rows {
+		if first+len(r) != len(oids) {
 			return nil, false
 		}
-		buf = binary.BigEndian.AppendUint16(buf, uint16(len(r)))
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(oids)))
+		if first == 1 {
+			buf = binary.BigEndian.AppendUint32(buf, 8)
+			buf = binary.BigEndian.AppendUint64(buf, uint64(ids[n]))
+		}
 		for i, v := range r {
-			switch oids[i] {
+			switch oids[first+i] {
 			case oidInt8:
 				n, ok := v.(int64)
 				if !ok {

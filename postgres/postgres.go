@@ -720,14 +720,31 @@ func (c *conn) looseQuery(ctx context.Context, q string, args []any) (sqlstore.R
 // savepoint: when the COPY fails (a row meets a unique key, say) the
 // transaction is rolled back to it and copied is false, so that the caller
 // inserts the rows another way. The savepoint is sent in one batch with
-// what waits to be sent (BEGIN, a call's savepoint), and released in the
-// batch of the call's next statement (otherwise the next call's RELEASE
-// SAVEPOINT fn, which releases every savepoint taken after fn, or the
-// commit releases it), so the COPY costs a round trip more than itself.
-func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [][]any) (bool, error) {
+// what waits to be sent (BEGIN, a call's savepoint) and, with ids, the
+// query that draws the rows' ids; it is released in the batch of the
+// call's next statement (otherwise the next call's RELEASE SAVEPOINT fn,
+// which releases every savepoint taken after fn, or the commit releases
+// it), so the COPY costs a round trip more than itself.
+func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [][]any, ids bool) (got []int64, copied bool, err error) {
 	c.sent++
-	if err := c.sendAfterPre(ctx, "SAVEPOINT copy_rows"); err != nil {
-		return false, err
+	undo := func(cause error) ([]int64, bool, error) {
+		if _, rerr := c.c.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); rerr != nil {
+			return nil, false, fmt.Errorf("postgres: copy into %s: %w; rolling it back: %w", table, cause, rerr)
+		}
+		c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
+		return nil, false, nil
+	}
+	if ids {
+		c.pre = append(c.pre, stmt{q: "SAVEPOINT copy_rows"})
+		q, err := c.Query(ctx, qNextIDs, table, len(rows))
+		if err != nil {
+			return nil, false, err // a statement sent before it failed
+		}
+		if got, err = scanIDs(q, table, len(rows)); err != nil {
+			return undo(err)
+		}
+	} else if err := c.sendAfterPre(ctx, "SAVEPOINT copy_rows"); err != nil {
+		return nil, false, err
 	}
 	for _, r := range rows {
 		for i, v := range r {
@@ -736,15 +753,34 @@ func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [
 			}
 		}
 	}
-	if err := c.copyFrom(ctx, table, cols, rows); err != nil {
-		if _, rerr := c.c.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); rerr != nil {
-			return false, fmt.Errorf("postgres: copy into %s: %w; rolling it back: %w", table, err, rerr)
-		}
-		c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
-		return false, nil
+	if err := c.copyFrom(ctx, table, cols, got, rows); err != nil {
+		return undo(err)
 	}
 	c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
-	return true, nil
+	return got, true, nil
+}
+
+// qNextIDs draws n ids from the id sequence of a table, in order.
+const qNextIDs = `SELECT nextval(s) FROM pg_get_serial_sequence($1, 'id') AS s, generate_series(1, $2::int) ORDER BY 1`
+
+// scanIDs reads the n ids qNextIDs drew for table.
+func scanIDs(rows sqlstore.Rows, table string, n int) ([]int64, error) {
+	got := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got = append(got, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if len(got) != n {
+		return nil, fmt.Errorf("postgres: %d ids drawn for %d rows of %s", len(got), n, table)
+	}
+	return got, nil
 }
 
 // sendAfterPre sends what waits in pre and then q, in one batch.

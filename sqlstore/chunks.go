@@ -260,12 +260,14 @@ const copyMinRows = 32
 
 // Copier is a Conn that loads rows with COPY (PostgreSQL). CopyRows loads
 // rows, each the values of cols (int64, string, bool or []byte), into
-// table, in a savepoint of its own; when that fails, for whatever reason,
-// the transaction is rolled back to the savepoint, as it was before the
-// call, and copied is false with no error. err is set only when the
-// transaction could not be brought back.
+// table, in a savepoint of its own; with ids, the rows get ids drawn from
+// the table's id sequence first, in the rows' order, as an id column before
+// cols, and got returns them. When anything fails, the transaction is
+// rolled back to the savepoint, as it was before the call, and copied is
+// false with no error. err is set only when the transaction could not be
+// brought back.
 type Copier interface {
-	CopyRows(ctx context.Context, table string, cols []string, rows [][]any) (copied bool, err error)
+	CopyRows(ctx context.Context, table string, cols []string, rows [][]any, ids bool) (got []int64, copied bool, err error)
 }
 
 // copyRows loads rows (each the values of cols, in order) into table with
@@ -273,101 +275,74 @@ type Copier interface {
 // more. With ids, the rows get ids drawn from the table's id sequence
 // first, in the rows' order, and returned. copied is false when the rows
 // were not loaded (not a Copier, too few rows, or the COPY failed and was
-// undone): the caller then inserts them another way.
+// undone): the caller then inserts them another way. The rows' values are
+// made plain (plainValues) in place, which the other ways take as well.
 func (t *Tx) copyRows(table, cols string, rows [][]any, ids bool) (got []int64, copied bool, err error) {
 	cp, ok := t.c.(Copier)
 	if !ok || len(rows) < copyMinRows || t.done || t.plans != nil {
 		return nil, false, nil
 	}
-	names := copyColumns(cols)
-	plain := make([][]any, len(rows))
 	for r := range rows {
-		if plain[r], err = plainValues(table, rows[r], ids); err != nil {
+		if err := plainValues(table, rows[r]); err != nil {
 			return nil, false, err
 		}
 	}
-	if ids {
-		got = make([]int64, 0, len(rows))
-		err := t.each(qNextIDs, []any{table, len(rows)}, func(s Scanner) error {
-			var id int64
-			if err := s.Scan(&id); err != nil {
-				return err
-			}
-			got = append(got, id)
-			return nil
-		})
-		if err != nil {
-			return nil, false, err
-		}
-		if len(got) != len(rows) {
-			return nil, false, fmt.Errorf("%s: %d ids drawn for %d rows of %s", t.d.Name, len(got), len(rows), table)
-		}
-		for r := range plain {
-			plain[r][0] = got[r]
-		}
-		names = append([]string{"id"}, names...)
+	got, copied, err = cp.CopyRows(t.ctx, table, copyColumns(cols), rows, ids)
+	if err == nil && copied && ids && len(got) != len(rows) {
+		err = fmt.Errorf("%s: %d ids drawn for %d rows of %s", t.d.Name, len(got), len(rows), table)
 	}
-	copied, err = cp.CopyRows(t.ctx, table, names, plain)
-	if !copied {
+	if !copied || err != nil {
 		got = nil
 	}
 	return got, copied, err
 }
-
-// qNextIDs draws n ids from the id sequence of a table, in order.
-const qNextIDs = `SELECT nextval(s) FROM pg_get_serial_sequence(?, 'id') AS s, generate_series(1, ?::int) ORDER BY 1`
 
 // copyColumns splits a column list (orderInsertCols…) into names.
 var copyColumnLists sync.Map // cols → []string
 
 func copyColumns(cols string) []string {
 	if v, ok := copyColumnLists.Load(cols); ok {
-		return slices.Clone(v.([]string))
+		return v.([]string)
 	}
 	var names []string
 	for _, c := range strings.Split(cols, ",") {
 		names = append(names, strings.TrimSpace(c))
 	}
 	copyColumnLists.Store(cols, names)
-	return slices.Clone(names)
+	return names
 }
 
-// plainValues copies a row's values as the plain Go types COPY encodes
-// (int kinds as int64, string kinds as string, bool, []byte never nil:
-// the columns are NOT NULL), with room for an id first when id is set.
-func plainValues(table string, row []any, id bool) ([]any, error) {
-	out := make([]any, 0, len(row)+1)
-	if id {
-		out = append(out, int64(0))
-	}
+// plainValues makes a row's values the plain Go types COPY encodes, in
+// place: int kinds int64, string kinds string, []byte never nil (the
+// columns are NOT NULL); bool and values plain already stay as they are.
+func plainValues(table string, row []any) error {
 	for c, x := range row {
 		switch x.(type) {
 		case int64, string, bool:
-			out = append(out, x) // plain already: no copy, no reflection
 			continue
 		}
 		v := reflect.ValueOf(x)
 		switch v.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			out = append(out, v.Int())
+			row[c] = v.Int()
 		case reflect.String:
-			out = append(out, v.String())
+			row[c] = v.String()
 		case reflect.Bool:
-			out = append(out, v.Bool())
+			row[c] = v.Bool()
 		case reflect.Slice:
 			if v.Type().Elem().Kind() != reflect.Uint8 {
-				return nil, fmt.Errorf("copy into %s: column %d: cannot send %T", table, c, x)
+				return fmt.Errorf("copy into %s: column %d: cannot send %T", table, c, x)
 			}
 			b := v.Bytes()
 			if b == nil {
 				b = []byte{}
 			}
-			out = append(out, b)
+			row[c] = b
 		default:
-			return nil, fmt.Errorf("copy into %s: column %d: cannot send %T", table, c, x)
+			return fmt.Errorf("copy into %s: column %d: cannot send %T", table, c, x)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 const (

@@ -34,12 +34,13 @@ const notifyTimeout = 10 * time.Second
 const postgresBatchers = 4
 
 // batchChunksAtOnce is core.Service.BatchChunksAtOnce for store: one on
-// SQLite's single writer; on PostgreSQL postgresBatchChunks, fewer than
-// the store's writers (a chunk holds one while it waits for the chunk
-// before it, which needs another).
+// SQLite's single writer; on PostgreSQL postgresBatchChunks, three fewer
+// than the store's writers: an upload holds two more than it writes at
+// once (the chunk committing and the one waiting for its turn), and one
+// is left for everything else.
 func batchChunksAtOnce(store baoguan.Store) int {
 	if w, ok := store.(interface{ Writers() int }); ok {
-		return max(1, min(postgresBatchChunks, w.Writers()-1))
+		return max(1, min(postgresBatchChunks, w.Writers()-3))
 	}
 	return 1
 }
@@ -49,7 +50,8 @@ func batchChunksAtOnce(store baoguan.Store) int {
 // chunk's transaction is one backend's work at a time, and beside pushes
 // an upload whose chunks ran one after another took several times its own
 // work (docs/benchmarks.md, round 4, change 15). Each holds a writer while
-// it waits for the one before it to commit; there are 16 by default.
+// it waits for the one before it to commit, and so does the chunk queued
+// a turn ahead; there are 16 by default.
 const postgresBatchChunks = 3
 
 func newServeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
