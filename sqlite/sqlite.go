@@ -66,7 +66,10 @@
 // was committed when it was called is durable, begins its transaction,
 // takes its snapshot with a first read (SQLite takes a read transaction's
 // snapshot then, not at BEGIN), and waits again for the groups that snapshot
-// may hold; both waits are an atomic load when nothing is pending. The
+// may hold; both waits are an atomic load when nothing is pending, and a
+// read that begins within an fsync of a commit waits for it (Stats counts
+// these waits: in `baoguan bench`, about 110 reads of 5,000 orders, 2.4 ms
+// each on a busy machine — the deliverer's claims, mostly). The
 // writer's own next group does read what the previous group wrote before it
 // is durable; that is harmless, because its callers are answered only after
 // a later fsync, which covers the earlier group too. Nothing leaves the
@@ -543,13 +546,17 @@ func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64) {
 // Stats describes group commit so far: how many transactions were
 // committed, how many Update calls they carried, the time spent in COMMIT
 // (writing the group's pages to the WAL file), and, with FULL, the fsyncs
-// of the WAL that made them durable and their time.
+// of the WAL that made them durable and their time, and the waits of
+// Views for an fsync (of a group committed just before they began) and
+// their time.
 type Stats struct {
 	Groups     int64
 	Calls      int64
 	CommitTime time.Duration
 	Syncs      int64
 	SyncTime   time.Duration
+	ViewWaits  int64
+	ViewWait   time.Duration
 }
 
 // Stats returns group-commit statistics.
@@ -557,6 +564,7 @@ func (db *DB) Stats() Stats {
 	st := Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load())}
 	if db.sy != nil {
 		st.Syncs, st.SyncTime = db.sy.syncs.Load(), time.Duration(db.sy.syncNanos.Load())
+		st.ViewWaits, st.ViewWait = db.sy.waits.Load(), time.Duration(db.sy.waitNanos.Load())
 	}
 	return st
 }
