@@ -66,14 +66,14 @@
 // was committed when it was called is durable, begins its transaction,
 // takes its snapshot with a first read (SQLite takes a read transaction's
 // snapshot then, not at BEGIN), and waits again for the groups that snapshot
-// may hold; both waits are an atomic load when nothing is pending, and a
-// read that begins within an fsync of a commit waits for it (Stats counts
-// these waits: in `baoguan bench`, about 110 reads of 5,000 orders, 2.4 ms
-// each on a busy machine — the deliverer's claims, mostly). The
-// writer's own next group does read what the previous group wrote before it
-// is durable; that is harmless, because its callers are answered only after
-// a later fsync, which covers the earlier group too. Nothing leaves the
-// process from inside an Update: the runner calls in-process adapters only
+// may hold. Both waits are an atomic load when nothing is pending; a read
+// that begins between a COMMIT and the end of its fsync waits for the
+// fsync (Stats counts these waits), where with SQLite's own FULL it would
+// have read the state before that commit. The writer's own next group does
+// read what the previous group wrote before it is durable; that is
+// harmless, because its callers are answered only after a later fsync,
+// which covers the earlier group too. Nothing leaves the process from
+// inside an Update: the runner calls in-process adapters only
 // (the sandbox's, pure functions of the request) inside a batch, remote jobs
 // go to the workers after the batch's Update has returned, and a
 // deliverer's claims are Views or Updates whose events are sent after they
