@@ -166,10 +166,14 @@ type Result struct {
 	CommitMS       float64            `json:"store_commit_ms"`
 	// Syncs and SyncMS: SQLite with FULL, the fsyncs of the WAL that made
 	// the commits durable, beside the writer, and their mean time.
-	Syncs     int64   `json:"store_syncs,omitempty"`
-	SyncMS    float64 `json:"store_sync_ms,omitempty"`
-	GoVersion string  `json:"go_version"`
-	CPUs      int     `json:"cpus"`
+	Syncs  int64   `json:"store_syncs,omitempty"`
+	SyncMS float64 `json:"store_sync_ms,omitempty"`
+	// ViewWaits and ViewWaitMS: the reads that waited for such an fsync
+	// (of a commit made just before they began), and their mean wait.
+	ViewWaits  int64   `json:"store_view_waits,omitempty"`
+	ViewWaitMS float64 `json:"store_view_wait_ms,omitempty"`
+	GoVersion  string  `json:"go_version"`
+	CPUs       int     `json:"cpus"`
 }
 
 // Run measures echo, then baoguan.
@@ -329,6 +333,11 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		res.Syncs = int64(m["baoguan_store_syncs_total"])
 		res.SyncMS = 1000 * m["baoguan_store_sync_seconds_total"] / m["baoguan_store_syncs_total"]
 		say("store: %d fsyncs of the WAL, %.2f ms each", res.Syncs, res.SyncMS)
+	}
+	if m["baoguan_store_view_waits_total"] > 0 {
+		res.ViewWaits = int64(m["baoguan_store_view_waits_total"])
+		res.ViewWaitMS = 1000 * m["baoguan_store_view_wait_seconds_total"] / m["baoguan_store_view_waits_total"]
+		say("store: %d reads waited for an fsync, %.2f ms each", res.ViewWaits, res.ViewWaitMS)
 	}
 	return res, nil
 }

@@ -45,6 +45,7 @@ type syncer struct {
 	// groups an fsync has covered. durable ≤ committed.
 	committed, durable atomic.Uint64
 	syncs, syncNanos   atomic.Int64
+	waits, waitNanos   atomic.Int64 // Views that waited for an fsync, and how long
 
 	mu   sync.Mutex
 	wake chan struct{} // closed (and replaced) when durable grows or err is set
@@ -173,6 +174,14 @@ func (s *syncer) failure() error {
 // wait returns once every group up to seq is durable, or the error that
 // stopped the store, or ctx's.
 func (s *syncer) wait(ctx context.Context, seq uint64) error {
+	if s.durable.Load() >= seq {
+		return nil
+	}
+	t0 := time.Now()
+	defer func() {
+		s.waits.Add(1)
+		s.waitNanos.Add(int64(time.Since(t0)))
+	}()
 	for s.durable.Load() < seq {
 		s.mu.Lock()
 		err, wake := s.err, s.wake

@@ -66,11 +66,14 @@
 // was committed when it was called is durable, begins its transaction,
 // takes its snapshot with a first read (SQLite takes a read transaction's
 // snapshot then, not at BEGIN), and waits again for the groups that snapshot
-// may hold; both waits are an atomic load when nothing is pending. The
-// writer's own next group does read what the previous group wrote before it
-// is durable; that is harmless, because its callers are answered only after
-// a later fsync, which covers the earlier group too. Nothing leaves the
-// process from inside an Update: the runner calls in-process adapters only
+// may hold. Both waits are an atomic load when nothing is pending; a read
+// that begins between a COMMIT and the end of its fsync waits for the
+// fsync (Stats counts these waits), where with SQLite's own FULL it would
+// have read the state before that commit. The writer's own next group does
+// read what the previous group wrote before it is durable; that is
+// harmless, because its callers are answered only after a later fsync,
+// which covers the earlier group too. Nothing leaves the process from
+// inside an Update: the runner calls in-process adapters only
 // (the sandbox's, pure functions of the request) inside a batch, remote jobs
 // go to the workers after the batch's Update has returned, and a
 // deliverer's claims are Views or Updates whose events are sent after they
@@ -543,13 +546,17 @@ func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64) {
 // Stats describes group commit so far: how many transactions were
 // committed, how many Update calls they carried, the time spent in COMMIT
 // (writing the group's pages to the WAL file), and, with FULL, the fsyncs
-// of the WAL that made them durable and their time.
+// of the WAL that made them durable and their time, and the waits of
+// Views for an fsync (of a group committed just before they began) and
+// their time.
 type Stats struct {
 	Groups     int64
 	Calls      int64
 	CommitTime time.Duration
 	Syncs      int64
 	SyncTime   time.Duration
+	ViewWaits  int64
+	ViewWait   time.Duration
 }
 
 // Stats returns group-commit statistics.
@@ -557,6 +564,7 @@ func (db *DB) Stats() Stats {
 	st := Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load())}
 	if db.sy != nil {
 		st.Syncs, st.SyncTime = db.sy.syncs.Load(), time.Duration(db.sy.syncNanos.Load())
+		st.ViewWaits, st.ViewWait = db.sy.waits.Load(), time.Duration(db.sy.waitNanos.Load())
 	}
 	return st
 }

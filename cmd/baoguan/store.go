@@ -173,6 +173,10 @@ func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 				func() float64 { return float64(db.Stats().Syncs) }),
 			counter("baoguan_store_sync_seconds_total", "Time spent in fsyncs of the WAL.",
 				func() float64 { return db.Stats().SyncTime.Seconds() }),
+			counter("baoguan_store_view_waits_total", "Reads that waited for the fsync of a commit made just before they began (--sync FULL).",
+				func() float64 { return float64(db.Stats().ViewWaits) }),
+			counter("baoguan_store_view_wait_seconds_total", "Time reads spent waiting for fsyncs.",
+				func() float64 { return db.Stats().ViewWait.Seconds() }),
 		)
 	case *postgres.DB:
 		reg.MustRegister(
