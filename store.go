@@ -259,13 +259,15 @@ type Tx interface {
 	// DueEvents lists up to n pending events that are due and not leased,
 	// oldest first (by NextAt, then ID), after after in that order unless
 	// it is nil, leaving out the destinations in skip (looking then at
-	// the first thousand due events only). In a write
-	// transaction on a store whose transactions run concurrently, the rows
-	// listed stay locked (and other transactions pass over them) until it
-	// ends.
+	// the first thousand due events only). It locks nothing: the lease
+	// of those picked (LeaseEvents) is what two deliverers contend for.
 	DueEvents(n int, skip []string, after *DueEvent) ([]DueEvent, error)
-	// LeaseEvents leases pending events until until, when they are due
-	// again unless an attempt is recorded meanwhile, and returns them.
+	// LeaseEvents leases the pending events among ids that are not leased
+	// until until, when they are due again unless an attempt is recorded
+	// meanwhile, and returns those it leased. On a store whose
+	// transactions run concurrently, an event another transaction is
+	// leasing is passed over, not waited for. A zero until ends the
+	// leases of the pending events among ids.
 	LeaseEvents(ids []int64, until time.Time) ([]Event, error)
 	// PendingEvents returns the pending events among ids without leasing
 	// them, for a deliverer alone on its database, which holds its claims

@@ -305,11 +305,12 @@ const (
 	// qDueWhere is the condition of the due ones.
 	qDueWhere = `
 WHERE status = 'pending' AND next_at <= ? AND lease_until <= ?`
-	// A lease also moves next_at to its end, so that leased events leave
-	// the range of due ones in index events_due (a claim need not step over
-	// the events in flight), and an event whose deliverer died is due again
-	// when its lease ends.
-	qLeaseEvents = `UPDATE events SET lease_until = ?, next_at = ? WHERE status = 'pending' AND `
+	// A lease writes lease_until alone, a column no index holds, so that
+	// on PostgreSQL its UPDATE can be HOT (no index entry written) where
+	// the page has room. A leased event keeps its place in events_due
+	// (the due query steps over it: lease_until <= now), and is due again
+	// as soon as its lease ends unrecorded.
+	qLeaseEvents = `UPDATE events SET lease_until = ? WHERE status = 'pending' AND `
 	// RecordAttempt's write: only while the lease it names is held.
 	qRecordEvent = `UPDATE events SET status = ?, attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?
 WHERE id = ? AND status = 'pending' AND lease_until = ?`
@@ -323,9 +324,9 @@ const dueWindow = 1000
 // DueEvents lists up to n pending events that are due and not leased,
 // oldest first (by next_at, then id), and only those after after in that
 // order when it is not nil. With skip, it leaves out those destinations
-// among the dueWindow oldest due events. On PostgreSQL, in a write
-// transaction, the rows are locked (FOR UPDATE SKIP LOCKED), so two
-// instances never choose the same event.
+// among the dueWindow oldest due events. Nothing is locked: of the events
+// listed, a deliverer leases the few it picks (LeaseEvents), and the lease
+// is what keeps two instances from sending the same event.
 func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan.DueEvent, error) {
 	if n <= 0 {
 		return nil, nil
@@ -365,9 +366,6 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 	}
 	q += " ORDER BY next_at, id LIMIT ?"
 	args = append(args, n)
-	if t.d.Concurrent && t.write {
-		q += " FOR UPDATE SKIP LOCKED"
-	}
 	var out []baoguan.DueEvent
 	err := t.each(q, args, func(s Scanner) error {
 		var d baoguan.DueEvent
@@ -382,30 +380,43 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 	return out, err
 }
 
-// LeaseEvents leases the pending events among ids until until (which is
-// also when they are due again should the lease end unrecorded) and
-// returns them as leased. A zero until ends their leases: they are due.
+// LeaseEvents leases the pending events among ids that no one holds
+// (their lease, if any, has ended) until until, when they are due again
+// should the lease end unrecorded, and returns them as leased. A zero
+// until ends the leases of the pending events among ids: they are due.
 func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) {
 	out := make([]baoguan.Event, 0, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cond, arg := t.inIDs("id", ids)
+	in, arg := t.inIDs("id", ids)
+	cond, args := in, []any{ms(until), arg}
+	if !until.IsZero() {
+		cond += " AND lease_until <= ?"
+		args = append(args, ms(t.now))
+	}
 	scan := func(s Scanner) error {
 		out = append(out, baoguan.Event{})
 		return t.scanEvent(s, &out[len(out)-1])
 	}
 	if !t.d.Concurrent {
 		// One writer: the rows the UPDATE leased are the pending ones
-		// among ids, read back by id (cheaper than RETURNING on SQLite,
-		// see Inserter).
-		if _, err := t.exec(qLeaseEvents+cond, ms(until), ms(until), arg); err != nil {
+		// among ids that hold the new lease (or none, when it ends
+		// leases), read back by id (cheaper than RETURNING on SQLite, see
+		// Inserter).
+		if _, err := t.exec(qLeaseEvents+cond, args...); err != nil {
 			return nil, err
 		}
-		return out, t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND `+cond, []any{arg}, scan)
+		return out, t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND lease_until = ? AND `+in, args[:2], scan)
 	}
-	err := t.each(qLeaseEvents+cond+" RETURNING "+eventCols, []any{ms(until), ms(until), arg}, scan)
-	return out, err
+	if !until.IsZero() {
+		// Only the rows leased are locked (DueEvents locks none); one
+		// another instance is leasing is skipped, not waited for.
+		q := `UPDATE events SET lease_until = ? WHERE id = ANY(ARRAY(SELECT id FROM events WHERE status = 'pending' AND ` + cond +
+			` FOR UPDATE SKIP LOCKED)) RETURNING ` + eventCols
+		return out, t.each(q, args, scan)
+	}
+	return out, t.each(qLeaseEvents+cond+" RETURNING "+eventCols, args, scan)
 }
 
 // PendingEvents reads the pending events among ids without leasing them:

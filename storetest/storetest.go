@@ -2194,6 +2194,13 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 		t.Fatalf("LeaseEvents leased %+v, want a1 and b1 (not the delivered one) until %v", leased, lease)
 	}
 	same(t, "due events while a1 and b1 are leased", due(), []int64{a2.ID})
+	update(t, s, func(tx baoguan.Tx) error {
+		again, err := tx.LeaseEvents([]int64{b1.ID}, lease.Add(time.Minute))
+		if err == nil && len(again) != 0 {
+			t.Errorf("an event whose lease holds was leased again: %+v", again)
+		}
+		return err
+	})
 	got := leased[0]
 	if got.ID != a1.ID {
 		got = leased[1]
