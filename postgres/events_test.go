@@ -1,10 +1,16 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/postgres"
@@ -155,4 +161,109 @@ func TestEventLeaseHOT(t *testing.T) {
 	if upd != int64(len(ids)) || hot != upd {
 		t.Errorf("%d leases: %d updates of events, %d of them HOT; want every lease HOT", len(ids), upd, hot)
 	}
+}
+
+// BenchmarkEventLife runs events through the deliverer's statements as a
+// PostgreSQL server does, a claim's worth at a time: 64 created (one
+// CreateEvents), listed due and leased (DueEvents of 128, LeaseEvents of
+// the 64), then their outcomes recorded (RecordAttempts: delivered). It
+// reports the CPU of the database's backends an event (db-µs/event, from
+// /proc; the backends of this benchmark's own database only), in all and
+// by step.
+func BenchmarkEventLife(b *testing.B) {
+	dbURL := testURL(b)
+	db := openTest(b, postgres.Options{URL: dbURL, Writers: 1})
+	c := raw(b, dbURL)
+	ctx := context.Background()
+	var m baoguan.Merchant
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		m = baoguan.Merchant{No: "acme", Name: "acme"}
+		return tx.CreateMerchant(&m)
+	}); err != nil {
+		b.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("x"), 1200) // sealed, about the bench's 1,490 bytes a row
+	const claim = 64
+	backendCPU := func() time.Duration {
+		rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+		if err != nil {
+			b.Fatal(err)
+		}
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ticks int64
+		read := 0
+		for _, pid := range pids {
+			s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue // ended since, or not on this machine
+			}
+			read++
+			f := strings.Fields(string(s[bytes.LastIndexByte(s, ')')+2:]))
+			ut, _ := strconv.ParseInt(f[11], 10, 64)
+			st, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += ut + st
+		}
+		if read == 0 {
+			b.Skip("the database's backends are not on this machine")
+		}
+		return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
+	}
+	n := 0
+	var phases [3]time.Duration // create, claim, record
+	mark := backendCPU()
+	phase := func(i int) {
+		now := backendCPU()
+		phases[i] += now - mark
+		mark = now
+	}
+	b.ResetTimer()
+	for n < b.N {
+		es := make([]baoguan.Event, claim)
+		for i := range es {
+			es[i] = baoguan.Event{MerchantID: m.ID, OrderID: int64(n + i + 1), Type: baoguan.EventOrderPaid, Protocol: "native",
+				URL: "https://acme.example/hook", ContentType: "application/json", Body: body, Status: baoguan.EventPending}
+		}
+		if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateEvents(es) }); err != nil {
+			b.Fatal(err)
+		}
+		phase(0)
+		var leased []baoguan.Event
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			due, err := tx.DueEvents(2*claim, nil, nil)
+			if err != nil {
+				return err
+			}
+			ids := make([]int64, 0, claim)
+			for _, d := range due[:min(claim, len(due))] {
+				ids = append(ids, d.ID)
+			}
+			leased, err = tx.LeaseEvents(ids, tx.Now().Add(time.Minute))
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		phase(1)
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			outs := make([]baoguan.Outcome, len(leased))
+			for i, e := range leased {
+				outs[i] = baoguan.Outcome{Event: e, Lease: e.LeaseUntil, Attempt: baoguan.Attempt{At: tx.Now(), Status: 204}}
+				outs[i].Event.Status, outs[i].Event.Attempts, outs[i].Event.DeliveredAt = baoguan.EventDelivered, 1, tx.Now()
+			}
+			_, err := tx.RecordAttempts(outs)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		phase(2)
+		n += claim
+	}
+	b.StopTimer()
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	b.ReportMetric(per(phases[0]+phases[1]+phases[2]), "db-µs/event")
+	b.ReportMetric(per(phases[0]), "create-db-µs/event")
+	b.ReportMetric(per(phases[1]), "claim-db-µs/event")
+	b.ReportMetric(per(phases[2]), "record-db-µs/event")
 }

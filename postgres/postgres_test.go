@@ -67,7 +67,7 @@ func openTest(t testing.TB, o postgres.Options) *postgres.DB {
 }
 
 // raw connects to a test database directly, to look at what the store wrote.
-func raw(t *testing.T, dbURL string) *pgx.Conn {
+func raw(t testing.TB, dbURL string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), dbURL)
 	if err != nil {
