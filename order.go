@@ -172,7 +172,7 @@ type Order struct {
 	// its due jobs, instead of a pay job row. Zero: no payment queued on
 	// the order (a pay job row may queue one).
 	PayDueAt time.Time
-	Version       int64 // optimistic concurrency; the store bumps it on update
+	Version  int64 // optimistic concurrency; the store bumps it on update
 	// Fingerprint is the SHA-256 (hex) of the content the order was
 	// created with, as core fingerprints a push: the order's number is its
 	// natural key, and a repeat of its creation is answered with the order
