@@ -1,4 +1,4 @@
--- 0018_order_pay_queue: the order is its own pay queue. pay_due_at > 0 is
+-- 0019_order_pay_queue: the order is its own pay queue. pay_due_at > 0 is
 -- when the order's payment is due to be asked for (core: a new order's, or
 -- a batch's first payment, when the adapter is in-process); the job runner
 -- reads due orders beside due jobs in its batch transaction (FOR NO KEY
