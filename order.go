@@ -166,7 +166,13 @@ type Order struct {
 	Payment       Payment
 	PayAttempts   int   // payment rounds started (re-arranging starts a new one)
 	Refunded      int64 // sum of successful refunds, fen
-	Version       int64 // optimistic concurrency; the store bumps it on update
+	// PayDueAt, when not zero, is when the order's payment is due to be
+	// asked for: the order is then its own pay queue (core: a new order's
+	// payment whose adapter is in-process), read by the job runner beside
+	// its due jobs, instead of a pay job row. Zero: no payment queued on
+	// the order (a pay job row may queue one).
+	PayDueAt time.Time
+	Version  int64 // optimistic concurrency; the store bumps it on update
 	// Fingerprint is the SHA-256 (hex) of the content the order was
 	// created with, as core fingerprints a push: the order's number is its
 	// natural key, and a repeat of its creation is answered with the order

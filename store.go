@@ -302,6 +302,26 @@ type Tx interface {
 	// order's job already queued is not queued twice); it returns how
 	// many it queued.
 	EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, error)
+	// QueueOrderPays queues on the orders themselves (Order.PayDueAt, due
+	// now), with one statement, the payment of every NOT_PAYED order of a
+	// batch whose Sandbox is sandbox and whose payment is not queued yet
+	// (on the order, or by a pay job row of its round); it returns how
+	// many it queued. EnqueuePayJobs then leaves those orders out.
+	QueueOrderPays(merchantID, batchID int64, sandbox bool) (int, error)
+	// DueOrderPays takes up to n orders whose payment is due (PayDueAt set
+	// and ≤ now), oldest first, as pay jobs that have no row: ID 0, RefID
+	// the order, MerchantID, RunAt the time it was due, State running,
+	// Attempts 1. Nothing is written: the orders stay due until this
+	// transaction changes their PayDueAt, so the claim lasts as long as the
+	// transaction (a store whose transactions run concurrently locks the
+	// orders taken, and passes over those another transaction holds).
+	DueOrderPays(n int) ([]Job, error)
+	// DequeueOrderPays takes the orders off the pay queue (PayDueAt
+	// zero), whatever their version, leaving the rest of them as they are.
+	DequeueOrderPays(ids []int64) error
+	// CountOrderPays counts the payments queued on orders (PayDueAt set),
+	// and of them those due at now.
+	CountOrderPays(now time.Time) (queued, due int, err error)
 	// Claim leases up to n jobs that are due (queued with RunAt ≤ now, or
 	// running with an expired lease), oldest first, and counts the attempt.
 	Claim(kinds []string, n int, lease time.Duration) ([]Job, error)

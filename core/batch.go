@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -110,31 +111,48 @@ type batchOutcome struct {
 // again in the replay, as a retry would call them.
 func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lease time.Duration) (batchOutcome, error) {
 	var out batchOutcome
+	var b *batch
 	err := s.Store.Update(baoguan.LongUpdate(ctx), func(stx baoguan.Tx) error {
-		out = batchOutcome{}
+		out, b = batchOutcome{}, nil
 		jobs, err := stx.Claim(kinds, n, lease)
-		if err != nil || len(jobs) == 0 {
+		if err != nil {
 			return err
 		}
-		var b *batch
+		// Then the payments queued on their orders (payments.go: the
+		// order as its own pay queue), with the room left.
+		if len(jobs) < n && (kinds == nil || slices.Contains(kinds, baoguan.JobPay)) {
+			pays, err := stx.DueOrderPays(n - len(jobs))
+			if err != nil {
+				return err
+			}
+			for i := range pays {
+				pays[i].MaxAttempts = len(s.Retries[baoguan.JobPay]) + 1
+			}
+			jobs = append(jobs, pays...)
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
 		err = stx.Savepoint(func() error {
 			var err error
-			b, out, err = s.runJobs(ctx, stx, jobs, free, false)
+			b, out, err = s.runJobs(ctx, stx, jobs, free, lease, false)
 			return err
 		})
 		if errors.Is(err, errReplay) {
 			s.Metrics.BatchReplays.Inc()
-			b, out, err = s.runJobs(ctx, stx, jobs, free, true)
+			b, out, err = s.runJobs(ctx, stx, jobs, free, lease, true)
 		}
 		if err != nil {
 			return err
 		}
-		b.count()
 		out.claimed = len(jobs)
 		return nil
 	})
 	if err != nil {
 		return batchOutcome{}, err
+	}
+	if b != nil {
+		b.count() // the jobs' outcomes, once they are committed
 	}
 	if out.woke {
 		s.wakeDeliverer()
@@ -149,7 +167,7 @@ var errReplay = errors.New("core: a job of the batch failed; replaying with a sa
 // runJobs runs the claimed jobs on stx, each in a savepoint of its own
 // when each is set, all in the caller's savepoint otherwise (and then
 // returns errReplay at the first job that fails).
-func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Job, free int, each bool) (*batch, batchOutcome, error) {
+func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Job, free int, lease time.Duration, each bool) (*batch, batchOutcome, error) {
 	var out batchOutcome
 	b := &batch{s: s, tx: newBatchTx(stx, !each), each: each}
 	if err := b.tx.preload(jobs); err != nil {
@@ -167,6 +185,15 @@ func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Jo
 			continue
 		}
 		err := b.run(ctx, j)
+		if j.ID == 0 { // a payment queued on its order
+			if errors.Is(err, errReplay) {
+				return nil, out, err
+			}
+			if err := b.endOrderPay(j, err, free, lease, &out); err != nil {
+				return nil, out, err
+			}
+			continue
+		}
 		switch {
 		case errors.Is(err, errReplay):
 			return nil, out, err
@@ -236,6 +263,62 @@ func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Jo
 // releaseDelay is how long a job for the workers waits when it was claimed
 // while every worker was busy.
 const releaseDelay = 500 * time.Millisecond
+
+// endOrderPay ends a payment the batch took from its order's queue
+// (Tx.DueOrderPays), whose handler ended with err. The order leaves the
+// queue: when the payment succeeded, in the batch's one UPDATE of the
+// order at the flush; otherwise, and in the replay, by
+// Tx.DequeueOrderPays. A payment that did not end here goes on as
+// a pay job row of its round, as the job it would have been: retried or
+// dead as jobOutcome says, or, when its adapter is not in-process (or its
+// row was stale), claimed already for the workers when one is free, queued
+// after releaseDelay otherwise. A row of the round that exists already
+// (a retry queued before) is left to run instead.
+func (b *batch) endOrderPay(j *baoguan.Job, err error, free int, lease time.Duration, out *batchOutcome) error {
+	o, oerr := b.tx.Order(j.MerchantID, j.RefID)
+	if baoguan.ErrorCode(oerr) == baoguan.ENOTFOUND {
+		return nil // deleted: nothing to pay, nothing queued
+	}
+	if oerr != nil {
+		return oerr
+	}
+	now := b.tx.Now()
+	row, worker := *j, false
+	row.DedupeKey = payKey(o)
+	switch {
+	case err == nil:
+		out.ran++
+	case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
+		if len(out.remote) < free {
+			row.State, row.RunAt, row.LeaseUntil, worker = baoguan.JobRunning, now, now.Add(lease), true
+		} else {
+			row.State, row.RunAt, row.Attempts = baoguan.JobQueued, now.Add(releaseDelay), 0
+		}
+	default:
+		out.ran++
+		row, _ = b.s.jobOutcome(j, err)
+		row.DedupeKey = payKey(o)
+	}
+	if err != nil {
+		inserted, err := b.tx.Tx.Enqueue(&row)
+		if err != nil {
+			return err
+		}
+		if inserted && worker {
+			out.remote = append(out.remote, row)
+		}
+	}
+	if err == nil && b.tx.deferred {
+		if o.PayDueAt.IsZero() {
+			return nil
+		}
+		o.PayDueAt = time.Time{}
+		return b.tx.UpdateOrder(o) // in the cache: written by the flush
+	}
+	// Written at once, whatever the order's version: the order's own
+	// UPDATE may be what failed.
+	return b.tx.DequeueOrderPays([]int64{o.ID})
+}
 
 // run runs one job's handler, in a savepoint of its own when the batch
 // runs with them, and keeps its figures for count. Without savepoints, a

@@ -894,7 +894,7 @@ func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *ba
 		}
 	}
 	if failed < len(todo) {
-		n, err := tx.EnqueuePayJobs(m.ID, b.ID, len(s.Retries[baoguan.JobPay])+1)
+		n, err := s.queueBatchPays(tx, m.ID, b.ID)
 		if err != nil {
 			return 0, err
 		}
@@ -908,7 +908,7 @@ func (s *Service) payBatchTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *ba
 // stores its last chunk: payBatchTx for a batch whose every order is
 // known to wait unpaid (no one could read, pay or change the orders of a
 // loading batch), so nothing is read or updated per order — one statement
-// queues every order's pay job (Tx.EnqueuePayJobs), which on SQLite holds
+// queues every order's payment (queueBatchPays), which on SQLite holds
 // the writer milliseconds for 10,000 orders instead of an update and an
 // insert per order did (seconds for 10,000 orders, while every push
 // waited). need is the upload's automatic payments' sum, which CreateBatch
@@ -923,7 +923,7 @@ func (s *Service) payLoadedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, b *b
 	if err := fundingShort(mm, need, overflow); err != nil {
 		return err
 	}
-	n, err := tx.EnqueuePayJobs(m.ID, b.ID, len(s.Retries[baoguan.JobPay])+1)
+	n, err := s.queueBatchPays(tx, m.ID, b.ID)
 	if err != nil {
 		return err
 	}

@@ -280,27 +280,38 @@ func TestBatchUploadChunksPaid(t *testing.T) {
 	if err != nil || !created || b.PayCalls != 1 {
 		t.Fatalf("CreateBatch with pay: %+v %v %v", b, created, err)
 	}
-	// One pay job per order, keyed by its payment round as a push's: the
-	// same round is not queued twice.
-	js, err := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}})
-	if err != nil || len(js) != 7 {
-		t.Fatalf("pay jobs after the upload: %d %v", len(js), err)
+	// One payment per order, queued on the order itself (the sandbox's
+	// adapter is in-process), due now: no pay job row, and the same round
+	// is not queued twice.
+	queued := func() (int, int) {
+		t.Helper()
+		counts, err := e.svc.JobCounts(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return counts[baoguan.JobQueued][baoguan.JobPay], len(js)
+	}
+	if n, rows := queued(); n != 7 || rows != 0 {
+		t.Fatalf("after the upload: %d payments queued, %d pay job rows; want 7 and 0", n, rows)
 	}
 	os, err := e.svc.Orders(e.ctx, e.m, baoguan.OrderFilter{BatchID: b.ID, Page: baoguan.Page{Limit: 100}})
 	if err != nil || len(os) != 7 {
 		t.Fatalf("batch orders: %d %v", len(os), err)
 	}
-	for i := range js {
-		if want := fmt.Sprintf("pay:%d:1", os[i].ID); js[i].DedupeKey != want || js[i].RefID != os[i].ID ||
-			js[i].State != baoguan.JobQueued || js[i].MerchantID != e.m.ID || !js[i].RunAt.Equal(e.clock.Now().Truncate(time.Millisecond)) {
-			t.Errorf("pay job %d: %+v, want key %s", i, js[i], want)
+	for i := range os {
+		if !os[i].PayDueAt.Equal(e.clock.Now().Truncate(time.Millisecond)) {
+			t.Errorf("order %s: payment due at %v, want now", os[i].MerchantOrderNo, os[i].PayDueAt)
 		}
 	}
 	if _, err := e.svc.RearrangePay(e.ctx, e.m, os[0].MerchantOrderNo); err != nil {
 		t.Fatal(err)
 	}
-	if js, _ := e.svc.Jobs(e.ctx, baoguan.JobFilter{Kind: baoguan.JobPay, Page: baoguan.Page{Limit: 100}}); len(js) != 7 {
-		t.Errorf("%d pay jobs after arranging an order's round again, want still 7", len(js))
+	if n, rows := queued(); n != 7 || rows != 0 {
+		t.Errorf("after arranging an order's round again: %d payments queued, %d pay job rows; want still 7 and 0", n, rows)
 	}
 	e.drain(t, time.Minute)
 	if _, sum, err := e.svc.Batch(e.ctx, e.m, b.ID); err != nil || sum.Total != 7 || sum.PaySucceed != 7 {

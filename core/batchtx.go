@@ -651,6 +651,44 @@ func (t *batchTx) EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (in
 	return t.Tx.EnqueuePayJobs(merchantID, batchID, maxAttempts)
 }
 
+// QueueOrderPays changes orders beneath the cache: it forgets them all.
+func (t *batchTx) QueueOrderPays(merchantID, batchID int64, sandbox bool) (int, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	clear(t.orders)
+	clear(t.decls)
+	clear(t.declOrder)
+	return t.Tx.QueueOrderPays(merchantID, batchID, sandbox)
+}
+
+// DequeueOrderPays also takes the cached orders off the queue.
+func (t *batchTx) DequeueOrderPays(ids []int64) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if o, ok := t.orders[id]; ok {
+			o.PayDueAt = time.Time{}
+		}
+	}
+	return t.Tx.DequeueOrderPays(ids)
+}
+
+func (t *batchTx) DueOrderPays(n int) ([]baoguan.Job, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DueOrderPays(n)
+}
+
+func (t *batchTx) CountOrderPays(now time.Time) (int, int, error) {
+	if err := t.flush(); err != nil {
+		return 0, 0, err
+	}
+	return t.Tx.CountOrderPays(now)
+}
+
 // DeleteOrders also forgets the orders it deletes.
 func (t *batchTx) DeleteOrders(merchantID int64, ids []int64) (int, error) {
 	if err := t.flush(); err != nil {

@@ -187,8 +187,11 @@ func TestBatchWritesEachRowOnce(t *testing.T) {
 // the other transaction's change.
 func TestBatchStaleRowAtFlush(t *testing.T) {
 	e, ws := newWriteEnv(t, "postgres")
+	// The payments go through pay job rows: an order taken from its own
+	// queue is locked by the batch until it commits, so no transaction
+	// can change it meanwhile.
 	for _, no := range []string{"S-1", "S-2"} {
-		e.order(t, no, "110105199001011232", baoguan.ChannelAuto, 100)
+		payAsJobRows(t, ws.Store, e.order(t, no, "110105199001011232", baoguan.ChannelAuto, 100))
 	}
 	var once sync.Once
 	ws.mu.Lock()

@@ -148,6 +148,12 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, fp string, batchID int64) (*baoguan.Order, []baoguan.Declaration, bool, error) {
 	now := tx.Now()
 	o := newOrder(m, in, fp, batchID, now)
+	// A payment an in-process adapter makes is queued on the order itself,
+	// written with its insert (payments.go: the order as its own pay queue).
+	onOrder := !in.Hold && s.payOnOrder(&o)
+	if onOrder {
+		o.PayDueAt = now
+	}
 	// The insert takes the order number (idempotency.go): a number taken
 	// already is answered as a repeat.
 	for {
@@ -163,10 +169,13 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 			return prev, nil, false, err
 		}
 	}
-	// The pay job first: on PostgreSQL its insert travels with the
-	// declaration's (Tx.EnqueueLater) instead of on a round trip of its
-	// own.
-	if !in.Hold {
+	// Otherwise the pay job first: on PostgreSQL its insert travels with
+	// the declaration's (Tx.EnqueueLater) instead of on a round trip of
+	// its own.
+	switch {
+	case onOrder:
+		q.n++
+	case !in.Hold:
 		if err := s.scheduleNewPay(q, &o, now); err != nil {
 			return nil, nil, false, err
 		}

@@ -26,9 +26,65 @@ import (
 // challenges).
 
 // schedulePay queues the pay job of the order's current payment round.
-// The dedupe key makes a second call for the same round a no-op.
+// The dedupe key makes a second call for the same round a no-op, as does
+// a payment queued on the order itself (below).
 func (s *Service) schedulePay(q *queue, o *baoguan.Order, now time.Time) error {
+	if !o.PayDueAt.IsZero() {
+		return nil
+	}
 	return q.add(baoguan.JobPay, payKey(o), o.MerchantID, o.ID, now)
+}
+
+// The order as its own pay queue. A payment that an in-process
+// adapter makes (the sandbox's) needs no pay job row to be inserted,
+// claimed and finished: a new order's, and a batch's first payment, is
+// queued on the order itself (Order.PayDueAt, written with its insert or
+// by one statement for a batch, Tx.QueueOrderPays). The runner's batch
+// takes due orders beside due jobs (Tx.DueOrderPays), runs the payment
+// as a pay job of attempt 1 without a row (ID 0), and the order's one
+// UPDATE at the batch's flush takes it off the queue. The claim lasts as
+// long as the batch's transaction (on PostgreSQL the orders taken are
+// locked until it ends), so it needs no lease: a process that dies
+// mid-batch leaves the orders due, as they were. A payment that does not
+// succeed in the batch — a retry, a dead one, one for the workers because
+// its adapter turned out not to be in-process — goes on as a pay job row
+// of its round (batch.endOrderPay), with the attempt counted, so retries,
+// backoff, dead jobs, `baoguan jobs --dead` and the retry command work
+// as before. Payments through remote adapters (wallets, live channels),
+// a new round (re-arranged, an updated order) and a held order's payment
+// keep their job row from the start.
+
+// payOnOrder reports whether the order's payment is queued on the order:
+// its adapter is in-process.
+func (s *Service) payOnOrder(o *baoguan.Order) bool {
+	return baoguan.IsInProcess(s.payAdapter(o))
+}
+
+// payOnOrders reports whether the payments of a batch's orders whose
+// Sandbox is sandbox are queued on the orders: both adapters a payment
+// may ask are in-process.
+func (s *Service) payOnOrders(sandbox bool) bool {
+	a := s.adapters(sandbox)
+	return baoguan.IsInProcess(a.Channel) && baoguan.IsInProcess(a.Collect)
+}
+
+// queueBatchPays queues the payment of every NOT_PAYED order of a batch
+// not queued yet: on the orders (Tx.QueueOrderPays) where the adapters
+// are in-process, as pay job rows (Tx.EnqueuePayJobs) for the others.
+func (s *Service) queueBatchPays(tx baoguan.Tx, merchantID, batchID int64) (int, error) {
+	n := 0
+	for _, sandbox := range []bool{true, false} {
+		if !s.payOnOrders(sandbox) {
+			continue
+		}
+		k, err := tx.QueueOrderPays(merchantID, batchID, sandbox)
+		if err != nil {
+			return 0, err
+		}
+		n += k
+	}
+	k, err := tx.EnqueuePayJobs(merchantID, batchID, len(s.Retries[baoguan.JobPay])+1)
+	return n + k, err
 }
 
 // scheduleNewPay queues the pay job of an order created in this

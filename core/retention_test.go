@@ -118,8 +118,11 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
+		// The payments go through an adapter that is not in-process, as a
+		// live channel's, so that each has a pay job row (an in-process
+		// one is queued on its order and leaves none).
 		svc := core.New(&core.Service{Store: db, Now: c.Now, Retention: keep,
-			Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+			Sandbox:        core.Adapters{Channel: remoteChannel{sandbox.NewChannel()}, Port: sandbox.NewPort(0)},
 			SampleIdentity: sandbox.IsSampleIdentity})
 		svc.Formats.Register("test", testFormat{})
 		m, _, err := svc.CreateMerchant(context.Background(), core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
@@ -200,7 +203,9 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 	if on.machine[last] > on.machine[2] {
 		t.Errorf("with retention, jobs and attempts grew from %d pages (round 3) to %d (round %d)", on.machine[2], on.machine[last], rounds)
 	}
-	if grew, hist := on.file[last]-on.file[2], on.history[last]-on.history[2]; grew > hist {
+	// The free list (pages the purges freed, waiting to be reused) stays
+	// at about 20 pages, give or take a page or two from round to round.
+	if grew, hist := on.file[last]-on.file[2], on.history[last]-on.history[2]; grew > hist+2 {
 		t.Errorf("with retention, the file grew by %d pages from round 3 to %d, the history tables by %d: more than history is kept", grew, rounds, hist)
 	}
 	if off.machine[last]-off.machine[2] < 5*(last-2) {
@@ -208,3 +213,7 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 			off.machine[2], off.machine[last])
 	}
 }
+
+// remoteChannel is a payment channel that is not in-process
+// (baoguan.IsInProcess), as a live one.
+type remoteChannel struct{ baoguan.PaymentChannel }

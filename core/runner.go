@@ -395,13 +395,22 @@ func (s *Service) JobCounts(ctx context.Context) (map[baoguan.JobState]map[strin
 			}
 			counts[st] = c
 		}
+		// Payments queued on their orders (payments.go) are queued pay
+		// jobs without a row; one that ran leaves none to count as done.
+		queued, _, err := tx.CountOrderPays(tx.Now())
+		if err != nil {
+			return err
+		}
+		if queued > 0 {
+			counts[baoguan.JobQueued][baoguan.JobPay] += queued
+		}
 		return nil
 	})
 	return counts, err
 }
 
 // Busy counts the jobs that are running or due now (queued with RunAt ≤
-// Now) and the notifications due or being sent: zero means nothing will happen until the clock reaches the next
+// Now, payments queued on their orders among them) and the notifications due or being sent: zero means nothing will happen until the clock reaches the next
 // job's RunAt. Tests that drive the clock wait for it to settle, instead of
 // sleeping.
 func (s *Service) Busy(ctx context.Context) (int, error) {
@@ -415,6 +424,12 @@ func (s *Service) Busy(ctx context.Context) (int, error) {
 		for _, k := range c {
 			n += k
 		}
+		// Payments queued on their orders, due.
+		_, due, err := tx.CountOrderPays(now)
+		if err != nil {
+			return err
+		}
+		n += due
 		f := baoguan.JobFilter{State: baoguan.JobQueued, Page: baoguan.Page{Limit: 1000}}
 		for {
 			js, err := tx.ListJobs(f)

@@ -351,7 +351,7 @@ const (
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
-	version, created_at, updated_at, fingerprint`
+	pay_due_at, version, created_at, updated_at, fingerprint`
 	declarationInsertCols = `order_id, merchant_id, customs, sub_order_no, port, route, extras,
 	sub_order_id, merchant_customs_no, order_fee, transport_fee, product_fee, duty, strategy, identity_check,
 	payer_name, payer_id_type, payer_id_number, payer_phone, state, retrying, explanation,
@@ -365,7 +365,7 @@ const (
 // payment, a new declaration's empty outcome.
 var (
 	orderShared = []int{0, 11, 13, 15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36,
-		37, 38, 39, 40, 41}
+		37, 38, 39, 40, 41, 42}
 	declarationShared = []int{1, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30}
 )
 
@@ -494,11 +494,12 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 const qEnqueuePayJobs = `INSERT INTO jobs (kind, dedupe_key, ref_id, merchant_id, state, attempts, max_attempts,
 	run_at, lease_until, last_error, created_at, updated_at)
 SELECT 'pay', 'pay:' || id || ':' || pay_attempts, id, merchant_id, 'queued', 0, ?, ?, 0, '', ?, ?
-FROM orders WHERE batch_id = ? AND merchant_id = ? AND pay_status = 'NOT_PAYED' ORDER BY id
+FROM orders WHERE batch_id = ? AND merchant_id = ? AND pay_status = 'NOT_PAYED' AND pay_due_at = 0 ORDER BY id
 ON CONFLICT DO NOTHING`
 
 // EnqueuePayJobs queues the pay job of each NOT_PAYED order of the batch
-// (see baoguan.Tx) and returns how many it queued.
+// not queued on the order itself (pay_due_at, see QueueOrderPays; see
+// baoguan.Tx) and returns how many it queued.
 func (t *Tx) EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, error) {
 	now := ms(t.now)
 	n, err := t.exec(qEnqueuePayJobs, maxAttempts, now, now, now, batchID, merchantID)

@@ -9,7 +9,7 @@ const orderCols = `id, merchant_id, merchant_order_no, amount, currency, subject
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
-	version, created_at, updated_at, fingerprint`
+	pay_due_at, version, created_at, updated_at, fingerprint`
 
 const (
 	qInsertOrder = `INSERT INTO orders (merchant_id, merchant_order_no, amount, currency, subject, items,
@@ -17,8 +17,8 @@ const (
 	need_declare, channel, sandbox, protocol, capital_name, extra, pay_status, declare_status,
 	payment_no, psp, psp_name, psp_code, paid_at, ver_dept, pay_type, init_request, init_response,
 	fail_reason, fail_code, paid_by_name, paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded,
-	version, created_at, updated_at, fingerprint)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+	pay_due_at, version, created_at, updated_at, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
@@ -45,7 +45,7 @@ var orderTable = newTable("orders", `amount, currency, subject, items,
 	notify_url, need_declare, channel, sandbox, protocol, capital_name, extra,
 	pay_status, declare_status, payment_no, psp, psp_name, psp_code, paid_at,
 	ver_dept, pay_type, init_request, init_response, fail_reason, fail_code, paid_by_name,
-	paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded`,
+	paid_by_id, exchange_rate, pay_cny, settle_rate, pay_attempts, refunded, pay_due_at`,
 	[]string{"payer_id_number", "payer_phone", "init_request", "init_response", "paid_by_id"},
 	"version = version + 1, updated_at = ? WHERE id = ? AND merchant_id = ? AND version = ?")
 
@@ -58,7 +58,7 @@ const (
 	oPaidByID     = 31
 )
 
-// orderArgs returns the mutable column values of o, amount … refunded, in
+// orderArgs returns the mutable column values of o, amount … pay_due_at, in
 // the order of orderTable and of qInsertOrder (after merchant_id,
 // merchant_order_no), the sealed ones in plain text.
 func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
@@ -81,7 +81,7 @@ func orderVals(o *baoguan.Order, items, extra string) []any {
 		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
 		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
 		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.FailCode, p.PayerName,
-		p.PayerID, p.ExchangeRate.String(), p.CNYAmount, p.SettleRate.String(), o.PayAttempts, o.Refunded}
+		p.PayerID, p.ExchangeRate.String(), p.CNYAmount, p.SettleRate.String(), o.PayAttempts, o.Refunded, ms(o.PayDueAt)}
 }
 
 // CreateOrder inserts o at version 1. A number the merchant already used
@@ -107,6 +107,9 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 	}
 	o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
 	t.remember(orderTable, o.ID, o.Version, plain, nil)
+	if !o.PayDueAt.IsZero() && !o.PayDueAt.After(t.now) {
+		t.enqueued++ // a payment due now, queued on the order: announced like a job
+	}
 	return nil
 }
 
@@ -204,13 +207,13 @@ func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 
 func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	var items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID, rate, settle string
-	var orderedAt, paidAt, created, updated int64
+	var orderedAt, paidAt, payDue, created, updated int64
 	p := &o.Payment
 	if err := sc.Scan(&o.ID, &o.MerchantID, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &items,
 		&o.Payer.Name, &o.Payer.IDType, &idNumber, &phone, &orderedAt, &o.BatchID, &o.NotifyURL,
 		&o.NeedDeclare, &channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &extra, &payStatus, &declareStatus,
 		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
-		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &rate, &p.CNYAmount, &settle, &o.PayAttempts, &o.Refunded, &o.Version, &created, &updated, &o.Fingerprint); err != nil {
+		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &rate, &p.CNYAmount, &settle, &o.PayAttempts, &o.Refunded, &payDue, &o.Version, &created, &updated, &o.Fingerprint); err != nil {
 		return err
 	}
 	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)
@@ -221,6 +224,7 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 		return err
 	}
 	o.OrderedAt, p.PaidAt, o.CreatedAt, o.UpdatedAt = fromMS(orderedAt), fromMS(paidAt), fromMS(created), fromMS(updated)
+	o.PayDueAt = fromMS(payDue)
 	s := t.sealer()
 	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(idNumber), s.open(phone), s.open(paidByID)
 	// The raw channel exchange (kept for customs' 179 data) may carry the
