@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -275,6 +276,9 @@ func preloadOrders(ctx context.Context, cfg *Config, n int, progress io.Writer) 
 	// row in clone s.i: clones take consecutive ids after the table's
 	// highest, len(tmpl[t]) per clone.
 	remap := func(t, expr string) string {
+		if len(tmpl[t]) == 0 {
+			return "NULL" // nothing of t is cloned (the table is skipped below)
+		}
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "(%d + (s.i - 1) * %d + CASE %s", base[t], len(tmpl[t]), expr)
 		for i, id := range tmpl[t] {
@@ -300,6 +304,10 @@ func preloadOrders(ctx context.Context, cfg *Config, n int, progress io.Writer) 
 				" WHEN 'declare' THEN " + remap("declarations", "src.ref_id") +
 				" WHEN 'poll' THEN " + remap("declarations", "src.ref_id") + " ELSE src.ref_id END"}},
 	}
+	// A table the template has no row in (the jobs, when the order's
+	// payment went through the order pay queue and its declaration ran in
+	// the same batch) has nothing to clone.
+	tables = slices.DeleteFunc(tables, func(t cloneTable) bool { return len(tmpl[t.name]) == 0 })
 	stmts := make([]string, len(tables))
 	for i, t := range tables {
 		cols, err := db.columns(ctx, t.name)
