@@ -114,21 +114,9 @@ func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lea
 	var b *batch
 	err := s.Store.Update(baoguan.LongUpdate(ctx), func(stx baoguan.Tx) error {
 		out, b = batchOutcome{}, nil
-		jobs, err := stx.Claim(kinds, n, lease)
+		jobs, err := s.claim(stx, kinds, n, lease)
 		if err != nil {
 			return err
-		}
-		// Then the payments queued on their orders (payments.go: the
-		// order as its own pay queue), with the room left.
-		if len(jobs) < n && (kinds == nil || slices.Contains(kinds, baoguan.JobPay)) {
-			pays, err := stx.DueOrderPays(n - len(jobs))
-			if err != nil {
-				return err
-			}
-			for i := range pays {
-				pays[i].MaxAttempts = len(s.Retries[baoguan.JobPay]) + 1
-			}
-			jobs = append(jobs, pays...)
 		}
 		if len(jobs) == 0 {
 			return nil
@@ -158,6 +146,40 @@ func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lea
 		s.wakeDeliverer()
 	}
 	return out, nil
+}
+
+// claim takes up to n due jobs of kinds (all when nil) for a batch: job
+// rows (Tx.Claim) and, when kinds has pay, the payments queued on their
+// orders (Tx.DueOrderPays; payments.go: the order as its own pay queue).
+// Neither queue may starve the other: the job rows are claimed up to half
+// of n first, the orders take the room left, and job rows the rest of it.
+// The orders are taken by one call only, since a second in the same
+// transaction would take the same ones again (nothing is written when they
+// are taken).
+func (s *Service) claim(stx baoguan.Tx, kinds []string, n int, lease time.Duration) ([]baoguan.Job, error) {
+	if kinds != nil && !slices.Contains(kinds, baoguan.JobPay) {
+		return stx.Claim(kinds, n, lease)
+	}
+	half := (n + 1) / 2
+	jobs, err := stx.Claim(kinds, half, lease)
+	if err != nil {
+		return nil, err
+	}
+	pays, err := stx.DueOrderPays(n - len(jobs))
+	if err != nil {
+		return nil, err
+	}
+	for i := range pays {
+		pays[i].MaxAttempts = len(s.Retries[baoguan.JobPay]) + 1
+	}
+	if len(jobs) == half && len(jobs)+len(pays) < n {
+		more, err := stx.Claim(kinds, n-len(jobs)-len(pays), lease)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, more...)
+	}
+	return append(jobs, pays...), nil
 }
 
 // errReplay ends a batch run without per-job savepoints when a job failed:

@@ -138,3 +138,73 @@ func jobCount(t *testing.T, svc *core.Service, kind, outcome string) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// takesTx records what a batch transaction took from each queue.
+type takesTx struct {
+	baoguan.Tx
+	rows, orders *int
+}
+
+func (t *takesTx) Claim(kinds []string, n int, lease time.Duration) ([]baoguan.Job, error) {
+	js, err := t.Tx.Claim(kinds, n, lease)
+	*t.rows += len(js)
+	return js, err
+}
+
+func (t *takesTx) DueOrderPays(n int) ([]baoguan.Job, error) {
+	js, err := t.Tx.DueOrderPays(n)
+	*t.orders += len(js)
+	return js, err
+}
+
+type takesStore struct {
+	baoguan.Store
+	rows, orders []int // per write transaction that took something
+}
+
+func (s *takesStore) Update(ctx context.Context, fn func(baoguan.Tx) error) error {
+	var rows, orders int
+	err := s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		rows, orders = 0, 0
+		return fn(&takesTx{Tx: tx, rows: &rows, orders: &orders})
+	})
+	if rows+orders > 0 {
+		s.rows, s.orders = append(s.rows, rows), append(s.orders, orders)
+	}
+	return err
+}
+
+// TestOrderPayQueueShares: a backlog of due job rows does not keep the
+// payments queued on orders out of a batch, nor they the rows: the first
+// batch takes every queued order beside job rows, and fills its room.
+func TestOrderPayQueueShares(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	ts := &takesStore{Store: openKind(t, "sqlite", c.Now)}
+	svc := core.New(&core.Service{Store: ts, Now: c.Now,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity})
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{svc: svc, clock: c, m: m, ctx: ctx}
+	for i := range 100 {
+		payAsJobRows(t, ts.Store, e.order(t, fmt.Sprint("ROW-", i), "110105199001011232", baoguan.ChannelAuto, 100))
+	}
+	for i := range 10 {
+		e.order(t, fmt.Sprint("ON-", i), "110105199001011232", baoguan.ChannelAuto, 100)
+	}
+	ts.rows, ts.orders = nil, nil
+	if _, err := svc.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// RunOnce's batches take 64.
+	if len(ts.rows) == 0 || ts.orders[0] != 10 || ts.rows[0] != 54 {
+		t.Errorf("the first batch took %v job rows and %v orders (per batch); want 54 and 10", ts.rows, ts.orders)
+	}
+	v := e.detail(t, "ON-9")
+	if v.Order.PayStatus != baoguan.PaySucceed {
+		t.Errorf("ON-9: %s", v.Order.PayStatus)
+	}
+}

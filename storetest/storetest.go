@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ChunkInserts", testChunkInserts},
 		{"EnqueueLater", testEnqueueLater},
 		{"EnqueuePayJobs", testEnqueuePayJobs},
+		{"OrderPayQueue", testOrderPayQueue},
+		{"OrderPayConcurrentClaims", testOrderPayConcurrentClaims},
 		{"Refunds", testRefunds},
 		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},
