@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -156,47 +155,16 @@ func testOrderPayConcurrentClaims(t *testing.T, s baoguan.Store) {
 		}
 		return nil
 	})
-	var mu sync.Mutex
-	seen := map[int64]int{}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				var got []baoguan.Job
-				err := s.Update(baoguan.LongUpdate(context.Background()), func(tx baoguan.Tx) error {
-					var err error
-					if got, err = tx.DueOrderPays(7); err != nil {
-						return err
-					}
-					ids := make([]int64, len(got))
-					for i, j := range got {
-						ids[i] = j.RefID
-					}
-					time.Sleep(time.Millisecond) // others claim meanwhile
-					return tx.DequeueOrderPays(ids)
-				})
-				if err != nil {
-					t.Errorf("DueOrderPays: %v", err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, j := range got {
-					seen[j.RefID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(seen) != orders {
-		t.Errorf("%d distinct orders taken, want %d", len(seen), orders)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Errorf("order %d taken %d times", id, n)
+	takeConcurrently(t, s, baoguan.LongUpdate(context.Background()), workers, orders, "order", func(tx baoguan.Tx) ([]int64, error) {
+		got, err := tx.DueOrderPays(7)
+		if err != nil {
+			return nil, err
 		}
-	}
+		ids := make([]int64, len(got))
+		for i, j := range got {
+			ids[i] = j.RefID
+		}
+		time.Sleep(time.Millisecond) // others claim meanwhile
+		return ids, tx.DequeueOrderPays(ids)
+	})
 }

@@ -1392,40 +1392,55 @@ func testJobConcurrentClaims(t *testing.T, s baoguan.Store) {
 		}
 		return nil
 	})
+	takeConcurrently(t, s, context.Background(), workers, jobs, "job", func(tx baoguan.Tx) ([]int64, error) {
+		got, err := tx.Claim(nil, 7, time.Hour)
+		ids := make([]int64, len(got))
+		for i, j := range got {
+			ids[i] = j.ID
+		}
+		return ids, err
+	})
+}
+
+// takeConcurrently runs take in workers concurrent Updates until every one
+// of them takes nothing, and checks that each of want things was taken
+// exactly once, whatever transaction took it.
+func takeConcurrently(t *testing.T, s baoguan.Store, ctx context.Context, workers, want int, what string, take func(baoguan.Tx) ([]int64, error)) {
+	t.Helper()
 	var mu sync.Mutex
 	seen := map[int64]int{}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for {
-				var got []baoguan.Job
-				err := s.Update(context.Background(), func(tx baoguan.Tx) error {
+				var got []int64
+				err := s.Update(ctx, func(tx baoguan.Tx) error {
 					var err error
-					got, err = tx.Claim(nil, 7, time.Hour)
+					got, err = take(tx)
 					return err
 				})
 				if err != nil {
-					t.Errorf("Claim: %v", err)
+					t.Errorf("taking %ss: %v", what, err)
 					return
 				}
 				if len(got) == 0 {
 					return
 				}
 				mu.Lock()
-				for _, j := range got {
-					seen[j.ID]++
+				for _, id := range got {
+					seen[id]++
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if len(seen) != jobs {
-		t.Errorf("%d distinct jobs claimed, want %d", len(seen), jobs)
+	if len(seen) != want {
+		t.Errorf("%d distinct %ss taken, want %d", len(seen), what, want)
 	}
 	for id, n := range seen {
 		if n != 1 {
-			t.Errorf("job %d claimed %d times", id, n)
+			t.Errorf("%s %d taken %d times", what, id, n)
 		}
 	}
 }
