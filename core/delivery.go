@@ -325,11 +325,12 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 		// The oldest due events, a few more than there are places, so
 		// that one destination's backlog leaves room for others (and as
 		// many more as are held in memory, which are due but sent).
-		due, err := tx.DueEvents(candidates(free)+held, nil, after)
+		want := candidates(dl.room(free))
+		due, err := tx.DueEvents(want+held, nil, after)
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		full, first = len(due) == candidates(free)+held, due
+		full, first = len(due) == want+held, due
 		due = dl.unheld(due)
 		pick := dl.plan(due, free)
 		if len(pick) < free && len(pick) < len(due) {
@@ -399,7 +400,24 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	return len(evs), full, nil
 }
 
-// candidates is how many due events a claim for free places looks at.
+// room is how many of free places the destinations known to have room
+// can take now (at least one: a claim still looks at the head of the
+// queue, where destinations not yet heard from are found, and the query
+// that leaves out the saturated ones looks further). A claim asks for
+// as many events as the room, not the free places: with one receiver at
+// its limit, free places counted hundreds and a claim read as many rows
+// to start a few deliveries.
+func (dl *deliverer) room(free int) int {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	r := 0
+	for _, d := range dl.dests {
+		r += max(d.limit-d.inflight, 0)
+	}
+	return min(free, max(r, 1))
+}
+
+// candidates is how many due events a claim for n places looks at.
 func candidates(free int) int { return min(free+64, 2*free) }
 
 // send makes one delivery attempt of a leased event.
