@@ -16,7 +16,6 @@ import (
 	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/postgres"
 	"github.com/baoguan/baoguan/postgres/pgtest"
-	"github.com/baoguan/baoguan/sandbox"
 	"github.com/baoguan/baoguan/sqlite"
 )
 
@@ -126,14 +125,8 @@ func testBatchJobFailure(t *testing.T, kind string) {
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	db := openKind(t, kind, c.Now)
 	fs := &faultStore{Store: db, fail: map[string]string{}}
-	svc := core.New(&core.Service{Store: fs, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity})
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{svc: svc, clock: c, m: m, ctx: ctx}
+	e := envOn(t, fs, c, nil)
+	svc := e.svc
 	paid := func(no string) bool {
 		v := e.detail(t, no)
 		return v.Order.PayStatus == baoguan.PaySucceed

@@ -138,13 +138,8 @@ func TestBatchChunksSideBySideFailure(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	db := openKind(t, "postgres", c.Now)
-	svc := core.New(&core.Service{Store: db, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50, BatchChunksAtOnce: 3})
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := envOn(t, db, c, func(s *core.Service) { s.BatchChunk, s.BatchChunksAtOnce = 50, 3 })
+	svc, m := e.svc, e.m
 	in := batchIn("BATCH-MID", "M", 600, 100)
 	// Order 275 (the sixth chunk) exists already, with another amount.
 	taken := in.Orders[275]
@@ -152,7 +147,7 @@ func TestBatchChunksSideBySideFailure(t *testing.T) {
 	if _, _, err := svc.CreateOrder(ctx, m, taken); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = svc.CreateBatch(ctx, m, in)
+	_, _, err := svc.CreateBatch(ctx, m, in)
 	if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "orders[275].merchant_order_no" {
 		t.Fatalf("CreateBatch over a taken number: %v (field %q), want ECONFLICT on orders[275].merchant_order_no", err, baoguan.ErrorField(err))
 	}
@@ -207,13 +202,8 @@ func TestBatchChunkQueuedAhead(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	st := &chunkCounter{Store: openKind(t, "postgres", c.Now)}
-	svc := core.New(&core.Service{Store: st, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity, BatchChunk: 50, BatchChunksAtOnce: 3})
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := envOn(t, st, c, func(s *core.Service) { s.BatchChunk, s.BatchChunksAtOnce = 50, 3 })
+	svc, m := e.svc, e.m
 	var steps []int
 	in := batchIn("BATCH-Q", "Q", 600, 100)
 	in.Progress = func(n, _ int) { steps = append(steps, n) }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/sandbox"
 )
 
 // writeStore wraps a store to count the UPDATEs of orders and
@@ -102,18 +101,10 @@ func (t *writeTx) UpdateDeclaration(d *baoguan.Declaration) error {
 }
 
 func newWriteEnv(t *testing.T, kind string) (*env, *writeStore) {
-	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	ws := &writeStore{Store: openKind(t, kind, c.Now)}
 	ws.reset()
-	svc := core.New(&core.Service{Store: ws, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity})
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{svc: svc, clock: c, m: m, ctx: ctx}, ws
+	return envOn(t, ws, c, nil), ws
 }
 
 // TestBatchWritesEachRowOnce: a batch that pays an order and declares it

@@ -51,9 +51,23 @@ func newEnv(t testing.TB, delay time.Duration) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc := core.New(&core.Service{Store: db, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(delay)},
-		SampleIdentity: sandbox.IsSampleIdentity})
+	return envOn(t, db, c, func(s *core.Service) { s.Sandbox.Port = sandbox.NewPort(delay) })
+}
+
+// envOn is an env over st (a store opened on c's clock, or a wrapper
+// around one): a service with the sandbox's adapters (the port answering
+// at once) and a merchant "shop". set, if not nil, changes the service
+// before it is made.
+func envOn(t testing.TB, st baoguan.Store, c *clock, set func(*core.Service)) *env {
+	t.Helper()
+	ctx := context.Background()
+	s := &core.Service{Store: st, Now: c.Now,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity}
+	if set != nil {
+		set(s)
+	}
+	svc := core.New(s)
 	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
-	"github.com/baoguan/baoguan/sandbox"
 )
 
 // diesStore rolls back every write transaction while dying is set, as
@@ -44,14 +43,8 @@ func TestOrderPayQueue(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 			ds := &diesStore{Store: openKind(t, kind, c.Now)}
-			svc := core.New(&core.Service{Store: ds, Now: c.Now,
-				Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-				SampleIdentity: sandbox.IsSampleIdentity})
-			m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := &env{svc: svc, clock: c, m: m, ctx: ctx}
+			e := envOn(t, ds, c, nil)
+			svc := e.svc
 			nos := []string{"Q-1", "Q-2", "Q-3"}
 			for _, no := range nos {
 				e.order(t, no, "110105199001011232", baoguan.ChannelAuto, 100)
@@ -181,14 +174,8 @@ func TestOrderPayQueueShares(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	ts := &takesStore{Store: openKind(t, "sqlite", c.Now)}
-	svc := core.New(&core.Service{Store: ts, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity})
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{svc: svc, clock: c, m: m, ctx: ctx}
+	e := envOn(t, ts, c, nil)
+	svc := e.svc
 	for i := range 100 {
 		payAsJobRows(t, ts.Store, e.order(t, fmt.Sprint("ROW-", i), "110105199001011232", baoguan.ChannelAuto, 100))
 	}
