@@ -2,10 +2,7 @@ package core_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -95,31 +92,12 @@ func processCPU() time.Duration {
 }
 
 // backendCPU is the CPU time the PostgreSQL backends of the database at
-// url have used (/proc, so the server must run on this machine).
+// url have used (pgtest.BackendCPU).
 func backendCPU(b *testing.B, url string) time.Duration {
 	c, err := pgx.Connect(context.Background(), url)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close(context.Background())
-	rows, err := c.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-	if err != nil {
-		b.Fatal(err)
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ticks int64
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + s
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond
+	return pgtest.BackendCPU(b, c)
 }

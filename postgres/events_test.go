@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
 )
 
 // pendingEvents stores n events of one merchant, due now.
@@ -184,33 +180,7 @@ func BenchmarkEventLife(b *testing.B) {
 	}
 	body := bytes.Repeat([]byte("x"), 1200) // sealed, about the bench's 1,490 bytes a row
 	const claim = 64
-	backendCPU := func() time.Duration {
-		rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-		if err != nil {
-			b.Fatal(err)
-		}
-		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			b.Fatal(err)
-		}
-		var ticks int64
-		read := 0
-		for _, pid := range pids {
-			s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-			if err != nil {
-				continue // ended since, or not on this machine
-			}
-			read++
-			f := strings.Fields(string(s[bytes.LastIndexByte(s, ')')+2:]))
-			ut, _ := strconv.ParseInt(f[11], 10, 64)
-			st, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += ut + st
-		}
-		if read == 0 {
-			b.Skip("the database's backends are not on this machine")
-		}
-		return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
-	}
+	backendCPU := func() time.Duration { return pgtest.BackendCPU(b, c) }
 	n := 0
 	var phases [3]time.Duration // create, claim, record
 	mark := backendCPU()

@@ -123,3 +123,39 @@ func FindInTables(t testing.TB, dbURL string, values []string) []string {
 	}
 	return found
 }
+
+// BackendCPU is the CPU time (user and system, from /proc) the PostgreSQL
+// backends connected to c's database have used, c's own left out. It skips
+// the benchmark when none of them can be read: the server is not on this
+// machine.
+func BackendCPU(tb testing.TB, c *pgx.Conn) time.Duration {
+	tb.Helper()
+	ctx := context.Background()
+	rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ticks int64
+	read := 0
+	for _, pid := range pids {
+		s, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+		if err != nil {
+			continue // ended since, or not on this machine
+		}
+		read++
+		// The fields after the command name, which is in parentheses and
+		// may hold spaces: utime and stime are the 12th and 13th of them.
+		f := strings.Fields(string(s[strings.LastIndexByte(string(s), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += ut + st
+	}
+	if read == 0 && len(pids) > 0 {
+		tb.Skip("the database's backends are not on this machine")
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
+}
