@@ -23,11 +23,7 @@ func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	in := core.OrderInput{Order: req.input()}
-	for _, d := range req.Declarations {
-		in.Declarations = append(in.Declarations, d.spec())
-	}
-	v, created, err := a.svc.CreateOrderDetail(r.Context(), merchantOf(r), in)
+	v, created, err := a.svc.CreateOrderDetail(r.Context(), merchantOf(r), req.orderInput())
 	if err != nil {
 		a.fail(w, r, err)
 		return

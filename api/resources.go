@@ -73,8 +73,8 @@ type orderReq struct {
 	Declarations    []declarationReq `json:"declarations,omitempty"`
 }
 
-// orderInput is the order of a batch upload, with its declarations, as
-// core takes it.
+// orderInput is the order, with its declarations, as core takes it (one
+// pushed alone or in a batch upload).
 func (q *orderReq) orderInput() core.OrderInput {
 	oi := core.OrderInput{Order: q.input()}
 	for _, d := range q.Declarations {
