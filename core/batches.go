@@ -334,16 +334,14 @@ func (c *chunkRun) visible(sideBySide bool) bool {
 		<-c.done
 		return c.err == nil
 	}
+	if !c.hasRun() {
+		return false
+	}
 	select {
-	case <-c.ran:
+	case <-c.done: // ended already: its group may have failed
+		return c.err == nil
+	default:
 		return true
-	case <-c.done:
-		select {
-		case <-c.ran:
-			return c.err == nil
-		default:
-			return false
-		}
 	}
 }
 

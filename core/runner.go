@@ -410,9 +410,10 @@ func (s *Service) JobCounts(ctx context.Context) (map[baoguan.JobState]map[strin
 }
 
 // Busy counts the jobs that are running or due now (queued with RunAt ≤
-// Now, payments queued on their orders among them) and the notifications due or being sent: zero means nothing will happen until the clock reaches the next
-// job's RunAt. Tests that drive the clock wait for it to settle, instead of
-// sleeping.
+// Now, payments queued on their orders among them) and the notifications
+// due or being sent: zero means nothing will happen until the clock
+// reaches the next job's RunAt. Tests that drive the clock wait for it to
+// settle, instead of sleeping.
 func (s *Service) Busy(ctx context.Context) (int, error) {
 	n := 0
 	now := s.Now()
