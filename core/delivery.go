@@ -29,7 +29,11 @@ import (
 // recorded is still pending and due, and is sent again at the restart.
 // Its lease token is the event's lease_until as read, which every write
 // of the event (a redelivery) changes, so such a write still makes the
-// delivery in flight record nothing.
+// delivery in flight record nothing. On a store that hands new events off
+// (SQLite), it does not read back the events its process commits: they
+// come from the store's writer once durable (handoff.go), and it reads
+// the table only for what may be there alone (at the start, redeliveries,
+// retries that came due, hand-offs it had no room for).
 //
 // Deliveries to one destination (the URL's scheme, host and port) must not
 // hold up the others: a receiver that accepts and never answers would
@@ -134,10 +138,14 @@ type delivered struct {
 }
 
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
-	return &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
+	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
 		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1),
 		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, dirty: true, readyMax: max(4*total, 1024),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
+	if s != nil && s.handoffRoom > 0 {
+		dl.readyMax = s.handoffRoom
+	}
+	return dl
 }
 
 // holding counts the claims held in memory, forgetting those that ended
