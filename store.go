@@ -511,3 +511,35 @@ type Tx interface {
 	// ENOTFOUND; ESTATE when the job is not dead.
 	RetryJob(id int64) (*Job, error)
 }
+
+// EventHandoff receives, from a store, the pending events due at once
+// that its committed transactions created, so that a deliverer alone on
+// the database (core.RunnerOptions.Exclusive) need not read them back from
+// the events table, which stays the truth. The store calls, for each
+// transaction (or group of them):
+//
+//   - Expect with the new events' ids before it commits: from then on a
+//     read of the events table may show them, and the receiver must count
+//     them as its own;
+//   - Committed with the events once the transaction is durable (bodies
+//     as rendered, not sealed; LeaseUntil zero, the token of an event
+//     never written since), or Cancel with the ids when it did not commit
+//     (or its outcome is unknown): those events are the database's alone;
+//   - Dirty after a durable transaction that made other events due at
+//     once (a redelivery, leases ended), which only a read of the events
+//     table finds.
+//
+// The calls come from the store's writer and syncer: they must not block.
+type EventHandoff interface {
+	Expect(ids []int64)
+	Committed(es []Event)
+	Cancel(ids []int64)
+	Dirty()
+}
+
+// HandoffStore is a store that hands off new events (EventHandoff) to h
+// until stop is called (or another receiver is set). Only a store with a
+// single writer process implements it.
+type HandoffStore interface {
+	SetHandoff(h EventHandoff) (stop func())
+}

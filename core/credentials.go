@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -76,6 +77,9 @@ const authCacheTTL = time.Second
 type authCache struct {
 	mu sync.Mutex
 	m  map[string]authEntry
+	// gen counts forget's calls: the deliverer's merchants read before
+	// one are read again (handoff.go).
+	gen atomic.Uint64
 }
 
 type authEntry struct {
@@ -108,6 +112,7 @@ func (c *authCache) forget() {
 	c.mu.Lock()
 	c.m = nil
 	c.mu.Unlock()
+	c.gen.Add(1)
 }
 
 // MerchantByAppKey authenticates a payzero login. EUNAUTHORIZED.

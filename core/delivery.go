@@ -29,7 +29,11 @@ import (
 // recorded is still pending and due, and is sent again at the restart.
 // Its lease token is the event's lease_until as read, which every write
 // of the event (a redelivery) changes, so such a write still makes the
-// delivery in flight record nothing.
+// delivery in flight record nothing. On a store that hands new events off
+// (SQLite), it does not read back the events its process commits: they
+// come from the store's writer once durable (handoff.go), and it reads
+// the table only for what may be there alone (at the start, redeliveries,
+// retries that came due, hand-offs it had no room for).
 //
 // Deliveries to one destination (the URL's scheme, host and port) must not
 // hold up the others: a receiver that accepts and never answers would
@@ -86,6 +90,25 @@ type deliverer struct {
 	// an event held, a clock set back) is found again.
 	after    *baoguan.DueEvent
 	afterSet time.Time
+	// hand-off (memory, on a store that hands new events off; see
+	// handoff.go): events committed by this process come to the deliverer
+	// from the store's writer, not from a read of the events table.
+	handoff bool
+	hmu     sync.Mutex
+	expect  map[int64]struct{}      // ids of events in a transaction committing
+	ready   []baoguan.DueEvent      // handed off, not sent, in the queue's order
+	inReady map[int64]baoguan.Event // the events of ready
+	first   []baoguan.DueEvent      // a claim's first list from the table (claimMu)
+	// dirty: the events table may hold due events that are neither held
+	// nor handed off (a restart, a redelivery, a hand-off dropped), which
+	// only a read of it finds; forget: a hand-off was dropped, so the
+	// cursor may have passed over one of its events.
+	dirty, forget bool
+	readyMax      int
+	handed        chan struct{} // something was handed off, or dirty set
+	lastRead      time.Time     // the last claim that read the events table
+	poll          time.Duration // most time between two such claims
+	merchants     map[int64]cachedMerchant
 
 	mu       sync.Mutex
 	inflight int
@@ -115,8 +138,14 @@ type delivered struct {
 }
 
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
-	return &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
-		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1)}
+	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
+		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1),
+		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, dirty: true, readyMax: max(4*total, 1024),
+		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
+	if s != nil && s.handoffRoom > 0 {
+		dl.readyMax = s.handoffRoom
+	}
+	return dl
 }
 
 // holding counts the claims held in memory, forgetting those that ended
@@ -127,6 +156,7 @@ func (dl *deliverer) holding(now time.Time) int {
 		if !until.After(now) {
 			delete(dl.held, id)
 			dl.after = nil
+			dl.markDirty(false) // due again: only the table has it
 		}
 	}
 	if len(dl.held) == 0 || now.Sub(dl.afterSet) > cursorAge {
@@ -136,10 +166,13 @@ func (dl *deliverer) holding(now time.Time) int {
 }
 
 // advance moves the cursor past the events at the head of due (a claim's
-// list, in the queue's order) that are held; call with claimMu held.
+// list, in the queue's order) that are held or handed off; call with
+// claimMu held.
 func (dl *deliverer) advance(due []baoguan.DueEvent, now time.Time) {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
 	for _, d := range due {
-		if _, ok := dl.held[d.ID]; !ok {
+		if !dl.mine(d.ID) {
 			return
 		}
 		if dl.after == nil {
@@ -149,15 +182,17 @@ func (dl *deliverer) advance(due []baoguan.DueEvent, now time.Time) {
 	}
 }
 
-// unheld leaves out of due the events held in memory; call with claimMu
-// held.
+// unheld leaves out of due the events held in memory or handed off; call
+// with claimMu held.
 func (dl *deliverer) unheld(due []baoguan.DueEvent) []baoguan.DueEvent {
-	if len(dl.held) == 0 {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	if len(dl.held)+len(dl.expect)+len(dl.inReady) == 0 {
 		return due
 	}
 	out := make([]baoguan.DueEvent, 0, len(due))
 	for _, d := range due {
-		if _, ok := dl.held[d.ID]; !ok {
+		if !dl.mine(d.ID) {
 			out = append(out, d)
 		}
 	}
@@ -294,9 +329,12 @@ func (dl *deliverer) end(dest string, order int64, answered bool) {
 	}
 }
 
-// claim leases due events it can send now and starts sending them. It
+// claim takes due events it can send now and starts sending them. It
 // returns how many it started and whether it took all it asked for.
 func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
+	if dl.memory {
+		return dl.claimHeld(ctx)
+	}
 	free := dl.free()
 	if free <= 0 {
 		return 0, false, nil
@@ -304,73 +342,23 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	var evs []baoguan.Event
 	merchants := map[int64]*baoguan.Merchant{}
 	full := false
-	var first []baoguan.DueEvent // the first query's list, held events included
-	run, until, now := dl.s.Store.Update, time.Time{}, time.Time{}
-	if dl.memory {
-		// Nothing is written: the claim is a read, beside the writer.
-		dl.claimMu.Lock()
-		defer dl.claimMu.Unlock()
-		run = dl.s.Store.View
-	}
-	err := run(ctx, func(tx baoguan.Tx) error {
-		evs, full, first = nil, false, nil
+	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		evs, full = nil, false
 		clear(merchants)
-		now = tx.Now()
-		until = now.Add(dl.lease)
-		held := 0
-		var after *baoguan.DueEvent
-		if dl.memory {
-			held, after = dl.holding(now), dl.after
-		}
-		// The oldest due events, a few more than there are places, so
-		// that one destination's backlog leaves room for others (and as
-		// many more as are held in memory, which are due but sent).
-		want := candidates(dl.room(free))
-		due, err := tx.DueEvents(want+held, nil, after)
+		due, pick, more, err := dl.due(tx, free, 0, nil, nil)
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		full, first = len(due) == want+held, due
-		due = dl.unheld(due)
-		pick := dl.plan(due, free)
-		if len(pick) < free && len(pick) < len(due) {
-			// Destinations at their limit took the head of the queue:
-			// look further, without them.
-			if skip := dl.saturated(); len(skip) > 0 {
-				more, err := tx.DueEvents(free-len(pick)+held, skip, after)
-				if err != nil {
-					return err
-				}
-				more = dl.unheld(more)
-				seen := map[int64]bool{}
-				for _, d := range due {
-					seen[d.ID] = true
-				}
-				for _, d := range more {
-					if !seen[d.ID] {
-						due = append(due, d)
-					}
-				}
-				pick = dl.plan(due, free)
-			}
-		}
-		if dl.memory {
-			evs, err = tx.PendingEvents(pick)
-		} else {
-			evs, err = tx.LeaseEvents(pick, until)
-		}
-		if err != nil {
+		full = more
+		if evs, err = tx.LeaseEvents(pick, tx.Now().Add(dl.lease)); err != nil {
 			return err
 		}
 		for _, e := range evs {
 			if merchants[e.MerchantID] != nil {
 				continue
 			}
-			m, err := tx.Merchant(e.MerchantID)
+			m, err := dl.s.readMerchant(tx, e.MerchantID)
 			if err != nil {
-				return err
-			}
-			if err := dl.s.retiredWebhookSecrets(tx, m); err != nil {
 				return err
 			}
 			merchants[e.MerchantID] = m
@@ -380,12 +368,193 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if dl.memory {
-		for _, e := range evs {
-			dl.held[e.ID] = until
-		}
-		dl.advance(first, now)
+	dl.send(ctx, evs, merchants)
+	return len(evs), full, nil
+}
+
+// due lists the due events a claim for free places chooses among: the
+// oldest (a few more than there are places, so that one destination's
+// backlog leaves room for others, and mem more: those the deliverer holds
+// or was handed, which the query also finds), after the cursor after, less
+// those the deliverer has, and then, when destinations at their limit took
+// the head of the queue, further events without them. ready, the events
+// handed off (memory), are chosen among with them. more tells that the
+// first query found as many as it asked for.
+func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, ready []baoguan.DueEvent) (due []baoguan.DueEvent, pick []int64, more bool, err error) {
+	want := candidates(dl.room(free))
+	due, err = tx.DueEvents(want+mem, nil, after)
+	if err != nil {
+		return nil, nil, false, err
 	}
+	more = len(due) == want+mem
+	if dl.memory {
+		dl.first = due
+		due = dl.unheld(due)
+	}
+	all := merge(due, ready)
+	pick = dl.plan(all, free)
+	if len(pick) < free && len(pick) < len(all) {
+		// Destinations at their limit took the head of the queue: look
+		// further, without them.
+		if skip := dl.saturated(); len(skip) > 0 {
+			further, err := tx.DueEvents(free-len(pick)+mem, skip, after)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if dl.memory {
+				further = dl.unheld(further)
+			}
+			seen := map[int64]bool{}
+			for _, d := range due {
+				seen[d.ID] = true
+			}
+			for _, d := range further {
+				if !seen[d.ID] {
+					due = append(due, d)
+				}
+			}
+			pick = dl.plan(merge(due, ready), free)
+		}
+	}
+	return due, pick, more, nil
+}
+
+// merge is due and ready (each in the queue's order) in the queue's order.
+func merge(due, ready []baoguan.DueEvent) []baoguan.DueEvent {
+	if len(ready) == 0 {
+		return due
+	}
+	if len(due) == 0 {
+		return ready
+	}
+	out := make([]baoguan.DueEvent, 0, len(due)+len(ready))
+	i, j := 0, 0
+	for i < len(due) && j < len(ready) {
+		if dueBefore(ready[j], due[i]) {
+			out = append(out, ready[j])
+			j++
+		} else {
+			out = append(out, due[i])
+			i++
+		}
+	}
+	out = append(out, due[i:]...)
+	return append(out, ready[j:]...)
+}
+
+// dueBefore orders due events as events_due does: by due time, then id.
+func dueBefore(a, b baoguan.DueEvent) bool {
+	if !a.NextAt.Equal(b.NextAt) {
+		return a.NextAt.Before(b.NextAt)
+	}
+	return a.ID < b.ID
+}
+
+// claimHeld is claim for a deliverer alone on its database, which holds
+// its claims in memory: nothing is written, and when every due event the
+// events table may hold is held or was handed off (not dirty, and the
+// table read less than poll ago), the table is not read at all.
+func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
+	free := dl.free()
+	if free <= 0 {
+		return 0, false, nil
+	}
+	dl.claimMu.Lock()
+	defer dl.claimMu.Unlock()
+	now := dl.s.Now()
+	held := dl.holding(now) // (claims that ended make the table dirty)
+	dl.hmu.Lock()
+	dirty, forget := dl.dirty || !dl.handoff, dl.forget
+	dl.dirty, dl.forget = false, false
+	dl.hmu.Unlock()
+	if forget {
+		dl.after = nil
+	}
+	if !dirty && time.Since(dl.lastRead) < dl.poll {
+		// Only what was handed off.
+		ready := dl.readyDue()
+		if len(ready) == 0 {
+			return 0, false, nil
+		}
+		pick := dl.plan(ready, free)
+		if len(pick) == 0 {
+			return 0, false, nil
+		}
+		ms, err := dl.merchantsOf(ctx, nil, dl.readyMerchants(pick))
+		if err != nil {
+			return 0, false, err
+		}
+		evs := dl.takeReady(pick)
+		dl.hold(evs, now)
+		dl.send(ctx, evs, ms)
+		return len(evs), len(evs) == free, nil
+	}
+	// Read the events table (beside the writer: nothing is written).
+	var evs []baoguan.Event
+	var ms map[int64]*baoguan.Merchant
+	var pick []int64
+	full, left := false, false
+	dl.lastRead = time.Now()
+	err := dl.s.Store.View(ctx, func(tx baoguan.Tx) error {
+		evs, ms, pick, full, left, dl.first = nil, nil, nil, false, false, nil
+		now = tx.Now()
+		held = dl.holding(now)
+		ready := dl.readyDue()
+		due, picked0, more, err := dl.due(tx, free, held+dl.handedCount(), dl.after, ready)
+		if err != nil {
+			return err
+		}
+		full, pick = more, picked0
+		var fromTable []int64
+		picked := make(map[int64]bool, len(pick))
+		for _, id := range pick {
+			picked[id] = true
+			if !dl.isReady(id) {
+				fromTable = append(fromTable, id)
+			}
+		}
+		for _, d := range due {
+			if !picked[d.ID] {
+				left = true // due, and only the table has it
+				break
+			}
+		}
+		if evs, err = tx.PendingEvents(fromTable); err != nil {
+			return err
+		}
+		ids := dl.readyMerchants(pick)
+		for _, e := range evs {
+			ids = append(ids, e.MerchantID)
+		}
+		ms, err = dl.merchantsOf(ctx, tx, ids)
+		return err
+	})
+	if err != nil {
+		dl.markDirty(false)
+		return 0, false, err
+	}
+	if full || left {
+		dl.markDirty(false)
+	}
+	evs = append(evs, dl.takeReady(pick)...)
+	dl.hold(evs, now)
+	dl.advance(dl.first, now)
+	dl.first = nil
+	dl.send(ctx, evs, ms)
+	return len(evs), full, nil
+}
+
+// hold notes the claims of evs in memory, until a lease from now; call
+// with claimMu held.
+func (dl *deliverer) hold(evs []baoguan.Event, now time.Time) {
+	until := now.Add(dl.lease)
+	for _, e := range evs {
+		dl.held[e.ID] = until
+	}
+}
+
+// send starts sending evs, each from a goroutine of its own.
+func (dl *deliverer) send(ctx context.Context, evs []baoguan.Event, merchants map[int64]*baoguan.Merchant) {
 	for _, e := range evs {
 		dest := baoguan.Destination(e.URL)
 		dl.start(dest, e.OrderID)
@@ -397,7 +566,19 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 			dl.results <- r
 		}()
 	}
-	return len(evs), full, nil
+}
+
+// readMerchant reads a merchant as a delivery needs it: with its
+// retired webhook secrets.
+func (s *Service) readMerchant(tx baoguan.Tx, id int64) (*baoguan.Merchant, error) {
+	m, err := tx.Merchant(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.retiredWebhookSecrets(tx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // room is how many of free places the destinations known to have room
@@ -511,6 +692,12 @@ func (dl *deliverer) recorder(ctx context.Context) {
 // deliveries in flight and records them.
 func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 	dl := newDeliverer(s, o.Deliveries, o.PerDestination, o.Lease, o.Exclusive)
+	dl.poll = o.Poll
+	if hs, ok := s.Store.(baoguan.HandoffStore); ok && dl.memory {
+		// New events come from the store's writer (handoff.go).
+		dl.handoff = true
+		defer hs.SetHandoff(dl)()
+	}
 	recorded := make(chan struct{})
 	go func() { dl.recorder(ctx); close(recorded) }()
 	defer func() {
@@ -539,6 +726,7 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 		case <-ctx.Done():
 			return
 		case <-s.wakeDelivery:
+		case <-dl.handed:
 		case <-dl.finished:
 		case <-timer.C:
 			continue

@@ -18,3 +18,7 @@ func NewBatchTx(tx baoguan.Tx) baoguan.Tx { return newBatchTx(tx, true) }
 
 // Flush writes a NewBatchTx's dirty rows.
 func Flush(tx baoguan.Tx) error { return tx.(*batchTx).flush() }
+
+// SetHandoffRoom sets how many handed-off events the deliverer keeps
+// waiting; more are left to the events table.
+func SetHandoffRoom(s *Service, n int) { s.handoffRoom = n }

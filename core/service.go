@@ -147,6 +147,9 @@ type Service struct {
 	// slowChunks counts batch chunks stored one order at a time after
 	// their one-statement-per-table store met something (tests).
 	slowChunks atomic.Int64
+	// handoffRoom, when set (tests), is how many handed-off events the
+	// deliverer keeps waiting (handoff.go); more are left to the table.
+	handoffRoom int
 
 	wake         chan struct{}
 	wakeDelivery chan struct{}

@@ -26,6 +26,9 @@ type pending struct {
 	seq   uint64 // commit sequence number the group must be durable up to
 	calls []*sqlstore.Call
 	errs  []error // each caller's outcome
+	// handed: the group's new due events, handed off once it is durable
+	// (cancelled if the fsync fails); nil when none.
+	handed *handed
 }
 
 // syncer makes the writer's committed groups durable with
@@ -91,6 +94,11 @@ func (s *syncer) run() {
 			}
 		}
 		for _, p := range batch {
+			if err != nil {
+				p.handed.cancel()
+			} else {
+				p.handed.committed()
+			}
 			for i, c := range p.calls {
 				if err != nil {
 					c.Answer(err)

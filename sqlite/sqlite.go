@@ -164,9 +164,60 @@ type DB struct {
 	calls   *sqlstore.Queue // Updates waiting for the writer
 	sy      *syncer         // makes groups durable with FULL; nil with NORMAL
 	stopped chan struct{}   // closed when the writer goroutine (and the syncer) has exited
+
+	handoff atomic.Pointer[handoffTo] // where new due events go (SetHandoff)
 }
 
-var _ baoguan.Store = (*DB)(nil)
+var (
+	_ baoguan.Store        = (*DB)(nil)
+	_ baoguan.HandoffStore = (*DB)(nil)
+)
+
+// handoffTo boxes a baoguan.EventHandoff for an atomic pointer.
+type handoffTo struct{ h baoguan.EventHandoff }
+
+// SetHandoff makes the writer hand the pending events due at once that
+// committed transactions created to h, as baoguan.EventHandoff says:
+// their ids before the group's COMMIT, the events once the group is
+// durable (with FULL, after the fsync that covers it), the ids again if
+// it did not commit. A group uses the receiver set when it began. stop
+// ends it, unless another receiver was set since.
+func (db *DB) SetHandoff(h baoguan.EventHandoff) (stop func()) {
+	to := &handoffTo{h}
+	db.handoff.Store(to)
+	return func() { db.handoff.CompareAndSwap(to, nil) }
+}
+
+// handed is what one group hands off: its new due events and whether it
+// made others due.
+type handed struct {
+	to     *handoffTo
+	events []baoguan.Event
+	ids    []int64
+	other  bool
+}
+
+// committed hands a durable group's events off.
+func (h *handed) committed() {
+	if h == nil || h.to == nil {
+		return
+	}
+	if len(h.events) > 0 {
+		h.to.h.Committed(h.events)
+	}
+	if h.other {
+		h.to.h.Dirty()
+	}
+}
+
+// cancel tells the receiver that a group's events did not commit, or
+// that whether they did is unknown.
+func (h *handed) cancel() {
+	if h == nil || h.to == nil || len(h.ids) == 0 {
+		return
+	}
+	h.to.h.Cancel(h.ids)
+}
 
 // Open opens (creating if needed) the database at o.Path, applies pending
 // migrations and starts the writer goroutine.
@@ -465,6 +516,10 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 		}
 	}
 	errs := make([]error, len(live))
+	var ho *handed
+	if to := db.handoff.Load(); to != nil {
+		ho = &handed{to: to}
+	}
 	var seq uint64 // what the answers wait for: the groups committed before
 	if db.sy != nil {
 		seq = db.sy.committed.Load()
@@ -475,7 +530,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 				errs[i] = fatal
 			}
 		}
-		db.answer(live, errs, seq)
+		db.answer(live, errs, seq, nil)
 	}
 	// The transaction outlives any single caller, so no caller's context
 	// may cancel it.
@@ -496,8 +551,16 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 			return
 		}
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
+		if ho != nil {
+			t.CollectEvents()
+		}
 		errs[i] = protect(t, c.Fn)
 		t.End()
+		if ho != nil && errs[i] == nil {
+			es, other := t.Created()
+			ho.events = append(ho.events, es...)
+			ho.other = ho.other || other
+		}
 		if errs[i] != nil {
 			if err := x.savepoint(ctx, "ROLLBACK TO fn"); err != nil {
 				// The transaction itself is broken (SQLite rolled it back
@@ -513,6 +576,14 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 			return
 		}
 	}
+	if ho != nil && len(ho.events) > 0 {
+		// Before COMMIT makes them visible to a read.
+		ho.ids = make([]int64, len(ho.events))
+		for i := range ho.events {
+			ho.ids[i] = ho.events[i].ID
+		}
+		ho.to.h.Expect(ho.ids)
+	}
 	if db.sy != nil {
 		// Counted before COMMIT makes the group visible, so that a View
 		// whose snapshot holds it waits for its fsync (see View).
@@ -520,27 +591,31 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	}
 	t0 := time.Now()
 	if err := stx.Commit(); err != nil {
+		ho.cancel()
 		fail(fmt.Errorf("sqlite: commit: %w", err))
 		return
 	}
 	db.commitNanos.Add(int64(time.Since(t0)))
 	db.groups.Add(1)
 	db.ncalls.Add(int64(len(live)))
-	db.answer(live, errs, seq)
+	db.answer(live, errs, seq, ho)
 }
 
 // answer gives the callers of a group their outcomes: at once with
 // NORMAL; with FULL through the syncer, once every group up to seq is
 // durable. Even an error waits: a fn may have failed on what an earlier
 // group wrote, which is not durable yet.
-func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64) {
+// A committed group's events are handed off (ho, nil when none) once it
+// is durable, before its callers are answered.
+func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64, ho *handed) {
 	if db.sy == nil {
+		ho.committed()
 		for i, c := range calls {
 			c.Answer(errs[i])
 		}
 		return
 	}
-	db.sy.in <- &pending{seq: seq, calls: calls, errs: errs}
+	db.sy.in <- &pending{seq: seq, calls: calls, errs: errs, handed: ho}
 }
 
 // Stats describes group commit so far: how many transactions were

@@ -22,12 +22,15 @@ func (t *Tx) Savepoint(fn func() error) (err error) {
 	if _, err := t.exec("SAVEPOINT job"); err != nil {
 		return err
 	}
+	created := len(t.created)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%s: panic in a savepoint: %v\n%s", t.d.Name, r, debug.Stack())
 		}
 		if err != nil {
 			t.forgetImages()
+			clear(t.created[created:])
+			t.created = t.created[:created]
 			if _, rerr := t.exec("ROLLBACK TO job"); rerr != nil {
 				err = errors.Join(err, rerr)
 				return

@@ -81,6 +81,7 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	e.ID, e.CreatedAt, e.UpdatedAt = id, t.now, t.now
 	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
 		t.enqueued++ // work due now: announced like a job
+		t.keepCreated(e)
 	}
 	return nil
 }
@@ -148,6 +149,7 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 		e.CreatedAt, e.UpdatedAt = t.now, t.now
 		if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
 			t.enqueued++
+			t.keepCreated(e)
 		}
 	}
 	return nil
@@ -173,6 +175,7 @@ func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
 	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
 		t.enqueued++
+		t.dueOther = true
 	}
 	return nil
 }
@@ -388,6 +391,9 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 	out := make([]baoguan.Event, 0, len(ids))
 	if len(ids) == 0 {
 		return out, nil
+	}
+	if until.IsZero() {
+		t.dueOther = true // the leases end: due again
 	}
 	in, arg := t.inIDs("id", ids)
 	cond, args := in, []any{ms(until), arg}

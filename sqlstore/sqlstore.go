@@ -127,6 +127,12 @@ type Tx struct {
 	write    bool
 	done     bool
 	enqueued int
+	// collect: the pending events due at once this Tx creates are kept
+	// in created, and dueOther notes other events made due at once (see
+	// baoguan.EventHandoff); set by CollectEvents.
+	collect  bool
+	created  []baoguan.Event
+	dueOther bool
 	plans    *[]Plan             // set by Explain: queries are planned, not run
 	images   map[rowKey]rowImage // see images.go
 }
@@ -158,6 +164,29 @@ func (t *Tx) End() { t.done = true }
 // Jobs due later are found by the runners' polling; announcing them would
 // wake runners that have nothing to do yet.
 func (t *Tx) Enqueued() int { return t.enqueued }
+
+// CollectEvents makes t keep the pending events due at once it creates,
+// for Created: a store that hands new events off (baoguan.EventHandoff)
+// sets it on its write transactions.
+func (t *Tx) CollectEvents() { t.collect = true }
+
+// Created returns the pending events due at once t created and committed
+// so far (those of a savepoint rolled back are forgotten), as a read of
+// their rows would show them, and whether t made other events due at
+// once (UpdateEvent, LeaseEvents ending leases). Only with CollectEvents.
+func (t *Tx) Created() (es []baoguan.Event, other bool) { return t.created, t.dueOther }
+
+// keepCreated notes a new event for Created, as read back: times to the
+// millisecond, lease token zero.
+func (t *Tx) keepCreated(e *baoguan.Event) {
+	if !t.collect || e.Status != baoguan.EventPending || e.NextAt.After(t.now) {
+		return
+	}
+	c := *e
+	c.CreatedAt, c.UpdatedAt, c.NextAt, c.DeliveredAt = fromMS(ms(c.CreatedAt)), fromMS(ms(c.UpdatedAt)), fromMS(ms(c.NextAt)), fromMS(ms(c.DeliveredAt))
+	c.LeaseUntil = time.Time{}
+	t.created = append(t.created, c)
+}
 
 // Now returns the store clock at the start of the function, in UTC, to
 // the millisecond.

@@ -1,0 +1,235 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// The hand-off: on a store that hands new events off
+// (baoguan.HandoffStore: SQLite), a deliverer alone on its database takes
+// the events committed in this process from the store's writer instead
+// of reading them back from the events table. The table stays the truth:
+// what was not handed off (a restart, a redelivery, a retry, an event the
+// hand-off had no room for, a transaction whose outcome is unknown) is
+// found by reading it, as before.
+//
+// The writer names a group's new events before its COMMIT (Expect), so a
+// claim that reads the table afterwards finds them the deliverer's (as it
+// finds those it holds) and leaves them out; once the group is durable
+// the events come (Committed) and wait in ready, in the queue's order,
+// until a claim sends them: one per order at a time, each destination
+// within its room, exactly as a claim from the table chooses. An event
+// handed off is never also claimed from the table, and the reverse: a
+// claim from the table leaves out every event expected or ready, and
+// Committed keeps only the events still expected.
+
+// cachedMerchant is a merchant as deliveries need it (with its retired
+// webhook secrets), read at at, while the service's merchant generation
+// was gen.
+type cachedMerchant struct {
+	m   *baoguan.Merchant
+	at  time.Time
+	gen uint64
+}
+
+// merchantTTL bounds how long a merchant read for deliveries is reused.
+// Changes made through the service (keys, settings) end it at once
+// (authCache.forget); a change written by another process is seen within
+// it, as by authentication (authCacheTTL).
+const merchantTTL = time.Second
+
+// Expect notes the ids of events about to commit: the deliverer's from
+// now on (baoguan.EventHandoff).
+func (dl *deliverer) Expect(ids []int64) {
+	dl.hmu.Lock()
+	for _, id := range ids {
+		dl.expect[id] = struct{}{}
+	}
+	dl.hmu.Unlock()
+}
+
+// Committed takes the events of a durable transaction into ready, those
+// still expected; when ready is full, an event is left to the table.
+func (dl *deliverer) Committed(es []baoguan.Event) {
+	dl.hmu.Lock()
+	for i := range es {
+		e := &es[i]
+		if _, ok := dl.expect[e.ID]; !ok {
+			continue
+		}
+		delete(dl.expect, e.ID)
+		if len(dl.ready) >= dl.readyMax {
+			dl.dirty, dl.forget = true, true
+			continue
+		}
+		d := baoguan.DueEvent{ID: e.ID, MerchantID: e.MerchantID, OrderID: e.OrderID, Dest: baoguan.Destination(e.URL), NextAt: e.NextAt}
+		dl.ready = append(dl.ready, d)
+		for j := len(dl.ready) - 1; j > 0 && dueBefore(dl.ready[j], dl.ready[j-1]); j-- {
+			dl.ready[j], dl.ready[j-1] = dl.ready[j-1], dl.ready[j]
+		}
+		dl.inReady[e.ID] = *e
+	}
+	dl.hmu.Unlock()
+	dl.wakeHanded()
+}
+
+// Cancel leaves the events of a transaction that did not commit (or
+// whose outcome is unknown) to the table.
+func (dl *deliverer) Cancel(ids []int64) {
+	dl.hmu.Lock()
+	for _, id := range ids {
+		delete(dl.expect, id)
+	}
+	dl.dirty, dl.forget = true, true
+	dl.hmu.Unlock()
+	dl.wakeHanded()
+}
+
+// Dirty notes that the table holds due events that were not handed off.
+func (dl *deliverer) Dirty() { dl.markDirty(true) }
+
+// markDirty makes the next claim read the table; wake wakes the
+// deliverer for it.
+func (dl *deliverer) markDirty(wake bool) {
+	dl.hmu.Lock()
+	dl.dirty = true
+	dl.hmu.Unlock()
+	if wake {
+		dl.wakeHanded()
+	}
+}
+
+func (dl *deliverer) wakeHanded() {
+	select {
+	case dl.handed <- struct{}{}:
+	default:
+	}
+}
+
+// mine tells whether the deliverer has event id: held (sent, not
+// recorded), expected or ready; call with claimMu and hmu held.
+func (dl *deliverer) mine(id int64) bool {
+	if _, ok := dl.held[id]; ok {
+		return true
+	}
+	if _, ok := dl.inReady[id]; ok {
+		return true
+	}
+	_, ok := dl.expect[id]
+	return ok
+}
+
+// handedCount is how many events are expected or ready.
+func (dl *deliverer) handedCount() int {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	return len(dl.expect) + len(dl.ready)
+}
+
+// readyDue is a copy of ready.
+func (dl *deliverer) readyDue() []baoguan.DueEvent {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	if len(dl.ready) == 0 {
+		return nil
+	}
+	return append([]baoguan.DueEvent(nil), dl.ready...)
+}
+
+func (dl *deliverer) isReady(id int64) bool {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	_, ok := dl.inReady[id]
+	return ok
+}
+
+// readyMerchants lists the merchants of the ready events among ids.
+func (dl *deliverer) readyMerchants(ids []int64) []int64 {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	var out []int64
+	for _, id := range ids {
+		if e, ok := dl.inReady[id]; ok {
+			out = append(out, e.MerchantID)
+		}
+	}
+	return out
+}
+
+// takeReady removes the ready events among ids from ready and returns
+// them, in ids' order; call with claimMu held (only a claim removes).
+func (dl *deliverer) takeReady(ids []int64) []baoguan.Event {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	var out []baoguan.Event
+	for _, id := range ids {
+		if e, ok := dl.inReady[id]; ok {
+			out = append(out, e)
+			delete(dl.inReady, id)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	kept := dl.ready[:0]
+	for _, d := range dl.ready {
+		if _, ok := dl.inReady[d.ID]; ok {
+			kept = append(kept, d)
+		}
+	}
+	clear(dl.ready[len(kept):])
+	dl.ready = kept
+	return out
+}
+
+// merchantsOf returns the merchants ids name as deliveries need them,
+// from the cache while it holds them, else read in tx, or in a read
+// transaction of their own when tx is nil; call with claimMu held.
+func (dl *deliverer) merchantsOf(ctx context.Context, tx baoguan.Tx, ids []int64) (map[int64]*baoguan.Merchant, error) {
+	out := make(map[int64]*baoguan.Merchant, 1)
+	now := time.Now()
+	gen := dl.s.auth.gen.Load()
+	var missing []int64
+	for _, id := range ids {
+		if out[id] != nil {
+			continue
+		}
+		if c, ok := dl.merchants[id]; ok && c.gen == gen && now.Sub(c.at) < merchantTTL {
+			out[id] = c.m
+			continue
+		}
+		out[id] = nil
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	read := func(tx baoguan.Tx) error {
+		for _, id := range missing {
+			m, err := dl.s.readMerchant(tx, id)
+			if err != nil {
+				return err
+			}
+			out[id] = m
+		}
+		return nil
+	}
+	var err error
+	if tx != nil {
+		err = read(tx)
+	} else {
+		err = dl.s.Store.View(ctx, read)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(dl.merchants) > 10000 {
+		clear(dl.merchants)
+	}
+	for _, id := range missing {
+		dl.merchants[id] = cachedMerchant{m: out[id], at: now, gen: gen}
+	}
+	return out, nil
+}
