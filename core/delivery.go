@@ -462,7 +462,8 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 	dl.claimMu.Lock()
 	defer dl.claimMu.Unlock()
 	now := dl.s.Now()
-	held := dl.holding(now) // (claims that ended make the table dirty)
+	gen := dl.s.auth.gen.Load() // before any read of a merchant
+	held := dl.holding(now)     // (claims that ended make the table dirty)
 	dl.hmu.Lock()
 	dirty, forget := dl.dirty || !dl.handoff, dl.forget
 	dl.dirty, dl.forget = false, false
@@ -480,7 +481,7 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 		if len(pick) == 0 {
 			return 0, false, nil
 		}
-		ms, err := dl.merchantsOf(ctx, nil, dl.readyMerchants(pick))
+		ms, err := dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
 		if err != nil {
 			return 0, false, err
 		}
@@ -497,8 +498,6 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 	dl.lastRead = time.Now()
 	err := dl.s.Store.View(ctx, func(tx baoguan.Tx) error {
 		evs, ms, pick, full, left, dl.first = nil, nil, nil, false, false, nil
-		now = tx.Now()
-		held = dl.holding(now)
 		ready := dl.readyDue()
 		due, picked0, more, err := dl.due(tx, free, held+dl.handedCount(), dl.after, ready)
 		if err != nil {
@@ -526,7 +525,7 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 		for _, e := range evs {
 			ids = append(ids, e.MerchantID)
 		}
-		ms, err = dl.merchantsOf(ctx, tx, ids)
+		ms, err = dl.merchantsOf(ctx, tx, gen, ids)
 		return err
 	})
 	if err != nil {

@@ -186,11 +186,12 @@ func (dl *deliverer) takeReady(ids []int64) []baoguan.Event {
 
 // merchantsOf returns the merchants ids name as deliveries need them,
 // from the cache while it holds them, else read in tx, or in a read
-// transaction of their own when tx is nil; call with claimMu held.
-func (dl *deliverer) merchantsOf(ctx context.Context, tx baoguan.Tx, ids []int64) (map[int64]*baoguan.Merchant, error) {
+// transaction of their own when tx is nil; call with claimMu held. gen is
+// the merchant generation (authCache.gen) read before tx began: a merchant
+// read in a snapshot older than a change is kept as of before it.
+func (dl *deliverer) merchantsOf(ctx context.Context, tx baoguan.Tx, gen uint64, ids []int64) (map[int64]*baoguan.Merchant, error) {
 	out := make(map[int64]*baoguan.Merchant, 1)
 	now := time.Now()
-	gen := dl.s.auth.gen.Load()
 	var missing []int64
 	for _, id := range ids {
 		if out[id] != nil {

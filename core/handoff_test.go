@@ -1,11 +1,13 @@
 package core_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,10 +187,17 @@ func TestHandedOffNotificationsAfterFailure(t *testing.T) {
 // deliverer is told of each new event before its transaction commits, and
 // then not given it — the state of a server that died between a commit
 // and the hand-off.
-type lostHandoff struct{ *sqlite.DB }
+// set is closed once a deliverer takes its hand-off.
+type lostHandoff struct {
+	*sqlite.DB
+	once sync.Once
+	set  chan struct{}
+}
 
-func (s lostHandoff) SetHandoff(h baoguan.EventHandoff) func() {
-	return s.DB.SetHandoff(dropCommitted{h})
+func (s *lostHandoff) SetHandoff(h baoguan.EventHandoff) func() {
+	stop := s.DB.SetHandoff(dropCommitted{h})
+	s.once.Do(func() { close(s.set) })
+	return stop
 }
 
 type dropCommitted struct{ baoguan.EventHandoff }
@@ -203,7 +212,8 @@ func TestCrashBetweenCommitAndHandoff(t *testing.T) {
 	ctx := context.Background()
 	db := openKind(t, "sqlite", nil).(*sqlite.DB)
 	recv := newNotifications(t, func(string, string, int) bool { return false })
-	run := func(store baoguan.Store, until func() bool) {
+	var events func() []baoguan.Event
+	run := func(what string, store baoguan.Store, then func(), until func() bool) {
 		t.Helper()
 		svc := deliveryService(store)
 		rctx, cancel := context.WithCancel(ctx)
@@ -211,9 +221,15 @@ func TestCrashBetweenCommitAndHandoff(t *testing.T) {
 		go func() {
 			done <- svc.Run(rctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Gather: time.Millisecond, Exclusive: true})
 		}()
+		if then != nil {
+			then()
+		}
 		for deadline := time.Now().Add(30 * time.Second); !until(); time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatal("timed out")
+				for _, e := range events() {
+					t.Logf("event %d %s order %d: %s, %d attempts, next %v", e.ID, e.Type, e.OrderID, e.Status, e.Attempts, e.NextAt)
+				}
+				t.Fatalf("%s: timed out; the receiver got %d", what, recv.count())
 			}
 		}
 		cancel()
@@ -225,17 +241,20 @@ func TestCrashBetweenCommitAndHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	const orders = 5
-	pushOrders(t, svc, m, 0, orders)
-	events := func() []baoguan.Event {
+	events = func() []baoguan.Event {
 		es, err := svc.Events(ctx, m, baoguan.EventFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return es
 	}
-	// The first server pays and declares every order, and its deliverer
-	// never gets the events.
-	run(lostHandoff{db}, func() bool { return len(events()) == 2*orders })
+	// The first server takes the orders, pays and declares them, and its
+	// deliverer never gets their events.
+	lost := &lostHandoff{DB: db, set: make(chan struct{})}
+	run("the first server", lost, func() {
+		<-lost.set // every event committed from now on is handed off (and lost)
+		pushOrders(t, svc, m, 0, orders)
+	}, func() bool { return len(events()) == 2*orders })
 	if n := recv.count(); n != 0 {
 		t.Fatalf("the receiver got %d requests from a server that never had the events", n)
 	}
@@ -245,7 +264,14 @@ func TestCrashBetweenCommitAndHandoff(t *testing.T) {
 		}
 	}
 	// The next one sends them.
-	run(db, func() bool { return recv.count() >= 2*orders })
+	run("the next server", db, nil, func() bool {
+		for _, e := range events() {
+			if e.Status == baoguan.EventPending {
+				return false
+			}
+		}
+		return true
+	})
 	for _, e := range events() {
 		if e.Status != baoguan.EventDelivered || e.Attempts != 1 {
 			t.Errorf("event %d (%s): %s after %d attempts, want delivered after one", e.ID, e.Type, e.Status, e.Attempts)
@@ -302,4 +328,100 @@ func TestHandoffWithoutRoom(t *testing.T) {
 			t.Errorf("order %s: the receiver saw %v, want %v", no, recv.seen[no], want)
 		}
 	}
+}
+
+// secretFormat is testFormat that sends the merchant's webhook secrets in
+// a header, for the receiver to check which ones a notification was
+// signed with.
+type secretFormat struct{ testFormat }
+
+func (secretFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merchant, e *baoguan.Event) core.Delivery {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(e.Body))
+	if err != nil {
+		return core.Delivery{Err: err}
+	}
+	req.Header.Set("X-Secrets", strings.Join(append([]string{m.WebhookSecret}, m.PreviousWebhookSecrets...), " "))
+	resp, err := c.Do(req)
+	if err != nil {
+		return core.Delivery{Err: err}
+	}
+	resp.Body.Close()
+	return core.Delivery{Status: resp.StatusCode, Acked: resp.StatusCode/100 == 2}
+}
+
+// TestReissuedWebhookSecretSignsTheNextNotification: on a SQLite server,
+// whose deliverer keeps the merchant it signs with for a moment, a
+// notification committed after the webhook secret was reissued is signed
+// with the new secret (and, in the old one's grace period, the old one
+// beside it), and after a reissue without grace with the new one alone.
+func TestReissuedWebhookSecretSignsTheNextNotification(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openKind(t, "sqlite", nil)
+	svc := deliveryService(db)
+	svc.Formats.Register("test", secretFormat{})
+	var mu sync.Mutex
+	got := map[string]string{} // order → secrets of its order.paid
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b struct{ Type, Order string }
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			t.Error(err)
+		}
+		if b.Type == baoguan.EventOrderPaid {
+			mu.Lock()
+			got[b.Order] = r.Header.Get("X-Secrets")
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: time.Minute, Gather: time.Millisecond, Exclusive: true})
+	}()
+	secrets := func(no string) string {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			mu.Lock()
+			s, ok := got[no]
+			mu.Unlock()
+			if ok {
+				return s
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("order %s: no order.paid received", no)
+			}
+		}
+	}
+	pushOrders(t, svc, m, 0, 1)
+	first, err := svc.MerchantByNo(ctx, m.No)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := secrets("O0"); s != first.WebhookSecret {
+		t.Fatalf("order O0 signed with %q, want the merchant's secret %q", s, first.WebhookSecret)
+	}
+	second, err := svc.ReissueKey(ctx, m.No, baoguan.KeyWebhook, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushOrders(t, svc, m, 1, 2)
+	if s, want := secrets("O1"), second+" "+first.WebhookSecret; s != want {
+		t.Errorf("after a reissue with grace: order O1 signed with %q, want %q", s, want)
+	}
+	third, err := svc.ReissueKey(ctx, m.No, baoguan.KeyWebhook, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushOrders(t, svc, m, 2, 3)
+	if s := secrets("O2"); s != third {
+		t.Errorf("after a reissue without grace: order O2 signed with %q, want %q alone", s, third)
+	}
+	cancel()
+	<-done
 }

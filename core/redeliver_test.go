@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,8 +26,19 @@ import (
 // beyond the schedule. Each redelivery sends it once; the retry time sends
 // it once more — one chain, not one per redelivery — and then it fails
 // with nothing more sent.
+//
+// So too on a SQLite server (exclusive), whose deliverer takes new events
+// from the store's writer and finds redeliveries and retries in the table.
 func TestRedeliverPendingStartsNoSecondChain(t *testing.T) {
-	t.Parallel()
+	for _, exclusive := range []bool{false, true} {
+		t.Run(fmt.Sprint("exclusive=", exclusive), func(t *testing.T) {
+			t.Parallel()
+			testRedeliverPendingStartsNoSecondChain(t, exclusive)
+		})
+	}
+}
+
+func testRedeliverPendingStartsNoSecondChain(t *testing.T, exclusive bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex
@@ -71,7 +83,7 @@ func TestRedeliverPendingStartsNoSecondChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond}) }()
+	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond, Exclusive: exclusive}) }()
 	settle := func(what string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)

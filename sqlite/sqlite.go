@@ -189,9 +189,10 @@ func (db *DB) SetHandoff(h baoguan.EventHandoff) (stop func()) {
 }
 
 // handed is what one group hands off: its new due events and whether it
-// made others due.
+// made others due, to the receiver set when it began (to, nil when none).
 type handed struct {
 	to     *handoffTo
+	now    *atomic.Pointer[handoffTo] // the receiver set now (DB.handoff)
 	events []baoguan.Event
 	ids    []int64
 	other  bool
@@ -199,24 +200,39 @@ type handed struct {
 
 // committed hands a durable group's events off.
 func (h *handed) committed() {
-	if h == nil || h.to == nil {
+	if h == nil {
 		return
 	}
-	if len(h.events) > 0 {
-		h.to.h.Committed(h.events)
+	if h.to != nil {
+		if len(h.events) > 0 {
+			h.to.h.Committed(h.events)
+		}
+		if h.other {
+			h.to.h.Dirty()
+		}
 	}
-	if h.other {
-		h.to.h.Dirty()
-	}
+	h.changed()
 }
 
 // cancel tells the receiver that a group's events did not commit, or
 // that whether they did is unknown.
 func (h *handed) cancel() {
-	if h == nil || h.to == nil || len(h.ids) == 0 {
+	if h == nil {
 		return
 	}
-	h.to.h.Cancel(h.ids)
+	if h.to != nil && len(h.ids) > 0 {
+		h.to.h.Cancel(h.ids)
+	}
+	h.changed()
+}
+
+// changed tells a receiver set while the group ran, which was handed
+// nothing of it, that the table may hold due events it has not got: its
+// first read of the table may have come before the group committed.
+func (h *handed) changed() {
+	if cur := h.now.Load(); cur != nil && cur != h.to {
+		cur.h.Dirty()
+	}
 }
 
 // Open opens (creating if needed) the database at o.Path, applies pending
@@ -516,10 +532,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 		}
 	}
 	errs := make([]error, len(live))
-	var ho *handed
-	if to := db.handoff.Load(); to != nil {
-		ho = &handed{to: to}
-	}
+	ho := &handed{to: db.handoff.Load(), now: &db.handoff}
 	var seq uint64 // what the answers wait for: the groups committed before
 	if db.sy != nil {
 		seq = db.sy.committed.Load()
@@ -551,12 +564,12 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 			return
 		}
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
-		if ho != nil {
+		if ho.to != nil {
 			t.CollectEvents()
 		}
 		errs[i] = protect(t, c.Fn)
 		t.End()
-		if ho != nil && errs[i] == nil {
+		if ho.to != nil && errs[i] == nil {
 			es, other := t.Created()
 			ho.events = append(ho.events, es...)
 			ho.other = ho.other || other
@@ -576,7 +589,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 			return
 		}
 	}
-	if ho != nil && len(ho.events) > 0 {
+	if len(ho.events) > 0 {
 		// Before COMMIT makes them visible to a read.
 		ho.ids = make([]int64, len(ho.events))
 		for i := range ho.events {
@@ -605,8 +618,8 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 // NORMAL; with FULL through the syncer, once every group up to seq is
 // durable. Even an error waits: a fn may have failed on what an earlier
 // group wrote, which is not durable yet.
-// A committed group's events are handed off (ho, nil when none) once it
-// is durable, before its callers are answered.
+// A committed group's events are handed off (ho; nil when it did not
+// commit) once it is durable, before its callers are answered.
 func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64, ho *handed) {
 	if db.sy == nil {
 		ho.committed()
