@@ -145,34 +145,29 @@ func (t *Tx) declarationNotUpdated(d *baoguan.Declaration) error {
 // statements sent together (one round trip on PostgreSQL). The first that
 // fails is the error; the caller must then not commit.
 func (t *Tx) UpdateDeclarations(ds []baoguan.Declaration) error {
-	stmts := make([]Stmt, len(ds))
-	vals := make([][]any, len(ds))
+	rows := make([]rowWrite, len(ds))
 	for i := range ds {
 		d := &ds[i]
 		v, err := t.declarationArgs(d)
 		if err != nil {
 			return err
 		}
-		mask := t.changed(declarationTable, d.ID, d.Version, v)
-		args, err := t.updateArgs(declarationTable, mask, v, d.ID, d.MerchantID, d.Version)
-		if err != nil {
-			return err
-		}
-		stmts[i], vals[i] = Stmt{Q: declarationTable.update(mask), Args: args}, v
+		rows[i] = rowWrite{id: d.ID, merchant: d.MerchantID, version: d.Version, vals: v,
+			tail: []any{d.ID, d.MerchantID, d.Version}}
 	}
-	ns, err := t.execAll(stmts)
+	written, err := t.writeRows(declarationTable, rows)
 	if err != nil {
 		return err
 	}
 	for i := range ds {
-		if ns[i] == 0 {
+		if !written[i] {
 			return t.declarationNotUpdated(&ds[i])
 		}
 	}
 	for i := range ds {
 		d := &ds[i]
 		d.Version++
-		t.remember(declarationTable, d.ID, d.Version, vals[i], nil)
+		t.remember(declarationTable, d.ID, d.Version, rows[i].vals, nil)
 	}
 	return nil
 }

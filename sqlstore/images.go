@@ -46,7 +46,8 @@ type table struct {
 	sealed []bool
 	tail   string // after the SET list: the version bump and the WHERE clause
 
-	shapes sync.Map // column mask → UPDATE text
+	shapes    sync.Map // column mask → UPDATE text
+	setShapes sync.Map // column mask and types → set UPDATE text (updateset.go)
 }
 
 func newTable(name string, cols string, sealed []string, tail string) *table {

@@ -172,27 +172,22 @@ func (t *Tx) orderNotUpdated(o *baoguan.Order) error {
 // version, the statements sent together (one round trip on PostgreSQL).
 // The first that fails is the error; the caller must then not commit.
 func (t *Tx) UpdateOrders(os []baoguan.Order) error {
-	stmts := make([]Stmt, len(os))
-	vals := make([][]any, len(os))
+	rows := make([]rowWrite, len(os))
 	for i := range os {
 		o := &os[i]
 		v, err := t.orderArgs(o)
 		if err != nil {
 			return err
 		}
-		mask := t.changed(orderTable, o.ID, o.Version, v)
-		args, err := t.updateArgs(orderTable, mask, v, ms(t.now), o.ID, o.MerchantID, o.Version)
-		if err != nil {
-			return err
-		}
-		stmts[i], vals[i] = Stmt{Q: orderTable.update(mask), Args: args}, v
+		rows[i] = rowWrite{id: o.ID, merchant: o.MerchantID, version: o.Version, vals: v,
+			tail: []any{ms(t.now), o.ID, o.MerchantID, o.Version}, setTail: []any{ms(t.now)}}
 	}
-	ns, err := t.execAll(stmts)
+	written, err := t.writeRows(orderTable, rows)
 	if err != nil {
 		return err
 	}
 	for i := range os {
-		if ns[i] == 0 {
+		if !written[i] {
 			return t.orderNotUpdated(&os[i])
 		}
 	}
@@ -200,7 +195,7 @@ func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 		o := &os[i]
 		o.Version++
 		o.UpdatedAt = t.now
-		t.remember(orderTable, o.ID, o.Version, vals[i], nil)
+		t.remember(orderTable, o.ID, o.Version, rows[i].vals, nil)
 	}
 	return nil
 }

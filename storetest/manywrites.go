@@ -110,6 +110,60 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 		}
 		return err
 	})
+
+	// Rows that change the same columns, read in the transaction that
+	// writes them (a job batch's orders paid together, its declarations
+	// submitted together: on PostgreSQL one statement a table), each get
+	// their own values.
+	var paid []baoguan.Order
+	var submitted []baoguan.Declaration
+	update(t, s, func(tx baoguan.Tx) error {
+		paid, submitted = nil, nil
+		for i := range os {
+			o, err := tx.Order(m.ID, os[i].ID)
+			if err != nil {
+				return err
+			}
+			o.PayStatus, o.Payment.No, o.Payment.PayerID = baoguan.PaySucceed, fmt.Sprintf("PAY-%d", i), fmt.Sprintf("11010119900307%04d", i)
+			paid = append(paid, *o)
+			d, err := tx.Declaration(m.ID, ds[i].ID)
+			if err != nil {
+				return err
+			}
+			d.State, d.Payer.Phone = baoguan.DeclSubmitted, fmt.Sprintf("1380000%04d", i)
+			submitted = append(submitted, *d)
+		}
+		if err := tx.UpdateOrders(paid); err != nil {
+			return err
+		}
+		return tx.UpdateDeclarations(submitted)
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		for i := range paid {
+			if paid[i].Version != 3 || submitted[i].Version != 3 {
+				t.Errorf("row %d: order at version %d, declaration at %d, want 3", i, paid[i].Version, submitted[i].Version)
+			}
+			got, err := tx.Order(m.ID, paid[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "UpdateOrders of the same columns", got, &paid[i])
+			gd, err := tx.Declaration(m.ID, submitted[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "UpdateDeclarations of the same columns", gd, &submitted[i])
+		}
+		return nil
+	})
+	// And one of them stale fails the call.
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
+		again := []baoguan.Order{paid[0], paid[1]}
+		again[1].Version--
+		again[0].Payment.No, again[1].Payment.No = "PAY-X", "PAY-Y"
+		return tx.UpdateOrders(again)
+	})
+	wantErr(t, "UpdateOrders of the same columns, one stale", err, baoguan.ECONFLICT, "stale")
 }
 
 // testRecordAttempts: RecordAttempts records each outcome as RecordAttempt

@@ -1,0 +1,94 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
+)
+
+// BenchmarkBatchWrites writes what a job batch writes when it has paid
+// and declared its orders: 64 orders and their declarations, read in the
+// transaction that changes them as a batch reads them (so only the changed
+// columns are written) and written by UpdateOrders and
+// UpdateDeclarations. It reports the CPU
+// of the database's backends an order in those transactions (from /proc);
+// creating the orders is not counted.
+func BenchmarkBatchWrites(b *testing.B) {
+	dbURL := testURL(b)
+	db := openTest(b, postgres.Options{URL: dbURL, Writers: 1})
+	c := raw(b, dbURL)
+	ctx := context.Background()
+	var m baoguan.Merchant
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		m = baoguan.Merchant{No: "acme", Name: "acme"}
+		return tx.CreateMerchant(&m)
+	}); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 64
+	var db_ time.Duration
+	n := 0
+	b.ResetTimer()
+	for n < b.N {
+		b.StopTimer()
+		ids := make([]int64, batch)
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			for i := range batch {
+				o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("SO-%d", n+i), Amount: 100, Currency: "CNY",
+					Subject: "subject", Items: []baoguan.Item{{Subject: "item", Quantity: 1, UnitAmount: 100}},
+					Payer:     baoguan.Payer{Name: "payer", IDType: "IDCARD", IDNumber: "110101199003077777", Phone: "13800000000"},
+					PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclarePending, PayDueAt: tx.Now()}
+				if err := tx.CreateOrder(o); err != nil {
+					return err
+				}
+				d := &baoguan.Declaration{OrderID: o.ID, MerchantID: m.ID, Customs: "SHANGHAI", Port: "SHANGHAI",
+					Payer: o.Payer, State: baoguan.DeclUndeclared}
+				if err := tx.CreateDeclaration(d); err != nil {
+					return err
+				}
+				ids[i] = o.ID
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		mark := pgtest.BackendCPU(b, c)
+		b.StartTimer()
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			os, err := tx.OrdersByID(ids)
+			if err != nil {
+				return err
+			}
+			ds, err := tx.DeclarationsOfOrders(ids)
+			if err != nil {
+				return err
+			}
+			for i := range os {
+				o := &os[i]
+				o.PayStatus, o.DeclareStatus, o.PayDueAt = baoguan.PaySucceed, baoguan.DeclareRunning, time.Time{}
+				o.Payment.No, o.Payment.PSP, o.Payment.PaidAt = fmt.Sprintf("PAY-%d", o.ID), "sandbox", tx.Now()
+			}
+			for i := range ds {
+				d := &ds[i]
+				d.State, d.OrderFee, d.IdentityCheck = baoguan.DeclSubmitted, 100, baoguan.CheckSame
+			}
+			if err := tx.UpdateOrders(os); err != nil {
+				return err
+			}
+			return tx.UpdateDeclarations(ds)
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		db_ += pgtest.BackendCPU(b, c) - mark
+		b.StartTimer()
+		n += batch
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(db_.Microseconds())/float64(n), "db-µs/order")
+}
