@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"QueuePlans", testQueuePlans},
 		{"Events", testEvents},
 		{"ManyWrites", testManyWrites},
+		{"ManyEvents", testManyEvents},
 		{"RecordAttempts", testRecordAttempts},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
