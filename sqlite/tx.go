@@ -161,6 +161,25 @@ func (x *txn) Insert(ctx context.Context, q string, args ...any) (int64, bool, e
 	return id, err == nil, err
 }
 
+// InsertRows runs a multi-row INSERT of the transaction and returns the
+// rows it wrote and the rowid of the last (sqlstore.RowsInserter).
+func (x *txn) InsertRows(ctx context.Context, q string, args ...any) (int64, int64, error) {
+	s, err := x.stmt(ctx, q)
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return 0, 0, err
+	}
+	last, err := res.LastInsertId()
+	return last, n, err
+}
+
 // Query runs a query of the transaction.
 func (x *txn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	s, err := x.stmt(ctx, q)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -103,6 +104,61 @@ func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, shared []int, 
 	return nil
 }
 
+// insertRowIDs inserts rows (each the values of cols, in order) into
+// table on SQLite, with suffix (ON CONFLICT DO NOTHING) after the values
+// and no RETURNING, which SQLite runs through a temporary table (see
+// Inserter): multi-row INSERT … VALUES statements of power-of-two row
+// counts, as insertRows. It returns each row's id. table must have an
+// INTEGER PRIMARY KEY id without AUTOINCREMENT: SQLite then gives each new
+// row the largest rowid plus one, in the order of the VALUES, and with one
+// writer nothing else inserts between, so the n rows of a statement that
+// wrote all n have the ids last-n+1 … last.
+//
+// A statement that skipped rows (a unique key met) ends the insert: the
+// ids of its rows and of the rows after it are 0, and from is the first
+// id it wrote (math.MaxInt64 if none), so that a row already in the table
+// is told by an id below from. The caller then fails its function.
+func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]any) (ids []int64, from int64, err error) {
+	if t.done {
+		return nil, 0, errTxDone
+	}
+	ids = make([]int64, len(rows))
+	width := len(rows[0])
+	for done := 0; done < len(rows); {
+		n := maxRowsPerInsert
+		for n > len(rows)-done {
+			n /= 2
+		}
+		q := multiRowInsert(table, cols, suffix, width, n, nil)
+		args := make([]any, 0, n*width)
+		for _, r := range rows[done : done+n] {
+			args = append(args, r...)
+		}
+		last, wrote, err := ri.InsertRows(t.ctx, q, args...)
+		if err != nil {
+			return nil, 0, err
+		}
+		if wrote != int64(n) {
+			if wrote == 0 {
+				return ids, math.MaxInt64, nil
+			}
+			return ids, last - wrote + 1, nil
+		}
+		for i := 0; i < n; i++ {
+			ids[done+i] = last - int64(n-1-i)
+		}
+		done += n
+	}
+	return ids, 0, nil
+}
+
+// RowsInserter is a Conn that tells how many rows a multi-row INSERT
+// wrote and the rowid of the last one (SQLite), from which insertRowIDs
+// tells every row's id.
+type RowsInserter interface {
+	InsertRows(ctx context.Context, q string, args ...any) (last, n int64, err error)
+}
+
 // agree reports whether rows hold equal values in every column of cols
 // (values of comparable kinds only: a []byte never agrees).
 func agree(rows [][]any, cols []int) bool {
@@ -125,9 +181,9 @@ func agree(rows [][]any, cols []int) bool {
 var multiRowText sync.Map // multiRowKey → string
 
 type multiRowKey struct {
-	table  string
-	n      int
-	shared bool
+	table, suffix string
+	n             int
+	shared        bool
 }
 
 // multiRowInsert is INSERT INTO table (cols) with n rows of width values.
@@ -139,7 +195,7 @@ type multiRowKey struct {
 // which made preparing a statement of thousands of them take a tenth of a
 // second.)
 func multiRowInsert(table, cols, suffix string, width, n int, shared []int) string {
-	key := multiRowKey{table, n, shared != nil}
+	key := multiRowKey{table, suffix, n, shared != nil}
 	if q, ok := multiRowText.Load(key); ok {
 		return q.(string)
 	}

@@ -86,14 +86,15 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	return nil
 }
 
-// CreateEvents inserts new events as CreateEvent does and sets their ids:
-// on PostgreSQL with one statement for all of them (a job batch's
-// notifications), on SQLite one after the other (a statement there is a
-// function call, and a multi-row INSERT would need RETURNING for the ids).
-// A taken public id is ECONFLICT reason duplicate; the caller must then not
-// commit (the other events were inserted).
+// CreateEvents inserts new events as CreateEvent does and sets their ids,
+// with one statement for many of them (a job batch's notifications): on
+// PostgreSQL one for all, returning the ids; on SQLite multi-row INSERTs
+// without RETURNING (insertRowIDs), the ids told by the rowids. A taken
+// public id is ECONFLICT reason duplicate; the caller must then not commit
+// (the other events were inserted).
 func (t *Tx) CreateEvents(es []baoguan.Event) error {
-	if !t.d.Numbered || len(es) < 2 {
+	ri, rowIDs := t.c.(RowsInserter)
+	if len(es) < 2 || !t.d.Numbered && (!rowIDs || t.plans != nil) {
 		for i := range es {
 			if err := t.CreateEvent(&es[i]); err != nil {
 				return err
@@ -119,6 +120,9 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 	}
 	if sl.err != nil {
 		return sl.err
+	}
+	if !t.d.Numbered {
+		return t.createEventRows(ri, es, rows)
 	}
 	got := 0
 	err := t.insertRows("events", eventInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, public_id", rows, nil, func(s Scanner) error {
@@ -153,6 +157,54 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 		}
 	}
 	return nil
+}
+
+// createEventRows is CreateEvents on SQLite: the rows in multi-row
+// INSERTs (insertRowIDs), each event's id its row's rowid.
+func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) error {
+	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows)
+	switch {
+	case t.isForeignKey(err):
+		return notFound("merchant %d not found", es[0].MerchantID)
+	case err != nil:
+		return err
+	}
+	for i := range es {
+		if ids[i] == 0 {
+			return t.takenPublicID(es[i:], from)
+		}
+	}
+	for i := range es {
+		e := &es[i]
+		e.ID, e.CreatedAt, e.UpdatedAt = ids[i], t.now, t.now
+		if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
+			t.enqueued++
+			t.keepCreated(e)
+		}
+	}
+	return nil
+}
+
+// takenPublicID is the duplicate error of a multi-row insert of es that
+// skipped rows, naming the first event whose public id was taken: by a
+// row older than the insert (an id below from) or by an event before it.
+func (t *Tx) takenPublicID(es []baoguan.Event, from int64) error {
+	seen := map[string]bool{}
+	for _, e := range es {
+		if seen[e.PublicID] {
+			return duplicate("public_id", "event %s already exists", e.PublicID)
+		}
+		seen[e.PublicID] = true
+		var id int64
+		found, err := t.one(`SELECT id FROM events WHERE public_id = ?`, []any{e.PublicID}, func(s Scanner) error { return s.Scan(&id) })
+		if err != nil {
+			return err
+		}
+		if found && id < from {
+			return duplicate("public_id", "event %s already exists", e.PublicID)
+		}
+	}
+	return duplicate("public_id", "an event's public id already exists")
 }
 
 // UpdateEvent writes e's delivery state and ends any lease on it;

@@ -24,7 +24,7 @@ RETURNING id`
 
 	qOrder            = `SELECT ` + orderCols + ` FROM orders WHERE id = ? AND merchant_id = ?`
 	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ? AND ` + notLoading
-	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? ORDER BY id LIMIT 1`
+	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? AND payment_no <> '' ORDER BY id LIMIT 1`
 	qOrderExists      = `SELECT 1 FROM orders WHERE id = ? AND merchant_id = ?`
 	qOrderFingerprint = `SELECT fingerprint, ` + notLoading + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ?`
 	qListOrders       = `SELECT ` + orderCols + ` FROM orders`

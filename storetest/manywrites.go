@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,6 +165,51 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 		return tx.UpdateOrders(again)
 	})
 	wantErr(t, "UpdateOrders of the same columns, one stale", err, baoguan.ECONFLICT, "stale")
+}
+
+// testManyEvents: CreateEvents with more events than one statement holds
+// gives each event the id of its own row (SQLite tells the ids of a
+// multi-row INSERT from the rowids), and a public id taken in a later
+// statement fails the call naming that id, with nothing of it committed.
+func testManyEvents(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	mk := func(n int, prefix string) []baoguan.Event {
+		es := make([]baoguan.Event, n)
+		for i := range es {
+			es[i] = baoguan.Event{PublicID: fmt.Sprintf("%s_%d", prefix, i), MerchantID: m.ID, OrderID: o.ID,
+				Type: baoguan.EventOrderPaid, Protocol: "native", URL: "https://acme.example/hook",
+				ContentType: "application/json", Body: []byte(fmt.Sprintf(`{"n":%d}`, i)), Status: baoguan.EventPending}
+		}
+		return es
+	}
+	es := mk(141, "evt_a") // 128 + 8 + 4 + 1 rows on SQLite
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
+	view(t, s, func(tx baoguan.Tx) error {
+		for i := range es {
+			got, err := tx.Event(m.ID, es[i].ID)
+			if err != nil {
+				return err
+			}
+			same(t, "CreateEvents", got, &es[i])
+		}
+		return nil
+	})
+
+	dup := mk(140, "evt_b")
+	dup[133].PublicID = es[7].PublicID // in the second statement on SQLite
+	err := s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateEvents(dup) })
+	wantErr(t, "CreateEvents with a public id taken", err, baoguan.ECONFLICT, "duplicate")
+	if err != nil && !strings.Contains(err.Error(), es[7].PublicID) {
+		t.Errorf("CreateEvents with a public id taken: %v, want it named", err)
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		list, err := tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID, Page: baoguan.Page{Limit: 1000}})
+		if err == nil && len(list) != len(es) {
+			t.Errorf("after failed CreateEvents: %d events, want %d", len(list), len(es))
+		}
+		return err
+	})
 }
 
 // testRecordAttempts: RecordAttempts records each outcome as RecordAttempt

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"QueuePlans", testQueuePlans},
 		{"Events", testEvents},
 		{"ManyWrites", testManyWrites},
+		{"ManyEvents", testManyEvents},
 		{"RecordAttempts", testRecordAttempts},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
@@ -2584,6 +2585,7 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 	orders("created", []string{"created_at"}, baoguan.OrderFilter{From: from, To: to})
 	orders("bill", []string{"pay_status", "created_at"}, baoguan.OrderFilter{PayStatus: baoguan.PaySucceed, From: from, To: to})
 	add("OrderByNo", []string{"merchant_order_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByNo(m, "NO-1"); return err })
+	add("OrderByPaymentNo", []string{"payment_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByPaymentNo(m, "P-1"); return err })
 	add("BatchSummary", nil, func(tx baoguan.Tx) error { _, err := tx.BatchSummary(m, 3); return err })
 	add("Batches", merchant, func(tx baoguan.Tx) error { _, err := tx.Batches(m, page); return err })
 	add("Batches cursor", merchant, func(tx baoguan.Tx) error { _, err := tx.Batches(m, baoguan.Page{Limit: 20, Cursor: 9}); return err })
