@@ -24,7 +24,7 @@ RETURNING id`
 
 	qOrder            = `SELECT ` + orderCols + ` FROM orders WHERE id = ? AND merchant_id = ?`
 	qOrderByNo        = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ? AND ` + notLoading
-	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? ORDER BY id LIMIT 1`
+	qOrderByPaymentNo = `SELECT ` + orderCols + ` FROM orders WHERE merchant_id = ? AND payment_no = ? AND payment_no <> '' ORDER BY id LIMIT 1`
 	qOrderExists      = `SELECT 1 FROM orders WHERE id = ? AND merchant_id = ?`
 	qOrderFingerprint = `SELECT fingerprint, ` + notLoading + ` FROM orders WHERE merchant_id = ? AND merchant_order_no = ?`
 	qListOrders       = `SELECT ` + orderCols + ` FROM orders`
@@ -283,7 +283,8 @@ func (t *Tx) OrderFingerprint(merchantID int64, no string) (string, bool, error)
 // ENOTFOUND, also for an empty number.
 func (t *Tx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Order, error) {
 	if paymentNo == "" {
-		// Unpaid orders all have an empty payment number; none is "the" one.
+		// Unpaid orders all have an empty payment number; none is "the" one
+		// (and on PostgreSQL the payment number's index holds no empty one).
 		return nil, notFound("order with an empty payment number not found")
 	}
 	return t.orderBy(qOrderByPaymentNo, []any{merchantID, paymentNo}, "with payment number "+quote(paymentNo))
