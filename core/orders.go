@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -154,6 +155,20 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 	if onOrder {
 		o.PayDueAt = now
 	}
+	// On a store that inserts an order with its declarations in one
+	// statement (PostgreSQL), a new unpaid order's declarations are
+	// planned first and go with it.
+	if w, ok := tx.(orderWithDeclarations); ok && w.OrderWithDeclarationsAtOnce() && !o.Paid() {
+		done, prev, decls, err := s.createWithDeclarations(w, q, m, in, entries, &o, fp, onOrder, now)
+		switch {
+		case err != nil:
+			return nil, nil, false, err
+		case prev != nil:
+			return prev, nil, false, nil
+		case done:
+			return &o, decls, true, nil
+		}
+	}
 	// The insert takes the order number (idempotency.go): a number taken
 	// already is answered as a repeat.
 	for {
@@ -189,6 +204,61 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 		decls = append(decls, ds...)
 	}
 	return &o, decls, true, nil
+}
+
+// orderWithDeclarations is a Tx that inserts an order and its new
+// declarations in one statement (sqlstore.Tx.CreateOrderWith).
+type orderWithDeclarations interface {
+	baoguan.Tx
+	OrderWithDeclarationsAtOnce() bool
+	CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error
+}
+
+// createWithDeclarations is createPreparedTx's way on a store that inserts
+// an order with its declarations at once: the declarations planned before
+// the insert (they need nothing of the order's row but its id, which the
+// store sets), then both inserted, then the payment queued. done is false,
+// with nothing written, when the declarations cannot be planned so (a
+// target planned twice): the caller goes the usual way. A number taken
+// already is answered as a repeat: prev, nothing written.
+func (s *Service) createWithDeclarations(tx orderWithDeclarations, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, o *baoguan.Order, fp string, onOrder bool, now time.Time) (done bool, prev *baoguan.Order, decls []baoguan.Declaration, err error) {
+	var sink []baoguan.Declaration
+	planned := []baoguan.Declaration{}
+	for i, spec := range in.Declarations {
+		ds, err := s.planDeclarationsInto(tx, o, spec, entries[i], nil, planned, &sink)
+		if errors.Is(err, errSlowChunk) {
+			return false, nil, nil, nil
+		}
+		if err != nil {
+			return true, nil, nil, err
+		}
+		planned = append(planned, ds...)
+	}
+	for {
+		err := tx.CreateOrderWith(o, sink)
+		if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "merchant_order_no" {
+			if err != nil {
+				return true, nil, nil, err
+			}
+			break
+		}
+		prev, err := orderTaken(tx, m.ID, o.MerchantOrderNo, fp)
+		if err != nil || prev != nil {
+			return true, prev, nil, err
+		}
+	}
+	switch {
+	case onOrder:
+		q.n++
+	case !in.Hold:
+		if err := s.scheduleNewPay(q, o, now); err != nil {
+			return true, nil, nil, err
+		}
+	}
+	if sink == nil {
+		sink = []baoguan.Declaration{}
+	}
+	return true, nil, sink, nil
 }
 
 // newOrder is the order an input whose fingerprint is fp creates, before

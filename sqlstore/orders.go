@@ -283,7 +283,8 @@ func (t *Tx) OrderFingerprint(merchantID int64, no string) (string, bool, error)
 // ENOTFOUND, also for an empty number.
 func (t *Tx) OrderByPaymentNo(merchantID int64, paymentNo string) (*baoguan.Order, error) {
 	if paymentNo == "" {
-		// Unpaid orders all have an empty payment number; none is "the" one.
+		// Unpaid orders all have an empty payment number; none is "the" one
+		// (and on PostgreSQL the payment number's index holds no empty one).
 		return nil, notFound("order with an empty payment number not found")
 	}
 	return t.orderBy(qOrderByPaymentNo, []any{merchantID, paymentNo}, "with payment number "+quote(paymentNo))

@@ -2583,6 +2583,7 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 	orders("declare_status newest", []string{"declare_status"}, baoguan.OrderFilter{DeclareStatus: baoguan.DeclareFailedSt, Newest: true})
 	orders("batch_id", []string{"batch_id"}, baoguan.OrderFilter{BatchID: 3})
 	orders("created", []string{"created_at"}, baoguan.OrderFilter{From: from, To: to})
+	add("OrderByPaymentNo", []string{"payment_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByPaymentNo(m, "PAY-1"); return err })
 	orders("bill", []string{"pay_status", "created_at"}, baoguan.OrderFilter{PayStatus: baoguan.PaySucceed, From: from, To: to})
 	add("OrderByNo", []string{"merchant_order_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByNo(m, "NO-1"); return err })
 	add("OrderByPaymentNo", []string{"payment_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByPaymentNo(m, "P-1"); return err })
