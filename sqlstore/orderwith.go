@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/baoguan/baoguan"
@@ -24,16 +23,7 @@ func (t *Tx) OrderWithDeclarationsAtOnce() bool { return t.d.WritableWith }
 // CreateDeclaration.
 func (t *Tx) CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error {
 	if !t.d.WritableWith || len(ds) == 0 || t.plans != nil || t.done {
-		if err := t.CreateOrder(o); err != nil {
-			return err
-		}
-		for i := range ds {
-			ds[i].OrderID = o.ID
-			if err := t.CreateDeclaration(&ds[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.createOrderThenDeclarations(o, ds)
 	}
 	args, plainO, err := t.orderRow(o, 3)
 	if err != nil {
@@ -57,8 +47,8 @@ func (t *Tx) CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error {
 		// (order_id) is left out.
 		for j, v := range row[1:] {
 			ty := setSQLType(v)
-			if ty == "" {
-				return fmt.Errorf("%s: insert declarations: a value of type %T", t.d.Name, v)
+			if ty == "" { // a value an explicit cast does not name: one statement each
+				return t.createOrderThenDeclarations(o, ds)
 			}
 			if j > 0 {
 				values.WriteString(", ")
@@ -113,6 +103,21 @@ func (t *Tx) CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error {
 		}
 		d.OrderID, d.ID, d.Version, d.CreatedAt = orderID, id, 1, t.now
 		t.remember(declarationTable, d.ID, d.Version, plainD[i], nil)
+	}
+	return nil
+}
+
+// createOrderThenDeclarations is CreateOrderWith one statement after the
+// other.
+func (t *Tx) createOrderThenDeclarations(o *baoguan.Order, ds []baoguan.Declaration) error {
+	if err := t.CreateOrder(o); err != nil {
+		return err
+	}
+	for i := range ds {
+		ds[i].OrderID = o.ID
+		if err := t.CreateDeclaration(&ds[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
