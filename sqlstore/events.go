@@ -516,6 +516,55 @@ func (t *Tx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time
 	return t.AddAttempt(a)
 }
 
+// recordAttemptRows is RecordAttempts on SQLite: each event's update
+// (an event named twice finds, at its second outcome, the lease the first
+// one ended), then the attempts of those still leased in multi-row
+// INSERTs (insertRowIDs).
+func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, error) {
+	recorded := make([]bool, len(os))
+	rows := make([][]any, 0, len(os))
+	for i := range os {
+		e, a := &os[i].Event, &os[i].Attempt
+		n, err := t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(os[i].Lease))
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			continue // lease lost
+		}
+		errText, resp, err := t.attemptArgs(a)
+		if err != nil {
+			return nil, err
+		}
+		recorded[i] = true
+		rows = append(rows, []any{e.ID, ms(a.At), int64(a.Status), a.LatencyMS, errText, resp})
+	}
+	if len(rows) == 0 {
+		return recorded, nil
+	}
+	ids, _, err := t.insertRowIDs(ri, "attempts", attemptInsertCols, "", rows)
+	if err != nil {
+		return nil, err
+	}
+	k := 0
+	for i := range os {
+		if !recorded[i] {
+			continue
+		}
+		if ids[k] == 0 {
+			return nil, errNoRow
+		}
+		o := &os[i]
+		o.Event.UpdatedAt, o.Event.LeaseUntil = t.now, time.Time{}
+		o.Attempt.EventID, o.Attempt.ID = o.Event.ID, ids[k]
+		k++
+	}
+	return recorded, nil
+}
+
+// attemptInsertCols are the columns recordAttemptRows writes.
+const attemptInsertCols = `event_id, at, status, latency_ms, error, response`
+
 // leaseLost is RecordAttempt's ECONFLICT when the lease was lost.
 func leaseLost(id int64) error {
 	return &baoguan.Error{Code: baoguan.ECONFLICT, Reason: "lease_lost",
@@ -530,6 +579,9 @@ func (t *Tx) RecordAttempts(os []baoguan.Outcome) ([]bool, error) {
 	ids := make(map[int64]bool, len(os))
 	for i := range os {
 		ids[os[i].Event.ID] = true
+	}
+	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && len(os) > 1 && t.plans == nil {
+		return t.recordAttemptRows(ri, os)
 	}
 	if !t.d.WritableWith || !t.d.Numbered || len(os) < 2 || len(ids) < len(os) {
 		// One at a time; so too an event named twice, whose second

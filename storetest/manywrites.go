@@ -283,6 +283,9 @@ func testRecordAttempts(t *testing.T, s baoguan.Store) {
 				codes = append(codes, a.Status)
 			}
 			same(t, fmt.Sprintf("event %d's attempts", i), codes, want.codes)
+			if len(as) == 1 && (as[0].ID != os[i].Attempt.ID || os[i].Attempt.EventID != es[i].ID) {
+				t.Errorf("event %d's attempt is %d, RecordAttempts said %d (event %d)", i, as[0].ID, os[i].Attempt.ID, os[i].Attempt.EventID)
+			}
 		}
 		return nil
 	})
