@@ -78,12 +78,18 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	case !inserted: // the only unique key is the public id
 		return duplicate("public_id", "event %s already exists", e.PublicID)
 	}
+	t.inserted(e, id)
+	return nil
+}
+
+// inserted completes e, inserted as row id: its id and times; an event
+// due now is announced like a job (and kept for the hand-off).
+func (t *Tx) inserted(e *baoguan.Event, id int64) {
 	e.ID, e.CreatedAt, e.UpdatedAt = id, t.now, t.now
 	if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
-		t.enqueued++ // work due now: announced like a job
+		t.enqueued++
 		t.keepCreated(e)
 	}
-	return nil
 }
 
 // CreateEvents inserts new events as CreateEvent does and sets their ids,
@@ -150,11 +156,7 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 		if e.ID == 0 {
 			return duplicate("public_id", "event %s already exists", e.PublicID)
 		}
-		e.CreatedAt, e.UpdatedAt = t.now, t.now
-		if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
-			t.enqueued++
-			t.keepCreated(e)
-		}
+		t.inserted(e, e.ID)
 	}
 	return nil
 }
@@ -175,12 +177,7 @@ func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) 
 		}
 	}
 	for i := range es {
-		e := &es[i]
-		e.ID, e.CreatedAt, e.UpdatedAt = ids[i], t.now, t.now
-		if e.Status == baoguan.EventPending && !e.NextAt.After(t.now) {
-			t.enqueued++
-			t.keepCreated(e)
-		}
+		t.inserted(&es[i], ids[i])
 	}
 	return nil
 }
