@@ -69,7 +69,10 @@ const (
 
 // deliverer is the notification sender of one runner.
 type deliverer struct {
-	s      *Service
+	s *Service
+	// sends is the context of the deliveries: it outlives the runner's by
+	// RunnerOptions.DeliveryGrace (nil: the claim's).
+	sends  context.Context
 	max    int // deliveries in flight at once
 	perMax int // most in flight to one destination
 	lease  time.Duration
@@ -554,13 +557,17 @@ func (dl *deliverer) hold(evs []baoguan.Event, now time.Time) {
 
 // send starts sending evs, each from a goroutine of its own.
 func (dl *deliverer) send(ctx context.Context, evs []baoguan.Event, merchants map[int64]*baoguan.Merchant) {
+	sctx := ctx
+	if dl.sends != nil {
+		sctx = dl.sends
+	}
 	for _, e := range evs {
 		dest := baoguan.Destination(e.URL)
 		dl.start(dest, e.OrderID)
 		dl.wg.Add(1)
 		go func() {
 			defer dl.wg.Done()
-			r := dl.s.send(ctx, e, merchants[e.MerchantID])
+			r := dl.s.send(sctx, e, merchants[e.MerchantID])
 			dl.end(dest, e.OrderID, r.d.Status != 0)
 			dl.results <- r
 		}()
@@ -692,6 +699,12 @@ func (dl *deliverer) recorder(ctx context.Context) {
 func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 	dl := newDeliverer(s, o.Deliveries, o.PerDestination, o.Lease, o.Exclusive)
 	dl.poll = o.Poll
+	// The deliveries in flight when ctx ends have o.DeliveryGrace to be
+	// answered (the return below waits for them), then are cancelled.
+	sends, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	dl.sends = sends
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(o.DeliveryGrace, cancelSends) })
+	defer stopGrace()
 	if hs, ok := s.Store.(baoguan.HandoffStore); ok && dl.memory {
 		// New events come from the store's writer (handoff.go).
 		dl.handoff = true

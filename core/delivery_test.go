@@ -69,6 +69,9 @@ type hangingReceiver struct {
 func newHangingReceiver(t *testing.T) *hangingReceiver {
 	h := &hangingReceiver{release: make(chan struct{})}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read to the end, so that the server watches the connection and
+		// ends r's context when the sender gives up.
+		_, _ = io.Copy(io.Discard, r.Body)
 		n := h.held.Add(1)
 		h.mu.Lock()
 		h.maxHeld = max(h.maxHeld, n)
@@ -142,7 +145,9 @@ func TestHangingReceiversDoNotHoldUpOthers(t *testing.T) {
 	// 64 places: without a limit per destination, the hanging receivers'
 	// 400 notifications, older than the healthy ones, would take them all.
 	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Deliveries: 64}) }()
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Deliveries: 64, DeliveryGrace: 100 * time.Millisecond})
+	}()
 	want := int64(2 * healthyOrders) // order.paid and declaration.succeeded
 	for got.Load() < want {
 		select {
@@ -167,8 +172,27 @@ func TestHangingReceiversDoNotHoldUpOthers(t *testing.T) {
 		t.Errorf("no hanging receiver holds a delivery: the test did not test")
 	}
 	t.Logf("healthy merchant: %d notifications; hanging receivers hold %d deliveries", got.Load(), held)
+	// Stopped, the runner gives what it is sending its grace, then gives
+	// up on it: it returns, and every held delivery ends unanswered.
 	cancel()
-	<-done
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second): // the client's timeout is an hour
+		t.Fatal("the runner did not stop: it waits for deliveries past their grace")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var still, gaveUp int64
+		for _, h := range receivers {
+			still += h.held.Load()
+			gaveUp += h.gaveUp.Load()
+		}
+		if still == 0 && gaveUp >= held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the runner stopped, hanging receivers still hold %d deliveries (%d given up)", still, gaveUp)
+		}
+	}
 }
 
 // TestExclusiveDelivererWritesNoLease: a deliverer alone on its database
@@ -364,5 +388,69 @@ func testOrderEventsOneAtATime(t *testing.T, kind string, exclusive bool) {
 		if len(types) != 2 || types[0] != baoguan.EventOrderPaid || types[1] != baoguan.EventDeclSucceeded {
 			t.Errorf("order %s: notifications %v, want %s then %s", no, types, baoguan.EventOrderPaid, baoguan.EventDeclSucceeded)
 		}
+	}
+}
+
+// TestDeliveryInFlightAtShutdownIsAnswered: a notification being sent
+// when the runner stops (a restart) is given time to be answered, and is
+// recorded as delivered — not cancelled into a failed attempt that the
+// next server would send again.
+func TestDeliveryInFlightAtShutdownIsAnswered(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openKind(t, kind, nil)
+			svc := deliveryService(db)
+			arrived := make(chan struct{}, 16)
+			var got atomic.Int64
+			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				arrived <- struct{}{}
+				time.Sleep(300 * time.Millisecond) // still answering when the runner stops
+				got.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer recv.Close()
+			m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushOrders(t, svc, m, 0, 1)
+			rctx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() {
+				done <- svc.Run(rctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Gather: time.Millisecond, Exclusive: kind == "sqlite"})
+			}()
+			select {
+			case <-arrived:
+			case <-time.After(30 * time.Second):
+				t.Fatal("no notification was sent")
+			}
+			stop()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the runner did not stop")
+			}
+			es, err := svc.Events(ctx, m, baoguan.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			delivered := int64(0)
+			for _, e := range es {
+				switch {
+				case e.Status == baoguan.EventDelivered && e.Attempts == 1:
+					delivered++
+				case e.Status == baoguan.EventPending && e.Attempts == 0:
+				default:
+					t.Errorf("event %d (%s): %s after %d attempts; want delivered after one, or not sent yet", e.ID, e.Type, e.Status, e.Attempts)
+				}
+			}
+			if delivered == 0 || delivered != got.Load() {
+				t.Errorf("%d events recorded delivered, the receiver answered %d", delivered, got.Load())
+			}
+		})
 	}
 }

@@ -75,6 +75,10 @@ type RunnerOptions struct {
 	// 64; see delivery.go).
 	Deliveries     int
 	PerDestination int
+	// DeliveryGrace is how long notifications being sent when the runner
+	// stops may go on (default 5s): a restart then records their answers
+	// instead of cancelling them into failed attempts sent again.
+	DeliveryGrace time.Duration
 	// Exclusive says this runner is the only one on the database (a
 	// SQLite file under the server's lock): jobs found running when it
 	// starts were claimed by a process that died, and are due again at
@@ -115,6 +119,9 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	}
 	if o.PerDestination <= 0 {
 		o.PerDestination = 64
+	}
+	if o.DeliveryGrace <= 0 {
+		o.DeliveryGrace = 5 * time.Second
 	}
 	if o.Exclusive {
 		if err := s.recoverClaims(ctx); err != nil {
