@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -40,6 +41,9 @@ func TestBenchSmall(t *testing.T) {
 		Duplicates int     `json:"webhook_duplicates"`
 		E2E        float64 `json:"e2e_orders_per_s"`
 		E2EVsEcho  float64 `json:"e2e_vs_echo"`
+		Echo       float64 `json:"echo_rps"`
+		EchoBefore float64 `json:"echo_rps_before"`
+		EchoAfter  float64 `json:"echo_rps_after"`
 		CPU        float64 `json:"cpu_us_per_order"`
 		Preloaded  int     `json:"preloaded_orders"`
 		Batch      int     `json:"batch_orders"`
@@ -57,6 +61,12 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if res.E2E <= 0 || res.E2EVsEcho <= 0 || res.CPU <= 0 {
 		t.Errorf("e2e %v/s, e2e_vs_echo %v, cpu %v µs per order: want figures", res.E2E, res.E2EVsEcho, res.CPU)
+	}
+	// The echo is measured before the run and after it; its rate is the
+	// rate over both, so between the two (and the ratio is against it).
+	lo, hi := min(res.EchoBefore, res.EchoAfter), max(res.EchoBefore, res.EchoAfter)
+	if lo <= 0 || res.Echo < lo*0.999 || res.Echo > hi*1.001 || math.Abs(res.E2EVsEcho-res.E2E/res.Echo) > 1e-9*res.E2EVsEcho {
+		t.Errorf("echo %v req/s (before the run %v, after %v), e2e_vs_echo %v at %v orders/s", res.Echo, res.EchoBefore, res.EchoAfter, res.E2EVsEcho, res.E2E)
 	}
 	if res.Preloaded != 30 || res.Batch != 50 || res.BatchMS <= 0 {
 		t.Errorf("preloaded %d, batch %d in %v ms", res.Preloaded, res.Batch, res.BatchMS)
