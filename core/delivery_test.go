@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -316,77 +317,35 @@ func testOrderEventsOneAtATime(t *testing.T, kind string, exclusive bool) {
 	defer cancel()
 	db := openKind(t, kind, nil)
 	svc := deliveryService(db)
-
-	// The receiver answers each request after 30 ms, noting for each
-	// order how many of its requests it held at once and the order they
-	// came in.
-	var mu sync.Mutex
-	inflight := map[string]int{}
-	overlapped := map[string]bool{}
-	seen := map[string][]string{}
-	total := 0
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n struct{ ID, Type, Order string }
-		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
-			t.Error(err)
-		}
-		mu.Lock()
-		inflight[n.Order]++
-		if inflight[n.Order] > 1 {
-			overlapped[n.Order] = true
-		}
-		seen[n.Order] = append(seen[n.Order], n.Type)
-		mu.Unlock()
-		time.Sleep(30 * time.Millisecond)
-		mu.Lock()
-		inflight[n.Order]--
-		total++
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer recv.Close()
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	// The receiver (handoff_test.go) takes its time over each request,
+	// noting for each order whether two of its requests were ever held at
+	// once and the order they came in.
+	recv := newNotifications(t, func(string, string, int) bool { return false })
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.srv.URL + "/hook"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const orders = 10
-	for i := range orders {
-		_, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprint("O", i), Amount: 100, Subject: "奶粉",
-			Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	pushOrders(t, svc, m, 0, orders)
 	done := make(chan error, 1)
 	go func() {
 		done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: exclusive, Deliveries: 64})
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		n := total
-		mu.Unlock()
-		if n >= 2*orders {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d notifications received, want %d", n, 2*orders)
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("runner stopped: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
+	recv.waitFor(t, 2*orders)
+	cancel()
+	<-done
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	if len(recv.seen) != orders {
+		t.Errorf("notifications for %d orders, want %d", len(recv.seen), orders)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for no, types := range seen {
-		if overlapped[no] {
+	want := []string{baoguan.EventOrderPaid + " ok", baoguan.EventDeclSucceeded + " ok"}
+	for no, got := range recv.seen {
+		if recv.overlapped[no] {
 			t.Errorf("order %s: two of its notifications were sent at once", no)
 		}
-		if len(types) != 2 || types[0] != baoguan.EventOrderPaid || types[1] != baoguan.EventDeclSucceeded {
-			t.Errorf("order %s: notifications %v, want %s then %s", no, types, baoguan.EventOrderPaid, baoguan.EventDeclSucceeded)
+		if !slices.Equal(got, want) {
+			t.Errorf("order %s: notifications %v, want %v", no, got, want)
 		}
 	}
 }

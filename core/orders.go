@@ -157,22 +157,22 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 	}
 	// On a store that inserts an order with its declarations in one
 	// statement (PostgreSQL), a new unpaid order's declarations are
-	// planned first and go with it.
+	// planned first and go with it; otherwise they are planned after.
+	insert := func() error { return tx.CreateOrder(&o) }
+	var decls []baoguan.Declaration
 	if w, ok := tx.(orderWithDeclarations); ok && w.OrderWithDeclarationsAtOnce() && !o.Paid() {
-		done, prev, decls, err := s.createWithDeclarations(w, q, m, in, entries, &o, fp, onOrder, now)
-		switch {
-		case err != nil:
+		planned, ok, err := s.planBeforeInsert(w, &o, in, entries)
+		if err != nil {
 			return nil, nil, false, err
-		case prev != nil:
-			return prev, nil, false, nil
-		case done:
-			return &o, decls, true, nil
+		}
+		if ok {
+			insert, decls = func() error { return w.CreateOrderWith(&o, planned) }, planned
 		}
 	}
 	// The insert takes the order number (idempotency.go): a number taken
 	// already is answered as a repeat.
 	for {
-		err := tx.CreateOrder(&o)
+		err := insert()
 		if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "merchant_order_no" {
 			if err != nil {
 				return nil, nil, false, err
@@ -184,9 +184,9 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 			return prev, nil, false, err
 		}
 	}
-	// Otherwise the pay job first: on PostgreSQL its insert travels with
-	// the declaration's (Tx.EnqueueLater) instead of on a round trip of
-	// its own.
+	// The pay job before the declarations planned after the insert: on
+	// PostgreSQL its insert travels with theirs (Tx.EnqueueLater) instead
+	// of on a round trip of its own.
 	switch {
 	case onOrder:
 		q.n++
@@ -195,7 +195,10 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 			return nil, nil, false, err
 		}
 	}
-	decls := []baoguan.Declaration{}
+	if decls != nil {
+		return &o, decls, true, nil
+	}
+	decls = []baoguan.Declaration{}
 	for i, spec := range in.Declarations {
 		ds, err := s.planDeclarations(tx, &o, spec, entries[i], nil, decls)
 		if err != nil {
@@ -214,51 +217,25 @@ type orderWithDeclarations interface {
 	CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error
 }
 
-// createWithDeclarations is createPreparedTx's way on a store that inserts
-// an order with its declarations at once: the declarations planned before
-// the insert (they need nothing of the order's row but its id, which the
-// store sets), then both inserted, then the payment queued. done is false,
-// with nothing written, when the declarations cannot be planned so (a
-// target planned twice): the caller goes the usual way. A number taken
-// already is answered as a repeat: prev, nothing written.
-func (s *Service) createWithDeclarations(tx orderWithDeclarations, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, o *baoguan.Order, fp string, onOrder bool, now time.Time) (done bool, prev *baoguan.Order, decls []baoguan.Declaration, err error) {
-	var sink []baoguan.Declaration
+// planBeforeInsert plans a new order's declarations before the order is
+// inserted, for a store that inserts them with it: they need nothing of
+// the order's row but its id, which the store sets. ok is false, with
+// nothing written, when they cannot be planned so (a target planned
+// twice): the caller plans them after the insert, as on other stores.
+func (s *Service) planBeforeInsert(tx baoguan.Tx, o *baoguan.Order, in *OrderInput, entries []baoguan.CustomsEntry) (decls []baoguan.Declaration, ok bool, err error) {
+	sink := []baoguan.Declaration{}
 	planned := []baoguan.Declaration{}
 	for i, spec := range in.Declarations {
 		ds, err := s.planDeclarationsInto(tx, o, spec, entries[i], nil, planned, &sink)
 		if errors.Is(err, errSlowChunk) {
-			return false, nil, nil, nil
+			return nil, false, nil
 		}
 		if err != nil {
-			return true, nil, nil, err
+			return nil, false, err
 		}
 		planned = append(planned, ds...)
 	}
-	for {
-		err := tx.CreateOrderWith(o, sink)
-		if baoguan.ErrorCode(err) != baoguan.ECONFLICT || baoguan.ErrorField(err) != "merchant_order_no" {
-			if err != nil {
-				return true, nil, nil, err
-			}
-			break
-		}
-		prev, err := orderTaken(tx, m.ID, o.MerchantOrderNo, fp)
-		if err != nil || prev != nil {
-			return true, prev, nil, err
-		}
-	}
-	switch {
-	case onOrder:
-		q.n++
-	case !in.Hold:
-		if err := s.scheduleNewPay(q, o, now); err != nil {
-			return true, nil, nil, err
-		}
-	}
-	if sink == nil {
-		sink = []baoguan.Declaration{}
-	}
-	return true, nil, sink, nil
+	return sink, true, nil
 }
 
 // newOrder is the order an input whose fingerprint is fp creates, before

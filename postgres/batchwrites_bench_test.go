@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
-	"github.com/baoguan/baoguan/postgres"
 	"github.com/baoguan/baoguan/postgres/pgtest"
 )
 
@@ -19,17 +18,8 @@ import (
 // of the database's backends an order in those transactions (from /proc);
 // creating the orders is not counted.
 func BenchmarkBatchWrites(b *testing.B) {
-	dbURL := testURL(b)
-	db := openTest(b, postgres.Options{URL: dbURL, Writers: 1})
-	c := raw(b, dbURL)
+	db, c, m := benchStore(b)
 	ctx := context.Background()
-	var m baoguan.Merchant
-	if err := db.Update(ctx, func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "acme", Name: "acme"}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		b.Fatal(err)
-	}
 	const batch = 64
 	var db_ time.Duration
 	n := 0

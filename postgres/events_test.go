@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/postgres"
 	"github.com/baoguan/baoguan/postgres/pgtest"
@@ -167,17 +169,8 @@ func TestEventLeaseHOT(t *testing.T) {
 // /proc; the backends of this benchmark's own database only), in all and
 // by step.
 func BenchmarkEventLife(b *testing.B) {
-	dbURL := testURL(b)
-	db := openTest(b, postgres.Options{URL: dbURL, Writers: 1})
-	c := raw(b, dbURL)
+	db, c, m := benchStore(b)
 	ctx := context.Background()
-	var m baoguan.Merchant
-	if err := db.Update(ctx, func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "acme", Name: "acme"}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		b.Fatal(err)
-	}
 	body := bytes.Repeat([]byte("x"), 1200) // sealed, about the bench's 1,490 bytes a row
 	const claim = 64
 	backendCPU := func() time.Duration { return pgtest.BackendCPU(b, c) }
@@ -236,4 +229,17 @@ func BenchmarkEventLife(b *testing.B) {
 	b.ReportMetric(per(phases[0]), "create-db-µs/event")
 	b.ReportMetric(per(phases[1]), "claim-db-µs/event")
 	b.ReportMetric(per(phases[2]), "record-db-µs/event")
+}
+
+// benchStore opens a store on a database of its own with one writer (as
+// the statements' CPU benchmarks want it), a plain connection to read the
+// backends' CPU through, and a merchant.
+func benchStore(b *testing.B) (*postgres.DB, *pgx.Conn, *baoguan.Merchant) {
+	dbURL := testURL(b)
+	db := openTest(b, postgres.Options{URL: dbURL, Writers: 1})
+	m := &baoguan.Merchant{No: "acme", Name: "acme"}
+	if err := db.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateMerchant(m) }); err != nil {
+		b.Fatal(err)
+	}
+	return db, raw(b, dbURL), m
 }

@@ -58,17 +58,8 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 		}
 	}
 	view(t, s, func(tx baoguan.Tx) error {
-		for i := range os {
-			got, err := tx.Order(m.ID, os[i].ID)
-			if err != nil {
-				return err
-			}
-			same(t, "UpdateOrders", got, &os[i])
-			gd, err := tx.Declaration(m.ID, ds[i].ID)
-			if err != nil {
-				return err
-			}
-			same(t, "UpdateDeclarations", gd, &ds[i])
+		if err := readBack(t, tx, m.ID, "", os, ds); err != nil {
+			return err
 		}
 		for i := range es {
 			got, err := tx.Event(m.ID, es[i].ID)
@@ -144,18 +135,8 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 			if paid[i].Version != 3 || submitted[i].Version != 3 {
 				t.Errorf("row %d: order at version %d, declaration at %d, want 3", i, paid[i].Version, submitted[i].Version)
 			}
-			got, err := tx.Order(m.ID, paid[i].ID)
-			if err != nil {
-				return err
-			}
-			same(t, "UpdateOrders of the same columns", got, &paid[i])
-			gd, err := tx.Declaration(m.ID, submitted[i].ID)
-			if err != nil {
-				return err
-			}
-			same(t, "UpdateDeclarations of the same columns", gd, &submitted[i])
 		}
-		return nil
+		return readBack(t, tx, m.ID, " of the same columns", paid, submitted)
 	})
 	// And one of them stale fails the call.
 	err = s.Update(context.Background(), func(tx baoguan.Tx) error {
@@ -165,6 +146,26 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 		return tx.UpdateOrders(again)
 	})
 	wantErr(t, "UpdateOrders of the same columns, one stale", err, baoguan.ECONFLICT, "stale")
+}
+
+// readBack checks that each of os and ds reads back as it was written
+// (by UpdateOrders and UpdateDeclarations; what names the write in the
+// errors).
+func readBack(t *testing.T, tx baoguan.Tx, merchantID int64, what string, os []baoguan.Order, ds []baoguan.Declaration) error {
+	t.Helper()
+	for i := range os {
+		got, err := tx.Order(merchantID, os[i].ID)
+		if err != nil {
+			return err
+		}
+		same(t, "UpdateOrders"+what, got, &os[i])
+		gd, err := tx.Declaration(merchantID, ds[i].ID)
+		if err != nil {
+			return err
+		}
+		same(t, "UpdateDeclarations"+what, gd, &ds[i])
+	}
+	return nil
 }
 
 // testManyEvents: CreateEvents with more events than one statement holds
