@@ -25,7 +25,7 @@ WHERE pay_due_at > 0 AND pay_due_at <= ? ORDER BY pay_due_at, id LIMIT ?`
 	// qQueueOrderPays leaves out an order whose round already has a pay job
 	// row (core's key, as qEnqueuePayJobs writes it).
 	qQueueOrderPays = `UPDATE orders SET pay_due_at = ?
-WHERE batch_id = ? AND merchant_id = ? AND sandbox = ? AND pay_status = 'NOT_PAYED' AND pay_due_at = 0
+WHERE batch_id = ? AND batch_id <> 0 AND merchant_id = ? AND sandbox = ? AND pay_status = 'NOT_PAYED' AND pay_due_at = 0
 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.dedupe_key = 'pay:' || orders.id || ':' || orders.pay_attempts)`
 
 	qDequeueOrderPays = `UPDATE orders SET pay_due_at = 0 WHERE `
