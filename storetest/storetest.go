@@ -2755,6 +2755,8 @@ func testQueuePlans(t *testing.T, s baoguan.Store) {
 		}, true},
 		{"LeaseEvents", func(tx baoguan.Tx) error { _, err := tx.LeaseEvents([]int64{1, 2}, tx.Now()); return err }, false},
 		{"Claim", func(tx baoguan.Tx) error { _, err := tx.Claim(nil, 64, time.Minute); return err }, false},
+		{"QueueOrderPays", func(tx baoguan.Tx) error { _, err := tx.QueueOrderPays(7, 3, true); return err }, false},
+		{"EnqueuePayJobs", func(tx baoguan.Tx) error { _, err := tx.EnqueuePayJobs(7, 3, 5); return err }, false},
 		{"Claim kinds", func(tx baoguan.Tx) error {
 			_, err := tx.Claim([]string{baoguan.JobPay, baoguan.JobDeclare}, 64, time.Minute)
 			return err
