@@ -24,7 +24,7 @@ WHERE merchant_id = ? AND fingerprint = ? AND loading_until > 0 ORDER BY id LIMI
 WHERE loading_until > 0 AND loading_until < ? ORDER BY id LIMIT ?`
 	qLeaseBatch = `UPDATE batches SET loading_until = ?, loaded = ?, fingerprint = ?, updated_at = ?
 WHERE id = ? AND merchant_id = ? AND loading_until = ?`
-	qBatchOrderIDs = `SELECT id FROM orders WHERE batch_id = ? AND merchant_id = ? ORDER BY id LIMIT ?`
+	qBatchOrderIDs = `SELECT id FROM orders WHERE batch_id = ? AND batch_id <> 0 AND merchant_id = ? ORDER BY id LIMIT ?`
 	qDeleteBatch   = `DELETE FROM batches WHERE id = ? AND merchant_id = ?`
 	qBatchExists   = `SELECT 1 FROM batches WHERE id = ? AND merchant_id = ?`
 	qBatches       = `SELECT ` + batchCols + ` FROM batches WHERE merchant_id = ? AND loading_until = 0 AND (? = 0 OR id < ?)
@@ -41,7 +41,7 @@ ORDER BY id DESC LIMIT `
 	CAST(COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN amount ELSE 0 END), 0) AS BIGINT),
 	COALESCE(SUM(CASE WHEN pay_status IN ('PAY_FAILED', 'PAY_CANCELLED') OR pay_status = 'PAY_SUCCEED'
 		AND declare_status IN ('DECLARED', 'DECLARE_FAILED', 'NOT_DECLARED') THEN 1 ELSE 0 END), 0)
-FROM orders WHERE batch_id = ? AND merchant_id = ?`
+FROM orders WHERE batch_id = ? AND batch_id <> 0 AND merchant_id = ?`
 )
 
 // CreateBatch inserts b; a missing merchant is ENOTFOUND.

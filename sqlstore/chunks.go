@@ -550,7 +550,7 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 const qEnqueuePayJobs = `INSERT INTO jobs (kind, dedupe_key, ref_id, merchant_id, state, attempts, max_attempts,
 	run_at, lease_until, last_error, created_at, updated_at)
 SELECT 'pay', 'pay:' || id || ':' || pay_attempts, id, merchant_id, 'queued', 0, ?, ?, 0, '', ?, ?
-FROM orders WHERE batch_id = ? AND merchant_id = ? AND pay_status = 'NOT_PAYED' AND pay_due_at = 0 ORDER BY id
+FROM orders WHERE batch_id = ? AND batch_id <> 0 AND merchant_id = ? AND pay_status = 'NOT_PAYED' AND pay_due_at = 0 ORDER BY id
 ON CONFLICT DO NOTHING`
 
 // EnqueuePayJobs queues the pay job of each NOT_PAYED order of the batch
@@ -564,7 +564,7 @@ func (t *Tx) EnqueuePayJobs(merchantID, batchID int64, maxAttempts int) (int, er
 }
 
 const qUnpaidBatchOrders = `SELECT id, amount, channel, pay_status FROM orders
-WHERE batch_id = ? AND merchant_id = ? AND pay_status IN ('NOT_PAYED', 'PAY_FAILED') ORDER BY id`
+WHERE batch_id = ? AND batch_id <> 0 AND merchant_id = ? AND pay_status IN ('NOT_PAYED', 'PAY_FAILED') ORDER BY id`
 
 // UnpaidBatchOrders lists the batch's orders waiting for a payment or
 // whose payment failed, reading four columns and opening nothing, so that

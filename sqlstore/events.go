@@ -285,7 +285,13 @@ func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 	if f.Type != "" {
 		w.add("type = ?", f.Type)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case baoguan.EventPending:
+		// Literally, so that SQLite may use the partial index
+		// events_pending when no merchant is named.
+		w.add("status = 'pending'")
+	default:
 		w.add("status = ?", string(f.Status))
 	}
 	if f.Cursor != 0 {
@@ -384,9 +390,10 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 		return nil, nil
 	}
 	now := ms(t.now)
-	// SQLite, without statistics, prefers events_status (status = ?) and
-	// then sorts every pending event; named, events_due reads the oldest
-	// due ones in order and stops at the limit.
+	// SQLite, without statistics, preferred the list index on status
+	// (events_status; events_pending since migration 0023) and then sorted
+	// every pending event; named, events_due reads the oldest due ones in
+	// order and stops at the limit.
 	from := "FROM events" + t.hint("events_due") + qDueWhere
 	args := []any{now, now}
 	if after != nil {

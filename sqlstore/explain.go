@@ -15,9 +15,9 @@ type Plan struct {
 	Lines []string
 }
 
-// Explain runs fn with the queries of tx planned instead of run: every
+// Explain runs fn with the statements of tx planned instead of run: every
 // query fn makes through tx is explained with its arguments and answers
-// no rows. On PostgreSQL sequential scans are priced out for the
+// no rows, every other statement is explained and changes none. On PostgreSQL sequential scans are priced out for the
 // transaction (enable_seqscan off), so a plan still scanning a table has
 // no index to use. It is for tests that check every list query is
 // served by an index; tx must be a View's or an Update's Tx of this

@@ -299,7 +299,8 @@ func orderWhere(f baoguan.OrderFilter) *where {
 		w.add("merchant_id = ?", f.MerchantID)
 	}
 	if f.BatchID != 0 {
-		w.add("batch_id = ?", f.BatchID)
+		// batch_id <> 0: the partial index orders_merchant_batch.
+		w.add("batch_id = ? AND batch_id <> 0", f.BatchID)
 	}
 	if f.PayStatus != "" {
 		w.add("pay_status = ?", string(f.PayStatus))

@@ -200,6 +200,9 @@ func (t *Tx) exec(q string, args ...any) (int64, error) {
 	if t.done {
 		return 0, errTxDone
 	}
+	if t.plans != nil {
+		return 0, t.explain(q, args)
+	}
 	return t.c.Exec(t.ctx, t.d.bind(q), args...)
 }
 

@@ -2588,6 +2588,8 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 	add("OrderByNo", []string{"merchant_order_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByNo(m, "NO-1"); return err })
 	add("OrderByPaymentNo", []string{"payment_no"}, func(tx baoguan.Tx) error { _, err := tx.OrderByPaymentNo(m, "P-1"); return err })
 	add("BatchSummary", nil, func(tx baoguan.Tx) error { _, err := tx.BatchSummary(m, 3); return err })
+	add("BatchOrderIDs", []string{"batch_id"}, func(tx baoguan.Tx) error { _, err := tx.BatchOrderIDs(m, 3, 100); return err })
+	add("UnpaidBatchOrders", []string{"batch_id"}, func(tx baoguan.Tx) error { _, err := tx.UnpaidBatchOrders(m, 3); return err })
 	add("Batches", merchant, func(tx baoguan.Tx) error { _, err := tx.Batches(m, page); return err })
 	add("Batches cursor", merchant, func(tx baoguan.Tx) error { _, err := tx.Batches(m, baoguan.Page{Limit: 20, Cursor: 9}); return err })
 	for _, f := range []baoguan.JobFilter{{State: baoguan.JobDead}, {Kind: baoguan.JobPay}, {Kind: baoguan.JobPay, State: baoguan.JobDead}} {
@@ -2604,7 +2606,7 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 		f    baoguan.EventFilter
 	}{{"merchant_id", baoguan.EventFilter{MerchantID: m}}, {"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventFailed}},
 		{"type", baoguan.EventFilter{MerchantID: m, Type: "order.paid"}}, {"order_id", baoguan.EventFilter{MerchantID: m, OrderID: 5}},
-		{"status", baoguan.EventFilter{Status: baoguan.EventPending}}} {
+		{"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventPending}}, {"status", baoguan.EventFilter{Status: baoguan.EventPending}}} {
 		f := c.f
 		f.Page = page
 		add(fmt.Sprintf("ListEvents %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListEvents(f); return err })
@@ -2753,6 +2755,8 @@ func testQueuePlans(t *testing.T, s baoguan.Store) {
 		}, true},
 		{"LeaseEvents", func(tx baoguan.Tx) error { _, err := tx.LeaseEvents([]int64{1, 2}, tx.Now()); return err }, false},
 		{"Claim", func(tx baoguan.Tx) error { _, err := tx.Claim(nil, 64, time.Minute); return err }, false},
+		{"QueueOrderPays", func(tx baoguan.Tx) error { _, err := tx.QueueOrderPays(7, 3, true); return err }, false},
+		{"EnqueuePayJobs", func(tx baoguan.Tx) error { _, err := tx.EnqueuePayJobs(7, 3, 5); return err }, false},
 		{"Claim kinds", func(tx baoguan.Tx) error {
 			_, err := tx.Claim([]string{baoguan.JobPay, baoguan.JobDeclare}, 64, time.Minute)
 			return err
