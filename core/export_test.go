@@ -22,3 +22,17 @@ func Flush(tx baoguan.Tx) error { return tx.(*batchTx).flush() }
 // SetHandoffRoom sets how many handed-off events the deliverer keeps
 // waiting; more are left to the events table.
 func SetHandoffRoom(s *Service, n int) { s.handoffRoom = n }
+
+// AuthReadsWaiting is how many AuthAllowed calls wait for a read of their
+// buckets that has not begun (authReads).
+func AuthReadsWaiting(s *Service) int {
+	s.authReads.mu.Lock()
+	defer s.authReads.mu.Unlock()
+	n := 0
+	for _, set := range s.authReads.sets {
+		if set.next != nil {
+			n += set.next.calls
+		}
+	}
+	return n
+}

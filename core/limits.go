@@ -145,12 +145,33 @@ func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error
 	if len(bs) == 0 {
 		return nil
 	}
-	var gen uint64
 	if s.ExclusiveStore {
-		var known bool
-		if known, gen = s.full.known(bs); known {
+		if known, _ := s.full.known(bs); known {
 			return nil
 		}
+	}
+	// Concurrent calls checking the same buckets share a read begun after
+	// they arrived (authReads).
+	wait, err := s.authReads.read(ctx, authSetKey(bs), func(ctx context.Context) (float64, error) {
+		return s.readAuthBuckets(ctx, bs)
+	})
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		s.Metrics.LimitRefusals.WithLabelValues("auth").Inc()
+		return tooManyFailures(wait)
+	}
+	return nil
+}
+
+// readAuthBuckets reads the buckets of bs and returns how long a caller
+// must wait before it may try to authenticate (0: now). With
+// ExclusiveStore it remembers the buckets it found full.
+func (s *Service) readAuthBuckets(ctx context.Context, bs []bucket) (float64, error) {
+	var gen uint64
+	if s.ExclusiveStore {
+		_, gen = s.full.known(bs)
 	}
 	wait := 0.0
 	var full []string
@@ -173,16 +194,12 @@ func (s *Service) AuthAllowed(ctx context.Context, source, subject string) error
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if s.ExclusiveStore {
 		s.full.remember(full, gen)
 	}
-	if wait > 0 {
-		s.Metrics.LimitRefusals.WithLabelValues("auth").Inc()
-		return tooManyFailures(wait)
-	}
-	return nil
+	return wait, nil
 }
 
 // AuthFailed records that source failed to authenticate as subject (see

@@ -156,6 +156,7 @@ type Service struct {
 	purge        purgeLock
 	auth         authCache
 	full         fullBuckets
+	authReads    authReads
 	seq          atomic.Uint64
 	node         string
 }

@@ -100,14 +100,21 @@ func (tb *table) updateSet(mask uint64, rows []setRow, tail []any) (q string, ar
 			}
 		}
 	}
-	args = make([]any, 0, len(tail)+3+len(cols))
+	args = make([]any, 0, len(tail)+4+len(cols))
 	args = append(args, tail...)
 	args = append(args, ids, merchants, versions)
 	args = append(args, cols...)
+	args = append(args, ids) // the rows' ids again, for the table's primary key (setText)
 	return q, args, true
 }
 
 // setText builds updateSet's statement for mask and the columns' types.
+// The ids are bound twice: unnested with the values, and as a condition on
+// the table's own id (= ANY) that its primary key answers. Without that
+// the planner, which cannot see through the unnest, often joined by
+// reading the whole table into a hash join (a sequential scan of orders a
+// job batch) while the table was small enough for it to look cheaper than
+// an index probe a row.
 func (tb *table) setText(mask uint64, types []string) string {
 	var set, arrays, names strings.Builder
 	arrays.WriteString("?::bigint[], ?::bigint[], ?::bigint[]")
@@ -123,7 +130,7 @@ func (tb *table) setText(mask uint64, types []string) string {
 		j++
 	}
 	bump, _, _ := strings.Cut(tb.tail, " WHERE ")
-	return fmt.Sprintf("UPDATE %[1]s SET %[2]s%[3]s FROM unnest(%[4]s) AS v(%[5]s)\nWHERE %[1]s.id = v.k_id AND %[1]s.merchant_id = v.k_merchant AND %[1]s.version = v.k_version\nRETURNING %[1]s.id",
+	return fmt.Sprintf("UPDATE %[1]s SET %[2]s%[3]s FROM unnest(%[4]s) AS v(%[5]s)\nWHERE %[1]s.id = v.k_id AND %[1]s.merchant_id = v.k_merchant AND %[1]s.version = v.k_version AND %[1]s.id = ANY(?::bigint[])\nRETURNING %[1]s.id",
 		tb.name, set.String(), bump, arrays.String(), names.String())
 }
 
