@@ -3,10 +3,16 @@ package core_test
 import (
 	"context"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sqlite"
 )
 
@@ -48,4 +54,40 @@ func BenchmarkAuthAllowedExclusive(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkAuthAllowedPostgres is one failed-authentication check on
+// PostgreSQL, checks one after another (so none shares another's read):
+// what a check that reads costs this process (proc-µs/check, its CPU from
+// getrusage) and the database's backends (db-µs/check, from /proc).
+func BenchmarkAuthAllowedPostgres(b *testing.B) {
+	ctx := context.Background()
+	u := pgtest.URL(b)
+	keys, _ := keyring.New(make([]byte, 32))
+	db, err := postgres.Open(ctx, postgres.Options{URL: u, Keys: keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	svc := core.New(&core.Service{Store: db})
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	p0, d0 := cpu(), pgtest.BackendCPU(b, c)
+	n := 0
+	for b.Loop() {
+		if err := svc.AuthAllowed(ctx, "203.0.113.9:4000", ""); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64((cpu()-p0).Microseconds())/float64(n), "proc-µs/check")
+	b.ReportMetric(float64((pgtest.BackendCPU(b, c)-d0).Microseconds())/float64(n), "db-µs/check")
 }
