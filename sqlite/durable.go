@@ -172,6 +172,14 @@ func (s *syncer) fail(cause error) error {
 	return err
 }
 
+// woken returns a channel closed when durable next grows or the store
+// stops.
+func (s *syncer) woken() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
 // failure is the error that stopped the store, or nil.
 func (s *syncer) failure() error {
 	s.mu.Lock()

@@ -79,34 +79,39 @@ func merchantsSeen(db *DB, nos ...string) ([]string, error) {
 	return seen, err
 }
 
-// waitGroups waits until the writer has committed more than n groups.
-func waitGroups(db *DB, n int64) {
-	for db.Stats().Groups <= n {
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestFullAnswersOnceDurable: with FULL, an Update's caller is answered
 // only once the fsync after its COMMIT has ended, and a View started
-// after that COMMIT neither sees its writes nor even begins before; the
-// writer meanwhile commits the next group, which the next fsync covers.
+// after that COMMIT neither sees its writes nor even begins before. The
+// writer meanwhile runs the calls that arrive, in one group it commits
+// once that fsync has ended, which the next fsync covers.
 func TestFullAnswersOnceDurable(t *testing.T) {
 	db, bs := openSync(t, "FULL")
 	bs.armed.Store(true)
 	a := make(chan error, 1)
 	go func() { a <- createMerchant(db, "a") }()
 	<-bs.entered // the syncer is in the fsync that covers a's group
-	groups := db.Stats().Groups
-	b := make(chan error, 1)
-	go func() { b <- createMerchant(db, "b") }()
-	waitGroups(db, groups) // the writer went on: b's group has committed
+	st0 := db.Stats()
+	ran := make(chan string, 2)
+	b, c := make(chan error, 1), make(chan error, 1)
+	for _, call := range []struct {
+		no  string
+		out chan error
+	}{{"b", b}, {"c", c}} {
+		go func() {
+			call.out <- db.Update(context.Background(), func(tx baoguan.Tx) error {
+				ran <- call.no
+				return tx.CreateMerchant(&baoguan.Merchant{No: call.no, Name: call.no})
+			})
+		}()
+		<-ran // the writer went on: the call has run
+	}
 	type view struct {
 		seen []string
 		err  error
 	}
 	v := make(chan view, 1)
 	go func() {
-		seen, err := merchantsSeen(db, "a", "b")
+		seen, err := merchantsSeen(db, "a", "b", "c")
 		v <- view{seen, err}
 	}()
 	time.Sleep(50 * time.Millisecond) // time for a wrong answer to show
@@ -115,22 +120,35 @@ func TestFullAnswersOnceDurable(t *testing.T) {
 		t.Fatalf("a's Update returned %v before its fsync ended", err)
 	case err := <-b:
 		t.Fatalf("b's Update returned %v before any fsync covered it", err)
+	case err := <-c:
+		t.Fatalf("c's Update returned %v before any fsync covered it", err)
 	case got := <-v:
 		t.Fatalf("a View ran before the fsync ended: saw %v (%v)", got.seen, got.err)
 	default:
 	}
+	if st := db.Stats(); st.Groups != st0.Groups {
+		t.Errorf("Stats: %d groups committed during the fsync, want none (b and c wait in one group)", st.Groups-st0.Groups)
+	}
 	bs.release <- nil
-	if err := <-a; err != nil {
-		t.Fatal(err)
+	for name, ch := range map[string]chan error{"a": a, "b": b, "c": c} {
+		if err := <-ch; err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
-	if err := <-b; err != nil {
-		t.Fatal(err)
+	// The View began before b's and c's group committed: it sees a, and
+	// b and c both or neither (one group), as it took its snapshot.
+	if got := <-v; got.err != nil || len(got.seen) != 1 && len(got.seen) != 3 || got.seen[0] != "a" {
+		t.Fatalf("the View saw %v (%v), want a, and b and c both or neither", got.seen, got.err)
 	}
-	if got := <-v; got.err != nil || len(got.seen) != 2 {
-		t.Fatalf("the View saw %v (%v), want a and b", got.seen, got.err)
+	if seen, err := merchantsSeen(db, "a", "b", "c"); err != nil || len(seen) != 3 {
+		t.Fatalf("a View after the Updates returned saw %v (%v), want a, b and c", seen, err)
 	}
-	if st := db.Stats(); st.Syncs < 2 {
-		t.Errorf("Stats: %d syncs, want at least one per group here", st.Syncs)
+	st := db.Stats()
+	if st.Groups-st0.Groups != 1 || st.Calls-st0.Calls != 2 {
+		t.Errorf("Stats: b and c committed in %d groups (%d calls), want one group of both", st.Groups-st0.Groups, st.Calls-st0.Calls)
+	}
+	if st.Syncs < 2 {
+		t.Errorf("Stats: %d syncs, want one for a's group and one for b's and c's", st.Syncs)
 	}
 }
 
@@ -180,10 +198,15 @@ func TestSyncFailureStopsStore(t *testing.T) {
 	a := make(chan error, 1)
 	go func() { a <- createMerchant(db, "a") }()
 	<-bs.entered
-	groups := db.Stats().Groups
 	b := make(chan error, 1)
-	go func() { b <- createMerchant(db, "b") }()
-	waitGroups(db, groups)
+	ran := make(chan struct{})
+	go func() {
+		b <- db.Update(context.Background(), func(tx baoguan.Tx) error {
+			close(ran)
+			return tx.CreateMerchant(&baoguan.Merchant{No: "b", Name: "b"})
+		})
+	}()
+	<-ran // b's group waits for the fsync to end
 	v := make(chan error, 1)
 	go func() {
 		_, err := merchantsSeen(db, "a")

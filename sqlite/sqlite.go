@@ -45,8 +45,13 @@
 // the callers of every group committed before that fsync started — one fsync
 // may cover several groups. So no caller is answered before its writes are
 // on disk, as with SQLite's own FULL, but the writer no longer stands still
-// during the fsync. Callers whose fn failed wait too: their error may come
-// from rows an earlier, not yet durable group wrote.
+// during the fsync: it runs the calls that arrive meanwhile, in a group it
+// keeps open until that fsync has ended (or maxGroup calls), and then
+// commits once — its callers wait for the next fsync whenever it commits,
+// and one COMMIT writes the pages every group writes (each index's last
+// leaf, the file's header) once for all of them. Callers whose fn failed
+// wait too: their error may come from rows an earlier, not yet durable
+// group wrote.
 //
 // SQLite's documentation of synchronous=NORMAL in WAL mode (pragma.html) is
 // what makes this sound: the WAL is synced before each checkpoint and the
@@ -557,11 +562,14 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	// Queries met for the first time in this group are prepared on the
 	// connection once the group has ended (see stmtCache).
 	defer db.wcache.flush(ctx)
-	for i, c := range live {
+	// run runs live[i] in its own savepoint; false when the transaction
+	// broke (every caller has been answered).
+	run := func(i int) bool {
+		c := live[i]
 		if err := x.savepoint(ctx, "SAVEPOINT fn"); err != nil {
 			stx.Rollback()
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
-			return
+			return false
 		}
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
 		if ho.to != nil {
@@ -580,13 +588,48 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 				// on an I/O or memory error): nothing in it survives.
 				stx.Rollback()
 				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
-				return
+				return false
 			}
 		}
 		if err := x.savepoint(ctx, "RELEASE fn"); err != nil {
 			stx.Rollback()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
+			return false
+		}
+		return true
+	}
+	for i := range live {
+		if !run(i) {
 			return
+		}
+	}
+	// While the fsync of the groups committed before this one runs, this
+	// group stays open and takes the calls that arrive: its callers wait
+	// for the next fsync whenever it commits, and one COMMIT instead of
+	// several writes the pages every group writes (the indexes' last
+	// leaves, the file's header) once.
+	if db.sy != nil {
+	hold:
+		for len(live) < maxGroup {
+			woken := db.sy.woken() // before the check, so no advance is missed
+			if db.sy.durable.Load() >= seq || db.sy.failure() != nil {
+				break
+			}
+			select {
+			case c, ok := <-db.calls.Calls():
+				if !ok {
+					break hold
+				}
+				if !c.Take() {
+					continue
+				}
+				live = append(live, c)
+				errs = append(errs, nil)
+				if !run(len(live) - 1) {
+					return
+				}
+			case <-woken:
+			}
 		}
 	}
 	if len(ho.events) > 0 {
