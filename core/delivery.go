@@ -16,9 +16,10 @@ import (
 // at once, in the transaction of the state change it tells of, and no job
 // is written for it. The deliverer takes due events in batches (one
 // transaction reads the due ones, leases some, and reads their merchants
-// once), sends each from a goroutine of its own, and writes the outcomes of
-// many attempts in one transaction (the attempt, the event's status and,
-// after a failure, when it is due again on its protocol's schedule). An
+// once), sends each from a sender of its own (a goroutine that then waits
+// for the next), and writes the outcomes of many attempts in one
+// transaction (the attempt, the event's status and, after a failure, when
+// it is due again on its protocol's schedule). An
 // attempt is recorded only while its lease holds, so a delivery that
 // outlived its lease, or an event redelivered meanwhile, records nothing.
 //
