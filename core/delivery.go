@@ -16,9 +16,10 @@ import (
 // at once, in the transaction of the state change it tells of, and no job
 // is written for it. The deliverer takes due events in batches (one
 // transaction reads the due ones, leases some, and reads their merchants
-// once), sends each from a goroutine of its own, and writes the outcomes of
-// many attempts in one transaction (the attempt, the event's status and,
-// after a failure, when it is due again on its protocol's schedule). An
+// once), sends each from a sender of its own (a goroutine that then waits
+// for the next), and writes the outcomes of many attempts in one
+// transaction (the attempt, the event's status and, after a failure, when
+// it is due again on its protocol's schedule). An
 // attempt is recorded only while its lease holds, so a delivery that
 // outlived its lease, or an event redelivered meanwhile, records nothing.
 //
@@ -121,6 +122,7 @@ type deliverer struct {
 
 	results  chan delivered
 	finished chan struct{} // a delivery ended: places are free
+	idle     chan sendJob  // senders waiting for a delivery (unbuffered)
 	wg       sync.WaitGroup
 }
 
@@ -142,7 +144,7 @@ type delivered struct {
 
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
-		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1),
+		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1), idle: make(chan sendJob),
 		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, dirty: true, readyMax: max(4*total, 1024),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
 	if s != nil && s.handoffRoom > 0 {
@@ -555,22 +557,50 @@ func (dl *deliverer) hold(evs []baoguan.Event, now time.Time) {
 	}
 }
 
-// send starts sending evs, each from a goroutine of its own.
+// send starts sending evs, each by a sender of its own: one waiting for
+// work if there is one, a new one otherwise.
 func (dl *deliverer) send(ctx context.Context, evs []baoguan.Event, merchants map[int64]*baoguan.Merchant) {
 	sctx := ctx
 	if dl.sends != nil {
 		sctx = dl.sends
 	}
 	for _, e := range evs {
-		dest := baoguan.Destination(e.URL)
-		dl.start(dest, e.OrderID)
+		j := sendJob{ctx: sctx, e: e, m: merchants[e.MerchantID], dest: baoguan.Destination(e.URL)}
+		dl.start(j.dest, e.OrderID)
 		dl.wg.Add(1)
-		go func() {
-			defer dl.wg.Done()
-			r := dl.s.send(sctx, e, merchants[e.MerchantID])
-			dl.end(dest, e.OrderID, r.d.Status != 0)
-			dl.results <- r
-		}()
+		select {
+		case dl.idle <- j:
+		default:
+			go dl.sender(j)
+		}
+	}
+}
+
+// sendJob is one delivery handed to a sender.
+type sendJob struct {
+	ctx  context.Context
+	e    baoguan.Event
+	m    *baoguan.Merchant
+	dest string
+}
+
+// sender makes deliveries, the first j, then those it is handed while it
+// waits, until idle is closed (deliver, once every delivery has ended). A
+// goroutine started for each delivery grew its stack again each time
+// through the HTTP client (docs/benchmarks.md, change 34); a sender keeps
+// its stack for the next. There are at most as many as deliveries in
+// flight at once (Deliveries).
+func (dl *deliverer) sender(j sendJob) {
+	for {
+		r := dl.s.send(j.ctx, j.e, j.m)
+		dl.end(j.dest, j.e.OrderID, r.d.Status != 0)
+		dl.results <- r
+		j = sendJob{} // nothing of the last delivery kept while waiting
+		dl.wg.Done()
+		var ok bool
+		if j, ok = <-dl.idle; !ok {
+			return
+		}
 	}
 }
 
@@ -714,6 +744,7 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 	go func() { dl.recorder(ctx); close(recorded) }()
 	defer func() {
 		dl.wg.Wait()
+		close(dl.idle) // the senders, all waiting now, end
 		close(dl.results)
 		<-recorded
 	}()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 func newBenchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var orders, conc, instances, batch, preload int
 	var asJSON bool
-	var cpuProfile, memProfile, server string
+	var cpuProfile, memProfile, traceFile, server string
 	var retain time.Duration
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -67,6 +68,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults); the database is then also reported by part (history, machinery, free pages) at the start, the end, and once the run's records have aged out")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	cmd.Flags().StringVar(&traceFile, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
 	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -139,6 +141,17 @@ apart, as other users of the server make them work too).`,
 				return fmt.Errorf("--cpuprofile: %w", err)
 			}
 			defer pprof.StopCPUProfile()
+		}
+		if traceFile != "" {
+			f, err := os.Create(traceFile)
+			if err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+			defer f.Close()
+			if err := trace.Start(f); err != nil {
+				return fmt.Errorf("--trace: %w", err)
+			}
+			defer trace.Stop()
 		}
 		if memProfile != "" {
 			f, err := os.Create(memProfile)
