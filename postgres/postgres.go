@@ -695,6 +695,31 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 	return pgRows{Rows: rows}, nil
 }
 
+// QueryLiterals runs q with its arguments written into its text as
+// literals (pgx's simple protocol; sqlstore.LiteralQuerier): what waits in
+// pre is sent first, in a batch of its own. Only sqlstore.Explain uses it.
+func (c *conn) QueryLiterals(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	if c.loose {
+		return nil, errors.New("postgres: QueryLiterals in a LooseView")
+	}
+	if len(c.pre) > 0 {
+		b, n := c.takePre()
+		br, err := c.sendPre(ctx, b, n)
+		if err != nil {
+			return nil, err
+		}
+		if err := br.Close(); err != nil {
+			return nil, err
+		}
+	}
+	c.sent++
+	rows, err := c.c.Query(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, textSafe(args)...)...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{Rows: rows}, nil
+}
+
 // looseQuery runs a LooseView's query in a read-only transaction of its
 // own, begun and ended in the query's batch: one round trip, where a View's
 // transaction costs one more for its end.
