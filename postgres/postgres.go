@@ -9,6 +9,9 @@
 // statement cache does for SQLite) and speaks the binary protocol without
 // database/sql's per-call allocations. The pool size is taken from the URL
 // (pool_max_conns=N); when the URL does not say, it is defaultMaxConns.
+// Statements run on their generic plans (plan_cache_mode =
+// force_generic_plan, unless the URL sets plan_cache_mode), planned once a
+// connection rather than at each of their first calls; see parseConfig.
 //
 // # Transactions
 //
