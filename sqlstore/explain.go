@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/baoguan/baoguan"
 )
@@ -93,6 +94,9 @@ func scanLine(s Scanner) (string, error) {
 	return l, err
 }
 
+// explains numbers explainGeneric's prepared statements.
+var explains atomic.Int64
+
 // LiteralQuerier is a Conn that can run a query with its arguments written
 // into its text as literals (pgx's simple protocol): Explain's EXPLAIN
 // EXECUTE on PostgreSQL, a statement that takes no parameters of its own.
@@ -109,12 +113,15 @@ type LiteralQuerier interface {
 // explained with the arguments cast to them (Explain set
 // force_generic_plan).
 func (t *Tx) explainGeneric(q string, args []any) ([]string, error) {
-	const name = "baoguan_explain"
+	// A name of its own, so that a statement a failed EXPLAIN left
+	// prepared on the connection (DEALLOCATE fails in an aborted
+	// transaction) does not fail the next Explain there.
+	name := "baoguan_explain_" + itoa(explains.Add(1))
 	if _, err := t.c.Exec(t.ctx, "PREPARE "+name+" AS "+t.d.bind(q)); err != nil {
 		return nil, err
 	}
 	types, err := t.lines(`SELECT p.t::text FROM pg_prepared_statements,
-unnest(parameter_types) WITH ORDINALITY AS p(t, n) WHERE name = '`+name+`' ORDER BY p.n`, nil, scanLine)
+unnest(parameter_types) WITH ORDINALITY AS p(t, n) WHERE name = $1 ORDER BY p.n`, []any{name}, scanLine)
 	var lines []string
 	if err == nil && len(types) != len(args) {
 		err = fmt.Errorf("sqlstore.Explain: %d arguments for %d parameters", len(args), len(types))
