@@ -1,6 +1,9 @@
 package postgres
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Listening reports whether the store's LISTEN connection is in place, so
 // a test can announce jobs knowing they will be heard.
@@ -13,3 +16,18 @@ func (db *DB) Queued() int { return db.calls.Len() }
 // (maxGroupTime), so that a test's group does not depend on the machine's
 // speed. Call it before any Update.
 func (db *DB) SetGroupTime(d time.Duration) { db.groupTime = d }
+
+// PlanCounts sums, over the prepared statements of one of the pool's
+// connections whose text contains substr, how many times each was run on
+// its generic plan and on a custom one (pg_prepared_statements,
+// PostgreSQL 14 and later).
+func (db *DB) PlanCounts(ctx context.Context, substr string) (generic, custom int64, err error) {
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Release()
+	err = c.QueryRow(ctx, `SELECT COALESCE(sum(generic_plans), 0), COALESCE(sum(custom_plans), 0)
+FROM pg_prepared_statements WHERE strpos(statement, $1) > 0 AND strpos(statement, 'pg_prepared_statements') = 0`, substr).Scan(&generic, &custom)
+	return generic, custom, err
+}

@@ -119,6 +119,19 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		// Every statement runs on its generic plan, planned once a
+		// connection (and again after an ANALYZE of its tables), rather
+		// than planned at each of its first five calls on each connection
+		// and, where a custom plan looks cheaper (a LIMIT or an array
+		// whose size the generic plan does not know), at every call.
+		// What lets a generic plan use the partial indexes is in the SQL:
+		// every condition that selects one (status = 'pending', batch_id
+		// <> 0, …) is a literal, not a parameter; sqlstore.Explain shows
+		// the generic plans, and the store suite's ListPlans and
+		// QueuePlans check them. The URL may set plan_cache_mode=auto.
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		// Lets an operator tell baoguan's sessions apart in pg_stat_activity.
 		cfg.ConnConfig.RuntimeParams["application_name"] = "baoguan"

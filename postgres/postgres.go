@@ -9,6 +9,9 @@
 // statement cache does for SQLite) and speaks the binary protocol without
 // database/sql's per-call allocations. The pool size is taken from the URL
 // (pool_max_conns=N); when the URL does not say, it is defaultMaxConns.
+// Statements run on their generic plans (plan_cache_mode =
+// force_generic_plan, unless the URL sets plan_cache_mode), planned once a
+// connection rather than at each of their first calls; see parseConfig.
 //
 // # Transactions
 //
@@ -689,6 +692,31 @@ func (c *conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows,
 		return pgRows{Rows: rows, batch: br}, nil
 	}
 	rows, err := c.c.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{Rows: rows}, nil
+}
+
+// QueryLiterals runs q with its arguments written into its text as
+// literals (pgx's simple protocol; sqlstore.LiteralQuerier): what waits in
+// pre is sent first, in a batch of its own. Only sqlstore.Explain uses it.
+func (c *conn) QueryLiterals(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	if c.loose {
+		return nil, errors.New("postgres: QueryLiterals in a LooseView")
+	}
+	if len(c.pre) > 0 {
+		b, n := c.takePre()
+		br, err := c.sendPre(ctx, b, n)
+		if err != nil {
+			return nil, err
+		}
+		if err := br.Close(); err != nil {
+			return nil, err
+		}
+	}
+	c.sent++
+	rows, err := c.c.Query(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, textSafe(args)...)...)
 	if err != nil {
 		return nil, err
 	}

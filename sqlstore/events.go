@@ -285,11 +285,16 @@ func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 	if f.Type != "" {
 		w.add("type = ?", f.Type)
 	}
-	switch f.Status {
-	case "":
-	case baoguan.EventPending:
-		// Literally, so that SQLite may use the partial index
-		// events_pending when no merchant is named.
+	switch {
+	case f.Status == "":
+	case f.Status == baoguan.EventPending && f.MerchantID == 0:
+		// Literally, so that the partial index events_pending may serve
+		// the pending events of every merchant (on PostgreSQL, a generic
+		// plan can use it only so). A merchant's pending events are read
+		// through events_merchant_status, by the parameter below: a
+		// literal would let a planner without statistics read every
+		// merchant's pending events through events_pending and filter
+		// them.
 		w.add("status = 'pending'")
 	default:
 		w.add("status = ?", string(f.Status))

@@ -16,9 +16,6 @@ const (
 	qInsertUpstreamCall = `INSERT INTO upstream_calls (merchant_id, order_id, declaration_id, at, service, operation,
 	http_status, latency_ms, code, message, attempt, outcome)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-	qUpstreamCalls = `SELECT ` + upstreamCallCols + ` FROM upstream_calls
-WHERE (? = 0 OR merchant_id = ?) AND (? = 0 OR order_id = ?) AND (? = 0 OR declaration_id = ?) AND (? = 0 OR id < ?)
-ORDER BY id DESC LIMIT `
 )
 
 // AddUpstreamCalls stores call records.
@@ -42,11 +39,27 @@ func (t *Tx) AddUpstreamCalls(cs []baoguan.UpstreamCall) error {
 	return nil
 }
 
-// UpstreamCalls lists recorded calls, newest first.
+// UpstreamCalls lists recorded calls, newest first. The conditions are
+// the filter's alone, not "(? = 0 OR order_id = ?)" for each one it may
+// have: a plan made without the arguments' values (PostgreSQL's generic
+// plans) could use no index for those, and would read every call.
 func (t *Tx) UpstreamCalls(f baoguan.UpstreamCallFilter) ([]baoguan.UpstreamCall, error) {
+	var w where
+	if f.MerchantID != 0 {
+		w.add("merchant_id = ?", f.MerchantID)
+	}
+	if f.OrderID != 0 {
+		w.add("order_id = ?", f.OrderID)
+	}
+	if f.DeclarationID != 0 {
+		w.add("declaration_id = ?", f.DeclarationID)
+	}
+	if f.Cursor != 0 {
+		w.add("id < ?", f.Cursor)
+	}
 	out := []baoguan.UpstreamCall{}
-	err := t.each(qUpstreamCalls+itoa(int64(limit(f.Limit))),
-		[]any{f.MerchantID, f.MerchantID, f.OrderID, f.OrderID, f.DeclarationID, f.DeclarationID, f.Cursor, f.Cursor},
+	err := t.each(`SELECT `+upstreamCallCols+` FROM upstream_calls`+w.String()+` ORDER BY id DESC LIMIT `+itoa(int64(limit(f.Limit))),
+		w.args,
 		func(s Scanner) error {
 			var c baoguan.UpstreamCall
 			var decl sql.NullInt64
