@@ -128,11 +128,12 @@ unnest(parameter_types) WITH ORDINALITY AS p(t, n) WHERE name = $1 ORDER BY p.n`
 	}
 	if err == nil {
 		e := "EXPLAIN EXECUTE " + name
-		for i, typ := range types {
-			e += map[bool]string{true: "(", false: ", "}[i == 0] + "$" + itoa(int64(i+1)) + "::" + typ
-		}
 		if len(types) > 0 {
-			e += ")"
+			params := make([]string, len(types))
+			for i, typ := range types {
+				params[i] = "$" + itoa(int64(i+1)) + "::" + typ
+			}
+			e += "(" + strings.Join(params, ", ") + ")"
 		}
 		if lq, ok := t.c.(LiteralQuerier); ok {
 			var rows Rows
