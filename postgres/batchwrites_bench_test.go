@@ -26,24 +26,11 @@ func BenchmarkBatchWrites(b *testing.B) {
 	b.ResetTimer()
 	for n < b.N {
 		b.StopTimer()
-		ids := make([]int64, batch)
+		var ids []int64
 		if err := db.Update(ctx, func(tx baoguan.Tx) error {
-			for i := range batch {
-				o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("SO-%d", n+i), Amount: 100, Currency: "CNY",
-					Subject: "subject", Items: []baoguan.Item{{Subject: "item", Quantity: 1, UnitAmount: 100}},
-					Payer:     baoguan.Payer{Name: "payer", IDType: "IDCARD", IDNumber: "110101199003077777", Phone: "13800000000"},
-					PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclarePending, PayDueAt: tx.Now()}
-				if err := tx.CreateOrder(o); err != nil {
-					return err
-				}
-				d := &baoguan.Declaration{OrderID: o.ID, MerchantID: m.ID, Customs: "SHANGHAI", Port: "SHANGHAI",
-					Payer: o.Payer, State: baoguan.DeclUndeclared}
-				if err := tx.CreateDeclaration(d); err != nil {
-					return err
-				}
-				ids[i] = o.ID
-			}
-			return nil
+			var err error
+			ids, err = createDeclaredOrders(tx, m.ID, n, batch)
+			return err
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -30,22 +30,9 @@ func TestBatchWritesByIndex(t *testing.T) {
 	var ids []int64
 	for len(ids) < stored {
 		if err := db.Update(ctx, func(tx baoguan.Tx) error {
-			for range 250 {
-				o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("SO-%d", len(ids)), Amount: 100, Currency: "CNY",
-					Subject: "subject", Items: []baoguan.Item{{Subject: "item", Quantity: 1, UnitAmount: 100}},
-					Payer:     baoguan.Payer{Name: "payer", IDType: "IDCARD", IDNumber: "110101199003077777", Phone: "13800000000"},
-					PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclarePending, PayDueAt: tx.Now()}
-				if err := tx.CreateOrder(o); err != nil {
-					return err
-				}
-				d := &baoguan.Declaration{OrderID: o.ID, MerchantID: m.ID, Customs: "SHANGHAI", Port: "SHANGHAI",
-					Payer: o.Payer, State: baoguan.DeclUndeclared}
-				if err := tx.CreateDeclaration(d); err != nil {
-					return err
-				}
-				ids = append(ids, o.ID)
-			}
-			return nil
+			more, err := createDeclaredOrders(tx, m.ID, len(ids), 250)
+			ids = append(ids, more...)
+			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -126,4 +113,26 @@ func TestBatchWritesByIndex(t *testing.T) {
 			t.Errorf("%s: %d sequential scans writing %d of %d rows, want none", table, n.seq-b.seq, batch, stored)
 		}
 	}
+}
+
+// createDeclaredOrders creates n unpaid orders numbered SO-first… with a
+// declaration each, as pushes create them, and returns their ids.
+func createDeclaredOrders(tx baoguan.Tx, merchantID int64, first, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	for i := range n {
+		o := &baoguan.Order{MerchantID: merchantID, MerchantOrderNo: fmt.Sprintf("SO-%d", first+i), Amount: 100, Currency: "CNY",
+			Subject: "subject", Items: []baoguan.Item{{Subject: "item", Quantity: 1, UnitAmount: 100}},
+			Payer:     baoguan.Payer{Name: "payer", IDType: "IDCARD", IDNumber: "110101199003077777", Phone: "13800000000"},
+			PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclarePending, PayDueAt: tx.Now()}
+		if err := tx.CreateOrder(o); err != nil {
+			return ids, err
+		}
+		d := &baoguan.Declaration{OrderID: o.ID, MerchantID: merchantID, Customs: "SHANGHAI", Port: "SHANGHAI",
+			Payer: o.Payer, State: baoguan.DeclUndeclared}
+		if err := tx.CreateDeclaration(d); err != nil {
+			return ids, err
+		}
+		ids = append(ids, o.ID)
+	}
+	return ids, nil
 }
