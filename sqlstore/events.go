@@ -145,11 +145,8 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 		got++
 		return nil
 	})
-	switch {
-	case t.isForeignKey(err):
-		return notFound("merchant %d not found", es[0].MerchantID)
-	case err != nil:
-		return err
+	if err != nil {
+		return t.eventsInsertErr(err, es)
 	}
 	for i := range es {
 		e := &es[i]
@@ -161,15 +158,22 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 	return nil
 }
 
+// eventsInsertErr is the error of a failed multi-row insert of es: a
+// merchant that does not exist is ENOTFOUND, naming the first event's (the
+// statement does not say which row failed).
+func (t *Tx) eventsInsertErr(err error, es []baoguan.Event) error {
+	if t.isForeignKey(err) {
+		return notFound("merchant %d not found", es[0].MerchantID)
+	}
+	return err
+}
+
 // createEventRows is CreateEvents on SQLite: the rows in multi-row
 // INSERTs (insertRowIDs), each event's id its row's rowid.
 func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) error {
 	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows)
-	switch {
-	case t.isForeignKey(err):
-		return notFound("merchant %d not found", es[0].MerchantID)
-	case err != nil:
-		return err
+	if err != nil {
+		return t.eventsInsertErr(err, es)
 	}
 	for i := range es {
 		if ids[i] == 0 {

@@ -61,14 +61,7 @@ func testManyWrites(t *testing.T, s baoguan.Store) {
 		if err := readBack(t, tx, m.ID, "", os, ds); err != nil {
 			return err
 		}
-		for i := range es {
-			got, err := tx.Event(m.ID, es[i].ID)
-			if err != nil {
-				return err
-			}
-			same(t, "CreateEvents", got, &es[i])
-		}
-		return nil
+		return readBackEvents(t, tx, m.ID, es)
 	})
 
 	// A stale row among others fails the call, and nothing of it commits.
@@ -168,6 +161,20 @@ func readBack(t *testing.T, tx baoguan.Tx, merchantID int64, what string, os []b
 	return nil
 }
 
+// readBackEvents checks that each of es reads back by its id as
+// CreateEvents wrote it.
+func readBackEvents(t *testing.T, tx baoguan.Tx, merchantID int64, es []baoguan.Event) error {
+	t.Helper()
+	for i := range es {
+		got, err := tx.Event(merchantID, es[i].ID)
+		if err != nil {
+			return err
+		}
+		same(t, "CreateEvents", got, &es[i])
+	}
+	return nil
+}
+
 // testManyEvents: CreateEvents with more events than one statement holds
 // gives each event the id of its own row (SQLite tells the ids of a
 // multi-row INSERT from the rowids), and a public id taken in a later
@@ -186,16 +193,7 @@ func testManyEvents(t *testing.T, s baoguan.Store) {
 	}
 	es := mk(141, "evt_a") // 128 + 8 + 4 + 1 rows on SQLite
 	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
-	view(t, s, func(tx baoguan.Tx) error {
-		for i := range es {
-			got, err := tx.Event(m.ID, es[i].ID)
-			if err != nil {
-				return err
-			}
-			same(t, "CreateEvents", got, &es[i])
-		}
-		return nil
-	})
+	view(t, s, func(tx baoguan.Tx) error { return readBackEvents(t, tx, m.ID, es) })
 
 	dup := mk(140, "evt_b")
 	dup[133].PublicID = es[7].PublicID // in the second statement on SQLite
