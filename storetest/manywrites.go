@@ -178,7 +178,8 @@ func readBackEvents(t *testing.T, tx baoguan.Tx, merchantID int64, es []baoguan.
 // testManyEvents: CreateEvents with more events than one statement holds
 // gives each event the id of its own row (SQLite tells the ids of a
 // multi-row INSERT from the rowids), and a public id taken in a later
-// statement fails the call naming that id, with nothing of it committed.
+// statement fails the call naming that id, with nothing of it committed;
+// events of a merchant that does not exist are ENOTFOUND.
 func testManyEvents(t *testing.T, s baoguan.Store) {
 	m := newMerchant(t, s, "acme")
 	o := newOrder(t, s, m, "SO-1")
@@ -209,6 +210,14 @@ func testManyEvents(t *testing.T, s baoguan.Store) {
 		}
 		return err
 	})
+
+	// Events of a merchant that does not exist: ENOTFOUND.
+	ghost := mk(9, "evt_c")
+	for i := range ghost {
+		ghost[i].MerchantID = m.ID + 1000
+	}
+	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateEvents(ghost) })
+	notFound(t, "CreateEvents of an unknown merchant", err)
 }
 
 // testRecordAttempts: RecordAttempts records each outcome as RecordAttempt
