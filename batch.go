@@ -49,3 +49,45 @@ type BatchSummary struct {
 	// Finished/Total is a batch's progress.
 	Finished int
 }
+
+// Add counts o in the summary as the stores' BatchSummary counts a batch's
+// orders (sqlstore's qBatchSummary, whose CASE lists this mirrors), the
+// derived counts (PayOther, DeclareOther) included.
+func (s *BatchSummary) Add(o *Order) {
+	s.Total++
+	switch o.PayStatus {
+	case PaySucceed:
+		s.PaySucceed++
+		s.PaidAmount += o.Amount
+		switch o.DeclareStatus {
+		case DeclareDone, DeclareFailedSt, DeclareNone:
+			s.Finished++
+		}
+	case PayFailed:
+		s.PayFailed++
+		s.Finished++
+	case PayCancelled:
+		s.Finished++
+	}
+	switch o.DeclareStatus {
+	case DeclareDone:
+		s.DeclareSucceed++
+	case DeclareFailedSt:
+		s.DeclareFailed++
+	}
+	s.PayOther = s.Total - s.PaySucceed - s.PayFailed
+	s.DeclareOther = s.Total - s.DeclareSucceed - s.DeclareFailed
+}
+
+// Merge adds the counts of t to s.
+func (s *BatchSummary) Merge(t BatchSummary) {
+	s.Total += t.Total
+	s.PaySucceed += t.PaySucceed
+	s.PayFailed += t.PayFailed
+	s.PayOther += t.PayOther
+	s.DeclareSucceed += t.DeclareSucceed
+	s.DeclareFailed += t.DeclareFailed
+	s.DeclareOther += t.DeclareOther
+	s.PaidAmount += t.PaidAmount
+	s.Finished += t.Finished
+}

@@ -225,7 +225,8 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var tm core.BatchTiming
-	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: orders, Timing: &tm}
+	var stored core.BatchStored
+	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: orders, Timing: &tm, Stored: &stored}
 	decoded := time.Now()
 	m := merchantOf(r)
 	b, created, err := a.svc.CreateBatch(r.Context(), m, in)
@@ -233,10 +234,14 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	b, sum, err := a.svc.Batch(r.Context(), m, b.ID)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	// A new batch whose every order this upload stored is answered as its
+	// last chunk committed it (core.BatchStored); any other is read back.
+	sum := stored.Summary
+	if !created || !stored.Known {
+		if b, sum, err = a.svc.Batch(r.Context(), m, b.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Server-Timing", serverTiming(decoded.Sub(start), tm, time.Since(start)))
 	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], batchOut(b, sum))

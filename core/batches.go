@@ -76,6 +76,28 @@ type BatchInput struct {
 	Progress func(stored, total int)
 	// Timing, when set, is told where the upload's time went.
 	Timing *BatchTiming
+	// Stored, when set, is told the summary of the batch's orders as the
+	// upload's last chunk committed them, when CreateBatch knows it without
+	// reading them back (BatchStored).
+	Stored *BatchStored
+}
+
+// BatchStored is the summary of a new batch's orders as its upload stored
+// them (BatchInput.Stored). Known when this upload stored every order of
+// the batch with one statement per table (storeChunk): a batch it created,
+// or took over before any of its chunks was stored, none of whose chunks
+// was stored one order at a time. Those orders are all new, as the chunks
+// inserted them, and nothing else could change them before the last chunk
+// committed (a loading batch's orders are hidden), so Summary is what the
+// store's BatchSummary would count at that commit, and a caller answering
+// the upload need not read 10,000 orders back to count them (a few hundred
+// milliseconds of a PostgreSQL upload beside pushes). Otherwise (a repeat
+// of a stored batch, a takeover after chunks were stored, a chunk stored
+// one order at a time, which may find orders that exist already) Known is
+// false and the caller reads the summary from the store (Batch).
+type BatchStored struct {
+	Known   bool
+	Summary baoguan.BatchSummary
 }
 
 // BatchTiming is where a batch upload's time went inside CreateBatch, for
@@ -225,6 +247,11 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	ahead := s.afterBatchChunk == nil
 	var tm batchTimer
 	cur := *b
+	// The batch's orders are all this upload's when no chunk was stored
+	// before it (a new batch, or a takeover of one whose loader stored
+	// nothing); sum counts them as each chunk commits (BatchStored).
+	known := b.Loaded == 0
+	var sum baoguan.BatchSummary
 	// runs are the chunks in the store's hands, in order; runs[0] is the
 	// next to commit.
 	runs := []*chunkRun{s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm)}
@@ -286,6 +313,10 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		runs = runs[1:]
 		cur = c.after()
 		*b = cur
+		if c.slow {
+			known = false
+		}
+		sum.Merge(c.summary())
 		if in.Timing != nil {
 			in.Timing.Chunks++
 			in.Timing.Write, in.Timing.Longest = tm.totals()
@@ -297,6 +328,9 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			in.Progress(b.Loaded, len(in.Orders))
 		}
 		if c.end == len(in.Orders) {
+			if in.Stored != nil && known {
+				*in.Stored = BatchStored{Known: true, Summary: sum}
+			}
 			return b, true, nil
 		}
 		if len(runs) == 0 {
@@ -320,8 +354,9 @@ type chunkRun struct {
 	done       chan struct{} // closed once the store has answered, with err
 	err        error
 
-	mu sync.Mutex
-	to baoguan.Batch // the batch as the chunk's transaction left it
+	mu  sync.Mutex
+	to  baoguan.Batch        // the batch as the chunk's transaction left it
+	sum baoguan.BatchSummary // the orders the chunk stored, when not slow
 }
 
 // visible waits until what the chunk's transaction wrote is seen by a
@@ -366,6 +401,15 @@ func (c *chunkRun) after() baoguan.Batch {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.to
+}
+
+// summary counts the orders the chunk stored, as its transaction inserted
+// them (none when it stored them one order at a time); valid once ran is
+// closed.
+func (c *chunkRun) summary() baoguan.BatchSummary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sum
 }
 
 // batchTimer adds up the chunks' transactions, which may run at once on a
@@ -430,8 +474,10 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 			}
 			defer func(t0 time.Time) { tm.add(time.Since(t0)) }(time.Now())
 			b := from // a retried fn starts afresh
+			var sum baoguan.BatchSummary
 			if !slow {
-				if err := s.storeChunk(tx, m, in.Orders[c.start:c.end], prep[c.start:c.end], b.ID); err != nil {
+				var err error
+				if sum, err = s.storeChunk(tx, m, in.Orders[c.start:c.end], prep[c.start:c.end], b.ID); err != nil {
 					return errSlowChunk
 				}
 			} else {
@@ -462,7 +508,7 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 				}
 			}
 			c.mu.Lock()
-			c.to = b
+			c.to, c.sum = b, sum
 			c.mu.Unlock()
 			once.Do(func() { close(c.ran) })
 			return nil
@@ -528,19 +574,24 @@ var errSlowChunk = errors.New("core: the chunk is stored one order at a time")
 // storeChunk stores a chunk of a batch upload, checked already, with one
 // statement per table: the orders (which take their numbers, with their
 // fingerprints: idempotency.go), their declarations. Batch orders are held, so there are no pay jobs to queue;
-// the batch's payment is scheduled by the last chunk (payBatchTx). Any
-// error is for the caller to answer with errSlowChunk.
-func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInput, prep []prepared, batchID int64) error {
+// the batch's payment is scheduled by the last chunk (payBatchTx). It
+// returns the summary of the orders as inserted (BatchStored). Any error
+// is for the caller to answer with errSlowChunk.
+func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInput, prep []prepared, batchID int64) (baoguan.BatchSummary, error) {
+	var sum baoguan.BatchSummary
 	now := tx.Now()
 	os := make([]baoguan.Order, len(ins))
 	for j := range ins {
 		if !ins[j].Hold {
-			return errSlowChunk
+			return sum, errSlowChunk
 		}
 		os[j] = newOrder(m, &ins[j], prep[j].fp, batchID, now)
 	}
 	if err := tx.CreateOrders(os); err != nil {
-		return err
+		return sum, err
+	}
+	for j := range os {
+		sum.Add(&os[j]) // as inserted: nothing below changes the orders' rows
 	}
 	ds := make([]baoguan.Declaration, 0, len(ins)) // one an order, mostly
 	for j := range ins {
@@ -548,12 +599,15 @@ func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInpu
 		for k, spec := range ins[j].Declarations {
 			planned, err := s.planDeclarationsInto(tx, &os[j], spec, prep[j].entries[k], nil, decls, &ds)
 			if err != nil {
-				return err
+				return sum, err
 			}
 			decls = append(decls, planned...)
 		}
 	}
-	return tx.CreateDeclarations(ds)
+	if err := tx.CreateDeclarations(ds); err != nil {
+		return sum, err
+	}
+	return sum, nil
 }
 
 // startBatch is a batch upload's first transaction. It returns the batch

@@ -31,7 +31,8 @@ WHERE id = ? AND merchant_id = ? AND loading_until = ?`
 ORDER BY id DESC LIMIT `
 
 	// One pass over the batch's orders (index orders_merchant_batch) counts every
-	// outcome; the CASE lists mirror baoguan.BatchSummary's documentation.
+	// outcome; the CASE lists mirror baoguan.BatchSummary's documentation
+	// (and BatchSummary.Add counts as they do: storetest BatchSummaryAdd).
 	// PostgreSQL sums a BIGINT column into NUMERIC, hence the CAST.
 	qBatchSummary = `SELECT COUNT(*),
 	COALESCE(SUM(CASE WHEN pay_status = 'PAY_SUCCEED' THEN 1 ELSE 0 END), 0),

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"Refunds", testRefunds},
 		{"ListRefunds", testListRefunds},
 		{"Batches", testBatches},
+		{"BatchSummaryAdd", testBatchSummaryAdd},
 		{"BatchLoading", testBatchLoading},
 		{"ListPlans", testListPlans},
 		{"QueuePlans", testQueuePlans},
@@ -861,6 +862,42 @@ func testRefunds(t *testing.T, s baoguan.Store) {
 	ghost.ID += 100
 	err = s.Update(context.Background(), func(tx baoguan.Tx) error { return tx.UpdateRefund(&ghost) })
 	notFound(t, "UpdateRefund(missing)", err)
+}
+
+// testBatchSummaryAdd: baoguan.BatchSummary.Add, which counts the orders a
+// batch upload stored as it stores them (core.BatchStored), counts as the
+// store's BatchSummary does, for an order of every pay and declare status.
+func testBatchSummaryAdd(t *testing.T, s baoguan.Store) {
+	m := newMerchant(t, s, "acme")
+	b := &baoguan.Batch{MerchantID: m.ID, No: "B-ADD", Protocol: "native"}
+	var want baoguan.BatchSummary
+	update(t, s, func(tx baoguan.Tx) error {
+		if err := tx.CreateBatch(b); err != nil {
+			return err
+		}
+		n := 0
+		for _, pay := range baoguan.PayStatuses() {
+			for _, decl := range []baoguan.DeclareStatus{baoguan.DeclareNone, baoguan.DeclarePending,
+				baoguan.DeclareRunning, baoguan.DeclareDone, baoguan.DeclareFailedSt} {
+				o := sampleOrder(m, fmt.Sprintf("ADD-%d", n))
+				o.Amount, o.BatchID, o.PayStatus, o.DeclareStatus = int64(100+n), b.ID, pay, decl
+				if err := tx.CreateOrder(o); err != nil {
+					return err
+				}
+				want.Add(o)
+				n++
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		got, err := tx.BatchSummary(m.ID, b.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "BatchSummary against Add", got, want)
+		return nil
+	})
 }
 
 func testBatches(t *testing.T, s baoguan.Store) {

@@ -1,0 +1,103 @@
+package core_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+)
+
+// A new batch's upload tells the summary of the orders it stored
+// (BatchInput.Stored), which is the summary the store counts once the last
+// chunk has committed — held or paid, one chunk at a time or side by side
+// — so the native API answers it without reading the orders back. When
+// the upload did not store every order of the batch itself with one
+// statement per table (a chunk stored one order at a time, a takeover
+// after chunks were stored, a repeat of a stored batch), it tells nothing.
+func TestBatchStoredSummary(t *testing.T) {
+	t.Parallel()
+	for _, run := range []struct {
+		kind   string
+		atOnce int
+	}{{"sqlite", 0}, {"postgres", 0}, {"postgres", 3}} {
+		t.Run(fmt.Sprintf("%s-%d", run.kind, run.atOnce), func(t *testing.T) {
+			t.Parallel()
+			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+			e := envOn(t, openKind(t, run.kind, c.Now), c, func(s *core.Service) {
+				s.BatchChunk, s.BatchChunksAtOnce = 40, run.atOnce
+			})
+			upload := func(in core.BatchInput) (*baoguan.Batch, bool, core.BatchStored) {
+				t.Helper()
+				var st core.BatchStored
+				in.Stored = &st
+				b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b, created, st
+			}
+			stored := func(name string, b *baoguan.Batch, st core.BatchStored) {
+				t.Helper()
+				read, sum, err := e.svc.Batch(e.ctx, e.m, b.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !st.Known || st.Summary != sum {
+					t.Errorf("%s: stored %+v, the store counts %+v", name, st, sum)
+				}
+				if read.ID != b.ID || read.No != b.No || read.Total != b.Total || read.Amount != b.Amount ||
+					read.PayCalls != b.PayCalls || !read.CreatedAt.Equal(b.CreatedAt) || read.Loading() {
+					t.Errorf("%s: CreateBatch answered %+v, the store holds %+v", name, b, read)
+				}
+			}
+
+			b, created, st := upload(batchIn("HELD", "H", 130, 100))
+			if !created {
+				t.Fatal("HELD: not created")
+			}
+			stored("held", b, st)
+			in := batchIn("PAID", "P", 90, 100)
+			in.Pay = true
+			b, _, st = upload(in)
+			stored("paid", b, st)
+			if st.Summary.Total != 90 || st.Summary.PayOther != 90 {
+				t.Errorf("paid: %+v, want 90 orders waiting for their payment", st.Summary)
+			}
+
+			// A repeat of a stored batch: answered with it, nothing told.
+			if _, created, st := upload(batchIn("HELD", "H", 130, 100)); created || st.Known {
+				t.Errorf("repeat: created=%v, stored %+v", created, st)
+			}
+			// An order pushed before with the same content: its chunk is
+			// stored one order at a time, which answers the order as it
+			// exists (outside the batch).
+			again := batchIn("SLOW", "S", 100, 100)
+			if _, _, err := e.svc.CreateOrder(e.ctx, e.m, again.Orders[55]); err != nil {
+				t.Fatal(err)
+			}
+			if b, _, st := upload(again); st.Known {
+				_, sum, _ := e.svc.Batch(e.ctx, e.m, b.ID)
+				t.Errorf("a chunk stored one order at a time: stored %+v (the store counts %+v)", st, sum)
+			}
+		})
+	}
+}
+
+// A takeover of an upload whose loader died after storing chunks tells
+// nothing: the orders stored before it are not its own to count.
+func TestBatchStoredSummaryTakeover(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.svc.BatchChunk = 3
+	in := batchIn("BATCH-TAKE", "T", 10, 100)
+	crashAfter(t, e, in, 2)
+	e.clock.Add(time.Minute)
+	var st core.BatchStored
+	in.Stored = &st
+	b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if err != nil || !created || st.Known {
+		t.Fatalf("takeover: %+v created=%v %v, stored %+v", b, created, err, st)
+	}
+}
