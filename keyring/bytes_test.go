@@ -57,3 +57,71 @@ func TestBytesAndStringsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestBinary: SealBinary's values are raw bytes behind a NUL (no base64:
+// at most the header and the AEAD's overhead longer than the plaintext),
+// open with OpenBytes under any key of the ring, are told apart from
+// sealed texts and plaintext by IsSealedBinary and IsSealedBytes, and
+// refuse any alteration — of the payload, the key id or the format's name
+// (the header is the additional data).
+func TestBinary(t *testing.T) {
+	t.Parallel()
+	old := mustRing(t, testKey(2))
+	r := mustRing(t, testKey(1), testKey(2))
+	for _, plain := range []string{"x", `{"id_number":"110101199003074514"}`, "张三", strings.Repeat("0123456789", 10000)} {
+		b, err := r.SealBinary([]byte(plain))
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := "\x00k2." + r.PrimaryID() + "."
+		if !strings.HasPrefix(string(b), head) || len(b) != len(head)+12+len(plain)+16 {
+			t.Fatalf("SealBinary(%.20q) = %.40q (%d bytes): want %q, nonce, ciphertext, tag", plain, b, len(b), head)
+		}
+		if !IsSealedBinary(b) || !IsSealedBytes(b) || IsSealed(string(b)) {
+			t.Fatalf("SealBinary(%.20q): IsSealedBinary %v, IsSealedBytes %v, IsSealed %v", plain, IsSealedBinary(b), IsSealedBytes(b), IsSealed(string(b)))
+		}
+		if got, err := r.OpenBytes(b); err != nil || string(got) != plain {
+			t.Fatalf("OpenBytes(SealBinary(%.20q)) = %.20q, %v", plain, got, err)
+		}
+		if len(plain) > 8 && bytes.Contains(b, []byte(plain)) {
+			t.Fatalf("SealBinary(%.20q) holds its plaintext", plain)
+		}
+		// Sealed under an older key (now second in the ring).
+		ob, _ := old.SealBinary([]byte(plain))
+		if got, err := r.OpenBytes(ob); err != nil || string(got) != plain {
+			t.Fatalf("OpenBytes of a value sealed with the second key = %.20q, %v", got, err)
+		}
+	}
+	if b, err := r.SealBinary(nil); err != nil || b == nil || len(b) != 0 {
+		t.Errorf("SealBinary(nil) = %q (nil: %v), %v; want empty, not nil", b, b == nil, err)
+	}
+	for _, plain := range []string{`{"a":1}`, "<xml/>", "a=b&c=d", "k2.x", "\x00k2"} {
+		if IsSealedBinary([]byte(plain)) || IsSealedBytes([]byte(plain)) {
+			t.Errorf("plaintext %q reads as sealed", plain)
+		}
+	}
+	b, _ := r.SealBinary([]byte("6222020200000000123"))
+	other := mustRing(t, testKey(3))
+	ob, _ := other.SealBinary([]byte("6222020200000000123"))
+	flip := func(i int) []byte {
+		c := bytes.Clone(b)
+		c[i] ^= 1
+		return c
+	}
+	id := r.PrimaryID()
+	for name, bad := range map[string][]byte{
+		"truncated":       b[:len(b)-1],
+		"payload altered": flip(len(b) - 20),
+		"tag altered":     flip(len(b) - 1),
+		"nonce altered":   flip(len("\x00k2.") + len(id) + 1),
+		"format renamed":  append([]byte("\x00k3."), b[4:]...),
+		"key renamed":     append([]byte("\x00k2."+r.keys[1].id), b[4+len(id):]...),
+		"unknown key":     ob,
+		"no key id":       []byte("\x00k2." + id),
+		"too short":       b[:len("\x00k2.")+len(id)+1+20],
+	} {
+		if got, err := r.OpenBytes(bad); err == nil || got != nil {
+			t.Errorf("%s: OpenBytes = %q, %v; want an error and nothing", name, got, err)
+		}
+	}
+}

@@ -12,6 +12,13 @@
 // where the key id is the first 8 hex characters of SHA-256 of the key. The
 // id tells Open which key to use without trying them all, and it is bound
 // into the GCM tag as additional data so it cannot be swapped undetected.
+// Values kept in BLOB/BYTEA columns (notification bodies, saved answers)
+// may take a binary form instead (SealBinary), the same payload without
+// its base64:
+//
+//	NUL k2.<key id>.<nonce || ciphertext || tag>
+//
+// whose header is the additional data; OpenBytes opens either form.
 //
 // Keys come either from the BAOGUAN_DATA_KEY environment variable or from a
 // key file next to the database (see Load).
@@ -82,9 +89,12 @@ type Ring struct {
 // ringKey is one key, kept only as its AEAD so the raw bytes are not lying
 // around in the Ring where a debug print could reach them.
 type ringKey struct {
-	id   string
-	ad   []byte // id, the additional data of every value sealed with the key
-	aead cipher.AEAD
+	id string
+	ad []byte // id, the additional data of every value sealed with the key
+	// binAD is the header of the key's binary values (SealBinary), their
+	// additional data: the format and the key are bound into the tag.
+	binAD []byte
+	aead  cipher.AEAD
 }
 
 // New returns a ring of the given keys, primary first. Each key must be
@@ -122,7 +132,7 @@ func (r *Ring) add(k []byte) error {
 	if err != nil {
 		return err
 	}
-	rk := ringKey{id: id, ad: []byte(id), aead: aead}
+	rk := ringKey{id: id, ad: []byte(id), binAD: []byte(binPrefix + id + "."), aead: aead}
 	r.keys = append(r.keys, rk)
 	r.byID[id] = rk
 	return nil
@@ -219,6 +229,59 @@ func (r *Ring) SealBytes(plain []byte) ([]byte, error) {
 	return append(out, enc...), nil
 }
 
+// binPrefix begins every value SealBinary makes. Its first byte is NUL,
+// which begins no text (no k1 value, no rendered body — JSON, XML or a
+// form — no plaintext written by an earlier version), so that one column
+// may hold both forms and plaintext besides.
+const binPrefix = "\x00k2."
+
+// SealBinary seals plain with the primary key into a binary value, for a
+// BLOB/BYTEA column: binPrefix, the key id, '.', then nonce || ciphertext
+// || tag as raw bytes — the sealed text's payload without its base64,
+// which made a value a third larger than its bytes. The header is the
+// additional data. Empty seals to empty (not nil). OpenBytes opens it.
+func (r *Ring) SealBinary(plain []byte) ([]byte, error) {
+	if len(plain) == 0 {
+		return []byte{}, nil
+	}
+	r.mu.RLock()
+	k := r.keys[0]
+	r.mu.RUnlock()
+	out := make([]byte, len(k.binAD), len(k.binAD)+len(plain)+k.aead.Overhead())
+	copy(out, k.binAD)
+	return k.aead.Seal(out, nil, plain, k.binAD), nil
+}
+
+// IsSealedBinary reports whether v has the form SealBinary produces.
+func IsSealedBinary(v []byte) bool {
+	return len(v) > len(binPrefix) && string(v[:len(binPrefix)]) == binPrefix
+}
+
+// openBinary opens a value of SealBinary's into a new slice.
+func (r *Ring) openBinary(sealed []byte) ([]byte, error) {
+	idb, payload, ok := bytes.Cut(sealed[len(binPrefix):], []byte{'.'})
+	if !ok {
+		return nil, errors.New("keyring: malformed sealed value: missing key id")
+	}
+	k, ok := r.keyOf(idb)
+	if !ok && r.path != "" {
+		if _, err := r.Reload(); err == nil { // as in openScratch
+			k, ok = r.keyOf(idb)
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("keyring: sealed with unknown key %q (not in the ring)", idb)
+	}
+	if len(payload) < k.aead.Overhead() {
+		return nil, errors.New("keyring: malformed sealed value: too short")
+	}
+	plain, err := k.aead.Open(make([]byte, 0, len(payload)-k.aead.Overhead()), nil, payload, k.binAD)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: sealed value with key %s failed authentication (corrupted or tampered)", k.id)
+	}
+	return plain, nil
+}
+
 // sealScratch seals plain with the primary key in the scratch buffer *sp
 // and returns the key and the encoded nonce||ciphertext||tag, which lives
 // in *sp. One buffer holds the plaintext, then the sealed bytes after it,
@@ -253,9 +316,10 @@ func putScratch(sp *[]byte) {
 // stored in plaintext by older versions use it to read old rows as they are.
 func IsSealed(v string) bool { return strings.HasPrefix(v, version+".") }
 
-// IsSealedBytes is IsSealed for bytes.
+// IsSealedBytes is IsSealed for bytes: a sealed text's bytes, or a value
+// of SealBinary's.
 func IsSealedBytes(v []byte) bool {
-	return len(v) > len(version) && string(v[:len(version)]) == version && v[len(version)] == '.'
+	return len(v) > len(version) && string(v[:len(version)]) == version && v[len(version)] == '.' || IsSealedBinary(v)
 }
 
 // Open decrypts a value produced by Seal with any key of the ring. The empty
@@ -275,11 +339,15 @@ func (r *Ring) Open(sealed string) (string, error) {
 	return string(plain), nil
 }
 
-// OpenBytes is Open for a value held as bytes (SealBytes'): the plaintext
-// as a new slice. Empty opens to empty (not nil).
+// OpenBytes is Open for a value held as bytes (SealBytes' or
+// SealBinary's): the plaintext as a new slice. Empty opens to empty (not
+// nil).
 func (r *Ring) OpenBytes(sealed []byte) ([]byte, error) {
 	if len(sealed) == 0 {
 		return []byte{}, nil
+	}
+	if IsSealedBinary(sealed) {
+		return r.openBinary(sealed)
 	}
 	sp := scratch.Get().(*[]byte)
 	defer putScratch(sp)

@@ -108,7 +108,11 @@ func TestResealOnOpen(t *testing.T) {
 		if err := r2.QueryRow("SELECT " + c + " FROM " + table + " LIMIT 1").Scan(&got); err != nil {
 			t.Fatal(err)
 		}
-		if !keyring.IsSealed(string(got)) {
+		sealed := keyring.IsSealed(string(got))
+		if c == "body" { // a BLOB/BYTEA: the binary form
+			sealed = keyring.IsSealedBinary(got)
+		}
+		if !sealed {
 			t.Errorf("%s is not sealed after reopening: %q", col, got)
 		}
 	}
@@ -210,5 +214,68 @@ func TestCopiesFollowDataKeyRotation(t *testing.T) {
 	}
 	for _, f := range found {
 		t.Errorf("in clear: %s", f)
+	}
+}
+
+// TestSealedTextBodiesRead: a notification body an earlier version sealed
+// as text (k1., base64) still opens, beside the binary form this one
+// writes, and Reseal leaves both forms as they are (they are sealed).
+func TestSealedTextBodiesRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "text.db")
+	keys := testKeys(t)
+	db := openTest(t, sqlite.Options{Path: path, Keys: keys})
+	storetest.WritePersonalData(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"payerIdNumber":"` + storetest.IDNumber(9101) + `"}`
+	old, err := keys.SealBytes([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("UPDATE events SET body = ?", old); err != nil {
+		t.Fatal(err)
+	}
+	var idem []byte // a saved answer, in the binary form
+	if err := raw.QueryRow("SELECT body FROM idempotency").Scan(&idem); err != nil {
+		t.Fatal(err)
+	}
+	if !keyring.IsSealedBinary(idem) {
+		t.Fatalf("a saved answer is not in the binary form: %q", idem)
+	}
+	if _, err := raw.Exec("DELETE FROM settings WHERE key = 'store.resealed'"); err != nil {
+		t.Fatal(err)
+	}
+	db = openTest(t, sqlite.Options{Path: path, Keys: keys})
+	err = db.View(context.Background(), func(tx baoguan.Tx) error {
+		es, err := tx.ListEvents(baoguan.EventFilter{})
+		if err != nil {
+			return err
+		}
+		if len(es) != 1 || string(es[0].Body) != body {
+			t.Errorf("events read back as %+v", es)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	if err := raw.QueryRow("SELECT body FROM events").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(old) {
+		t.Errorf("the sealed text was written again: %q", got)
+	}
+	if err := raw.QueryRow("SELECT body FROM idempotency").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(idem) {
+		t.Errorf("the saved answer's binary form was sealed again: %q", got)
 	}
 }

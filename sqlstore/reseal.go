@@ -107,7 +107,7 @@ func (t *Tx) resealStep(table, col string, blob bool, cursor int64) (n int, last
 				return err
 			}
 			n, last, r.v = n+1, r.id, string(b)
-			if r.v != "" && !keyring.IsSealed(r.v) {
+			if r.v != "" && !keyring.IsSealed(r.v) && !(blob && keyring.IsSealedBytes(b)) {
 				plain = append(plain, r)
 			}
 			return nil
@@ -117,9 +117,11 @@ func (t *Tx) resealStep(table, col string, blob bool, cursor int64) (n int, last
 	}
 	for _, r := range plain {
 		sl := t.sealer()
-		var v any = sl.seal(r.v)
+		var v any
 		if blob {
-			v = []byte(v.(string))
+			v = sl.sealBytes([]byte(r.v))
+		} else {
+			v = sl.seal(r.v)
 		}
 		if sl.err != nil {
 			return n, last, sealed, sl.err
@@ -150,7 +152,7 @@ ORDER BY merchant_id, idem_key LIMIT `+itoa(resealBatch), []any{*mid, *mid, *key
 				return err
 			}
 			n, *mid, *key, r.body = n+1, r.mid, r.key, string(b)
-			if r.body != "" && !keyring.IsSealed(r.body) {
+			if r.body != "" && !keyring.IsSealedBytes(b) {
 				plain = append(plain, r)
 			}
 			return nil

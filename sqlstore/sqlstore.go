@@ -421,13 +421,15 @@ func (s *sealer) openOrPlain(v string) string {
 	return s.open(v)
 }
 
-// sealBytes seals a body kept in a BLOB/BYTEA column: the sealed text's
-// bytes, never nil (the columns are NOT NULL, and a nil slice binds as NULL).
+// sealBytes seals a body kept in a BLOB/BYTEA column, in the keyring's
+// binary form (SealBinary: no base64, a third smaller than the sealed
+// text, which the column held before and still may), never nil (the
+// columns are NOT NULL, and a nil slice binds as NULL).
 func (s *sealer) sealBytes(b []byte) []byte {
 	if len(b) == 0 || s.err != nil {
 		return []byte{}
 	}
-	out, err := s.keys.SealBytes(b)
+	out, err := s.keys.SealBinary(b)
 	if err != nil {
 		s.err = fmt.Errorf("%s: seal: %w", s.name, err)
 		return []byte{}
@@ -435,8 +437,9 @@ func (s *sealer) sealBytes(b []byte) []byte {
 	return out
 }
 
-// openBytes opens what sealBytes stored; a body written in plaintext by an
-// earlier version (until Reseal seals it) reads as it is.
+// openBytes opens what sealBytes stored, or a sealed text an earlier
+// version stored; a body written in plaintext by an earlier version (until
+// Reseal seals it) reads as it is.
 func (s *sealer) openBytes(b []byte) []byte {
 	if len(b) == 0 || !keyring.IsSealedBytes(b) {
 		return b
