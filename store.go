@@ -523,7 +523,8 @@ type Tx interface {
 //     them as its own;
 //   - Committed with the events once the transaction is durable (bodies
 //     as rendered, not sealed; LeaseUntil zero, the token of an event
-//     never written since), or Cancel with the ids when it did not commit
+//     never written since, or the lease a LeasedHandoffStore inserted it
+//     with), or Cancel with the ids when it did not commit
 //     (or its outcome is unknown): those events are the database's alone;
 //   - Dirty after a durable transaction that made other events due at
 //     once (a redelivery, leases ended), which only a read of the events
@@ -542,4 +543,18 @@ type EventHandoff interface {
 // single writer process implements it.
 type HandoffStore interface {
 	SetHandoff(h EventHandoff) (stop func())
+}
+
+// LeasedHandoffStore is a store shared by several processes that hands
+// off to h (EventHandoff, Expect first) the pending events due at once its
+// own transactions create, inserted already leased to this process until
+// their transaction's time plus lease: no other process's claim takes
+// them while the lease holds, and the receiver sends them without writing
+// a lease (their LeaseUntil, as handed off, is the token RecordAttempts
+// checks). An event handed off that the receiver will not send must have
+// its lease ended (LeaseEvents with a zero until), or it waits for the
+// lease's end as an event leased by a process that died does. Until stop
+// is called (or another receiver is set).
+type LeasedHandoffStore interface {
+	SetLeasedHandoff(h EventHandoff, lease time.Duration) (stop func())
 }

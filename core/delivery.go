@@ -98,6 +98,14 @@ type deliverer struct {
 	// handoff.go): events committed by this process come to the deliverer
 	// from the store's writer, not from a read of the events table.
 	handoff bool
+	// leased: the hand-off of a store shared by several processes
+	// (baoguan.LeasedHandoffStore, PostgreSQL): the events come inserted
+	// leased to this process, so sending one writes nothing before its
+	// outcome; unlease holds those handed off it will not send (no room,
+	// a lease too near its end, a commit whose outcome is unknown), whose
+	// leases the next claim ends so that they are due at once.
+	leased  bool
+	unlease []int64
 	hmu     sync.Mutex
 	expect  map[int64]struct{}      // ids of events in a transaction committing
 	ready   []baoguan.DueEvent      // handed off, not sent, in the queue's order
@@ -340,6 +348,9 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	if dl.memory {
 		return dl.claimHeld(ctx)
 	}
+	if dl.leased {
+		return dl.claimLeased(ctx)
+	}
 	free := dl.free()
 	if free <= 0 {
 		return 0, false, nil
@@ -548,6 +559,169 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 	return len(evs), full, nil
 }
 
+// claimLeased is claim for a deliverer whose store hands off the events
+// its process commits already leased to it (leased): those are sent as
+// they are, with no write; the events table is read, and what is taken
+// from it leased as claim does, only when it may hold due events the
+// deliverer has not got — at the start, after a redelivery or a hand-off
+// left to the table, after a claim that left due events there — and at
+// least every poll (retries that came due, other processes' events whose
+// lease ended).
+func (dl *deliverer) claimLeased(ctx context.Context) (int, bool, error) {
+	free := dl.free()
+	if free <= 0 {
+		return 0, false, nil
+	}
+	dl.claimMu.Lock()
+	defer dl.claimMu.Unlock()
+	gen := dl.s.auth.gen.Load() // before any read of a merchant
+	dl.expireReady(dl.s.Now())
+	if err := dl.endLeases(ctx); err != nil {
+		return 0, false, err
+	}
+	dl.hmu.Lock()
+	dirty := dl.dirty
+	dl.dirty, dl.forget = false, false
+	dl.hmu.Unlock()
+	if !dirty && time.Since(dl.lastRead) < dl.poll {
+		// Only what was handed off.
+		ready := dl.readyDue()
+		if len(ready) == 0 {
+			return 0, false, nil
+		}
+		pick := dl.plan(ready, free)
+		if len(pick) == 0 {
+			return 0, false, nil
+		}
+		ms, err := dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
+		if err != nil {
+			return 0, false, err
+		}
+		evs := dl.takeReady(pick)
+		dl.send(ctx, evs, ms)
+		return len(evs), len(evs) == free, nil
+	}
+	var evs []baoguan.Event
+	var ms map[int64]*baoguan.Merchant
+	var pick []int64
+	full, left := false, false
+	dl.lastRead = time.Now()
+	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		evs, ms, pick, full, left = nil, nil, nil, false, false
+		due, picked0, more, err := dl.due(tx, free, 0, nil, dl.readyDue())
+		if err != nil {
+			return err
+		}
+		full, pick = more, picked0
+		var fromTable []int64
+		picked := make(map[int64]bool, len(pick))
+		for _, id := range pick {
+			picked[id] = true
+			if !dl.isReady(id) {
+				fromTable = append(fromTable, id)
+			}
+		}
+		for _, d := range due {
+			if !picked[d.ID] {
+				left = true // due, and only the table has it
+				break
+			}
+		}
+		if len(fromTable) > 0 {
+			if evs, err = tx.LeaseEvents(fromTable, tx.Now().Add(dl.lease)); err != nil {
+				return err
+			}
+		}
+		ids := dl.readyMerchants(pick)
+		for _, e := range evs {
+			ids = append(ids, e.MerchantID)
+		}
+		ms, err = dl.merchantsOf(ctx, tx, gen, ids)
+		return err
+	})
+	if err != nil {
+		dl.markDirty(false)
+		return 0, false, err
+	}
+	if full || left {
+		dl.markDirty(false)
+	}
+	evs = append(evs, dl.takeReady(pick)...)
+	dl.send(ctx, evs, ms)
+	return len(evs), full, nil
+}
+
+// expireReady leaves to the table the events handed off (leased) whose
+// lease has less than half its length left, so that none is sent late in
+// its lease (or after it, when another process may have taken it): their
+// leases are ended (endLeases) and they are read from the table again.
+func (dl *deliverer) expireReady(now time.Time) {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	var gone bool
+	for id, e := range dl.inReady {
+		if e.LeaseUntil.Sub(now) < dl.lease/2 {
+			delete(dl.inReady, id)
+			if e.LeaseUntil.After(now) {
+				dl.unlease = append(dl.unlease, id)
+			}
+			gone = true
+		}
+	}
+	if !gone {
+		return
+	}
+	kept := dl.ready[:0]
+	for _, d := range dl.ready {
+		if _, ok := dl.inReady[d.ID]; ok {
+			kept = append(kept, d)
+		}
+	}
+	clear(dl.ready[len(kept):])
+	dl.ready = kept
+	dl.dirty = true
+}
+
+// endLeases ends the leases of the events handed off that will not be
+// sent from memory (unlease), in a transaction of their own: they are due
+// at once, and the next read of the table finds them.
+func (dl *deliverer) endLeases(ctx context.Context) error {
+	dl.hmu.Lock()
+	ids := dl.unlease
+	dl.unlease = nil
+	dl.hmu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
+		_, err := tx.LeaseEvents(ids, time.Time{})
+		return err
+	})
+	if err != nil {
+		dl.hmu.Lock()
+		dl.unlease = append(dl.unlease, ids...)
+		dl.hmu.Unlock()
+		return err
+	}
+	dl.markDirty(false)
+	return nil
+}
+
+// leaveReady ends the leases of the events handed off and not sent (the
+// deliverer stops): they are due at once for whichever process runs next.
+func (dl *deliverer) leaveReady(ctx context.Context) {
+	dl.hmu.Lock()
+	for id := range dl.inReady {
+		dl.unlease = append(dl.unlease, id)
+	}
+	clear(dl.inReady)
+	dl.ready = nil
+	dl.hmu.Unlock()
+	if err := dl.endLeases(ctx); err != nil {
+		dl.s.Log.Error("ending the leases of notifications not sent", "err", err)
+	}
+}
+
 // hold notes the claims of evs in memory, until a lease from now; call
 // with claimMu held.
 func (dl *deliverer) hold(evs []baoguan.Event, now time.Time) {
@@ -739,6 +913,17 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 		// New events come from the store's writer (handoff.go).
 		dl.handoff = true
 		defer hs.SetHandoff(dl)()
+	} else if ls, ok := s.Store.(baoguan.LeasedHandoffStore); ok && !dl.memory {
+		// New events come from the store's writers, leased to this
+		// process (handoff.go); those not sent are left due at the end.
+		dl.handoff, dl.leased = true, true
+		if s.handoffRoom <= 0 {
+			// Room for a few seconds of new events: one left to the
+			// table costs two writes (its lease ended, then taken again).
+			dl.readyMax = max(16*o.Deliveries, 4096)
+		}
+		defer dl.leaveReady(context.WithoutCancel(ctx))
+		defer ls.SetLeasedHandoff(dl, dl.lease)()
 	}
 	recorded := make(chan struct{})
 	go func() { dl.recorder(ctx); close(recorded) }()

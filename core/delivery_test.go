@@ -13,8 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sandbox"
 )
 
@@ -411,5 +416,160 @@ func TestDeliveryInFlightAtShutdownIsAnswered(t *testing.T) {
 				t.Errorf("%d events recorded delivered, the receiver answered %d", delivered, got.Load())
 			}
 		})
+	}
+}
+
+// openPostgres is a PostgreSQL store on a fresh database, and that
+// database's URL.
+func openPostgres(t *testing.T) (baoguan.Store, string) {
+	t.Helper()
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pgtest.URL(t)
+	db, err := postgres.Open(context.Background(), postgres.Options{URL: dbURL, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dbURL
+}
+
+// merchantEvents lists a merchant's events.
+func merchantEvents(t *testing.T, db baoguan.Store, m *baoguan.Merchant) []baoguan.Event {
+	t.Helper()
+	var es []baoguan.Event
+	if err := db.View(context.Background(), func(tx baoguan.Tx) error {
+		var err error
+		es, err = tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// TestSharedDelivererWritesNoLease: on PostgreSQL (a deliverer that shares
+// its database with other instances), the events the runner's own
+// transactions commit are inserted leased to it and handed off, so that
+// an event's delivery writes it once, at its outcome: pg_stat_user_tables
+// counts one update of events per attempt recorded (a lease written by
+// the claim was a second).
+func TestSharedDelivererWritesNoLease(t *testing.T) {
+	db, dbURL := openPostgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc := deliveryService(db)
+	recv := newNotifications(t, func(order, typ string, attempt int) bool { return false })
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Gather: time.Millisecond})
+	}()
+	time.Sleep(200 * time.Millisecond) // the deliverer has started: what is committed now is handed off
+	const orders = 8
+	pushOrders(t, svc, m, 0, orders)
+	recv.waitFor(t, 2*orders)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		delivered := 0
+		for _, e := range merchantEvents(t, db, m) {
+			if e.Status == baoguan.EventDelivered {
+				delivered++
+			}
+		}
+		if delivered == 2*orders {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications delivered", delivered, 2*orders)
+		}
+	}
+	cancel()
+	<-done
+	c, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var attempts, upd int64
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM attempts").Scan(&attempts); err != nil {
+		t.Fatal(err)
+	}
+	// The counts reach the statistics when the backends flush them (at
+	// most once a second, and within ten when idle).
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err := c.QueryRow(context.Background(), "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'events'").Scan(&upd); err != nil {
+			t.Fatal(err)
+		}
+		if upd >= attempts {
+			break
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // any later flush
+	if err := c.QueryRow(context.Background(), "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'events'").Scan(&upd); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 2*orders || upd != attempts {
+		t.Errorf("%d attempts recorded for %d notifications, %d updates of events: want one attempt and one update each", attempts, 2*orders, upd)
+	}
+}
+
+// TestSharedDelivererLeavesUnsentDue: the events handed off to a
+// PostgreSQL deliverer (leased to it) that it has not sent when it stops
+// have their leases ended: they are due at once for the next instance,
+// not held for the rest of a lease no one will use.
+func TestSharedDelivererLeavesUnsentDue(t *testing.T) {
+	db, _ := openPostgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc := deliveryService(db)
+	recv := newHangingReceiver(t)
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: 20 * time.Millisecond, Gather: time.Millisecond, Deliveries: 1,
+			DeliveryGrace: 10 * time.Millisecond})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	const orders = 3
+	pushOrders(t, svc, m, 0, orders)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		n := 0
+		for range merchantEvents(t, db, m) {
+			n++
+		}
+		if n == 2*orders && recv.held.Load() == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events, %d deliveries held; want %d and one", n, recv.held.Load(), 2*orders)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the others wait in the deliverer
+	cancel()
+	<-done
+	now := time.Now()
+	unsent := 0
+	for _, e := range merchantEvents(t, db, m) {
+		if e.Status != baoguan.EventPending {
+			t.Errorf("event %d %s", e.ID, e.Status)
+		}
+		if e.Attempts > 0 {
+			continue // the one in flight, cancelled: due again on its schedule
+		}
+		unsent++
+		if e.LeaseUntil.After(now) {
+			t.Errorf("event %d not sent is still leased, until %v", e.ID, e.LeaseUntil)
+		}
+	}
+	if unsent != 2*orders-1 {
+		t.Errorf("%d events not sent, want %d", unsent, 2*orders-1)
 	}
 }

@@ -15,6 +15,13 @@ import (
 // hand-off had no room for, a transaction whose outcome is unknown) is
 // found by reading it, as before.
 //
+// On a store shared by several processes (baoguan.LeasedHandoffStore:
+// PostgreSQL) the events handed off are inserted leased to this process
+// (deliverer.leased, claimLeased): no other process takes them, and the
+// deliverer sends them with no write before the outcome. One it will not
+// send from memory has its lease ended (unlease, endLeases), so that it
+// is due at once in the table.
+//
 // The writer names a group's new events before its COMMIT (Expect), so a
 // claim that reads the table afterwards finds them the deliverer's (as it
 // finds those it holds) and leaves them out; once the group is durable
@@ -62,6 +69,9 @@ func (dl *deliverer) Committed(es []baoguan.Event) {
 		delete(dl.expect, e.ID)
 		if len(dl.ready) >= dl.readyMax {
 			dl.dirty, dl.forget = true, true
+			if dl.leased {
+				dl.unlease = append(dl.unlease, e.ID) // due at once (endLeases)
+			}
 			continue
 		}
 		d := baoguan.DueEvent{ID: e.ID, MerchantID: e.MerchantID, OrderID: e.OrderID, Dest: baoguan.Destination(e.URL), NextAt: e.NextAt}
@@ -81,6 +91,10 @@ func (dl *deliverer) Cancel(ids []int64) {
 	dl.hmu.Lock()
 	for _, id := range ids {
 		delete(dl.expect, id)
+	}
+	if dl.leased {
+		// Committed or not, nothing of them is leased unless they are.
+		dl.unlease = append(dl.unlease, ids...)
 	}
 	dl.dirty, dl.forget = true, true
 	dl.hmu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,4 +243,202 @@ func benchStore(b *testing.B) (*postgres.DB, *pgx.Conn, *baoguan.Merchant) {
 		b.Fatal(err)
 	}
 	return db, raw(b, dbURL), m
+}
+
+// handoffLog is a baoguan.EventHandoff that notes what it is told.
+type handoffLog struct {
+	mu        sync.Mutex
+	expected  map[int64]bool
+	committed []baoguan.Event
+	early     []int64 // committed without being expected first
+	cancelled []int64
+	dirty     int
+}
+
+func (h *handoffLog) Expect(ids []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		h.expected[id] = true
+	}
+}
+
+func (h *handoffLog) Committed(es []baoguan.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range es {
+		if !h.expected[e.ID] {
+			h.early = append(h.early, e.ID)
+		}
+	}
+	h.committed = append(h.committed, es...)
+}
+
+func (h *handoffLog) Cancel(ids []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cancelled = append(h.cancelled, ids...)
+}
+
+func (h *handoffLog) Dirty() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dirty++
+}
+
+// TestLeasedHandoff: with a receiver set (SetLeasedHandoff), the pending
+// events due at once that a committed Update creates — one at a time or
+// many in one statement — are inserted leased until the transaction's time
+// plus the lease and handed off with that lease as their token, named
+// (Expect) before they are; an event due later, and those of a call that
+// failed in a group that committed, are not. No claim, of this instance or
+// another, takes them while the lease holds; the outcome recorded with the
+// token handed off is the event's first write.
+func TestLeasedHandoff(t *testing.T) {
+	dbURL := testURL(t)
+	keys := testKeys(t)
+	a, b := openTest(t, postgres.Options{URL: dbURL, Keys: keys}), openTest(t, postgres.Options{URL: dbURL, Keys: keys})
+	ctx := context.Background()
+	var m baoguan.Merchant
+	if err := a.Update(ctx, func(tx baoguan.Tx) error {
+		m = baoguan.Merchant{No: "acme", Name: "acme"}
+		return tx.CreateMerchant(&m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(order int64) baoguan.Event {
+		return baoguan.Event{MerchantID: m.ID, OrderID: order, Type: baoguan.EventOrderPaid, Protocol: "native",
+			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{"n":1}`), Status: baoguan.EventPending}
+	}
+	h := &handoffLog{expected: map[int64]bool{}}
+	const lease = time.Hour
+	stop := a.SetLeasedHandoff(h, lease)
+	defer stop()
+	var now time.Time
+	var later baoguan.Event
+	if err := a.Update(ctx, func(tx baoguan.Tx) error {
+		now = tx.Now()
+		es := []baoguan.Event{ev(1), ev(2)}
+		if err := tx.CreateEvents(es); err != nil {
+			return err
+		}
+		one := ev(3)
+		if err := tx.CreateEvent(&one); err != nil {
+			return err
+		}
+		later = ev(4)
+		later.NextAt = tx.Now().Add(time.Minute)
+		return tx.CreateEvent(&later)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Calls grouped in one transaction: the failing one hands off nothing.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_ = a.Update(ctx, func(tx baoguan.Tx) error {
+				e := ev(int64(10 + i))
+				if err := tx.CreateEvent(&e); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return fmt.Errorf("call %d fails", i)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	h.mu.Lock()
+	committed := append([]baoguan.Event(nil), h.committed...)
+	early, cancelled := h.early, h.cancelled
+	h.mu.Unlock()
+	if len(early) > 0 || len(cancelled) > 0 {
+		t.Errorf("handed off without being expected first: %v; cancelled: %v", early, cancelled)
+	}
+	if len(committed) != 3+4 {
+		t.Fatalf("%d events handed off, want 7 (three due at once, four of the eight grouped calls)", len(committed))
+	}
+	want := now.Add(lease)
+	for _, e := range committed[:3] {
+		if !e.LeaseUntil.Equal(want) {
+			t.Errorf("event %d handed off with lease %v, want %v", e.ID, e.LeaseUntil, want)
+		}
+	}
+	ids := map[int64]bool{}
+	for _, e := range committed {
+		if e.ID == later.ID {
+			t.Errorf("the event due later was handed off")
+		}
+		if e.OrderID >= 10 && e.OrderID%2 == 1 {
+			t.Errorf("the event of a call that failed (order %d) was handed off", e.OrderID)
+		}
+		if !e.LeaseUntil.After(time.Now()) || string(e.Body) != `{"n":1}` {
+			t.Errorf("event %d handed off with lease %v, body %q", e.ID, e.LeaseUntil, e.Body)
+		}
+		ids[e.ID] = true
+	}
+	// The table holds them leased: no claim takes them.
+	for _, db := range []*postgres.DB{a, b} {
+		err := db.Update(ctx, func(tx baoguan.Tx) error {
+			due, err := tx.DueEvents(100, nil, nil)
+			if err != nil {
+				return err
+			}
+			for _, d := range due {
+				if ids[d.ID] {
+					return fmt.Errorf("event %d handed off is due", d.ID)
+				}
+			}
+			all := make([]int64, 0, len(ids))
+			for id := range ids {
+				all = append(all, id)
+			}
+			got, err := tx.LeaseEvents(all, tx.Now().Add(time.Minute))
+			if err != nil {
+				return err
+			}
+			if len(got) > 0 {
+				return fmt.Errorf("%d events handed off leased again", len(got))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The token handed off records the outcome, at the event's first write.
+	os := make([]baoguan.Outcome, len(committed))
+	for i, e := range committed {
+		e.Status, e.Attempts, e.DeliveredAt = baoguan.EventDelivered, 1, time.Now()
+		os[i] = baoguan.Outcome{Event: e, Attempt: baoguan.Attempt{Status: 204}, Lease: committed[i].LeaseUntil}
+	}
+	if err := a.Update(ctx, func(tx baoguan.Tx) error {
+		recorded, err := tx.RecordAttempts(os)
+		if err != nil {
+			return err
+		}
+		for i, ok := range recorded {
+			if !ok {
+				return fmt.Errorf("event %d: outcome not recorded under the token handed off", os[i].Event.ID)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The outcomes were the events' only writes: none was leased.
+	c := raw(t, dbURL)
+	var upd int64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err := c.QueryRow(ctx, "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'events'").Scan(&upd); err != nil {
+			t.Fatal(err)
+		}
+		if upd >= int64(len(ids)) {
+			break
+		}
+	}
+	if upd != int64(len(ids)) {
+		t.Errorf("%d updates of events for %d outcomes, want one each", upd, len(ids))
+	}
 }

@@ -181,13 +181,38 @@ type DB struct {
 
 	commits, updates, rollbacks, retries, commitNanos atomic.Int64
 
+	handoff atomic.Pointer[handoffTo] // where new due events go, leased (SetLeasedHandoff)
+
 	closed  atomic.Bool
 	cancel  context.CancelFunc // stops the listener and the notifier
 	bg      sync.WaitGroup
 	closeMu sync.Mutex
 }
 
-var _ baoguan.Store = (*DB)(nil)
+var (
+	_ baoguan.Store              = (*DB)(nil)
+	_ baoguan.LeasedHandoffStore = (*DB)(nil)
+)
+
+// handoffTo is a receiver of new events and the lease they are inserted
+// with (SetLeasedHandoff).
+type handoffTo struct {
+	h     baoguan.EventHandoff
+	lease time.Duration
+}
+
+// SetLeasedHandoff makes the writers insert the pending events due at once
+// that their transactions create leased until the transaction's time plus
+// lease, and hand them to h as baoguan.LeasedHandoffStore says: their ids
+// before the group's COMMIT, the events once it has committed, the ids
+// again when it did not (or its outcome is unknown); Dirty after a group
+// that made other events due at once. A group uses the receiver set when
+// it began. stop ends it, unless another receiver was set since.
+func (db *DB) SetLeasedHandoff(h baoguan.EventHandoff, lease time.Duration) (stop func()) {
+	to := &handoffTo{h: h, lease: lease}
+	db.handoff.Store(to)
+	return func() { db.handoff.CompareAndSwap(to, nil) }
+}
 
 // Open connects to the database at o.URL, applies pending migrations and
 // starts listening for jobs announced by other instances.
@@ -335,6 +360,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 		live     []*sqlstore.Call // the calls taken, in the order they ran
 		errs     []error          // their outcomes
 		enqueued int              // jobs due now that committing calls enqueued
+		ho       = handed{to: db.handoff.Load()}
 	)
 	answer := func(fatal error) {
 		for i, c := range live {
@@ -362,12 +388,13 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 			continue // its caller gave up waiting
 		}
 		var n int
-		err, broken := db.runCall(x, c, &n)
+		err, broken := db.runCall(x, c, &n, &ho)
 		if broken != nil {
 			// The connection or the transaction is lost: nothing of the
 			// group is written.
 			live, errs = append(live, c), append(errs, err)
 			db.rollbacks.Add(1)
+			ho.cancel()
 			answer(fmt.Errorf("postgres: %w", broken))
 			pc.Conn().PgConn().Close(ctx) // whatever state it is in, it is not reused
 			return retry, next
@@ -385,14 +412,17 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 		}
 	}
 	if x.open {
+		ho.expect()
 		t0 := time.Now()
 		if err := x.end(ctx, "COMMIT"); err != nil {
 			db.rollbacks.Add(1)
+			ho.cancel()
 			answer(fmt.Errorf("postgres: commit: %w", err))
 			return retry, next
 		}
 		db.commitNanos.Add(int64(time.Since(t0)))
 		db.commits.Add(1)
+		ho.committed()
 	}
 	for _, err := range errs {
 		if err == nil {
@@ -425,7 +455,7 @@ func (db *DB) nextCall(alone bool, n int, start time.Time) *sqlstore.Call {
 // otherwise. It returns fn's outcome and how many jobs due now it
 // enqueued, or broken when the transaction could not be brought back to
 // where it was before fn.
-func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken error) {
+func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *handed) (err, broken error) {
 	ctx := context.Background()
 	savepoint := x.open
 	switch {
@@ -440,6 +470,10 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken err
 	}
 	sent := x.sent
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
+	if ho.to != nil {
+		t.CollectEvents()
+		t.LeaseNew(t.Now().Add(ho.to.lease))
+	}
 	err = protect(t, c.Fn)
 	t.End()
 	if err == nil {
@@ -459,6 +493,11 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken err
 	switch {
 	case err == nil:
 		*enqueued = t.Enqueued()
+		if ho.to != nil {
+			es, other := t.Created()
+			ho.events = append(ho.events, es...)
+			ho.other = ho.other || other
+		}
 	case savepoint:
 		if _, rerr := x.c.Exec(ctx, "ROLLBACK TO SAVEPOINT fn"); rerr != nil {
 			return err, rerr
@@ -472,6 +511,49 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int) (err, broken err
 		db.rollbacks.Add(1)
 	}
 	return err, nil
+}
+
+// handed is what one group hands off: its new due events, inserted
+// leased, and whether it made others due, to the receiver set when it
+// began (to, nil when none).
+type handed struct {
+	to     *handoffTo
+	events []baoguan.Event
+	ids    []int64
+	other  bool
+}
+
+// expect names the group's events to the receiver, before COMMIT.
+func (h *handed) expect() {
+	if h.to == nil || len(h.events) == 0 {
+		return
+	}
+	h.ids = make([]int64, len(h.events))
+	for i := range h.events {
+		h.ids[i] = h.events[i].ID
+	}
+	h.to.h.Expect(h.ids)
+}
+
+// committed hands a committed group's events off.
+func (h *handed) committed() {
+	if h.to == nil {
+		return
+	}
+	if len(h.events) > 0 {
+		h.to.h.Committed(h.events)
+	}
+	if h.other {
+		h.to.h.Dirty()
+	}
+}
+
+// cancel tells the receiver that the events it was named did not commit,
+// or that whether they did is unknown (its lease then ends them, if so).
+func (h *handed) cancel() {
+	if h.to != nil && len(h.ids) > 0 {
+		h.to.h.Cancel(h.ids)
+	}
 }
 
 // isDeadlock reports whether err is PostgreSQL's deadlock_detected.

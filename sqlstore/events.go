@@ -19,7 +19,7 @@ const eventInsertCols = `public_id, merchant_id, order_id, type, protocol, url, 
 const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
 	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
@@ -68,8 +68,8 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 		return sl.err
 	}
 	id, inserted, err := t.insertID(qInsertEvent, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
-		e.ContentType, body, string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now), ms(e.NextAt),
-		baoguan.Destination(e.URL)})
+		e.ContentType, body, string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now), t.nextAtOf(e),
+		t.leaseOf(e), baoguan.Destination(e.URL)})
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", e.MerchantID)
@@ -121,7 +121,7 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 		}
 		rows[i] = []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL, e.ContentType,
 			sl.sealBytes(e.Body), string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
-			ms(e.NextAt), int64(0), baoguan.Destination(e.URL)}
+			t.nextAtOf(e), t.leaseOf(e), baoguan.Destination(e.URL)}
 		index[e.PublicID] = i
 	}
 	if sl.err != nil {

@@ -133,6 +133,9 @@ type Tx struct {
 	collect  bool
 	created  []baoguan.Event
 	dueOther bool
+	// newLease, when set (LeaseNew), is the lease the pending events due
+	// at once this Tx creates are inserted with (lease_until).
+	newLease time.Time
 	plans    *[]Plan             // set by Explain: queries are planned, not run
 	images   map[rowKey]rowImage // see images.go
 }
@@ -170,6 +173,35 @@ func (t *Tx) Enqueued() int { return t.enqueued }
 // sets it on its write transactions.
 func (t *Tx) CollectEvents() { t.collect = true }
 
+// LeaseNew makes the pending events due at once that t creates, which it
+// keeps for Created, be inserted leased until until (to the millisecond):
+// a store shared by several processes hands them off to its own deliverer
+// already leased to it (baoguan.LeasedHandoffStore). Only with
+// CollectEvents.
+func (t *Tx) LeaseNew(until time.Time) { t.newLease = fromMS(ms(until)) }
+
+// leaseOf is the lease_until a new event e is inserted with: the
+// hand-off's lease (LeaseNew) when it is kept for Created, zero otherwise.
+func (t *Tx) leaseOf(e *baoguan.Event) int64 {
+	if !t.collect || t.newLease.IsZero() || e.Status != baoguan.EventPending || e.NextAt.After(t.now) {
+		return 0
+	}
+	return ms(t.newLease)
+}
+
+// nextAtOf is the next_at a new event e is inserted with: when it is
+// inserted leased (leaseOf), the lease's end, when it is due should the
+// lease end unrecorded — so that it is not in the due part of events_due
+// at all, and a read of the due events does not step over it while it is
+// being sent (Created keeps e.NextAt, when it was due, for the order in
+// which the receiver sends).
+func (t *Tx) nextAtOf(e *baoguan.Event) int64 {
+	if l := t.leaseOf(e); l != 0 {
+		return l
+	}
+	return ms(e.NextAt)
+}
+
 // Created returns the pending events due at once t created and committed
 // so far (those of a savepoint rolled back are forgotten), as a read of
 // their rows would show them, and whether t made other events due at
@@ -177,14 +209,14 @@ func (t *Tx) CollectEvents() { t.collect = true }
 func (t *Tx) Created() (es []baoguan.Event, other bool) { return t.created, t.dueOther }
 
 // keepCreated notes a new event for Created, as read back: times to the
-// millisecond, lease token zero.
+// millisecond, the lease token it was inserted with (zero, or LeaseNew's).
 func (t *Tx) keepCreated(e *baoguan.Event) {
 	if !t.collect || e.Status != baoguan.EventPending || e.NextAt.After(t.now) {
 		return
 	}
 	c := *e
 	c.CreatedAt, c.UpdatedAt, c.NextAt, c.DeliveredAt = fromMS(ms(c.CreatedAt)), fromMS(ms(c.UpdatedAt)), fromMS(ms(c.NextAt)), fromMS(ms(c.DeliveredAt))
-	c.LeaseUntil = time.Time{}
+	c.LeaseUntil = fromMS(t.leaseOf(e))
 	t.created = append(t.created, c)
 }
 
