@@ -191,7 +191,8 @@ func (x *txn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, 
 
 // dialect is how the shared SQL meets SQLite: ? placeholders, one writer.
 var dialect = &sqlstore.Dialect{
-	Name: "sqlite",
+	Name:         "sqlite",
+	BinaryBodies: true, // one process writes the file (the server lock)
 	UniqueViolation: func(err error) (string, bool) {
 		c := sqliteCode(err)
 		if c != sqlite3.SQLITE_CONSTRAINT_UNIQUE && c != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {

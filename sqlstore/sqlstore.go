@@ -61,6 +61,13 @@ type Dialect struct {
 	// or DELETE (PostgreSQL), so that two dependent writes cost one
 	// statement: RecordAttempt uses it.
 	WritableWith bool
+	// BinaryBodies seals the BLOB/BYTEA bodies (notification bodies,
+	// saved answers) in the keyring's binary form (SealBinary), which
+	// a version before it reads as plaintext. Only a store one process
+	// writes at a time (SQLite, the server lock) may: instances of two
+	// versions share a PostgreSQL database during a rolling upgrade, and
+	// there bodies stay sealed texts.
+	BinaryBodies bool
 
 	bound sync.Map // query text → the same query with numbered placeholders
 }
@@ -414,12 +421,13 @@ func (t *Tx) fromJSON(s string, v any) error {
 // sealer seals and opens several fields, keeping the first error, so that a
 // row with five sealed fields needs one error check instead of five.
 type sealer struct {
-	keys *keyring.Ring
-	name string
-	err  error
+	keys   *keyring.Ring
+	name   string
+	binary bool // sealBytes in the binary form (Dialect.BinaryBodies)
+	err    error
 }
 
-func (t *Tx) sealer() *sealer { return &sealer{keys: t.keys, name: t.d.Name} }
+func (t *Tx) sealer() *sealer { return &sealer{keys: t.keys, name: t.d.Name, binary: t.d.BinaryBodies} }
 
 func (s *sealer) seal(v string) string {
 	if s.err != nil {
@@ -453,15 +461,20 @@ func (s *sealer) openOrPlain(v string) string {
 	return s.open(v)
 }
 
-// sealBytes seals a body kept in a BLOB/BYTEA column, in the keyring's
-// binary form (SealBinary: no base64, a third smaller than the sealed
-// text, which the column held before and still may), never nil (the
-// columns are NOT NULL, and a nil slice binds as NULL).
+// sealBytes seals a body kept in a BLOB/BYTEA column: in the keyring's
+// binary form where the dialect says so (SealBinary: no base64, a quarter
+// smaller than the sealed text, which the column held before and still
+// may), else the sealed text's bytes; never nil (the columns are NOT
+// NULL, and a nil slice binds as NULL).
 func (s *sealer) sealBytes(b []byte) []byte {
 	if len(b) == 0 || s.err != nil {
 		return []byte{}
 	}
-	out, err := s.keys.SealBinary(b)
+	seal := s.keys.SealBytes
+	if s.binary {
+		seal = s.keys.SealBinary
+	}
+	out, err := seal(b)
 	if err != nil {
 		s.err = fmt.Errorf("%s: seal: %w", s.name, err)
 		return []byte{}
