@@ -43,7 +43,7 @@ type looseViewKey struct{}
 // (each may see the database as it stands when it runs; a check of rate
 // buckets, say): a store whose read transactions cost round trips of their
 // own (PostgreSQL: the ROLLBACK that ends it) may run each read in a
-// transaction of its own, sent with it. fn must only read.
+// transaction of its own, or alone. fn must only read.
 func LooseView(ctx context.Context) context.Context {
 	return context.WithValue(ctx, looseViewKey{}, true)
 }

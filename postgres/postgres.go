@@ -17,10 +17,12 @@
 //
 // View runs in a READ ONLY REPEATABLE READ transaction, so a multi-query
 // read sees one snapshot and a write in View fails; a View marked
-// baoguan.LooseView runs each query in a read-only transaction of its own,
-// BEGIN, the query and ROLLBACK in one batch, so that a lone read costs one
-// round trip rather than two (the failed-authentication check every
-// request makes). Several statements whose outcomes one caller reads
+// baoguan.LooseView runs each query on its own: a plain SELECT (one that
+// locks and writes nothing: the failed-authentication check every request
+// makes) alone, in the transaction PostgreSQL gives a lone statement;
+// anything else in a read-only transaction of its own, BEGIN, the query and
+// ROLLBACK in one batch. Either way a lone read costs one round trip rather
+// than two. Several statements whose outcomes one caller reads
 // together (a job batch's UPDATEs: sqlstore.Pipeliner) go in one batch
 // too. BEGIN is sent in one
 // batch with a transaction's first statement, so it costs no round trip of
@@ -635,7 +637,7 @@ type conn struct {
 	open      bool   // BEGIN was sent and the transaction not ended
 	savepoint bool   // SAVEPOINT fn was sent in the transaction
 	sent      int    // statements sent, pre not counted
-	loose     bool   // a LooseView: each query in a read-only transaction of its own; Exec (a write) is refused
+	loose     bool   // a LooseView: each query on its own (looseQuery); Exec (a write) is refused
 }
 
 // first sends pre and q together and returns the results of q; close
@@ -805,10 +807,21 @@ func (c *conn) QueryLiterals(ctx context.Context, q string, args ...any) (sqlsto
 	return pgRows{Rows: rows}, nil
 }
 
-// looseQuery runs a LooseView's query in a read-only transaction of its
-// own, begun and ended in the query's batch: one round trip, where a View's
-// transaction costs one more for its end.
+// looseQuery runs a LooseView's query on its own: a plain SELECT alone
+// (plainSelect), anything else in a read-only transaction of its own,
+// begun and ended in the query's batch; one round trip either way, where a
+// View's transaction costs one more for its end.
 func (c *conn) looseQuery(ctx context.Context, q string, args []any) (sqlstore.Rows, error) {
+	if plainSelect(q) {
+		// A SELECT that locks nothing writes nothing: it runs alone, in
+		// the transaction PostgreSQL gives a lone statement, without two
+		// statements of transaction control.
+		rows, err := c.c.Query(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgRows{Rows: rows}, nil
+	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN READ ONLY")
 	b.Queue(q, args...)
@@ -824,6 +837,22 @@ func (c *conn) looseQuery(ctx context.Context, q string, args []any) (sqlstore.R
 		return nil, err
 	}
 	return pgRows{Rows: rows, batch: br}, nil
+}
+
+// plainSelect reports whether q is a SELECT without a locking clause
+// (sqlstore's reads), which a LooseView may run alone: anything else runs
+// in a READ ONLY transaction, which refuses a write.
+func plainSelect(q string) bool {
+	f := strings.Fields(strings.ToUpper(q))
+	if len(f) == 0 || f[0] != "SELECT" {
+		return false
+	}
+	for _, w := range f {
+		if w == "FOR" || strings.Contains(w, "NEXTVAL") || strings.Contains(w, "SETVAL") || strings.Contains(w, "PG_NOTIFY") {
+			return false
+		}
+	}
+	return true
 }
 
 // CopyRows loads rows into table with COPY (sqlstore.Copier), inside a
