@@ -94,6 +94,7 @@ type batchOutcome struct {
 	ran     int           // jobs run in the batch, chained ones included
 	remote  []baoguan.Job // claimed jobs for the workers
 	woke    bool          // the batch enqueued jobs due now
+	oldest  time.Time     // when the job claimed first had become due
 }
 
 // runBatch claims up to n due jobs of kinds (all when nil) and runs the
@@ -134,6 +135,11 @@ func (s *Service) runBatch(ctx context.Context, kinds []string, n, free int, lea
 			return err
 		}
 		out.claimed = len(jobs)
+		for _, j := range jobs {
+			if out.oldest.IsZero() || j.RunAt.Before(out.oldest) {
+				out.oldest = j.RunAt
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/baoguan/baoguan"
@@ -75,9 +76,14 @@ func (t *faultTx) UpdateOrders(os []baoguan.Order) error {
 }
 
 func replays(t *testing.T, svc *core.Service) float64 {
+	return counter(t, svc.Metrics.BatchReplays)
+}
+
+// counter reads a counter's value.
+func counter(t *testing.T, c prometheus.Counter) float64 {
 	t.Helper()
 	var m dto.Metric
-	if err := svc.Metrics.BatchReplays.Write(&m); err != nil {
+	if err := c.Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()

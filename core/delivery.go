@@ -150,10 +150,14 @@ type delivered struct {
 	latency time.Duration
 }
 
+// newDeliverer's room for handed-off events (readyMax) is a few seconds of
+// new events: one left to the table costs a read past every event held at
+// each claim (SQLite) or two writes, its lease ended and taken again
+// (PostgreSQL's leased hand-off).
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
 		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1), idle: make(chan sendJob),
-		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, dirty: true, readyMax: max(4*total, 1024),
+		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, dirty: true, readyMax: max(16*total, 4096),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
 	if s != nil && s.handoffRoom > 0 {
 		dl.readyMax = s.handoffRoom
@@ -917,11 +921,6 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 		// New events come from the store's writers, leased to this
 		// process (handoff.go); those not sent are left due at the end.
 		dl.handoff, dl.leased = true, true
-		if s.handoffRoom <= 0 {
-			// Room for a few seconds of new events: one left to the
-			// table costs two writes (its lease ended, then taken again).
-			dl.readyMax = max(16*o.Deliveries, 4096)
-		}
 		defer dl.leaveReady(context.WithoutCancel(ctx))
 		defer ls.SetLeasedHandoff(dl, dl.lease)()
 	}

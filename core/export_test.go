@@ -36,3 +36,7 @@ func AuthReadsWaiting(s *Service) int {
 	}
 	return n
 }
+
+// HoldPush counts an order push in flight, as between its checks and its
+// commit, until release is called.
+func HoldPush(s *Service) (release func()) { return s.intakeGate() }

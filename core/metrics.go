@@ -28,6 +28,9 @@ type Metrics struct {
 	// realname).
 	AuthFailures  prometheus.Counter
 	LimitRefusals *prometheus.CounterVec
+	// IntakeYield counts the seconds the runner waited between batches to
+	// give way to order pushes in flight (intake.go).
+	IntakeYield prometheus.Counter
 }
 
 // NewMetrics creates the instruments and registers them with reg (nil: not
@@ -44,11 +47,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Receipts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_customs_receipts_total", Help: "Customs receipts received by asynchronous ports, matched to a declaration or not."}, []string{"port", "match"}),
 		JobSeconds:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baoguan_job_seconds", Help: "Job handler time.", Buckets: prometheus.DefBuckets}, []string{"kind"}),
 		BatchReplays:  prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_batch_replays_total", Help: "Runner batches replayed with a savepoint per job after a job failed."}),
+		IntakeYield: prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_runner_intake_yield_seconds_total",
+			Help: "Seconds the job runner waited between batches to give way to order pushes in flight."}),
 		AuthFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_auth_failures_total", Help: "Failed authentications counted by the limits, every front-end together."}),
 		LimitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_limit_refusals_total", Help: "Calls refused by a limit: failed authentications, SMS sends, real-name checks."}, []string{"limit"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds, m.BatchReplays, m.AuthFailures, m.LimitRefusals)
+		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds, m.BatchReplays, m.AuthFailures, m.LimitRefusals, m.IntakeYield)
 	}
 	return m
 }

@@ -70,6 +70,7 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		return nil, false, err
 	}
 	fp := in.fingerprint()
+	defer s.intakeGate()()
 	v := &OrderView{}
 	created := false
 	err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {

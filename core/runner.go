@@ -79,6 +79,14 @@ type RunnerOptions struct {
 	// stops may go on (default 5s): a restart then records their answers
 	// instead of cancelling them into failed attempts sent again.
 	DeliveryGrace time.Duration
+	// IntakeShare is the share of the time the runner's batches take
+	// while order pushes are in flight (default 0.2; 1 or more: all they
+	// can get), in batches of at most IntakeBatch jobs (default 32), as
+	// long as the work they find has been due less than IntakeLag
+	// (default 2s); see intake.go.
+	IntakeShare float64
+	IntakeBatch int
+	IntakeLag   time.Duration
 	// Exclusive says this runner is the only one on the database (a
 	// SQLite file under the server's lock): jobs found running when it
 	// starts were claimed by a process that died, and are due again at
@@ -122,6 +130,15 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	}
 	if o.DeliveryGrace <= 0 {
 		o.DeliveryGrace = 5 * time.Second
+	}
+	if o.IntakeShare <= 0 {
+		o.IntakeShare = 0.2
+	}
+	if o.IntakeBatch <= 0 {
+		o.IntakeBatch = 32
+	}
+	if o.IntakeLag <= 0 {
+		o.IntakeLag = 2 * time.Second
 	}
 	if o.Exclusive {
 		if err := s.recoverClaims(ctx); err != nil {
@@ -175,6 +192,7 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan struct{}, todo chan<- baoguan.Job, busy *atomic.Int64) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var lag time.Duration // how long the last batch's oldest job had been due
 	for {
 		free := o.Workers - int(busy.Load())
 		var kinds []string
@@ -182,15 +200,29 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 			// Every worker is busy: claim only what may run in a batch.
 			free, kinds = 0, inlineKindList
 		}
-		out, err := s.runBatch(ctx, kinds, o.Batch, free, o.Lease)
+		size, yield := o.pace(s.intake.Load(), lag)
+		began := time.Now()
+		out, err := s.runBatch(ctx, kinds, size, free, o.Lease)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Error("running a batch of jobs", "err", err)
+		}
+		lag = 0
+		if !out.oldest.IsZero() {
+			lag = s.Now().Sub(out.oldest)
 		}
 		for _, j := range out.remote {
 			busy.Add(1)
 			todo <- j
 		}
-		if out.claimed == o.Batch {
+		if yield && out.claimed > 0 && lag < o.IntakeLag && s.intake.Load() > 0 {
+			// Pushes are coming in: give them the writer and the CPUs.
+			d := o.yieldAfter(time.Since(began))
+			s.Metrics.IntakeYield.Add(d.Seconds())
+			if !sleepCtx(ctx, d) {
+				return
+			}
+		}
+		if out.claimed == size {
 			if o.Batchers > 1 {
 				s.Wake() // a backlog: another batcher may claim beside this one
 			}

@@ -151,6 +151,8 @@ type Service struct {
 	// deliverer keeps waiting (handoff.go); more are left to the table.
 	handoffRoom int
 
+	// intake counts the order pushes in flight (intake.go).
+	intake       atomic.Int64
 	wake         chan struct{}
 	wakeDelivery chan struct{}
 	purge        purgeLock

@@ -70,7 +70,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&traceFile, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
-	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination")
+	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination", "intake-share")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {

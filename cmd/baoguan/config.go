@@ -71,6 +71,10 @@ type Config struct {
 	// receiver (--notify-per-destination); see core/delivery.go.
 	NotifyConcurrency    int
 	NotifyPerDestination int
+	// IntakeShare is the percentage of the time the job runner's batches
+	// take while order pushes are in flight (--intake-share); 100: all
+	// they can get. See core/intake.go.
+	IntakeShare int
 	// Workers is how many jobs whose adapters are remote (a wallet, E-Port)
 	// run at once (--workers, BAOGUAN_WORKERS); jobs whose adapters answer
 	// in-process run in batches, notifications have their own limits.
@@ -398,6 +402,15 @@ var settingDefs = append([]settingDef{
 				return fmt.Errorf("invalid count %q (want 1 to 65536)", v)
 			}
 			c.NotifyPerDestination = n
+			return nil
+		}},
+	{flag: "intake-share", typ: "int", def: "20", usage: "percent of the time the job runner's batches take while order pushes are in flight, so that pushes are answered first; 100: as much as they can (the pipeline never falls more than 2s behind either way)",
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return fmt.Errorf("invalid percentage %q (want 1 to 100)", v)
+			}
+			c.IntakeShare = n
 			return nil
 		}},
 	{flag: "job-lease", typ: "duration", def: "30s", usage: "how long a job stays claimed: a job runs for at most half of it, and a crashed process's jobs are retaken after it",

@@ -70,7 +70,7 @@ stops and the database is closed.`,
 	}
 	s := bindSettings(cmd.Flags(), getenv, append([]string{
 		"addr", "db", "sync", "sandbox-delay", "allow-private-notify", "trust-forwarded-proto", "workers", "notify-concurrency", "notify-per-destination",
-		"retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
+		"intake-share", "retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"limit-auth-source", "limit-auth-subject", "limit-auth-login", "limit-sms", "limit-realname", "preauth-body-timeout", "preauth-concurrency",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "upstream-rate", "declare-retries",
 		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr", "gc-heap-min"}, eportSettingNames()...)...)
@@ -200,7 +200,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		// claimed at start-up were a crashed server's (see Exclusive).
 		// PostgreSQL runs batches side by side (see Batchers).
 		o := core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease,
-			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite}
+			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite,
+			IntakeShare: float64(cfg.IntakeShare) / 100}
 		if cfg.DBKind == dbPostgres {
 			// As many jobs in flight as one batcher of the default 256.
 			o.Batchers, o.Batch = postgresBatchers, 256/postgresBatchers

@@ -1,0 +1,85 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/baoguan/baoguan"
+	"github.com/baoguan/baoguan/core"
+)
+
+// TestRunnerGivesWayToPushes: while an order push is in flight the runner
+// runs its batches small and waits between them (intake first), and the
+// pipeline still goes on: every order is paid, declared and notified
+// meanwhile. It does not wait when no push is in flight, nor when the work
+// it finds has been due IntakeLag or longer.
+func TestRunnerGivesWayToPushes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		inFlight bool
+		lag      time.Duration
+		yields   bool
+	}{
+		{"no push in flight", false, time.Hour, false},
+		{"a push in flight", true, time.Hour, true},
+		{"a push in flight, the work older than IntakeLag", true, time.Nanosecond, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			db := openKind(t, "sqlite", nil)
+			svc := deliveryService(db)
+			var notified atomic.Int64
+			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				notified.Add(1)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer recv.Close()
+			m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const orders = 40
+			for i := range orders {
+				_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("I%d", i), Amount: 100, Subject: "奶粉",
+					Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.inFlight {
+				release := core.HoldPush(svc)
+				defer release()
+			}
+			done := make(chan error, 1)
+			go func() {
+				done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
+					IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: c.lag})
+			}()
+			const want = 2 * orders // order.paid and declaration.succeeded of each
+			for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d notifications delivered", notified.Load(), want)
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			waited := counter(t, svc.Metrics.IntakeYield)
+			if yielded := waited > 0; yielded != c.yields {
+				t.Errorf("the runner waited %.3f s for pushes; want waits: %v", waited, c.yields)
+			}
+		})
+	}
+}
