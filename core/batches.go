@@ -692,7 +692,11 @@ func (ids *batchIDs) chunk(start, end int) (orders, decls []int64) {
 func (s *Service) startBatch(ctx context.Context, m *baoguan.Merchant, in BatchInput, fp, load string, total, need int64, overflow bool) (*baoguan.Batch, bool, error) {
 	var out *baoguan.Batch
 	done := false
-	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+	// The first transaction runs alone (baoguan.LongUpdate), as the
+	// chunks do: in a group of pushes it would commit only once every push
+	// of the group had run (tens of milliseconds beside 64 pushing
+	// clients), and no chunk starts before it has committed.
+	err := s.update(baoguan.LongUpdate(ctx), func(tx baoguan.Tx, q *queue) error {
 		var prev *baoguan.Batch
 		if in.No != "" {
 			rec, err := readKey(tx, m.ID, batchKey(in.No))
