@@ -20,6 +20,17 @@ type Store interface {
 	Close() error
 }
 
+// IDReserver is a Store that draws the ids of rows before the transaction
+// that inserts them: PostgreSQL, from the tables' sequences, whose values
+// are never given back whatever becomes of the transaction that draws them
+// (an id drawn and not used is a gap, as a rolled-back insert leaves). A
+// batch upload draws its orders' and declarations' ids at once, beside its
+// first transaction, and its chunks insert their rows with them
+// (Tx.CreateOrders), so that no chunk's transaction asks for ids first.
+type IDReserver interface {
+	ReserveIDs(ctx context.Context, orders, declarations int) (orderIDs, declarationIDs []int64, err error)
+}
+
 type longUpdateKey struct{}
 
 // LongUpdate marks ctx for an Update that runs long (a batch of jobs, a
@@ -183,7 +194,9 @@ type Tx interface {
 
 	CreateDeclaration(d *Declaration) error
 	// CreateOrders and CreateDeclarations insert many new rows (a batch
-	// upload's chunk) with one statement per table and set their ids. A
+	// upload's chunk) with one statement per table and set their ids. Rows
+	// that all have ids already, drawn with IDReserver, may be inserted
+	// with them (PostgreSQL's COPY); any other way gives them new ones. A
 	// number or target that exists already is ECONFLICT reason duplicate,
 	// after which the transaction must not commit: the other rows were
 	// inserted.

@@ -184,6 +184,11 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		defer func() { in.Timing.Store = time.Since(t1) }()
 	}
 
+	// On a store that draws ids ahead (PostgreSQL) the upload's orders' and
+	// declarations' ids are drawn beside its first transaction, so that no
+	// chunk's transaction asks for them first (baoguan.IDReserver).
+	ids := s.reserveBatchIDs(ctx, in, prep)
+
 	var b *baoguan.Batch
 	deadline := time.Now().Add(idemWait)
 	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
@@ -254,7 +259,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 	var sum baoguan.BatchSummary
 	// runs are the chunks in the store's hands, in order; runs[0] is the
 	// next to commit.
-	runs := []*chunkRun{s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm)}
+	runs := []*chunkRun{s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm, ids)}
 	for {
 		c := runs[0]
 		var gate <-chan struct{} // closed when another chunk may be queued
@@ -274,7 +279,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			if len(runs) >= atOnce && atOnce < queued {
 				start = runs[len(runs)-atOnce]
 			}
-			runs = append(runs, s.runChunk(ctx, m, in, prep, last.plan, last, start, chunk, false, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, last.plan, last, start, chunk, false, need, overflow, &tm, ids))
 			continue
 		case <-c.done:
 		}
@@ -292,13 +297,13 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 		switch err := c.err; {
 		case err == errChunkAhead:
 			s.chunksAgain.Add(1)
-			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm, ids))
 			continue
 		case err == errSlowChunk && !c.slow:
 			// Nothing of the chunk was kept: store it again one order at
 			// a time, which answers what the chunk met.
 			s.slowChunks.Add(1)
-			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, true, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, true, need, overflow, &tm, ids))
 			continue
 		case err != nil:
 			*b = cur
@@ -334,7 +339,7 @@ func (s *Service) CreateBatch(ctx context.Context, m *baoguan.Merchant, in Batch
 			return b, true, nil
 		}
 		if len(runs) == 0 {
-			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm))
+			runs = append(runs, s.runChunk(ctx, m, in, prep, cur, nil, nil, chunk, false, need, overflow, &tm, ids))
 		}
 	}
 }
@@ -443,7 +448,7 @@ func (t *batchTimer) totals() (time.Duration, time.Duration) {
 // has run (errChunkAhead, having written nothing, when start failed). The
 // new lease is decided here, later than from's.
 func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInput, prep []prepared, from baoguan.Batch, prev, start *chunkRun, chunk int,
-	slow bool, need int64, overflow bool, tm *batchTimer) *chunkRun {
+	slow bool, need int64, overflow bool, tm *batchTimer, ids *batchIDs) *chunkRun {
 	sideBySide := s.BatchChunksAtOnce > 1
 	c := &chunkRun{start: from.Loaded, end: min(from.Loaded+chunk, len(in.Orders)), slow: slow,
 		ran: make(chan struct{}), done: make(chan struct{})}
@@ -477,7 +482,8 @@ func (s *Service) runChunk(ctx context.Context, m *baoguan.Merchant, in BatchInp
 			var sum baoguan.BatchSummary
 			if !slow {
 				var err error
-				if sum, err = s.storeChunk(tx, m, in.Orders[c.start:c.end], prep[c.start:c.end], b.ID); err != nil {
+				oids, dids := ids.chunk(c.start, c.end)
+				if sum, err = s.storeChunk(tx, m, in.Orders[c.start:c.end], prep[c.start:c.end], b.ID, oids, dids); err != nil {
 					return errSlowChunk
 				}
 			} else {
@@ -576,8 +582,10 @@ var errSlowChunk = errors.New("core: the chunk is stored one order at a time")
 // fingerprints: idempotency.go), their declarations. Batch orders are held, so there are no pay jobs to queue;
 // the batch's payment is scheduled by the last chunk (payBatchTx). It
 // returns the summary of the orders as inserted (BatchStored). Any error
-// is for the caller to answer with errSlowChunk.
-func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInput, prep []prepared, batchID int64) (baoguan.BatchSummary, error) {
+// is for the caller to answer with errSlowChunk. oids and dids, when
+// set, are ids drawn for the orders (one an order) and their
+// declarations (in the order they are planned: batchIDs).
+func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInput, prep []prepared, batchID int64, oids, dids []int64) (baoguan.BatchSummary, error) {
 	var sum baoguan.BatchSummary
 	now := tx.Now()
 	os := make([]baoguan.Order, len(ins))
@@ -586,6 +594,9 @@ func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInpu
 			return sum, errSlowChunk
 		}
 		os[j] = newOrder(m, &ins[j], prep[j].fp, batchID, now)
+		if oids != nil {
+			os[j].ID = oids[j]
+		}
 	}
 	if err := tx.CreateOrders(os); err != nil {
 		return sum, err
@@ -604,10 +615,73 @@ func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInpu
 			decls = append(decls, planned...)
 		}
 	}
+	if len(dids) == len(ds) {
+		for i := range ds {
+			ds[i].ID = dids[i]
+		}
+	}
 	if err := tx.CreateDeclarations(ds); err != nil {
 		return sum, err
 	}
 	return sum, nil
+}
+
+// reserveMinOrders is the fewest orders of an upload whose ids
+// reserveBatchIDs draws ahead: a smaller one is a chunk or so of rows few
+// enough to be inserted without COPY, which draws no ids first.
+const reserveMinOrders = 64
+
+// batchIDs are ids drawn for an upload's orders and their declarations
+// before its chunks run (baoguan.IDReserver): orders[i] is order i's,
+// decls[declFrom[i]:declFrom[i+1]] its declarations', one for each code of
+// its customs entries' plans, in order — what storeChunk plans for a chunk
+// of new orders.
+type batchIDs struct {
+	ready    chan struct{} // closed once drawn, or once drawing failed (orders nil)
+	orders   []int64
+	decls    []int64
+	declFrom []int
+}
+
+// reserveBatchIDs starts drawing the ids of the upload's orders and
+// declarations, on a store that reserves them and for an upload of
+// reserveMinOrders orders or more; nil otherwise.
+func (s *Service) reserveBatchIDs(ctx context.Context, in BatchInput, prep []prepared) *batchIDs {
+	r, ok := s.Store.(baoguan.IDReserver)
+	if !ok || len(in.Orders) < reserveMinOrders {
+		return nil
+	}
+	ids := &batchIDs{ready: make(chan struct{}), declFrom: make([]int, len(prep)+1)}
+	for i := range prep {
+		n := 0
+		for _, e := range prep[i].entries {
+			n += len(e.Plan)
+		}
+		ids.declFrom[i+1] = ids.declFrom[i] + n
+	}
+	go func() {
+		defer close(ids.ready)
+		os, ds, err := r.ReserveIDs(ctx, len(prep), ids.declFrom[len(prep)])
+		if err != nil {
+			s.Log.Warn("drawing a batch upload's ids ahead; its chunks draw their own", "err", err)
+			return
+		}
+		ids.orders, ids.decls = os, ds
+	}()
+	return ids
+}
+
+// chunk waits until the ids are drawn and returns those of the orders
+// [start, end) and of their declarations; nil, nil when none were drawn.
+func (ids *batchIDs) chunk(start, end int) (orders, decls []int64) {
+	if ids == nil {
+		return nil, nil
+	}
+	<-ids.ready
+	if ids.orders == nil {
+		return nil, nil
+	}
+	return ids.orders[start:end], ids.decls[ids.declFrom[start]:ids.declFrom[end]]
 }
 
 // startBatch is a batch upload's first transaction. It returns the batch
@@ -618,7 +692,11 @@ func (s *Service) storeChunk(tx baoguan.Tx, m *baoguan.Merchant, ins []OrderInpu
 func (s *Service) startBatch(ctx context.Context, m *baoguan.Merchant, in BatchInput, fp, load string, total, need int64, overflow bool) (*baoguan.Batch, bool, error) {
 	var out *baoguan.Batch
 	done := false
-	err := s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+	// The first transaction runs alone (baoguan.LongUpdate), as the
+	// chunks do: in a group of pushes it would commit only once every push
+	// of the group had run (tens of milliseconds beside 64 pushing
+	// clients), and no chunk starts before it has committed.
+	err := s.update(baoguan.LongUpdate(ctx), func(tx baoguan.Tx, q *queue) error {
 		var prev *baoguan.Batch
 		if in.No != "" {
 			rec, err := readKey(tx, m.ID, batchKey(in.No))

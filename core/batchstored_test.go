@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -99,5 +100,49 @@ func TestBatchStoredSummaryTakeover(t *testing.T) {
 	b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
 	if err != nil || !created || st.Known {
 		t.Fatalf("takeover: %+v created=%v %v, stored %+v", b, created, err, st)
+	}
+}
+
+// reservingStore records the ids a batch upload draws ahead.
+type reservingStore struct {
+	baoguan.Store
+	orders, decls []int64
+}
+
+func (s *reservingStore) ReserveIDs(ctx context.Context, orders, declarations int) ([]int64, []int64, error) {
+	var err error
+	s.orders, s.decls, err = s.Store.(baoguan.IDReserver).ReserveIDs(ctx, orders, declarations)
+	return s.orders, s.decls, err
+}
+
+// On PostgreSQL an upload draws its orders' and declarations' ids beside
+// its first transaction (baoguan.IDReserver), and its chunks, side by
+// side, insert the rows with them: order i has the i-th id drawn, its
+// declaration the i-th declaration id.
+func TestBatchUploadReservedIDs(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	st := &reservingStore{Store: openKind(t, "postgres", c.Now)}
+	e := envOn(t, st, c, func(s *core.Service) { s.BatchChunk, s.BatchChunksAtOnce = 50, 3 })
+	in := batchIn("RESERVED", "R", 160, 100)
+	b, created, err := e.svc.CreateBatch(e.ctx, e.m, in)
+	if err != nil || !created {
+		t.Fatalf("CreateBatch: %+v %v %v", b, created, err)
+	}
+	if len(st.orders) != 160 || len(st.decls) != 160 {
+		t.Fatalf("drew %d order ids and %d declaration ids, want 160 each", len(st.orders), len(st.decls))
+	}
+	for _, i := range []int{0, 49, 50, 123, 149} {
+		o, err := e.svc.Order(e.ctx, e.m, in.Orders[i].Order.MerchantOrderNo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := e.svc.Declarations(e.ctx, e.m, o.MerchantOrderNo)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("declarations of %s: %v %v", o.MerchantOrderNo, ds, err)
+		}
+		if o.ID != st.orders[i] || o.BatchID != b.ID || ds[0].ID != st.decls[i] || ds[0].OrderID != o.ID {
+			t.Errorf("order %d: id %d (drawn %d), declaration %d of order %d (drawn %d)", i, o.ID, st.orders[i], ds[0].ID, ds[0].OrderID, st.decls[i])
+		}
 	}
 }

@@ -31,7 +31,10 @@ const (
 
 // copyFrom loads rows (each the values of cols) into table with COPY …
 // FROM STDIN BINARY; with ids, an id column comes first, ids[r] for row r.
-func (c *conn) copyFrom(ctx context.Context, table string, cols []string, ids []int64, rows [][]any) error {
+// prefix, statements that bind nothing, each ending in "; ", is sent in the
+// COPY's simple query before it (or, when pgx encodes the rows, in a
+// simple query of its own first).
+func (c *conn) copyFrom(ctx context.Context, prefix, table string, cols []string, ids []int64, rows [][]any) error {
 	if ids != nil {
 		cols = append([]string{"id"}, cols...)
 	}
@@ -61,10 +64,15 @@ func (c *conn) copyFrom(ctx context.Context, table string, cols []string, ids []
 				src[r] = append([]any{ids[r]}, rows[r]...)
 			}
 		}
+		if prefix != "" {
+			if _, err := c.c.Conn().PgConn().Exec(ctx, prefix).ReadAll(); err != nil {
+				return err
+			}
+		}
 		_, err := c.c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(src))
 		return err
 	}
-	_, err = c.c.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), "copy "+name+" ( "+list+" ) from stdin binary")
+	_, err = c.c.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), prefix+"copy "+name+" ( "+list+" ) from stdin binary")
 	return err
 }
 

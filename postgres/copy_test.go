@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/postgres/pgtest"
 )
 
@@ -44,7 +45,7 @@ func TestCopyRowsEncodes(t *testing.T) {
 		{int64(1) << 62, "测试 \t\n\\ \x00 \xff end", true, []byte{0, 1, 0xff}},
 		{int64(7), "a", true, []byte("xyz")},
 	}
-	if _, ok, err := x.CopyRows(ctx, "plain", []string{"id", "s", "ok", "b"}, rows, false); !ok || err != nil {
+	if _, ok, err := x.CopyRows(ctx, "plain", []string{"id", "s", "ok", "b"}, rows, false, nil); !ok || err != nil {
 		t.Fatalf("CopyRows into BIGINT, TEXT, BOOLEAN, BYTEA: copied %v, %v", ok, err)
 	}
 	res, err := pc.Query(ctx, `SELECT id, s, ok, b FROM plain ORDER BY id`)
@@ -74,7 +75,7 @@ func TestCopyRowsEncodes(t *testing.T) {
 		t.Errorf("read back\n%q\nwant\n%q", read, want)
 	}
 	// INTEGER is not encoded here: pgx's CopyFrom does it.
-	got, ok, err := x.CopyRows(ctx, "other", []string{"n", "s"}, [][]any{{int64(2), "x"}, {int64(3), "y"}}, true)
+	got, ok, err := x.CopyRows(ctx, "other", []string{"n", "s"}, [][]any{{int64(2), "x"}, {int64(3), "y"}}, true, nil)
 	if !ok || err != nil || len(got) != 2 || got[1] != got[0]+1 {
 		t.Fatalf("CopyRows into a table with an INTEGER column, ids drawn: ids %v, copied %v, %v", got, ok, err)
 	}
@@ -84,7 +85,7 @@ func TestCopyRowsEncodes(t *testing.T) {
 	}
 	// A string for a BIGINT column: neither encoding takes it; nothing is
 	// copied and the transaction goes on.
-	if _, ok, err := x.CopyRows(ctx, "plain", []string{"id", "s", "ok", "b"}, [][]any{{"one", "s", true, []byte{}}}, false); ok || err != nil {
+	if _, ok, err := x.CopyRows(ctx, "plain", []string{"id", "s", "ok", "b"}, [][]any{{"one", "s", true, []byte{}}}, false, nil); ok || err != nil {
 		t.Fatalf("CopyRows of a string into BIGINT: copied %v, %v; want false, nil", ok, err)
 	}
 	if err := pc.QueryRow(ctx, `SELECT count(*) FROM plain`).Scan(&n); err != nil || n != 3 {
@@ -117,5 +118,76 @@ func TestEncodeCopy(t *testing.T) {
 		if _, ok := encodeCopy(c.oids, nil, [][]any{c.row}); ok {
 			t.Errorf("encodeCopy(%v, %v) encoded; want it left to pgx", c.oids, c.row)
 		}
+	}
+}
+
+// TestCopyRowsGivenIDs: rows copied with ids drawn before (DB.ReserveIDs)
+// keep them, and the COPY carries what waits to be sent (BEGIN) and its
+// savepoint in its own query: the transaction is begun by it, with no
+// round trip of their own. A COPY that fails (an id taken) is undone to
+// its savepoint, leaving the transaction usable and the rows before it;
+// so is one whose rows pgx encodes (an INTEGER column), its savepoint sent
+// first.
+func TestCopyRowsGivenIDs(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	keys, err := keyring.New(make([]byte, keyring.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, Options{URL: url, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	os, ds, err := db.ReserveIDs(ctx, 3, 2)
+	if err != nil || len(os) != 3 || len(ds) != 2 || os[1] <= os[0] || os[2] <= os[1] || ds[1] <= ds[0] {
+		t.Fatalf("ReserveIDs(3, 2): %v %v %v", os, ds, err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Release()
+	for _, q := range []string{
+		`CREATE TABLE plain (id BIGINT PRIMARY KEY, s TEXT)`,
+		`CREATE TABLE other (id BIGINT PRIMARY KEY, n INTEGER)`,
+	} {
+		if _, err := pc.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := &conn{c: pc, pre: []stmt{{q: "BEGIN"}}}
+	got, ok, err := x.CopyRows(ctx, "plain", []string{"s"}, [][]any{{"a"}, {"b"}, {"c"}}, true, os)
+	if !ok || err != nil || fmt.Sprint(got) != fmt.Sprint(os) {
+		t.Fatalf("CopyRows with given ids: %v copied %v, %v; want %v", got, ok, err, os)
+	}
+	if !x.open || x.pre[0].q != "RELEASE SAVEPOINT copy_rows" || len(x.pre) != 1 {
+		t.Errorf("after the COPY: open %v, waiting %v; want the transaction begun and the savepoint's release waiting", x.open, x.pre)
+	}
+	if st := pc.Conn().PgConn().TxStatus(); st != 'T' {
+		t.Errorf("transaction status %c after the COPY, want T (begun by the COPY's query)", st)
+	}
+	// The same ids again: the primary key refuses them; undone.
+	if _, ok, err := x.CopyRows(ctx, "plain", []string{"s"}, [][]any{{"x"}, {"y"}, {"z"}}, true, os); ok || err != nil {
+		t.Fatalf("CopyRows of ids taken: copied %v, %v; want false, nil", ok, err)
+	}
+	// pgx encodes INTEGER: the savepoint (and the release waiting) go
+	// first, in a query of their own.
+	if _, ok, err := x.CopyRows(ctx, "other", []string{"n"}, [][]any{{int64(5)}, {int64(6)}}, true, ds); !ok || err != nil {
+		t.Fatalf("CopyRows into an INTEGER column with given ids: copied %v, %v", ok, err)
+	}
+	x.flush(ctx)
+	var n, m int
+	if err := pc.QueryRow(ctx, `SELECT (SELECT count(*) FROM plain WHERE id = ANY($1) AND s IN ('a', 'b', 'c')), (SELECT sum(n) FROM other WHERE id = ANY($2))`, os, ds).Scan(&n, &m); err != nil || n != 3 || m != 11 {
+		t.Errorf("read back %d rows of plain, other's n summing to %d (%v); want 3 and 11", n, m, err)
+	}
+	if _, err := pc.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -864,7 +864,14 @@ func plainSelect(q string) bool {
 // call's next statement (otherwise the next call's RELEASE SAVEPOINT fn,
 // which releases every savepoint taken after fn, or the commit releases
 // it), so the COPY costs a round trip more than itself.
-func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [][]any, ids bool) (got []int64, copied bool, err error) {
+//
+// With given ids (drawn before, DB.ReserveIDs) there is nothing to draw:
+// the savepoint, and what waits to be sent when none of it binds values
+// (BEGIN, a RELEASE SAVEPOINT), travel in the COPY's own query, as
+// statements before it ("SAVEPOINT copy_rows; COPY …": PostgreSQL runs a
+// simple query's statements in order and, should one fail, drops the rest
+// and the COPY's data), and the COPY costs its round trip alone.
+func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [][]any, ids bool, given []int64) (got []int64, copied bool, err error) {
 	c.sent++
 	undo := func(cause error) ([]int64, bool, error) {
 		if _, rerr := c.c.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); rerr != nil {
@@ -873,7 +880,21 @@ func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [
 		c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
 		return nil, false, nil
 	}
-	if ids {
+	prefix := ""
+	switch {
+	case ids && given != nil:
+		if len(given) != len(rows) {
+			return nil, false, fmt.Errorf("postgres: copy into %s: %d ids given for %d rows", table, len(given), len(rows))
+		}
+		got = given
+		if prefix = c.simplePre(); prefix == "" {
+			if err := c.sendAfterPre(ctx, "SAVEPOINT copy_rows"); err != nil {
+				return nil, false, err
+			}
+		} else {
+			prefix += "SAVEPOINT copy_rows; "
+		}
+	case ids:
 		c.pre = append(c.pre, stmt{q: "SAVEPOINT copy_rows"})
 		q, err := c.Query(ctx, qNextIDs, table, len(rows))
 		if err != nil {
@@ -882,8 +903,10 @@ func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [
 		if got, err = scanIDs(q, table, len(rows)); err != nil {
 			return undo(err)
 		}
-	} else if err := c.sendAfterPre(ctx, "SAVEPOINT copy_rows"); err != nil {
-		return nil, false, err
+	default:
+		if err := c.sendAfterPre(ctx, "SAVEPOINT copy_rows"); err != nil {
+			return nil, false, err
+		}
 	}
 	for _, r := range rows {
 		for i, v := range r {
@@ -892,11 +915,74 @@ func (c *conn) CopyRows(ctx context.Context, table string, cols []string, rows [
 			}
 		}
 	}
-	if err := c.copyFrom(ctx, table, cols, got, rows); err != nil {
+	if err := c.copyFrom(ctx, prefix, table, cols, got, rows); err != nil {
 		return undo(err)
 	}
 	c.pre = append(c.pre, stmt{q: "RELEASE SAVEPOINT copy_rows"})
 	return got, true, nil
+}
+
+// simplePre takes what waits in pre as the text of a simple query, each
+// statement followed by "; ", when none of it binds values; otherwise, or
+// when nothing waits, it leaves pre as it is and returns "", and the caller
+// sends its savepoint in a batch of its own (sendAfterPre).
+func (c *conn) simplePre() string {
+	if len(c.pre) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	for _, p := range c.pre {
+		if len(p.args) > 0 {
+			return ""
+		}
+	}
+	for _, p := range c.pre {
+		sb.WriteString(p.q)
+		sb.WriteString("; ")
+		if strings.HasPrefix(p.q, "BEGIN") {
+			c.open = true
+		}
+	}
+	c.sent += c.deferred
+	c.pre, c.deferred = nil, 0
+	return sb.String()
+}
+
+var _ sqlstore.Copier = (*conn)(nil)
+
+// qReserveIDs draws n ids from the id sequence of a table, in order, as
+// qNextIDs does; a sequence's values are never given back, whatever
+// becomes of the transaction that draws them, so they are drawn outside
+// any.
+const qReserveIDs = qNextIDs
+
+// ReserveIDs draws ids for a batch upload's orders and declarations (see
+// baoguan.IDReserver) from their tables' sequences, in one round trip
+// outside any transaction: the chunks that insert them then copy their rows
+// without a query of their own to draw ids first.
+func (db *DB) ReserveIDs(ctx context.Context, orders, declarations int) (orderIDs, declarationIDs []int64, err error) {
+	if db.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	b := &pgx.Batch{}
+	b.Queue(qReserveIDs, "orders", orders)
+	b.Queue(qReserveIDs, "declarations", declarations)
+	br := db.pool.SendBatch(ctx, b)
+	for _, r := range []struct {
+		table string
+		n     int
+		out   *[]int64
+	}{{"orders", orders, &orderIDs}, {"declarations", declarations, &declarationIDs}} {
+		rows, err := br.Query()
+		if err == nil {
+			*r.out, err = scanIDs(pgRows{Rows: rows}, r.table, r.n)
+		}
+		if err != nil {
+			br.Close()
+			return nil, nil, fmt.Errorf("postgres: reserving ids: %w", err)
+		}
+	}
+	return orderIDs, declarationIDs, br.Close()
 }
 
 // qNextIDs draws n ids from the id sequence of a table, in order.

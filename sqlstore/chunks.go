@@ -317,23 +317,25 @@ const copyMinRows = 32
 // Copier is a Conn that loads rows with COPY (PostgreSQL). CopyRows loads
 // rows, each the values of cols (int64, string, bool or []byte), into
 // table, in a savepoint of its own; with ids, the rows get ids drawn from
-// the table's id sequence first, in the rows' order, as an id column before
-// cols, and got returns them. When anything fails, the transaction is
-// rolled back to the savepoint, as it was before the call, and copied is
-// false with no error. err is set only when the transaction could not be
-// brought back.
+// the table's id sequence first (or given, one a row, drawn before: see
+// baoguan.IDReserver), in the rows' order, as an id column before cols,
+// and got returns them. When anything fails, the transaction is rolled
+// back to the savepoint, as it was before the call, and copied is false
+// with no error. err is set only when the transaction could not be brought
+// back.
 type Copier interface {
-	CopyRows(ctx context.Context, table string, cols []string, rows [][]any, ids bool) (got []int64, copied bool, err error)
+	CopyRows(ctx context.Context, table string, cols []string, rows [][]any, ids bool, given []int64) (got []int64, copied bool, err error)
 }
 
 // copyRows loads rows (each the values of cols, in order) into table with
 // COPY on a Conn that is a Copier, when there are copyMinRows of them or
 // more. With ids, the rows get ids drawn from the table's id sequence
-// first, in the rows' order, and returned. copied is false when the rows
+// first, in the rows' order, or given ones (one a row, drawn before), and
+// returned. copied is false when the rows
 // were not loaded (not a Copier, too few rows, or the COPY failed and was
 // undone): the caller then inserts them another way. The rows' values are
 // made plain (plainValues) in place, which the other ways take as well.
-func (t *Tx) copyRows(table, cols string, rows [][]any, ids bool) (got []int64, copied bool, err error) {
+func (t *Tx) copyRows(table, cols string, rows [][]any, ids bool, given []int64) (got []int64, copied bool, err error) {
 	cp, ok := t.c.(Copier)
 	if !ok || len(rows) < copyMinRows || t.done || t.plans != nil {
 		return nil, false, nil
@@ -343,7 +345,7 @@ func (t *Tx) copyRows(table, cols string, rows [][]any, ids bool) (got []int64, 
 			return nil, false, err
 		}
 	}
-	got, copied, err = cp.CopyRows(t.ctx, table, copyColumns(cols), rows, ids)
+	got, copied, err = cp.CopyRows(t.ctx, table, copyColumns(cols), rows, ids, given)
 	if err == nil && copied && ids && len(got) != len(rows) {
 		err = fmt.Errorf("%s: %d ids drawn for %d rows of %s", t.d.Name, len(got), len(rows), table)
 	}
@@ -351,6 +353,21 @@ func (t *Tx) copyRows(table, cols string, rows [][]any, ids bool) (got []int64, 
 		got = nil
 	}
 	return got, copied, err
+}
+
+// givenIDs is the ids of n rows, id(i) for row i, when every row has one
+// (drawn before the transaction: baoguan.IDReserver), and nil otherwise.
+func givenIDs(n int, id func(i int) int64) []int64 {
+	if n == 0 || id(0) == 0 {
+		return nil
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		if ids[i] = id(i); ids[i] == 0 {
+			return nil
+		}
+	}
+	return ids
 }
 
 // copyColumns splits a column list (orderInsertCols…) into names.
@@ -426,7 +443,10 @@ var (
 )
 
 // CreateOrders inserts new orders at version 1, with their fingerprints,
-// one statement for all of them (see above), and sets their ids. An order number the merchant
+// one statement for all of them (see above), and sets their ids. When
+// every order has an id already (drawn before, baoguan.IDReserver), a COPY
+// inserts them with those ids; any other way of inserting them gives them
+// new ones. An order number the merchant
 // already used is ECONFLICT reason duplicate naming merchant_order_no and
 // the number; the caller must then not commit (the other orders were
 // inserted). A missing merchant is ENOTFOUND.
@@ -442,7 +462,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		rows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
 		index[o.MerchantOrderNo] = i
 	}
-	ids, copied, err := t.copyRows("orders", orderInsertCols, rows, true)
+	ids, copied, err := t.copyRows("orders", orderInsertCols, rows, true, givenIDs(len(os), func(i int) int64 { return os[i].ID }))
 	if err != nil {
 		return err
 	}
@@ -451,6 +471,9 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = ids[i], 1, t.now, t.now
 		}
 		return nil
+	}
+	for i := range os {
+		os[i].ID = 0 // set below for each order inserted
 	}
 	got := 0
 	err = t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, orderShared, func(s Scanner) error {
@@ -484,7 +507,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 }
 
 // CreateDeclarations inserts new declarations, one statement for all of
-// them, and sets their ids. A target (order, customs, sub-order) declared
+// them, and sets their ids (given ones kept as CreateOrders keeps them). A target (order, customs, sub-order) declared
 // already is ECONFLICT reason duplicate; the caller must then not commit.
 // A missing order is ENOTFOUND.
 func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
@@ -503,7 +526,7 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		rows[i] = append(r, ms(t.now), int64(1))
 		index[target{d.OrderID, d.Customs, d.SubOrderNo}] = i
 	}
-	ids, copied, err := t.copyRows("declarations", declarationInsertCols, rows, true)
+	ids, copied, err := t.copyRows("declarations", declarationInsertCols, rows, true, givenIDs(len(ds), func(i int) int64 { return ds[i].ID }))
 	if err != nil {
 		return err
 	}
@@ -512,6 +535,9 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 			ds[i].ID, ds[i].Version, ds[i].CreatedAt = ids[i], 1, t.now
 		}
 		return nil
+	}
+	for i := range ds {
+		ds[i].ID = 0 // set below for each declaration inserted
 	}
 	got := 0
 	err = t.insertRows("declarations", declarationInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no", rows, declarationShared, func(s Scanner) error {
