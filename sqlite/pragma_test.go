@@ -24,11 +24,13 @@ func TestPragmas(t *testing.T) {
 			t.Fatal(err)
 		}
 		var mode string
-		var syncLevel, fk, busy, qo int
+		var syncLevel, fk, busy, qo, cache, ckpt, temp int
 		w := db.w
 		for q, dst := range map[string]any{
 			"PRAGMA journal_mode": &mode, "PRAGMA synchronous": &syncLevel,
 			"PRAGMA foreign_keys": &fk, "PRAGMA busy_timeout": &busy,
+			"PRAGMA cache_size": &cache, "PRAGMA wal_autocheckpoint": &ckpt,
+			"PRAGMA temp_store": &temp,
 		} {
 			if err := w.QueryRow(q).Scan(dst); err != nil {
 				t.Fatal(q, err)
@@ -36,6 +38,11 @@ func TestPragmas(t *testing.T) {
 		}
 		if mode != "wal" || syncLevel != c.want || fk != 1 || busy != 5000 {
 			t.Errorf("writer (sync %q): journal_mode %s synchronous %d foreign_keys %d busy_timeout %d", c.sync, mode, syncLevel, fk, busy)
+		}
+		// The writer's page cache and checkpoint interval (openWriter;
+		// docs/benchmarks.md, change 41), the sub-journal in memory.
+		if cache != -8000 || ckpt != 4000 || temp != 2 {
+			t.Errorf("writer (sync %q): cache_size %d wal_autocheckpoint %d temp_store %d, want -8000 4000 2", c.sync, cache, ckpt, temp)
 		}
 		if err := db.r.QueryRow("PRAGMA query_only").Scan(&qo); err != nil || qo != 1 {
 			t.Errorf("reader query_only = %d, %v", qo, err)

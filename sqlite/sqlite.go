@@ -355,9 +355,20 @@ func openWriter(ctx context.Context, path, syncMode string) (*sql.DB, error) {
 	d, err := dsn(path, url.Values{
 		// temp_store(MEMORY): each fn of a group runs in a SAVEPOINT, whose
 		// sub-journal would otherwise be a temporary file written per page.
-		// cache_size(-32000): a 32 MB page cache for the hot tables.
+		// cache_size(-8000): an 8 MB page cache for the hot pages (the
+		// indexes' last leaves, the rows the batches update). SQLite
+		// allocates a page's buffer when the cache first needs one, and
+		// the driver's allocator gives a 4 KB page and its header an 8 KB
+		// slot of fresh memory; a 32 MB cache went on allocating (and
+		// faulting in) buffers while the file grew, for 13% more of the
+		// writer's CPU in the bench and 33 MB more memory
+		// (docs/benchmarks.md, change 41).
+		// wal_autocheckpoint(4000): the checkpoint runs on the writer,
+		// inside a COMMIT, with two fsyncs; every 4,000 WAL pages (16 MB)
+		// rather than SQLite's 1,000, it copies a page that several groups
+		// rewrote once instead of up to four times.
 		"_pragma": {"busy_timeout(5000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(" + syncMode + ")",
-			"temp_store(MEMORY)", "cache_size(-32000)"},
+			"temp_store(MEMORY)", "cache_size(-8000)", "wal_autocheckpoint(4000)"},
 		"_txlock": {"immediate"},
 	})
 	if err != nil {
