@@ -18,7 +18,7 @@ import (
 // runs its batches small and waits between them (intake first), and the
 // pipeline still goes on: every order is paid, declared and notified
 // meanwhile. It does not wait when no push is in flight, nor when the work
-// it finds has been due IntakeLag or longer.
+// it finds has been due IntakeLag or longer, nor by default.
 func TestRunnerGivesWayToPushes(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -30,6 +30,7 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 		{"no push in flight", false, time.Hour, false},
 		{"a push in flight", true, time.Hour, true},
 		{"a push in flight, the work older than IntakeLag", true, time.Nanosecond, false},
+		{"a push in flight, the default share (all)", true, 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -62,10 +63,12 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 				defer release()
 			}
 			done := make(chan error, 1)
-			go func() {
-				done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
-					IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: c.lag})
-			}()
+			o := core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
+				IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: c.lag}
+			if c.lag == 0 {
+				o.IntakeShare = 0 // the default
+			}
+			go func() { done <- svc.Run(ctx, o) }()
 			const want = 2 * orders // order.paid and declaration.succeeded of each
 			for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
 				if time.Now().After(deadline) {

@@ -80,8 +80,8 @@ type RunnerOptions struct {
 	// instead of cancelling them into failed attempts sent again.
 	DeliveryGrace time.Duration
 	// IntakeShare is the share of the time the runner's batches take
-	// while order pushes are in flight (default 0.2; 1 or more: all they
-	// can get), in batches of at most IntakeBatch jobs (default 32), as
+	// while order pushes are in flight (default 1 and more: all they can
+	// get, the runner does not give way), in batches of at most IntakeBatch jobs (default 32), as
 	// long as the work they find has been due less than IntakeLag
 	// (default 2s); see intake.go.
 	IntakeShare float64
@@ -132,7 +132,7 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 		o.DeliveryGrace = 5 * time.Second
 	}
 	if o.IntakeShare <= 0 {
-		o.IntakeShare = 0.2
+		o.IntakeShare = 1
 	}
 	if o.IntakeBatch <= 0 {
 		o.IntakeBatch = 32

@@ -404,7 +404,7 @@ var settingDefs = append([]settingDef{
 			c.NotifyPerDestination = n
 			return nil
 		}},
-	{flag: "intake-share", typ: "int", def: "20", usage: "percent of the time the job runner's batches take while order pushes are in flight, so that pushes are answered first; 100: as much as they can (the pipeline never falls more than 2s behind either way)",
+	{flag: "intake-share", typ: "int", def: "100", usage: "percent of the time the job runner's batches take while order pushes are in flight, so that a burst of pushes is answered first (e.g. 20; the pipeline never falls more than 2s behind); 100: as much as they can",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100 {
