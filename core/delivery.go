@@ -525,27 +525,11 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 		}
 		full, pick = more, picked0
 		var fromTable []int64
-		picked := make(map[int64]bool, len(pick))
-		for _, id := range pick {
-			picked[id] = true
-			if !dl.isReady(id) {
-				fromTable = append(fromTable, id)
-			}
-		}
-		for _, d := range due {
-			if !picked[d.ID] {
-				left = true // due, and only the table has it
-				break
-			}
-		}
+		fromTable, left = dl.fromTable(pick, due)
 		if evs, err = tx.PendingEvents(fromTable); err != nil {
 			return err
 		}
-		ids := dl.readyMerchants(pick)
-		for _, e := range evs {
-			ids = append(ids, e.MerchantID)
-		}
-		ms, err = dl.merchantsOf(ctx, tx, gen, ids)
+		ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(evs)...))
 		return err
 	})
 	if err != nil {
@@ -618,29 +602,13 @@ func (dl *deliverer) claimLeased(ctx context.Context) (int, bool, error) {
 		}
 		full, pick = more, picked0
 		var fromTable []int64
-		picked := make(map[int64]bool, len(pick))
-		for _, id := range pick {
-			picked[id] = true
-			if !dl.isReady(id) {
-				fromTable = append(fromTable, id)
-			}
-		}
-		for _, d := range due {
-			if !picked[d.ID] {
-				left = true // due, and only the table has it
-				break
-			}
-		}
+		fromTable, left = dl.fromTable(pick, due)
 		if len(fromTable) > 0 {
 			if evs, err = tx.LeaseEvents(fromTable, tx.Now().Add(dl.lease)); err != nil {
 				return err
 			}
 		}
-		ids := dl.readyMerchants(pick)
-		for _, e := range evs {
-			ids = append(ids, e.MerchantID)
-		}
-		ms, err = dl.merchantsOf(ctx, tx, gen, ids)
+		ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(evs)...))
 		return err
 	})
 	if err != nil {
@@ -1015,4 +983,31 @@ func (s *Service) deliverOnce(ctx context.Context) (int, error) {
 		}
 		total += len(evs)
 	}
+}
+
+// fromTable returns the picked events that only the table has (not handed
+// off), and whether any due event read from the table was left unpicked.
+func (dl *deliverer) fromTable(pick []int64, due []baoguan.DueEvent) (ids []int64, left bool) {
+	picked := make(map[int64]bool, len(pick))
+	for _, id := range pick {
+		picked[id] = true
+		if !dl.isReady(id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, d := range due {
+		if !picked[d.ID] {
+			return ids, true // due, and only the table has it
+		}
+	}
+	return ids, false
+}
+
+// merchantIDs are the events' merchants, one per event.
+func merchantIDs(evs []baoguan.Event) []int64 {
+	ids := make([]int64, len(evs))
+	for i, e := range evs {
+		ids[i] = e.MerchantID
+	}
+	return ids
 }
