@@ -225,23 +225,12 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var tm core.BatchTiming
-	var stored core.BatchStored
-	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: orders, Timing: &tm, Stored: &stored}
+	in := core.BatchInput{No: req.BatchNo, Protocol: Protocol, Pay: req.Pay, Orders: orders, Timing: &tm}
 	decoded := time.Now()
-	m := merchantOf(r)
-	b, created, err := a.svc.CreateBatch(r.Context(), m, in)
+	b, sum, created, err := a.svc.CreateBatchDetail(r.Context(), merchantOf(r), in)
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	// A new batch whose every order this upload stored is answered as its
-	// last chunk committed it (core.BatchStored); any other is read back.
-	sum := stored.Summary
-	if !created || !stored.Known {
-		if b, sum, err = a.svc.Batch(r.Context(), m, b.ID); err != nil {
-			a.fail(w, r, err)
-			return
-		}
 	}
 	w.Header().Set("Server-Timing", serverTiming(decoded.Sub(start), tm, time.Since(start)))
 	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], batchOut(b, sum))

@@ -907,6 +907,24 @@ func (s *Service) Batch(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 	return b, sum, err
 }
 
+// CreateBatchDetail is CreateBatch returning the batch's summary too, for
+// a front-end answering the upload: counted as the chunks stored the
+// orders when that is known (BatchStored), read from the store otherwise.
+// in.Stored is its own.
+func (s *Service) CreateBatchDetail(ctx context.Context, m *baoguan.Merchant, in BatchInput) (*baoguan.Batch, baoguan.BatchSummary, bool, error) {
+	var stored BatchStored
+	in.Stored = &stored
+	b, created, err := s.CreateBatch(ctx, m, in)
+	if err != nil {
+		return nil, baoguan.BatchSummary{}, false, err
+	}
+	if created && stored.Known {
+		return b, stored.Summary, true, nil
+	}
+	b, sum, err := s.Batch(ctx, m, b.ID)
+	return b, sum, created, err
+}
+
 // Batches lists the merchant's batches, newest first, a page at a time,
 // each with its summary.
 func (s *Service) Batches(ctx context.Context, m *baoguan.Merchant, p baoguan.Page) ([]baoguan.Batch, []baoguan.BatchSummary, error) {
