@@ -492,23 +492,7 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 		dl.after = nil
 	}
 	if !dirty && time.Since(dl.lastRead) < dl.poll {
-		// Only what was handed off.
-		ready := dl.readyDue()
-		if len(ready) == 0 {
-			return 0, false, nil
-		}
-		pick := dl.plan(ready, free)
-		if len(pick) == 0 {
-			return 0, false, nil
-		}
-		ms, err := dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
-		if err != nil {
-			return 0, false, err
-		}
-		evs := dl.takeReady(pick)
-		dl.hold(evs, now)
-		dl.send(ctx, evs, ms)
-		return len(evs), len(evs) == free, nil
+		return dl.sendReady(ctx, free, gen, func(evs []baoguan.Event) { dl.hold(evs, now) })
 	}
 	// Read the events table (beside the writer: nothing is written).
 	var evs []baoguan.Event
@@ -572,22 +556,7 @@ func (dl *deliverer) claimLeased(ctx context.Context) (int, bool, error) {
 	dl.dirty, dl.forget = false, false
 	dl.hmu.Unlock()
 	if !dirty && time.Since(dl.lastRead) < dl.poll {
-		// Only what was handed off.
-		ready := dl.readyDue()
-		if len(ready) == 0 {
-			return 0, false, nil
-		}
-		pick := dl.plan(ready, free)
-		if len(pick) == 0 {
-			return 0, false, nil
-		}
-		ms, err := dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
-		if err != nil {
-			return 0, false, err
-		}
-		evs := dl.takeReady(pick)
-		dl.send(ctx, evs, ms)
-		return len(evs), len(evs) == free, nil
+		return dl.sendReady(ctx, free, gen, nil)
 	}
 	var evs []baoguan.Event
 	var ms map[int64]*baoguan.Merchant
@@ -1010,4 +979,28 @@ func merchantIDs(evs []baoguan.Event) []int64 {
 		ids[i] = e.MerchantID
 	}
 	return ids
+}
+
+// sendReady sends what was handed off, as the queue and the destinations'
+// room allow, without reading the table; before sends, when set, is told
+// the events first (the in-memory claims hold them).
+func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before func([]baoguan.Event)) (int, bool, error) {
+	ready := dl.readyDue()
+	if len(ready) == 0 {
+		return 0, false, nil
+	}
+	pick := dl.plan(ready, free)
+	if len(pick) == 0 {
+		return 0, false, nil
+	}
+	ms, err := dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
+	if err != nil {
+		return 0, false, err
+	}
+	evs := dl.takeReady(pick)
+	if before != nil {
+		before(evs)
+	}
+	dl.send(ctx, evs, ms)
+	return len(evs), len(evs) == free, nil
 }

@@ -251,20 +251,7 @@ func TestKillOneOfTwoInstances(t *testing.T) {
 
 	// 2. Customs port calls against the declarations' attempts.
 	calls := readCallLogs(t, logs)
-	attempts := map[int64]int{}
-	rows, err = db.Query(context.Background(), `SELECT id, attempts FROM declarations`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		attempts[id] = n
-	}
-	rows.Close()
+	attempts := countsByID(t, db, `SELECT id, attempts FROM declarations`)
 	byDecl := map[int64][]portCall{}
 	cut := 0
 	for _, c := range pairCalls(t, calls) {
@@ -280,20 +267,7 @@ func TestKillOneOfTwoInstances(t *testing.T) {
 	}
 	// How often each declaration's declare job was claimed: a job claimed
 	// again was retried (its outcome's write failed, or its lease ran out).
-	claims := map[int64]int{}
-	rows, err = db.Query(context.Background(), `SELECT ref_id, MAX(attempts) FROM jobs WHERE kind = 'declare' GROUP BY ref_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		claims[id] = n
-	}
-	rows.Close()
+	claims := countsByID(t, db, `SELECT ref_id, MAX(attempts) FROM jobs WHERE kind = 'declare' GROUP BY ref_id`)
 	resent, retried, declareCalls := 0, 0, 0
 	for id, n := range attempts {
 		cs := byDecl[id]
@@ -474,6 +448,29 @@ func pairCalls(t *testing.T, recs []CallRecord) []portCall {
 			out[open[k][0]].end = r.At
 			open[k] = open[k][1:]
 		}
+	}
+	return out
+}
+
+// countsByID runs a query of (id, count) rows and returns them as a map.
+func countsByID(t *testing.T, db *pgx.Conn, q string) map[int64]int {
+	t.Helper()
+	rows, err := db.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
