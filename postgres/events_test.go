@@ -13,6 +13,7 @@ import (
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/postgres"
 	"github.com/baoguan/baoguan/postgres/pgtest"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // pendingEvents stores n events of one merchant, due now.
@@ -245,47 +246,6 @@ func benchStore(b *testing.B) (*postgres.DB, *pgx.Conn, *baoguan.Merchant) {
 	return db, raw(b, dbURL), m
 }
 
-// handoffLog is a baoguan.EventHandoff that notes what it is told.
-type handoffLog struct {
-	mu        sync.Mutex
-	expected  map[int64]bool
-	committed []baoguan.Event
-	early     []int64 // committed without being expected first
-	cancelled []int64
-	dirty     int
-}
-
-func (h *handoffLog) Expect(ids []int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, id := range ids {
-		h.expected[id] = true
-	}
-}
-
-func (h *handoffLog) Committed(es []baoguan.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, e := range es {
-		if !h.expected[e.ID] {
-			h.early = append(h.early, e.ID)
-		}
-	}
-	h.committed = append(h.committed, es...)
-}
-
-func (h *handoffLog) Cancel(ids []int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.cancelled = append(h.cancelled, ids...)
-}
-
-func (h *handoffLog) Dirty() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.dirty++
-}
-
 // TestLeasedHandoff: with a receiver set (SetLeasedHandoff), the pending
 // events due at once that a committed Update creates — one at a time or
 // many in one statement — are inserted leased until the transaction's time
@@ -310,7 +270,7 @@ func TestLeasedHandoff(t *testing.T) {
 		return baoguan.Event{MerchantID: m.ID, OrderID: order, Type: baoguan.EventOrderPaid, Protocol: "native",
 			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{"n":1}`), Status: baoguan.EventPending}
 	}
-	h := &handoffLog{expected: map[int64]bool{}}
+	h := &storetest.HandoffLog{}
 	const lease = time.Hour
 	stop := a.SetLeasedHandoff(h, lease)
 	defer stop()
@@ -349,10 +309,8 @@ func TestLeasedHandoff(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	h.mu.Lock()
-	committed := append([]baoguan.Event(nil), h.committed...)
-	early, cancelled := h.early, h.cancelled
-	h.mu.Unlock()
+	committed, _ := h.Take()
+	early, cancelled := h.Misplaced()
 	if len(early) > 0 || len(cancelled) > 0 {
 		t.Errorf("handed off without being expected first: %v; cancelled: %v", early, cancelled)
 	}

@@ -11,57 +11,8 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
 )
-
-// handoffLog notes what a store hands off (baoguan.EventHandoff).
-type handoffLog struct {
-	mu        sync.Mutex
-	expected  map[int64]bool
-	committed []baoguan.Event
-	early     []int64 // committed without being expected first
-	cancelled []int64
-	dirty     int
-}
-
-func (h *handoffLog) Expect(ids []int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, id := range ids {
-		h.expected[id] = true
-	}
-}
-
-func (h *handoffLog) Committed(es []baoguan.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, e := range es {
-		if !h.expected[e.ID] {
-			h.early = append(h.early, e.ID)
-		}
-	}
-	h.committed = append(h.committed, es...)
-}
-
-func (h *handoffLog) Cancel(ids []int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.cancelled = append(h.cancelled, ids...)
-}
-
-func (h *handoffLog) Dirty() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.dirty++
-}
-
-// take returns what was handed off since the last call.
-func (h *handoffLog) take() (committed []baoguan.Event, dirty int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	committed, dirty = h.committed, h.dirty
-	h.committed, h.dirty = nil, 0
-	return committed, dirty
-}
 
 // TestHandoff: a store that hands new events off hands over, once the
 // Update that created them has committed (before it returns), exactly the
@@ -86,7 +37,7 @@ func testHandoff(t *testing.T, syncMode string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h := &handoffLog{expected: map[int64]bool{}}
+	h := &storetest.HandoffLog{}
 	stop := db.SetHandoff(h)
 	event := func(no string, status baoguan.EventStatus, next time.Time) *baoguan.Event {
 		return &baoguan.Event{MerchantID: m.ID, Type: "order.paid", Protocol: "test", URL: "https://shop.example/hook",
@@ -123,7 +74,7 @@ func testHandoff(t *testing.T, syncMode string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, dirty := h.take()
+	got, dirty := h.Take()
 	if len(got) != len(want) || dirty != 0 {
 		t.Fatalf("handed off %d events (dirty %d), want %d (A and D), not dirty", len(got), dirty, len(want))
 	}
@@ -163,7 +114,7 @@ func testHandoff(t *testing.T, syncMode string) {
 		})
 	}
 	wg.Wait()
-	got, _ = h.take()
+	got, _ = h.Take()
 	if len(got) != 19 {
 		t.Errorf("handed off %d events of 19 committed", len(got))
 	}
@@ -184,7 +135,7 @@ func testHandoff(t *testing.T, syncMode string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got, dirty = h.take(); len(got) != 0 || dirty != 1 {
+	if got, dirty = h.Take(); len(got) != 0 || dirty != 1 {
 		t.Errorf("after a redelivery: %d events handed off, dirty %d; want none, dirty once", len(got), dirty)
 	}
 
@@ -194,12 +145,10 @@ func testHandoff(t *testing.T, syncMode string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ = h.take(); len(got) != 0 {
+	if got, _ = h.Take(); len(got) != 0 {
 		t.Errorf("%d events handed off after stop", len(got))
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.early) > 0 || len(h.cancelled) > 0 {
-		t.Errorf("events handed off before they were expected: %v; cancelled: %v", h.early, h.cancelled)
+	if early, cancelled := h.Misplaced(); len(early) > 0 || len(cancelled) > 0 {
+		t.Errorf("events handed off before they were expected: %v; cancelled: %v", early, cancelled)
 	}
 }
