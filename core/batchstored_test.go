@@ -82,6 +82,17 @@ func TestBatchStoredSummary(t *testing.T) {
 				_, sum, _ := e.svc.Batch(e.ctx, e.m, b.ID)
 				t.Errorf("a chunk stored one order at a time: stored %+v (the store counts %+v)", st, sum)
 			}
+			// What a front-end answers (CreateBatchDetail) is the store's
+			// count, whether counted (a new batch) or read back (a repeat).
+			for _, in := range []core.BatchInput{batchIn("HELD", "H", 130, 100), batchIn("NEW", "N", 50, 100)} {
+				b, sum, _, err := e.svc.CreateBatchDetail(e.ctx, e.m, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, want, err := e.svc.Batch(e.ctx, e.m, b.ID); err != nil || sum != want || sum.Total != len(in.Orders) {
+					t.Errorf("CreateBatchDetail %s: %+v, the store counts %+v (%v)", in.No, sum, want, err)
+				}
+			}
 		})
 	}
 }
