@@ -289,3 +289,16 @@ func (w *writingTx) CreateOrders(os []baoguan.Order) error {
 	}
 	return w.Tx.CreateOrders(os)
 }
+
+// LeaseBatch is a chunk's last write before its transaction ends (the
+// chunk after it may start writing as soon as it has returned, before the
+// transaction's function has), so the chunk stops counting as writing
+// here.
+func (w *writingTx) LeaseBatch(b *baoguan.Batch, from time.Time) error {
+	err := w.Tx.LeaseBatch(b, from)
+	if w.writing {
+		w.writing = false
+		w.s.add(&w.s.writing, &w.s.maxWriting, -1)
+	}
+	return err
+}
