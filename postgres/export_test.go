@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Listening reports whether the store's LISTEN connection is in place, so
@@ -30,4 +33,23 @@ func (db *DB) PlanCounts(ctx context.Context, substr string) (generic, custom in
 	err = c.QueryRow(ctx, `SELECT COALESCE(sum(generic_plans), 0), COALESCE(sum(custom_plans), 0)
 FROM pg_prepared_statements WHERE strpos(statement, $1) > 0 AND strpos(statement, 'pg_prepared_statements') = 0`, substr).Scan(&generic, &custom)
 	return generic, custom, err
+}
+
+// ConnConfig parses url as the store does, reading the environment
+// through getenv for plainOnLoopback (pgx itself reads the real one).
+func ConnConfig(url string, getenv func(string) string) (*pgx.ConnConfig, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	plainOnLoopback(url, cfg.ConnConfig, getenv)
+	return cfg.ConnConfig, nil
+}
+
+// SSL reports whether one of the pool's connections speaks TLS, as the
+// server sees it (pg_stat_ssl).
+func (db *DB) SSL(ctx context.Context) (bool, error) {
+	var on bool
+	err := db.pool.QueryRow(ctx, `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&on)
+	return on, err
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"github.com/baoguan/baoguan/sqlstore"
+	"net"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/baoguan/baoguan/sqlstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -132,9 +135,63 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 		// QueuePlans check them. The URL may set plan_cache_mode=auto.
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
+	plainOnLoopback(url, cfg.ConnConfig, os.Getenv)
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		// Lets an operator tell baoguan's sessions apart in pg_stat_activity.
 		cfg.ConnConfig.RuntimeParams["application_name"] = "baoguan"
 	}
 	return cfg, nil
+}
+
+// plainOnLoopback drops the TLS attempt of sslmode's default, prefer, when
+// every host the URL names is a loopback address: the connection then
+// speaks plaintext from the start, as libpq does on a Unix socket. prefer
+// authenticates nothing (pgx, like libpq, checks no certificate under it,
+// and falls back to plaintext when the server declines), and traffic to
+// 127.0.0.1 or ::1 never leaves the kernel, so TLS there protected nothing
+// and cost each round trip its encryption on both sides — a tenth of the
+// CPU an order in the bench (docs/benchmarks.md, change 46). Any TLS
+// setting named in the URL or the environment (sslmode, sslrootcert,
+// sslcert, sslnegotiation, a service file; PGSSLMODE, …) keeps pgx's
+// configuration as it parsed it, as does any host that is not loopback.
+func plainOnLoopback(url string, cc *pgx.ConnConfig, getenv func(string) string) {
+	if strings.Contains(strings.ToLower(url), "ssl") || strings.Contains(strings.ToLower(url), "service") {
+		return
+	}
+	for _, k := range []string{"PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGSSLNEGOTIATION", "PGSERVICE", "PGSERVICEFILE"} {
+		if getenv(k) != "" {
+			return
+		}
+	}
+	// prefer parses to each host with TLS, then the same host without.
+	all := append([]*pgconn.FallbackConfig{{Host: cc.Host, Port: cc.Port, TLSConfig: cc.TLSConfig}}, cc.Fallbacks...)
+	var plain []*pgconn.FallbackConfig
+	for i := 0; i < len(all); i++ {
+		f := all[i]
+		if !loopback(f.Host) {
+			return
+		}
+		if f.TLSConfig == nil {
+			plain = append(plain, f)
+			continue
+		}
+		if i+1 == len(all) || all[i+1].TLSConfig != nil || all[i+1].Host != f.Host || all[i+1].Port != f.Port {
+			return // not prefer's pair: leave it as parsed
+		}
+	}
+	if len(plain) == 0 || len(plain) == len(all) {
+		return
+	}
+	cc.Host, cc.Port, cc.TLSConfig = plain[0].Host, plain[0].Port, nil
+	cc.Fallbacks = plain[1:]
+}
+
+// loopback reports whether host is a loopback address or localhost (a
+// Unix socket's directory has no TLS attempt to drop).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
