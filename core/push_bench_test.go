@@ -10,6 +10,9 @@ import (
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
+	"github.com/baoguan/baoguan/keyring"
+	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sandbox"
 )
 
@@ -18,13 +21,31 @@ import (
 // writing: the push's transaction alone, grouped as the store groups
 // them. ns/op is per order; tx_us/order is the time the transactions'
 // functions ran (on SQLite, what the pushes held the one writer for,
-// commits aside; on PostgreSQL, round trips included).
+// commits aside; on PostgreSQL, round trips included); db_us/order, on
+// PostgreSQL, the CPU the database's backends used an order (from /proc).
 func BenchmarkCreateOrders(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
 			c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-			ts := &timedStore{Store: openKind(b, kind, c.Now)}
+			var store baoguan.Store
+			var dbURL string // PostgreSQL: the database whose backends' CPU is read
+			if kind == "postgres" {
+				dbURL = pgtest.URL(b)
+				keys, err := keyring.New(make([]byte, 32))
+				if err != nil {
+					b.Fatal(err)
+				}
+				db, err := postgres.Open(ctx, postgres.Options{URL: dbURL, Keys: keys, Now: c.Now})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { db.Close() })
+				store = db
+			} else {
+				store = openKind(b, kind, c.Now)
+			}
+			ts := &timedStore{Store: store}
 			svc := core.New(&core.Service{Store: ts, Now: c.Now,
 				Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
 				SampleIdentity: sandbox.IsSampleIdentity})
@@ -33,6 +54,10 @@ func BenchmarkCreateOrders(b *testing.B) {
 				b.Fatal(err)
 			}
 			ts.total.Store(0)
+			var dbCPU time.Duration
+			if dbURL != "" {
+				dbCPU = backendCPU(b, dbURL)
+			}
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
@@ -59,6 +84,9 @@ func BenchmarkCreateOrders(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
 			b.ReportMetric(float64(ts.total.Load())/1e3/float64(b.N), "tx_us/order")
+			if dbURL != "" {
+				b.ReportMetric(float64((backendCPU(b, dbURL)-dbCPU).Microseconds())/float64(b.N), "db_us/order")
+			}
 		})
 	}
 }

@@ -143,17 +143,19 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-// plainOnLoopback drops the TLS attempt of sslmode's default, prefer, when
-// every host the URL names is a loopback address: the connection then
-// speaks plaintext from the start, as libpq does on a Unix socket. prefer
-// authenticates nothing (pgx, like libpq, checks no certificate under it,
-// and falls back to plaintext when the server declines), and traffic to
-// 127.0.0.1 or ::1 never leaves the kernel, so TLS there protected nothing
-// and cost each round trip its encryption on both sides — a tenth of the
-// CPU an order in the bench (docs/benchmarks.md, change 46). Any TLS
-// setting named in the URL or the environment (sslmode, sslrootcert,
-// sslcert, sslnegotiation, a service file; PGSSLMODE, …) keeps pgx's
-// configuration as it parsed it, as does any host that is not loopback.
+// plainOnLoopback puts plaintext first when the URL leaves sslmode at its
+// default, prefer, and every host it names is a loopback address: each
+// host is then tried without TLS, and with TLS only if the server refuses
+// that (a pg_hba.conf with only hostssl lines) — libpq's sslmode=allow, the
+// reverse of prefer's order. prefer authenticates nothing (pgx, like
+// libpq, checks no certificate under it, and falls back to plaintext when
+// the server declines), and traffic to 127.0.0.1 or ::1 never leaves the
+// kernel, so TLS there protected nothing and cost each round trip its
+// encryption on both sides — a tenth of the CPU an order in the bench
+// (docs/benchmarks.md, change 46). Any TLS setting named in the URL or the
+// environment (sslmode, sslrootcert, sslcert, sslnegotiation, a service
+// file; PGSSLMODE, …) keeps pgx's configuration as it parsed it, as does
+// any host that is not loopback.
 func plainOnLoopback(url string, cc *pgx.ConnConfig, getenv func(string) string) {
 	if strings.Contains(strings.ToLower(url), "ssl") || strings.Contains(strings.ToLower(url), "service") {
 		return
@@ -165,25 +167,20 @@ func plainOnLoopback(url string, cc *pgx.ConnConfig, getenv func(string) string)
 	}
 	// prefer parses to each host with TLS, then the same host without.
 	all := append([]*pgconn.FallbackConfig{{Host: cc.Host, Port: cc.Port, TLSConfig: cc.TLSConfig}}, cc.Fallbacks...)
-	var plain []*pgconn.FallbackConfig
-	for i := 0; i < len(all); i++ {
-		f := all[i]
-		if !loopback(f.Host) {
-			return
-		}
-		if f.TLSConfig == nil {
-			plain = append(plain, f)
-			continue
-		}
-		if i+1 == len(all) || all[i+1].TLSConfig != nil || all[i+1].Host != f.Host || all[i+1].Port != f.Port {
-			return // not prefer's pair: leave it as parsed
-		}
-	}
-	if len(plain) == 0 || len(plain) == len(all) {
+	if len(all)%2 != 0 {
 		return
 	}
-	cc.Host, cc.Port, cc.TLSConfig = plain[0].Host, plain[0].Port, nil
-	cc.Fallbacks = plain[1:]
+	for i := 0; i < len(all); i += 2 {
+		t, p := all[i], all[i+1]
+		if !loopback(t.Host) || t.TLSConfig == nil || p.TLSConfig != nil || p.Host != t.Host || p.Port != t.Port {
+			return // not prefer's pairs on loopback: leave it as parsed
+		}
+	}
+	for i := 0; i < len(all); i += 2 {
+		all[i], all[i+1] = all[i+1], all[i]
+	}
+	cc.Host, cc.Port, cc.TLSConfig = all[0].Host, all[0].Port, all[0].TLSConfig
+	cc.Fallbacks = all[1:]
 }
 
 // loopback reports whether host is a loopback address or localhost (a

@@ -137,10 +137,15 @@ const (
 )
 
 // defaultMaxConns is the pool size when the URL sets no pool_max_conns:
-// enough connections for the group-commit writers (two thirds of them)
-// beside the reads, few enough that a handful of instances stay within the
-// server's default max_connections of 100.
-const defaultMaxConns = 24
+// enough connections for the group-commit writers (two thirds of them, 10)
+// beside the reads, few enough that five instances stay within the
+// server's default max_connections of 100. It was 24 until round 9: with
+// 16 writers the pushes spread over more, smaller groups (a COMMIT and a
+// busy backend each), and a batch upload's three chunks shared the CPU
+// with as many push backends; at 16 an upload took a fifth to a third less
+// server time beside the pushes, with less PostgreSQL CPU an order
+// (docs/benchmarks.md, change 47).
+const defaultMaxConns = 16
 
 // ErrClosed is returned by Update and View after Close.
 var ErrClosed = errors.New("postgres: store is closed")

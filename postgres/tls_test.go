@@ -6,46 +6,59 @@ import (
 	"testing"
 
 	"github.com/baoguan/baoguan/postgres"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// TestPlainOnLoopback: a URL that names no TLS setting connects to a
-// loopback host without TLS (sslmode's default, prefer, would try TLS
-// first); anything else keeps what pgx parsed.
+// TestPlainOnLoopback: a URL that names no TLS setting tries a loopback
+// host without TLS first, then with it (sslmode's default, prefer, tries
+// TLS first); anything else keeps what pgx parsed.
 func TestPlainOnLoopback(t *testing.T) {
 	noEnv := func(string) string { return "" }
 	cases := []struct {
-		url      string
-		env      func(string) string
-		plain    bool // first attempt without TLS, and no other attempt
-		firstTLS bool // first attempt with TLS
+		url        string
+		env        func(string) string
+		plainFirst bool // first attempt without TLS, then the same host with it
 	}{
-		{"postgres://root@127.0.0.1:5432/db", noEnv, true, false},
-		{"postgres://root@localhost/db", noEnv, true, false},
-		{"postgres://root@[::1]:5432/db", noEnv, true, false},
-		{"postgres://root@127.0.0.2:5432/db?pool_max_conns=4", noEnv, true, false},
-		{"postgres://root@127.0.0.1:5432/db?sslmode=prefer", noEnv, false, true},
-		{"postgres://root@127.0.0.1:5432/db?sslmode=require", noEnv, false, true},
-		{"postgres://root@db.internal:5432/db", noEnv, false, true},
-		{"postgres://root@10.0.0.5:5432/db", noEnv, false, true},
-		{"postgres://root@127.0.0.1:5432,db.internal:5432/db", noEnv, false, true},
-		{"host=127.0.0.1 user=root dbname=db", noEnv, true, false},
+		{"postgres://root@127.0.0.1:5432/db", noEnv, true},
+		{"postgres://root@localhost/db", noEnv, true},
+		{"postgres://root@[::1]:5432/db", noEnv, true},
+		{"postgres://root@127.0.0.2:5432/db?pool_max_conns=4", noEnv, true},
+		{"host=127.0.0.1 user=root dbname=db", noEnv, true},
+		{"postgres://root@127.0.0.1:5432,[::1]:5433/db", noEnv, true},
+		{"postgres://root@127.0.0.1:5432/db?sslmode=prefer", noEnv, false},
+		{"postgres://root@127.0.0.1:5432/db?sslmode=require", noEnv, false},
+		{"postgres://root@db.internal:5432/db", noEnv, false},
+		{"postgres://root@10.0.0.5:5432/db", noEnv, false},
+		{"postgres://root@127.0.0.1:5432,db.internal:5432/db", noEnv, false},
 		{"postgres://root@127.0.0.1:5432/db", func(k string) string {
 			if k == "PGSSLMODE" {
 				return "prefer"
 			}
 			return ""
-		}, false, true},
+		}, false},
 	}
 	for _, c := range cases {
 		cc, err := postgres.ConnConfig(c.url, c.env)
 		if err != nil {
 			t.Fatalf("%s: %v", c.url, err)
 		}
-		if got := cc.TLSConfig == nil && len(cc.Fallbacks) == 0; got != c.plain {
-			t.Errorf("%s: plain only = %v (TLS %v, %d fallbacks), want %v", c.url, got, cc.TLSConfig != nil, len(cc.Fallbacks), c.plain)
+		if got := cc.TLSConfig == nil; got != c.plainFirst {
+			t.Errorf("%s: first attempt without TLS = %v, want %v", c.url, got, c.plainFirst)
 		}
-		if got := cc.TLSConfig != nil; got != c.firstTLS {
-			t.Errorf("%s: first attempt with TLS = %v, want %v", c.url, got, c.firstTLS)
+		if !c.plainFirst {
+			continue
+		}
+		// Each host keeps its TLS attempt, after its plaintext one.
+		hosts := append([]*pgconn.FallbackConfig{{Host: cc.Host, Port: cc.Port, TLSConfig: cc.TLSConfig}}, cc.Fallbacks...)
+		if len(hosts)%2 != 0 {
+			t.Fatalf("%s: %d attempts, want pairs", c.url, len(hosts))
+		}
+		for i := 0; i < len(hosts); i += 2 {
+			p, tl := hosts[i], hosts[i+1]
+			if p.TLSConfig != nil || tl.TLSConfig == nil || p.Host != tl.Host || p.Port != tl.Port {
+				t.Errorf("%s: attempts %d and %d: %s:%d TLS %v, %s:%d TLS %v; want the same host without, then with TLS",
+					c.url, i, i+1, p.Host, p.Port, p.TLSConfig != nil, tl.Host, tl.Port, tl.TLSConfig != nil)
+			}
 		}
 	}
 }

@@ -51,7 +51,7 @@ func batchChunksAtOnce(store baoguan.Store) int {
 // an upload whose chunks ran one after another took several times its own
 // work (docs/benchmarks.md, round 4, change 15). Each holds a writer while
 // it waits for the one before it to commit, and so does the chunk queued
-// a turn ahead; there are 16 by default.
+// a turn ahead; there are 10 by default (two thirds of the pool of 16).
 const postgresBatchChunks = 3
 
 func newServeCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
