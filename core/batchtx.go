@@ -51,6 +51,7 @@ type batchTx struct {
 	dirtyOrder map[int64]bool  // orders written in the cache only
 	dirtyDecl  map[int64]bool  // declarations written in the cache only
 	events     []baoguan.Event // events created, not yet written
+	rend       *renderer       // renders the bodies of events among them (emitNotice), beside the batch
 	touched    []touch         // rows written since the outermost savepoint began
 }
 
@@ -74,8 +75,30 @@ func newBatchTx(tx baoguan.Tx, deferred bool) *batchTx {
 // against the version it was read at and writes only the columns that
 // changed since; each table's rows go in one call (UpdateOrders,
 // UpdateDeclarations, CreateEvents: on PostgreSQL one round trip each, not
-// one a row).
+// one a row). The notifications' bodies are rendered meanwhile
+// (renderer), and the events get them before they are inserted.
 func (t *batchTx) flush() error {
+	rend := t.rend
+	t.rend = nil
+	if err := t.flushRows(); err != nil {
+		rend.wait()
+		return err
+	}
+	if err := rend.wait(); err != nil {
+		return err
+	}
+	if len(t.events) > 0 {
+		es := t.events
+		t.events = nil
+		if err := t.Tx.CreateEvents(es); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushRows writes the dirty orders, then the dirty declarations.
+func (t *batchTx) flushRows() error {
 	if len(t.dirtyOrder) > 0 {
 		os := make([]baoguan.Order, 0, len(t.dirtyOrder))
 		for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
@@ -100,14 +123,102 @@ func (t *batchTx) flush() error {
 		}
 		clear(t.dirtyDecl)
 	}
-	if len(t.events) > 0 {
-		es := t.events
-		t.events = nil
-		if err := t.Tx.CreateEvents(es); err != nil {
-			return err
+	return nil
+}
+
+// pendingRender is a notification kept for flush with its event
+// (events[i]), whose body is still to be rendered.
+type pendingRender struct {
+	f    Format
+	n    Notice
+	i    int
+	body []byte
+	ct   string
+	ok   bool
+	err  error
+}
+
+func (r *pendingRender) render() { r.body, r.ct, r.ok, r.err = r.f.Render(r.n) }
+
+// renderer renders a batch's notifications on a goroutine of its own as
+// the batch's handlers emit them, beside the handlers and the writes of
+// the batch's rows (on SQLite the batch holds the single writer the whole
+// time, and the other processor may be free meanwhile); flush renders
+// those the goroutine has not begun and gives the events their bodies
+// (wait).
+type renderer struct {
+	t    *batchTx
+	rs   []*pendingRender
+	ch   chan *pendingRender
+	done chan struct{}
+}
+
+// renderLater keeps e for flush, its body to be rendered from n (detached
+// from rows that may still change) by f.
+func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
+	t.events = append(t.events, *e)
+	r := &pendingRender{f: f, n: n, i: len(t.events) - 1}
+	if t.rend == nil {
+		t.rend = &renderer{t: t, ch: make(chan *pendingRender, 256), done: make(chan struct{})}
+		go func(ch <-chan *pendingRender, done chan<- struct{}) {
+			defer close(done)
+			for r := range ch {
+				r.render()
+			}
+		}(t.rend.ch, t.rend.done)
+	}
+	t.rend.rs = append(t.rend.rs, r)
+	t.rend.ch <- r // when the goroutine is 256 behind, this one waits for it
+}
+
+// wait ends the renderer: it renders what the goroutine has not taken,
+// waits for it, and gives each kept event its body, dropping those the
+// format does not render. A format's error is the first one met. A nil
+// renderer has nothing to wait for.
+func (rd *renderer) wait() error {
+	if rd == nil {
+		return nil
+	}
+	close(rd.ch)
+	for r := range rd.ch {
+		r.render()
+	}
+	<-rd.done
+	t := rd.t
+	var dropped map[int]bool
+	for _, r := range rd.rs {
+		if r.err != nil {
+			return r.err
 		}
+		if !r.ok {
+			if dropped == nil {
+				dropped = map[int]bool{}
+			}
+			dropped[r.i] = true
+			continue
+		}
+		t.events[r.i].Body, t.events[r.i].ContentType = r.body, r.ct
+	}
+	if dropped != nil {
+		kept := t.events[:0]
+		for i, e := range t.events {
+			if !dropped[i] {
+				kept = append(kept, e)
+			}
+		}
+		clear(t.events[len(kept):])
+		t.events = kept
 	}
 	return nil
+}
+
+// discard ends a renderer whose batch is not flushed (a batch replayed
+// or failed), so that its goroutine ends.
+func (t *batchTx) discard() {
+	if t.rend != nil {
+		t.rend.wait()
+		t.rend = nil
+	}
 }
 
 // flushOrder writes the order if it is dirty, and its dirty declarations.
