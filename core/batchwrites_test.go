@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -357,10 +358,18 @@ func (pickFormat) Render(n core.Notice) ([]byte, string, bool, error) {
 // and the notices a format does not render (here order.completed) are
 // dropped, whichever protocol's order they are of.
 func TestBatchRendersAtFlush(t *testing.T) {
-	for _, kind := range []string{"sqlite", "postgres"} {
+	for _, kind := range []string{"sqlite", "postgres", "sqlite-plain", "postgres-plain"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			e, ws := newWriteEnv(t, kind)
+			// Through writeStore the events are created by CreateEvents,
+			// their bodies sealed by the store; on the store's own Tx by
+			// CreateSealedEvents, sealed beside the batch.
+			plain := strings.HasSuffix(kind, "-plain")
+			e, ws := newWriteEnv(t, strings.TrimSuffix(kind, "-plain"))
+			if plain {
+				c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+				e = envOn(t, openKind(t, strings.TrimSuffix(kind, "-plain"), c.Now), c, nil)
+			}
 			e.svc.Formats.Register("rec", recordFormat{})
 			e.svc.Formats.Register("pick", pickFormat{})
 			for i, no := range []string{"R-1", "R-2", "R-3", "R-4"} {
@@ -408,7 +417,7 @@ func TestBatchRendersAtFlush(t *testing.T) {
 				t.Errorf("stored %d pick notifications (want 6: order.paid and declaration.succeeded of three orders) and %d rec ones (want 3): %v",
 					len(got["pick"]), len(got["rec"]), got)
 			}
-			if calls != 1 || events != len(stored) {
+			if !plain && (calls != 1 || events != len(stored)) {
 				t.Errorf("%d CreateEvents calls of %d events, %d stored; want one call of every stored event", calls, events, len(stored))
 			}
 		})
