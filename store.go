@@ -12,8 +12,9 @@ import (
 // transaction (group commit); each fn still succeeds or fails alone. A
 // store may run fn a second time after its first run was rolled back (the
 // PostgreSQL store does, once, when the first run met a deadlock between
-// two groups), so fn must set what it reports to its caller afresh on
-// each run rather than accumulate it.
+// two groups; the SQLite store, once, when a fn after it in its group
+// failed while the group ran without savepoints), so fn must set what it
+// reports to its caller afresh on each run rather than accumulate it.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error

@@ -178,8 +178,11 @@ type Result struct {
 	// (of a commit made just before they began), and their mean wait.
 	ViewWaits  int64   `json:"store_view_waits,omitempty"`
 	ViewWaitMS float64 `json:"store_view_wait_ms,omitempty"`
-	GoVersion  string  `json:"go_version"`
-	CPUs       int     `json:"cpus"`
+	// Replays: SQLite, the groups run again with a savepoint per Update
+	// because an Update run without one failed.
+	Replays   int64  `json:"store_replays,omitempty"`
+	GoVersion string `json:"go_version"`
+	CPUs      int    `json:"cpus"`
 }
 
 // Run measures echo, then baoguan.
@@ -361,6 +364,10 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		res.ViewWaits = int64(m["baoguan_store_view_waits_total"])
 		res.ViewWaitMS = 1000 * m["baoguan_store_view_wait_seconds_total"] / m["baoguan_store_view_waits_total"]
 		say("store: %d reads waited for an fsync, %.2f ms each", res.ViewWaits, res.ViewWaitMS)
+	}
+	if m["baoguan_store_replays_total"] > 0 {
+		res.Replays = int64(m["baoguan_store_replays_total"])
+		say("store: %d groups run again with a savepoint per Update", res.Replays)
 	}
 	return res, nil
 }

@@ -198,6 +198,7 @@ var errReplay = errors.New("core: a job of the batch failed; replaying with a sa
 func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Job, free int, lease time.Duration, each bool) (*batch, batchOutcome, error) {
 	var out batchOutcome
 	b := &batch{s: s, tx: newBatchTx(stx, !each), each: each}
+	defer b.tx.discard() // a batch that returns before its flush
 	if err := b.tx.preload(jobs); err != nil {
 		return nil, out, err
 	}

@@ -51,6 +51,7 @@ type batchTx struct {
 	dirtyOrder map[int64]bool  // orders written in the cache only
 	dirtyDecl  map[int64]bool  // declarations written in the cache only
 	events     []baoguan.Event // events created, not yet written
+	rend       *renderer       // renders the bodies of events among them (emitNotice), beside the batch
 	touched    []touch         // rows written since the outermost savepoint began
 }
 
@@ -74,8 +75,41 @@ func newBatchTx(tx baoguan.Tx, deferred bool) *batchTx {
 // against the version it was read at and writes only the columns that
 // changed since; each table's rows go in one call (UpdateOrders,
 // UpdateDeclarations, CreateEvents: on PostgreSQL one round trip each, not
-// one a row).
+// one a row). The notifications' bodies are rendered meanwhile
+// (renderer), and the events get them before they are inserted.
 func (t *batchTx) flush() error {
+	rend := t.rend
+	t.rend = nil
+	if err := t.flushRows(); err != nil {
+		rend.wait()
+		return err
+	}
+	sealed, err := rend.wait()
+	if err != nil {
+		return err
+	}
+	if len(t.events) > 0 {
+		es := t.events
+		t.events = nil
+		if c, ok := t.Tx.(sealedEventsCreator); ok && sealed != nil {
+			return c.CreateSealedEvents(es, sealed)
+		}
+		if err := t.Tx.CreateEvents(es); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealedEventsCreator is a Tx that takes events with their bodies sealed
+// beforehand, on another goroutine (sqlstore.Tx).
+type sealedEventsCreator interface {
+	EventBodySealer() func(body []byte) ([]byte, error)
+	CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error
+}
+
+// flushRows writes the dirty orders, then the dirty declarations.
+func (t *batchTx) flushRows() error {
 	if len(t.dirtyOrder) > 0 {
 		os := make([]baoguan.Order, 0, len(t.dirtyOrder))
 		for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
@@ -100,14 +134,129 @@ func (t *batchTx) flush() error {
 		}
 		clear(t.dirtyDecl)
 	}
-	if len(t.events) > 0 {
-		es := t.events
-		t.events = nil
-		if err := t.Tx.CreateEvents(es); err != nil {
-			return err
+	return nil
+}
+
+// pendingRender is a notification kept for flush with its event
+// (events[i]), whose body is still to be rendered.
+type pendingRender struct {
+	f      Format
+	n      Notice
+	i      int
+	seal   func([]byte) ([]byte, error) // nil: the store seals at the insert
+	body   []byte
+	sealed []byte
+	ct     string
+	ok     bool
+	err    error
+}
+
+func (r *pendingRender) render() {
+	r.body, r.ct, r.ok, r.err = r.f.Render(r.n)
+	if r.err == nil && r.ok && r.seal != nil {
+		r.sealed, r.err = r.seal(r.body)
+	}
+}
+
+// renderer renders a batch's notifications on a goroutine of its own as
+// the batch's handlers emit them, and seals their bodies as the store
+// keeps them (sealedEventsCreator), beside the handlers and the writes of
+// the batch's rows (on SQLite the batch holds the single writer the whole
+// time, and the other processor may be free meanwhile); flush renders
+// those the goroutine has not begun and gives the events their bodies
+// (wait).
+type renderer struct {
+	t    *batchTx
+	seal func([]byte) ([]byte, error)
+	rs   []*pendingRender
+	ch   chan *pendingRender
+	done chan struct{}
+}
+
+// renderLater keeps e for flush, its body to be rendered from n (detached
+// from rows that may still change) by f.
+func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
+	t.events = append(t.events, *e)
+	if t.rend == nil {
+		t.rend = &renderer{t: t, ch: make(chan *pendingRender, 256), done: make(chan struct{})}
+		if c, ok := t.Tx.(sealedEventsCreator); ok {
+			t.rend.seal = c.EventBodySealer()
+		}
+		go func(ch <-chan *pendingRender, done chan<- struct{}) {
+			defer close(done)
+			for r := range ch {
+				r.render()
+			}
+		}(t.rend.ch, t.rend.done)
+	}
+	r := &pendingRender{f: f, n: n, i: len(t.events) - 1, seal: t.rend.seal}
+	t.rend.rs = append(t.rend.rs, r)
+	t.rend.ch <- r // when the goroutine is 256 behind, this one waits for it
+}
+
+// wait ends the renderer: it renders what the goroutine has not taken,
+// waits for it, and gives each kept event its body, dropping those the
+// format does not render. It returns the sealed bodies beside the events
+// (nil where the store is to seal, or when it seals them all). A format's
+// error, or a seal's, is the first one met. A nil renderer has nothing to
+// wait for.
+func (rd *renderer) wait() ([][]byte, error) {
+	if rd == nil {
+		return nil, nil
+	}
+	close(rd.ch)
+	for r := range rd.ch {
+		r.render()
+	}
+	<-rd.done
+	t := rd.t
+	var sealed [][]byte
+	if rd.seal != nil {
+		sealed = make([][]byte, len(t.events))
+	}
+	var dropped map[int]bool
+	for _, r := range rd.rs {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if !r.ok {
+			if dropped == nil {
+				dropped = map[int]bool{}
+			}
+			dropped[r.i] = true
+			continue
+		}
+		t.events[r.i].Body, t.events[r.i].ContentType = r.body, r.ct
+		if sealed != nil {
+			sealed[r.i] = r.sealed
 		}
 	}
-	return nil
+	if dropped != nil {
+		kept, keptSealed := t.events[:0], sealed[:0]
+		for i, e := range t.events {
+			if !dropped[i] {
+				kept = append(kept, e)
+				if sealed != nil {
+					keptSealed = append(keptSealed, sealed[i])
+				}
+			}
+		}
+		clear(t.events[len(kept):])
+		t.events = kept
+		if sealed != nil {
+			sealed = keptSealed
+		}
+	}
+	return sealed, nil
+}
+
+// discard ends a renderer whose batch is not flushed (a batch replayed
+// or failed), so that its goroutine ends.
+func (t *batchTx) discard() {
+	if t.rend != nil {
+		t.rend.wait()
+		t.rend = nil
+	}
 }
 
 // flushOrder writes the order if it is dirty, and its dirty declarations.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -336,5 +337,89 @@ func TestBatchTxEnqueueLater(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pickFormat renders order.paid and declaration.succeeded with the order's
+// statuses as they stand when the notice is emitted, and nothing else.
+type pickFormat struct{ recordFormat }
+
+func (pickFormat) Render(n core.Notice) ([]byte, string, bool, error) {
+	switch n.Type {
+	case baoguan.EventOrderPaid, baoguan.EventDeclSucceeded:
+		return []byte(n.Type + " " + string(n.Order.PayStatus) + " " + string(n.Order.DeclareStatus)), "text/plain", true, nil
+	}
+	return nil, "", false, nil
+}
+
+// TestBatchRendersAtFlush: a batch renders its notifications at its flush,
+// beside the writes of its rows; each is rendered from its rows as they
+// stood when it was emitted (the order's payment before its declaration),
+// and the notices a format does not render (here order.completed) are
+// dropped, whichever protocol's order they are of.
+func TestBatchRendersAtFlush(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres", "sqlite-plain", "postgres-plain"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			// Through writeStore the events are created by CreateEvents,
+			// their bodies sealed by the store; on the store's own Tx by
+			// CreateSealedEvents, sealed beside the batch.
+			plain := strings.HasSuffix(kind, "-plain")
+			e, ws := newWriteEnv(t, strings.TrimSuffix(kind, "-plain"))
+			if plain {
+				c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+				e = envOn(t, openKind(t, strings.TrimSuffix(kind, "-plain"), c.Now), c, nil)
+			}
+			e.svc.Formats.Register("rec", recordFormat{})
+			e.svc.Formats.Register("pick", pickFormat{})
+			for i, no := range []string{"R-1", "R-2", "R-3", "R-4"} {
+				protocol := "pick"
+				if i == 2 {
+					protocol = "rec"
+				}
+				_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
+					Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: protocol,
+						Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			ws.reset()
+			if _, err := e.svc.RunOnce(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := replays(t, e.svc); r != 0 {
+				t.Errorf("replays %v", r)
+			}
+			ws.mu.Lock()
+			calls, events := ws.calls["CreateEvents"], ws.events
+			ws.mu.Unlock()
+			stored, err := e.svc.Events(e.ctx, e.m, baoguan.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, ev := range stored {
+				got[ev.Protocol] = append(got[ev.Protocol], string(ev.Body))
+			}
+			paid := "order.paid " + string(baoguan.PaySucceed) + " " + string(baoguan.DeclarePending)
+			// The declaration's notice is emitted before its order's status
+			// follows it, as when notices were rendered at once.
+			declared := "declaration.succeeded " + string(baoguan.PaySucceed) + " " + string(baoguan.DeclarePending)
+			for _, b := range got["pick"] {
+				if b != paid && b != declared {
+					t.Errorf("a pick notification reads %q, want %q or %q", b, paid, declared)
+				}
+			}
+			if len(got["pick"]) != 6 || len(got["rec"]) != 3 {
+				t.Errorf("stored %d pick notifications (want 6: order.paid and declaration.succeeded of three orders) and %d rec ones (want 3): %v",
+					len(got["pick"]), len(got["rec"]), got)
+			}
+			if !plain && (calls != 1 || events != len(stored)) {
+				t.Errorf("%d CreateEvents calls of %d events, %d stored; want one call of every stored event", calls, events, len(stored))
+			}
+		})
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -122,25 +124,61 @@ func (s *Service) emitNotice(tx baoguan.Tx, q *queue, n Notice) error {
 		return err
 	}
 	n.PublicID, n.At, n.Merchant = s.newID("evt_"), tx.Now(), m
-	body, ct, ok, err := f.Render(n)
-	if err != nil || !ok {
-		return err
-	}
 	e := &baoguan.Event{PublicID: n.PublicID, MerchantID: o.MerchantID, OrderID: o.ID, Type: typ, Protocol: o.Protocol,
-		URL: f.URL(m, o), ContentType: ct, Body: body, Status: baoguan.EventPending}
+		URL: f.URL(m, o), Status: baoguan.EventPending}
 	if e.URL == "" {
 		e.Status = baoguan.EventSkipped
 	}
 	if e.Status == baoguan.EventPending {
 		e.NextAt = tx.Now() // the events table is the delivery queue (delivery.go)
 	}
-	if err := tx.CreateEvent(e); err != nil {
-		return err
+	if bt, ok := tx.(*batchTx); ok && bt.deferred {
+		// A batch's notifications are rendered at its flush, beside the
+		// writes of its rows (batchTx.renderLater); one the format does
+		// not render is dropped there. The deliverer may be woken for
+		// nothing then.
+		bt.renderLater(f, n.detached(), e)
+	} else {
+		body, ct, ok, err := f.Render(n)
+		if err != nil || !ok {
+			return err
+		}
+		e.Body, e.ContentType = body, ct
+		if err := tx.CreateEvent(e); err != nil {
+			return err
+		}
 	}
 	if e.Status == baoguan.EventPending {
 		q.n++ // wakes the deliverer once committed
 	}
 	return nil
+}
+
+// detached is n with copies of the rows it points to, so that it renders
+// the same however they change after it (a batch renders its notices at
+// its flush). The rows' slices and maps are shared, but for the order's
+// extras, which a few paths change in place: a batch's handlers replace
+// the others rather than modify them (batchTx).
+func (n Notice) detached() Notice {
+	if n.Order != nil {
+		o := *n.Order
+		o.Extra = maps.Clone(o.Extra)
+		n.Order = &o
+	}
+	if n.Declaration != nil {
+		d := *n.Declaration
+		n.Declaration = &d
+	}
+	if n.Refund != nil {
+		r := *n.Refund
+		n.Refund = &r
+	}
+	if n.Merchant != nil {
+		m := *n.Merchant
+		n.Merchant = &m
+	}
+	n.Declarations = slices.Clone(n.Declarations)
+	return n
 }
 
 // emitOrderDone emits order.completed when the order's payment failed, or

@@ -17,11 +17,20 @@
 // per Update would therefore cap the gateway at a few hundred orders a second
 // whatever the CPU. Instead, Update does not touch the database itself: it
 // hands fn to a single writer goroutine. The writer takes every call that is
-// waiting (up to maxGroup), opens one transaction, and runs each fn inside its
-// own SAVEPOINT. A fn that fails (or panics) is rolled back to its savepoint,
-// so its writes vanish and its caller gets its error, while the others go on;
-// then the writer COMMITs once, one fsync for the whole group, and every
-// caller is answered (once the group is durable: see below). If that COMMIT
+// waiting (up to maxGroup), opens one transaction, and runs the fns one after
+// another. A fn that fails (or panics) has its writes undone and its caller
+// gets its error, while the others go on; then the writer COMMITs once, one
+// fsync for the whole group, and every caller is answered (once the group is
+// durable: see below). The fns run bare, without a SAVEPOINT each (a
+// savepoint's sub-journal copies every page its fn is the first to write
+// since it began — the indexes' last leaves, which every fn of a group
+// writes, once per fn): when a bare fn fails, the writer rolls the group's
+// transaction back, begins it again and runs the fns before it again, each
+// in its own SAVEPOINT (the Store contract allows a fn to run twice), and
+// answers the failing fn with its error; the group's later fns, and every
+// group for a second after (bareAfterFailure), run each in its SAVEPOINT, a
+// failing one rolled back to it alone, so that calls failing one after
+// another cost one such replay a second at most. If that COMMIT
 // fails, every caller whose fn succeeded gets the COMMIT error, since none
 // of their writes is durable. While a group is running, new calls queue up
 // and form the next group, so the group size adapts to load by itself: one
@@ -141,6 +150,10 @@ import (
 // (its fns run one after another) stays in the low milliseconds.
 const maxGroup = 256
 
+// bareAfterFailure is how long after a fn run without its savepoint failed
+// the writer runs every fn in a savepoint again (see commitGroup).
+var bareAfterFailure = time.Second
+
 // ErrClosed is returned by Update and View after Close.
 var ErrClosed = errors.New("sqlite: store is closed")
 
@@ -165,6 +178,12 @@ type DB struct {
 	wcache, rcache *stmtCache // statements prepared once per pool
 
 	groups, ncalls, commitNanos atomic.Int64 // group-commit statistics
+	replays                     atomic.Int64 // groups run again in savepoints after a bare fn failed
+
+	// guardedUntil: until then the writer runs every fn in its savepoint
+	// (set when a fn run bare failed; see commitGroup). Only the writer
+	// goroutine uses it.
+	guardedUntil time.Time
 
 	calls   *sqlstore.Queue // Updates waiting for the writer
 	sy      *syncer         // makes groups durable with FULL; nil with NORMAL
@@ -564,35 +583,47 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	// The transaction outlives any single caller, so no caller's context
 	// may cancel it.
 	ctx := context.Background()
-	stx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		fail(fmt.Errorf("sqlite: begin: %w", err))
+	var stx *sql.Tx
+	var x *txn
+	begin := func() bool {
+		var err error
+		if stx, err = db.w.BeginTx(ctx, nil); err != nil {
+			fail(fmt.Errorf("sqlite: begin: %w", err))
+			return false
+		}
+		x = &txn{tx: stx, stmts: make(map[string]*sql.Stmt, 16), cache: db.wcache}
+		return true
+	}
+	if !begin() {
 		return
 	}
-	x := &txn{tx: stx, stmts: make(map[string]*sql.Stmt, 16), cache: db.wcache}
 	// Queries met for the first time in this group are prepared on the
 	// connection once the group has ended (see stmtCache).
 	defer db.wcache.flush(ctx)
-	// run runs live[i] in its own savepoint; false when the transaction
-	// broke (every caller has been answered).
-	run := func(i int) bool {
-		c := live[i]
-		if err := x.savepoint(ctx, "SAVEPOINT fn"); err != nil {
-			stx.Rollback()
-			fail(fmt.Errorf("sqlite: savepoint: %w", err))
-			return false
-		}
+	// call runs live[i] on the transaction as it stands and keeps the
+	// events it created for the hand-off when it succeeded.
+	call := func(i int) {
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
 		if ho.to != nil {
 			t.CollectEvents()
 		}
-		errs[i] = protect(t, c.Fn)
+		errs[i] = protect(t, live[i].Fn)
 		t.End()
 		if ho.to != nil && errs[i] == nil {
 			es, other := t.Created()
 			ho.events = append(ho.events, es...)
 			ho.other = ho.other || other
 		}
+	}
+	// guarded runs live[i] in its own savepoint; false when the
+	// transaction broke (every caller has been answered).
+	guarded := func(i int) bool {
+		if err := x.savepoint(ctx, "SAVEPOINT fn"); err != nil {
+			stx.Rollback()
+			fail(fmt.Errorf("sqlite: savepoint: %w", err))
+			return false
+		}
+		call(i)
 		if errs[i] != nil {
 			if err := x.savepoint(ctx, "ROLLBACK TO fn"); err != nil {
 				// The transaction itself is broken (SQLite rolled it back
@@ -606,6 +637,40 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 			stx.Rollback()
 			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
 			return false
+		}
+		return true
+	}
+	// Without a failure in the last bareAfterFailure, the fns run bare,
+	// without their savepoints: a savepoint is two statements and a copy,
+	// in its sub-journal, of every page the fn is the first of its
+	// savepoint to write (the indexes' last leaves, written by every fn
+	// of a group, again for each). When a bare fn fails, the group so far
+	// is rolled back and its earlier fns run again, each in its savepoint
+	// (the Store contract allows a fn to run twice); the failing fn is
+	// answered with its error, and the group's later fns, and every group
+	// for bareAfterFailure, run in savepoints, so a stream of failing
+	// calls costs one such replay a second at most.
+	bare := !time.Now().Before(db.guardedUntil)
+	run := func(i int) bool {
+		if !bare {
+			return guarded(i)
+		}
+		call(i)
+		if errs[i] == nil {
+			return true
+		}
+		bare = false
+		db.guardedUntil = time.Now().Add(bareAfterFailure)
+		db.replays.Add(1)
+		stx.Rollback()
+		ho.events, ho.other = ho.events[:0], false
+		if !begin() {
+			return false
+		}
+		for j := range i {
+			if !guarded(j) {
+				return false
+			}
 		}
 		return true
 	}
@@ -699,11 +764,15 @@ type Stats struct {
 	SyncTime   time.Duration
 	ViewWaits  int64
 	ViewWait   time.Duration
+	// Replays counts the groups rolled back and run again, each fn in its
+	// savepoint, because a fn run without one failed.
+	Replays int64
 }
 
 // Stats returns group-commit statistics.
 func (db *DB) Stats() Stats {
-	st := Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load())}
+	st := Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load()),
+		Replays: db.replays.Load()}
 	if db.sy != nil {
 		st.Syncs, st.SyncTime = db.sy.syncs.Load(), time.Duration(db.sy.syncNanos.Load())
 		st.ViewWaits, st.ViewWait = db.sy.waits.Load(), time.Duration(db.sy.waitNanos.Load())

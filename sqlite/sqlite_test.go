@@ -480,3 +480,124 @@ func TestRawChannelExchangeWrittenBeforeSealing(t *testing.T) {
 		t.Errorf("rewritten order keeps the raw request in plaintext: %s", stored)
 	}
 }
+
+// TestBareFnFailure: the writer runs a group's fns without savepoints;
+// when one fails, the group so far is rolled back and the fns before it
+// run again, each in its savepoint: their writes and events commit once,
+// the failing fn's do not, and the fns after it run once. Later groups run
+// in savepoints for a while (here an hour): a failure then costs no replay.
+func TestBareFnFailure(t *testing.T) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		t.Run(sync, func(t *testing.T) { testBareFnFailure(t, sync) })
+	}
+}
+
+func testBareFnFailure(t *testing.T, syncMode string) {
+	defer sqlite.SetBareAfterFailure(time.Hour)()
+	ctx := context.Background()
+	db := openTest(t, sqlite.Options{Synchronous: syncMode})
+	var m baoguan.Merchant
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		m = baoguan.Merchant{No: "m", Name: "m"}
+		return tx.CreateMerchant(&m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := &storetest.HandoffLog{}
+	defer db.SetHandoff(h)()
+	// group runs fns in one group, in order, and returns their errors.
+	group := func(fns ...func(baoguan.Tx) error) []error {
+		release, started := make(chan struct{}), make(chan struct{})
+		blocked := make(chan error)
+		go func() {
+			blocked <- db.Update(ctx, func(tx baoguan.Tx) error {
+				close(started)
+				<-release // holds the writer while the calls queue
+				return nil
+			})
+		}()
+		<-started
+		errs := make([]error, len(fns))
+		var wg sync.WaitGroup
+		for i, fn := range fns {
+			wg.Go(func() { errs[i] = db.Update(ctx, fn) })
+			for db.QueuedCalls() < i+1 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		close(release)
+		if err := <-blocked; err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		return errs
+	}
+	var runs [4]atomic.Int32
+	order := func(run *atomic.Int32, no string, fail bool) func(baoguan.Tx) error {
+		return func(tx baoguan.Tx) error {
+			run.Add(1)
+			o := &baoguan.Order{MerchantID: m.ID, MerchantOrderNo: no}
+			if err := tx.CreateOrder(o); err != nil {
+				return err
+			}
+			if err := tx.CreateEvent(&baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: "order.paid", Protocol: "test",
+				URL: "https://shop.example/hook", ContentType: "application/json", Body: []byte(no), Status: baoguan.EventPending}); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("refused")
+			}
+			return nil
+		}
+	}
+	errs := group(order(&runs[0], "A", false), order(&runs[1], "B", true), order(&runs[2], "C", false))
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors %v, want only B's", errs)
+	}
+	if a, b, c := runs[0].Load(), runs[1].Load(), runs[2].Load(); a != 2 || b != 1 || c != 1 {
+		t.Errorf("A, B, C ran %d, %d, %d times; want 2 (bare, then again in its savepoint), 1, 1", a, b, c)
+	}
+	if n := db.Stats().Replays; n != 1 {
+		t.Errorf("%d replays, want 1", n)
+	}
+	got, _ := h.Take()
+	var bodies []string
+	for _, e := range got {
+		bodies = append(bodies, string(e.Body))
+	}
+	if strings.Join(bodies, ",") != "A,C" {
+		t.Errorf("handed off %v, want A's and C's events once each", bodies)
+	}
+	// Within bareAfterFailure every fn runs in its savepoint: a failure
+	// replays nothing.
+	errs = group(order(&runs[3], "D", false), order(&runs[1], "E", true))
+	if errs[0] != nil || errs[1] == nil {
+		t.Fatalf("errors %v, want only E's", errs)
+	}
+	if d := runs[3].Load(); d != 1 {
+		t.Errorf("D ran %d times, want once", d)
+	}
+	if n := db.Stats().Replays; n != 1 {
+		t.Errorf("%d replays, want still 1", n)
+	}
+	if err := db.View(ctx, func(tx baoguan.Tx) error {
+		for _, no := range []string{"A", "B", "C", "D", "E"} {
+			o, err := tx.OrderByNo(m.ID, no)
+			switch {
+			case no == "B" || no == "E":
+				if baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+					t.Errorf("order %s of a failed fn: %v, %v", no, o, err)
+				}
+			case err != nil:
+				t.Errorf("order %s: %v", no, err)
+			}
+		}
+		n, err := tx.CountOrders(baoguan.OrderFilter{MerchantID: m.ID})
+		if n != 3 {
+			t.Errorf("%d orders, want 3", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

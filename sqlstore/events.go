@@ -98,7 +98,26 @@ func (t *Tx) inserted(e *baoguan.Event, id int64) {
 // without RETURNING (insertRowIDs), the ids told by the rowids. A taken
 // public id is ECONFLICT reason duplicate; the caller must then not commit
 // (the other events were inserted).
-func (t *Tx) CreateEvents(es []baoguan.Event) error {
+func (t *Tx) CreateEvents(es []baoguan.Event) error { return t.CreateSealedEvents(es, nil) }
+
+// EventBodySealer returns a function that seals an event's body as the
+// store keeps it, for CreateSealedEvents: it may run on another goroutine
+// while the transaction goes on (a job batch seals its notifications
+// beside its writes).
+func (t *Tx) EventBodySealer() func(body []byte) ([]byte, error) {
+	keys, name, binary := t.keys, t.d.Name, t.d.BinaryBodies
+	return func(body []byte) ([]byte, error) {
+		sl := &sealer{keys: keys, name: name, binary: binary}
+		out := sl.sealBytes(body)
+		return out, sl.err
+	}
+}
+
+// CreateSealedEvents is CreateEvents with the bodies sealed already where
+// sealed has them: sealed[i], when not nil, is es[i].Body sealed by
+// EventBodySealer's function (es[i].Body stays the plain body, as the
+// events are handed off). sealed may be nil.
+func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 	ri, rowIDs := t.c.(RowsInserter)
 	if len(es) < 2 || !t.d.Numbered && (!rowIDs || t.plans != nil) {
 		for i := range es {
@@ -119,8 +138,14 @@ func (t *Tx) CreateEvents(es []baoguan.Event) error {
 		if e.Status == baoguan.EventPending && e.NextAt.IsZero() {
 			e.NextAt = t.now
 		}
+		var body []byte
+		if i < len(sealed) && sealed[i] != nil {
+			body = sealed[i]
+		} else {
+			body = sl.sealBytes(e.Body)
+		}
 		rows[i] = []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL, e.ContentType,
-			sl.sealBytes(e.Body), string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
+			body, string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
 			t.nextAtOf(e), t.leaseOf(e), baoguan.Destination(e.URL)}
 		index[e.PublicID] = i
 	}

@@ -177,6 +177,8 @@ func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 				func() float64 { return float64(db.Stats().ViewWaits) }),
 			counter("baoguan_store_view_wait_seconds_total", "Time reads spent waiting for fsyncs.",
 				func() float64 { return db.Stats().ViewWait.Seconds() }),
+			counter("baoguan_store_replays_total", "Groups rolled back and run again with a savepoint per Update because an Update run without one failed.",
+				func() float64 { return float64(db.Stats().Replays) }),
 		)
 	case *postgres.DB:
 		reg.MustRegister(

@@ -1,0 +1,15 @@
+package sqlite
+
+import "time"
+
+// SetBareAfterFailure sets how long the writer runs every fn in a
+// savepoint after a fn run without one failed, for a test; restore sets
+// it back.
+func SetBareAfterFailure(d time.Duration) (restore func()) {
+	old := bareAfterFailure
+	bareAfterFailure = d
+	return func() { bareAfterFailure = old }
+}
+
+// QueuedCalls is how many Updates wait for the writer, for a test.
+func (db *DB) QueuedCalls() int { return db.calls.Len() }
