@@ -16,12 +16,14 @@ import (
 // batches fill about IntakeShare of the time. The pipeline keeps running
 // meanwhile, and it never falls further behind than IntakeLag: once the
 // oldest job a batch claimed had been due that long, batches are full and
-// back to back until the backlog is younger again. When the pushes stop,
+// back to back until none is due. When the pushes stop,
 // the runner catches up in full batches.
 //
 // "Orders are coming in" means a push is between its checks and its
 // commit right now (Service.intake): a lone push now and then costs the
-// pipeline at most a short wait, a stream of them keeps it paced.
+// pipeline at most a short wait, a stream of them keeps it paced. Once
+// the runner has fallen IntakeLag behind it stays behind — full batches —
+// until it has caught up (RunnerOptions.behind).
 
 // intakeGate marks one order push in flight until the returned func runs.
 func (s *Service) intakeGate() func() {
@@ -31,15 +33,36 @@ func (s *Service) intakeGate() func() {
 
 // pace returns the size of the next batch, and yield reports whether
 // the runner gives way to the pushes in flight: it does while any is,
-// unless the runner is not to (IntakeShare ≥ 1) or its last batch found
-// work that had waited IntakeLag or more. A batch that gives way is
-// followed by a wait (yieldAfter) if pushes are still in flight when it
-// ends and its own work was younger than IntakeLag.
-func (o *RunnerOptions) pace(pushes int64, lag time.Duration) (size int, yield bool) {
-	if pushes == 0 || o.IntakeShare >= 1 || lag >= o.IntakeLag {
+// unless the runner is not to (IntakeShare ≥ 1) or is behind (below). A
+// batch that gives way is followed by a wait (yieldAfter) if pushes are
+// still in flight when it ends and its own work was younger than
+// IntakeLag.
+func (o *RunnerOptions) pace(pushes int64, behind bool) (size int, yield bool) {
+	if pushes == 0 || o.IntakeShare >= 1 || behind {
 		return o.Batch, false
 	}
 	return min(o.IntakeBatch, o.Batch), true
+}
+
+// behind tells whether the runner is behind after a batch that claimed
+// claimed jobs of size, the oldest due for lag; was is whether it was
+// before. It falls behind when a batch's work had been due IntakeLag or
+// longer, and stays behind — full batches, back to back, pushes or not —
+// until a batch finds less than it asked for: it has caught up. Giving
+// way again as soon as the backlog was younger than IntakeLag made a
+// stream of pushes the share could not keep up with swing between the
+// two, a full batch and then small ones, with a backlog of IntakeLag all
+// along (benchmarks.md, change 37).
+func (o *RunnerOptions) behind(was bool, lag time.Duration, claimed, size int) bool {
+	switch {
+	case o.IntakeShare >= 1:
+		return false
+	case lag >= o.IntakeLag:
+		return true
+	case claimed < size:
+		return false
+	}
+	return was
 }
 
 // yieldAfter is how long the runner waits after a batch that took d

@@ -86,3 +86,63 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerStaysBehindUntilCaughtUp: once the runner found work that had
+// been due IntakeLag or longer, it runs full batches without waiting, a
+// push in flight or not, until it has caught up — not only until its
+// work is younger than IntakeLag (a stream of pushes the share cannot
+// keep up with swung between the two). Orders pushed an hour ago, then
+// younger ones, more than two full batches of them: the runner never
+// waits (it waited, before, once the old orders were done).
+func TestRunnerStaysBehindUntilCaughtUp(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &clock{t: time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC)}
+	db := openKind(t, "sqlite", c.Now)
+	svc := deliveryService(db)
+	svc.Now = c.Now
+	var notified atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		notified.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(from, to int) {
+		for i := from; i < to; i++ {
+			_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("S%d", i), Amount: 100, Subject: "奶粉",
+				Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+				Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	push(0, 16) // due an hour before the runner starts
+	c.Add(time.Hour)
+	push(16, 96) // due now: 80 orders, five full batches
+	release := core.HoldPush(svc)
+	defer release()
+	done := make(chan error, 1)
+	o := core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
+		Batch: 16, IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: 30 * time.Minute}
+	go func() { done <- svc.Run(ctx, o) }()
+	const want = 2 * 96
+	for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications delivered", notified.Load(), want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if waited := counter(t, svc.Metrics.IntakeYield); waited > 0 {
+		t.Errorf("the runner waited %.3f s for pushes before it had caught up", waited)
+	}
+}

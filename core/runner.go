@@ -193,6 +193,7 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var lag time.Duration // how long the last batch's oldest job had been due
+	behind := false       // fell IntakeLag behind, and not caught up since (intake.go)
 	for {
 		free := o.Workers - int(busy.Load())
 		var kinds []string
@@ -200,7 +201,7 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 			// Every worker is busy: claim only what may run in a batch.
 			free, kinds = 0, inlineKindList
 		}
-		size, yield := o.pace(s.intake.Load(), lag)
+		size, yield := o.pace(s.intake.Load(), behind)
 		began := time.Now()
 		out, err := s.runBatch(ctx, kinds, size, free, o.Lease)
 		if err != nil && ctx.Err() == nil {
@@ -210,6 +211,7 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 		if !out.oldest.IsZero() {
 			lag = s.Now().Sub(out.oldest)
 		}
+		behind = o.behind(behind, lag, out.claimed, size)
 		for _, j := range out.remote {
 			busy.Add(1)
 			todo <- j
