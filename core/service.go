@@ -154,8 +154,10 @@ type Service struct {
 	// tableReads counts the deliverer's reads of the events table (tests).
 	tableReads atomic.Int64
 
-	// intake counts the order pushes in flight (intake.go).
+	// intake counts the order pushes in flight, lastPush is when the
+	// last began (Unix nanoseconds; intake.go).
 	intake       atomic.Int64
+	lastPush     atomic.Int64
 	wake         chan struct{}
 	wakeDelivery chan struct{}
 	purge        purgeLock
