@@ -108,15 +108,19 @@ type deliverer struct {
 	unlease []int64
 	hmu     sync.Mutex
 	expect  map[int64]struct{}      // ids of events in a transaction committing
-	ready   []baoguan.DueEvent      // handed off, not sent, in the queue's order
-	inReady map[int64]baoguan.Event // the events of ready
-	first   []baoguan.DueEvent      // a claim's first list from the table (claimMu)
+	ready   []baoguan.DueEvent      // handed off, not sent, in the queue's order (and readyDead taken)
+	inReady map[int64]baoguan.Event // the events of ready kept with their bodies
+	spilled map[int64]struct{}      // the events of ready kept by id alone (read back when sent)
+	// readyDead counts the events of ready already taken (takeReady).
+	readyDead int
+	first     []baoguan.DueEvent // a claim's first list from the table (claimMu)
 	// dirty: the events table may hold due events that are neither held
 	// nor handed off (a restart, a redelivery, a hand-off dropped), which
 	// only a read of it finds; forget: a hand-off was dropped, so the
 	// cursor may have passed over one of its events.
 	dirty, forget bool
-	readyMax      int
+	readyMax      int           // most events of ready kept with their bodies
+	idMax         int           // most events in ready (bodies and spilled)
 	handed        chan struct{} // something was handed off, or dirty set
 	lastRead      time.Time     // the last claim that read the events table
 	poll          time.Duration // most time between two such claims
@@ -150,17 +154,22 @@ type delivered struct {
 	latency time.Duration
 }
 
-// newDeliverer's room for handed-off events (readyMax) is a few seconds of
-// new events: one left to the table costs a read past every event held at
-// each claim (SQLite) or two writes, its lease ended and taken again
-// (PostgreSQL's leased hand-off).
+// newDeliverer's room for handed-off events with their bodies (readyMax)
+// is a few seconds of new events; past it, on SQLite, an event waits by
+// its id alone (about a hundred bytes), up to idMax events in all — a
+// backlog of tens of thousands of notifications, a burst of pushes caught
+// up in full batches faster than the receivers take them. One left to the
+// table makes the claims read the table again (SQLite) or costs two
+// writes, its lease ended and taken again (PostgreSQL's leased hand-off).
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
 		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1), idle: make(chan sendJob),
-		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, dirty: true, readyMax: max(16*total, 4096),
+		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, spilled: map[int64]struct{}{}, dirty: true, readyMax: max(16*total, 4096),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
+	dl.idMax = 16 * dl.readyMax
 	if s != nil && s.handoffRoom > 0 {
 		dl.readyMax = s.handoffRoom
+		dl.idMax = max(s.handoffIDs, dl.readyMax)
 	}
 	return dl
 }
@@ -204,7 +213,7 @@ func (dl *deliverer) advance(due []baoguan.DueEvent, now time.Time) {
 func (dl *deliverer) unheld(due []baoguan.DueEvent) []baoguan.DueEvent {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	if len(dl.held)+len(dl.expect)+len(dl.inReady) == 0 {
+	if len(dl.held)+len(dl.expect)+len(dl.inReady)+len(dl.spilled) == 0 {
 		return due
 	}
 	out := make([]baoguan.DueEvent, 0, len(due))
@@ -365,7 +374,7 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
 		evs, full = nil, false
 		clear(merchants)
-		due, pick, more, err := dl.due(tx, free, 0, nil, nil)
+		due, pick, more, err := dl.due(tx, free, 0, nil, false)
 		if err != nil || len(due) == 0 {
 			return err
 		}
@@ -395,13 +404,18 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 // due lists the due events a claim for free places chooses among: the
 // oldest (a few more than there are places, so that one destination's
 // backlog leaves room for others, and mem more: those the deliverer holds
-// or was handed, which the query also finds), after the cursor after, less
-// those the deliverer has, and then, when destinations at their limit took
-// the head of the queue, further events without them. ready, the events
-// handed off (memory), are chosen among with them. more tells that the
-// first query found as many as it asked for.
-func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, ready []baoguan.DueEvent) (due []baoguan.DueEvent, pick []int64, more bool, err error) {
+// or was handed, which the query also finds — at most memPast of them),
+// after the cursor after, less those the deliverer has, and then, when
+// destinations at their limit took the head of the queue, further events
+// without them. With handed, the events handed off (memory; the first of
+// ready, readyDue) are chosen among with them. more tells that the first
+// query found as many as it asked for.
+func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, handed bool) (due []baoguan.DueEvent, pick []int64, more bool, err error) {
 	want := candidates(dl.room(free))
+	mem = min(mem, memPast)
+	if dl.s != nil {
+		dl.s.tableReads.Add(1)
+	}
 	due, err = tx.DueEvents(want+mem, nil, after)
 	if err != nil {
 		return nil, nil, false, err
@@ -410,6 +424,10 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 	if dl.memory {
 		dl.first = due
 		due = dl.unheld(due)
+	}
+	var ready []baoguan.DueEvent
+	if handed {
+		ready = dl.readyDue(want+dl.max, nil)
 	}
 	all := merge(due, ready)
 	pick = dl.plan(all, free)
@@ -433,11 +451,22 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 					due = append(due, d)
 				}
 			}
+			if handed {
+				ready = dl.readyDue(want+dl.max, skip)
+			}
 			pick = dl.plan(merge(due, ready), free)
 		}
 	}
 	return due, pick, more, nil
 }
+
+// memPast bounds how many events the deliverer has (held, handed off) a
+// claim's read of the table asks for beside those it may take: with a
+// backlog handed off, a read past all of it at every claim cost more than
+// the deliveries (benchmarks.md, change 44). The cursor (after) moves past
+// the events it has at the head of each read, so the next read starts
+// further; what lies beyond is found as the queue's head moves on.
+const memPast = 1024
 
 // merge is due and ready (each in the queue's order) in the queue's order.
 func merge(due, ready []baoguan.DueEvent) []baoguan.DueEvent {
@@ -502,8 +531,7 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 	dl.lastRead = time.Now()
 	err := dl.s.Store.View(ctx, func(tx baoguan.Tx) error {
 		evs, ms, pick, full, left, dl.first = nil, nil, nil, false, false, nil
-		ready := dl.readyDue()
-		due, picked0, more, err := dl.due(tx, free, held+dl.handedCount(), dl.after, ready)
+		due, picked0, more, err := dl.due(tx, free, held+dl.handedCount(), dl.after, dl.handoff)
 		if err != nil {
 			return err
 		}
@@ -565,7 +593,7 @@ func (dl *deliverer) claimLeased(ctx context.Context) (int, bool, error) {
 	dl.lastRead = time.Now()
 	err := dl.s.Store.Update(ctx, func(tx baoguan.Tx) error {
 		evs, ms, pick, full, left = nil, nil, nil, false, false
-		due, picked0, more, err := dl.due(tx, free, 0, nil, dl.readyDue())
+		due, picked0, more, err := dl.due(tx, free, 0, nil, true)
 		if err != nil {
 			return err
 		}
@@ -612,14 +640,7 @@ func (dl *deliverer) expireReady(now time.Time) {
 	if !gone {
 		return
 	}
-	kept := dl.ready[:0]
-	for _, d := range dl.ready {
-		if _, ok := dl.inReady[d.ID]; ok {
-			kept = append(kept, d)
-		}
-	}
-	clear(dl.ready[len(kept):])
-	dl.ready = kept
+	dl.compactReady()
 	dl.dirty = true
 }
 
@@ -656,7 +677,8 @@ func (dl *deliverer) leaveReady(ctx context.Context) {
 		dl.unlease = append(dl.unlease, id)
 	}
 	clear(dl.inReady)
-	dl.ready = nil
+	clear(dl.spilled)
+	dl.ready, dl.readyDead = nil, 0
 	dl.hmu.Unlock()
 	if err := dl.endLeases(ctx); err != nil {
 		dl.s.Log.Error("ending the leases of notifications not sent", "err", err)
@@ -982,22 +1004,44 @@ func merchantIDs(evs []baoguan.Event) []int64 {
 }
 
 // sendReady sends what was handed off, as the queue and the destinations'
-// room allow, without reading the table; before sends, when set, is told
-// the events first (the in-memory claims hold them).
+// room allow, without reading the table — but for the bodies of the
+// events it takes that wait by their id alone (spilled), read by id;
+// before sends, when set, is told the events first (the in-memory claims
+// hold them).
 func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before func([]baoguan.Event)) (int, bool, error) {
-	ready := dl.readyDue()
+	want := candidates(dl.room(free)) + dl.max
+	ready := dl.readyDue(want, nil)
 	if len(ready) == 0 {
 		return 0, false, nil
 	}
 	pick := dl.plan(ready, free)
+	if len(pick) < free && len(pick) < len(ready) {
+		// Destinations at their limit took the head of the queue.
+		if skip := dl.saturated(); len(skip) > 0 {
+			pick = dl.plan(dl.readyDue(want, skip), free)
+		}
+	}
 	if len(pick) == 0 {
 		return 0, false, nil
 	}
-	ms, err := dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
+	var evs []baoguan.Event
+	var ms map[int64]*baoguan.Merchant
+	var err error
+	if spilled := dl.spilledAmong(pick); len(spilled) > 0 {
+		err = dl.s.Store.View(ctx, func(tx baoguan.Tx) error {
+			if evs, err = tx.PendingEvents(spilled); err != nil {
+				return err
+			}
+			ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(evs)...))
+			return err
+		})
+	} else {
+		ms, err = dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
+	}
 	if err != nil {
 		return 0, false, err
 	}
-	evs := dl.takeReady(pick)
+	evs = append(evs, dl.takeReady(pick)...)
 	if before != nil {
 		before(evs)
 	}

@@ -20,8 +20,13 @@ func NewBatchTx(tx baoguan.Tx) baoguan.Tx { return newBatchTx(tx, true) }
 func Flush(tx baoguan.Tx) error { return tx.(*batchTx).flush() }
 
 // SetHandoffRoom sets how many handed-off events the deliverer keeps
-// waiting; more are left to the events table.
-func SetHandoffRoom(s *Service, n int) { s.handoffRoom = n }
+// waiting with their bodies, and ids how many in all (the others by their
+// id alone); more are left to the events table.
+func SetHandoffRoom(s *Service, n, ids int) { s.handoffRoom, s.handoffIDs = n, ids }
+
+// TableReads is how many times the deliverer read the events table for
+// due events.
+func TableReads(s *Service) int64 { return s.tableReads.Load() }
 
 // AuthReadsWaiting is how many AuthAllowed calls wait for a read of their
 // buckets that has not begun (authReads).

@@ -58,7 +58,10 @@ func (dl *deliverer) Expect(ids []int64) {
 }
 
 // Committed takes the events of a durable transaction into ready, those
-// still expected; when ready is full, an event is left to the table.
+// still expected. Past the room for bodies (readyMax) an event waits by
+// its id alone (spilled: its body is read back by id when it is sent),
+// up to idMax events in all; past that, or on a leased hand-off, it is
+// left to the table.
 func (dl *deliverer) Committed(es []baoguan.Event) {
 	dl.hmu.Lock()
 	for i := range es {
@@ -67,19 +70,23 @@ func (dl *deliverer) Committed(es []baoguan.Event) {
 			continue
 		}
 		delete(dl.expect, e.ID)
-		if len(dl.ready) >= dl.readyMax {
-			dl.dirty, dl.forget = true, true
-			if dl.leased {
-				dl.unlease = append(dl.unlease, e.ID) // due at once (endLeases)
+		if len(dl.inReady) >= dl.readyMax {
+			if dl.leased || len(dl.inReady)+len(dl.spilled) >= dl.idMax {
+				dl.dirty, dl.forget = true, true
+				if dl.leased {
+					dl.unlease = append(dl.unlease, e.ID) // due at once (endLeases)
+				}
+				continue
 			}
-			continue
+			dl.spilled[e.ID] = struct{}{}
+		} else {
+			dl.inReady[e.ID] = *e
 		}
 		d := baoguan.DueEvent{ID: e.ID, MerchantID: e.MerchantID, OrderID: e.OrderID, Dest: baoguan.Destination(e.URL), NextAt: e.NextAt}
 		dl.ready = append(dl.ready, d)
 		for j := len(dl.ready) - 1; j > 0 && dueBefore(dl.ready[j], dl.ready[j-1]); j-- {
 			dl.ready[j], dl.ready[j-1] = dl.ready[j-1], dl.ready[j]
 		}
-		dl.inReady[e.ID] = *e
 	}
 	dl.hmu.Unlock()
 	dl.wakeHanded()
@@ -128,10 +135,20 @@ func (dl *deliverer) mine(id int64) bool {
 	if _, ok := dl.held[id]; ok {
 		return true
 	}
-	if _, ok := dl.inReady[id]; ok {
+	if dl.waiting(id) {
 		return true
 	}
 	_, ok := dl.expect[id]
+	return ok
+}
+
+// waiting tells whether event id is in ready (its body kept or spilled);
+// call with hmu held.
+func (dl *deliverer) waiting(id int64) bool {
+	if _, ok := dl.inReady[id]; ok {
+		return true
+	}
+	_, ok := dl.spilled[id]
 	return ok
 }
 
@@ -139,17 +156,75 @@ func (dl *deliverer) mine(id int64) bool {
 func (dl *deliverer) handedCount() int {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	return len(dl.expect) + len(dl.ready)
+	return len(dl.expect) + len(dl.inReady) + len(dl.spilled)
 }
 
-// readyDue is a copy of ready.
-func (dl *deliverer) readyDue() []baoguan.DueEvent {
+// readyDue is a copy of the first n events of ready, less those to the
+// destinations in skip, among its first dueWindow events when skip is
+// set (as the table's query that leaves destinations out: Tx.DueEvents).
+// A claim chooses among as many of the oldest events as it may send
+// (and a margin), not among all ready: a backlog of thousands handed off
+// costs a claim no more than a few.
+func (dl *deliverer) readyDue(n int, skip []string) []baoguan.DueEvent {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	if len(dl.ready) == 0 {
-		return nil
+	dl.trimReady()
+	var out []baoguan.DueEvent
+	var skipped map[string]bool
+	if len(skip) > 0 {
+		skipped = make(map[string]bool, len(skip))
+		for _, d := range skip {
+			skipped[d] = true
+		}
 	}
-	return append([]baoguan.DueEvent(nil), dl.ready...)
+	scanned := 0
+	for _, d := range dl.ready {
+		if len(out) >= n || (len(skip) > 0 && scanned >= dueWindow) {
+			break
+		}
+		if !dl.waiting(d.ID) {
+			continue // taken (takeReady)
+		}
+		scanned++
+		if skipped[d.Dest] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// dueWindow is how many of the oldest events ready a claim looks at
+// when it leaves out destinations at their limit (as sqlstore's).
+const dueWindow = 1000
+
+// trimReady drops the events taken from the head of ready, and compacts
+// it once taken events are half of it; call with hmu held.
+func (dl *deliverer) trimReady() {
+	k := 0
+	for k < len(dl.ready) && !dl.waiting(dl.ready[k].ID) {
+		k++
+	}
+	if k > 0 {
+		clear(dl.ready[:k])
+		dl.ready = dl.ready[k:]
+		dl.readyDead = max(dl.readyDead-k, 0)
+	}
+	if dl.readyDead > 64 && dl.readyDead > len(dl.ready)/2 {
+		dl.compactReady()
+	}
+}
+
+// compactReady keeps in ready only the events still waiting; call with
+// hmu held.
+func (dl *deliverer) compactReady() {
+	kept := make([]baoguan.DueEvent, 0, len(dl.inReady)+len(dl.spilled))
+	for _, d := range dl.ready {
+		if dl.waiting(d.ID) {
+			kept = append(kept, d)
+		}
+	}
+	dl.ready, dl.readyDead = kept, 0
 }
 
 func (dl *deliverer) isReady(id int64) bool {
@@ -172,8 +247,25 @@ func (dl *deliverer) readyMerchants(ids []int64) []int64 {
 	return out
 }
 
+// spilledAmong lists the ids among ids that wait in ready without their
+// body (spilled): a claim that takes them reads them by id.
+func (dl *deliverer) spilledAmong(ids []int64) []int64 {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	var out []int64
+	for _, id := range ids {
+		if _, ok := dl.spilled[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // takeReady removes the ready events among ids from ready and returns
-// them, in ids' order; call with claimMu held (only a claim removes).
+// those whose body it kept, in ids' order (the spilled ones the claim has
+// read by id); call with claimMu held (only a claim removes). An event
+// taken stays in the slice ready until trimReady passes it: removing
+// it there is a copy of all ready, at every claim.
 func (dl *deliverer) takeReady(ids []int64) []baoguan.Event {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
@@ -182,19 +274,13 @@ func (dl *deliverer) takeReady(ids []int64) []baoguan.Event {
 		if e, ok := dl.inReady[id]; ok {
 			out = append(out, e)
 			delete(dl.inReady, id)
+			dl.readyDead++
+		} else if _, ok := dl.spilled[id]; ok {
+			delete(dl.spilled, id)
+			dl.readyDead++
 		}
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	kept := dl.ready[:0]
-	for _, d := range dl.ready {
-		if _, ok := dl.inReady[d.ID]; ok {
-			kept = append(kept, d)
-		}
-	}
-	clear(dl.ready[len(kept):])
-	dl.ready = kept
+	dl.trimReady()
 	return out
 }
 

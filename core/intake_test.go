@@ -14,23 +14,29 @@ import (
 	"github.com/baoguan/baoguan/core"
 )
 
-// TestRunnerGivesWayToPushes: while an order push is in flight the runner
-// runs its batches small and waits between them (intake first), and the
-// pipeline still goes on: every order is paid, declared and notified
-// meanwhile. It does not wait when no push is in flight, nor when the work
-// it finds has been due IntakeLag or longer, nor by default.
+// TestRunnerGivesWayToPushes: while order pushes are coming in (one in
+// flight, or one began less than IntakeWindow ago) the runner runs its
+// batches small and waits between them (intake first), or with IntakeNone
+// runs none until it is IntakeLag behind, and the pipeline still goes on:
+// every order is paid, declared and notified meanwhile. It does not wait
+// when no push is coming in, nor when the work it finds has been due
+// IntakeLag or longer, nor by default.
 func TestRunnerGivesWayToPushes(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		inFlight bool
+		share    float64
 		lag      time.Duration
+		window   time.Duration
 		yields   bool
 	}{
-		{"no push in flight", false, time.Hour, false},
-		{"a push in flight", true, time.Hour, true},
-		{"a push in flight, the work older than IntakeLag", true, time.Nanosecond, false},
-		{"a push in flight, the default share (all)", true, 0, false},
+		{"no push in flight", false, 0.5, time.Hour, time.Nanosecond, false},
+		{"a push in flight", true, 0.5, time.Hour, time.Nanosecond, true},
+		{"a push begun less than IntakeWindow ago", false, 0.5, time.Hour, time.Hour, true},
+		{"a push in flight, the work older than IntakeLag", true, 0.5, time.Nanosecond, time.Nanosecond, false},
+		{"a push in flight, the default share (all)", true, 0, time.Hour, time.Nanosecond, false},
+		{"a push in flight, no batch while pushes come in, IntakeLag short", true, core.IntakeNone, 50 * time.Millisecond, time.Nanosecond, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -50,24 +56,14 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 				t.Fatal(err)
 			}
 			const orders = 40
-			for i := range orders {
-				_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("I%d", i), Amount: 100, Subject: "奶粉",
-					Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
+			pushSome(t, svc, m, "I", orders)
 			if c.inFlight {
 				release := core.HoldPush(svc)
 				defer release()
 			}
 			done := make(chan error, 1)
 			o := core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
-				IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: c.lag}
-			if c.lag == 0 {
-				o.IntakeShare = 0 // the default
-			}
+				IntakeBatch: 8, IntakeShare: c.share, IntakeLag: c.lag, IntakeWindow: c.window}
 			go func() { done <- svc.Run(ctx, o) }()
 			const want = 2 * orders // order.paid and declaration.succeeded of each
 			for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
@@ -84,5 +80,133 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 				t.Errorf("the runner waited %.3f s for pushes; want waits: %v", waited, c.yields)
 			}
 		})
+	}
+}
+
+// pushSome creates n orders prefix0… that the runner pays and declares.
+func pushSome(t *testing.T, svc *core.Service, m *baoguan.Merchant, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		_, _, err := svc.CreateOrder(context.Background(), m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("%s%d", prefix, i), Amount: 100, Subject: "奶粉",
+			Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRunnerRunsNothingWhilePushesComeIn: with IntakeNone, while a push is
+// in flight and the runner is less than IntakeLag behind, it runs no batch
+// at all — no order is paid, nothing is notified —, and once the pushes
+// stop it catches up: every order is paid, declared and notified.
+func TestRunnerRunsNothingWhilePushesComeIn(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openKind(t, "sqlite", nil)
+	svc := deliveryService(db)
+	var notified atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		notified.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orders = 20
+	pushSome(t, svc, m, "N", orders)
+	release := core.HoldPush(svc)
+	done := make(chan error, 1)
+	o := core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
+		IntakeShare: core.IntakeNone, IntakeLag: time.Hour, IntakeWindow: time.Nanosecond}
+	go func() { done <- svc.Run(ctx, o) }()
+	// Ten waits at least: the runner has looked ten times.
+	for deadline := time.Now().Add(20 * time.Second); counter(t, svc.Metrics.IntakeYield) < 0.05; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the runner did not wait for the push in flight")
+		}
+	}
+	if n := notified.Load(); n > 0 {
+		t.Errorf("%d notifications delivered while a push was in flight: the runner ran a batch", n)
+	}
+	if v, err := svc.Order(ctx, m, "N0"); err != nil {
+		t.Fatal(err)
+	} else if v.PayStatus == baoguan.PaySucceed {
+		t.Error("an order was paid while a push was in flight")
+	}
+	release()
+	const want = 2 * orders
+	for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications delivered after the push", notified.Load(), want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunnerStaysBehindUntilCaughtUp: once the runner found work that had
+// been due IntakeLag or longer, it runs full batches without waiting, a
+// push in flight or not, until it has caught up — not only until its
+// work is younger than IntakeLag (a stream of pushes the share cannot
+// keep up with swung between the two). Orders pushed an hour ago, then
+// younger ones, more than two full batches of them: the runner never
+// waits (it waited, before, once the old orders were done).
+func TestRunnerStaysBehindUntilCaughtUp(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &clock{t: time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC)}
+	db := openKind(t, "sqlite", c.Now)
+	svc := deliveryService(db)
+	svc.Now = c.Now
+	var notified atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		notified.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(from, to int) {
+		for i := from; i < to; i++ {
+			_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("S%d", i), Amount: 100, Subject: "奶粉",
+				Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+				Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	push(0, 16) // due an hour before the runner starts
+	c.Add(time.Hour)
+	push(16, 96) // due now: 80 orders, five full batches
+	release := core.HoldPush(svc)
+	defer release()
+	done := make(chan error, 1)
+	o := core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Exclusive: true,
+		Batch: 16, IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: 30 * time.Minute}
+	go func() { done <- svc.Run(ctx, o) }()
+	const want = 2 * 96
+	for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications delivered", notified.Load(), want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if waited := counter(t, svc.Metrics.IntakeYield); waited > 0 {
+		t.Errorf("the runner waited %.3f s for pushes before it had caught up", waited)
 	}
 }

@@ -80,13 +80,16 @@ type RunnerOptions struct {
 	// instead of cancelling them into failed attempts sent again.
 	DeliveryGrace time.Duration
 	// IntakeShare is the share of the time the runner's batches take
-	// while order pushes are in flight (default 1 and more: all they can
-	// get, the runner does not give way), in batches of at most IntakeBatch jobs (default 32), as
-	// long as the work they find has been due less than IntakeLag
-	// (default 2s); see intake.go.
-	IntakeShare float64
-	IntakeBatch int
-	IntakeLag   time.Duration
+	// while order pushes are coming in (default 1 and more: all they can
+	// get, the runner does not give way; below 0, IntakeNone: none), in
+	// batches of at most IntakeBatch jobs (default 32), as long as the
+	// runner is less than IntakeLag behind (default 2s). Pushes are coming
+	// in while one is in flight or one began less than IntakeWindow ago
+	// (default 20ms); see intake.go.
+	IntakeShare  float64
+	IntakeBatch  int
+	IntakeLag    time.Duration
+	IntakeWindow time.Duration
 	// Exclusive says this runner is the only one on the database (a
 	// SQLite file under the server's lock): jobs found running when it
 	// starts were claimed by a process that died, and are due again at
@@ -131,7 +134,7 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	if o.DeliveryGrace <= 0 {
 		o.DeliveryGrace = 5 * time.Second
 	}
-	if o.IntakeShare <= 0 {
+	if o.IntakeShare == 0 {
 		o.IntakeShare = 1
 	}
 	if o.IntakeBatch <= 0 {
@@ -139,6 +142,9 @@ func (s *Service) Run(ctx context.Context, o RunnerOptions) error {
 	}
 	if o.IntakeLag <= 0 {
 		o.IntakeLag = 2 * time.Second
+	}
+	if o.IntakeWindow <= 0 {
+		o.IntakeWindow = 20 * time.Millisecond
 	}
 	if o.Exclusive {
 		if err := s.recoverClaims(ctx); err != nil {
@@ -193,6 +199,8 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var lag time.Duration // how long the last batch's oldest job had been due
+	behind := false       // fell IntakeLag behind, and not caught up since (intake.go)
+	caughtUp := s.Now()   // when a batch last found less than it asked for
 	for {
 		free := o.Workers - int(busy.Load())
 		var kinds []string
@@ -200,7 +208,19 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 			// Every worker is busy: claim only what may run in a batch.
 			free, kinds = 0, inlineKindList
 		}
-		size, yield := o.pace(s.intake.Load(), lag)
+		pushing := o.giveWay() && s.pushing(o.IntakeWindow)
+		if o.hold(pushing, behind, s.Now().Sub(caughtUp)) {
+			// Pushes are coming in: leave them the writer and the CPUs.
+			s.Metrics.IntakeYield.Add(holdWait.Seconds())
+			if !sleepCtx(ctx, holdWait) {
+				return
+			}
+			continue
+		}
+		if o.IntakeShare < 0 && pushing && !behind {
+			behind = true // it last caught up IntakeLag ago
+		}
+		size, yield := o.pace(pushing, behind)
 		began := time.Now()
 		out, err := s.runBatch(ctx, kinds, size, free, o.Lease)
 		if err != nil && ctx.Err() == nil {
@@ -210,11 +230,15 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 		if !out.oldest.IsZero() {
 			lag = s.Now().Sub(out.oldest)
 		}
+		behind = o.behind(behind, lag, out.claimed, size)
+		if out.claimed < size {
+			caughtUp = s.Now()
+		}
 		for _, j := range out.remote {
 			busy.Add(1)
 			todo <- j
 		}
-		if yield && out.claimed > 0 && lag < o.IntakeLag && s.intake.Load() > 0 {
+		if yield && out.claimed > 0 && lag < o.IntakeLag && s.pushing(o.IntakeWindow) {
 			// Pushes are coming in: give them the writer and the CPUs.
 			d := o.yieldAfter(time.Since(began))
 			s.Metrics.IntakeYield.Add(d.Seconds())

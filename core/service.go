@@ -148,11 +148,16 @@ type Service struct {
 	// their one-statement-per-table store met something (tests).
 	slowChunks atomic.Int64
 	// handoffRoom, when set (tests), is how many handed-off events the
-	// deliverer keeps waiting (handoff.go); more are left to the table.
-	handoffRoom int
+	// deliverer keeps waiting with their bodies, handoffIDs how many in
+	// all (handoff.go); more are left to the table.
+	handoffRoom, handoffIDs int
+	// tableReads counts the deliverer's reads of the events table (tests).
+	tableReads atomic.Int64
 
-	// intake counts the order pushes in flight (intake.go).
+	// intake counts the order pushes in flight, lastPush is when the
+	// last began (Unix nanoseconds; intake.go).
 	intake       atomic.Int64
+	lastPush     atomic.Int64
 	wake         chan struct{}
 	wakeDelivery chan struct{}
 	purge        purgeLock

@@ -72,8 +72,8 @@ type Config struct {
 	NotifyConcurrency    int
 	NotifyPerDestination int
 	// IntakeShare is the percentage of the time the job runner's batches
-	// take while order pushes are in flight (--intake-share); 100: all
-	// they can get. See core/intake.go.
+	// take while order pushes are coming in (--intake-share); 0: none
+	// (core.IntakeNone), 100: all they can get. See core/intake.go.
 	IntakeShare int
 	// Workers is how many jobs whose adapters are remote (a wallet, E-Port)
 	// run at once (--workers, BAOGUAN_WORKERS); jobs whose adapters answer
@@ -404,11 +404,11 @@ var settingDefs = append([]settingDef{
 			c.NotifyPerDestination = n
 			return nil
 		}},
-	{flag: "intake-share", typ: "int", def: "100", usage: "percent of the time the job runner's batches take while order pushes are in flight, so that a burst of pushes is answered first (e.g. 20; the pipeline never falls more than 2s behind); 100: as much as they can",
+	{flag: "intake-share", typ: "int", def: "100", usage: "percent of the time the job runner's batches take while order pushes are coming in, so that a burst of pushes is answered first: 0 none, e.g. 20 small batches that fill a fifth of the time (the pipeline never falls more than 2s behind); 100: as much as they can",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return fmt.Errorf("invalid percentage %q (want 1 to 100)", v)
+			if err != nil || n < 0 || n > 100 {
+				return fmt.Errorf("invalid percentage %q (want 0 to 100)", v)
 			}
 			c.IntakeShare = n
 			return nil

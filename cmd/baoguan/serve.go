@@ -201,7 +201,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		// PostgreSQL runs batches side by side (see Batchers).
 		o := core.RunnerOptions{Workers: cfg.Workers, Lease: cfg.JobLease,
 			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite,
-			IntakeShare: float64(cfg.IntakeShare) / 100}
+			IntakeShare: intakeShare(cfg.IntakeShare)}
 		if cfg.DBKind == dbPostgres {
 			// As many jobs in flight as one batcher of the default 256.
 			o.Batchers, o.Batch = postgresBatchers, 256/postgresBatchers
@@ -275,4 +275,14 @@ func ensureDemoMerchant(ctx context.Context, svc *core.Service, base string, std
 	printCredentials(stdout, m, cr)
 	fmt.Fprintf(stdout, "\nTry it:\n  curl -H 'Authorization: Bearer %s' %s/v1/orders\n\n", cr.APIKey, base)
 	return nil
+}
+
+// intakeShare is --intake-share as core.RunnerOptions.IntakeShare: a
+// percentage as a fraction, 0 as core.IntakeNone (no batch while pushes
+// are coming in).
+func intakeShare(percent int) float64 {
+	if percent <= 0 {
+		return core.IntakeNone
+	}
+	return float64(percent) / 100
 }
