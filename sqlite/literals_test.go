@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestEmptyLiterals: an INSERT's empty string arguments become ” in its
+// TestEmptyLiterals: an INSERT's empty string arguments become literals in its
 // VALUES list and leave the arguments, one text per set of empty ones, at
 // most maxShapes a statement; a statement whose parameters are not all in
 // its VALUES list is left as it is.

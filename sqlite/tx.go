@@ -64,8 +64,8 @@ func newStmtCache(db *sql.DB) *stmtCache {
 }
 
 // insertShapes are an INSERT's texts with some of its parameters written
-// as the literal '' (by mask of the parameters), and where in the text its
-// parameters are.
+// as the empty string's literal (by mask of the parameters), and where in
+// the text its parameters are.
 type insertShapes struct {
 	at    []int // offsets of the VALUES list's parameters; nil: not rewritten
 	texts map[uint64]string
@@ -76,11 +76,12 @@ type insertShapes struct {
 const maxShapes = 8
 
 // emptyLiterals returns an INSERT whose empty string arguments are the
-// literal '' in its VALUES list instead of parameters, and the arguments
-// left: the driver copies every string it binds into memory of its own
-// (a malloc and a free under its allocator's lock, and SQLite's own
-// bookkeeping to unbind it), and a new order or declaration has a dozen
-// or more columns empty at its insert (benchmarks.md, change 42). The
+// empty string's literal (two quotes) in its VALUES list instead of
+// parameters, and the arguments left: the driver copies every string it
+// binds into memory of its own (a malloc and a free under its
+// allocator's lock, and SQLite's own bookkeeping to unbind it), and a new
+// order or declaration has a dozen or more columns empty at its insert
+// (benchmarks.md, change 42). The
 // texts are built once for each set of empty parameters seen, at most
 // maxShapes a statement, and prepared once each like any statement. A
 // statement it cannot rewrite (its parameters not all in one VALUES list,
