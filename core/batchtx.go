@@ -1,7 +1,9 @@
 package core
 
 import (
+	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -151,7 +153,15 @@ type pendingRender struct {
 	err    error
 }
 
+// render renders and seals the notice; a panic in the format is its
+// error, as it would have been in the batch's transaction (the
+// renderer's goroutine must not take the process down).
 func (r *pendingRender) render() {
+	defer func() {
+		if p := recover(); p != nil {
+			r.err = fmt.Errorf("core: panic rendering a %s notice: %v\n%s", r.n.Type, p, debug.Stack())
+		}
+	}()
 	r.body, r.ct, r.ok, r.err = r.f.Render(r.n)
 	if r.err == nil && r.ok && r.seal != nil {
 		r.sealed, r.err = r.seal(r.body)

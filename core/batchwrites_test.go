@@ -423,3 +423,46 @@ func TestBatchRendersAtFlush(t *testing.T) {
 		})
 	}
 }
+
+// panicFormat renders like recordFormat but panics on one order's
+// order.paid.
+type panicFormat struct{ recordFormat }
+
+func (f panicFormat) Render(n core.Notice) ([]byte, string, bool, error) {
+	if n.Type == baoguan.EventOrderPaid && n.Order.MerchantOrderNo == "X-2" {
+		panic("the format broke")
+	}
+	return f.recordFormat.Render(n)
+}
+
+// TestBatchRenderPanic: a format that panics rendering a batch's notice
+// (on the batch's render goroutine or its own) fails that job alone, as a
+// panic in a handler does: the batch is replayed, the other orders are
+// paid and declared, and the process goes on.
+func TestBatchRenderPanic(t *testing.T) {
+	e := newEnv(t, 0)
+	e.svc.Formats.Register("boom", panicFormat{})
+	for _, no := range []string{"X-1", "X-2", "X-3"} {
+		_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
+			Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: "boom",
+				Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.RunOnce(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := replays(t, e.svc); r != 1 {
+		t.Errorf("replays %v, want 1", r)
+	}
+	for _, no := range []string{"X-1", "X-2", "X-3"} {
+		v := e.detail(t, no)
+		paid := v.Order.PayStatus == baoguan.PaySucceed
+		if paid != (no != "X-2") {
+			t.Errorf("%s: pay status %s", no, v.Order.PayStatus)
+		}
+	}
+}
