@@ -158,18 +158,28 @@ type delivered struct {
 }
 
 // newDeliverer's room for handed-off events with their bodies (readyMax)
-// is a few seconds of new events; past it, on SQLite, an event waits by
-// its id alone (about a hundred bytes), up to idMax events in all — a
-// backlog of tens of thousands of notifications, a burst of pushes caught
-// up in full batches faster than the receivers take them. One left to the
-// table makes the claims read the table again (SQLite) or costs two
-// writes, its lease ended and taken again (PostgreSQL's leased hand-off).
+// is a few seconds of new events on a store shared by several processes
+// (PostgreSQL's leased hand-off, where one left out costs two writes, its
+// lease ended and taken again), a second or so alone on a database
+// (SQLite); past it, there, an event waits by its id alone (about a
+// hundred bytes), up to idMax events in all — a backlog of tens of
+// thousands of notifications, a burst of pushes caught up in full batches
+// faster than the receivers take them. One left to the table makes the
+// claims read the table again.
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
 		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1), idle: make(chan sendJob),
 		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, spilled: map[int64]struct{}{}, dirty: true, readyMax: max(16*total, 4096),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
 	dl.idMax = 16 * dl.readyMax
+	if memory {
+		// Alone on its database (SQLite), past the bodies' room an event
+		// waits by its id, read back a room's worth at a time: a few
+		// hundred bodies ahead of the senders are enough, and a backlog's
+		// bodies were tens of megabytes of the heap (benchmarks.md,
+		// change 45).
+		dl.readyMax = max(4*total, 1024)
+	}
 	if s != nil && s.handoffRoom > 0 {
 		dl.readyMax = s.handoffRoom
 		dl.idMax = max(s.handoffIDs, dl.readyMax)
