@@ -86,6 +86,9 @@ type deliverer struct {
 	memory  bool
 	claimMu sync.Mutex
 	held    map[int64]time.Time
+	// heldEnd is at most the earliest end of a claim in held: holding
+	// looks through held only once it has passed.
+	heldEnd time.Time
 	// after: every due event up to it in the queue's order is held, so a
 	// claim reads the queue from there instead of reading the events it
 	// holds again. It is forgotten when a claim ends unrecorded, when
@@ -155,18 +158,28 @@ type delivered struct {
 }
 
 // newDeliverer's room for handed-off events with their bodies (readyMax)
-// is a few seconds of new events; past it, on SQLite, an event waits by
-// its id alone (about a hundred bytes), up to idMax events in all — a
-// backlog of tens of thousands of notifications, a burst of pushes caught
-// up in full batches faster than the receivers take them. One left to the
-// table makes the claims read the table again (SQLite) or costs two
-// writes, its lease ended and taken again (PostgreSQL's leased hand-off).
+// is a few seconds of new events on a store shared by several processes
+// (PostgreSQL's leased hand-off, where one left out costs two writes, its
+// lease ended and taken again), a second or so alone on a database
+// (SQLite); past it, there, an event waits by its id alone (about a
+// hundred bytes), up to idMax events in all — a backlog of tens of
+// thousands of notifications, a burst of pushes caught up in full batches
+// faster than the receivers take them. One left to the table makes the
+// claims read the table again.
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
 		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1), idle: make(chan sendJob),
 		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, spilled: map[int64]struct{}{}, dirty: true, readyMax: max(16*total, 4096),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
 	dl.idMax = 16 * dl.readyMax
+	if memory {
+		// Alone on its database (SQLite), past the bodies' room an event
+		// waits by its id, read back a room's worth at a time: a few
+		// hundred bodies ahead of the senders are enough, and a backlog's
+		// bodies were tens of megabytes of the heap (benchmarks.md,
+		// change 45).
+		dl.readyMax = max(4*total, 1024)
+	}
 	if s != nil && s.handoffRoom > 0 {
 		dl.readyMax = s.handoffRoom
 		dl.idMax = max(s.handoffIDs, dl.readyMax)
@@ -178,12 +191,18 @@ func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bo
 // (their outcome was never recorded: the event is due again, as after a
 // lease's end); call with claimMu held.
 func (dl *deliverer) holding(now time.Time) int {
-	for id, until := range dl.held {
-		if !until.After(now) {
-			delete(dl.held, id)
-			dl.after = nil
-			dl.markDirty(false) // due again: only the table has it
+	if len(dl.held) > 0 && !now.Before(dl.heldEnd) {
+		var next time.Time
+		for id, until := range dl.held {
+			if !until.After(now) {
+				delete(dl.held, id)
+				dl.after = nil
+				dl.markDirty(false) // due again: only the table has it
+			} else if next.IsZero() || until.Before(next) {
+				next = until
+			}
 		}
+		dl.heldEnd = next
 	}
 	if len(dl.held) == 0 || now.Sub(dl.afterSet) > cursorAge {
 		dl.after = nil
@@ -689,6 +708,9 @@ func (dl *deliverer) leaveReady(ctx context.Context) {
 // with claimMu held.
 func (dl *deliverer) hold(evs []baoguan.Event, now time.Time) {
 	until := now.Add(dl.lease)
+	if len(evs) > 0 && (len(dl.held) == 0 || until.Before(dl.heldEnd)) {
+		dl.heldEnd = until
+	}
 	for _, e := range evs {
 		dl.held[e.ID] = until
 	}
@@ -1028,13 +1050,21 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	var ms map[int64]*baoguan.Merchant
 	var err error
 	if spilled := dl.spilledAmong(pick); len(spilled) > 0 {
+		// The bodies of the next spilled events are read with them, as
+		// many as the room for bodies holds (up to recordMax): a read
+		// transaction for a claim's few would come at every claim.
+		ahead := dl.spilledAhead(recordMax, spilled)
+		var read []baoguan.Event
 		err = dl.s.Store.View(ctx, func(tx baoguan.Tx) error {
-			if evs, err = tx.PendingEvents(spilled); err != nil {
+			if read, err = tx.PendingEvents(append(spilled, ahead...)); err != nil {
 				return err
 			}
-			ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(evs)...))
+			ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(read)...))
 			return err
 		})
+		if err == nil {
+			evs = dl.unspill(read, spilled)
+		}
 	} else {
 		ms, err = dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
 	}
@@ -1047,4 +1077,53 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	}
 	dl.send(ctx, evs, ms)
 	return len(evs), len(evs) == free, nil
+}
+
+// spilledAhead lists the events of ready, oldest first, that wait by
+// their id alone and are not among taken, at most as many as n and the
+// room for bodies allow.
+func (dl *deliverer) spilledAhead(n int, taken []int64) []int64 {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	n = min(n, dl.readyMax-len(dl.inReady))
+	if n <= 0 || len(dl.spilled) == 0 {
+		return nil
+	}
+	skip := make(map[int64]bool, len(taken))
+	for _, id := range taken {
+		skip[id] = true
+	}
+	var out []int64
+	for _, d := range dl.ready {
+		if len(out) >= n {
+			break
+		}
+		if _, ok := dl.spilled[d.ID]; ok && !skip[d.ID] {
+			out = append(out, d.ID)
+		}
+	}
+	return out
+}
+
+// unspill returns the events of read whose ids are among taken, and keeps
+// the bodies of the others that still wait by their id alone.
+func (dl *deliverer) unspill(read []baoguan.Event, taken []int64) []baoguan.Event {
+	want := make(map[int64]bool, len(taken))
+	for _, id := range taken {
+		want[id] = true
+	}
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	var out []baoguan.Event
+	for _, e := range read {
+		if want[e.ID] {
+			out = append(out, e)
+			continue
+		}
+		if _, ok := dl.spilled[e.ID]; ok {
+			delete(dl.spilled, e.ID)
+			dl.inReady[e.ID] = e
+		}
+	}
+	return out
 }

@@ -58,10 +58,10 @@ func (dl *deliverer) Expect(ids []int64) {
 }
 
 // Committed takes the events of a durable transaction into ready, those
-// still expected. Past the room for bodies (readyMax) an event waits by
-// its id alone (spilled: its body is read back by id when it is sent),
-// up to idMax events in all; past that, or on a leased hand-off, it is
-// left to the table.
+// still expected. Past the room for bodies (readyMax), and while any
+// does, an event waits by its id alone (spilled: its body is read back by
+// id when it is sent, or ahead of it), up to idMax events in all; past
+// that, or on a leased hand-off, it is left to the table.
 func (dl *deliverer) Committed(es []baoguan.Event) {
 	dl.hmu.Lock()
 	for i := range es {
@@ -70,7 +70,10 @@ func (dl *deliverer) Committed(es []baoguan.Event) {
 			continue
 		}
 		delete(dl.expect, e.ID)
-		if len(dl.inReady) >= dl.readyMax {
+		if len(dl.inReady) >= dl.readyMax || len(dl.spilled) > 0 {
+			// Once some wait by their id, newer ones do too: the room
+			// for bodies freed at the head is for the oldest (sendReady
+			// reads their bodies ahead, spilledAhead).
 			if dl.leased || len(dl.inReady)+len(dl.spilled) >= dl.idMax {
 				dl.dirty, dl.forget = true, true
 				if dl.leased {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/baoguan/baoguan/core"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
@@ -277,5 +279,33 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 				t.Errorf("args %v env %v: config %+v", tt.args, tt.env, got)
 			}
 		})
+	}
+}
+
+// TestIntakeShare: --intake-share is the runner's share as a fraction,
+// 0 is core.IntakeNone (no batch while pushes are coming in), and the
+// default is 100 (the runner does not give way).
+func TestIntakeShare(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want float64
+	}{
+		{nil, 1},
+		{[]string{"--intake-share", "0"}, core.IntakeNone},
+		{[]string{"--intake-share", "20"}, 0.2},
+	} {
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		set := bindSettings(fs, envOf(), "db", "intake-share")
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		c, err := set.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := intakeShare(c.IntakeShare); got != tt.want {
+			t.Errorf("args %v: intake share %v, want %v", tt.args, got, tt.want)
+		}
 	}
 }
