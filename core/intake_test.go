@@ -44,17 +44,7 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 			defer cancel()
 			db := openKind(t, "sqlite", nil)
 			svc := deliveryService(db)
-			var notified atomic.Int64
-			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				notified.Add(1)
-				w.WriteHeader(http.StatusNoContent)
-			}))
-			defer recv.Close()
-			m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, notified := countingShop(t, svc)
 			const orders = 40
 			pushSome(t, svc, m, "I", orders)
 			if c.inFlight {
@@ -66,11 +56,7 @@ func TestRunnerGivesWayToPushes(t *testing.T) {
 				IntakeBatch: 8, IntakeShare: c.share, IntakeLag: c.lag, IntakeWindow: c.window}
 			go func() { done <- svc.Run(ctx, o) }()
 			const want = 2 * orders // order.paid and declaration.succeeded of each
-			for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("%d of %d notifications delivered", notified.Load(), want)
-				}
-			}
+			waitNotified(t, notified, want)
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatal(err)
@@ -106,17 +92,7 @@ func TestRunnerRunsNothingWhilePushesComeIn(t *testing.T) {
 	defer cancel()
 	db := openKind(t, "sqlite", nil)
 	svc := deliveryService(db)
-	var notified atomic.Int64
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		notified.Add(1)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer recv.Close()
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, notified := countingShop(t, svc)
 	const orders = 20
 	pushSome(t, svc, m, "N", orders)
 	release := core.HoldPush(svc)
@@ -140,11 +116,7 @@ func TestRunnerRunsNothingWhilePushesComeIn(t *testing.T) {
 	}
 	release()
 	const want = 2 * orders
-	for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d notifications delivered after the push", notified.Load(), want)
-		}
-	}
+	waitNotified(t, notified, want)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -166,30 +138,10 @@ func TestRunnerStaysBehindUntilCaughtUp(t *testing.T) {
 	db := openKind(t, "sqlite", c.Now)
 	svc := deliveryService(db)
 	svc.Now = c.Now
-	var notified atomic.Int64
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		notified.Add(1)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer recv.Close()
-	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	push := func(from, to int) {
-		for i := from; i < to; i++ {
-			_, _, err = svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("S%d", i), Amount: 100, Subject: "奶粉",
-				Protocol: "test", Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-				Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	push(0, 16) // due an hour before the runner starts
+	m, notified := countingShop(t, svc)
+	pushSome(t, svc, m, "S", 16) // due an hour before the runner starts
 	c.Add(time.Hour)
-	push(16, 96) // due now: 80 orders, five full batches
+	pushSome(t, svc, m, "T", 80) // due now: five full batches
 	release := core.HoldPush(svc)
 	defer release()
 	done := make(chan error, 1)
@@ -197,16 +149,40 @@ func TestRunnerStaysBehindUntilCaughtUp(t *testing.T) {
 		Batch: 16, IntakeBatch: 8, IntakeShare: 0.5, IntakeLag: 30 * time.Minute}
 	go func() { done <- svc.Run(ctx, o) }()
 	const want = 2 * 96
-	for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d notifications delivered", notified.Load(), want)
-		}
-	}
+	waitNotified(t, notified, want)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if waited := counter(t, svc.Metrics.IntakeYield); waited > 0 {
 		t.Errorf("the runner waited %.3f s for pushes before it had caught up", waited)
+	}
+}
+
+// countingShop is a merchant whose notifications go to a receiver that
+// counts them (the count it returns).
+func countingShop(t *testing.T, svc *core.Service) (*baoguan.Merchant, *atomic.Int64) {
+	t.Helper()
+	notified := new(atomic.Int64)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		notified.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(recv.Close)
+	m, _, err := svc.CreateMerchant(context.Background(), core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, notified
+}
+
+// waitNotified waits until the receiver has counted want notifications.
+func waitNotified(t *testing.T, notified *atomic.Int64, want int64) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); notified.Load() < want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications delivered", notified.Load(), want)
+		}
 	}
 }
