@@ -28,7 +28,16 @@ func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], orderOut(v.Order, v.Declarations, v.Refunds))
+	writeJSON(w, createdStatus(created), orderOut(v.Order, v.Declarations, v.Refunds))
+}
+
+// createdStatus is 201 for a resource created by the request, 200 for one
+// an idempotent retry found.
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 // writeOrder answers with the order as stored, declarations included.
@@ -196,7 +205,7 @@ func (a *API) handleRefundCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], refundOut(rf))
+	writeJSON(w, createdStatus(created), refundOut(rf))
 }
 
 func (a *API) handleRefundGet(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +242,7 @@ func (a *API) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Server-Timing", serverTiming(decoded.Sub(start), tm, time.Since(start)))
-	writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], batchOut(b, sum))
+	writeJSON(w, createdStatus(created), batchOut(b, sum))
 }
 
 // parallelOrders is the fewest orders of an upload that decodeBatch

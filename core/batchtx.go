@@ -360,8 +360,8 @@ func (t *batchTx) preload(jobs []baoguan.Job) error {
 		return err
 	}
 	for i := range os {
-		o := os[i]
-		t.orders[o.ID] = &o
+		o := &os[i] // the slice is the batch's: no copy of each order
+		t.orders[o.ID] = o
 		t.decls[o.ID] = []baoguan.Declaration{}
 	}
 	for _, d := range ds {

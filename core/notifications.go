@@ -348,6 +348,11 @@ func Post(ctx context.Context, c *http.Client, url, contentType string, body []b
 		return Delivery{Err: err}
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength == 0 {
+		// No body (a 204, mostly): nothing to read, nor the buffer
+		// io.ReadAll would take for it.
+		return Delivery{Status: resp.StatusCode}
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	return Delivery{Status: resp.StatusCode, Response: string(b)}

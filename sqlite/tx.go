@@ -21,6 +21,7 @@ type txn struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
 	cache *stmtCache
+	left  []any // Insert's arguments left bound, reused (one statement at a time)
 }
 
 func (x *txn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -85,8 +86,9 @@ const maxShapes = 8
 // texts are built once for each set of empty parameters seen, at most
 // maxShapes a statement, and prepared once each like any statement. A
 // statement it cannot rewrite (its parameters not all in one VALUES list,
-// more than 64 of them) is returned as it is.
-func (c *stmtCache) emptyLiterals(q string, args []any) (string, []any) {
+// more than 64 of them) is returned as it is. The arguments left are
+// appended to left[:0], a slice the caller may reuse.
+func (c *stmtCache) emptyLiterals(q string, args, left []any) (string, []any) {
 	if c == nil || len(args) == 0 || len(args) > 64 {
 		return q, args
 	}
@@ -128,7 +130,7 @@ func (c *stmtCache) emptyLiterals(q string, args []any) (string, []any) {
 		text = b.String()
 		sh.texts[mask] = text
 	}
-	left := make([]any, 0, len(args))
+	left = left[:0]
 	for i, a := range args {
 		if mask&(1<<i) == 0 {
 			left = append(left, a)
@@ -245,7 +247,11 @@ func (x *txn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 // (sqlstore.Inserter). Its empty strings are written as literals
 // (emptyLiterals).
 func (x *txn) Insert(ctx context.Context, q string, args ...any) (int64, bool, error) {
-	q, args = x.cache.emptyLiterals(q, args)
+	if text, left := x.cache.emptyLiterals(q, args, x.left); text != q {
+		// database/sql copies the arguments at the call, so the next
+		// Insert may reuse the slice.
+		q, args, x.left = text, left, left
+	}
 	s, err := x.stmt(ctx, q)
 	if err != nil {
 		return 0, false, err

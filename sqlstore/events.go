@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -204,6 +205,9 @@ func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) 
 		if ids[i] == 0 {
 			return t.takenPublicID(es[i:], from)
 		}
+	}
+	if t.collect {
+		t.created = slices.Grow(t.created, len(es)) // grown once, not by doubling
 	}
 	for i := range es {
 		t.inserted(&es[i], ids[i])
