@@ -43,14 +43,18 @@ WHERE id = ? AND merchant_id = ?`
 SELECT * FROM (VALUES (?::text, ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::bytea,
 	?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::text))
 	AS v(` + eventInsertCols + `)
-WHERE EXISTS (SELECT 1 FROM merchants AS m WHERE m.id = v.merchant_id)
+WHERE (SELECT true FROM merchants AS m WHERE m.id = v.merchant_id)
 ON CONFLICT DO NOTHING
 RETURNING id`
 
 	// eventsChecked ends CreateEvents' INSERT … SELECT * FROM unnest(…)
 	// where events.merchant_id has no foreign key, as qInsertEventChecked.
+	// The check is a scalar subquery, which PostgreSQL runs for each row
+	// in turn: as EXISTS it became a semi-join, which may return the rows
+	// in another order than given, and the events' ids would not follow
+	// the order of their creation.
 	eventsChecked = `AS v(` + eventInsertCols + `)
-WHERE EXISTS (SELECT 1 FROM merchants AS m WHERE m.id = v.merchant_id)
+WHERE (SELECT true FROM merchants AS m WHERE m.id = v.merchant_id)
 `
 
 	qEvent      = `SELECT ` + eventCols + ` FROM events WHERE id = ? AND merchant_id = ?`

@@ -6,9 +6,9 @@
 -- attempt its event's. The store's statements check instead, with a
 -- plain read in the insert itself (sqlstore Dialect.CheckedRefs): an
 -- event of a merchant that does not exist, and an attempt of a missing
--- event, are inserted nothing and told ENOTFOUND, as before. Merchants
--- are never deleted; a deliverer's outcomes insert the attempts of the
--- events their update found, and retention deletes an event's attempts
--- with it.
+-- event, are inserted nothing and told ENOTFOUND, as before. Neither
+-- merchants nor events are ever deleted (retention deletes delivered
+-- events' attempts only), and a deliverer's outcomes insert the attempts
+-- of the events their update found.
 ALTER TABLE events DROP CONSTRAINT events_merchant_id_fkey;
 ALTER TABLE attempts DROP CONSTRAINT attempts_event_id_fkey;
