@@ -534,7 +534,7 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		for i := range ds {
 			ds[i].ID, ds[i].Version, ds[i].CreatedAt = ids[i], 1, t.now
 		}
-		return nil
+		return t.declaredOrdersExist(ds)
 	}
 	for i := range ds {
 		ds[i].ID = 0 // set below for each declaration inserted
@@ -560,11 +560,36 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 	case err != nil:
 		return err
 	case got < len(ds):
+		if err := t.declaredOrdersExist(ds); err != nil {
+			return err
+		}
 		for i := range ds {
 			if ds[i].ID == 0 {
 				return duplicate("customs", "order %d is already declared to %s", ds[i].OrderID, ds[i].Customs)
 			}
 		}
+	}
+	return t.declaredOrdersExist(ds)
+}
+
+// declaredOrdersExist is ENOTFOUND when an order of ds does not exist,
+// where declarations name their order without a foreign key
+// (Dialect.CheckedRefs): one read for the call, after its insert (the
+// caller must not commit a call that failed).
+func (t *Tx) declaredOrdersExist(ds []baoguan.Declaration) error {
+	if !t.d.CheckedRefs {
+		return nil
+	}
+	ids := make([]int64, len(ds))
+	for i := range ds {
+		ids[i] = ds[i].OrderID
+	}
+	var err error
+	if !t.ordersExist(ids, &err) {
+		if err != nil {
+			return err
+		}
+		return notFound("order of a declaration not found")
 	}
 	return nil
 }

@@ -1,0 +1,13 @@
+-- 0024_declarations_unlocked_ref: declarations name their order without a
+-- foreign key, as events their merchant (0023_unlocked_refs). The key's
+-- check read the order FOR KEY SHARE at every declaration's insert,
+-- a push's too, whose declarations take the id of the order the same
+-- statement inserts: that check can never fail, and is gone. The store
+-- checks the others itself (sqlstore Dialect.CheckedRefs): a single
+-- declaration's insert reads its order FOR KEY SHARE in the statement, a
+-- batch's declarations read theirs so once for the call, after the
+-- insert; a missing order is ENOTFOUND, as before. The one deletion of
+-- orders (DeleteOrders, a discarded upload's) locks them FOR UPDATE
+-- before it deletes their declarations, so no declaration outlives its
+-- order.
+ALTER TABLE declarations DROP CONSTRAINT declarations_order_id_fkey;
