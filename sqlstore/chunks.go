@@ -470,7 +470,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		for i := range os {
 			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = ids[i], 1, t.now, t.now
 		}
-		return nil
+		return t.orderedMerchantsExist(os)
 	}
 	for i := range os {
 		os[i].ID = 0 // set below for each order inserted
@@ -497,11 +497,37 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 	case err != nil:
 		return err
 	case got < len(os):
+		if err := t.orderedMerchantsExist(os); err != nil {
+			return err
+		}
 		for i := range os {
 			if os[i].ID == 0 {
 				return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
 			}
 		}
+	}
+	return t.orderedMerchantsExist(os)
+}
+
+// orderedMerchantsExist is ENOTFOUND when a merchant of os does not exist,
+// where orders name their merchant without a foreign key
+// (Dialect.CheckedRefs): one read for the call, after its insert (the
+// caller must not commit a call that failed). Merchants are never deleted.
+func (t *Tx) orderedMerchantsExist(os []baoguan.Order) error {
+	if !t.d.CheckedRefs || len(os) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(os))
+	for i := range os {
+		ids[i] = os[i].MerchantID
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var n int
+	if err := t.each(`SELECT id FROM merchants WHERE id = ANY(?::bigint[])`, []any{ids}, func(Scanner) error { n++; return nil }); err != nil {
+		return err
+	}
+	if n < len(ids) {
+		return notFound("merchant %d not found", os[0].MerchantID)
 	}
 	return nil
 }
