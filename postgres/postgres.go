@@ -1127,6 +1127,7 @@ var dialect = &sqlstore.Dialect{
 	Numbered:     true,
 	Concurrent:   true,
 	WritableWith: true,
+	CheckedRefs:  true,
 	UniqueViolation: func(err error) (string, bool) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" { // unique_violation

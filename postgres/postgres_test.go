@@ -236,7 +236,7 @@ func TestFailedStatementFailsCommit(t *testing.T) {
 		if err := tx.CreateMerchant(&baoguan.Merchant{No: "m", Name: "m"}); err != nil {
 			return err
 		}
-		_ = tx.AddAttempt(&baoguan.Attempt{EventID: 12345}) // no such event: a foreign-key violation, ignored
+		_ = tx.CreateBatch(&baoguan.Batch{MerchantID: 12345, No: "b"}) // no such merchant: a foreign-key violation, ignored
 		return nil
 	})
 	if err == nil {
@@ -620,7 +620,7 @@ func TestGroupCommit(t *testing.T) {
 				case 1:
 					panic("boom")
 				case 2:
-					_ = tx.AddAttempt(&baoguan.Attempt{EventID: 12345}) // no such event: the statement fails, ignored
+					_ = tx.CreateBatch(&baoguan.Batch{MerchantID: 12345, No: "b"}) // no such merchant: the statement fails, ignored
 				}
 				return nil
 			})

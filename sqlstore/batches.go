@@ -168,6 +168,16 @@ func (t *Tx) DeleteOrders(merchantID int64, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	if t.d.CheckedRefs {
+		// Declarations name their order without a foreign key: the orders
+		// are locked first, so that a declaration being inserted (which
+		// locks its order FOR KEY SHARE) commits before its deletion below,
+		// or finds its order gone.
+		cond, arg := t.inIDs("id", ids)
+		if err := t.each(`SELECT id FROM orders WHERE merchant_id = ? AND `+cond+` FOR UPDATE`, []any{merchantID, arg}, func(Scanner) error { return nil }); err != nil {
+			return 0, err
+		}
+	}
 	cond, arg := t.inIDs("order_id", ids)
 	if _, err := t.exec(`DELETE FROM declarations WHERE merchant_id = ? AND `+cond, merchantID, arg); err != nil {
 		return 0, err

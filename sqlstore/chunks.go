@@ -470,7 +470,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		for i := range os {
 			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = ids[i], 1, t.now, t.now
 		}
-		return nil
+		return t.orderedMerchantsExist(os)
 	}
 	for i := range os {
 		os[i].ID = 0 // set below for each order inserted
@@ -497,11 +497,37 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 	case err != nil:
 		return err
 	case got < len(os):
+		if err := t.orderedMerchantsExist(os); err != nil {
+			return err
+		}
 		for i := range os {
 			if os[i].ID == 0 {
 				return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
 			}
 		}
+	}
+	return t.orderedMerchantsExist(os)
+}
+
+// orderedMerchantsExist is ENOTFOUND when a merchant of os does not exist,
+// where orders name their merchant without a foreign key
+// (Dialect.CheckedRefs): one read for the call, after its insert (the
+// caller must not commit a call that failed). Merchants are never deleted.
+func (t *Tx) orderedMerchantsExist(os []baoguan.Order) error {
+	if !t.d.CheckedRefs || len(os) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(os))
+	for i := range os {
+		ids[i] = os[i].MerchantID
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var n int
+	if err := t.each(`SELECT id FROM merchants WHERE id = ANY(?::bigint[])`, []any{ids}, func(Scanner) error { n++; return nil }); err != nil {
+		return err
+	}
+	if n < len(ids) {
+		return notFound("merchant %d not found", os[0].MerchantID)
 	}
 	return nil
 }
@@ -534,7 +560,7 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		for i := range ds {
 			ds[i].ID, ds[i].Version, ds[i].CreatedAt = ids[i], 1, t.now
 		}
-		return nil
+		return t.declaredOrdersExist(ds)
 	}
 	for i := range ds {
 		ds[i].ID = 0 // set below for each declaration inserted
@@ -560,11 +586,36 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 	case err != nil:
 		return err
 	case got < len(ds):
+		if err := t.declaredOrdersExist(ds); err != nil {
+			return err
+		}
 		for i := range ds {
 			if ds[i].ID == 0 {
 				return duplicate("customs", "order %d is already declared to %s", ds[i].OrderID, ds[i].Customs)
 			}
 		}
+	}
+	return t.declaredOrdersExist(ds)
+}
+
+// declaredOrdersExist is ENOTFOUND when an order of ds does not exist,
+// where declarations name their order without a foreign key
+// (Dialect.CheckedRefs): one read for the call, after its insert (the
+// caller must not commit a call that failed).
+func (t *Tx) declaredOrdersExist(ds []baoguan.Declaration) error {
+	if !t.d.CheckedRefs {
+		return nil
+	}
+	ids := make([]int64, len(ds))
+	for i := range ds {
+		ids[i] = ds[i].OrderID
+	}
+	var err error
+	if !t.ordersExist(ids, &err) {
+		if err != nil {
+			return err
+		}
+		return notFound("order of a declaration not found")
 	}
 	return nil
 }

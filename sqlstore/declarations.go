@@ -1,6 +1,10 @@
 package sqlstore
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/baoguan/baoguan"
 )
 
@@ -70,12 +74,24 @@ func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 		return err
 	}
 	args = append(args, ms(t.now))
-	id, inserted, err := t.insertID(qInsertDeclaration, args)
+	q := qInsertDeclaration
+	if t.d.CheckedRefs {
+		var ok bool
+		if q, ok = declarationChecked(args); !ok {
+			return fmt.Errorf("%s: insert declaration: a value without a cast", t.d.Name)
+		}
+	}
+	id, inserted, err := t.insertID(q, args)
 	switch {
 	case t.isForeignKey(err):
 		return notFound("order %d not found", d.OrderID)
 	case err != nil:
 		return err
+	case !inserted && t.d.CheckedRefs && !t.ordersExist([]int64{d.OrderID}, &err):
+		if err != nil {
+			return err
+		}
+		return notFound("order %d not found", d.OrderID)
 	case !inserted: // the only unique key is the target (order, customs, sub-order)
 		if d.SubOrderNo != "" {
 			return duplicate("sub_order_no", "sub-order %s of order %d is already declared to %s", quote(d.SubOrderNo), d.OrderID, d.Customs)
@@ -220,4 +236,42 @@ func (t *Tx) Declarations(merchantID, orderID int64) ([]baoguan.Declaration, err
 		return t.scanDeclaration(s, &out[len(out)-1])
 	})
 	return out, err
+}
+
+// declarationChecked is qInsertDeclaration for args where
+// declarations.order_id has no foreign key (Dialect.CheckedRefs): the row
+// goes in only when its order exists, locked as the key's check locked it
+// (FOR KEY SHARE), so that DeleteOrders, which locks the orders it deletes
+// first, either waits for the declaration and deletes it too or deletes
+// the order before the check, which then finds none. ok is false when a
+// value has no cast.
+func declarationChecked(args []any) (q string, ok bool) {
+	var b strings.Builder
+	b.WriteString("INSERT INTO declarations (" + declarationInsertCols + ")\nSELECT * FROM (VALUES (")
+	for i, v := range args {
+		ty := setSQLType(v)
+		if ty == "" {
+			return "", false
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?::" + ty)
+	}
+	b.WriteString(", 1)) AS v(" + declarationInsertCols + ")\nWHERE (SELECT true FROM orders AS o WHERE o.id = v.order_id FOR KEY SHARE)\nON CONFLICT DO NOTHING\nRETURNING id")
+	return b.String(), true
+}
+
+// ordersExist reports whether every order of ids exists, locking them as
+// declarationChecked does, where declarations name their order without a
+// foreign key (Dialect.CheckedRefs); *err is set when the read fails.
+func (t *Tx) ordersExist(ids []int64, err *error) bool {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var n int64
+	e := t.each(`SELECT id FROM orders WHERE id = ANY(?::bigint[]) FOR KEY SHARE`, []any{ids}, func(Scanner) error { n++; return nil })
+	if e != nil {
+		*err = e
+		return false
+	}
+	return n == int64(len(ids))
 }

@@ -36,11 +36,38 @@ RETURNING id`
 	delivered_at = ?, updated_at = ?, next_at = ?, lease_until = CASE WHEN lease_until < 0 THEN lease_until - 1 ELSE -1 END, dest = ?
 WHERE id = ? AND merchant_id = ?`
 
+	// qInsertEventChecked is qInsertEvent where events.merchant_id has no
+	// foreign key (Dialect.CheckedRefs): the row goes in only when its
+	// merchant exists, read without a lock.
+	qInsertEventChecked = `INSERT INTO events (` + eventInsertCols + `)
+SELECT * FROM (VALUES (?::text, ?::bigint, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::bytea,
+	?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::text))
+	AS v(` + eventInsertCols + `)
+WHERE (SELECT true FROM merchants AS m WHERE m.id = v.merchant_id)
+ON CONFLICT DO NOTHING
+RETURNING id`
+
+	// eventsChecked ends CreateEvents' INSERT … SELECT * FROM unnest(…)
+	// where events.merchant_id has no foreign key, as qInsertEventChecked.
+	// The check is a scalar subquery, which PostgreSQL runs for each row
+	// in turn: as EXISTS it became a semi-join, which may return the rows
+	// in another order than given, and the events' ids would not follow
+	// the order of their creation.
+	eventsChecked = `AS v(` + eventInsertCols + `)
+WHERE (SELECT true FROM merchants AS m WHERE m.id = v.merchant_id)
+`
+
 	qEvent      = `SELECT ` + eventCols + ` FROM events WHERE id = ? AND merchant_id = ?`
 	qListEvents = `SELECT ` + eventCols + ` FROM events`
 
 	qInsertAttempt = `INSERT INTO attempts (event_id, at, status, latency_ms, error, response)
 VALUES (?, ?, ?, ?, ?, ?)
+RETURNING id`
+	// qInsertAttemptChecked is qInsertAttempt where attempts.event_id has
+	// no foreign key (Dialect.CheckedRefs): nothing goes in when the event
+	// is missing.
+	qInsertAttemptChecked = `INSERT INTO attempts (event_id, at, status, latency_ms, error, response)
+SELECT id, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::text FROM events WHERE id = ?
 RETURNING id`
 	qAttempts = `SELECT id, event_id, at, status, latency_ms, error, response FROM attempts WHERE event_id = ? ORDER BY id`
 )
@@ -68,15 +95,22 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	if sl.err != nil {
 		return sl.err
 	}
-	id, inserted, err := t.insertID(qInsertEvent, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
-		e.ContentType, body, string(e.Status), e.Attempts, ms(t.now), ms(e.DeliveredAt), ms(t.now), t.nextAtOf(e),
+	q := qInsertEvent
+	if t.d.CheckedRefs {
+		q = qInsertEventChecked
+	}
+	id, inserted, err := t.insertID(q, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
+		e.ContentType, body, string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now), t.nextAtOf(e),
 		t.leaseOf(e), baoguan.Destination(e.URL)})
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", e.MerchantID)
 	case err != nil:
 		return err
-	case !inserted: // the only unique key is the public id
+	case !inserted: // the only unique key is the public id, or (CheckedRefs) no merchant
+		if err := t.merchantExists(e.MerchantID); err != nil {
+			return err
+		}
 		return duplicate("public_id", "event %s already exists", e.PublicID)
 	}
 	t.inserted(e, id)
@@ -157,7 +191,11 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		return t.createEventRows(ri, es, rows)
 	}
 	got := 0
-	err := t.insertRows("events", eventInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, public_id", rows, nil, func(s Scanner) error {
+	suffix := "ON CONFLICT DO NOTHING\nRETURNING id, public_id"
+	if t.d.CheckedRefs {
+		suffix = eventsChecked + suffix
+	}
+	err := t.insertRows("events", eventInsertCols, suffix, rows, nil, func(s Scanner) error {
 		var id int64
 		var pub string
 		if err := s.Scan(&id, &pub); err != nil {
@@ -177,9 +215,29 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 	for i := range es {
 		e := &es[i]
 		if e.ID == 0 {
+			if err := t.merchantExists(e.MerchantID); err != nil {
+				return err
+			}
 			return duplicate("public_id", "event %s already exists", e.PublicID)
 		}
 		t.inserted(e, e.ID)
+	}
+	return nil
+}
+
+// merchantExists is ENOTFOUND when the merchant does not exist, where an
+// event's insert checked it itself (Dialect.CheckedRefs) and left out a
+// row: the row is missing for its merchant, or else for its public id.
+func (t *Tx) merchantExists(id int64) error {
+	if !t.d.CheckedRefs {
+		return nil
+	}
+	found, err := t.one(qMerchantExists, []any{id}, func(s Scanner) error { var x int64; return s.Scan(&x) })
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return notFound("merchant %d not found", id)
 	}
 	return nil
 }
@@ -349,12 +407,18 @@ func (t *Tx) AddAttempt(a *baoguan.Attempt) error {
 	if err != nil {
 		return err
 	}
-	id, inserted, err := t.insertID(qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, errText, resp})
+	q, args := qInsertAttempt, []any{a.EventID, ms(a.At), a.Status, a.LatencyMS, errText, resp}
+	if t.d.CheckedRefs {
+		q, args = qInsertAttemptChecked, []any{ms(a.At), int64(a.Status), a.LatencyMS, errText, resp, a.EventID}
+	}
+	id, inserted, err := t.insertID(q, args)
 	switch {
 	case t.isForeignKey(err):
 		return notFound("event %d not found", a.EventID)
 	case err != nil:
 		return err
+	case !inserted && t.d.CheckedRefs:
+		return notFound("event %d not found", a.EventID)
 	case !inserted:
 		return errNoRow
 	}

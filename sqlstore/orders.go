@@ -96,7 +96,13 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 		return err
 	}
 	args = append(args, ms(t.now), ms(t.now), o.Fingerprint)
-	id, inserted, err := t.insertID(qInsertOrder, args)
+	var id int64
+	var inserted bool
+	if t.d.CheckedRefs {
+		id, inserted, err = t.insertOrderChecked(append(args, o.MerchantID))
+	} else {
+		id, inserted, err = t.insertID(qInsertOrder, args)
+	}
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", o.MerchantID)
@@ -346,4 +352,35 @@ func (t *Tx) CountOrders(f baoguan.OrderFilter) (int, error) {
 	var n int
 	_, err := t.one(qCountOrders+w.String(), w.args, func(s Scanner) error { return s.Scan(&n) })
 	return n, err
+}
+
+// qInsertOrderChecked is qInsertOrder where orders name their merchant
+// without a foreign key (Dialect.CheckedRefs), with the merchant's id as
+// its last argument: besides the order's id, a row of id 0 when the
+// merchant does not exist (read without a lock; merchants are never
+// deleted).
+const qInsertOrderChecked = `WITH o AS (` + qInsertOrder + `)
+SELECT id FROM o UNION ALL SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM merchants WHERE id = ?)`
+
+// insertOrderChecked runs qInsertOrderChecked: a missing merchant is
+// ENOTFOUND (and the order, if inserted, is the failed call's, not to be
+// committed).
+func (t *Tx) insertOrderChecked(args []any) (id int64, inserted bool, err error) {
+	missing := false
+	err = t.each(qInsertOrderChecked, args, func(s Scanner) error {
+		var v int64
+		if err := s.Scan(&v); err != nil {
+			return err
+		}
+		if v == 0 {
+			missing = true
+		} else {
+			id, inserted = v, true
+		}
+		return nil
+	})
+	if err == nil && missing {
+		err = notFound("merchant %d not found", args[0])
+	}
+	return id, inserted, err
 }

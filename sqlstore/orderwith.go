@@ -64,6 +64,13 @@ func (t *Tx) CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error {
 		"SELECT o.id, v.*, 1 FROM o, (VALUES " + values.String() + ") AS v(" + rest + ")\n" +
 		"ON CONFLICT DO NOTHING\nRETURNING id, customs, sub_order_no)\n" +
 		"SELECT id, TRUE, '', '' FROM o UNION ALL SELECT id, FALSE, customs, sub_order_no FROM d"
+	if t.d.CheckedRefs {
+		// Orders name their merchant without a foreign key: a row of id 0
+		// says the merchant does not exist (read without a lock).
+		q += "\nUNION ALL SELECT 0, TRUE, '', '' WHERE NOT EXISTS (SELECT 1 FROM merchants WHERE id = ?)"
+		args = append(args, o.MerchantID)
+	}
+	missing := false
 	var orderID int64
 	got := map[[2]string]int64{}
 	err = t.each(q, args, func(s Scanner) error {
@@ -73,7 +80,9 @@ func (t *Tx) CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error {
 		if err := s.Scan(&id, &isOrder, &customs, &sub); err != nil {
 			return err
 		}
-		if isOrder {
+		if isOrder && id == 0 {
+			missing = true
+		} else if isOrder {
 			orderID = id
 		} else {
 			got[[2]string{customs, sub}] = id
@@ -81,7 +90,7 @@ func (t *Tx) CreateOrderWith(o *baoguan.Order, ds []baoguan.Declaration) error {
 		return nil
 	})
 	switch {
-	case t.isForeignKey(err):
+	case t.isForeignKey(err), err == nil && missing:
 		return notFound("merchant %d not found", o.MerchantID)
 	case err != nil:
 		return err

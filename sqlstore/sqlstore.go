@@ -61,6 +61,13 @@ type Dialect struct {
 	// or DELETE (PostgreSQL), so that two dependent writes cost one
 	// statement: RecordAttempt uses it.
 	WritableWith bool
+	// CheckedRefs is true when events and attempts name their merchant and
+	// event without a foreign key (PostgreSQL, migration
+	// 0023_unlocked_refs): the statements that insert them read the row
+	// they name themselves, with no lock, and insert nothing when it is
+	// missing (ENOTFOUND). A foreign key's check locked the merchant's row
+	// (FOR KEY SHARE) for every event, from every writer at once.
+	CheckedRefs bool
 	// BinaryBodies seals the BLOB/BYTEA bodies (notification bodies,
 	// saved answers) in the keyring's binary form (SealBinary), which
 	// a version before it reads as plaintext. Only a store one process
