@@ -246,6 +246,67 @@ func benchStore(b *testing.B) (*postgres.DB, *pgx.Conn, *baoguan.Merchant) {
 	return db, raw(b, dbURL), m
 }
 
+// TestLeasedHandoffLeaseEnded: an event inserted leased to its instance
+// (its next_at the lease's end) whose lease the deliverer ends — one it
+// had no room to send from memory (endLeases) — is due at once, not when
+// the lease would have ended (it waited the whole lease, 30 s by default,
+// before round 9); an event leased by a claim keeps the time it was due.
+func TestLeasedHandoffLeaseEnded(t *testing.T) {
+	dbURL := testURL(t)
+	db := openTest(t, postgres.Options{URL: dbURL, Keys: testKeys(t)})
+	ctx := context.Background()
+	m := baoguan.Merchant{No: "acme", Name: "acme"}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(&m) }); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(order int64) baoguan.Event {
+		return baoguan.Event{MerchantID: m.ID, OrderID: order, Type: baoguan.EventOrderPaid, Protocol: "native",
+			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{"n":1}`), Status: baoguan.EventPending}
+	}
+	// One event claimed from the table, then one inserted leased.
+	claimed := ev(1)
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateEvent(&claimed) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		got, err := tx.LeaseEvents([]int64{claimed.ID}, tx.Now().Add(time.Hour))
+		if err == nil && len(got) != 1 {
+			err = fmt.Errorf("%d events leased, want 1", len(got))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := &storetest.HandoffLog{}
+	stop := db.SetLeasedHandoff(h, time.Hour)
+	handed := ev(2)
+	err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateEvent(&handed) })
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if committed, _ := h.Take(); len(committed) != 1 || committed[0].ID != handed.ID {
+		t.Fatalf("handed off %v, want event %d", committed, handed.ID)
+	}
+	var due []baoguan.DueEvent
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		if _, err := tx.LeaseEvents([]int64{claimed.ID, handed.ID}, time.Time{}); err != nil {
+			return err
+		}
+		var err error
+		due, err = tx.DueEvents(10, nil, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || due[0].ID != claimed.ID || due[1].ID != handed.ID {
+		t.Fatalf("due after the leases ended: %+v; want events %d and %d, in the order they were created", due, claimed.ID, handed.ID)
+	}
+	if due[1].NextAt.After(time.Now()) || due[1].NextAt.Before(due[0].NextAt) {
+		t.Errorf("the event handed off is due at %v, want its creation (the other's %v)", due[1].NextAt, due[0].NextAt)
+	}
+}
+
 // TestLeasedHandoff: with a receiver set (SetLeasedHandoff), the pending
 // events due at once that a committed Update creates — one at a time or
 // many in one statement — are inserted leased until the transaction's time

@@ -471,6 +471,12 @@ WHERE status = 'pending' AND next_at <= ? AND lease_until <= ?`
 	// (the due query steps over it: lease_until <= now), and is due again
 	// as soon as its lease ends unrecorded.
 	qLeaseEvents = `UPDATE events SET lease_until = ? WHERE status = 'pending' AND `
+	// qEndLeases ends leases (LeaseEvents with a zero until): an event
+	// inserted leased (nextAtOf) has its next_at at the lease's end, and
+	// is due again from its creation, as it was before it was leased;
+	// one leased by a claim keeps the next_at it was due at.
+	qEndLeases = `UPDATE events SET next_at = CASE WHEN lease_until > 0 AND next_at = lease_until THEN created_at ELSE next_at END,
+	lease_until = ? WHERE status = 'pending' AND `
 	// RecordAttempt's write: only while the lease it names is held.
 	qRecordEvent = `UPDATE events SET status = ?, attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?
 WHERE id = ? AND status = 'pending' AND lease_until = ?`
@@ -563,12 +569,16 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 		out = append(out, baoguan.Event{})
 		return t.scanEvent(s, &out[len(out)-1])
 	}
+	update := qLeaseEvents
+	if until.IsZero() {
+		update = qEndLeases
+	}
 	if !t.d.Concurrent {
 		// One writer: the rows the UPDATE leased are the pending ones
 		// among ids that hold the new lease (or none, when it ends
 		// leases), read back by id (cheaper than RETURNING on SQLite, see
 		// Inserter).
-		if _, err := t.exec(qLeaseEvents+cond, args...); err != nil {
+		if _, err := t.exec(update+cond, args...); err != nil {
 			return nil, err
 		}
 		return out, t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND lease_until = ? AND `+in, args[:2], scan)
@@ -580,7 +590,7 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 			` FOR UPDATE SKIP LOCKED)) RETURNING ` + eventCols
 		return out, t.each(q, args, scan)
 	}
-	return out, t.each(qLeaseEvents+cond+" RETURNING "+eventCols, args, scan)
+	return out, t.each(update+cond+" RETURNING "+eventCols, args, scan)
 }
 
 // PendingEvents reads the pending events among ids without leasing them:
