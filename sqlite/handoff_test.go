@@ -29,14 +29,7 @@ func TestHandoff(t *testing.T) {
 
 func testHandoff(t *testing.T, syncMode string) {
 	ctx := context.Background()
-	db := openTest(t, sqlite.Options{Synchronous: syncMode})
-	var m baoguan.Merchant
-	if err := db.Update(ctx, func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "m", Name: "m"}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db, m := openWithMerchant(t, sqlite.Options{Synchronous: syncMode})
 	h := &storetest.HandoffLog{}
 	stop := db.SetHandoff(h)
 	event := func(no string, status baoguan.EventStatus, next time.Time) *baoguan.Event {

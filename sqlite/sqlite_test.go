@@ -32,6 +32,17 @@ func testKeys(t testing.TB) *keyring.Ring {
 	return r
 }
 
+// openWithMerchant is openTest with one merchant stored.
+func openWithMerchant(t testing.TB, o sqlite.Options) (*sqlite.DB, baoguan.Merchant) {
+	t.Helper()
+	db := openTest(t, o)
+	m := baoguan.Merchant{No: "m", Name: "m"}
+	if err := db.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateMerchant(&m) }); err != nil {
+		t.Fatal(err)
+	}
+	return db, m
+}
+
 func openTest(t testing.TB, o sqlite.Options) *sqlite.DB {
 	t.Helper()
 	if o.Path == "" {
@@ -267,14 +278,7 @@ func TestInjectedClock(t *testing.T) {
 
 // TestPanicInUpdate: a panicking fn fails alone and the writer survives.
 func TestPanicInUpdate(t *testing.T) {
-	db := openTest(t, sqlite.Options{})
-	var m baoguan.Merchant
-	if err := db.Update(context.Background(), func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "m", Name: "m"}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db, m := openWithMerchant(t, sqlite.Options{})
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	for i := range errs {
@@ -495,14 +499,7 @@ func TestBareFnFailure(t *testing.T) {
 func testBareFnFailure(t *testing.T, syncMode string) {
 	defer sqlite.SetBareAfterFailure(time.Hour)()
 	ctx := context.Background()
-	db := openTest(t, sqlite.Options{Synchronous: syncMode})
-	var m baoguan.Merchant
-	if err := db.Update(ctx, func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "m", Name: "m"}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db, m := openWithMerchant(t, sqlite.Options{Synchronous: syncMode})
 	h := &storetest.HandoffLog{}
 	defer db.SetHandoff(h)()
 	// group runs fns in one group, in order, and returns their errors.
