@@ -560,7 +560,8 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 		if evs, err = tx.PendingEvents(fromTable); err != nil {
 			return err
 		}
-		ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(evs)...))
+		merchants, _ := dl.picked(pick) // spilled ones picked are read from the table with the rest
+		ms, err = dl.merchantsOf(ctx, tx, gen, append(merchants, merchantIDs(evs)...))
 		return err
 	})
 	if err != nil {
@@ -624,7 +625,8 @@ func (dl *deliverer) claimLeased(ctx context.Context) (int, bool, error) {
 				return err
 			}
 		}
-		ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(evs)...))
+		merchants, _ := dl.picked(pick) // spilled ones picked are read from the table with the rest
+		ms, err = dl.merchantsOf(ctx, tx, gen, append(merchants, merchantIDs(evs)...))
 		return err
 	})
 	if err != nil {
@@ -1049,7 +1051,8 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	var evs []baoguan.Event
 	var ms map[int64]*baoguan.Merchant
 	var err error
-	if spilled := dl.spilledAmong(pick); len(spilled) > 0 {
+	merchants, spilled := dl.picked(pick)
+	if len(spilled) > 0 {
 		// The bodies of the next spilled events are read with them, as
 		// many as the room for bodies holds (up to recordMax): a read
 		// transaction for a claim's few would come at every claim.
@@ -1059,14 +1062,14 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 			if read, err = tx.PendingEvents(append(spilled, ahead...)); err != nil {
 				return err
 			}
-			ms, err = dl.merchantsOf(ctx, tx, gen, append(dl.readyMerchants(pick), merchantIDs(read)...))
+			ms, err = dl.merchantsOf(ctx, tx, gen, append(merchants, merchantIDs(read)...))
 			return err
 		})
 		if err == nil {
 			evs = dl.unspill(read, spilled)
 		}
 	} else {
-		ms, err = dl.merchantsOf(ctx, nil, gen, dl.readyMerchants(pick))
+		ms, err = dl.merchantsOf(ctx, nil, gen, merchants)
 	}
 	if err != nil {
 		return 0, false, err

@@ -237,31 +237,20 @@ func (dl *deliverer) isReady(id int64) bool {
 	return ok
 }
 
-// readyMerchants lists the merchants of the ready events among ids.
-func (dl *deliverer) readyMerchants(ids []int64) []int64 {
+// picked splits the ready events among ids: the merchants of those kept
+// with their bodies, and the ids of those that wait without (spilled: a
+// claim that takes them reads them by id).
+func (dl *deliverer) picked(ids []int64) (merchants, spilled []int64) {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	var out []int64
 	for _, id := range ids {
 		if e, ok := dl.inReady[id]; ok {
-			out = append(out, e.MerchantID)
+			merchants = append(merchants, e.MerchantID)
+		} else if _, ok := dl.spilled[id]; ok {
+			spilled = append(spilled, id)
 		}
 	}
-	return out
-}
-
-// spilledAmong lists the ids among ids that wait in ready without their
-// body (spilled): a claim that takes them reads them by id.
-func (dl *deliverer) spilledAmong(ids []int64) []int64 {
-	dl.hmu.Lock()
-	defer dl.hmu.Unlock()
-	var out []int64
-	for _, id := range ids {
-		if _, ok := dl.spilled[id]; ok {
-			out = append(out, id)
-		}
-	}
-	return out
+	return merchants, spilled
 }
 
 // takeReady removes the ready events among ids from ready and returns
