@@ -187,6 +187,7 @@ type DB struct {
 
 	calls   *sqlstore.Queue // Updates waiting for the writer
 	sy      *syncer         // makes groups durable with FULL; nil with NORMAL
+	cp      *checkpointer   // copies the WAL into the file beside the writer
 	stopped chan struct{}   // closed when the writer goroutine (and the syncer) has exited
 
 	handoff atomic.Pointer[handoffTo] // where new due events go (SetHandoff)
@@ -320,6 +321,18 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		sy:      sy,
 		stopped: make(chan struct{}),
 	}
+	var failed func(error)
+	if sy != nil {
+		failed = func(err error) { sy.fail(err) }
+	}
+	if db.cp, err = openCheckpointer(ctx, o.Path, failed); err != nil {
+		r.Close()
+		w.Close()
+		if sy != nil && sy.f != nil {
+			sy.f.Close()
+		}
+		return nil, err
+	}
 	if sy != nil {
 		go sy.run()
 	}
@@ -328,6 +341,8 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// After reseal, whose checkpoint must not meet the checkpointer's.
+	db.cp.start()
 	return db, nil
 }
 
@@ -385,7 +400,10 @@ func openWriter(ctx context.Context, path, syncMode string) (*sql.DB, error) {
 		// wal_autocheckpoint(4000): the checkpoint runs on the writer,
 		// inside a COMMIT, with two fsyncs; every 4,000 WAL pages (16 MB)
 		// rather than SQLite's 1,000, it copies a page that several groups
-		// rewrote once instead of up to four times.
+		// rewrote once instead of up to four times. The checkpointer
+		// (checkpoint.go) copies most of those pages beside the writer
+		// beforehand, so this one copies the rest and ends the WAL's
+		// round, which lets the next group start it over.
 		"_pragma": {"busy_timeout(5000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(" + syncMode + ")",
 			"temp_store(MEMORY)", "cache_size(-8000)", "wal_autocheckpoint(4000)"},
 		"_txlock": {"immediate"},
@@ -463,9 +481,10 @@ func (db *DB) Close() error {
 		return nil
 	}
 	<-db.stopped
+	cerr := db.cp.close()
 	db.wcache.close()
 	db.rcache.close()
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(cerr, db.r.Close(), db.w.Close())
 }
 
 // Update runs fn in a write transaction, possibly shared with other
@@ -728,6 +747,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 		return
 	}
 	db.commitNanos.Add(int64(time.Since(t0)))
+	db.cp.committed()
 	db.groups.Add(1)
 	db.ncalls.Add(int64(len(live)))
 	db.answer(live, errs, seq, ho)
@@ -767,12 +787,19 @@ type Stats struct {
 	// Replays counts the groups rolled back and run again, each fn in its
 	// savepoint, because a fn run without one failed.
 	Replays int64
+	// Checkpoints counts the checkpointer's runs beside the writer and
+	// CheckpointTime their time; CheckpointFrames is how many frames of
+	// the WAL its last run found copied into the database file.
+	Checkpoints      int64
+	CheckpointTime   time.Duration
+	CheckpointFrames int64
 }
 
 // Stats returns group-commit statistics.
 func (db *DB) Stats() Stats {
 	st := Stats{Groups: db.groups.Load(), Calls: db.ncalls.Load(), CommitTime: time.Duration(db.commitNanos.Load()),
-		Replays: db.replays.Load()}
+		Replays: db.replays.Load(), Checkpoints: db.cp.runs.Load(), CheckpointTime: time.Duration(db.cp.nanos.Load()),
+		CheckpointFrames: db.cp.frames.Load()}
 	if db.sy != nil {
 		st.Syncs, st.SyncTime = db.sy.syncs.Load(), time.Duration(db.sy.syncNanos.Load())
 		st.ViewWaits, st.ViewWait = db.sy.waits.Load(), time.Duration(db.sy.waitNanos.Load())
