@@ -45,3 +45,14 @@ func AuthReadsWaiting(s *Service) int {
 // HoldPush counts an order push in flight, as between its checks and its
 // commit, until release is called.
 func HoldPush(s *Service) (release func()) { return s.intakeGate() }
+
+// SetBeforeCombinedWrite makes each combined write of order pushes call fn
+// before it is handed to the store.
+func SetBeforeCombinedWrite(s *Service, fn func()) { s.beforeCombinedWrite = fn }
+
+// QueuedPushes is how many order pushes wait for a combined write.
+func QueuedPushes(s *Service) int {
+	s.combine.mu.Lock()
+	defer s.combine.mu.Unlock()
+	return len(s.combine.queue)
+}

@@ -31,6 +31,10 @@ type Metrics struct {
 	// IntakeYield counts the seconds the runner waited between batches to
 	// give way to order pushes in flight (intake.go).
 	IntakeYield prometheus.Counter
+	// CombinedWrites counts the writes that stored several order pushes
+	// at once, OrdersCombined the orders they stored (combine.go).
+	CombinedWrites prometheus.Counter
+	OrdersCombined prometheus.Counter
 }
 
 // NewMetrics creates the instruments and registers them with reg (nil: not
@@ -51,9 +55,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Seconds the job runner waited between batches to give way to order pushes in flight."}),
 		AuthFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_auth_failures_total", Help: "Failed authentications counted by the limits, every front-end together."}),
 		LimitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baoguan_limit_refusals_total", Help: "Calls refused by a limit: failed authentications, SMS sends, real-name checks."}, []string{"limit"}),
+		CombinedWrites: prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_combined_writes_total",
+			Help: "Writes that stored several order pushes at once."}),
+		OrdersCombined: prometheus.NewCounter(prometheus.CounterOpts{Name: "baoguan_orders_combined_total",
+			Help: "Order pushes stored by a write that stored several at once."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds, m.BatchReplays, m.AuthFailures, m.LimitRefusals, m.IntakeYield)
+		reg.MustRegister(m.OrdersCreated, m.Payments, m.Declarations, m.Deliveries, m.ChannelCalls, m.PortCalls, m.Jobs, m.Receipts, m.JobSeconds, m.BatchReplays, m.AuthFailures, m.LimitRefusals, m.IntakeYield, m.CombinedWrites, m.OrdersCombined)
 	}
 	return m
 }

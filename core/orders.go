@@ -71,18 +71,20 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 	}
 	fp := in.fingerprint()
 	defer s.intakeGate()()
-	v := &OrderView{}
-	created := false
-	err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
-		o, ds, c, err := s.createPreparedTx(tx, q, m, &in, entries, fp, 0)
-		v.Order, v.Declarations, created = o, ds, c
-		if err == nil && !c {
-			if v.Declarations, err = tx.Declarations(m.ID, o.ID); err == nil {
-				v.Refunds, err = tx.Refunds(m.ID, o.ID)
-			}
-		}
-		return err
-	})
+	var v *OrderView
+	created, alone := false, true
+	if s.combinable(ctx) {
+		// Stored with the pushes that arrive with it (combine.go), unless
+		// the combined write met anything uncommon.
+		v, created, alone, err = s.createCombined(ctx, m, &in, entries, fp)
+	}
+	if alone {
+		err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+			var err error
+			v, created, err = s.createPreparedView(tx, q, m, &in, entries, fp)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -90,6 +92,22 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		s.Metrics.OrdersCreated.Inc()
 	}
 	return v, created, nil
+}
+
+// createPreparedView is a push's transaction: createPreparedTx, and for a
+// repeat the stored order's declarations and refunds.
+func (s *Service) createPreparedView(tx baoguan.Tx, q *queue, m *baoguan.Merchant, in *OrderInput, entries []baoguan.CustomsEntry, fp string) (*OrderView, bool, error) {
+	o, ds, created, err := s.createPreparedTx(tx, q, m, in, entries, fp, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	v := &OrderView{Order: o, Declarations: ds}
+	if !created {
+		if v.Declarations, err = tx.Declarations(m.ID, o.ID); err == nil {
+			v.Refunds, err = tx.Refunds(m.ID, o.ID)
+		}
+	}
+	return v, created, err
 }
 
 // prepareOrder checks an input without writing, so a batch can be refused

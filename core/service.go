@@ -137,10 +137,17 @@ type Service struct {
 	// store whose write transactions run side by side (PostgreSQL), and
 	// fewer than its writers, since each waits for the one before it.
 	BatchChunksAtOnce int
+	// CombinedWrites is how many combined writes of order pushes may be in
+	// flight at once (combine.go); 0 stores every push by an Update of
+	// its own.
+	CombinedWrites int
 
 	// afterBatchChunk, when set (tests), is called after each committed
 	// chunk of a batch upload.
 	afterBatchChunk func(b *baoguan.Batch)
+	// beforeCombinedWrite, when set (tests), is called before each
+	// combined write of order pushes is handed to the store.
+	beforeCombinedWrite func()
 	// chunksAgain counts batch chunks queued again after the chunk before
 	// them had not committed when they looked (errChunkAhead; tests).
 	chunksAgain atomic.Int64
@@ -160,6 +167,7 @@ type Service struct {
 	lastPush     atomic.Int64
 	wake         chan struct{}
 	wakeDelivery chan struct{}
+	combine      combiner
 	purge        purgeLock
 	auth         authCache
 	full         fullBuckets

@@ -451,8 +451,12 @@ var (
 // the number; the caller must then not commit (the other orders were
 // inserted). A missing merchant is ENOTFOUND.
 func (t *Tx) CreateOrders(os []baoguan.Order) error {
+	type number struct {
+		merchant int64
+		no       string
+	}
 	rows := make([][]any, len(os))
-	index := make(map[string]int, len(os))
+	index := make(map[number]int, len(os))
 	for i := range os {
 		o := &os[i]
 		r, _, err := t.orderRow(o, 4)
@@ -460,7 +464,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 			return err
 		}
 		rows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
-		index[o.MerchantOrderNo] = i
+		index[number{o.MerchantID, o.MerchantOrderNo}] = i
 	}
 	ids, copied, err := t.copyRows("orders", orderInsertCols, rows, true, givenIDs(len(os), func(i int) int64 { return os[i].ID }))
 	if err != nil {
@@ -470,21 +474,22 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		for i := range os {
 			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = ids[i], 1, t.now, t.now
 		}
+		t.announcePays(os)
 		return t.orderedMerchantsExist(os)
 	}
 	for i := range os {
 		os[i].ID = 0 // set below for each order inserted
 	}
 	got := 0
-	err = t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_order_no", rows, orderShared, func(s Scanner) error {
+	err = t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_id, merchant_order_no", rows, orderShared, func(s Scanner) error {
 		var id int64
-		var no string
-		if err := s.Scan(&id, &no); err != nil {
+		var k number
+		if err := s.Scan(&id, &k.merchant, &k.no); err != nil {
 			return err
 		}
-		i, ok := index[no]
+		i, ok := index[k]
 		if !ok {
-			return fmt.Errorf("%s: insert orders: returned order %s was not inserted", t.d.Name, quote(no))
+			return fmt.Errorf("%s: insert orders: returned order %s was not inserted", t.d.Name, quote(k.no))
 		}
 		o := &os[i]
 		o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
@@ -506,7 +511,18 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 			}
 		}
 	}
+	t.announcePays(os)
 	return t.orderedMerchantsExist(os)
+}
+
+// announcePays counts the new orders whose payment is due now, queued on
+// the order (a push's PayDueAt), as enqueued jobs, as CreateOrder does.
+func (t *Tx) announcePays(os []baoguan.Order) {
+	for i := range os {
+		if !os[i].PayDueAt.IsZero() && !os[i].PayDueAt.After(t.now) {
+			t.enqueued++
+		}
+	}
 }
 
 // orderedMerchantsExist is ENOTFOUND when a merchant of os does not exist,

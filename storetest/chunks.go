@@ -104,6 +104,27 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 		return tx.CreateDeclarations(ds)
 	})
 	wantErr(t, "CreateDeclarations of forty targets, one declared", err, baoguan.ECONFLICT, "duplicate")
+
+	// Pushes stored together (core's combined writes): a few orders of two
+	// merchants, one number used by both, their payments queued on them.
+	m2 := newMerchant(t, s, "globex")
+	both := []baoguan.Order{*sampleOrder(m, "CH-BOTH"), *sampleOrder(m2, "CH-BOTH"), *sampleOrder(m2, "CH-TWO")}
+	update(t, s, func(tx baoguan.Tx) error {
+		for i := range both {
+			both[i].Payment, both[i].PayDueAt = baoguan.Payment{}, tx.Now()
+		}
+		return tx.CreateOrders(both)
+	})
+	view(t, s, func(tx baoguan.Tx) error {
+		for i := range both {
+			got, err := tx.OrderByNo(both[i].MerchantID, both[i].MerchantOrderNo)
+			if err != nil {
+				return err
+			}
+			same(t, "order of two merchants' "+both[i].MerchantOrderNo, got, &both[i])
+		}
+		return nil
+	})
 }
 
 // testEnqueuePayJobs: one statement queues the pay job of every NOT_PAYED

@@ -45,6 +45,22 @@ func batchChunksAtOnce(store baoguan.Store) int {
 	return 1
 }
 
+// combinedWrites is core.Service.CombinedWrites for store: on
+// PostgreSQL, where each statement of a push is a round trip and the
+// backend's work, pushes that arrive together are stored by one write
+// (postgresCombinedWrites in flight); on SQLite, whose statements cost no
+// round trip, each push keeps its own (docs/benchmarks.md, change 51).
+func combinedWrites(store baoguan.Store) int {
+	if _, ok := store.(interface{ Writers() int }); ok {
+		return postgresCombinedWrites
+	}
+	return 0
+}
+
+// postgresCombinedWrites is how many combined writes of pushes a server
+// on PostgreSQL has in flight at once.
+const postgresCombinedWrites = 2
+
 // postgresBatchChunks is how many chunks of a batch upload a server on
 // PostgreSQL stores side by side (core.Service.BatchChunksAtOnce): a
 // chunk's transaction is one backend's work at a time, and beside pushes
@@ -150,6 +166,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 		// process records failed authentications in it.
 		ExclusiveStore:    cfg.DBKind == dbSQLite,
 		BatchChunksAtOnce: batchChunksAtOnce(store),
+		CombinedWrites:    combinedWrites(store),
 	})
 	svc.Formats.Register(api.Protocol, api.NewFormat())
 	// Orders uploaded in the console notify like native API orders.
