@@ -17,9 +17,13 @@ import (
 // statement.
 
 // Savepoint runs fn inside SAVEPOINT job: an error (or a panic, turned
-// into an error) rolls back to it, and the transaction goes on.
+// into an error) rolls back to it, and the transaction goes on. On
+// PostgreSQL (a Preceder) the SAVEPOINT and its RELEASE cost no round
+// trip of their own: each travels with the transaction's next statement,
+// and one that none follows is never sent (a savepoint around no
+// statement undoes nothing; COMMIT releases what is left).
 func (t *Tx) Savepoint(fn func() error) (err error) {
-	if _, err := t.exec("SAVEPOINT job"); err != nil {
+	if err := t.precede("SAVEPOINT job"); err != nil {
 		return err
 	}
 	created := len(t.created)
@@ -36,7 +40,7 @@ func (t *Tx) Savepoint(fn func() error) (err error) {
 				return
 			}
 		}
-		if _, rerr := t.exec("RELEASE job"); rerr != nil {
+		if rerr := t.precede("RELEASE job"); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}()

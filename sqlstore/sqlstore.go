@@ -335,6 +335,27 @@ func (t *Tx) later(q string, args ...any) error {
 	return err
 }
 
+// Preceder is a Conn that can hold a statement that matters only to the
+// statements after it — a SAVEPOINT, the RELEASE of one — and send it in
+// one batch with the transaction's next statement; when none follows
+// before the transaction ends (COMMIT or ROLLBACK end its savepoints
+// anyway), it is never sent. On PostgreSQL a round trip saved for each.
+type Preceder interface {
+	Precede(q string)
+}
+
+// precede runs a statement that matters only to the ones after it:
+// held for the next one on a Preceder in a write transaction, at once
+// otherwise.
+func (t *Tx) precede(q string) error {
+	if p, ok := t.c.(Preceder); ok && t.write && t.plans == nil && !t.done {
+		p.Precede(t.d.bind(q))
+		return nil
+	}
+	_, err := t.exec(q)
+	return err
+}
+
 // Stmt is one statement of a pipeline (Pipeliner).
 type Stmt struct {
 	Q    string
