@@ -712,6 +712,38 @@ func (c *conn) ExecAll(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, err
 	return ns, br.Close()
 }
 
+// QueryAll sends what waits in pre and the queries of stmts in one batch,
+// and hands the rows of each to its reader, in order
+// (sqlstore.QueryPipeliner): a job batch's orders and their declarations
+// read in one round trip rather than one each.
+func (c *conn) QueryAll(ctx context.Context, stmts []sqlstore.Stmt, read []func(sqlstore.Rows) error) error {
+	if c.loose {
+		return errLooseWrite // not reached: Views read one query at a time
+	}
+	b, n := c.takePre()
+	c.sent += len(stmts)
+	for _, s := range stmts {
+		b.Queue(s.Q, textSafe(s.Args)...)
+	}
+	br, err := c.sendPre(ctx, b, n)
+	if err != nil {
+		return err
+	}
+	for i := range stmts {
+		rows, err := br.Query()
+		if err == nil {
+			err = read[i](pgRows{Rows: rows})
+			rows.Close()
+			err = errors.Join(err, rows.Err())
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
 // stmt is a statement waiting in pre.
 type stmt struct {
 	q    string

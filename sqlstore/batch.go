@@ -82,6 +82,33 @@ func (t *Tx) OrdersByID(ids []int64) ([]baoguan.Order, error) {
 	return out, err
 }
 
+// OrdersWithDeclarations reads the orders with the given ids, as
+// OrdersByID, and every declaration of them, as DeclarationsOfOrders: on
+// PostgreSQL both queries in one round trip.
+func (t *Tx) OrdersWithDeclarations(ids []int64) ([]baoguan.Order, []baoguan.Declaration, error) {
+	os := make([]baoguan.Order, 0, len(ids))
+	ds := make([]baoguan.Declaration, 0, len(ids))
+	if len(ids) == 0 {
+		return os, ds, nil
+	}
+	cond, arg := t.inIDs("id", ids)
+	dcond, darg := t.inIDs("order_id", ids)
+	err := t.eachAll([]Stmt{
+		{Q: qListOrders + " WHERE " + cond, Args: []any{arg}},
+		{Q: `SELECT ` + declarationCols + ` FROM declarations WHERE ` + dcond + ` ORDER BY order_id, id`, Args: []any{darg}},
+	}, []func(Scanner) error{
+		func(s Scanner) error {
+			os = append(os, baoguan.Order{})
+			return t.scanOrder(s, &os[len(os)-1])
+		},
+		func(s Scanner) error {
+			ds = append(ds, baoguan.Declaration{})
+			return t.scanDeclaration(s, &ds[len(ds)-1])
+		},
+	})
+	return os, ds, err
+}
+
 // DeclarationsByID reads the declarations with the given ids, whatever
 // their merchants (the caller checks them), in no particular order.
 func (t *Tx) DeclarationsByID(ids []int64) ([]baoguan.Declaration, error) {
