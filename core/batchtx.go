@@ -351,11 +351,17 @@ func (t *batchTx) preload(jobs []baoguan.Job) error {
 	if len(orderIDs) == 0 {
 		return nil
 	}
-	os, err := t.Tx.OrdersByID(orderIDs)
-	if err != nil {
-		return err
+	var os []baoguan.Order
+	var ds []baoguan.Declaration
+	var err error
+	if r, ok := t.Tx.(ordersWithDeclarationsReader); ok {
+		os, ds, err = r.OrdersWithDeclarations(orderIDs)
+	} else {
+		os, err = t.Tx.OrdersByID(orderIDs)
+		if err == nil {
+			ds, err = t.Tx.DeclarationsOfOrders(orderIDs)
+		}
 	}
-	ds, err := t.Tx.DeclarationsOfOrders(orderIDs)
 	if err != nil {
 		return err
 	}
@@ -371,6 +377,12 @@ func (t *batchTx) preload(jobs []baoguan.Job) error {
 		}
 	}
 	return nil
+}
+
+// ordersWithDeclarationsReader is a Tx that reads orders and all their
+// declarations together (sqlstore.Tx: one round trip on PostgreSQL).
+type ordersWithDeclarationsReader interface {
+	OrdersWithDeclarations(ids []int64) ([]baoguan.Order, []baoguan.Declaration, error)
 }
 
 // savepoint runs fn in a savepoint of the store's transaction; when fn

@@ -186,3 +186,51 @@ func waitNotified(t *testing.T, notified *atomic.Int64, want int64) {
 		}
 	}
 }
+
+// TestBatchersTakeTurns: with several batchers (RunnerOptions.Batchers,
+// as a server on PostgreSQL runs them), a backlog larger than a batch and
+// orders pushed after it, once the backlog is gone, are all paid, declared
+// and notified, each notification once — the extra batchers help with the
+// backlog, the first one goes on alone after it.
+func TestBatchersTakeTurns(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			db := openKind(t, kind, nil)
+			svc := deliveryService(db)
+			m, notified := countingShop(t, svc)
+			const backlog = 50
+			pushSome(t, svc, m, "B", backlog)
+			done := make(chan error, 1)
+			o := core.RunnerOptions{Poll: time.Hour, Gather: time.Millisecond, Batchers: 3, Batch: 8, Exclusive: kind == "sqlite"}
+			go func() { done <- svc.Run(ctx, o) }()
+			waitNotified(t, notified, 2*backlog)
+			// The runner polls once an hour: these are run because their
+			// pushes woke it, with the extra batchers waiting.
+			const later = 5
+			for i := range later {
+				pushSome(t, svc, m, fmt.Sprintf("L%d-", i), 1)
+				waitNotified(t, notified, 2*(backlog+int64(i)+1))
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if n := notified.Load(); n != 2*(backlog+later) {
+				t.Errorf("%d notifications delivered, want %d", n, 2*(backlog+later))
+			}
+			for _, no := range []string{"B0", "B49", "L4-0"} {
+				v, err := svc.Order(context.Background(), m, no)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.PayStatus != baoguan.PaySucceed {
+					t.Errorf("order %s: pay status %s", no, v.PayStatus)
+				}
+			}
+		})
+	}
+}

@@ -174,6 +174,7 @@ type DB struct {
 	now  func() time.Time
 
 	id          string        // this store's notification payload, to ignore its own
+	notifyQuery string        // the notifier's one round trip (notifyQuery)
 	wake        chan struct{} // Waker: jobs were announced by another instance
 	announce    chan struct{} // to the notifier: jobs were enqueued here
 	notifyEvery time.Duration
@@ -263,9 +264,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
+	id := newInstanceID()
 	db := &DB{
 		pool: pool, cfg: cfg, keys: o.Keys, now: o.Now,
-		id:          newInstanceID(),
+		id:          id,
+		notifyQuery: notifyQuery(id),
 		wake:        make(chan struct{}, 1),
 		announce:    make(chan struct{}, 1),
 		notifyEvery: o.NotifyEvery,
@@ -709,6 +712,38 @@ func (c *conn) ExecAll(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, err
 	return ns, br.Close()
 }
 
+// QueryAll sends what waits in pre and the queries of stmts in one batch,
+// and hands the rows of each to its reader, in order
+// (sqlstore.QueryPipeliner): a job batch's orders and their declarations
+// read in one round trip rather than one each.
+func (c *conn) QueryAll(ctx context.Context, stmts []sqlstore.Stmt, read []func(sqlstore.Rows) error) error {
+	if c.loose {
+		return errLooseWrite // not reached: Views read one query at a time
+	}
+	b, n := c.takePre()
+	c.sent += len(stmts)
+	for _, s := range stmts {
+		b.Queue(s.Q, textSafe(s.Args)...)
+	}
+	br, err := c.sendPre(ctx, b, n)
+	if err != nil {
+		return err
+	}
+	for i := range stmts {
+		rows, err := br.Query()
+		if err == nil {
+			err = read[i](pgRows{Rows: rows})
+			rows.Close()
+			err = errors.Join(err, rows.Err())
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
 // stmt is a statement waiting in pre.
 type stmt struct {
 	q    string
@@ -722,6 +757,15 @@ type stmt struct {
 func (c *conn) Defer(q string, args ...any) {
 	c.pre = append(c.pre, stmt{q: q, args: textSafe(args)})
 	c.deferred++
+}
+
+// Precede holds a statement that matters only to the statements after it
+// (a SAVEPOINT, its RELEASE: sqlstore.Preceder) for the batch of the
+// transaction's next statement. Unlike a deferred one it is not sent at
+// the function's end: when no statement follows, the transaction's end
+// (COMMIT, ROLLBACK, or the next call's savepoint) makes it moot.
+func (c *conn) Precede(q string) {
+	c.pre = append(c.pre, stmt{q: q})
 }
 
 // flush sends the deferred statements still waiting, with what pre holds

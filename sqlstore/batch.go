@@ -17,9 +17,13 @@ import (
 // statement.
 
 // Savepoint runs fn inside SAVEPOINT job: an error (or a panic, turned
-// into an error) rolls back to it, and the transaction goes on.
+// into an error) rolls back to it, and the transaction goes on. On
+// PostgreSQL (a Preceder) the SAVEPOINT and its RELEASE cost no round
+// trip of their own: each travels with the transaction's next statement,
+// and one that none follows is never sent (a savepoint around no
+// statement undoes nothing; COMMIT releases what is left).
 func (t *Tx) Savepoint(fn func() error) (err error) {
-	if _, err := t.exec("SAVEPOINT job"); err != nil {
+	if err := t.precede("SAVEPOINT job"); err != nil {
 		return err
 	}
 	created := len(t.created)
@@ -36,7 +40,7 @@ func (t *Tx) Savepoint(fn func() error) (err error) {
 				return
 			}
 		}
-		if _, rerr := t.exec("RELEASE job"); rerr != nil {
+		if rerr := t.precede("RELEASE job"); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}()
@@ -76,6 +80,33 @@ func (t *Tx) OrdersByID(ids []int64) ([]baoguan.Order, error) {
 		return t.scanOrder(s, &out[len(out)-1])
 	})
 	return out, err
+}
+
+// OrdersWithDeclarations reads the orders with the given ids, as
+// OrdersByID, and every declaration of them, as DeclarationsOfOrders: on
+// PostgreSQL both queries in one round trip.
+func (t *Tx) OrdersWithDeclarations(ids []int64) ([]baoguan.Order, []baoguan.Declaration, error) {
+	os := make([]baoguan.Order, 0, len(ids))
+	ds := make([]baoguan.Declaration, 0, len(ids))
+	if len(ids) == 0 {
+		return os, ds, nil
+	}
+	cond, arg := t.inIDs("id", ids)
+	dcond, darg := t.inIDs("order_id", ids)
+	err := t.eachAll([]Stmt{
+		{Q: qListOrders + " WHERE " + cond, Args: []any{arg}},
+		{Q: `SELECT ` + declarationCols + ` FROM declarations WHERE ` + dcond + ` ORDER BY order_id, id`, Args: []any{darg}},
+	}, []func(Scanner) error{
+		func(s Scanner) error {
+			os = append(os, baoguan.Order{})
+			return t.scanOrder(s, &os[len(os)-1])
+		},
+		func(s Scanner) error {
+			ds = append(ds, baoguan.Declaration{})
+			return t.scanDeclaration(s, &ds[len(ds)-1])
+		},
+	})
+	return os, ds, err
 }
 
 // DeclarationsByID reads the declarations with the given ids, whatever

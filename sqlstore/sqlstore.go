@@ -335,6 +335,60 @@ func (t *Tx) later(q string, args ...any) error {
 	return err
 }
 
+// Preceder is a Conn that can hold a statement that matters only to the
+// statements after it — a SAVEPOINT, the RELEASE of one — and send it in
+// one batch with the transaction's next statement; when none follows
+// before the transaction ends (COMMIT or ROLLBACK end its savepoints
+// anyway), it is never sent. On PostgreSQL a round trip saved for each.
+type Preceder interface {
+	Precede(q string)
+}
+
+// precede runs a statement that matters only to the ones after it:
+// held for the next one on a Preceder in a write transaction, at once
+// otherwise.
+func (t *Tx) precede(q string) error {
+	if p, ok := t.c.(Preceder); ok && t.write && t.plans == nil && !t.done {
+		p.Precede(t.d.bind(q))
+		return nil
+	}
+	_, err := t.exec(q)
+	return err
+}
+
+// QueryPipeliner is a Conn that can send several queries in one batch and
+// hand their rows to a reader each, in order: on PostgreSQL one round trip
+// for them all. A query's error fails the batch.
+type QueryPipeliner interface {
+	QueryAll(ctx context.Context, stmts []Stmt, read []func(Rows) error) error
+}
+
+// eachAll runs queries and calls scan[i] for every row of stmts[i]: in one
+// batch on a QueryPipeliner, one after the other otherwise.
+func (t *Tx) eachAll(stmts []Stmt, scan []func(Scanner) error) error {
+	if p, ok := t.c.(QueryPipeliner); ok && len(stmts) > 1 && t.plans == nil && !t.done {
+		read := make([]func(Rows) error, len(stmts))
+		for i := range stmts {
+			stmts[i].Q = t.d.bind(stmts[i].Q)
+			read[i] = func(rows Rows) error {
+				for rows.Next() {
+					if err := scan[i](rows); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			}
+		}
+		return p.QueryAll(t.ctx, stmts, read)
+	}
+	for i, s := range stmts {
+		if err := t.each(s.Q, s.Args, scan[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Stmt is one statement of a pipeline (Pipeliner).
 type Stmt struct {
 	Q    string

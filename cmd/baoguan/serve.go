@@ -29,9 +29,16 @@ import (
 const notifyTimeout = 10 * time.Second
 
 // postgresBatchers is how many job batches a server on PostgreSQL runs at
-// once (core.RunnerOptions.Batchers): a batch waits on round trips most
-// of its time, and a few side by side overlap them.
-const postgresBatchers = 4
+// once at most (core.RunnerOptions.Batchers), each of up to
+// postgresBatch jobs: the second claims beside the first only when the
+// first's batch came back full (a backlog); otherwise the jobs that arrive
+// while a batch runs go in the next one together (benchmarks.md, round 10,
+// change 52: four batchers of 64 ran many small batches, each a
+// transaction and its statements, for the same work).
+const (
+	postgresBatchers = 2
+	postgresBatch    = 256
+)
 
 // batchChunksAtOnce is core.Service.BatchChunksAtOnce for store: one on
 // SQLite's single writer; on PostgreSQL postgresBatchChunks, three fewer
@@ -220,8 +227,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 			Deliveries: cfg.NotifyConcurrency, PerDestination: cfg.NotifyPerDestination, Exclusive: cfg.DBKind == dbSQLite,
 			IntakeShare: intakeShare(cfg.IntakeShare)}
 		if cfg.DBKind == dbPostgres {
-			// As many jobs in flight as one batcher of the default 256.
-			o.Batchers, o.Batch = postgresBatchers, 256/postgresBatchers
+			o.Batchers, o.Batch = postgresBatchers, postgresBatch
 		}
 		runErr <- svc.Run(runCtx, o)
 	}()
