@@ -205,21 +205,34 @@ func (s *Service) combinedWrite() {
 	}
 }
 
-// storeCombined stores new orders with one statement per table, as
-// createPreparedTx stores one: the orders (which take their numbers,
-// with their fingerprints), their payments queued on them or their pay
-// jobs, their declarations. Anything but new numbers and targets each
-// planned once fails it: the caller then stores each push alone.
+// storeCombined stores new orders as createPreparedTx stores one: the
+// orders (which take their numbers, with their fingerprints) and their
+// declarations, planned before the insert, with one statement per table
+// or, on PostgreSQL, one for both (ordersWithDeclarations); their
+// payments queued on them, or their pay jobs. Anything but new numbers
+// and targets each planned once fails it: the caller then stores each
+// push alone.
 func (s *Service) storeCombined(tx baoguan.Tx, q *queue, ps []*combinedPush) error {
 	now := tx.Now()
 	os := make([]baoguan.Order, len(ps))
+	ds := make([][]baoguan.Declaration, len(ps))
 	for i, p := range ps {
 		os[i] = newOrder(p.m, p.in, p.fp, 0, now)
 		if !p.in.Hold && s.payOnOrder(&os[i]) {
 			os[i].PayDueAt = now
 		}
+		// Planned before the insert: they need nothing of the order's row
+		// but its id, which the store sets. A target planned twice is
+		// errSlowChunk.
+		decls := []baoguan.Declaration{}
+		for k, spec := range p.in.Declarations {
+			if _, err := s.planDeclarationsInto(tx, &os[i], spec, p.entries[k], nil, decls, &decls); err != nil {
+				return err
+			}
+		}
+		ds[i] = decls
 	}
-	if err := tx.CreateOrders(os); err != nil {
+	if err := createOrdersWith(tx, os, ds); err != nil {
 		return err
 	}
 	for i, p := range ps {
@@ -233,25 +246,43 @@ func (s *Service) storeCombined(tx baoguan.Tx, q *queue, ps []*combinedPush) err
 			}
 		}
 	}
-	ds := make([]baoguan.Declaration, 0, len(ps)) // one an order, mostly
-	from := make([]int, len(ps)+1)
 	for i, p := range ps {
-		decls := []baoguan.Declaration{}
-		for k, spec := range p.in.Declarations {
-			planned, err := s.planDeclarationsInto(tx, &os[i], spec, p.entries[k], nil, decls, &ds)
-			if err != nil {
-				return err
-			}
-			decls = append(decls, planned...)
-		}
-		from[i+1] = len(ds)
+		p.v = &OrderView{Order: &os[i], Declarations: ds[i]}
+		p.created = true
 	}
-	if err := tx.CreateDeclarations(ds); err != nil {
+	return nil
+}
+
+// ordersWithDeclarations is a Tx that inserts new orders and their
+// declarations together (sqlstore.Tx.CreateOrdersWith: one statement on
+// PostgreSQL).
+type ordersWithDeclarations interface {
+	CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) error
+}
+
+// createOrdersWith inserts new orders and ds[i], the new declarations of
+// os[i], their OrderID set: with CreateOrdersWith, or one table after the
+// other.
+func createOrdersWith(tx baoguan.Tx, os []baoguan.Order, ds [][]baoguan.Declaration) error {
+	if w, ok := tx.(ordersWithDeclarations); ok {
+		return w.CreateOrdersWith(os, ds)
+	}
+	if err := tx.CreateOrders(os); err != nil {
 		return err
 	}
-	for i, p := range ps {
-		p.v = &OrderView{Order: &os[i], Declarations: append([]baoguan.Declaration{}, ds[from[i]:from[i+1]]...)}
-		p.created = true
+	var all []baoguan.Declaration
+	for i := range ds {
+		for j := range ds[i] {
+			ds[i][j].OrderID = os[i].ID
+		}
+		all = append(all, ds[i]...)
+	}
+	if err := tx.CreateDeclarations(all); err != nil {
+		return err
+	}
+	k := 0
+	for i := range ds {
+		k += copy(ds[i], all[k:])
 	}
 	return nil
 }
