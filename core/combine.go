@@ -16,9 +16,10 @@ import (
 // what they prepared; a call that finds fewer than
 // Service.CombinedWrites combined writes in flight runs one, an Update
 // whose function, when the store runs it, takes up to maxCombined queued
-// pushes and stores them all with one statement per table (Tx.CreateOrders
-// and Tx.CreateDeclarations, as a batch upload's chunk), different
-// merchants' pushes together. Nothing waits on a timer: while the writes
+// pushes and stores them all at once (sqlstore.Tx.CreateOrdersWith: one
+// statement on PostgreSQL for the orders and their declarations; else
+// Tx.CreateOrders and Tx.CreateDeclarations, as a batch upload's chunk),
+// different merchants' pushes together. Nothing waits on a timer: while the writes
 // in flight run, the pushes that arrive queue for the next one.
 //
 // Only the common case is stored so: new order numbers, each target
