@@ -315,3 +315,56 @@ func testCombinedPushes(t *testing.T, kind string) {
 		}
 	}
 }
+
+// TestCombinedPushGivenUp: a push whose caller gives up while it waits
+// for a combined write is dropped unstored, as the store drops an Update
+// whose context ended before it ran; the pushes queued with it are
+// stored, and a push taken by a write is answered with its outcome.
+func TestCombinedPushGivenUp(t *testing.T) {
+	t.Parallel()
+	e := newCombineEnv(t, "sqlite", 1)
+	release := make(chan struct{})
+	var once sync.Once
+	core.SetBeforeCombinedWrite(e.svc, func() { once.Do(func() { <-release }) })
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := e.svc.CreateOrder(ctx, e.ms[0], orderIn("G-1", 100, false))
+		first <- err
+	}()
+	for core.QueuedPushes(e.svc) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	// The first push's write waits (the hook): the next ones queue.
+	gone, cancel := context.WithCancel(ctx)
+	given := make(chan error, 1)
+	go func() {
+		_, _, err := e.svc.CreateOrder(gone, e.ms[0], orderIn("G-2", 100, false))
+		given <- err
+	}()
+	kept := make(chan error, 1)
+	go func() {
+		_, _, err := e.svc.CreateOrder(ctx, e.ms[1], orderIn("G-3", 100, false))
+		kept <- err
+	}()
+	for core.QueuedPushes(e.svc) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-given; err != context.Canceled {
+		t.Fatalf("the push given up: %v; want context.Canceled", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-kept; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Order(ctx, e.ms[0], "G-2"); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+		t.Errorf("the push given up was stored: %v", err)
+	}
+	if _, err := e.svc.Order(ctx, e.ms[1], "G-3"); err != nil {
+		t.Errorf("the push queued beside it: %v", err)
+	}
+}
