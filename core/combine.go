@@ -217,6 +217,7 @@ func (s *Service) storeCombined(tx baoguan.Tx, q *queue, ps []*combinedPush) err
 	now := tx.Now()
 	os := make([]baoguan.Order, len(ps))
 	ds := make([][]baoguan.Declaration, len(ps))
+	ptx := &merchantsRead{Tx: tx}
 	for i, p := range ps {
 		os[i] = newOrder(p.m, p.in, p.fp, 0, now)
 		if !p.in.Hold && s.payOnOrder(&os[i]) {
@@ -227,7 +228,7 @@ func (s *Service) storeCombined(tx baoguan.Tx, q *queue, ps []*combinedPush) err
 		// errSlowChunk.
 		decls := []baoguan.Declaration{}
 		for k, spec := range p.in.Declarations {
-			if _, err := s.planDeclarationsInto(tx, &os[i], spec, p.entries[k], nil, decls, &decls); err != nil {
+			if _, err := s.planDeclarationsInto(ptx, &os[i], spec, p.entries[k], nil, decls, &decls); err != nil {
 				return err
 			}
 		}
@@ -286,4 +287,26 @@ func createOrdersWith(tx baoguan.Tx, os []baoguan.Order, ds [][]baoguan.Declarat
 		k += copy(ds[i], all[k:])
 	}
 	return nil
+}
+
+// merchantsRead is a Tx that reads each merchant once: a combined write
+// plans the declarations of many live orders, each of which reads its
+// merchant to choose a route, where a push read it once.
+type merchantsRead struct {
+	baoguan.Tx
+	read map[int64]*baoguan.Merchant
+}
+
+func (t *merchantsRead) Merchant(id int64) (*baoguan.Merchant, error) {
+	if m, ok := t.read[id]; ok {
+		return m, nil
+	}
+	m, err := t.Tx.Merchant(id)
+	if err == nil {
+		if t.read == nil {
+			t.read = map[int64]*baoguan.Merchant{}
+		}
+		t.read[id] = m
+	}
+	return m, err
 }
