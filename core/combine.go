@@ -16,9 +16,10 @@ import (
 // what they prepared; a call that finds fewer than
 // Service.CombinedWrites combined writes in flight runs one, an Update
 // whose function, when the store runs it, takes up to maxCombined queued
-// pushes and stores them all with one statement per table (Tx.CreateOrders
-// and Tx.CreateDeclarations, as a batch upload's chunk), different
-// merchants' pushes together. Nothing waits on a timer: while the writes
+// pushes and stores them all at once (sqlstore.Tx.CreateOrdersWith: one
+// statement on PostgreSQL for the orders and their declarations; else
+// Tx.CreateOrders and Tx.CreateDeclarations, as a batch upload's chunk),
+// different merchants' pushes together. Nothing waits on a timer: while the writes
 // in flight run, the pushes that arrive queue for the next one.
 //
 // Only the common case is stored so: new order numbers, each target
@@ -205,21 +206,35 @@ func (s *Service) combinedWrite() {
 	}
 }
 
-// storeCombined stores new orders with one statement per table, as
-// createPreparedTx stores one: the orders (which take their numbers,
-// with their fingerprints), their payments queued on them or their pay
-// jobs, their declarations. Anything but new numbers and targets each
-// planned once fails it: the caller then stores each push alone.
+// storeCombined stores new orders as createPreparedTx stores one: the
+// orders (which take their numbers, with their fingerprints) and their
+// declarations, planned before the insert, with one statement per table
+// or, on PostgreSQL, one for both (ordersWithDeclarations); their
+// payments queued on them, or their pay jobs. Anything but new numbers
+// and targets each planned once fails it: the caller then stores each
+// push alone.
 func (s *Service) storeCombined(tx baoguan.Tx, q *queue, ps []*combinedPush) error {
 	now := tx.Now()
 	os := make([]baoguan.Order, len(ps))
+	ds := make([][]baoguan.Declaration, len(ps))
+	ptx := &merchantsRead{Tx: tx}
 	for i, p := range ps {
 		os[i] = newOrder(p.m, p.in, p.fp, 0, now)
 		if !p.in.Hold && s.payOnOrder(&os[i]) {
 			os[i].PayDueAt = now
 		}
+		// Planned before the insert: they need nothing of the order's row
+		// but its id, which the store sets. A target planned twice is
+		// errSlowChunk.
+		decls := []baoguan.Declaration{}
+		for k, spec := range p.in.Declarations {
+			if _, err := s.planDeclarationsInto(ptx, &os[i], spec, p.entries[k], nil, decls, &decls); err != nil {
+				return err
+			}
+		}
+		ds[i] = decls
 	}
-	if err := tx.CreateOrders(os); err != nil {
+	if err := createOrdersWith(tx, os, ds); err != nil {
 		return err
 	}
 	for i, p := range ps {
@@ -233,25 +248,65 @@ func (s *Service) storeCombined(tx baoguan.Tx, q *queue, ps []*combinedPush) err
 			}
 		}
 	}
-	ds := make([]baoguan.Declaration, 0, len(ps)) // one an order, mostly
-	from := make([]int, len(ps)+1)
 	for i, p := range ps {
-		decls := []baoguan.Declaration{}
-		for k, spec := range p.in.Declarations {
-			planned, err := s.planDeclarationsInto(tx, &os[i], spec, p.entries[k], nil, decls, &ds)
-			if err != nil {
-				return err
-			}
-			decls = append(decls, planned...)
-		}
-		from[i+1] = len(ds)
-	}
-	if err := tx.CreateDeclarations(ds); err != nil {
-		return err
-	}
-	for i, p := range ps {
-		p.v = &OrderView{Order: &os[i], Declarations: append([]baoguan.Declaration{}, ds[from[i]:from[i+1]]...)}
+		p.v = &OrderView{Order: &os[i], Declarations: ds[i]}
 		p.created = true
 	}
 	return nil
+}
+
+// ordersWithDeclarations is a Tx that inserts new orders and their
+// declarations together (sqlstore.Tx.CreateOrdersWith: one statement on
+// PostgreSQL).
+type ordersWithDeclarations interface {
+	CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) error
+}
+
+// createOrdersWith inserts new orders and ds[i], the new declarations of
+// os[i], their OrderID set: with CreateOrdersWith, or one table after the
+// other.
+func createOrdersWith(tx baoguan.Tx, os []baoguan.Order, ds [][]baoguan.Declaration) error {
+	if w, ok := tx.(ordersWithDeclarations); ok {
+		return w.CreateOrdersWith(os, ds)
+	}
+	if err := tx.CreateOrders(os); err != nil {
+		return err
+	}
+	var all []baoguan.Declaration
+	for i := range ds {
+		for j := range ds[i] {
+			ds[i][j].OrderID = os[i].ID
+		}
+		all = append(all, ds[i]...)
+	}
+	if err := tx.CreateDeclarations(all); err != nil {
+		return err
+	}
+	k := 0
+	for i := range ds {
+		k += copy(ds[i], all[k:])
+	}
+	return nil
+}
+
+// merchantsRead is a Tx that reads each merchant once: a combined write
+// plans the declarations of many live orders, each of which reads its
+// merchant to choose a route, where a push read it once.
+type merchantsRead struct {
+	baoguan.Tx
+	read map[int64]*baoguan.Merchant
+}
+
+func (t *merchantsRead) Merchant(id int64) (*baoguan.Merchant, error) {
+	if m, ok := t.read[id]; ok {
+		return m, nil
+	}
+	m, err := t.Tx.Merchant(id)
+	if err == nil {
+		if t.read == nil {
+			t.read = map[int64]*baoguan.Merchant{}
+		}
+		t.read[id] = m
+	}
+	return m, err
 }

@@ -16,7 +16,7 @@ import (
 
 // combineEnv is a service on a fresh store of kind with CombinedWrites
 // writes, and three merchants: two in the sandbox, one live (whose
-// channel is remote and who has no customs route).
+// channel is remote, and whose orders declare to HG014 only).
 type combineEnv struct {
 	svc *core.Service
 	ms  []*baoguan.Merchant
@@ -27,8 +27,10 @@ func newCombineEnv(t *testing.T, kind string, writes int) *combineEnv {
 	c := &clock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
 	db := openKind(t, kind, c.Now)
 	svc := core.New(&core.Service{Store: db, Now: c.Now,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		Live:           core.Adapters{Channel: remoteChannel{sandbox.NewChannel()}, Port: sandbox.NewPort(0)},
+		Sandbox: core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		// Live orders declare to HG014 only: HG019 has no route.
+		Live: core.Adapters{Channel: remoteChannel{sandbox.NewChannel()}, Routes: map[string]core.Route{
+			baoguan.RouteEPort: {Port: sandbox.NewPort(0), Accepts: func(code string) bool { return code == "HG014" }}}},
 		SampleIdentity: sandbox.IsSampleIdentity, CombinedWrites: writes})
 	e := &combineEnv{svc: svc}
 	for _, in := range []core.MerchantInput{{Name: "a"}, {Name: "b"}, {Name: "live", Mode: baoguan.ModeLive}} {
@@ -176,7 +178,7 @@ func testCombinedPushes(t *testing.T, kind string) {
 		common = append(common, push{i % 2, orderIn(fmt.Sprintf("N-%d", i), int64(100+i), i%5 == 0, customs...)})
 	}
 	common = append(common, push{0, orderIn("X-1", 500, false, "HG014")}, push{1, orderIn("X-1", 500, false, "HG014")},
-		push{2, orderIn("L-1", 700, false)}, push{2, orderIn("L-2", 800, false)})
+		push{2, orderIn("L-1", 700, false)}, push{2, orderIn("L-2", 800, false, "HG014")}, push{2, orderIn("L-4", 900, false, "HG014")})
 	for _, e := range []*combineEnv{combined, alone} {
 		answers := e.pushAll(t, common, e == combined)
 		for i, a := range answers {
@@ -212,7 +214,7 @@ func testCombinedPushes(t *testing.T, kind string) {
 		{false, []push{{0, orderIn("N-0", 100, true)}}},                        // a repeat of round 1's
 		{true, []push{{1, orderIn("N-0", 100, true)}}},                         // new: N-0 is merchant 0's
 		{false, []push{{0, orderIn("TWICE-1", 500, false, "HG014", "HG014")}}}, // a target planned twice
-		{false, []push{{2, orderIn("L-3", 600, false, "HG014")}}},              // live: no customs route
+		{false, []push{{2, orderIn("L-3", 600, false, "HG019")}}},              // live: no route to HG019
 		{false, []push{{-1, orderIn("GHOST-1", 600, false)}}},                  // no such merchant
 		{true, []push{{0, orderIn("DUP-S", 400, false)}, {0, orderIn("DUP-S", 400, false)}, {0, orderIn("DUP-S", 400, false)},
 			{1, dupA}, {1, dupB}, {1, dupA}, {1, dupB}}},
@@ -313,5 +315,58 @@ func testCombinedPushes(t *testing.T, kind string) {
 		if len(paid) != len(want) {
 			t.Errorf("%d orders paid once the jobs ran, of %d", len(paid), len(want))
 		}
+	}
+}
+
+// TestCombinedPushGivenUp: a push whose caller gives up while it waits
+// for a combined write is dropped unstored, as the store drops an Update
+// whose context ended before it ran; the pushes queued with it are
+// stored, and a push taken by a write is answered with its outcome.
+func TestCombinedPushGivenUp(t *testing.T) {
+	t.Parallel()
+	e := newCombineEnv(t, "sqlite", 1)
+	release := make(chan struct{})
+	var once sync.Once
+	core.SetBeforeCombinedWrite(e.svc, func() { once.Do(func() { <-release }) })
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := e.svc.CreateOrder(ctx, e.ms[0], orderIn("G-1", 100, false))
+		first <- err
+	}()
+	for core.QueuedPushes(e.svc) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	// The first push's write waits (the hook): the next ones queue.
+	gone, cancel := context.WithCancel(ctx)
+	given := make(chan error, 1)
+	go func() {
+		_, _, err := e.svc.CreateOrder(gone, e.ms[0], orderIn("G-2", 100, false))
+		given <- err
+	}()
+	kept := make(chan error, 1)
+	go func() {
+		_, _, err := e.svc.CreateOrder(ctx, e.ms[1], orderIn("G-3", 100, false))
+		kept <- err
+	}()
+	for core.QueuedPushes(e.svc) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-given; err != context.Canceled {
+		t.Fatalf("the push given up: %v; want context.Canceled", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-kept; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Order(ctx, e.ms[0], "G-2"); baoguan.ErrorCode(err) != baoguan.ENOTFOUND {
+		t.Errorf("the push given up was stored: %v", err)
+	}
+	if _, err := e.svc.Order(ctx, e.ms[1], "G-3"); err != nil {
+		t.Errorf("the push queued beside it: %v", err)
 	}
 }

@@ -252,6 +252,36 @@ func multiRowInsert(table, cols, suffix string, width, n int, shared []int) stri
 // column's values as one typed array, the type taken from the first row's
 // value (int kinds bigint, strings text, bool boolean, []byte bytea).
 func unnestInsert(table, cols, suffix string, rows [][]any) (string, []any, error) {
+	args, casts, err := unnestArrays(table, rows)
+	if err != nil {
+		return "", nil, err
+	}
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO ")
+	sb.WriteString(table)
+	sb.WriteString(" (")
+	sb.WriteString(cols)
+	sb.WriteString(") SELECT * FROM unnest(")
+	writeCasts(&sb, casts)
+	sb.WriteString(")\n")
+	sb.WriteString(suffix)
+	return sb.String(), args, nil
+}
+
+// writeCasts writes the parameters of unnest's arrays: ?::bigint[], ….
+func writeCasts(sb *strings.Builder, casts []string) {
+	for c := range casts {
+		if c > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("?::")
+		sb.WriteString(casts[c])
+	}
+}
+
+// unnestArrays turns rows into one typed array a column for unnest, and
+// the arrays' types.
+func unnestArrays(table string, rows [][]any) ([]any, []string, error) {
 	width := len(rows[0])
 	args := make([]any, width)
 	casts := make([]string, width)
@@ -278,7 +308,7 @@ func unnestInsert(table, cols, suffix string, rows [][]any) (string, []any, erro
 			args[c], casts[c] = a, "boolean[]"
 		case reflect.Slice:
 			if v.Type().Elem().Kind() != reflect.Uint8 {
-				return "", nil, fmt.Errorf("postgres: insert into %s: column %d: cannot send %T as an array", table, c, rows[0][c])
+				return nil, nil, fmt.Errorf("postgres: insert into %s: column %d: cannot send %T as an array", table, c, rows[0][c])
 			}
 			a := make([][]byte, len(rows))
 			for r := range rows {
@@ -289,25 +319,10 @@ func unnestInsert(table, cols, suffix string, rows [][]any) (string, []any, erro
 			}
 			args[c], casts[c] = a, "bytea[]"
 		default:
-			return "", nil, fmt.Errorf("postgres: insert into %s: column %d: cannot send %T as an array", table, c, rows[0][c])
+			return nil, nil, fmt.Errorf("postgres: insert into %s: column %d: cannot send %T as an array", table, c, rows[0][c])
 		}
 	}
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO ")
-	sb.WriteString(table)
-	sb.WriteString(" (")
-	sb.WriteString(cols)
-	sb.WriteString(") SELECT * FROM unnest(")
-	for c := range casts {
-		if c > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("?::")
-		sb.WriteString(casts[c])
-	}
-	sb.WriteString(")\n")
-	sb.WriteString(suffix)
-	return sb.String(), args, nil
+	return args, casts, nil
 }
 
 // copyMinRows is the fewest rows copyRows loads with COPY: below it the

@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/baoguan/baoguan"
@@ -127,6 +130,175 @@ func (t *Tx) createOrderThenDeclarations(o *baoguan.Order, ds []baoguan.Declarat
 		if err := t.CreateDeclaration(&ds[i]); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CreateOrdersWith inserts new orders as CreateOrders does and, when all
+// were inserted, ds[i], the new declarations of os[i], as
+// CreateDeclarations does, their OrderID set (pushes stored together:
+// core/combine.go). An order number taken is CreateOrders' ECONFLICT
+// (field merchant_order_no), a target twice in ds CreateDeclarations'
+// (field customs), a missing merchant ENOTFOUND; after an error the
+// caller must not commit. On PostgreSQL it is one statement whatever the
+// rows — the orders' insert from arrays (unnest) in a WITH, the
+// declarations inserted from its RETURNING, joined to their orders by
+// merchant and number, the merchants' existence read beside them — and
+// so one round trip where CreateOrders and CreateDeclarations, each with
+// its read of the rows they name, were four (and a COPY's more from 32
+// rows). Elsewhere it is CreateOrders then CreateDeclarations.
+func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) error {
+	if !t.d.WritableWith || !t.d.Numbered || t.plans != nil || t.done || len(os) == 0 {
+		return t.createOrdersThenDeclarations(os, ds)
+	}
+	type number struct {
+		merchant int64
+		no       string
+	}
+	type target struct {
+		order             int64
+		customs, subOrder string
+	}
+	orows := make([][]any, len(os))
+	index := make(map[number]int, len(os))
+	var merchants []int64
+	for i := range os {
+		o := &os[i]
+		r, _, err := t.orderRow(o, 4)
+		if err != nil {
+			return err
+		}
+		orows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
+		index[number{o.MerchantID, o.MerchantOrderNo}] = i
+		if !slices.Contains(merchants, o.MerchantID) {
+			merchants = append(merchants, o.MerchantID)
+		}
+	}
+	var drows [][]any
+	for i := range ds {
+		for j := range ds[i] {
+			r, _, err := t.declarationRow(&ds[i][j], 2)
+			if err != nil {
+				return err
+			}
+			// The order's id comes from the WITH: in place of order_id,
+			// the order's number, which joins the row to it (with the
+			// merchant, the row's next column).
+			r[0] = os[i].MerchantOrderNo
+			drows = append(drows, append(r, ms(t.now), int64(1)))
+		}
+	}
+	args, casts, err := unnestArrays("orders", orows)
+	if err != nil {
+		return err
+	}
+	var q strings.Builder
+	q.WriteString("WITH o AS (INSERT INTO orders (" + orderInsertCols + ")\nSELECT * FROM unnest(")
+	writeCasts(&q, casts)
+	q.WriteString(")\nON CONFLICT DO NOTHING\nRETURNING id, merchant_id, merchant_order_no)")
+	if len(drows) > 0 {
+		dargs, dcasts, err := unnestArrays("declarations", drows)
+		if err != nil {
+			return err
+		}
+		args = append(args, dargs...)
+		names := make([]string, len(dcasts))
+		for c := range names {
+			names[c] = "c" + strconv.Itoa(c)
+		}
+		q.WriteString(",\nd AS (INSERT INTO declarations (" + declarationInsertCols + ")\nSELECT o.id, v." +
+			strings.Join(names[1:], ", v.") + "\nFROM o, unnest(")
+		writeCasts(&q, dcasts)
+		// In the rows' order, so that their ids follow it, as each
+		// order's declarations inserted one by one.
+		q.WriteString(") WITH ORDINALITY AS v(" + strings.Join(names, ", ") + ", n)\n" +
+			"WHERE o.merchant_id = v.c1 AND o.merchant_order_no = v.c0 ORDER BY v.n\n" +
+			"ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no)")
+	}
+	q.WriteString("\nSELECT 0, id, merchant_id, merchant_order_no, '' FROM o")
+	if len(drows) > 0 {
+		q.WriteString("\nUNION ALL SELECT 1, id, order_id, customs, sub_order_no FROM d")
+	}
+	if t.d.CheckedRefs {
+		// Orders name their merchant without a foreign key: a row of kind
+		// 2 names a merchant that does not exist (read without a lock).
+		q.WriteString("\nUNION ALL SELECT 2, m, m, '', '' FROM unnest(?::bigint[]) AS m WHERE NOT EXISTS (SELECT 1 FROM merchants WHERE id = m)")
+		args = append(args, merchants)
+	}
+	for i := range os {
+		os[i].ID = 0 // set below for each order inserted
+	}
+	missing := int64(0)
+	got := make(map[target]int64, len(drows))
+	err = t.each(q.String(), args, func(s Scanner) error {
+		var kind int
+		var id, ref int64
+		var a, b string
+		if err := s.Scan(&kind, &id, &ref, &a, &b); err != nil {
+			return err
+		}
+		switch kind {
+		case 0:
+			i, ok := index[number{ref, a}]
+			if !ok {
+				return fmt.Errorf("%s: insert orders: returned order %s was not inserted", t.d.Name, quote(a))
+			}
+			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = id, 1, t.now, t.now
+		case 1:
+			got[target{ref, a, b}] = id
+		default:
+			missing = ref
+		}
+		return nil
+	})
+	switch {
+	case t.isForeignKey(err):
+		return notFound("merchant %d not found", os[0].MerchantID)
+	case err != nil:
+		return err
+	case missing != 0:
+		return notFound("merchant %d not found", missing)
+	}
+	for i := range os {
+		if os[i].ID == 0 {
+			return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
+		}
+	}
+	for i := range ds {
+		for j := range ds[i] {
+			d := &ds[i][j]
+			id, ok := got[target{os[i].ID, d.Customs, d.SubOrderNo}]
+			if !ok || len(got) < len(drows) {
+				// A new order's targets are taken by nothing but a target
+				// twice in ds[i], which the caller must not pass.
+				return duplicate("customs", "order %d is declared to %s twice", os[i].ID, d.Customs)
+			}
+			d.OrderID, d.ID, d.Version, d.CreatedAt = os[i].ID, id, 1, t.now
+		}
+	}
+	t.announcePays(os)
+	return nil
+}
+
+// createOrdersThenDeclarations is CreateOrdersWith one table after the
+// other.
+func (t *Tx) createOrdersThenDeclarations(os []baoguan.Order, ds [][]baoguan.Declaration) error {
+	if err := t.CreateOrders(os); err != nil {
+		return err
+	}
+	var all []baoguan.Declaration
+	for i := range ds {
+		for j := range ds[i] {
+			ds[i][j].OrderID = os[i].ID
+		}
+		all = append(all, ds[i]...)
+	}
+	if err := t.CreateDeclarations(all); err != nil {
+		return err
+	}
+	k := 0
+	for i := range ds {
+		k += copy(ds[i], all[k:])
 	}
 	return nil
 }

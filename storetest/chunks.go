@@ -127,6 +127,113 @@ func testChunkInserts(t *testing.T, s baoguan.Store) {
 	})
 }
 
+// ordersWith is a Tx that inserts new orders with their declarations
+// (sqlstore.Tx.CreateOrdersWith: pushes stored together).
+type ordersWith interface {
+	CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) error
+}
+
+// testOrdersWith: CreateOrdersWith stores orders of two merchants (one
+// number used by both) with none, one and two declarations each, every
+// column as CreateOrder and CreateDeclaration write it, ids in the rows'
+// order; a number taken is ECONFLICT on merchant_order_no, a target twice
+// ECONFLICT on customs, a merchant missing ENOTFOUND, each with nothing
+// kept once rolled back.
+func testOrdersWith(t *testing.T, s baoguan.Store) {
+	ctx := context.Background()
+	var w bool
+	_ = s.Update(ctx, func(tx baoguan.Tx) error { _, w = tx.(ordersWith); return nil })
+	if !w {
+		t.Skip("the store's Tx has no CreateOrdersWith")
+	}
+	m, m2 := newMerchant(t, s, "acme"), newMerchant(t, s, "globex")
+	orders := func(no string, ms ...*baoguan.Merchant) ([]baoguan.Order, [][]baoguan.Declaration) {
+		var os []baoguan.Order
+		var ds [][]baoguan.Declaration
+		for i, mm := range ms {
+			o := *sampleOrder(mm, fmt.Sprintf("%s-%d", no, i))
+			if i == 1 && mm != ms[0] {
+				o.MerchantOrderNo = no + "-0" // merchant 2's number is merchant 1's
+			}
+			o.Payment, o.Amount = baoguan.Payment{}, int64(1000+i)
+			os = append(os, o)
+			var od []baoguan.Declaration
+			for k := range i % 3 {
+				od = append(od, *sampleDeclaration(&o, []string{"HG014", "HG016"}[k], fmt.Sprintf("S%d", k)))
+			}
+			ds = append(ds, od)
+		}
+		return os, ds
+	}
+	os, ds := orders("OW", m, m2, m, m2, m)
+	update(t, s, func(tx baoguan.Tx) error {
+		for i := range os {
+			os[i].PayDueAt = tx.Now()
+		}
+		return tx.(ordersWith).CreateOrdersWith(os, ds)
+	})
+	var prev int64
+	for i := range os {
+		if os[i].ID <= prev || os[i].Version != 1 || os[i].CreatedAt.IsZero() {
+			t.Fatalf("order %d: id %d (after %d), version %d", i, os[i].ID, prev, os[i].Version)
+		}
+		prev = os[i].ID
+	}
+	view(t, s, func(tx baoguan.Tx) error {
+		for i := range os {
+			got, err := tx.OrderByNo(os[i].MerchantID, os[i].MerchantOrderNo)
+			if err != nil {
+				return err
+			}
+			same(t, "order "+os[i].MerchantOrderNo, got, &os[i])
+			gds, err := tx.Declarations(os[i].MerchantID, os[i].ID)
+			if err != nil {
+				return err
+			}
+			if len(ds[i]) == 0 {
+				ds[i] = []baoguan.Declaration{}
+			}
+			for k := range ds[i] {
+				if ds[i][k].OrderID != os[i].ID || ds[i][k].ID == 0 {
+					t.Errorf("order %d's declaration %d: order %d, id %d", i, k, ds[i][k].OrderID, ds[i][k].ID)
+				}
+			}
+			same(t, "declarations of order "+fmt.Sprint(i), gds, ds[i])
+		}
+		return nil
+	})
+
+	// A number taken, a target twice, a merchant missing: refused, and
+	// nothing of the call kept.
+	taken, tds := orders("OW2", m, m)
+	taken[1].MerchantOrderNo = "OW-0"
+	twice, wds := orders("OW3", m, m, m)
+	wds[2][1].Customs = wds[2][0].Customs
+	wds[2][1].SubOrderNo = wds[2][0].SubOrderNo
+	ghost, gds := orders("OW4", m, &baoguan.Merchant{ID: m.ID + m2.ID + 100})
+	for _, c := range []struct {
+		what  string
+		os    []baoguan.Order
+		ds    [][]baoguan.Declaration
+		code  string
+		field string
+	}{
+		{"a number taken", taken, tds, baoguan.ECONFLICT, "merchant_order_no"},
+		{"a target twice", twice, wds, baoguan.ECONFLICT, "customs"},
+		{"a merchant missing", ghost, gds, baoguan.ENOTFOUND, ""},
+	} {
+		err := s.Update(ctx, func(tx baoguan.Tx) error { return tx.(ordersWith).CreateOrdersWith(c.os, c.ds) })
+		if baoguan.ErrorCode(err) != c.code || baoguan.ErrorField(err) != c.field {
+			t.Errorf("%s: %v; want %s on %q", c.what, err, c.code, c.field)
+		}
+		view(t, s, func(tx baoguan.Tx) error {
+			_, err := tx.OrderByNo(m.ID, c.os[0].MerchantOrderNo)
+			notFound(t, c.what+": the first order", err)
+			return nil
+		})
+	}
+}
+
 // testEnqueuePayJobs: one statement queues the pay job of every NOT_PAYED
 // order of a batch, keyed by its payment round, due now; orders paid or
 // failed, other batches' orders and a round already queued are left

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"OrderLimits", testOrderLimits},
 		{"Declarations", testDeclarations},
 		{"ChunkInserts", testChunkInserts},
+		{"OrdersWith", testOrdersWith},
 		{"EnqueueLater", testEnqueueLater},
 		{"EnqueuePayJobs", testEnqueuePayJobs},
 		{"OrderPayQueue", testOrderPayQueue},
