@@ -13,3 +13,11 @@ func SetBareAfterFailure(d time.Duration) (restore func()) {
 
 // QueuedCalls is how many Updates wait for the writer, for a test.
 func (db *DB) QueuedCalls() int { return db.calls.Len() }
+
+// SetCheckpointBeside sets whether stores opened from now on run the
+// checkpointer beside the writer, for a benchmark; restore sets it back.
+func SetCheckpointBeside(on bool) (restore func()) {
+	old := checkpointBeside
+	checkpointBeside = on
+	return func() { checkpointBeside = old }
+}
