@@ -21,3 +21,11 @@ func SetCheckpointBeside(on bool) (restore func()) {
 	checkpointBeside = on
 	return func() { checkpointBeside = old }
 }
+
+// SetCheckpointAt sets how many frames of the WAL not yet copied make the
+// checkpointer run, for a test; restore sets it back.
+func SetCheckpointAt(frames uint32) (restore func()) {
+	old := checkpointAt
+	checkpointAt = frames
+	return func() { checkpointAt = old }
+}
