@@ -29,3 +29,11 @@ func SetCheckpointAt(frames uint32) (restore func()) {
 	checkpointAt = frames
 	return func() { checkpointAt = old }
 }
+
+// SetCheckpointPoll sets how often at most the checkpointer reads the
+// WAL's index, for a benchmark; restore sets it back.
+func SetCheckpointPoll(d time.Duration) (restore func()) {
+	old := checkpointPoll
+	checkpointPoll = d
+	return func() { checkpointPoll = old }
+}

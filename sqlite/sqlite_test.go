@@ -390,6 +390,12 @@ func TestClosed(t *testing.T) {
 // synchronous=FULL. ns/op is per order; group commit is what keeps it low.
 func BenchmarkCreateOrderGroup(b *testing.B) {
 	b.Run("beside", func(b *testing.B) { benchCreateOrderGroup(b) })
+	b.Run("beside-50ms", func(b *testing.B) {
+		// A run every 50 ms after a commit, whatever waits.
+		defer sqlite.SetCheckpointAt(0)()
+		defer sqlite.SetCheckpointPoll(50 * time.Millisecond)()
+		benchCreateOrderGroup(b)
+	})
 	b.Run("writer-only", func(b *testing.B) {
 		defer sqlite.SetCheckpointBeside(false)()
 		benchCreateOrderGroup(b)
