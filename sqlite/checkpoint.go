@@ -120,7 +120,8 @@ func (cp *checkpointer) committed() {
 
 func (cp *checkpointer) run() {
 	defer close(cp.done)
-	t := time.NewTimer(0)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	defer t.Stop()
 	var f *os.File
 	defer func() {
@@ -128,7 +129,8 @@ func (cp *checkpointer) run() {
 			f.Close()
 		}
 	}()
-	var last time.Time // the last read of the index, or run without it
+	var last time.Time // the last read of the index (or run, without it)
+	known := true      // whether that read could read the index
 	for {
 		select {
 		case <-cp.stop:
@@ -138,7 +140,6 @@ func (cp *checkpointer) run() {
 		// A read of the index costs a system call: at most one every
 		// checkpointPoll, however often the writer commits.
 		every := checkpointPoll
-		waiting, known := walWaiting(&f, cp.shm)
 		if !known {
 			every = checkpointEvery
 		}
@@ -149,8 +150,9 @@ func (cp *checkpointer) run() {
 				return
 			case <-t.C:
 			}
-			waiting, known = walWaiting(&f, cp.shm)
 		}
+		var waiting uint32
+		waiting, known = walWaiting(&f, cp.shm)
 		last = time.Now()
 		if known && waiting < checkpointAt {
 			continue
