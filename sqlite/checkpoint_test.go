@@ -17,6 +17,8 @@ import (
 // file beside the writer, and what was written reads back the same, from
 // the open store and after it is reopened.
 func TestCheckpointBeside(t *testing.T) {
+	// A run once 50 frames wait, so that a few hundred writes make some.
+	defer sqlite.SetCheckpointAt(50)()
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		t.Run(sync, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "baoguan.db")
@@ -78,5 +80,24 @@ func TestCheckpointBeside(t *testing.T) {
 			defer db.Close()
 			check(db)
 		})
+	}
+}
+
+// TestCheckpointWaitsForFrames: the checkpointer runs only once enough
+// frames of the WAL wait to be copied, which it reads from the WAL's
+// index; were the index unreadable it would run on a timer instead.
+func TestCheckpointWaitsForFrames(t *testing.T) {
+	defer sqlite.SetCheckpointAt(1 << 30)()
+	db := openTest(t, sqlite.Options{})
+	for i := range 200 {
+		m := baoguan.Merchant{No: fmt.Sprintf("m%03d", i), Name: fmt.Sprintf("merchant %03d %s", i, strings.Repeat("x", 1000))}
+		if err := db.Update(context.Background(), func(tx baoguan.Tx) error { return tx.CreateMerchant(&m) }); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := db.Stats().Checkpoints; n != 0 {
+		t.Errorf("%d checkpoints with fewer frames waiting than the threshold", n)
 	}
 }

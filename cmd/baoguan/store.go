@@ -179,6 +179,10 @@ func registerStoreMetrics(reg prometheus.Registerer, store baoguan.Store) {
 				func() float64 { return db.Stats().ViewWait.Seconds() }),
 			counter("baoguan_store_replays_total", "Groups rolled back and run again with a savepoint per Update because an Update run without one failed.",
 				func() float64 { return float64(db.Stats().Replays) }),
+			counter("baoguan_store_checkpoints_total", "Checkpoints run beside the writer, copying the WAL into the database file.",
+				func() float64 { return float64(db.Stats().Checkpoints) }),
+			counter("baoguan_store_checkpoint_seconds_total", "Time spent in checkpoints beside the writer.",
+				func() float64 { return db.Stats().CheckpointTime.Seconds() }),
 		)
 	case *postgres.DB:
 		reg.MustRegister(
