@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/baoguan/baoguan"
 )
@@ -47,7 +48,16 @@ type combiner struct {
 	mu      sync.Mutex
 	queue   []*combinedPush
 	writing int // combined writes submitted and not answered yet
+	// pausedUntil: no push is combined before then (a write failed).
+	pausedUntil time.Time
 }
+
+// combinePause is how long pushes are stored alone after a combined write
+// failed: a client that sends pushes already stored again and again (each
+// a repeat, which fails the write it is in) costs at most ten failed
+// writes a second, each the work of its statement on top of every push
+// stored alone.
+const combinePause = 100 * time.Millisecond
 
 // combinedPush is one push waiting for, or stored by, a combined write.
 type combinedPush struct {
@@ -78,6 +88,10 @@ func (s *Service) createCombined(ctx context.Context, m *baoguan.Merchant, in *O
 	p := &combinedPush{m: m, in: in, entries: entries, fp: fp, done: make(chan struct{})}
 	c := &s.combine
 	c.mu.Lock()
+	if !c.pausedUntil.IsZero() && time.Now().Before(c.pausedUntil) {
+		c.mu.Unlock()
+		return nil, false, true, nil
+	}
 	c.queue = append(c.queue, p)
 	lead := c.writing < s.CombinedWrites
 	if lead {
@@ -186,6 +200,11 @@ func (s *Service) combinedWrite() {
 	case err != nil:
 		for _, p := range ps {
 			p.alone, p.v, p.created = true, nil, false
+		}
+		if s.combinePause > 0 {
+			c.mu.Lock()
+			c.pausedUntil = time.Now().Add(s.combinePause)
+			c.mu.Unlock()
 		}
 	}
 	for _, p := range ps {

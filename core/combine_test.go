@@ -32,6 +32,7 @@ func newCombineEnv(t *testing.T, kind string, writes int) *combineEnv {
 		Live: core.Adapters{Channel: remoteChannel{sandbox.NewChannel()}, Routes: map[string]core.Route{
 			baoguan.RouteEPort: {Port: sandbox.NewPort(0), Accepts: func(code string) bool { return code == "HG014" }}}},
 		SampleIdentity: sandbox.IsSampleIdentity, CombinedWrites: writes})
+	core.SetCombinePause(svc, 0) // groups that fail and groups that do not, one after the other
 	e := &combineEnv{svc: svc}
 	for _, in := range []core.MerchantInput{{Name: "a"}, {Name: "b"}, {Name: "live", Mode: baoguan.ModeLive}} {
 		m, _, err := svc.CreateMerchant(ctx, in)
@@ -368,5 +369,36 @@ func TestCombinedPushGivenUp(t *testing.T) {
 	}
 	if _, err := e.svc.Order(ctx, e.ms[1], "G-3"); err != nil {
 		t.Errorf("the push queued beside it: %v", err)
+	}
+}
+
+// TestCombinePause: after a combined write failed (a repeat among new
+// pushes), pushes are stored alone for a while, each answered as before.
+func TestCombinePause(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newCombineEnv(t, "sqlite", 1)
+	core.SetCombinePause(e.svc, time.Hour)
+	old := orderIn("P-OLD", 300, false, "HG014")
+	if _, _, err := e.svc.CreateOrder(ctx, e.ms[0], old); err != nil {
+		t.Fatal(err)
+	}
+	failing := []push{{0, old}, {0, orderIn("P-1", 100, false)}, {1, orderIn("P-2", 100, false, "HG014")}}
+	for i, a := range e.pushAll(t, failing, true) {
+		if a.err != nil || a.created != (i > 0) {
+			t.Fatalf("push %d: created %v, %v", i, a.created, a.err)
+		}
+	}
+	later := []push{{0, orderIn("P-3", 100, false)}, {1, orderIn("P-4", 100, false)}, {0, orderIn("P-5", 100, false)}}
+	for i, a := range e.pushAll(t, later, true) {
+		if a.err != nil || !a.created {
+			t.Fatalf("push %d after the failed write: created %v, %v", i, a.created, a.err)
+		}
+	}
+	if n := counter(t, e.svc.Metrics.CombinedWrites); n != 0 {
+		t.Errorf("%v combined writes committed; want none: one failed, then the pause", n)
+	}
+	if n := counter(t, e.svc.Metrics.OrdersCreated); n != 6 {
+		t.Errorf("%v orders created; want 6", n)
 	}
 }

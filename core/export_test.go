@@ -1,6 +1,10 @@
 package core
 
-import "github.com/baoguan/baoguan"
+import (
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
 
 // SetAfterBatchChunk makes CreateBatch call fn after each chunk it commits.
 func SetAfterBatchChunk(s *Service, fn func(b *baoguan.Batch)) { s.afterBatchChunk = fn }
@@ -56,3 +60,7 @@ func QueuedPushes(s *Service) int {
 	defer s.combine.mu.Unlock()
 	return len(s.combine.queue)
 }
+
+// SetCombinePause sets how long pushes are stored alone after a combined
+// write failed.
+func SetCombinePause(s *Service, d time.Duration) { s.combinePause = d }

@@ -145,6 +145,9 @@ type Service struct {
 	// afterBatchChunk, when set (tests), is called after each committed
 	// chunk of a batch upload.
 	afterBatchChunk func(b *baoguan.Batch)
+	// combinePause is how long pushes are stored alone after a combined
+	// write failed (combinePause; tests change it).
+	combinePause time.Duration
 	// beforeCombinedWrite, when set (tests), is called before each
 	// combined write of order pushes is handed to the store.
 	beforeCombinedWrite func()
@@ -199,6 +202,7 @@ func New(svc *Service) *Service {
 	if svc.Metrics == nil {
 		svc.Metrics = NewMetrics(nil)
 	}
+	svc.combinePause = combinePause
 	svc.Limits.fill()
 	svc.Sandbox.fill()
 	svc.Live.fill()
