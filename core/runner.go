@@ -283,7 +283,11 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 			continue // there may be more due right now
 		}
 		if extra {
-			// The backlog is gone: the first batcher carries on alone.
+			// The backlog is gone: the first batcher carries on alone,
+			// woken for the jobs due now that this batch enqueued.
+			if out.woke {
+				s.Wake()
+			}
 			select {
 			case <-ctx.Done():
 				return

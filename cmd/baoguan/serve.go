@@ -37,7 +37,7 @@ const notifyTimeout = 10 * time.Second
 // transaction and its statements, for the same work).
 const (
 	postgresBatchers = 2
-	postgresBatch    = 256
+	postgresBatch    = 128 // as many jobs in flight as one batcher of the default 256
 )
 
 // batchChunksAtOnce is core.Service.BatchChunksAtOnce for store: one on
