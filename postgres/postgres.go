@@ -370,7 +370,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 		live     []*sqlstore.Call // the calls taken, in the order they ran
 		errs     []error          // their outcomes
 		enqueued int              // jobs due now that committing calls enqueued
-		ho       = handed{to: db.handoff.Load()}
+		ho       = handed{to: db.handoff.Load(), now: &db.handoff}
 	)
 	answer := func(fatal error) {
 		for i, c := range live {
@@ -528,6 +528,7 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *handed) (err
 // began (to, nil when none).
 type handed struct {
 	to     *handoffTo
+	now    *atomic.Pointer[handoffTo] // the receiver set now (DB.handoff)
 	events []baoguan.Event
 	ids    []int64
 	other  bool
@@ -547,15 +548,15 @@ func (h *handed) expect() {
 
 // committed hands a committed group's events off.
 func (h *handed) committed() {
-	if h.to == nil {
-		return
+	if h.to != nil {
+		if len(h.events) > 0 {
+			h.to.h.Committed(h.events)
+		}
+		if h.other {
+			h.to.h.Dirty()
+		}
 	}
-	if len(h.events) > 0 {
-		h.to.h.Committed(h.events)
-	}
-	if h.other {
-		h.to.h.Dirty()
-	}
+	h.changed()
 }
 
 // cancel tells the receiver that the events it was named did not commit,
@@ -563,6 +564,17 @@ func (h *handed) committed() {
 func (h *handed) cancel() {
 	if h.to != nil && len(h.ids) > 0 {
 		h.to.h.Cancel(h.ids)
+	}
+	h.changed()
+}
+
+// changed tells a receiver set while the group ran, which was handed
+// nothing of it (its events were inserted due, not leased), that the
+// table may hold due events it has not got: its first read of the table
+// may have come before the group committed (as sqlite's handed does).
+func (h *handed) changed() {
+	if cur := h.now.Load(); cur != nil && cur != h.to {
+		cur.h.Dirty()
 	}
 }
 
