@@ -157,6 +157,14 @@ type delivered struct {
 	latency time.Duration
 }
 
+// memoryRoom is the room for handed-off events with their bodies of a
+// deliverer alone on its database (SQLite): 8,192 bodies of about a
+// kilobyte, about 10 MB of the heap (20–40 MB of peak RSS on a burst of
+// 10,000–20,000 orders at --intake-share 0), enough that the notifications
+// of such a burst are sent as the runner makes them, without being read
+// back (benchmarks.md, change 54).
+const memoryRoom = 8192
+
 // newDeliverer's room for handed-off events with their bodies (readyMax)
 // is a few seconds of new events on a store shared by several processes
 // (PostgreSQL's leased hand-off, where one left out costs two writes, its
@@ -174,11 +182,12 @@ func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bo
 	dl.idMax = 16 * dl.readyMax
 	if memory {
 		// Alone on its database (SQLite), past the bodies' room an event
-		// waits by its id, read back a room's worth at a time: a few
-		// hundred bodies ahead of the senders are enough, and a backlog's
-		// bodies were tens of megabytes of the heap (benchmarks.md,
-		// change 45).
-		dl.readyMax = max(4*total, 1024)
+		// waits by its id, read back a room's worth at a time. The room
+		// is memoryRoom bodies: a backlog's bodies in full were tens of
+		// megabytes of the heap (benchmarks.md, change 45), but a room of
+		// 1,024 made the burst after intake first (--intake-share 0) read
+		// most of its notifications back (change 54).
+		dl.readyMax = max(4*total, memoryRoom)
 	}
 	if s != nil && s.handoffRoom > 0 {
 		dl.readyMax = s.handoffRoom
