@@ -572,3 +572,29 @@ type HandoffStore interface {
 type LeasedHandoffStore interface {
 	SetLeasedHandoff(h EventHandoff, lease time.Duration) (stop func())
 }
+
+// CreateOrdersThenDeclarations inserts new orders (tx.CreateOrders) and
+// then ds[i], the new declarations of os[i], their OrderID set to os[i]'s
+// id (tx.CreateDeclarations, one call for all): what a store that cannot
+// insert both in one statement does for pushes stored together
+// (core/combine.go). After an error the caller must not commit.
+func CreateOrdersThenDeclarations(tx Tx, os []Order, ds [][]Declaration) error {
+	if err := tx.CreateOrders(os); err != nil {
+		return err
+	}
+	var all []Declaration
+	for i := range ds {
+		for j := range ds[i] {
+			ds[i][j].OrderID = os[i].ID
+		}
+		all = append(all, ds[i]...)
+	}
+	if err := tx.CreateDeclarations(all); err != nil {
+		return err
+	}
+	k := 0
+	for i := range ds {
+		k += copy(ds[i], all[k:])
+	}
+	return nil
+}

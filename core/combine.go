@@ -288,24 +288,7 @@ func createOrdersWith(tx baoguan.Tx, os []baoguan.Order, ds [][]baoguan.Declarat
 	if w, ok := tx.(ordersWithDeclarations); ok {
 		return w.CreateOrdersWith(os, ds)
 	}
-	if err := tx.CreateOrders(os); err != nil {
-		return err
-	}
-	var all []baoguan.Declaration
-	for i := range ds {
-		for j := range ds[i] {
-			ds[i][j].OrderID = os[i].ID
-		}
-		all = append(all, ds[i]...)
-	}
-	if err := tx.CreateDeclarations(all); err != nil {
-		return err
-	}
-	k := 0
-	for i := range ds {
-		k += copy(ds[i], all[k:])
-	}
-	return nil
+	return baoguan.CreateOrdersThenDeclarations(tx, os, ds)
 }
 
 // merchantsRead is a Tx that reads each merchant once: a combined write

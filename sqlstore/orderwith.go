@@ -149,7 +149,7 @@ func (t *Tx) createOrderThenDeclarations(o *baoguan.Order, ds []baoguan.Declarat
 // rows). Elsewhere it is CreateOrders then CreateDeclarations.
 func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) error {
 	if !t.d.WritableWith || !t.d.Numbered || t.plans != nil || t.done || len(os) == 0 {
-		return t.createOrdersThenDeclarations(os, ds)
+		return baoguan.CreateOrdersThenDeclarations(t, os, ds)
 	}
 	type number struct {
 		merchant int64
@@ -277,28 +277,5 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 		}
 	}
 	t.announcePays(os)
-	return nil
-}
-
-// createOrdersThenDeclarations is CreateOrdersWith one table after the
-// other.
-func (t *Tx) createOrdersThenDeclarations(os []baoguan.Order, ds [][]baoguan.Declaration) error {
-	if err := t.CreateOrders(os); err != nil {
-		return err
-	}
-	var all []baoguan.Declaration
-	for i := range ds {
-		for j := range ds[i] {
-			ds[i][j].OrderID = os[i].ID
-		}
-		all = append(all, ds[i]...)
-	}
-	if err := t.CreateDeclarations(all); err != nil {
-		return err
-	}
-	k := 0
-	for i := range ds {
-		k += copy(ds[i], all[k:])
-	}
 	return nil
 }
