@@ -466,20 +466,9 @@ var (
 // the number; the caller must then not commit (the other orders were
 // inserted). A missing merchant is ENOTFOUND.
 func (t *Tx) CreateOrders(os []baoguan.Order) error {
-	type number struct {
-		merchant int64
-		no       string
-	}
-	rows := make([][]any, len(os))
-	index := make(map[number]int, len(os))
-	for i := range os {
-		o := &os[i]
-		r, _, err := t.orderRow(o, 4)
-		if err != nil {
-			return err
-		}
-		rows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
-		index[number{o.MerchantID, o.MerchantOrderNo}] = i
+	rows, index, err := t.newOrderRows(os)
+	if err != nil {
+		return err
 	}
 	ids, copied, err := t.copyRows("orders", orderInsertCols, rows, true, givenIDs(len(os), func(i int) int64 { return os[i].ID }))
 	if err != nil {
@@ -498,7 +487,7 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 	got := 0
 	err = t.insertRows("orders", orderInsertCols, "ON CONFLICT DO NOTHING\nRETURNING id, merchant_id, merchant_order_no", rows, orderShared, func(s Scanner) error {
 		var id int64
-		var k number
+		var k orderNumber
 		if err := s.Scan(&id, &k.merchant, &k.no); err != nil {
 			return err
 		}
@@ -538,6 +527,29 @@ func (t *Tx) announcePays(os []baoguan.Order) {
 			t.enqueued++
 		}
 	}
+}
+
+// orderNumber is an order's number within its merchant.
+type orderNumber struct {
+	merchant int64
+	no       string
+}
+
+// newOrderRows are the rows (orderInsertCols) of new orders at version 1,
+// with their fingerprints, and where each order's number is in os.
+func (t *Tx) newOrderRows(os []baoguan.Order) ([][]any, map[orderNumber]int, error) {
+	rows := make([][]any, len(os))
+	index := make(map[orderNumber]int, len(os))
+	for i := range os {
+		o := &os[i]
+		r, _, err := t.orderRow(o, 4)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
+		index[orderNumber{o.MerchantID, o.MerchantOrderNo}] = i
+	}
+	return rows, index, nil
 }
 
 // orderedMerchantsExist is ENOTFOUND when a merchant of os does not exist,

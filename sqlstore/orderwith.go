@@ -151,27 +151,18 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 	if !t.d.WritableWith || !t.d.Numbered || t.plans != nil || t.done || len(os) == 0 {
 		return baoguan.CreateOrdersThenDeclarations(t, os, ds)
 	}
-	type number struct {
-		merchant int64
-		no       string
-	}
 	type target struct {
 		order             int64
 		customs, subOrder string
 	}
-	orows := make([][]any, len(os))
-	index := make(map[number]int, len(os))
+	orows, index, err := t.newOrderRows(os)
+	if err != nil {
+		return err
+	}
 	var merchants []int64
 	for i := range os {
-		o := &os[i]
-		r, _, err := t.orderRow(o, 4)
-		if err != nil {
-			return err
-		}
-		orows[i] = append(r, int64(1), ms(t.now), ms(t.now), o.Fingerprint)
-		index[number{o.MerchantID, o.MerchantOrderNo}] = i
-		if !slices.Contains(merchants, o.MerchantID) {
-			merchants = append(merchants, o.MerchantID)
+		if !slices.Contains(merchants, os[i].MerchantID) {
+			merchants = append(merchants, os[i].MerchantID)
 		}
 	}
 	var drows [][]any
@@ -239,7 +230,7 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 		}
 		switch kind {
 		case 0:
-			i, ok := index[number{ref, a}]
+			i, ok := index[orderNumber{ref, a}]
 			if !ok {
 				return fmt.Errorf("%s: insert orders: returned order %s was not inserted", t.d.Name, quote(a))
 			}
