@@ -189,7 +189,7 @@ type DB struct {
 
 	commits, updates, rollbacks, retries, commitNanos atomic.Int64
 
-	handoff atomic.Pointer[handoffTo] // where new due events go, leased (SetLeasedHandoff)
+	handoff atomic.Pointer[sqlstore.HandoffTo] // where new due events go, leased (SetLeasedHandoff)
 
 	closed  atomic.Bool
 	cancel  context.CancelFunc // stops the listener and the notifier
@@ -202,13 +202,6 @@ var (
 	_ baoguan.LeasedHandoffStore = (*DB)(nil)
 )
 
-// handoffTo is a receiver of new events and the lease they are inserted
-// with (SetLeasedHandoff).
-type handoffTo struct {
-	h     baoguan.EventHandoff
-	lease time.Duration
-}
-
 // SetLeasedHandoff makes the writers insert the pending events due at once
 // that their transactions create leased until the transaction's time plus
 // lease, and hand them to h as baoguan.LeasedHandoffStore says: their ids
@@ -217,9 +210,7 @@ type handoffTo struct {
 // that made other events due at once. A group uses the receiver set when
 // it began. stop ends it, unless another receiver was set since.
 func (db *DB) SetLeasedHandoff(h baoguan.EventHandoff, lease time.Duration) (stop func()) {
-	to := &handoffTo{h: h, lease: lease}
-	db.handoff.Store(to)
-	return func() { db.handoff.CompareAndSwap(to, nil) }
+	return sqlstore.NewHandoff(&db.handoff, h, lease)
 }
 
 // Open connects to the database at o.URL, applies pending migrations and
@@ -370,7 +361,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 		live     []*sqlstore.Call // the calls taken, in the order they ran
 		errs     []error          // their outcomes
 		enqueued int              // jobs due now that committing calls enqueued
-		ho       = handed{to: db.handoff.Load(), now: &db.handoff}
+		ho       = sqlstore.Handed{To: db.handoff.Load(), Now: &db.handoff}
 	)
 	answer := func(fatal error) {
 		for i, c := range live {
@@ -404,7 +395,7 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 			// group is written.
 			live, errs = append(live, c), append(errs, err)
 			db.rollbacks.Add(1)
-			ho.cancel()
+			ho.Cancel()
 			answer(fmt.Errorf("postgres: %w", broken))
 			pc.Conn().PgConn().Close(ctx) // whatever state it is in, it is not reused
 			return retry, next
@@ -422,17 +413,17 @@ func (db *DB) runGroup(first *sqlstore.Call, alone bool) (retry []*sqlstore.Call
 		}
 	}
 	if x.open {
-		ho.expect()
+		ho.Expect()
 		t0 := time.Now()
 		if err := x.end(ctx, "COMMIT"); err != nil {
 			db.rollbacks.Add(1)
-			ho.cancel()
+			ho.Cancel()
 			answer(fmt.Errorf("postgres: commit: %w", err))
 			return retry, next
 		}
 		db.commitNanos.Add(int64(time.Since(t0)))
 		db.commits.Add(1)
-		ho.committed()
+		ho.Committed()
 	}
 	for _, err := range errs {
 		if err == nil {
@@ -465,7 +456,7 @@ func (db *DB) nextCall(alone bool, n int, start time.Time) *sqlstore.Call {
 // otherwise. It returns fn's outcome and how many jobs due now it
 // enqueued, or broken when the transaction could not be brought back to
 // where it was before fn.
-func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *handed) (err, broken error) {
+func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *sqlstore.Handed) (err, broken error) {
 	ctx := context.Background()
 	savepoint := x.open
 	switch {
@@ -480,10 +471,7 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *handed) (err
 	}
 	sent := x.sent
 	t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
-	if ho.to != nil {
-		t.CollectEvents()
-		t.LeaseNew(t.Now().Add(ho.to.lease))
-	}
+	ho.Collect(t)
 	err = protect(t, c.Fn)
 	t.End()
 	if err == nil {
@@ -503,11 +491,7 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *handed) (err
 	switch {
 	case err == nil:
 		*enqueued = t.Enqueued()
-		if ho.to != nil {
-			es, other := t.Created()
-			ho.events = append(ho.events, es...)
-			ho.other = ho.other || other
-		}
+		ho.Keep(t)
 	case savepoint:
 		if _, rerr := x.c.Exec(ctx, "ROLLBACK TO SAVEPOINT fn"); rerr != nil {
 			return err, rerr
@@ -521,61 +505,6 @@ func (db *DB) runCall(x *conn, c *sqlstore.Call, enqueued *int, ho *handed) (err
 		db.rollbacks.Add(1)
 	}
 	return err, nil
-}
-
-// handed is what one group hands off: its new due events, inserted
-// leased, and whether it made others due, to the receiver set when it
-// began (to, nil when none).
-type handed struct {
-	to     *handoffTo
-	now    *atomic.Pointer[handoffTo] // the receiver set now (DB.handoff)
-	events []baoguan.Event
-	ids    []int64
-	other  bool
-}
-
-// expect names the group's events to the receiver, before COMMIT.
-func (h *handed) expect() {
-	if h.to == nil || len(h.events) == 0 {
-		return
-	}
-	h.ids = make([]int64, len(h.events))
-	for i := range h.events {
-		h.ids[i] = h.events[i].ID
-	}
-	h.to.h.Expect(h.ids)
-}
-
-// committed hands a committed group's events off.
-func (h *handed) committed() {
-	if h.to != nil {
-		if len(h.events) > 0 {
-			h.to.h.Committed(h.events)
-		}
-		if h.other {
-			h.to.h.Dirty()
-		}
-	}
-	h.changed()
-}
-
-// cancel tells the receiver that the events it was named did not commit,
-// or that whether they did is unknown (its lease then ends them, if so).
-func (h *handed) cancel() {
-	if h.to != nil && len(h.ids) > 0 {
-		h.to.h.Cancel(h.ids)
-	}
-	h.changed()
-}
-
-// changed tells a receiver set while the group ran, which was handed
-// nothing of it (its events were inserted due, not leased), that the
-// table may hold due events it has not got: its first read of the table
-// may have come before the group committed (as sqlite's handed does).
-func (h *handed) changed() {
-	if cur := h.now.Load(); cur != nil && cur != h.to {
-		cur.h.Dirty()
-	}
 }
 
 // isDeadlock reports whether err is PostgreSQL's deadlock_detected.

@@ -28,7 +28,7 @@ type pending struct {
 	errs  []error // each caller's outcome
 	// handed: the group's new due events, handed off once it is durable
 	// (cancelled if the fsync fails); nil when none.
-	handed *handed
+	handed *sqlstore.Handed
 }
 
 // syncer makes the writer's committed groups durable with
@@ -95,9 +95,9 @@ func (s *syncer) run() {
 		}
 		for _, p := range batch {
 			if err != nil {
-				p.handed.cancel()
+				p.handed.Cancel()
 			} else {
-				p.handed.committed()
+				p.handed.Committed()
 			}
 			for i, c := range p.calls {
 				if err != nil {

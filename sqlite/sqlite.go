@@ -190,16 +190,13 @@ type DB struct {
 	cp      *checkpointer   // copies the WAL into the file beside the writer
 	stopped chan struct{}   // closed when the writer goroutine (and the syncer) has exited
 
-	handoff atomic.Pointer[handoffTo] // where new due events go (SetHandoff)
+	handoff atomic.Pointer[sqlstore.HandoffTo] // where new due events go (SetHandoff)
 }
 
 var (
 	_ baoguan.Store        = (*DB)(nil)
 	_ baoguan.HandoffStore = (*DB)(nil)
 )
-
-// handoffTo boxes a baoguan.EventHandoff for an atomic pointer.
-type handoffTo struct{ h baoguan.EventHandoff }
 
 // SetHandoff makes the writer hand the pending events due at once that
 // committed transactions created to h, as baoguan.EventHandoff says:
@@ -208,56 +205,7 @@ type handoffTo struct{ h baoguan.EventHandoff }
 // it did not commit. A group uses the receiver set when it began. stop
 // ends it, unless another receiver was set since.
 func (db *DB) SetHandoff(h baoguan.EventHandoff) (stop func()) {
-	to := &handoffTo{h}
-	db.handoff.Store(to)
-	return func() { db.handoff.CompareAndSwap(to, nil) }
-}
-
-// handed is what one group hands off: its new due events and whether it
-// made others due, to the receiver set when it began (to, nil when none).
-type handed struct {
-	to     *handoffTo
-	now    *atomic.Pointer[handoffTo] // the receiver set now (DB.handoff)
-	events []baoguan.Event
-	ids    []int64
-	other  bool
-}
-
-// committed hands a durable group's events off.
-func (h *handed) committed() {
-	if h == nil {
-		return
-	}
-	if h.to != nil {
-		if len(h.events) > 0 {
-			h.to.h.Committed(h.events)
-		}
-		if h.other {
-			h.to.h.Dirty()
-		}
-	}
-	h.changed()
-}
-
-// cancel tells the receiver that a group's events did not commit, or
-// that whether they did is unknown.
-func (h *handed) cancel() {
-	if h == nil {
-		return
-	}
-	if h.to != nil && len(h.ids) > 0 {
-		h.to.h.Cancel(h.ids)
-	}
-	h.changed()
-}
-
-// changed tells a receiver set while the group ran, which was handed
-// nothing of it, that the table may hold due events it has not got: its
-// first read of the table may have come before the group committed.
-func (h *handed) changed() {
-	if cur := h.now.Load(); cur != nil && cur != h.to {
-		cur.h.Dirty()
-	}
+	return sqlstore.NewHandoff(&db.handoff, h, 0)
 }
 
 // Open opens (creating if needed) the database at o.Path, applies pending
@@ -586,7 +534,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 		}
 	}
 	errs := make([]error, len(live))
-	ho := &handed{to: db.handoff.Load(), now: &db.handoff}
+	ho := &sqlstore.Handed{To: db.handoff.Load(), Now: &db.handoff}
 	var seq uint64 // what the answers wait for: the groups committed before
 	if db.sy != nil {
 		seq = db.sy.committed.Load()
@@ -623,15 +571,11 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	// events it created for the hand-off when it succeeded.
 	call := func(i int) {
 		t := sqlstore.NewTx(ctx, x, dialect, db.keys, db.now(), true)
-		if ho.to != nil {
-			t.CollectEvents()
-		}
+		ho.Collect(t)
 		errs[i] = protect(t, live[i].Fn)
 		t.End()
-		if ho.to != nil && errs[i] == nil {
-			es, other := t.Created()
-			ho.events = append(ho.events, es...)
-			ho.other = ho.other || other
+		if errs[i] == nil {
+			ho.Keep(t)
 		}
 	}
 	// guarded runs live[i] in its own savepoint; false when the
@@ -682,7 +626,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 		db.guardedUntil = time.Now().Add(bareAfterFailure)
 		db.replays.Add(1)
 		stx.Rollback()
-		ho.events, ho.other = ho.events[:0], false
+		ho.Forget()
 		if !begin() {
 			return false
 		}
@@ -727,14 +671,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 			}
 		}
 	}
-	if len(ho.events) > 0 {
-		// Before COMMIT makes them visible to a read.
-		ho.ids = make([]int64, len(ho.events))
-		for i := range ho.events {
-			ho.ids[i] = ho.events[i].ID
-		}
-		ho.to.h.Expect(ho.ids)
-	}
+	ho.Expect() // before COMMIT makes them visible to a read
 	if db.sy != nil {
 		// Counted before COMMIT makes the group visible, so that a View
 		// whose snapshot holds it waits for its fsync (see View).
@@ -742,7 +679,7 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	}
 	t0 := time.Now()
 	if err := stx.Commit(); err != nil {
-		ho.cancel()
+		ho.Cancel()
 		fail(fmt.Errorf("sqlite: commit: %w", err))
 		return
 	}
@@ -759,9 +696,9 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 // group wrote, which is not durable yet.
 // A committed group's events are handed off (ho; nil when it did not
 // commit) once it is durable, before its callers are answered.
-func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64, ho *handed) {
+func (db *DB) answer(calls []*sqlstore.Call, errs []error, seq uint64, ho *sqlstore.Handed) {
 	if db.sy == nil {
-		ho.committed()
+		ho.Committed()
 		for i, c := range calls {
 			c.Answer(errs[i])
 		}
