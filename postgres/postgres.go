@@ -625,6 +625,17 @@ func (c *conn) sendPre(ctx context.Context, b *pgx.Batch, n int) (pgx.BatchResul
 	return br, nil
 }
 
+// sendAll sends what waits in pre and stmts in one batch and reads pre's
+// outcomes; the results of stmts follow in br.
+func (c *conn) sendAll(ctx context.Context, stmts []sqlstore.Stmt) (br pgx.BatchResults, err error) {
+	b, n := c.takePre()
+	c.sent += len(stmts)
+	for _, s := range stmts {
+		b.Queue(s.Q, textSafe(s.Args)...)
+	}
+	return c.sendPre(ctx, b, n)
+}
+
 // ExecAll sends what waits in pre and stmts in one batch, and returns the
 // rows each of stmts changed (sqlstore.Pipeliner): a job batch's rows
 // written in one round trip rather than one each.
@@ -632,12 +643,7 @@ func (c *conn) ExecAll(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, err
 	if len(stmts) == 0 {
 		return nil, nil
 	}
-	b, n := c.takePre()
-	c.sent += len(stmts)
-	for _, s := range stmts {
-		b.Queue(s.Q, textSafe(s.Args)...)
-	}
-	br, err := c.sendPre(ctx, b, n)
+	br, err := c.sendAll(ctx, stmts)
 	if err != nil {
 		return nil, err
 	}
@@ -661,12 +667,7 @@ func (c *conn) QueryAll(ctx context.Context, stmts []sqlstore.Stmt, read []func(
 	if c.loose {
 		return errLooseWrite // not reached: Views read one query at a time
 	}
-	b, n := c.takePre()
-	c.sent += len(stmts)
-	for _, s := range stmts {
-		b.Queue(s.Q, textSafe(s.Args)...)
-	}
-	br, err := c.sendPre(ctx, b, n)
+	br, err := c.sendAll(ctx, stmts)
 	if err != nil {
 		return err
 	}

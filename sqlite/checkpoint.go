@@ -77,17 +77,9 @@ func openCheckpointer(ctx context.Context, path string, failed func(error)) (*ch
 	if err != nil {
 		return nil, err
 	}
-	c, err := sql.Open("sqlite", d)
+	c, err := openOne(ctx, path, d)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	c.SetMaxOpenConns(1)
-	c.SetMaxIdleConns(1)
-	c.SetConnMaxLifetime(0)
-	c.SetConnMaxIdleTime(0)
-	if err := c.PingContext(ctx); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
 	}
 	return &checkpointer{c: c, shm: path + "-shm", kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		failed: failed}, nil

@@ -363,19 +363,26 @@ func openWriter(ctx context.Context, path, syncMode string) (*sql.DB, error) {
 	if err := ownerOnly(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", d)
+	return openOne(ctx, path, d)
+}
+
+// openOne opens the database at path, as the data source name d says, on
+// one connection kept open until Close (the writer's, the
+// checkpointer's).
+func openOne(ctx context.Context, path, d string) (*sql.DB, error) {
+	c, err := sql.Open("sqlite", d)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxLifetime(0)
+	c.SetConnMaxIdleTime(0)
+	if err := c.PingContext(ctx); err != nil {
+		c.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return w, nil
+	return c, nil
 }
 
 // walPath returns the path of the WAL file of the database open on w,
