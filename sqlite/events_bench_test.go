@@ -32,15 +32,8 @@ func benchBody(i int, paid bool) []byte {
 // (RecordAttempts), the writer's work for 32 orders' notifications. It
 // reports the CPU time of the process per event.
 func BenchmarkEventLifecycle(b *testing.B) {
-	db := openTest(b, sqlite.Options{Synchronous: "NORMAL"})
+	db, m := openWithMerchant(b, sqlite.Options{Synchronous: "NORMAL"})
 	ctx := context.Background()
-	var m baoguan.Merchant
-	if err := db.Update(ctx, func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "bench", Name: "bench", Status: baoguan.MerchantActive, Mode: baoguan.ModeSandbox}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		b.Fatal(err)
-	}
 	const perOp = 64
 	var prev []baoguan.Event
 	n := 0
@@ -97,15 +90,8 @@ func BenchmarkEventLifecycle(b *testing.B) {
 // pending (half order.paid, half declaration.succeeded bodies). It
 // reports the time per event read.
 func BenchmarkPendingEvents(b *testing.B) {
-	db := openTest(b, sqlite.Options{Synchronous: "NORMAL"})
+	db, m := openWithMerchant(b, sqlite.Options{Synchronous: "NORMAL"})
 	ctx := context.Background()
-	var m baoguan.Merchant
-	if err := db.Update(ctx, func(tx baoguan.Tx) error {
-		m = baoguan.Merchant{No: "bench", Name: "bench", Status: baoguan.MerchantActive, Mode: baoguan.ModeSandbox}
-		return tx.CreateMerchant(&m)
-	}); err != nil {
-		b.Fatal(err)
-	}
 	const total, perRead = 20000, 256
 	var ids []int64
 	for n := 0; n < total; n += perRead {
