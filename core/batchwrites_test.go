@@ -101,6 +101,21 @@ func (t *writeTx) UpdateDeclaration(d *baoguan.Declaration) error {
 	return t.Tx.UpdateDeclaration(d)
 }
 
+// pushDeclared creates order no, of protocol (whose format renders its
+// notifications), for the runner to pay on the auto channel and declare to
+// HG014.
+func (e *env) pushDeclared(t *testing.T, no, protocol string) {
+	t.Helper()
+	_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
+		Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: protocol,
+			Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newWriteEnv(t *testing.T, kind string) (*env, *writeStore) {
 	c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	ws := &writeStore{Store: openKind(t, kind, c.Now)}
@@ -124,14 +139,7 @@ func TestBatchWritesEachRowOnce(t *testing.T) {
 			nos := []string{"W-1", "W-2", "W-3"}
 			before := map[string]*core.OrderView{}
 			for _, no := range nos {
-				_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
-					Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: "rec",
-						Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
+				e.pushDeclared(t, no, "rec")
 				before[no] = e.detail(t, no)
 			}
 			ws.reset()
@@ -377,14 +385,7 @@ func TestBatchRendersAtFlush(t *testing.T) {
 				if i == 2 {
 					protocol = "rec"
 				}
-				_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
-					Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: protocol,
-						Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-					Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
+				e.pushDeclared(t, no, protocol)
 			}
 			ws.reset()
 			if _, err := e.svc.RunOnce(e.ctx); err != nil {
@@ -443,14 +444,7 @@ func TestBatchRenderPanic(t *testing.T) {
 	e := newEnv(t, 0)
 	e.svc.Formats.Register("boom", panicFormat{})
 	for _, no := range []string{"X-1", "X-2", "X-3"} {
-		_, _, err := e.svc.CreateOrder(e.ctx, e.m, core.OrderInput{
-			Order: baoguan.Order{MerchantOrderNo: no, Amount: 100, Subject: "口红", Channel: baoguan.ChannelAuto, Protocol: "boom",
-				Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e.pushDeclared(t, no, "boom")
 	}
 	if _, err := e.svc.RunOnce(e.ctx); err != nil {
 		t.Fatal(err)
