@@ -324,8 +324,8 @@ type Tx interface {
 	QueueOrderPays(merchantID, batchID int64, sandbox bool) (int, error)
 	// DueOrderPays takes up to n orders whose payment is due (PayDueAt set
 	// and ≤ now), oldest first, as pay jobs that have no row: ID 0, RefID
-	// the order, MerchantID, RunAt the time it was due, State running,
-	// Attempts 1. Nothing is written: the orders stay due until this
+	// the order, MerchantID, RunAt the time it was due, CreatedAt the
+	// order's creation, State running, Attempts 1. Nothing is written: the orders stay due until this
 	// transaction changes their PayDueAt, so the claim lasts as long as the
 	// transaction (a store whose transactions run concurrently locks the
 	// orders taken, and passes over those another transaction holds).

@@ -199,7 +199,11 @@ func (s *Service) runJobs(ctx context.Context, stx baoguan.Tx, jobs []baoguan.Jo
 	var out batchOutcome
 	b := &batch{s: s, tx: newBatchTx(stx, !each), each: each}
 	defer b.tx.discard() // a batch that returns before its flush
-	if err := b.tx.preload(jobs); err != nil {
+	var fresh *freshRows
+	if !each {
+		fresh = &s.fresh
+	}
+	if err := b.tx.preload(jobs, fresh); err != nil {
 		return nil, out, err
 	}
 	var done, release []int64

@@ -328,15 +328,45 @@ func (t *batchTx) cachedDecl(id int64) *baoguan.Declaration {
 
 // preload reads the rows of a batch's jobs with one query per table: the
 // orders of pay jobs, the declarations of declare and poll jobs, and for
-// both the orders with all their declarations.
-func (t *batchTx) preload(jobs []baoguan.Job) error {
+// both the orders with all their declarations. The orders of payments
+// queued on them that their pushes kept in fresh (nil: none) are taken
+// from there instead, with their declarations, when the store adopts them
+// (freshRows).
+func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
+	adopter, _ := t.Tx.(rowAdopter)
+	if adopter == nil {
+		fresh = nil
+	}
 	var orderIDs, declIDs []int64
+	var keptOrders []baoguan.Order
+	var keptDecls []baoguan.Declaration
 	for _, j := range jobs {
 		switch j.Kind {
 		case baoguan.JobPay:
+			if j.ID == 0 && fresh != nil {
+				if f, ok := fresh.take(j.RefID, j.MerchantID, j.CreatedAt, j.RunAt); ok {
+					keptOrders = append(keptOrders, f.o)
+					keptDecls = append(keptDecls, f.ds...)
+					continue
+				}
+			}
 			orderIDs = append(orderIDs, j.RefID)
 		case baoguan.JobDeclare, baoguan.JobPoll:
 			declIDs = append(declIDs, j.RefID)
+		}
+	}
+	if len(keptOrders) > 0 {
+		if err := adopter.AdoptRows(keptOrders, keptDecls); err != nil {
+			return err
+		}
+		for i := range keptOrders {
+			o := &keptOrders[i]
+			t.orders[o.ID] = o
+			t.decls[o.ID] = []baoguan.Declaration{}
+		}
+		for _, d := range keptDecls {
+			t.decls[d.OrderID] = append(t.decls[d.OrderID], d)
+			t.declOrder[d.ID] = d.OrderID
 		}
 	}
 	if len(declIDs) > 0 {
@@ -345,7 +375,9 @@ func (t *batchTx) preload(jobs []baoguan.Job) error {
 			return err
 		}
 		for _, d := range ds {
-			orderIDs = append(orderIDs, d.OrderID)
+			if _, kept := t.orders[d.OrderID]; !kept {
+				orderIDs = append(orderIDs, d.OrderID)
+			}
 		}
 	}
 	if len(orderIDs) == 0 {

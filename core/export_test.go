@@ -64,3 +64,20 @@ func QueuedPushes(s *Service) int {
 // SetCombinePause sets how long pushes are stored alone after a combined
 // write failed.
 func SetCombinePause(s *Service, d time.Duration) { s.combinePause = d }
+
+// FreshKept is how many pushed orders are kept for the batches that pay
+// them (freshRows).
+func FreshKept(s *Service) int {
+	s.fresh.mu.Lock()
+	defer s.fresh.mu.Unlock()
+	return len(s.fresh.m)
+}
+
+// FreshOrder is the pushed order id as kept for the batch that pays it,
+// with its declarations.
+func FreshOrder(s *Service, id int64) (baoguan.Order, []baoguan.Declaration, bool) {
+	s.fresh.mu.Lock()
+	defer s.fresh.mu.Unlock()
+	e, ok := s.fresh.m[id]
+	return e.o, e.ds, ok
+}

@@ -79,11 +79,24 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		v, created, alone, err = s.createCombined(ctx, m, &in, entries, fp)
 	}
 	if alone {
+		// The order is kept for the batch that pays it (freshRows) before
+		// the commit, since that batch may run as soon as the commit,
+		// before this push is answered; it is forgotten when the run that
+		// kept it did not commit (a run again, an error).
+		var kept *baoguan.Order
 		err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
+			s.fresh.forget(kept)
+			kept = nil
 			var err error
 			v, created, err = s.createPreparedView(tx, q, m, &in, entries, fp)
+			if err == nil && created && !v.Order.PayDueAt.IsZero() {
+				kept = s.fresh.keep(v.Order, v.Declarations)
+			}
 			return err
 		})
+		if err != nil {
+			s.fresh.forget(kept)
+		}
 	}
 	if err != nil {
 		return nil, false, err

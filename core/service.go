@@ -171,6 +171,7 @@ type Service struct {
 	wake         chan struct{}
 	wakeDelivery chan struct{}
 	combine      combiner
+	fresh        freshRows
 	purge        purgeLock
 	auth         authCache
 	full         fullBuckets

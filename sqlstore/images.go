@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/keyring"
 )
 
@@ -167,3 +168,27 @@ func (t *Tx) sealAll(tb *table, vals []any) error {
 
 // forgetImages drops every image (a savepoint was rolled back).
 func (t *Tx) forgetImages() { clear(t.images) }
+
+// AdoptRows takes orders and declarations the caller holds as they were
+// committed, each at its Version (a job batch's orders from their pushes:
+// core's freshRows), as if the transaction had read them: their images
+// are kept, so that an update of one writes only the columns that differ.
+// A row that has changed since is at another version, and its update
+// fails as stale (the images are trusted at their version only).
+func (t *Tx) AdoptRows(os []baoguan.Order, ds []baoguan.Declaration) error {
+	for i := range os {
+		vals, err := t.orderArgs(&os[i])
+		if err != nil {
+			return err
+		}
+		t.remember(orderTable, os[i].ID, os[i].Version, vals, nil)
+	}
+	for i := range ds {
+		vals, err := t.declarationArgs(&ds[i])
+		if err != nil {
+			return err
+		}
+		t.remember(declarationTable, ds[i].ID, ds[i].Version, vals, nil)
+	}
+	return nil
+}

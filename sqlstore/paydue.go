@@ -14,7 +14,7 @@ import (
 // own UPDATE sets pay_due_at back to 0.
 
 const (
-	qDueOrderPays = `SELECT id, merchant_id, pay_due_at FROM orders
+	qDueOrderPays = `SELECT id, merchant_id, pay_due_at, created_at FROM orders
 WHERE pay_due_at > 0 AND pay_due_at <= ? ORDER BY pay_due_at, id LIMIT ?`
 	// On PostgreSQL several batch transactions claim at once: each locks
 	// the orders it takes, and passes over those another holds, until it
@@ -38,7 +38,7 @@ FROM orders WHERE pay_due_at > 0`
 
 // DueOrderPays takes up to n orders whose payment is due now, oldest
 // first, as pay jobs without a row (ID 0, attempt 1, RefID the order, RunAt
-// when it was due): see baoguan.Tx. They stay queued in the table until
+// when it was due, CreatedAt when the order was): see baoguan.Tx. They stay queued in the table until
 // the transaction sets their pay_due_at; on a concurrent dialect they are
 // locked until it ends.
 func (t *Tx) DueOrderPays(n int) ([]baoguan.Job, error) {
@@ -51,12 +51,12 @@ func (t *Tx) DueOrderPays(n int) ([]baoguan.Job, error) {
 	}
 	var out []baoguan.Job
 	err := t.each(q, []any{ms(t.now), n}, func(s Scanner) error {
-		var due int64
+		var due, created int64
 		j := baoguan.Job{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1}
-		if err := s.Scan(&j.RefID, &j.MerchantID, &due); err != nil {
+		if err := s.Scan(&j.RefID, &j.MerchantID, &due, &created); err != nil {
 			return err
 		}
-		j.RunAt = fromMS(due)
+		j.RunAt, j.CreatedAt = fromMS(due), fromMS(created)
 		out = append(out, j)
 		return nil
 	})

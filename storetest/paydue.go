@@ -10,7 +10,8 @@ import (
 )
 
 // testOrderPayQueue: an order whose PayDueAt is set is its own pay queue.
-// DueOrderPays takes the due ones, oldest first, as pay jobs without a row;
+// DueOrderPays takes the due ones, oldest first, as pay jobs without a row
+// (CreatedAt the order's);
 // QueueOrderPays queues a batch's NOT_PAYED orders of one sandbox flag,
 // passing over a round queued already (on the order or by a pay job row),
 // and EnqueuePayJobs then leaves the orders queued on themselves out;
@@ -96,8 +97,9 @@ func testOrderPayQueue(t *testing.T, s baoguan.Store) {
 			return err
 		}
 		want := []baoguan.Job{
-			{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1, RefID: pushed.ID, MerchantID: m.ID, RunAt: now},
-			{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1, RefID: os[0].ID, MerchantID: m.ID, RunAt: now.Add(time.Second)},
+			{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1, RefID: pushed.ID, MerchantID: m.ID, RunAt: now, CreatedAt: pushed.CreatedAt},
+			{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1, RefID: os[0].ID, MerchantID: m.ID, RunAt: now.Add(time.Second),
+				CreatedAt: os[0].CreatedAt},
 		}
 		same(t, "DueOrderPays(2)", got, want)
 		// An UPDATE that leaves PayDueAt leaves the queue.

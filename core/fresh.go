@@ -1,0 +1,109 @@
+package core
+
+import (
+	"sync"
+	"time"
+
+	"github.com/baoguan/baoguan"
+)
+
+// freshRows keeps the orders pushes have just stored, with their
+// declarations, as they were written, for the job batch that pays them:
+// a pushed order whose payment is queued on it (payments.go) is taken by
+// a batch milliseconds later, and the batch would otherwise read back
+// what the push has just written (on SQLite inside the single writer, the
+// batch's largest read).
+//
+// A push keeps its order from inside its transaction, since the batch
+// may run as soon as that commits (on SQLite in the writer's next group,
+// before the push is answered), and forgets it when that run of its
+// transaction does not commit. A batch takes a kept order, once, only
+// when it claimed the order's payment from the order's own queue
+// (Tx.DueOrderPays) and the claim's stamp matches — the order's merchant,
+// creation and due time, read with the claim — so that a row another
+// order took the id of (SQLite reuses the id of a row rolled back) is
+// read from the store. The batch's store then holds the rows as if it had
+// read them (rowAdopter). A kept row may be out of date (the order
+// changed after its push): the batch writes the order when it ends its
+// payment, and that write, checked against the version the row was kept
+// at, then fails as stale and the batch is replayed with every row read
+// from the store, as a batch whose rows another transaction changed is.
+//
+// At most freshRoom orders are kept; past them the oldest is dropped and
+// its batch reads it.
+type freshRows struct {
+	mu   sync.Mutex
+	m    map[int64]freshOrder
+	ring []int64 // ids, in the order they were kept
+	next int     // the ring's slot the next one takes
+}
+
+// freshOrder is a pushed order and its declarations, as committed.
+type freshOrder struct {
+	o    baoguan.Order
+	ds   []baoguan.Declaration
+	slot int // where it is in the ring
+}
+
+// freshRoom bounds the orders kept: a few batches' worth, about 2 KB each.
+const freshRoom = 4096
+
+// keep keeps o and ds, as written by a transaction that is to commit, for
+// the batch that pays o, and returns the order kept (for forget). The
+// structs are copied; the slices and maps inside them are shared, which
+// is safe because nothing modifies them in place (batchTx).
+func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration) *baoguan.Order {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = make(map[int64]freshOrder, freshRoom)
+		f.ring = make([]int64, freshRoom)
+	}
+	if old := f.ring[f.next]; old != 0 {
+		if e, ok := f.m[old]; ok && e.slot == f.next {
+			delete(f.m, old)
+		}
+	}
+	e := freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), slot: f.next}
+	f.m[o.ID] = e
+	f.ring[f.next] = o.ID
+	f.next = (f.next + 1) % freshRoom
+	return &e.o
+}
+
+// forget drops the order keep returned (nil: nothing), unless another has
+// been kept under its id since.
+func (f *freshRows) forget(o *baoguan.Order) {
+	if o == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e, ok := f.m[o.ID]; ok && e.o.CreatedAt.Equal(o.CreatedAt) && e.o.MerchantOrderNo == o.MerchantOrderNo {
+		delete(f.m, o.ID)
+	}
+}
+
+// take returns the kept order id of merchant, with its declarations, when
+// it was created at created and its payment is queued on it due at due
+// (the claim's stamp: see keep), and forgets it.
+func (f *freshRows) take(id, merchant int64, created, due time.Time) (freshOrder, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.m[id]
+	if !ok {
+		return freshOrder{}, false
+	}
+	delete(f.m, id)
+	if e.o.MerchantID != merchant || !e.o.CreatedAt.Equal(created) || !e.o.PayDueAt.Equal(due) {
+		return freshOrder{}, false
+	}
+	return e, true
+}
+
+// rowAdopter is a Tx that takes orders and declarations the caller holds
+// as committed as if it had read them (sqlstore.Tx.AdoptRows): its later
+// updates of them write only what changed.
+type rowAdopter interface {
+	AdoptRows(os []baoguan.Order, ds []baoguan.Declaration) error
+}
