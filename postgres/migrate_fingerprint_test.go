@@ -28,27 +28,7 @@ func TestOrderKeysMigrated(t *testing.T) {
 			t.Fatalf("%.60s: %v", q, err)
 		}
 	}
-	// The schema as it was before the migration.
-	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-	entries, err := os.ReadDir("migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		v, err := strconv.Atoi(e.Name()[:4])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v >= version {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("migrations", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(b))
-		exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v)
-	}
+	entries := migrateBefore(t, c, version)
 	insertZero(t, c, "merchants", map[string]any{"id": 1})
 	insertZero(t, c, "orders", map[string]any{"id": 1, "merchant_id": 1, "merchant_order_no": "OLD-1"})
 	insertZero(t, c, "orders", map[string]any{"id": 2, "merchant_id": 1, "merchant_order_no": "OLD-2"})
@@ -81,6 +61,40 @@ func TestOrderKeysMigrated(t *testing.T) {
 	if got := strings.Join(keys, " "); got != "accp:order:X refund:OLD-1" {
 		t.Errorf("records left: %s; want the push's and the refund's", got)
 	}
+}
+
+// migrateBefore gives c's database the schema as it was before migration
+// version, and returns the migration files (all of them).
+func migrateBefore(t *testing.T, c *pgx.Conn, version int) []os.DirEntry {
+	t.Helper()
+	ctx := context.Background()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := c.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+	entries, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		v, err := strconv.Atoi(e.Name()[:4])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v >= version {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("migrations", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(b))
+		exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v)
+	}
+	return entries
 }
 
 // insertZero inserts a row into table with the values of set and, in every

@@ -1117,7 +1117,9 @@ var dialect = &sqlstore.Dialect{
 	UniqueViolation: func(err error) (string, bool) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" { // unique_violation
-			return e.ConstraintName, true
+			// The index, then the key taken: "Key (public_id)=(evt_…)
+			// already exists.", by which a many-row insert names its row.
+			return e.ConstraintName + " " + e.Detail, true
 		}
 		return "", false
 	},

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -190,8 +191,12 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 	if !t.d.Numbered {
 		return t.createEventRows(ri, es, rows)
 	}
+	// No ON CONFLICT here (PostgreSQL): a taken public id fails the
+	// statement, and the caller must not commit anyway. A speculative
+	// insertion checked every unique index before each row and confirmed
+	// the row after it — about a seventh of the insert's work.
 	got := 0
-	suffix := "ON CONFLICT DO NOTHING\nRETURNING id, public_id"
+	suffix := "RETURNING id, public_id"
 	if t.d.CheckedRefs {
 		suffix = eventsChecked + suffix
 	}
@@ -209,16 +214,21 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		got++
 		return nil
 	})
+	if what, ok := t.d.UniqueViolation(err); ok {
+		for i := range es {
+			if strings.Contains(what, "("+es[i].PublicID+")") {
+				return duplicate("public_id", "event %s already exists", es[i].PublicID)
+			}
+		}
+		return duplicate("public_id", "an event's public id is taken (%s)", what)
+	}
 	if err != nil {
 		return t.eventsInsertErr(err, es)
 	}
 	for i := range es {
 		e := &es[i]
-		if e.ID == 0 {
-			if err := t.merchantExists(e.MerchantID); err != nil {
-				return err
-			}
-			return duplicate("public_id", "event %s already exists", e.PublicID)
+		if e.ID == 0 { // CheckedRefs: its merchant does not exist
+			return notFound("merchant %d not found", e.MerchantID)
 		}
 		t.inserted(e, e.ID)
 	}

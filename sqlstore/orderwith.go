@@ -186,7 +186,7 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 	var q strings.Builder
 	q.WriteString("WITH o AS (INSERT INTO orders (" + orderInsertCols + ")\nSELECT * FROM unnest(")
 	writeCasts(&q, casts)
-	q.WriteString(")\nON CONFLICT DO NOTHING\nRETURNING id, merchant_id, merchant_order_no)")
+	q.WriteString(")\nRETURNING id, merchant_id, merchant_order_no)")
 	if len(drows) > 0 {
 		dargs, dcasts, err := unnestArrays("declarations", drows)
 		if err != nil {
@@ -204,7 +204,7 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 		// order's declarations inserted one by one.
 		q.WriteString(") WITH ORDINALITY AS v(" + strings.Join(names, ", ") + ", n)\n" +
 			"WHERE o.merchant_id = v.c1 AND o.merchant_order_no = v.c0 ORDER BY v.n\n" +
-			"ON CONFLICT DO NOTHING\nRETURNING id, order_id, customs, sub_order_no)")
+			"RETURNING id, order_id, customs, sub_order_no)")
 	}
 	q.WriteString("\nSELECT 0, id, merchant_id, merchant_order_no, '' FROM o")
 	if len(drows) > 0 {
@@ -242,6 +242,9 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 		}
 		return nil
 	})
+	if what, ok := t.d.UniqueViolation(err); ok {
+		return ordersWithDup(what, os)
+	}
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", os[0].MerchantID)
@@ -250,23 +253,31 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 	case missing != 0:
 		return notFound("merchant %d not found", missing)
 	}
-	for i := range os {
-		if os[i].ID == 0 {
-			return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
-		}
-	}
 	for i := range ds {
 		for j := range ds[i] {
 			d := &ds[i][j]
-			id, ok := got[target{os[i].ID, d.Customs, d.SubOrderNo}]
-			if !ok || len(got) < len(drows) {
-				// A new order's targets are taken by nothing but a target
-				// twice in ds[i], which the caller must not pass.
-				return duplicate("customs", "order %d is declared to %s twice", os[i].ID, d.Customs)
-			}
-			d.OrderID, d.ID, d.Version, d.CreatedAt = os[i].ID, id, 1, t.now
+			d.OrderID, d.ID, d.Version, d.CreatedAt = os[i].ID, got[target{os[i].ID, d.Customs, d.SubOrderNo}], 1, t.now
 		}
 	}
 	t.announcePays(os)
 	return nil
+}
+
+// ordersWithDup is CreateOrdersWith's error for the unique key what (the
+// dialect's UniqueViolation) its statement met: a number taken, or a
+// target twice in ds, which the caller must not pass (a new order's
+// targets are taken by nothing else). The statement has no ON CONFLICT:
+// a row that meets a key fails it, and the caller must not commit anyway,
+// where a speculative insertion checked every unique index before each
+// row.
+func ordersWithDup(what string, os []baoguan.Order) error {
+	if strings.Contains(what, "declarations") {
+		return duplicate("customs", "an order is declared to the same customs twice (%s)", what)
+	}
+	for i := range os {
+		if strings.Contains(what, ", "+os[i].MerchantOrderNo+")") {
+			return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
+		}
+	}
+	return duplicate("merchant_order_no", "an order number is taken (%s)", what)
 }

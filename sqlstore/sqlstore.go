@@ -45,7 +45,8 @@ type Dialect struct {
 	Numbered bool
 	// UniqueViolation reports whether err is a unique-constraint
 	// violation, and the index or "table.column" it names, so that the
-	// field at fault can be told to the caller.
+	// field at fault can be told to the caller (PostgreSQL's also holds
+	// the key's values, as its error's detail writes them).
 	UniqueViolation func(err error) (what string, ok bool)
 	// ForeignKeyViolation reports whether err is a foreign-key violation.
 	ForeignKeyViolation func(err error) bool

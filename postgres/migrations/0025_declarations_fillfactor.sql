@@ -1,0 +1,11 @@
+-- 0025_declarations_fillfactor: a declaration's pages keep half their
+-- room for the new versions of its rows, as the events' do (0018).
+-- A declaration is inserted with its order and updated once its outcome
+-- is known, by the job batch that declares it, together with the other
+-- declarations of its page (the batch's rows are neighbours: the pushes
+-- stored together). The columns that update writes are in no index, so
+-- the update is HOT when the new version fits in the row's own page; at
+-- the default fillfactor (100) the page was full and almost every update
+-- went to another page, entering the row in all of the table's indexes
+-- again. Existing pages keep their rows; new pages are filled to half.
+ALTER TABLE declarations SET (fillfactor = 50);
