@@ -91,6 +91,61 @@ type DueEvent struct {
 // hold up deliveries to others. A URL that does not parse is its own
 // destination.
 func Destination(rawURL string) string {
+	if d, ok := plainOrigin(rawURL); ok {
+		return d
+	}
+	return parsedOrigin(rawURL)
+}
+
+// plainOrigin is the destination of the URLs merchants configure, found
+// without parsing them (a destination is looked up several times for each
+// notification: when it is stored, handed to the deliverer, sent and
+// recorded): "http://" or "https://", a host of lower-case letters, digits,
+// dots and dashes, a port of digits or none, then nothing or a path, query
+// or fragment without control characters or escapes. It reports false for
+// any other URL, which parsedOrigin reads.
+func plainOrigin(s string) (string, bool) {
+	var rest, port string
+	switch {
+	case strings.HasPrefix(s, "http://"):
+		rest, port = s[len("http://"):], "80"
+	case strings.HasPrefix(s, "https://"):
+		rest, port = s[len("https://"):], "443"
+	default:
+		return "", false
+	}
+	i := 0
+	for i < len(rest) && (rest[i] >= 'a' && rest[i] <= 'z' || rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.' || rest[i] == '-') {
+		i++
+	}
+	if i == 0 {
+		return "", false
+	}
+	j := i
+	if j < len(rest) && rest[j] == ':' {
+		for j++; j < len(rest) && rest[j] >= '0' && rest[j] <= '9'; j++ {
+		}
+		if j == i+1 {
+			return "", false // "host:", an empty port
+		}
+	}
+	if j < len(rest) && rest[j] != '/' && rest[j] != '?' && rest[j] != '#' {
+		return "", false
+	}
+	for _, c := range []byte(rest[j:]) {
+		if c < 0x20 || c == 0x7f || c == '%' {
+			return "", false
+		}
+	}
+	origin := s[:len(s)-len(rest)+j]
+	if j > i {
+		return origin, true
+	}
+	return origin + ":" + port, true
+}
+
+// parsedOrigin is Destination by url.Parse.
+func parsedOrigin(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return strings.ToLower(rawURL)

@@ -293,3 +293,20 @@ func FuzzReadIDCard(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDestination: the destination of any URL is what url.Parse makes of
+// it, whether or not the URL is read without parsing (plainOrigin); the
+// seeds are each of the two kinds and the edges between them.
+func FuzzDestination(f *testing.F) {
+	for _, u := range []string{"http://127.0.0.1:39421/hook", "https://m.example.com/notify?x=1&y=%41", "HTTP://M.Example.com/x",
+		"http://m.example.com#f", "http://host:/x", "http://user:pw@host/x", "http://[::1]:8080/x", "http://h/a b", "http://h/%zz",
+		"http://h/\x01", "ftp://h/x", "http://h_x/", "http://h:8o/", "http://h?q#f", "https://h", "http://h:0443", "http://-/",
+		"http://é.com/", "http:///x", "http://", "https://h/é", "https://h/#%zz", "https://h/?%zz", "http://h/a\\b", ""} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		if got, want := Destination(u), parsedOrigin(u); got != want {
+			t.Errorf("Destination(%q) = %q, url.Parse makes %q", u, got, want)
+		}
+	})
+}

@@ -195,11 +195,13 @@ func checkBodyHeaders(r *http.Request) error {
 	if ct == "" {
 		return nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: "unsupported_media_type", Message: "send the body as application/json"}
 	}
-	if _, p := inbound.ToUTF8(nil, inbound.Charset(ct), inbound.UTF8Only); p != nil {
+	// The charset as inbound.Charset reads it, from the one parse.
+	charset := strings.ToLower(strings.TrimSpace(params["charset"]))
+	if _, p := inbound.ToUTF8(nil, charset, inbound.UTF8Only); p != nil {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: reasonUnsupportedEncoding, Message: p.Message}
 	}
 	return nil

@@ -83,9 +83,8 @@ func (nativeFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merc
 		}
 	}
 	h := make(http.Header, 5) // Post adds Content-Type and User-Agent
-	h[hdrID] = []string{e.PublicID}
-	h[hdrTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
-	h[hdrSignature] = []string{sig}
+	vs := []string{e.PublicID, strconv.FormatInt(now.Unix(), 10), sig}
+	h[hdrID], h[hdrTimestamp], h[hdrSignature] = vs[0:1:1], vs[1:2:2], vs[2:3:3]
 	d := core.Post(ctx, c, e.URL, "application/json", e.Body, h)
 	d.Acked = d.Err == nil && d.Status >= 200 && d.Status < 300
 	return d

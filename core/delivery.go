@@ -762,7 +762,7 @@ type sendJob struct {
 // flight at once (Deliveries).
 func (dl *deliverer) sender(j sendJob) {
 	for {
-		r := dl.s.send(j.ctx, j.e, j.m)
+		r := dl.s.send(j.ctx, &j.e, j.m)
 		dl.end(j.dest, j.e.OrderID, r.d.Status != 0)
 		dl.results <- r
 		j = sendJob{} // nothing of the last delivery kept while waiting
@@ -807,15 +807,17 @@ func (dl *deliverer) room(free int) int {
 // candidates is how many due events a claim for n places looks at.
 func candidates(free int) int { return min(free+64, 2*free) }
 
-// send makes one delivery attempt of a leased event.
-func (s *Service) send(ctx context.Context, e baoguan.Event, m *baoguan.Merchant) delivered {
-	r := delivered{e: e, f: s.Formats.Get(e.Protocol), at: s.Now()}
+// send makes one delivery attempt of a leased event. e is the caller's,
+// not a copy: the format's Deliver takes a pointer, and a copy made here
+// would go to the heap at every delivery.
+func (s *Service) send(ctx context.Context, e *baoguan.Event, m *baoguan.Merchant) delivered {
+	r := delivered{e: *e, f: s.Formats.Get(e.Protocol), at: s.Now()}
 	if r.f == nil {
 		r.d.Err = errors.New("no notification format for protocol " + e.Protocol)
 		return r
 	}
 	start := time.Now()
-	r.d = r.f.Deliver(ctx, s.HTTP, m, &e)
+	r.d = r.f.Deliver(ctx, s.HTTP, m, e)
 	r.latency = time.Since(start)
 	s.Metrics.Deliveries.WithLabelValues(e.Protocol, strconv.FormatBool(r.d.Acked)).Inc()
 	return r
@@ -1000,7 +1002,7 @@ func (s *Service) deliverOnce(ctx context.Context) (int, error) {
 		}
 		rs := make([]delivered, len(evs))
 		for i, e := range evs {
-			rs[i] = s.send(ctx, e, merchants[e.MerchantID])
+			rs[i] = s.send(ctx, &evs[i], merchants[e.MerchantID])
 		}
 		if err := s.record(ctx, rs); err != nil {
 			return total, err

@@ -341,8 +341,9 @@ func Post(ctx context.Context, c *http.Client, url, contentType string, body []b
 	if header != nil {
 		req.Header = header
 	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("User-Agent", "baoguan-notify/1")
+	// As Header.Set, with one allocation for both values.
+	vs := []string{contentType, "baoguan-notify/1"}
+	req.Header["Content-Type"], req.Header["User-Agent"] = vs[0:1:1], vs[1:2:2]
 	resp, err := c.Do(req)
 	if err != nil {
 		return Delivery{Err: err}

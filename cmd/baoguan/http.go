@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,6 +73,34 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// byRoute holds each route and status's two series (routeStatus →
+	// *routeSeries), so that a request finds them without hashing its
+	// labels into the vectors twice.
+	byRoute sync.Map
+}
+
+// routeStatus is a request's labels.
+type routeStatus struct {
+	route  string
+	status int
+}
+
+// routeSeries are one route and status's series.
+type routeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// series returns the series of route and status. There are as many as
+// routes times statuses: unmatched paths share the route "unmatched".
+func (m *httpMetrics) series(route string, status int) *routeSeries {
+	k := routeStatus{route, status}
+	if s, ok := m.byRoute.Load(k); ok {
+		return s.(*routeSeries)
+	}
+	code := strconv.Itoa(status)
+	s, _ := m.byRoute.LoadOrStore(k, &routeSeries{m.requests.WithLabelValues(route, code), m.duration.WithLabelValues(route, code)})
+	return s.(*routeSeries)
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -152,15 +181,16 @@ func withObservability(next *http.ServeMux, log *slog.Logger, m *httpMetrics) ht
 			if status == 0 {
 				status = http.StatusOK
 			}
-			d := time.Since(start)
-			code := strconv.Itoa(status)
-			m.requests.WithLabelValues(route, code).Inc()
-			m.duration.WithLabelValues(route, code).Observe(d.Seconds())
+			now := time.Now()
+			d := now.Sub(start)
+			ms := m.series(route, status)
+			ms.requests.Inc()
+			ms.duration.Observe(d.Seconds())
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			log.LogAttrs(r.Context(), level, "request",
+			logRequest(r.Context(), log.Handler(), level, now,
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("route", route),
@@ -173,6 +203,19 @@ func withObservability(next *http.ServeMux, log *slog.Logger, m *httpMetrics) ht
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// logRequest writes a request's log line, at the time at, to h. The
+// record goes to the handler directly: slog.Logger would look up its
+// caller's program counter for every line, which the process's handler
+// does not log (newLogger).
+func logRequest(ctx context.Context, h slog.Handler, level slog.Level, at time.Time, attrs ...slog.Attr) {
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(at, level, "request", 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r)
 }
 
 // statusRecorder remembers the status and size of a response.

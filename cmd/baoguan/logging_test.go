@@ -157,3 +157,46 @@ func TestLogRedactsSecretKeys(t *testing.T) {
 		t.Errorf("log: %s", out)
 	}
 }
+
+// TestClassifyEveryListedWord: each word of the lists masks its kind as a
+// key of its own and, for the suffix lists, at the end of a longer key;
+// where a key ends with words of two lists, the list tried first wins
+// (id_card_no is a card number: cardno comes before idcardno).
+func TestClassifyEveryListedWord(t *testing.T) {
+	t.Parallel()
+	lists := []struct {
+		words  []string
+		kind   maskKind
+		suffix bool
+	}{
+		{phoneSuffixes, maskPhone, true}, {cardSuffixes, maskCard, true}, {idSuffixes, maskID, true},
+		{secretSuffixes, maskSecret, true}, {[]string{"sign", "sig"}, maskSecret, false},
+		{nameKeys, maskName, false}, {urlKeys, maskURL, false},
+	}
+	first := func(k string) maskKind { // the lists tried in order
+		for _, l := range lists {
+			for _, w := range l.words {
+				if k == w || l.suffix && strings.HasSuffix(k, w) {
+					return l.kind
+				}
+			}
+		}
+		return maskNone
+	}
+	for _, l := range lists {
+		for _, w := range l.words {
+			for _, k := range []string{w, "payer_" + w, strings.ToUpper(w), "x." + w} {
+				want := first(strings.ToLower(strings.NewReplacer("_", "", ".", "").Replace(k)))
+				if got := classify(k); got != want {
+					t.Errorf("classify(%q) = %d, want %d", k, got, want)
+				}
+			}
+		}
+	}
+	for k, want := range map[string]maskKind{"id_card_no": maskCard, "payer_id_number": maskID, "mobile_no": maskPhone,
+		"notify_url": maskURL, "payer_name": maskName, "buyer_name_x": maskNone, "": maskNone, "_-. ": maskNone, "signal": maskNone} {
+		if got := classify(k); got != want {
+			t.Errorf("classify(%q) = %d, want %d", k, got, want)
+		}
+	}
+}

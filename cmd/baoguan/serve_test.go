@@ -192,8 +192,17 @@ func TestOpsEndpoints(t *testing.T) {
 	if got := resp.Header.Get("X-Request-Id"); !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(got) {
 		t.Errorf("insane X-Request-Id replaced by %q; want a generated id", got)
 	}
-	if resp, _ := get(t, s.URL+"/nowhere"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("/nowhere: %d", resp.StatusCode)
+	for _, p := range []string{"/nowhere", "/elsewhere"} {
+		if resp, _ := get(t, s.URL+p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	// One route, another status: counted apart.
+	req, _ := http.NewRequest(http.MethodDelete, s.URL+"/healthz", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE /healthz: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	resp, body = get(t, s.URL+"/metrics")
@@ -202,7 +211,8 @@ func TestOpsEndpoints(t *testing.T) {
 	}
 	for _, want := range []string{
 		`baoguan_http_requests_total{route="GET /healthz",status="200"}`,
-		`baoguan_http_requests_total{route="unmatched",status="404"} 1`,
+		`baoguan_http_requests_total{route="unmatched",status="404"} 2`,
+		`baoguan_http_requests_total{route="unmatched",status="405"} 1`,
 		`baoguan_http_request_duration_seconds_bucket{route="GET /readyz",status="200"`,
 		"baoguan_orders_created_total 0",
 		"go_goroutines",
