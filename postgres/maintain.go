@@ -15,7 +15,9 @@ const lockMaintain = 2
 const maintainEvery = time.Second
 
 // analyzeRest is how long after an ANALYZE a table needs to have changed
-// by its own size, rather than by a tenth, to be analyzed again.
+// by its own size, rather than by a tenth, to be analyzed again; and
+// after a VACUUM, to have as many dead rows as live ones, rather than a
+// fifth, to be vacuumed again.
 const analyzeRest = time.Minute
 
 // SelfMaintained reports whether the server runs without autovacuum, so
@@ -48,8 +50,19 @@ func (db *DB) SelfMaintained() bool { return db.selfMaintained }
 // ANALYZE computes to the columns queries filter and sort on (and the
 // events table's to a 3,000-row sample), which took a half to three
 // quarters of its cost. VACUUM does not analyze unless
-// the table needs it too. A session advisory lock keeps several instances
-// from doing the same work at once.
+// the table needs it too. VACUUM rests likewise: a table vacuumed less
+// than analyzeRest ago is vacuumed again only once its dead rows exceed
+// 50 plus all of its live ones. A VACUUM reads the whole table and every
+// one of its indexes, and its new page counts invalidate the plans every
+// connection has cached for the table's statements; on the events table,
+// which two of an order's four updates leave dead rows in (they are not
+// HOT), the fifth rule vacuumed it three times in a 5,000-order bench, a
+// tenth of PostgreSQL's CPU (benchmarks.md, round 11, change 58), where
+// autovacuum, which looks once a minute, would have done it once. A table
+// is vacuumed at most a minute later than the fifth rule alone would (a
+// queue whose table holds few live rows, no later at all).
+// A session advisory lock keeps several instances from doing the same
+// work at once.
 func (db *DB) maintain(ctx context.Context) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
@@ -79,22 +92,19 @@ func (db *DB) maintainOnce(ctx context.Context) error {
 		live, dead, sinceAnalyze     int64
 		needsAnalyze, needsVacuuming bool
 	}
-	// The age of the last analysis in seconds, -1 when never analyzed.
+	// The ages of the last analysis and vacuum in seconds, -1 when never.
 	rows, err := c.Query(ctx, `SELECT relname, n_live_tup, n_dead_tup, n_mod_since_analyze,
-  COALESCE(EXTRACT(EPOCH FROM now() - GREATEST(last_analyze, last_autoanalyze)), -1)::float8
+  COALESCE(EXTRACT(EPOCH FROM now() - GREATEST(last_analyze, last_autoanalyze)), -1)::float8,
+  COALESCE(EXTRACT(EPOCH FROM now() - GREATEST(last_vacuum, last_autovacuum)), -1)::float8
 FROM pg_stat_user_tables WHERE schemaname = current_schema()`)
 	if err != nil {
 		return err
 	}
 	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
 		var t table
-		var age float64
-		err := r.Scan(&t.name, &t.live, &t.dead, &t.sinceAnalyze, &age)
-		t.needsAnalyze = t.sinceAnalyze > 50+t.live/10
-		if age >= 0 && age < analyzeRest.Seconds() {
-			t.needsAnalyze = t.sinceAnalyze > 50+t.live
-		}
-		t.needsVacuuming = t.dead > 50+t.live/5
+		var analyzed, vacuumed float64
+		err := r.Scan(&t.name, &t.live, &t.dead, &t.sinceAnalyze, &analyzed, &vacuumed)
+		t.needsAnalyze, t.needsVacuuming = maintenanceDue(t.live, t.dead, t.sinceAnalyze, analyzed, vacuumed)
 		return t, err
 	})
 	if err != nil {
@@ -117,4 +127,21 @@ FROM pg_stat_user_tables WHERE schemaname = current_schema()`)
 		}
 	}
 	return nil
+}
+
+// maintenanceDue tells whether a table with live and dead rows, changed by
+// sinceAnalyze rows since its last ANALYZE, needs an ANALYZE and a VACUUM
+// (see maintain), its last ones analyzed and vacuumed seconds ago (-1:
+// never).
+func maintenanceDue(live, dead, sinceAnalyze int64, analyzed, vacuumed float64) (analyze, vacuum bool) {
+	rests := func(age float64) bool { return age >= 0 && age < analyzeRest.Seconds() }
+	analyze = sinceAnalyze > 50+live/10
+	if rests(analyzed) {
+		analyze = sinceAnalyze > 50+live
+	}
+	vacuum = dead > 50+live/5
+	if rests(vacuumed) {
+		vacuum = dead > 50+live
+	}
+	return analyze, vacuum
 }

@@ -264,14 +264,14 @@ func (t *Tx) CreateOrdersWith(os []baoguan.Order, ds [][]baoguan.Declaration) er
 }
 
 // ordersWithDup is CreateOrdersWith's error for the unique key what (the
-// dialect's UniqueViolation) its statement met: a number taken, or a
+// dialect's UniqueViolation: the index's name first) its statement met: a number taken, or a
 // target twice in ds, which the caller must not pass (a new order's
 // targets are taken by nothing else). The statement has no ON CONFLICT:
 // a row that meets a key fails it, and the caller must not commit anyway,
 // where a speculative insertion checked every unique index before each
 // row.
 func ordersWithDup(what string, os []baoguan.Order) error {
-	if strings.Contains(what, "declarations") {
+	if strings.HasPrefix(what, "declarations") {
 		return duplicate("customs", "an order is declared to the same customs twice (%s)", what)
 	}
 	for i := range os {
