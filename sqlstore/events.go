@@ -392,8 +392,11 @@ func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 	case f.Status == baoguan.EventPending && t.d.PendingApart:
 		// The events in flight, every one of them in the delivery
 		// queue's partial index (named: the planner would rather read a
-		// merchant's every event in id order), read whole and sorted.
-		from += t.hint("events_due")
+		// merchant's every event in id order), read whole and sorted;
+		// an order's, by its index.
+		if f.OrderID == 0 {
+			from += t.hint("events_due")
+		}
 		w.add("status = 'pending'")
 	case f.Status == baoguan.EventPending && f.MerchantID == 0:
 		// Literally, so that the partial index events_pending may serve
