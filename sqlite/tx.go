@@ -300,6 +300,7 @@ func (x *txn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, 
 var dialect = &sqlstore.Dialect{
 	Name:         "sqlite",
 	BinaryBodies: true, // one process writes the file (the server lock)
+	PendingApart: true, // migration 0024
 	UniqueViolation: func(err error) (string, bool) {
 		c := sqliteCode(err)
 		if c != sqlite3.SQLITE_CONSTRAINT_UNIQUE && c != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {

@@ -76,6 +76,12 @@ type Dialect struct {
 	// versions share a PostgreSQL database during a rolling upgrade, and
 	// there bodies stay sealed texts.
 	BinaryBodies bool
+	// PendingApart is true when the events' list index by status leaves
+	// the pending events out and the delivery queue's index (events_due)
+	// lists them (SQLite, migration 0024_events_pending_apart): ListEvents
+	// then names the index for pending events, and says status <>
+	// 'pending' literally for the others.
+	PendingApart bool
 
 	bound sync.Map // query text → the same query with numbered placeholders
 }

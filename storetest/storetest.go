@@ -1179,6 +1179,39 @@ func testEvents(t *testing.T, s baoguan.Store) {
 		if len(pending) != 4 {
 			t.Errorf("%d pending events, want 4", len(pending))
 		}
+		// By status, in id order and by pages, the pending ones (their
+		// own index on SQLite) as the others.
+		evID := func(e *baoguan.Event) int64 { return e.ID }
+		var paged []int64
+		pf := baoguan.EventFilter{MerchantID: m.ID, Status: baoguan.EventPending, Page: baoguan.Page{Limit: 3}}
+		for range 3 {
+			page, err := tx.ListEvents(pf)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				break
+			}
+			paged = append(paged, ids(page, evID)...)
+			pf.Cursor = page[len(page)-1].ID
+		}
+		same(t, "pending events by pages", paged, []int64{evs[1].ID, evs[2].ID, evs[3].ID, evs[4].ID})
+		delivered, err := tx.ListEvents(baoguan.EventFilter{MerchantID: m.ID, Status: baoguan.EventDelivered})
+		if err != nil {
+			return err
+		}
+		same(t, "delivered events", ids(delivered, evID), []int64{evs[0].ID})
+		everyPending, err := tx.ListEvents(baoguan.EventFilter{Status: baoguan.EventPending, Page: baoguan.Page{Cursor: evs[1].ID}})
+		if err != nil {
+			return err
+		}
+		var ours []int64 // other tests may share the store
+		for _, e := range everyPending {
+			if e.MerchantID == m.ID {
+				ours = append(ours, e.ID)
+			}
+		}
+		same(t, "every merchant's pending events after the first", ours, []int64{evs[2].ID, evs[3].ID, evs[4].ID})
 		var all []int64
 		f := baoguan.EventFilter{MerchantID: m.ID, Page: baoguan.Page{Limit: 2}}
 		for range 5 {
@@ -2595,13 +2628,14 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	page := baoguan.Page{Limit: 50}
 	type list struct {
-		name string
-		uses []string // the index conditions name one of these columns
-		run  func(tx baoguan.Tx) error
+		name  string
+		uses  []string // the index conditions name one of these columns
+		run   func(tx baoguan.Tx) error
+		whole string // a partial index the list may read whole (SQLite)
 	}
 	var lists []list
 	add := func(name string, uses []string, run func(tx baoguan.Tx) error) {
-		lists = append(lists, list{name, uses, run})
+		lists = append(lists, list{name: name, uses: uses, run: run})
 	}
 	orders := func(name string, uses []string, f baoguan.OrderFilter) {
 		f.MerchantID = m
@@ -2644,10 +2678,17 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 		f    baoguan.EventFilter
 	}{{"merchant_id", baoguan.EventFilter{MerchantID: m}}, {"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventFailed}},
 		{"type", baoguan.EventFilter{MerchantID: m, Type: "order.paid"}}, {"order_id", baoguan.EventFilter{MerchantID: m, OrderID: 5}},
-		{"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventPending}}, {"status", baoguan.EventFilter{Status: baoguan.EventPending}}} {
+		{"status", baoguan.EventFilter{MerchantID: m, Status: baoguan.EventPending}}, {"status", baoguan.EventFilter{Status: baoguan.EventPending}},
+		{"order_id", baoguan.EventFilter{MerchantID: m, OrderID: 5, Status: baoguan.EventPending}}} {
 		f := c.f
 		f.Page = page
 		add(fmt.Sprintf("ListEvents %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListEvents(f); return err })
+		if f.Status == baoguan.EventPending && f.OrderID == 0 {
+			// SQLite lists the pending events through the delivery
+			// queue's index, which holds them alone (migration 0024):
+			// the events in flight, read whole.
+			lists[len(lists)-1].whole = "events_due"
+		}
 	}
 	for _, c := range []struct {
 		uses string
@@ -2689,6 +2730,9 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 		// are checked.
 		for i, p := range plans {
 			bad := fullScan(p.Lines)
+			if l.whole != "" && bad == "SCAN events USING INDEX "+l.whole {
+				continue
+			}
 			if bad == "" && i == len(plans)-1 && l.uses != nil && !postgresPlan(p.Lines) && !indexedOn(p.Lines, l.uses) {
 				bad = fmt.Sprintf("no index condition on %v", l.uses)
 			}
