@@ -44,13 +44,18 @@ func BenchmarkPayBatch(b *testing.B) {
 func benchBatch(pay bool) core.BatchInput {
 	in := core.BatchInput{Protocol: "native", Pay: pay}
 	for j := 0; j < baoguan.MaxBatchOrders; j++ {
-		in.Orders = append(in.Orders, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("BATCH%d", j),
-			Amount: 4023, Subject: "测试商品",
-			Items: []baoguan.Item{{Subject: "测试商品1", Link: "http://example.com/1", ArticleNo: "HH00001"}},
-			Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-			Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+		in.Orders = append(in.Orders, benchOrder(fmt.Sprintf("BATCH%d", j), ""))
 	}
 	return in
+}
+
+// benchOrder is the bench's order (cmd/baoguan bench pushes the same):
+// one item, a payer with an ID and a phone to seal, one declaration.
+func benchOrder(no, protocol string) core.OrderInput {
+	return core.OrderInput{Order: baoguan.Order{MerchantOrderNo: no, Amount: 4023, Subject: "测试商品", Protocol: protocol,
+		Items: []baoguan.Item{{Subject: "测试商品1", Link: "http://example.com/1", ArticleNo: "HH00001"}},
+		Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}}
 }
 
 func benchmarkCreateBatch(b *testing.B, pay bool) {

@@ -56,11 +56,7 @@ func BenchmarkOrderPipeline(b *testing.B) {
 					if i > int64(n) {
 						return
 					}
-					_, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: fmt.Sprintf("P%d", done+int(i)),
-						Amount: 4023, Subject: "测试商品", Protocol: "benchjson",
-						Items: []baoguan.Item{{Subject: "测试商品1", Link: "http://example.com/1", ArticleNo: "HH00001"}},
-						Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
-						Declarations: []baoguan.DeclarationSpec{{Customs: "HG014"}}})
+					_, _, err := svc.CreateOrder(ctx, m, benchOrder(fmt.Sprintf("P%d", done+int(i)), "benchjson"))
 					if err != nil {
 						b.Error(err)
 						return
