@@ -315,6 +315,22 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	if a, ok := v.(jsonAppender); ok {
+		written := false
+		withJSONBuffer(func(b []byte) []byte {
+			var ok bool
+			if b, ok = a.appendJSON(b, false); ok {
+				// As json.Encoder writes it: one Write, a newline after.
+				b = append(b, '\n')
+				_, _ = w.Write(b)
+				written = true
+			}
+			return b
+		})
+		if written {
+			return
+		}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)

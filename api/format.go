@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -39,6 +40,9 @@ func (nativeFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
 // Notifies reports the event types the native API publishes.
 func (nativeFormat) Notifies(t string) bool { return t != core.EventOrderCompleted }
 
+// webhookBody is a notification's body: Standard Webhooks' envelope
+// around the event's data. appendWebhookBody writes it; encoding/json
+// writes it where that cannot (wirejson.go).
 type webhookBody struct {
 	ID        string    `json:"id"`
 	Type      string    `json:"type"`
@@ -47,23 +51,33 @@ type webhookBody struct {
 }
 
 func (nativeFormat) Render(n core.Notice) ([]byte, string, bool, error) {
-	var data any
 	switch n.Type {
 	case baoguan.EventOrderPaid, baoguan.EventOrderPaymentFailed:
-		data = orderOut(n.Order, nil, nil)
+		return renderBody(n, orderOut(n.Order, nil, nil))
 	case baoguan.EventDeclSucceeded, baoguan.EventDeclFailed:
-		d := declarationOut(n.Declaration)
-		data = struct {
-			MerchantOrderNo string `json:"merchant_order_no"`
-			PaymentNo       string `json:"payment_no"`
-			declarationJSON
-		}{n.Order.MerchantOrderNo, n.Order.Payment.No, d}
+		return renderBody(n, declarationNotice{n.Order.MerchantOrderNo, n.Order.Payment.No, declarationOut(n.Declaration)})
 	case baoguan.EventRefundSucceeded, baoguan.EventRefundFailed:
-		data = refundOut(n.Refund)
-	default:
-		return nil, "", false, nil
+		return renderBody(n, refundOut(n.Refund))
 	}
-	b, err := json.Marshal(webhookBody{ID: n.PublicID, Type: n.Type, Timestamp: n.At.UTC(), Data: data})
+	return nil, "", false, nil
+}
+
+// renderBody is Render's body around data: written by hand, or by
+// encoding/json where that cannot be (wirejson.go).
+func renderBody[T jsonAppender](n core.Notice, data T) ([]byte, string, bool, error) {
+	at := n.At.UTC()
+	var body []byte
+	withJSONBuffer(func(b []byte) []byte {
+		var ok bool
+		if b, ok = appendWebhookBody(b, n.PublicID, n.Type, at, data); ok {
+			body = bytes.Clone(b) // the event keeps it
+		}
+		return b
+	})
+	if body != nil {
+		return body, "application/json", true, nil
+	}
+	b, err := json.Marshal(webhookBody{ID: n.PublicID, Type: n.Type, Timestamp: at, Data: data})
 	return b, "application/json", err == nil, err
 }
 
