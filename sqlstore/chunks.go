@@ -81,22 +81,7 @@ func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, shared []int, 
 			share = nil
 		}
 		q := multiRowInsert(table, cols, suffix, width, n, share)
-		args := make([]any, 0, len(share)+n*(width-len(share)))
-		for _, c := range share {
-			args = append(args, rows[0][c])
-		}
-		for _, r := range rows[:n] {
-			if share == nil {
-				args = append(args, r...)
-				continue
-			}
-			for c, v := range r {
-				if !slices.Contains(share, c) {
-					args = append(args, v)
-				}
-			}
-		}
-		if err := t.each(q, args, scan); err != nil {
+		if err := t.each(q, multiRowArgs(rows[:n], share), scan); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -137,22 +122,7 @@ func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]
 			share = nil
 		}
 		q := multiRowInsert(table, cols, suffix, width, n, share)
-		args := make([]any, 0, n*width)
-		for _, c := range share {
-			args = append(args, rows[done][c])
-		}
-		for _, r := range rows[done : done+n] {
-			if share == nil {
-				args = append(args, r...)
-				continue
-			}
-			for c, v := range r {
-				if !slices.Contains(share, c) {
-					args = append(args, v)
-				}
-			}
-		}
-		last, wrote, err := ri.InsertRows(t.ctx, q, args...)
+		last, wrote, err := ri.InsertRows(t.ctx, q, multiRowArgs(rows[done:done+n], share)...)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -168,6 +138,35 @@ func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]
 		done += n
 	}
 	return ids, 0, nil
+}
+
+// multiRowArgs are the values multiRowInsert's statement for rows binds:
+// with share, the shared columns' values once (the first row's), then each
+// row's others; without, every value of every row.
+func multiRowArgs(rows [][]any, share []int) []any {
+	width := len(rows[0])
+	args := make([]any, 0, len(share)+len(rows)*(width-len(share)))
+	if share == nil {
+		for _, r := range rows {
+			args = append(args, r...)
+		}
+		return args
+	}
+	own := make([]int, 0, width-len(share)) // the columns each row binds
+	for c := range width {
+		if !slices.Contains(share, c) {
+			own = append(own, c)
+		}
+	}
+	for _, c := range share {
+		args = append(args, rows[0][c])
+	}
+	for _, r := range rows {
+		for _, c := range own {
+			args = append(args, r[c])
+		}
+	}
+	return args
 }
 
 // skippedRow finds the first row insertRowIDs skipped (a unique key met),
