@@ -81,22 +81,7 @@ func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, shared []int, 
 			share = nil
 		}
 		q := multiRowInsert(table, cols, suffix, width, n, share)
-		args := make([]any, 0, len(share)+n*(width-len(share)))
-		for _, c := range share {
-			args = append(args, rows[0][c])
-		}
-		for _, r := range rows[:n] {
-			if share == nil {
-				args = append(args, r...)
-				continue
-			}
-			for c, v := range r {
-				if !slices.Contains(share, c) {
-					args = append(args, v)
-				}
-			}
-		}
-		if err := t.each(q, args, scan); err != nil {
+		if err := t.each(q, multiRowArgs(rows[:n], share), scan); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -118,23 +103,26 @@ func (t *Tx) insertRows(table, cols, suffix string, rows [][]any, shared []int, 
 // ids of its rows and of the rows after it are 0, and from is the first
 // id it wrote (math.MaxInt64 if none), so that a row already in the table
 // is told by an id below from. The caller then fails its function.
-func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]any) (ids []int64, from int64, err error) {
+func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]any, shared []int) (ids []int64, from int64, err error) {
 	if t.done {
 		return nil, 0, errTxDone
 	}
 	ids = make([]int64, len(rows))
+	if len(rows) == 0 {
+		return ids, 0, nil
+	}
 	width := len(rows[0])
 	for done := 0; done < len(rows); {
 		n := maxRowsPerInsert
 		for n > len(rows)-done {
 			n /= 2
 		}
-		q := multiRowInsert(table, cols, suffix, width, n, nil)
-		args := make([]any, 0, n*width)
-		for _, r := range rows[done : done+n] {
-			args = append(args, r...)
+		share := shared
+		if !agree(rows[done:done+n], shared) {
+			share = nil
 		}
-		last, wrote, err := ri.InsertRows(t.ctx, q, args...)
+		q := multiRowInsert(table, cols, suffix, width, n, share)
+		last, wrote, err := ri.InsertRows(t.ctx, q, multiRowArgs(rows[done:done+n], share)...)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -150,6 +138,70 @@ func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]
 		done += n
 	}
 	return ids, 0, nil
+}
+
+// multiRowArgs are the values multiRowInsert's statement for rows binds:
+// with share, the shared columns' values once (the first row's), then each
+// row's others; without, every value of every row.
+func multiRowArgs(rows [][]any, share []int) []any {
+	width := len(rows[0])
+	args := make([]any, 0, len(share)+len(rows)*(width-len(share)))
+	if share == nil {
+		for _, r := range rows {
+			args = append(args, r...)
+		}
+		return args
+	}
+	own := make([]int, 0, width-len(share)) // the columns each row binds
+	for c := range width {
+		if !slices.Contains(share, c) {
+			own = append(own, c)
+		}
+	}
+	for _, c := range share {
+		args = append(args, rows[0][c])
+	}
+	for _, r := range rows {
+		for _, c := range own {
+			args = append(args, r[c])
+		}
+	}
+	return args
+}
+
+// skippedRow finds the first row insertRowIDs skipped (a unique key met),
+// as the RETURNING of insertRows tells it: ids and from are what
+// insertRowIDs returned, key(i) row i's unique key, and lookup with
+// args(i) reads the id of the row holding row i's key. Row i was skipped
+// when its key is an earlier row's, or is held by a row older than from
+// (in the table before the statement that skipped rows). If no row is
+// found so (another unique key), the first row without an id is named.
+func (t *Tx) skippedRow(ids []int64, from int64, key func(int) any, lookup string, args func(int) []any) (int, error) {
+	seen := make(map[any]bool, len(ids))
+	first := -1
+	for i, id := range ids {
+		k := key(i)
+		if id != 0 {
+			seen[k] = true
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if seen[k] {
+			return i, nil
+		}
+		seen[k] = true
+		var held int64
+		found, err := t.one(lookup, args(i), func(s Scanner) error { return s.Scan(&held) })
+		if err != nil {
+			return 0, err
+		}
+		if found && held < from {
+			return i, nil
+		}
+	}
+	return first, nil
 }
 
 // RowsInserter is a Conn that tells how many rows a multi-row INSERT
@@ -481,6 +533,31 @@ func (t *Tx) CreateOrders(os []baoguan.Order) error {
 		t.announcePays(os)
 		return t.orderedMerchantsExist(os)
 	}
+	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && t.plans == nil {
+		ids, from, err := t.insertRowIDs(ri, "orders", orderInsertCols, "ON CONFLICT DO NOTHING", rows, orderShared)
+		switch {
+		case t.isForeignKey(err):
+			return notFound("merchant %d not found", os[0].MerchantID)
+		case err != nil:
+			return err
+		case from != 0:
+			if err := t.orderedMerchantsExist(os); err != nil {
+				return err
+			}
+			i, err := t.skippedRow(ids, from, func(i int) any { return orderNumber{os[i].MerchantID, os[i].MerchantOrderNo} },
+				`SELECT id FROM orders WHERE merchant_id = ? AND merchant_order_no = ?`,
+				func(i int) []any { return []any{os[i].MerchantID, os[i].MerchantOrderNo} })
+			if err != nil {
+				return err
+			}
+			return duplicate("merchant_order_no", "order %s already exists", quote(os[i].MerchantOrderNo))
+		}
+		for i := range os {
+			os[i].ID, os[i].Version, os[i].CreatedAt, os[i].UpdatedAt = ids[i], 1, t.now, t.now
+		}
+		t.announcePays(os)
+		return t.orderedMerchantsExist(os)
+	}
 	for i := range os {
 		os[i].ID = 0 // set below for each order inserted
 	}
@@ -600,6 +677,30 @@ func (t *Tx) CreateDeclarations(ds []baoguan.Declaration) error {
 		return err
 	}
 	if copied {
+		for i := range ds {
+			ds[i].ID, ds[i].Version, ds[i].CreatedAt = ids[i], 1, t.now
+		}
+		return t.declaredOrdersExist(ds)
+	}
+	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && t.plans == nil {
+		ids, from, err := t.insertRowIDs(ri, "declarations", declarationInsertCols, "ON CONFLICT DO NOTHING", rows, declarationShared)
+		switch {
+		case t.isForeignKey(err):
+			return notFound("order of a declaration not found")
+		case err != nil:
+			return err
+		case from != 0:
+			if err := t.declaredOrdersExist(ds); err != nil {
+				return err
+			}
+			i, err := t.skippedRow(ids, from, func(i int) any { return target{ds[i].OrderID, ds[i].Customs, ds[i].SubOrderNo} },
+				`SELECT id FROM declarations WHERE order_id = ? AND customs = ? AND sub_order_no = ?`,
+				func(i int) []any { return []any{ds[i].OrderID, ds[i].Customs, ds[i].SubOrderNo} })
+			if err != nil {
+				return err
+			}
+			return duplicate("customs", "order %d is already declared to %s", ds[i].OrderID, ds[i].Customs)
+		}
 		for i := range ds {
 			ds[i].ID, ds[i].Version, ds[i].CreatedAt = ids[i], 1, t.now
 		}

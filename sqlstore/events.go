@@ -265,7 +265,7 @@ func (t *Tx) eventsInsertErr(err error, es []baoguan.Event) error {
 // createEventRows is CreateEvents on SQLite: the rows in multi-row
 // INSERTs (insertRowIDs), each event's id its row's rowid.
 func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) error {
-	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows)
+	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows, nil)
 	if err != nil {
 		return t.eventsInsertErr(err, es)
 	}
@@ -692,7 +692,7 @@ func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, e
 	if len(rows) == 0 {
 		return recorded, nil
 	}
-	ids, _, err := t.insertRowIDs(ri, "attempts", attemptInsertCols, "", rows)
+	ids, _, err := t.insertRowIDs(ri, "attempts", attemptInsertCols, "", rows, nil)
 	if err != nil {
 		return nil, err
 	}
