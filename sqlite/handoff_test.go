@@ -147,42 +147,13 @@ func testHandoff(t *testing.T, syncMode string) {
 }
 
 // TestHandoffSetDuringGroup: a receiver set while a group runs is handed
-// nothing of it, but is told the table changed once the group is durable:
-// its first read of the table may have come before the commit, and the
-// group's events would otherwise wait for its next poll.
+// nothing of it but told the table changed once the group is durable
+// (storetest.HandoffSetDuringGroup), in both synchronous modes.
 func TestHandoffSetDuringGroup(t *testing.T) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		t.Run(sync, func(t *testing.T) {
 			db, m := openWithMerchant(t, sqlite.Options{Synchronous: sync})
-			ctx := context.Background()
-			h := &storetest.HandoffLog{}
-			started, release := make(chan struct{}), make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				done <- db.Update(ctx, func(tx baoguan.Tx) error {
-					e := baoguan.Event{MerchantID: m.ID, OrderID: 1, Type: baoguan.EventOrderPaid, Protocol: "native",
-						URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
-					if err := tx.CreateEvent(&e); err != nil {
-						return err
-					}
-					close(started)
-					<-release
-					return nil
-				})
-			}()
-			<-started
-			defer db.SetHandoff(h)()
-			close(release)
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			committed, dirty := h.Take()
-			if len(committed) != 0 {
-				t.Errorf("%d events handed off by a group that began without a receiver", len(committed))
-			}
-			if dirty == 0 {
-				t.Error("the receiver set while the group ran was not told the table changed")
-			}
+			storetest.HandoffSetDuringGroup(t, db, &m, func(h *storetest.HandoffLog) func() { return db.SetHandoff(h) })
 		})
 	}
 }

@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"context"
+	"fmt"
 	"sync"
+	"testing"
 
 	"github.com/baoguan/baoguan"
 )
@@ -67,4 +70,52 @@ func (h *HandoffLog) Misplaced() (early, cancelled []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]int64(nil), h.early...), append([]int64(nil), h.cancelled...)
+}
+
+// HandoffSetDuringGroup checks that a receiver set (by set, which returns
+// its stop) while a group of s runs is handed nothing of that group — it
+// began without a receiver, so its event is inserted due, not handed off
+// — but is told the table changed once the group has committed: the
+// receiver's first read of the table may have come before the commit, and
+// the event would otherwise wait for its next poll. The event is then due.
+func HandoffSetDuringGroup(t *testing.T, s baoguan.Store, m *baoguan.Merchant, set func(*HandoffLog) (stop func())) {
+	t.Helper()
+	ctx := context.Background()
+	h := &HandoffLog{}
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(ctx, func(tx baoguan.Tx) error {
+			e := baoguan.Event{MerchantID: m.ID, OrderID: 1, Type: baoguan.EventOrderPaid, Protocol: "native",
+				URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+			if err := tx.CreateEvent(&e); err != nil {
+				return err
+			}
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	defer set(h)()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	committed, dirty := h.Take()
+	if len(committed) != 0 {
+		t.Errorf("%d events handed off by a group that began without a receiver", len(committed))
+	}
+	if dirty == 0 {
+		t.Error("the receiver set while the group ran was not told the table changed")
+	}
+	if err := s.Update(ctx, func(tx baoguan.Tx) error {
+		due, err := tx.DueEvents(10, nil, nil)
+		if err == nil && len(due) != 1 {
+			err = fmt.Errorf("%d events due, want the group's one", len(due))
+		}
+		return err
+	}); err != nil {
+		t.Error(err)
+	}
 }
