@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/baoguan/baoguan/postgres"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // TestOrderKeysMigrated: migration 0017 moves the fingerprint of each
@@ -74,27 +74,8 @@ func migrateBefore(t *testing.T, c *pgx.Conn, version int) []os.DirEntry {
 			t.Fatalf("%.60s: %v", q, err)
 		}
 	}
-	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-	entries, err := os.ReadDir("migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		v, err := strconv.Atoi(e.Name()[:4])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v >= version {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("migrations", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(b))
-		exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v)
-	}
-	return entries
+	return storetest.MigrateBefore(t, version, `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, exec)
 }
 
 // insertZero inserts a row into table with the values of set and, in every

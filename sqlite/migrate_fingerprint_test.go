@@ -3,13 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // TestOrderKeysMigrated: migration 0019 moves the fingerprint of each
@@ -31,26 +30,8 @@ func TestOrderKeysMigrated(t *testing.T) {
 		}
 	}
 	// The schema as it was before the migration.
-	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`)
-	entries, err := os.ReadDir("migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		v, err := strconv.Atoi(e.Name()[:4])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v >= version {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("migrations", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(b))
-		exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, v)
-	}
+	entries := storetest.MigrateBefore(t, version, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, exec)
 	insertZero(t, db, "merchants", map[string]any{"id": 1})
 	insertZero(t, db, "orders", map[string]any{"id": 1, "merchant_id": 1, "merchant_order_no": "OLD-1"})
 	insertZero(t, db, "orders", map[string]any{"id": 2, "merchant_id": 1, "merchant_order_no": "OLD-2"})
