@@ -199,9 +199,7 @@ func checkBodyHeaders(r *http.Request) error {
 	if err != nil || mt != "application/json" {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: "unsupported_media_type", Message: "send the body as application/json"}
 	}
-	// The charset as inbound.Charset reads it, from the one parse.
-	charset := strings.ToLower(strings.TrimSpace(params["charset"]))
-	if _, p := inbound.ToUTF8(nil, charset, inbound.UTF8Only); p != nil {
+	if _, p := inbound.ToUTF8(nil, inbound.CharsetParam(params), inbound.UTF8Only); p != nil {
 		return &baoguan.Error{Code: baoguan.EINVALID, Field: "Content-Type", Reason: reasonUnsupportedEncoding, Message: p.Message}
 	}
 	return nil

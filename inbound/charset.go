@@ -28,6 +28,12 @@ func Charset(contentType string) string {
 	if err != nil {
 		return ""
 	}
+	return CharsetParam(params)
+}
+
+// CharsetParam is Charset for a Content-Type already parsed into its
+// parameters (mime.ParseMediaType's).
+func CharsetParam(params map[string]string) string {
 	return strings.ToLower(strings.TrimSpace(params["charset"]))
 }
 
