@@ -145,6 +145,18 @@ func LookupCustoms(code string) (CustomsEntry, error) {
 		Message: fmt.Sprintf("unknown customs code %q", c)}
 }
 
+// PortOfCustoms is LookupCustoms(code).Port, with LookupCustoms's errors,
+// without copying the entry: planning a pushed order's declarations, in
+// the store's transaction, needs only the port.
+func PortOfCustoms(code string) (string, error) {
+	c := strings.TrimSpace(code)
+	if i, ok := customsIndex[c]; ok && c != "" {
+		return customsSorted[i].Port, nil
+	}
+	_, err := LookupCustoms(code)
+	return "", err
+}
+
 // Seed names, as used in CustomsEntry.Sources.
 const (
 	customsSrcPushOrder   = "pushorder"

@@ -294,3 +294,20 @@ func TestCustomsPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestPortOfCustoms: PortOfCustoms answers as LookupCustoms does, port and
+// error, for every code of the catalogue, padded or not, and for codes
+// that are not in it.
+func TestPortOfCustoms(t *testing.T) {
+	codes := []string{"", " ", "NOPE", " HG014 ", "hg014"}
+	for _, e := range customsSorted {
+		codes = append(codes, e.Code, " "+e.Code+"\t")
+	}
+	for _, code := range codes {
+		e, err := LookupCustoms(code)
+		port, perr := PortOfCustoms(code)
+		if port != e.Port || (err == nil) != (perr == nil) || err != nil && err.Error() != perr.Error() {
+			t.Errorf("PortOfCustoms(%q) = %q, %v; LookupCustoms: %q, %v", code, port, perr, e.Port, err)
+		}
+	}
+}

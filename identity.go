@@ -268,14 +268,28 @@ func isIDChar(c byte) bool { return c >= '0' && c <= '9' || c == 'X' || c == 'x'
 
 // maskKeepEnds replaces every rune of s but the first head and last tail
 // with '*'. When s is not longer than head+tail, every rune is masked, so
-// that short input never shows through whole.
+// that short input never shows through whole. A byte that is not UTF-8
+// counts as one rune and, kept, becomes U+FFFD, as through []rune(s); the
+// result is built in one allocation (every push's answer masks its payer).
 func maskKeepEnds(s string, head, tail int) string {
-	rs := []rune(s)
-	if len(rs) <= head+tail {
-		return strings.Repeat("*", len(rs))
+	n := utf8.RuneCountInString(s)
+	if n <= head+tail {
+		return strings.Repeat("*", n)
 	}
-	for i := head; i < len(rs)-tail; i++ {
-		rs[i] = '*'
+	var b strings.Builder
+	b.Grow(len(s))
+	i := 0
+	for k := 0; k < n; k++ {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case k >= head && k < n-tail:
+			b.WriteByte('*')
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
 	}
-	return string(rs)
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package baoguan
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -256,6 +257,35 @@ func TestMasks(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.fn(tt.in); got != tt.want {
 			t.Errorf("%s(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestMaskKeepEndsAsRunes: maskKeepEnds, which walks the string once,
+// masks as the conversion to []rune it replaced did (rune counts, ends
+// kept, a byte that is not UTF-8 one rune shown as U+FFFD), over random
+// strings of ASCII, Chinese, emoji and broken bytes.
+func TestMaskKeepEndsAsRunes(t *testing.T) {
+	ref := func(s string, head, tail int) string {
+		rs := []rune(s)
+		if len(rs) <= head+tail {
+			return strings.Repeat("*", len(rs))
+		}
+		for i := head; i < len(rs)-tail; i++ {
+			rs[i] = '*'
+		}
+		return string(rs)
+	}
+	parts := []string{"1", "X", "张", "😀", "\xff", "\xe2\x80", "\uFFFD", " ", "\x00"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 5000; i++ {
+		var b strings.Builder
+		for n := r.IntN(12); n > 0; n-- {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		s, head, tail := b.String(), r.IntN(5), r.IntN(5)
+		if got, want := maskKeepEnds(s, head, tail), ref(s, head, tail); got != want {
+			t.Fatalf("maskKeepEnds(%q, %d, %d) = %q, want %q", s, head, tail, got, want)
 		}
 	}
 }

@@ -184,6 +184,33 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, limit int64)
 	return nil
 }
 
+// decodeOrder is decode for a pushed order: a body of the common shape is
+// read by decodeOrderFast, any other by inbound.Decode, with the same
+// result and the same errors.
+func (a *API) decodeOrder(w http.ResponseWriter, r *http.Request, q *orderReq) error {
+	if err := checkBodyHeaders(r); err != nil {
+		return err
+	}
+	body, err := readBody(w, r, a.maxBody)
+	if err != nil {
+		return bodyError(err)
+	}
+	return decodeOrderBody(body, q)
+}
+
+// decodeOrderBody decodes an order's body into q, a zero orderReq, as
+// inbound.Decode does.
+func decodeOrderBody(body []byte, q *orderReq) error {
+	if inbound.CheckJSON(body) == nil && decodeOrderFast(body, q) {
+		return nil
+	}
+	*q = orderReq{}
+	if p := inbound.Decode(body, q, true); p != nil {
+		return problemError(p)
+	}
+	return nil
+}
+
 // checkBodyHeaders refuses a body the API cannot read as it was meant:
 // another content type, a charset other than UTF-8 (JSON is UTF-8, RFC
 // 8259 §8.1), a Content-Encoding other than identity.

@@ -19,7 +19,7 @@ import (
 
 func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 	var req orderReq
-	if err := a.decode(w, r, &req, a.maxBody); err != nil {
+	if err := a.decodeOrder(w, r, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -42,7 +42,7 @@ func (s *Service) planDeclarationsInto(tx baoguan.Tx, o *baoguan.Order, spec bao
 	now := tx.Now()
 	var m *baoguan.Merchant // read when a live route must be chosen
 	for _, code := range e.Plan {
-		pe, err := baoguan.LookupCustoms(code)
+		port, err := baoguan.PortOfCustoms(code)
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +57,7 @@ func (s *Service) planDeclarationsInto(tx baoguan.Tx, o *baoguan.Order, spec bao
 			return nil, errSlowChunk
 		}
 		if fresh {
-			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: pe.Port,
+			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: port,
 				SubOrderNo: spec.SubOrderNo, State: baoguan.DeclUndeclared, IdentityCheck: baoguan.CheckUnchecked,
 				SubOrderID: s.newID("D")}
 		} else if !d.Final() && d.State != baoguan.DeclUndeclared {

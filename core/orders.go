@@ -2,9 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -23,26 +20,6 @@ type OrderInput struct {
 	Test bool
 	// Hold leaves the order unpaid until its batch is paid (payzero 2.1/2.2).
 	Hold bool
-}
-
-// fingerprint is what makes two pushes of the same order number "the same":
-// every field the merchant sent, nothing baoguan filled in.
-func (in *OrderInput) fingerprint() string {
-	o := in.Order
-	b, _ := json.Marshal(struct {
-		No, Cur, Subj, Notify, Cap, PayNo, Proto string
-		Amount                                   int64
-		Items                                    []baoguan.Item
-		Payer                                    baoguan.Payer
-		Need, Test                               bool
-		Channel                                  baoguan.Channel
-		Decl                                     []baoguan.DeclarationSpec
-		Extra                                    map[string]string
-		At                                       int64
-	}{o.MerchantOrderNo, o.Currency, o.Subject, o.NotifyURL, o.CapitalName, o.Payment.No, o.Protocol,
-		o.Amount, o.Items, o.Payer, o.NeedDeclare, in.Test, o.Channel, in.Declarations, o.Extra, o.OrderedAt.Unix()})
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 // CreateOrder validates and stores an order with its declarations and, unless
