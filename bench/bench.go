@@ -124,6 +124,13 @@ type Result struct {
 	CPUPerOrderServer float64 `json:"cpu_us_per_order_servers"`
 	CPUPerOrderDB     float64 `json:"cpu_us_per_order_db"`
 	CPUPerOrderShared float64 `json:"cpu_us_per_order_db_shared"`
+	// CPUPerOrderPush is the CPU of the push phase alone (all processes,
+	// from the first push to the last push's answer) per order, and
+	// DeclaredAtPushEnd how many orders were declared and notified by
+	// then: what pushes cost when the pipeline gives way to them
+	// (--intake-share), and how far it had fallen behind.
+	CPUPerOrderPush   float64 `json:"cpu_us_per_order_push"`
+	DeclaredAtPushEnd int64   `json:"declared_at_push_end"`
 	// EchoCPUPerReq is the CPU of one echo exchange, client included: the
 	// floor under any figure of a request made by the same client.
 	EchoCPUPerReq float64 `json:"echo_cpu_us_per_req"`
@@ -283,6 +290,8 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	cpuStart := cpuAt()
 	began := time.Now()
 	lat, errs, dur := push(ctx, client, urls, t.APIKey, "BENCH", o.Orders, o.Concurrency)
+	cpuPush := cpuAt().sub(cpuStart)
+	res.DeclaredAtPushEnd = recv.declared.Load()
 	res.PushErrors = errs
 	res.PushRPS = float64(o.Orders-int(errs)) / dur.Seconds()
 	res.PushP50MS, res.PushP99MS = percentile(lat, 0.50), percentile(lat, 0.99)
@@ -310,8 +319,9 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(want) }
 	res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer = per(cpu.total()), per(cpu.Bench), per(cpu.Servers)
 	res.CPUPerOrderDB, res.CPUPerOrderShared = per(cpu.Database), per(cpu.DatabaseShared)
-	say("cpu: %.0f µs per order (this process %.0f, servers %.0f, database %.0f + shared %.0f)",
-		res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared)
+	res.CPUPerOrderPush = per(cpuPush.total())
+	say("cpu: %.0f µs per order (this process %.0f, servers %.0f, database %.0f + shared %.0f; %.0f until the last push was answered, when %d orders were declared and notified)",
+		res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared, res.CPUPerOrderPush, res.DeclaredAtPushEnd)
 	res.Webhooks, res.Duplicates, res.WebhookConns = recv.total.Load(), recv.dups.Load(), recv.conns.Load()
 	res.PeakRSSMB = peakRSSMB()
 	if t.PeakRSSMB != nil {

@@ -216,6 +216,8 @@ apart, as other users of the server make them work too).`,
 		fmt.Fprintf(stdout, "e2e_orders_per_s  %.0f (%.1f s)\ne2e_vs_echo       %.3f\n", res.E2EOrdersPerS, res.E2ESeconds, res.E2EVsEcho)
 		fmt.Fprintf(stdout, "cpu_us_per_order  %.0f (this process %.0f, servers %.0f, database %.0f + shared %.0f; echo exchange %.0f)\n",
 			res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared, res.EchoCPUPerReq)
+		fmt.Fprintf(stdout, "push_phase        cpu %.0f µs/order until the last push was answered; %d of %d orders declared and notified by then\n",
+			res.CPUPerOrderPush, res.DeclaredAtPushEnd, res.Orders-int(res.PushErrors))
 		fmt.Fprintf(stdout, "peak_rss_mb       %.0f\n", res.PeakRSSMB)
 		if dbBytes != nil {
 			fmt.Fprintf(stdout, "db_mb             %.1f at the first push, %.1f at the end\n", res.DBMBStart, res.DBMBEnd)

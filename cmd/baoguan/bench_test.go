@@ -45,6 +45,8 @@ func TestBenchSmall(t *testing.T) {
 		EchoBefore float64 `json:"echo_rps_before"`
 		EchoAfter  float64 `json:"echo_rps_after"`
 		CPU        float64 `json:"cpu_us_per_order"`
+		CPUPush    float64 `json:"cpu_us_per_order_push"`
+		AtPushEnd  int     `json:"declared_at_push_end"`
 		Preloaded  int     `json:"preloaded_orders"`
 		Batch      int     `json:"batch_orders"`
 		BatchMS    float64 `json:"batch_upload_ms"`
@@ -61,6 +63,11 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if res.E2E <= 0 || res.E2EVsEcho <= 0 || res.CPU <= 0 {
 		t.Errorf("e2e %v/s, e2e_vs_echo %v, cpu %v µs per order: want figures", res.E2E, res.E2EVsEcho, res.CPU)
+	}
+	// The push phase is the run's beginning: its CPU is a part of the
+	// run's (both per order), its orders declared some of them.
+	if res.CPUPush <= 0 || res.CPUPush > res.CPU || res.AtPushEnd < 0 || res.AtPushEnd > res.Orders {
+		t.Errorf("push phase: %v µs per order of %v, %d of %d orders declared", res.CPUPush, res.CPU, res.AtPushEnd, res.Orders)
 	}
 	// The echo is measured before the run and after it; its rate is the
 	// rate over both, so between the two (and the ratio is against it).
