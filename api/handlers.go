@@ -28,7 +28,7 @@ func (a *API) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, createdStatus(created), orderOut(v.Order, v.Declarations, v.Refunds))
+	writeOrderJSON(w, createdStatus(created), orderOut(v.Order, v.Declarations, v.Refunds))
 }
 
 // createdStatus is 201 for a resource created by the request, 200 for one
@@ -47,7 +47,7 @@ func (a *API) writeOrder(w http.ResponseWriter, r *http.Request, o *baoguan.Orde
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, orderOut(v.Order, v.Declarations, v.Refunds))
+	writeOrderJSON(w, status, orderOut(v.Order, v.Declarations, v.Refunds))
 }
 
 func (a *API) handleOrderGet(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +56,7 @@ func (a *API) handleOrderGet(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, orderOut(v.Order, v.Declarations, v.Refunds))
+	writeOrderJSON(w, http.StatusOK, orderOut(v.Order, v.Declarations, v.Refunds))
 }
 
 type listJSON[T any] struct {
