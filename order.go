@@ -261,6 +261,9 @@ func (o *Order) Validate() error {
 		}
 	}
 	for i, it := range o.Items {
+		if strings.TrimSpace(it.Subject) != "" && it.validate("") == nil {
+			continue // the field names are spelled out only for an error
+		}
 		field := "items[" + itoa(i) + "]."
 		if strings.TrimSpace(it.Subject) == "" {
 			return &Error{Code: EINVALID, Field: field + "subject", Reason: "missing", Message: "every item needs a subject"}

@@ -337,6 +337,27 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, st, body)
 }
 
+// writeOrderJSON is writeJSON for an order: the order is written by its
+// appender without going through an interface, which would copy it to the
+// heap, and without a closure; the bytes are writeJSON's.
+func writeOrderJSON(w http.ResponseWriter, status int, j orderJSON) {
+	p := jsonBuffers.Get().(*[]byte)
+	b, ok := j.appendJSON((*p)[:0], false)
+	if !ok {
+		jsonBuffers.Put(p)
+		writeJSON(w, status, j)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b = append(b, '\n') // as json.Encoder writes it: one Write, a newline after
+	_, _ = w.Write(b)
+	if cap(b) <= 64<<10 {
+		*p = b
+		jsonBuffers.Put(p)
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -146,6 +146,10 @@ func (d *fastDecoder) declaration(x *declarationReq) bool {
 type fastDecoder struct {
 	data []byte
 	i    int
+	// text is data as a string, made at the first string read: the
+	// strings without escapes are its substrings, one allocation for all
+	// of them (they keep the body's bytes alive as long as the order).
+	text string
 }
 
 func (d *fastDecoder) space() {
@@ -264,7 +268,10 @@ func (d *fastDecoder) str(s *string) bool {
 	for j := start; j < len(d.data); j++ {
 		switch d.data[j] {
 		case '"':
-			*s = string(d.data[start:j])
+			if d.text == "" {
+				d.text = string(d.data)
+			}
+			*s = d.text[start:j]
 			d.i = j + 1
 			return true
 		case '\\':

@@ -2,7 +2,6 @@ package core
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"maps"
 	"slices"
 	"strconv"
@@ -24,7 +23,7 @@ func (in *OrderInput) fingerprint() string {
 		*p = b
 		fingerprintBuffers.Put(p)
 	}
-	return hex.EncodeToString(h[:])
+	return hexString(h)
 }
 
 var fingerprintBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

@@ -106,3 +106,11 @@ func fillRandom(v reflect.Value, r *rand.Rand) {
 		}
 	}
 }
+
+// TestHashSecretIsSHA256Hex: stored API keys are the SHA-256 of the key in
+// lower-case hex; keys stored before hexString must still match.
+func TestHashSecretIsSHA256Hex(t *testing.T) {
+	if got, want := HashSecret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; got != want {
+		t.Fatalf("HashSecret(abc) = %s, want %s", got, want)
+	}
+}
