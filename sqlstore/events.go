@@ -730,13 +730,13 @@ func leaseLost(id int64) error {
 // one statement for all of them (qRecordAttempts), elsewhere one after
 // the other.
 func (t *Tx) RecordAttempts(os []baoguan.Outcome) ([]bool, error) {
+	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && len(os) > 1 && t.plans == nil {
+		return t.recordAttemptRows(ri, os)
+	}
 	recorded := make([]bool, len(os))
 	ids := make(map[int64]bool, len(os))
 	for i := range os {
 		ids[os[i].Event.ID] = true
-	}
-	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && len(os) > 1 && t.plans == nil {
-		return t.recordAttemptRows(ri, os)
 	}
 	if !t.d.WritableWith || !t.d.Numbered || len(os) < 2 || len(ids) < len(os) {
 		// One at a time; so too an event named twice, whose second
