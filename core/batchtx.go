@@ -337,14 +337,22 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 	if adopter == nil {
 		fresh = nil
 	}
+	imager, _ := t.Tx.(rowImager)
 	var orderIDs, declIDs []int64
 	var keptOrders []baoguan.Order
 	var keptDecls []baoguan.Declaration
+	var imgs []any // the kept rows' images, where their pushes kept them
+	var bare []int // the kept orders without: adopted as rows
 	for _, j := range jobs {
 		switch j.Kind {
 		case baoguan.JobPay:
 			if j.ID == 0 && fresh != nil {
 				if f, ok := fresh.take(j.RefID, j.MerchantID, j.CreatedAt, j.RunAt); ok {
+					if f.img != nil && imager != nil {
+						imgs = append(imgs, f.img)
+					} else {
+						bare = append(bare, len(keptOrders))
+					}
 					keptOrders = append(keptOrders, f.o)
 					keptDecls = append(keptDecls, f.ds...)
 					continue
@@ -356,8 +364,28 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 		}
 	}
 	if len(keptOrders) > 0 {
-		if err := adopter.AdoptRows(keptOrders, keptDecls); err != nil {
-			return err
+		if len(imgs) > 0 {
+			if err := imager.AdoptImages(imgs); err != nil {
+				return err
+			}
+		}
+		if len(bare) > 0 {
+			os := make([]baoguan.Order, 0, len(bare))
+			var ds []baoguan.Declaration
+			for _, i := range bare {
+				os = append(os, keptOrders[i])
+			}
+			for _, d := range keptDecls {
+				for _, i := range bare {
+					if d.OrderID == keptOrders[i].ID {
+						ds = append(ds, d)
+						break
+					}
+				}
+			}
+			if err := adopter.AdoptRows(os, ds); err != nil {
+				return err
+			}
 		}
 		for i := range keptOrders {
 			o := &keptOrders[i]

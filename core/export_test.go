@@ -81,3 +81,11 @@ func FreshOrder(s *Service, id int64) (baoguan.Order, []baoguan.Declaration, boo
 	e, ok := s.fresh.m[id]
 	return e.o, e.ds, ok
 }
+
+// FreshImages is what the push's store gave to keep with the pushed order
+// id's rows (rowImager), nil when nothing.
+func FreshImages(s *Service, id int64) any {
+	s.fresh.mu.Lock()
+	defer s.fresh.mu.Unlock()
+	return s.fresh.m[id].img
+}

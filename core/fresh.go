@@ -42,6 +42,7 @@ type freshRows struct {
 type freshOrder struct {
 	o    baoguan.Order
 	ds   []baoguan.Declaration
+	img  any // the push's store's images of the rows (rowImager), or nil
 	slot int // where it is in the ring
 }
 
@@ -49,10 +50,11 @@ type freshOrder struct {
 const freshRoom = 4096
 
 // keep keeps o and ds, as written by a transaction that is to commit, for
-// the batch that pays o, and returns the order kept (for forget). The
-// structs are copied; the slices and maps inside them are shared, which
-// is safe because nothing modifies them in place (batchTx).
-func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration) *baoguan.Order {
+// the batch that pays o, with that transaction's images of them (img, nil
+// when it keeps none: see rowImager), and returns the order kept (for
+// forget). The structs are copied; the slices and maps inside them are
+// shared, which is safe because nothing modifies them in place (batchTx).
+func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *baoguan.Order {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
@@ -64,7 +66,7 @@ func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration) *baoguan.Or
 			delete(f.m, old)
 		}
 	}
-	e := freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), slot: f.next}
+	e := freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, slot: f.next}
 	f.m[o.ID] = e
 	f.ring[f.next] = o.ID
 	f.next = (f.next + 1) % freshRoom
@@ -106,4 +108,16 @@ func (f *freshRows) take(id, merchant int64, created, due time.Time) (freshOrder
 // updates of them write only what changed.
 type rowAdopter interface {
 	AdoptRows(os []baoguan.Order, ds []baoguan.Declaration) error
+}
+
+// rowImager is a Tx that gives the images it holds of the rows it wrote
+// (sqlstore.Tx.RowImages), which a push keeps with its rows, and takes
+// them in a later transaction as AdoptRows takes the rows, without
+// building them again from the rows: on SQLite, a pushed order's values
+// were built three times in the single writer (its insert, its batch's
+// adoption, its update as paid), and the adoption's is the one this
+// spares.
+type rowImager interface {
+	RowImages(o *baoguan.Order, ds []baoguan.Declaration) any
+	AdoptImages(imgs []any) error
 }

@@ -65,6 +65,31 @@ func TestBatchTakesPushedRows(t *testing.T) {
 				if len(ds) != len(sds) || len(ds) > 0 && !reflect.DeepEqual(ds, sds) {
 					t.Errorf("%s: declarations kept as\n%+v\nthe store reads\n%+v", in.Order.MerchantOrderNo, ds, sds)
 				}
+				// The rows' images kept with them are what a write
+				// transaction that reads the rows holds of them.
+				img := core.FreshImages(e.svc, v.Order.ID)
+				if img == nil {
+					t.Fatalf("%s: kept without the store's images of its rows", in.Order.MerchantOrderNo)
+				}
+				if err := e.svc.Store.Update(e.ctx, func(tx baoguan.Tx) error {
+					o, err := tx.Order(e.m.ID, v.Order.ID)
+					if err != nil {
+						return err
+					}
+					ds, err := tx.Declarations(e.m.ID, v.Order.ID)
+					if err != nil {
+						return err
+					}
+					read := tx.(interface {
+						RowImages(*baoguan.Order, []baoguan.Declaration) any
+					}).RowImages(o, ds)
+					if !reflect.DeepEqual(img, read) {
+						t.Errorf("%s: images kept\n%+v\nimages of the rows read\n%+v", in.Order.MerchantOrderNo, img, read)
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			e.run(t)
 			if n := core.FreshKept(e.svc); n != 0 {

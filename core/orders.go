@@ -67,7 +67,11 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 			var err error
 			v, created, err = s.createPreparedView(tx, q, m, &in, entries, fp)
 			if err == nil && created && !v.Order.PayDueAt.IsZero() {
-				kept = s.fresh.keep(v.Order, v.Declarations)
+				var img any
+				if ri, ok := tx.(rowImager); ok {
+					img = ri.RowImages(v.Order, v.Declarations)
+				}
+				kept = s.fresh.keep(v.Order, v.Declarations, img)
 			}
 			return err
 		})

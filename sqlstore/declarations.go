@@ -47,22 +47,47 @@ const (
 )
 
 // declarationArgs returns the mutable column values, port, route …
-// modified_at, the sealed ones in plain text.
+// modified_at, the sealed ones in plain text. The values equal to the
+// row's image at d's version are the image's own (see boxer).
 func (t *Tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
-	extras, err := t.toJSON(d.Extras)
-	if err != nil {
-		return nil, err
-	}
-	return declarationVals(d, extras), nil
+	return declarationValsLike(d, customsExtrasJSON(d.Extras), t.image(declarationTable, d.ID, d.Version)), nil
 }
 
 // declarationVals is declarationArgs with the JSON column given.
 func declarationVals(d *baoguan.Declaration, extras string) []any {
-	return []any{d.Port, d.Route, extras, d.SubOrderID, d.MerchantCustomsNo, d.OrderFee, d.TransportFee,
-		d.ProductFee, d.Duty, d.Strategy, d.IdentityCheck,
-		d.Payer.Name, d.Payer.IDType, d.Payer.IDNumber, d.Payer.Phone,
-		string(d.State), d.Retrying, d.Explanation, d.VerifyDepartment, d.VerifyDepartmentTradeID,
-		d.ReceiptCode, d.PortRef, d.Attempts, ms(d.SubmittedAt), ms(d.ModifiedAt)}
+	return declarationValsLike(d, extras, nil)
+}
+
+// declarationValsLike is declarationVals taking the values equal to
+// prev's from prev.
+func declarationValsLike(d *baoguan.Declaration, extras string, prev []any) []any {
+	b := boxer{prev: prev, v: make([]any, 0, len(declarationTable.cols))}
+	b.str(d.Port)
+	b.str(d.Route)
+	b.str(extras)
+	b.str(d.SubOrderID)
+	b.str(d.MerchantCustomsNo)
+	b.i64(d.OrderFee)
+	b.i64(d.TransportFee)
+	b.i64(d.ProductFee)
+	b.i64(d.Duty)
+	b.str(d.Strategy)
+	b.str(d.IdentityCheck)
+	b.str(d.Payer.Name)
+	b.str(d.Payer.IDType)
+	b.str(d.Payer.IDNumber)
+	b.str(d.Payer.Phone)
+	b.str(string(d.State))
+	b.bool(d.Retrying)
+	b.str(d.Explanation)
+	b.str(d.VerifyDepartment)
+	b.str(d.VerifyDepartmentTradeID)
+	b.str(d.ReceiptCode)
+	b.str(d.PortRef)
+	b.int(d.Attempts)
+	b.i64(ms(d.SubmittedAt))
+	b.i64(ms(d.ModifiedAt))
+	return b.v
 }
 
 // CreateDeclaration inserts d. A second declaration of the same order,

@@ -165,7 +165,10 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 	}
 	sl := t.sealer()
 	rows := make([][]any, len(es))
-	index := make(map[string]int, len(es))
+	var index map[string]int // the rows RETURNING names (PostgreSQL)
+	if t.d.Numbered {
+		index = make(map[string]int, len(es))
+	}
 	for i := range es {
 		e := &es[i]
 		if e.PublicID == "" {
@@ -183,7 +186,9 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		rows[i] = []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL, e.ContentType,
 			body, string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
 			t.nextAtOf(e), t.leaseOf(e), baoguan.Destination(e.URL)}
-		index[e.PublicID] = i
+		if index != nil {
+			index[e.PublicID] = i
+		}
 	}
 	if sl.err != nil {
 		return sl.err
@@ -725,13 +730,13 @@ func leaseLost(id int64) error {
 // one statement for all of them (qRecordAttempts), elsewhere one after
 // the other.
 func (t *Tx) RecordAttempts(os []baoguan.Outcome) ([]bool, error) {
+	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && len(os) > 1 && t.plans == nil {
+		return t.recordAttemptRows(ri, os)
+	}
 	recorded := make([]bool, len(os))
 	ids := make(map[int64]bool, len(os))
 	for i := range os {
 		ids[os[i].Event.ID] = true
-	}
-	if ri, ok := t.c.(RowsInserter); ok && !t.d.Numbered && len(os) > 1 && t.plans == nil {
-		return t.recordAttemptRows(ri, os)
 	}
 	if !t.d.WritableWith || !t.d.Numbered || len(os) < 2 || len(ids) < len(os) {
 		// One at a time; so too an event named twice, whose second

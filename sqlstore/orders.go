@@ -60,28 +60,60 @@ const (
 
 // orderArgs returns the mutable column values of o, amount … pay_due_at, in
 // the order of orderTable and of qInsertOrder (after merchant_id,
-// merchant_order_no), the sealed ones in plain text.
+// merchant_order_no), the sealed ones in plain text. The values equal to
+// the row's image at o's version are the image's own (see boxer).
 func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
-	items, err := t.toJSON(o.Items)
-	if err != nil {
-		return nil, err
-	}
-	extra, err := t.toJSON(o.Extra)
-	if err != nil {
-		return nil, err
-	}
-	return orderVals(o, items, extra), nil
+	return orderValsLike(o, itemsJSON(o.Items), stringMapJSON(o.Extra), t.image(orderTable, o.ID, o.Version)), nil
 }
 
 // orderVals is orderArgs with the JSON columns given.
 func orderVals(o *baoguan.Order, items, extra string) []any {
+	return orderValsLike(o, items, extra, nil)
+}
+
+// orderValsLike is orderVals taking the values equal to prev's from prev.
+func orderValsLike(o *baoguan.Order, items, extra string, prev []any) []any {
 	p := &o.Payment
-	return []any{o.Amount, o.Currency, o.Subject, items,
-		o.Payer.Name, o.Payer.IDType, o.Payer.IDNumber, o.Payer.Phone, ms(o.OrderedAt), o.BatchID,
-		o.NotifyURL, o.NeedDeclare, string(o.Channel), o.Sandbox, o.Protocol, o.CapitalName, extra,
-		string(o.PayStatus), string(o.DeclareStatus), p.No, p.PSP, p.PSPName, p.PSPCode, ms(p.PaidAt),
-		p.VerDept, p.PayType, p.InitRequest, p.InitResponse, p.FailReason, p.FailCode, p.PayerName,
-		p.PayerID, p.ExchangeRate.String(), p.CNYAmount, p.SettleRate.String(), o.PayAttempts, o.Refunded, ms(o.PayDueAt)}
+	b := boxer{prev: prev, v: make([]any, 0, len(orderTable.cols))}
+	b.i64(o.Amount)
+	b.str(o.Currency)
+	b.str(o.Subject)
+	b.str(items)
+	b.str(o.Payer.Name)
+	b.str(o.Payer.IDType)
+	b.str(o.Payer.IDNumber)
+	b.str(o.Payer.Phone)
+	b.i64(ms(o.OrderedAt))
+	b.i64(o.BatchID)
+	b.str(o.NotifyURL)
+	b.bool(o.NeedDeclare)
+	b.str(string(o.Channel))
+	b.bool(o.Sandbox)
+	b.str(o.Protocol)
+	b.str(o.CapitalName)
+	b.str(extra)
+	b.str(string(o.PayStatus))
+	b.str(string(o.DeclareStatus))
+	b.str(p.No)
+	b.str(p.PSP)
+	b.str(p.PSPName)
+	b.str(p.PSPCode)
+	b.i64(ms(p.PaidAt))
+	b.str(p.VerDept)
+	b.str(p.PayType)
+	b.str(p.InitRequest)
+	b.str(p.InitResponse)
+	b.str(p.FailReason)
+	b.str(p.FailCode)
+	b.str(p.PayerName)
+	b.str(p.PayerID)
+	b.str(p.ExchangeRate.String())
+	b.i64(p.CNYAmount)
+	b.str(p.SettleRate.String())
+	b.int(o.PayAttempts)
+	b.i64(o.Refunded)
+	b.i64(ms(o.PayDueAt))
+	return b.v
 }
 
 // CreateOrder inserts o at version 1. A number the merchant already used
