@@ -4,7 +4,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/baoguan/baoguan"
 )
 
 // The order's JSON, and the notifications', written without encoding/json.
@@ -69,7 +70,7 @@ func (o *jsonObject) key(k string) {
 
 func (o *jsonObject) str(k, v string) {
 	o.key(k)
-	o.b = appendJSONString(o.b, v, o.html)
+	o.b = baoguan.AppendJSONString(o.b, v, o.html)
 }
 
 func (o *jsonObject) strOmit(k, v string) {
@@ -159,64 +160,6 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
 		}
 	}
 	return append(b, '"'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s quoted as encoding/json quotes a string:
-// quotes, backslashes and control characters escaped (\b \f \n \r \t by
-// name, the others as \u00XX), <, > and & as \u00XX when html is set,
-// each byte that is not UTF-8 as \ufffd, and U+2028 and U+2029 escaped.
-func appendJSONString(b []byte, s string, html bool) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!html || c != '<' && c != '>' && c != '&') {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 func (j itemJSON) appendJSON(b []byte, html bool) ([]byte, bool) {

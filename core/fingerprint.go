@@ -2,11 +2,8 @@ package core
 
 import (
 	"crypto/sha256"
-	"maps"
-	"slices"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/baoguan/baoguan"
 )
@@ -50,34 +47,23 @@ var fingerprintBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024);
 func (in *OrderInput) fingerprintJSON(b []byte) []byte {
 	o := &in.Order
 	b = append(b, `{"No":`...)
-	b = appendFPString(b, o.MerchantOrderNo)
+	b = baoguan.AppendJSONString(b, o.MerchantOrderNo, true)
 	b = append(b, `,"Cur":`...)
-	b = appendFPString(b, o.Currency)
+	b = baoguan.AppendJSONString(b, o.Currency, true)
 	b = append(b, `,"Subj":`...)
-	b = appendFPString(b, o.Subject)
+	b = baoguan.AppendJSONString(b, o.Subject, true)
 	b = append(b, `,"Notify":`...)
-	b = appendFPString(b, o.NotifyURL)
+	b = baoguan.AppendJSONString(b, o.NotifyURL, true)
 	b = append(b, `,"Cap":`...)
-	b = appendFPString(b, o.CapitalName)
+	b = baoguan.AppendJSONString(b, o.CapitalName, true)
 	b = append(b, `,"PayNo":`...)
-	b = appendFPString(b, o.Payment.No)
+	b = baoguan.AppendJSONString(b, o.Payment.No, true)
 	b = append(b, `,"Proto":`...)
-	b = appendFPString(b, o.Protocol)
+	b = baoguan.AppendJSONString(b, o.Protocol, true)
 	b = append(b, `,"Amount":`...)
 	b = strconv.AppendInt(b, o.Amount, 10)
 	b = append(b, `,"Items":`...)
-	if o.Items == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range o.Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendFPItem(b, &o.Items[i])
-		}
-		b = append(b, ']')
-	}
+	b = baoguan.AppendItemsJSON(b, o.Items)
 	b = append(b, `,"Payer":`...)
 	b = appendFPPayer(b, &o.Payer)
 	b = append(b, `,"Need":`...)
@@ -85,7 +71,7 @@ func (in *OrderInput) fingerprintJSON(b []byte) []byte {
 	b = append(b, `,"Test":`...)
 	b = strconv.AppendBool(b, in.Test)
 	b = append(b, `,"Channel":`...)
-	b = appendFPString(b, string(o.Channel))
+	b = baoguan.AppendJSONString(b, string(o.Channel), true)
 	b = append(b, `,"Decl":`...)
 	if in.Declarations == nil {
 		b = append(b, "null"...)
@@ -100,59 +86,21 @@ func (in *OrderInput) fingerprintJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"Extra":`...)
-	if o.Extra == nil {
-		b = append(b, "null"...)
-	} else {
-		// encoding/json writes a map's members sorted by key.
-		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(o.Extra)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendFPString(b, k)
-			b = append(b, ':')
-			b = appendFPString(b, o.Extra[k])
-		}
-		b = append(b, '}')
-	}
+	b = baoguan.AppendStringMapJSON(b, o.Extra)
 	b = append(b, `,"At":`...)
 	b = strconv.AppendInt(b, o.OrderedAt.Unix(), 10)
 	return append(b, '}')
 }
 
-// appendFPItem: baoguan.Item by its JSON tags (subject; link, article_no,
-// quantity and unit_amount omitted when empty).
-func appendFPItem(b []byte, it *baoguan.Item) []byte {
-	b = append(b, `{"subject":`...)
-	b = appendFPString(b, it.Subject)
-	if it.Link != "" {
-		b = append(b, `,"link":`...)
-		b = appendFPString(b, it.Link)
-	}
-	if it.ArticleNo != "" {
-		b = append(b, `,"article_no":`...)
-		b = appendFPString(b, it.ArticleNo)
-	}
-	if it.Quantity != 0 {
-		b = append(b, `,"quantity":`...)
-		b = strconv.AppendInt(b, it.Quantity, 10)
-	}
-	if it.UnitAmount != 0 {
-		b = append(b, `,"unit_amount":`...)
-		b = strconv.AppendInt(b, it.UnitAmount, 10)
-	}
-	return append(b, '}')
-}
-
 func appendFPPayer(b []byte, p *baoguan.Payer) []byte {
 	b = append(b, `{"Name":`...)
-	b = appendFPString(b, p.Name)
+	b = baoguan.AppendJSONString(b, p.Name, true)
 	b = append(b, `,"IDType":`...)
-	b = appendFPString(b, p.IDType)
+	b = baoguan.AppendJSONString(b, p.IDType, true)
 	b = append(b, `,"IDNumber":`...)
-	b = appendFPString(b, p.IDNumber)
+	b = baoguan.AppendJSONString(b, p.IDNumber, true)
 	b = append(b, `,"Phone":`...)
-	b = appendFPString(b, p.Phone)
+	b = baoguan.AppendJSONString(b, p.Phone, true)
 	return append(b, '}')
 }
 
@@ -160,17 +108,13 @@ func appendFPPayer(b []byte, p *baoguan.Payer) []byte {
 // and Payer omitted when empty).
 func appendFPSpec(b []byte, s *baoguan.DeclarationSpec) []byte {
 	b = append(b, `{"Customs":`...)
-	b = appendFPString(b, s.Customs)
-	b = append(b, `,"Extras":{"AreaCode":`...)
-	b = appendFPString(b, s.Extras.AreaCode)
-	b = append(b, `,"JyOrg":`...)
-	b = appendFPString(b, s.Extras.JyOrg)
-	b = append(b, `,"InType":`...)
-	b = appendFPString(b, s.Extras.InType)
-	b = append(b, `},"SubOrderNo":`...)
-	b = appendFPString(b, s.SubOrderNo)
+	b = baoguan.AppendJSONString(b, s.Customs, true)
+	b = append(b, `,"Extras":`...)
+	b = s.Extras.AppendJSON(b)
+	b = append(b, `,"SubOrderNo":`...)
+	b = baoguan.AppendJSONString(b, s.SubOrderNo, true)
 	b = append(b, `,"MerchantCustomsNo":`...)
-	b = appendFPString(b, s.MerchantCustomsNo)
+	b = baoguan.AppendJSONString(b, s.MerchantCustomsNo, true)
 	b = append(b, `,"OrderFee":`...)
 	b = strconv.AppendInt(b, s.OrderFee, 10)
 	b = append(b, `,"TransportFee":`...)
@@ -180,7 +124,7 @@ func appendFPSpec(b []byte, s *baoguan.DeclarationSpec) []byte {
 	b = append(b, `,"Duty":`...)
 	b = strconv.AppendInt(b, s.Duty, 10)
 	b = append(b, `,"Strategy":`...)
-	b = appendFPString(b, s.Strategy)
+	b = baoguan.AppendJSONString(b, s.Strategy, true)
 	b = append(b, `,"Split":`...)
 	b = strconv.AppendBool(b, s.Split)
 	if s.DutyIncluded {
@@ -191,63 +135,4 @@ func appendFPSpec(b []byte, s *baoguan.DeclarationSpec) []byte {
 		b = appendFPPayer(b, s.Payer)
 	}
 	return append(b, '}')
-}
-
-const fpHex = "0123456789abcdef"
-
-// appendFPString appends s quoted as json.Marshal quotes a string: quotes,
-// backslashes and control characters escaped (\b \f \n \r \t by name, the
-// others as \u00XX), <, > and & as \u00XX, each byte that is not UTF-8 as
-// \ufffd, and U+2028 and U+2029 escaped. (api's appendJSONString with
-// html set; core cannot import api.)
-func appendFPString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', fpHex[c>>4], fpHex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', fpHex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
