@@ -186,7 +186,7 @@ func timePtr(t time.Time) *time.Time {
 
 func orderOut(o *baoguan.Order, ds []baoguan.Declaration, rs []baoguan.Refund) orderJSON {
 	j := orderJSON{MerchantOrderNo: o.MerchantOrderNo, Amount: o.Amount, Currency: o.Currency, Subject: o.Subject,
-		Items: []itemJSON{}, OrderedAt: o.OrderedAt.UTC(), NotifyURL: o.NotifyURL, Channel: string(o.Channel), Sandbox: o.Sandbox,
+		Items: make([]itemJSON, 0, len(o.Items)), OrderedAt: o.OrderedAt.UTC(), NotifyURL: o.NotifyURL, Channel: string(o.Channel), Sandbox: o.Sandbox,
 		PayStatus: string(o.PayStatus), DeclareStatus: string(o.DeclareStatus), Refunded: o.Refunded,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		Payer: payerJSON{Name: o.Payer.Name, IDType: o.Payer.IDType, IDNumber: baoguan.MaskID(o.Payer.IDNumber), Phone: baoguan.MaskPhone(o.Payer.Phone)},
@@ -204,6 +204,9 @@ func orderOut(o *baoguan.Order, ds []baoguan.Declaration, rs []baoguan.Refund) o
 	}
 	for _, it := range o.Items {
 		j.Items = append(j.Items, itemJSON(it))
+	}
+	if len(ds) > 0 {
+		j.Declarations = make([]declarationJSON, 0, len(ds))
 	}
 	for i := range ds {
 		j.Declarations = append(j.Declarations, declarationOut(&ds[i]))
