@@ -103,6 +103,10 @@ func (t *batchTx) flush() error {
 	return nil
 }
 
+// renderLag is how many notices waiting for the renderer's goroutine make
+// a batch render the next ones itself (renderLater).
+const renderLag = 16
+
 // sealedEventsCreator is a Tx that takes events with their bodies sealed
 // beforehand, on another goroutine (sqlstore.Tx).
 type sealedEventsCreator interface {
@@ -181,10 +185,21 @@ type renderer struct {
 	rs   []*pendingRender
 	ch   chan *pendingRender
 	done chan struct{}
+	now  int // notices rendered at once (renderLater)
 }
 
-// renderLater keeps e for flush, its body to be rendered from n (detached
-// from rows that may still change) by f.
+// renderLater keeps e for flush, its body rendered from n by f: by the
+// renderer's goroutine, from n detached from rows that may still change,
+// or at once when renderLag notices wait for that goroutine. A goroutine
+// the writer wakes is queued on the writer's own processor, and while the
+// other one is busy (a loaded server) it runs only when the writer waits —
+// at the flush, where the writer renders what it has not taken anyway
+// (wait). Rendered at once, the notice needs no copy of its rows and no
+// hand-off; it is kept as the goroutine would have kept it, a format's
+// error or panic met at the flush as before. While the other processor
+// has room the goroutine keeps up (a notice renders in a few microseconds;
+// a batch's handlers emit one every ten or so), and the writer renders
+// none.
 func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
 	t.events = append(t.events, *e)
 	if t.rend == nil {
@@ -201,7 +216,14 @@ func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
 	}
 	r := &pendingRender{f: f, n: n, i: len(t.events) - 1, seal: t.rend.seal}
 	t.rend.rs = append(t.rend.rs, r)
-	t.rend.ch <- r // when the goroutine is 256 behind, this one waits for it
+	if len(t.rend.ch) >= renderLag {
+		r.render()
+		r.n = Notice{}
+		t.rend.now++
+		return
+	}
+	r.n = n.detached()
+	t.rend.ch <- r
 }
 
 // wait ends the renderer: it renders what the goroutine has not taken,

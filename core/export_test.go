@@ -89,3 +89,23 @@ func FreshImages(s *Service, id int64) any {
 	defer s.fresh.mu.Unlock()
 	return s.fresh.m[id].img
 }
+
+// RenderLater keeps e in a NewBatchTx for its flush, its body rendered from
+// n by f (batchTx.renderLater).
+func RenderLater(tx baoguan.Tx, f Format, n Notice, e *baoguan.Event) {
+	tx.(*batchTx).renderLater(f, n, e)
+}
+
+// RenderedEvents ends a NewBatchTx's renderer as its flush does and
+// returns the events kept, with their bodies.
+func RenderedEvents(tx baoguan.Tx) ([]baoguan.Event, error) {
+	bt := tx.(*batchTx)
+	rd := bt.rend
+	bt.rend = nil
+	_, err := rd.wait()
+	return bt.events, err
+}
+
+// RenderLag is how many notices waiting for a batch's renderer goroutine
+// make the batch render the next ones itself.
+const RenderLag = renderLag

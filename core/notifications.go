@@ -133,11 +133,11 @@ func (s *Service) emitNotice(tx baoguan.Tx, q *queue, n Notice) error {
 		e.NextAt = tx.Now() // the events table is the delivery queue (delivery.go)
 	}
 	if bt, ok := tx.(*batchTx); ok && bt.deferred {
-		// A batch's notifications are rendered at its flush, beside the
-		// writes of its rows (batchTx.renderLater); one the format does
-		// not render is dropped there. The deliverer may be woken for
-		// nothing then.
-		bt.renderLater(f, n.detached(), e)
+		// A batch's notifications are rendered beside the batch, or at
+		// once while the renderer lags (batchTx.renderLater), and kept
+		// for its flush; one the format does not render is dropped there.
+		// The deliverer may be woken for nothing then.
+		bt.renderLater(f, n, e)
 	} else {
 		body, ct, ok, err := f.Render(n)
 		if err != nil || !ok {
