@@ -363,19 +363,27 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 	var orderIDs, declIDs []int64
 	var keptOrders []baoguan.Order
 	var keptDecls []baoguan.Declaration
-	var imgs []any // the kept rows' images, where their pushes kept them
-	var bare []int // the kept orders without: adopted as rows
+	var declsFrom []int // where each kept order's declarations start in keptDecls
+	var imgs []any      // the kept rows' images, where their pushes kept them
+	var bare []int      // the kept orders without: adopted as rows
 	for _, j := range jobs {
 		switch j.Kind {
 		case baoguan.JobPay:
 			if j.ID == 0 && fresh != nil {
 				if f, ok := fresh.take(j.RefID, j.MerchantID, j.CreatedAt, j.RunAt); ok {
+					if keptOrders == nil {
+						// Room for every job's: grown by doubling, the
+						// orders (700 bytes each) were copied about twice.
+						keptOrders, keptDecls = make([]baoguan.Order, 0, len(jobs)), make([]baoguan.Declaration, 0, len(jobs))
+						declsFrom = make([]int, 0, len(jobs))
+					}
 					if f.img != nil && imager != nil {
 						imgs = append(imgs, f.img)
 					} else {
 						bare = append(bare, len(keptOrders))
 					}
 					keptOrders = append(keptOrders, f.o)
+					declsFrom = append(declsFrom, len(keptDecls))
 					keptDecls = append(keptDecls, f.ds...)
 					continue
 				}
@@ -412,11 +420,16 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 		for i := range keptOrders {
 			o := &keptOrders[i]
 			t.orders[o.ID] = o
-			t.decls[o.ID] = []baoguan.Declaration{}
-		}
-		for _, d := range keptDecls {
-			t.decls[d.OrderID] = append(t.decls[d.OrderID], d)
-			t.declOrder[d.ID] = d.OrderID
+			end := len(keptDecls)
+			if i+1 < len(keptOrders) {
+				end = declsFrom[i+1]
+			}
+			// Its own part of keptDecls, capped so that an append
+			// copies it rather than write over the next order's.
+			t.decls[o.ID] = keptDecls[declsFrom[i]:end:end]
+			for _, d := range t.decls[o.ID] {
+				t.declOrder[d.ID] = o.ID
+			}
 		}
 	}
 	if len(declIDs) > 0 {
