@@ -9,15 +9,14 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/baoguan/baoguan/api"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/keyring"
 	"github.com/baoguan/baoguan/sandbox"
 	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // BenchmarkPush pushes orders like the bench's (POST /v1/orders, one
@@ -50,11 +49,7 @@ func BenchmarkPush(b *testing.B) {
 	mux := http.NewServeMux()
 	api.New(api.Options{Svc: svc}).Register(mux)
 	auth := "Bearer " + cr.APIKey
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	cpu := storetest.ProcessCPU
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ReportAllocs()

@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/baoguan/baoguan/postgres"
 	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // BenchmarkCreateBatchPostgres is BenchmarkCreateBatch on PostgreSQL
@@ -62,13 +62,13 @@ func benchmarkCreateBatchPostgres(b *testing.B, pay bool, atOnce int) {
 		var tm core.BatchTiming
 		in.Timing = &tm
 		cpu0 := backendCPU(b, url)
-		go0 := processCPU()
+		go0 := storetest.ProcessCPU()
 		b.StartTimer()
 		if _, _, err := svc.CreateBatch(ctx, m, in); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		goCPU += processCPU() - go0
+		goCPU += storetest.ProcessCPU() - go0
 		pgCPU += backendCPU(b, url) - cpu0
 		store += tm.Store
 		write += tm.Write
@@ -80,15 +80,6 @@ func benchmarkCreateBatchPostgres(b *testing.B, pay bool, atOnce int) {
 	b.ReportMetric(float64(longest.Microseconds())/1000, "max_tx_ms")
 	b.ReportMetric(float64(pgCPU.Microseconds())/1000/float64(b.N), "pg_cpu_ms/op")
 	b.ReportMetric(float64(goCPU.Microseconds())/1000/float64(b.N), "go_cpu_ms/op")
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // backendCPU is the CPU time the PostgreSQL backends of the database at

@@ -3,9 +3,7 @@ package core_test
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/baoguan/baoguan/postgres"
 	"github.com/baoguan/baoguan/postgres/pgtest"
 	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // BenchmarkAuthAllowed is what the limits add to every authentication on
@@ -75,11 +74,7 @@ func BenchmarkAuthAllowedPostgres(b *testing.B) {
 	}
 	defer c.Close(ctx)
 	svc := core.New(&core.Service{Store: db})
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	cpu := storetest.ProcessCPU
 	p0, d0 := cpu(), pgtest.BackendCPU(b, c)
 	n := 0
 	for b.Loop() {

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/core"
 	"github.com/baoguan/baoguan/sandbox"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // BenchmarkOrderPipeline runs the SQLite writer's work for orders like
@@ -37,11 +37,7 @@ func BenchmarkOrderPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	cpu := storetest.ProcessCPU
 	ts.total.Store(0)
 	b.ResetTimer()
 	start := cpu()

@@ -3,12 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/baoguan/baoguan"
 	"github.com/baoguan/baoguan/sqlite"
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // benchBody renders a notification body like the native format's for
@@ -37,11 +37,7 @@ func BenchmarkEventLifecycle(b *testing.B) {
 	const perOp = 64
 	var prev []baoguan.Event
 	n := 0
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	cpu := storetest.ProcessCPU
 	b.ResetTimer()
 	start := cpu()
 	for range b.N {

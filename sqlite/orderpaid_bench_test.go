@@ -59,7 +59,7 @@ func BenchmarkOrderPaid(b *testing.B) {
 				PayerName:    storetest.PayerName, PayerID: storetest.PayerIDNumber}
 		}
 		n += perOp
-		start := processCPU()
+		start := storetest.ProcessCPU()
 		if err := db.Update(ctx, func(tx baoguan.Tx) error {
 			if err := tx.(interface {
 				AdoptRows([]baoguan.Order, []baoguan.Declaration) error
@@ -70,7 +70,7 @@ func BenchmarkOrderPaid(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
-		spent += processCPU() - start
+		spent += storetest.ProcessCPU() - start
 	}
 	b.StopTimer()
 	if err := db.View(ctx, func(tx baoguan.Tx) error {

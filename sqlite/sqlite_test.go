@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -418,7 +417,7 @@ func benchCreateOrderGroup(b *testing.B) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := storetest.ProcessCPU()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -451,14 +450,7 @@ func benchCreateOrderGroup(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
-	b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/order")
-}
-
-// processCPU is the process's CPU time so far (user and system).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(storetest.ProcessCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/order")
 }
 
 func itoa(v int64) string { return fmt.Sprint(v) }
