@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/baoguan/baoguan/storetest"
 )
 
 // TestWireJSONAsEncodingJSON: each wire shape written by hand is, byte for
@@ -36,21 +38,21 @@ func TestWireJSONAsEncodingJSON(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		for _, html := range []bool{true, false} {
 			var o orderJSON
-			fill(reflect.ValueOf(&o).Elem(), r)
+			storetest.FillRandom(reflect.ValueOf(&o).Elem(), r, true)
 			b, ok := o.appendJSON(nil, html)
 			check("order", o, b, ok, html)
 
 			var d declarationNotice
-			fill(reflect.ValueOf(&d).Elem(), r)
+			storetest.FillRandom(reflect.ValueOf(&d).Elem(), r, true)
 			b, ok = d.appendJSON(nil, html)
 			check("declaration notice", d, b, ok, html)
 
 			var f refundJSON
-			fill(reflect.ValueOf(&f).Elem(), r)
+			storetest.FillRandom(reflect.ValueOf(&f).Elem(), r, true)
 			b, ok = f.appendJSON(nil, html)
 			check("refund", f, b, ok, html)
 
-			at := randomTime(r)
+			at := storetest.RandomTime(r)
 			b, ok = appendWebhookBody(nil, "evt_1", "order.paid", at, o)
 			check("webhook body", webhookBody{ID: "evt_1", Type: "order.paid", Timestamp: at, Data: o}, b, ok, true)
 		}
@@ -79,52 +81,5 @@ func TestWireJSONRefusesWhatEncodingJSONRefuses(t *testing.T) {
 		if b, ok := appendJSONTime(nil, at); err != nil || !ok || string(b) != string(want) {
 			t.Errorf("%v: %s %v, encoding/json %s %v", at, b, ok, want, err)
 		}
-	}
-}
-
-var randomStrings = []string{"", "HG014", "测试商品", `a"b\c`, "<script>&amp;</script>", "line\nbreak\ttab\r\b\f\x00\x1f\x7f",
-	"bad \xff\xfe utf8", "sep \u2028 \u2029 end", "emoji 😀", "\xe2\x80", "http://example.com/1?a=1&b=2"}
-
-func randomTime(r *rand.Rand) time.Time {
-	zones := []*time.Location{time.UTC, time.FixedZone("CST", 8*3600), time.FixedZone("", -(5*3600 + 30*60))}
-	t := time.Unix(r.Int64N(4e9), 0).In(zones[r.IntN(len(zones))])
-	if r.IntN(2) == 0 {
-		t = t.Add(time.Duration(r.IntN(1e9)))
-	}
-	return t
-}
-
-// fill sets v to random values, each field left zero one time in three.
-func fill(v reflect.Value, r *rand.Rand) {
-	if r.IntN(3) == 0 && v.Kind() != reflect.Struct {
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(randomStrings[r.IntN(len(randomStrings))])
-	case reflect.Int, reflect.Int64:
-		v.SetInt(r.Int64N(2e12) - 1e12)
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Pointer:
-		p := reflect.New(v.Type().Elem())
-		fill(p.Elem(), r)
-		v.Set(p)
-	case reflect.Slice:
-		s := reflect.MakeSlice(v.Type(), r.IntN(3), 3)
-		for i := 0; i < s.Len(); i++ {
-			fill(s.Index(i), r)
-		}
-		v.Set(s)
-	case reflect.Struct:
-		if v.Type() == reflect.TypeOf(time.Time{}) {
-			v.Set(reflect.ValueOf(randomTime(r)))
-			return
-		}
-		for i := 0; i < v.NumField(); i++ {
-			fill(v.Field(i), r)
-		}
-	default:
-		panic("fill: " + v.Type().String())
 	}
 }
