@@ -8,7 +8,11 @@
 // connection, BEGIN IMMEDIATE) beside a pool of read connections opened with
 // query_only, so a write attempted inside View fails instead of silently
 // competing for the write lock. busy_timeout covers other processes (such as
-// `baoguan migrate`) holding the lock briefly; foreign_keys is on.
+// `baoguan migrate`) holding the lock briefly; foreign_keys is on. The
+// writer runs its statements other than queries on SQLite's API, on the
+// write connection's handle, without the connection's mutex (rawConn in
+// raw.go), and its queries, BEGIN and COMMIT through database/sql on the
+// same connection.
 //
 // # Group commit
 //

@@ -16,10 +16,12 @@ import (
 // txn is one database transaction: a write group's or a View's. Its
 // statements are prepared on first use and reused by every fn of the group,
 // which is where a group saves the parsing and planning of its INSERTs; they
-// are closed with the transaction.
+// are closed with the transaction. A write group's statements other than
+// queries run on raw instead (raw.go), and come here only when raw leaves
+// them to the driver.
 type txn struct {
 	tx    *sql.Tx
-	raw   *rawConn // the writer's: runs its statements but queries (nil: a View's)
+	raw   *rawConn // the writer's: runs its statements but queries (nil in a View)
 	stmts map[string]*sql.Stmt
 	cache *stmtCache
 	left  []any // Insert's arguments left bound, reused (one statement at a time)
@@ -236,7 +238,7 @@ func (x *txn) savepoint(ctx context.Context, q string) error {
 }
 
 // Exec runs a statement of the transaction, prepared once per connection
-// (see stmtCache), and returns the rows it changed.
+// (raw, or stmtCache), and returns the rows it changed.
 func (x *txn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	if x.raw != nil {
 		if n, _, ok, err := x.raw.exec(q, args); ok {
