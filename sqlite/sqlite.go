@@ -8,7 +8,11 @@
 // connection, BEGIN IMMEDIATE) beside a pool of read connections opened with
 // query_only, so a write attempted inside View fails instead of silently
 // competing for the write lock. busy_timeout covers other processes (such as
-// `baoguan migrate`) holding the lock briefly; foreign_keys is on.
+// `baoguan migrate`) holding the lock briefly; foreign_keys is on. The
+// writer runs its statements other than queries on SQLite's API, on the
+// write connection's handle, without the connection's mutex (rawConn in
+// raw.go), and its queries, BEGIN and COMMIT through database/sql on the
+// same connection.
 //
 // # Group commit
 //
@@ -176,6 +180,7 @@ type DB struct {
 	now  func() time.Time
 
 	wcache, rcache *stmtCache // statements prepared once per pool
+	raw            *rawConn   // the writer's statements on SQLite's API; only the writer uses it
 
 	groups, ncalls, commitNanos atomic.Int64 // group-commit statistics
 	replays                     atomic.Int64 // groups run again in savepoints after a bare fn failed
@@ -262,7 +267,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{
-		w: w, r: r, keys: o.Keys, now: o.Now, wcache: newStmtCache(w), rcache: newStmtCache(r),
+		w: w, r: r, keys: o.Keys, now: o.Now, wcache: newStmtCache(w), rcache: newStmtCache(r), raw: &rawConn{},
 		// A buffer several groups deep keeps callers from blocking on the
 		// send while the writer is busy committing.
 		calls:   sqlstore.NewQueue(4 * maxGroup),
@@ -437,6 +442,13 @@ func (db *DB) Close() error {
 	}
 	<-db.stopped
 	cerr := db.cp.close()
+	if c, err := db.w.Conn(context.Background()); err == nil {
+		c.Raw(func(dc any) error {
+			db.raw.close(dc)
+			return nil
+		})
+		c.Close()
+	}
 	db.wcache.close()
 	db.rcache.close()
 	return errors.Join(cerr, db.r.Close(), db.w.Close())
@@ -557,23 +569,41 @@ func (db *DB) commitGroup(group []*sqlstore.Call) {
 	// The transaction outlives any single caller, so no caller's context
 	// may cancel it.
 	ctx := context.Background()
+	// The group holds the write connection from its BEGIN to its COMMIT,
+	// and runs its statements on SQLite's API there (rawConn).
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		fail(fmt.Errorf("sqlite: begin: %w", err))
+		return
+	}
+	// Queries met for the first time in this group are prepared on the
+	// connection once the group has ended and released it (see
+	// stmtCache): defers run last first.
+	defer db.wcache.flush(ctx)
+	defer conn.Close()
+	raw := db.raw
+	if err := conn.Raw(func(dc any) error {
+		if !raw.attach(dc) {
+			raw = nil
+		}
+		return nil
+	}); err != nil {
+		raw = nil
+	}
 	var stx *sql.Tx
 	var x *txn
 	begin := func() bool {
 		var err error
-		if stx, err = db.w.BeginTx(ctx, nil); err != nil {
+		if stx, err = conn.BeginTx(ctx, nil); err != nil {
 			fail(fmt.Errorf("sqlite: begin: %w", err))
 			return false
 		}
-		x = &txn{tx: stx, stmts: make(map[string]*sql.Stmt, 16), cache: db.wcache}
+		x = &txn{tx: stx, raw: raw, stmts: make(map[string]*sql.Stmt, 16), cache: db.wcache}
 		return true
 	}
 	if !begin() {
 		return
 	}
-	// Queries met for the first time in this group are prepared on the
-	// connection once the group has ended (see stmtCache).
-	defer db.wcache.flush(ctx)
 	// call runs live[i] on the transaction as it stands and keeps the
 	// events it created for the hand-off when it succeeded.
 	call := func(i int) {

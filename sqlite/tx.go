@@ -16,9 +16,12 @@ import (
 // txn is one database transaction: a write group's or a View's. Its
 // statements are prepared on first use and reused by every fn of the group,
 // which is where a group saves the parsing and planning of its INSERTs; they
-// are closed with the transaction.
+// are closed with the transaction. A write group's statements other than
+// queries run on raw instead (raw.go), and come here only when raw leaves
+// them to the driver.
 type txn struct {
 	tx    *sql.Tx
+	raw   *rawConn // the writer's: runs its statements but queries (nil in a View)
 	stmts map[string]*sql.Stmt
 	cache *stmtCache
 	left  []any // Insert's arguments left bound, reused (one statement at a time)
@@ -222,6 +225,11 @@ func (c *stmtCache) close() {
 
 // savepoint runs one of the group's SAVEPOINT / ROLLBACK TO / RELEASE.
 func (x *txn) savepoint(ctx context.Context, q string) error {
+	if x.raw != nil {
+		if _, _, ok, err := x.raw.exec(q, nil); ok {
+			return err
+		}
+	}
 	s, err := x.stmt(ctx, q)
 	if err == nil {
 		_, err = s.ExecContext(ctx)
@@ -230,8 +238,13 @@ func (x *txn) savepoint(ctx context.Context, q string) error {
 }
 
 // Exec runs a statement of the transaction, prepared once per connection
-// (see stmtCache), and returns the rows it changed.
+// (raw, or stmtCache), and returns the rows it changed.
 func (x *txn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if x.raw != nil {
+		if n, _, ok, err := x.raw.exec(q, args); ok {
+			return n, err
+		}
+	}
 	s, err := x.stmt(ctx, q)
 	if err != nil {
 		return 0, err
@@ -252,6 +265,14 @@ func (x *txn) Insert(ctx context.Context, q string, args ...any) (int64, bool, e
 		// Insert may reuse the slice.
 		q, args, x.left = text, left, left
 	}
+	if x.raw != nil {
+		if n, id, ok, err := x.raw.exec(q, args); ok {
+			if err != nil || n == 0 {
+				return 0, false, err
+			}
+			return id, true, nil
+		}
+	}
 	s, err := x.stmt(ctx, q)
 	if err != nil {
 		return 0, false, err
@@ -271,6 +292,14 @@ func (x *txn) Insert(ctx context.Context, q string, args ...any) (int64, bool, e
 // InsertRows runs a multi-row INSERT of the transaction and returns the
 // rows it wrote and the rowid of the last (sqlstore.RowsInserter).
 func (x *txn) InsertRows(ctx context.Context, q string, args ...any) (int64, int64, error) {
+	if x.raw != nil {
+		if n, last, ok, err := x.raw.exec(q, args); ok {
+			if err != nil || n == 0 {
+				return 0, 0, err
+			}
+			return last, n, nil
+		}
+	}
 	s, err := x.stmt(ctx, q)
 	if err != nil {
 		return 0, 0, err
@@ -321,6 +350,10 @@ func sqliteCode(err error) int {
 	var e *sqlitedrv.Error
 	if errors.As(err, &e) {
 		return e.Code()
+	}
+	var r *rawError
+	if errors.As(err, &r) {
+		return r.Code()
 	}
 	return 0
 }
