@@ -308,19 +308,26 @@ const releaseDelay = 500 * time.Millisecond
 // after releaseDelay otherwise. A row of the round that exists already
 // (a retry queued before) is left to run instead.
 func (b *batch) endOrderPay(j *baoguan.Job, err error, free int, lease time.Duration, out *batchOutcome) error {
-	o, oerr := b.tx.Order(j.MerchantID, j.RefID)
+	o, oerr := b.tx.peek(j.MerchantID, j.RefID)
 	if baoguan.ErrorCode(oerr) == baoguan.ENOTFOUND {
 		return nil // deleted: nothing to pay, nothing queued
 	}
 	if oerr != nil {
 		return oerr
 	}
+	if err == nil {
+		out.ran++
+		if b.tx.clearPayDue(o.ID) {
+			return nil // in the cache: written by the flush
+		}
+		// Written at once, whatever the order's version: the order's own
+		// UPDATE may be what failed.
+		return b.tx.DequeueOrderPays([]int64{o.ID})
+	}
 	now := b.tx.Now()
 	row, worker := *j, false
 	row.DedupeKey = payKey(o)
 	switch {
-	case err == nil:
-		out.ran++
 	case errors.Is(err, errRemote) || baoguan.ErrorReason(err) == "stale":
 		if len(out.remote) < free {
 			row.State, row.RunAt, row.LeaseUntil, worker = baoguan.JobRunning, now, now.Add(lease), true
@@ -332,24 +339,13 @@ func (b *batch) endOrderPay(j *baoguan.Job, err error, free int, lease time.Dura
 		row, _ = b.s.jobOutcome(j, err)
 		row.DedupeKey = payKey(o)
 	}
+	inserted, err := b.tx.Tx.Enqueue(&row)
 	if err != nil {
-		inserted, err := b.tx.Tx.Enqueue(&row)
-		if err != nil {
-			return err
-		}
-		if inserted && worker {
-			out.remote = append(out.remote, row)
-		}
+		return err
 	}
-	if err == nil && b.tx.deferred {
-		if o.PayDueAt.IsZero() {
-			return nil
-		}
-		o.PayDueAt = time.Time{}
-		return b.tx.UpdateOrder(o) // in the cache: written by the flush
+	if inserted && worker {
+		out.remote = append(out.remote, row)
 	}
-	// Written at once, whatever the order's version: the order's own
-	// UPDATE may be what failed.
 	return b.tx.DequeueOrderPays([]int64{o.ID})
 }
 
@@ -397,12 +393,14 @@ func (b *batch) count() {
 // again (a retry on its kind's schedule, or Later), or dead.
 func (s *Service) jobOutcome(j *baoguan.Job, err error) (baoguan.Job, string) {
 	fin := *j
+	if err == nil {
+		fin.State = baoguan.JobDone
+		return fin, "done"
+	}
 	var later *LaterError
 	var perm *baoguan.PermanentError
 	outcome := ""
 	switch {
-	case err == nil:
-		fin.State, outcome = baoguan.JobDone, "done"
 	case errors.As(err, &later):
 		fin.State, fin.RunAt, outcome = baoguan.JobQueued, s.Now().Add(later.After), "later"
 	case errors.As(err, &perm):

@@ -531,6 +531,38 @@ func (t *batchTx) Order(merchantID, id int64) (*baoguan.Order, error) {
 	return o, nil
 }
 
+// peek returns the cached order itself, for reading only, checking its
+// merchant; an order not cached is read as Order reads it.
+func (t *batchTx) peek(merchantID, id int64) (*baoguan.Order, error) {
+	if o, ok := t.orders[id]; ok {
+		if o.MerchantID != merchantID {
+			return nil, notFound("order")
+		}
+		return o, nil
+	}
+	return t.Order(merchantID, id)
+}
+
+// clearPayDue takes the cached order id off its pay queue (PayDueAt), in
+// the cache, as UpdateOrder of a copy without it would: the flush writes
+// it with the batch's other changes of the order. It is false, with
+// nothing done, when writes are not deferred or the order is not cached.
+func (t *batchTx) clearPayDue(id int64) bool {
+	c, ok := t.orders[id]
+	if !ok || !t.deferred {
+		return false
+	}
+	if !c.PayDueAt.IsZero() {
+		if !t.dirtyOrder[id] {
+			t.dirtyOrder[id] = true
+			c.Version++
+		}
+		c.PayDueAt = time.Time{}
+		c.UpdatedAt = t.Now()
+	}
+	return true
+}
+
 // UpdateOrder writes o and keeps what was written. Deferred, a cached
 // order at o's version is written in the cache only (its version raised
 // once per flush, as the store raises it).
@@ -541,8 +573,10 @@ func (t *batchTx) UpdateOrder(o *baoguan.Order) error {
 			o.Version++
 		}
 		o.UpdatedAt = t.Now()
-		c := *o
-		t.orders[o.ID] = &c
+		// Over the cached row, not into a new one: the cache's rows are
+		// its own (handed out as copies) and an order is written twice
+		// in a batch, paid then declared.
+		*c = *o
 		return nil
 	}
 	// Through to the store, which decides: it sees the cache's last

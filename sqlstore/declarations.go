@@ -50,7 +50,11 @@ const (
 // modified_at, the sealed ones in plain text. The values equal to the
 // row's image at d's version are the image's own (see boxer).
 func (t *Tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
-	return declarationValsLike(d, customsExtrasJSON(d.Extras), t.image(declarationTable, d.ID, d.Version)), nil
+	prev := t.image(declarationTable, d.ID, d.Version)
+	if prev == nil {
+		prev = declarationTable.template() // no image: a new row (or one read elsewhere)
+	}
+	return declarationValsLike(d, customsExtrasJSON(d.Extras), prev), nil
 }
 
 // declarationVals is declarationArgs with the JSON column given.
@@ -125,6 +129,7 @@ func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 	}
 	d.ID, d.Version, d.CreatedAt = id, 1, t.now
 	t.remember(declarationTable, d.ID, d.Version, plain, nil)
+	declarationTable.inserted(plain)
 	return nil
 }
 

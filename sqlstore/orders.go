@@ -63,7 +63,11 @@ const (
 // merchant_order_no), the sealed ones in plain text. The values equal to
 // the row's image at o's version are the image's own (see boxer).
 func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
-	return orderValsLike(o, itemsJSON(o.Items), stringMapJSON(o.Extra), t.image(orderTable, o.ID, o.Version)), nil
+	prev := t.image(orderTable, o.ID, o.Version)
+	if prev == nil {
+		prev = orderTable.template() // no image: a new row (or one read elsewhere)
+	}
+	return orderValsLike(o, itemsJSON(o.Items), stringMapJSON(o.Extra), prev), nil
 }
 
 // orderVals is orderArgs with the JSON columns given.
@@ -145,6 +149,7 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 	}
 	o.ID, o.Version, o.CreatedAt, o.UpdatedAt = id, 1, t.now, t.now
 	t.remember(orderTable, o.ID, o.Version, plain, nil)
+	orderTable.inserted(plain)
 	if !o.PayDueAt.IsZero() && !o.PayDueAt.After(t.now) {
 		t.enqueued++ // a payment due now, queued on the order: announced like a job
 	}
