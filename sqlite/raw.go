@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"reflect"
 	"unsafe"
 
@@ -17,12 +18,14 @@ import (
 // every string and blob argument into memory it mallocs (under its
 // allocator's lock) and frees after the statement, looks each parameter's
 // name up, and database/sql converts and checks every argument, takes its
-// locks and builds a result per call: together about a tenth of the
-// writer's CPU in the bench (docs/benchmarks.md, change 64). Here a
-// statement's strings and blobs are copied into one buffer the connection
-// keeps and bound as SQLITE_STATIC, with no malloc and nothing to unbind:
-// the next execution of the statement binds every parameter again before
-// it steps.
+// locks and builds a result per call: with the connection's mutex (see
+// attach), a fifth of the writer's CPU in the bench (docs/benchmarks.md,
+// change 64). Here a statement's strings and blobs are copied into one
+// buffer the connection keeps and bound as SQLITE_STATIC, with no malloc
+// and nothing to unbind. A statement that has run still points into the
+// buffer, which the next statement overwrites; SQLite reads a bound value
+// only while the statement steps, and every execution binds all of its
+// parameters before it steps.
 //
 // The handle and the driver's libc TLS are the driver connection's own
 // (driverHandles). The writer uses them only while its group holds the
@@ -104,9 +107,9 @@ func (r *rawConn) attach(dc any) bool {
 	// one may be used from several goroutines at once; the write
 	// connection never is (database/sql's pool hands it to one user at a
 	// time, and a call on it stays on its goroutine), and its mutex, a
-	// recursive one emulated in Go, was a tenth of the writer's CPU
-	// outside SQLite's engine. close puts it back for sqlite3_close to
-	// free.
+	// recursive one emulated in Go, cost the writer 18 µs an order of
+	// its 261 (benchmarks.md, change 64). close puts it back for
+	// sqlite3_close to free.
 	mu := db + unsafe.Offsetof(sqlite3.Tsqlite3{}.Fmutex)
 	r.mutex = libc.AtomicLoadPUintptr(mu)
 	libc.AtomicStorePUintptr(mu, 0)
@@ -266,27 +269,29 @@ func (r *rawConn) bind(s *rawStmt, args []any) bool {
 	need := 0
 	r.vals = r.vals[:0]
 	for _, a := range args {
-		switch v := a.(type) {
-		case nil, int64, int, bool, float64:
-		case string:
-			need += len(v)
-		case []byte:
-			need += len(v)
+		switch a.(type) {
+		case nil, int64, int, bool, float64, string, []byte:
 		default:
 			c, err := driver.DefaultParameterConverter.ConvertValue(a)
 			if err != nil {
 				return false
 			}
-			switch v := c.(type) {
-			case nil, int64, bool, float64:
-			case string:
-				need += len(v)
-			case []byte:
-				need += len(v)
-			default:
+			a = c
+		}
+		switch v := a.(type) {
+		case nil, int64, int, bool, float64:
+		case string:
+			if len(v) > math.MaxInt32 {
 				return false
 			}
-			a = c
+			need += len(v)
+		case []byte:
+			if len(v) > math.MaxInt32 {
+				return false
+			}
+			need += len(v)
+		default:
+			return false
 		}
 		r.vals = append(r.vals, a)
 	}
