@@ -248,6 +248,7 @@ func (r *rawConn) exec(q string, args []any) (changed, lastID int64, ok bool, er
 	if rc != sqlite3.SQLITE_DONE {
 		err = r.error(rc)
 		sqlite3.Xsqlite3_reset(r.tls, s.p)
+		r.trim()
 		return 0, 0, true, err
 	}
 	changed = int64(sqlite3.Xsqlite3_changes(r.tls, r.db))
@@ -255,7 +256,23 @@ func (r *rawConn) exec(q string, args []any) (changed, lastID int64, ok bool, er
 	if rc := sqlite3.Xsqlite3_reset(r.tls, s.p); rc != sqlite3.SQLITE_OK {
 		return 0, 0, true, r.error(rc)
 	}
+	r.trim()
 	return changed, lastID, true, nil
+}
+
+// rawKept bounds the argument buffer kept between statements: a
+// statement whose arguments are larger has a buffer of its own, freed
+// once it has run.
+const rawKept = 1 << 20
+
+// trim frees the argument buffer when a statement has grown it past
+// rawKept. The statements bound to it are reset, and bind every
+// parameter again before they next step.
+func (r *rawConn) trim() {
+	if r.size > rawKept {
+		libc.Xfree(r.tls, r.buf)
+		r.buf, r.size = 0, 0
+	}
 }
 
 // bind binds args to s's parameters, converted as database/sql converts

@@ -58,20 +58,21 @@ func (v valuer) Value() (driver.Value, error) { return "valued " + v.v, nil }
 // TestRawBinding: every kind of argument the store passes is stored by the
 // writer's own binding exactly as database/sql and the driver store it:
 // the same type (typeof) and bytes, empty strings and blobs apart from
-// NULL, strings with NUL bytes, arguments larger than the buffer, several
-// statements one after another on the one buffer.
+// NULL, strings with NUL bytes, arguments larger than the buffer and than
+// what it keeps, several statements one after another on the one buffer.
 func TestRawBinding(t *testing.T) {
 	ctx := context.Background()
 	c, r := rawWriter(t)
 	if _, err := c.ExecContext(ctx, "CREATE TABLE v (via TEXT, i INTEGER, x)"); err != nil {
 		t.Fatal(err)
 	}
-	big := strings.Repeat("长", 50_000) // past the first 4 KB of buffer
+	big := strings.Repeat("长", 50_000)     // past the first 4 KB of buffer
+	huge := strings.Repeat("x", rawKept+1) // past what the buffer keeps
 	var nilBytes []byte
 	var nilPtr *int64
 	seven := int64(7)
 	values := []any{
-		"", "text", "a\x00b", "测试商品", big, []byte{}, nilBytes, []byte("\x00\x01\xff"), []byte(big),
+		"", "text", "a\x00b", "测试商品", big, []byte{}, nilBytes, []byte("\x00\x01\xff"), []byte(big), huge, "after",
 		nil, int64(-1 << 63), int64(1<<63 - 1), 0, 42, true, false, 3.25,
 		kind("pending"), baoguan.PaySucceed, uint8(9), valuer{"x"}, nilPtr, &seven, sql.NullString{}, sql.NullInt64{Int64: 5, Valid: true},
 	}
