@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"reflect"
 	"unsafe"
 
@@ -17,12 +18,14 @@ import (
 // every string and blob argument into memory it mallocs (under its
 // allocator's lock) and frees after the statement, looks each parameter's
 // name up, and database/sql converts and checks every argument, takes its
-// locks and builds a result per call: together about a tenth of the
-// writer's CPU in the bench (docs/benchmarks.md, change 64). Here a
-// statement's strings and blobs are copied into one buffer the connection
-// keeps and bound as SQLITE_STATIC, with no malloc and nothing to unbind:
-// the next execution of the statement binds every parameter again before
-// it steps.
+// locks and builds a result per call: with the connection's mutex (see
+// attach), a fifth of the writer's CPU in the bench (docs/benchmarks.md,
+// change 64). Here a statement's strings and blobs are copied into one
+// buffer the connection keeps and bound as SQLITE_STATIC, with no malloc
+// and nothing to unbind. A statement that has run still points into the
+// buffer, which the next statement overwrites; SQLite reads a bound value
+// only while the statement steps, and every execution binds all of its
+// parameters before it steps.
 //
 // The handle and the driver's libc TLS are the driver connection's own
 // (driverHandles). The writer uses them only while its group holds the
@@ -44,6 +47,10 @@ type rawConn struct {
 	empty uintptr // a byte for empty strings and blobs to point to: a null pointer binds NULL
 	mutex uintptr // the connection's mutex, taken out while r has it (attach)
 }
+
+// The writer's lookaside, 1.2 MB: slots of lookasideSlot bytes, of which
+// SQLite makes 128-byte slots of part.
+const lookasideSlot, lookasideSlots = 1200, 1000
 
 // rawStmt is a statement prepared on the handle and the number of its
 // parameters, all anonymous (?).
@@ -100,13 +107,34 @@ func (r *rawConn) attach(dc any) bool {
 	// one may be used from several goroutines at once; the write
 	// connection never is (database/sql's pool hands it to one user at a
 	// time, and a call on it stays on its goroutine), and its mutex, a
-	// recursive one emulated in Go, was a tenth of the writer's CPU
-	// outside SQLite's engine. close puts it back for sqlite3_close to
-	// free.
+	// recursive one emulated in Go, cost the writer 18 µs an order of
+	// its 261 (benchmarks.md, change 64). close puts it back for
+	// sqlite3_close to free.
 	mu := db + unsafe.Offsetof(sqlite3.Tsqlite3{}.Fmutex)
 	r.mutex = libc.AtomicLoadPUintptr(mu)
 	libc.AtomicStorePUintptr(mu, 0)
+	r.lookaside()
 	return true
+}
+
+// lookaside gives the connection a larger lookaside: SQLite's own
+// allocator for its small, short-lived allocations (a statement's
+// cursors, the buffers it builds its records in), which needs no lock
+// and no call into libc's allocator. The default (some 120 slots) is
+// held by the prepared statements the writer keeps, so that two thirds
+// of those allocations went to malloc (TestWriterLookaside). SQLite
+// changes it only while none of it is in use: at the first group, before
+// any statement is prepared; later, on a replaced connection, the
+// default stays (SQLITE_BUSY).
+func (r *rawConn) lookaside() {
+	const slot = 8 // libc.VaList's stride
+	va := libc.Xmalloc(r.tls, 3*slot)
+	if va == 0 {
+		return
+	}
+	defer libc.Xfree(r.tls, va)
+	sqlite3.Xsqlite3_db_config(r.tls, r.db, sqlite3.SQLITE_DBCONFIG_LOOKASIDE,
+		libc.VaList(va, uintptr(0), int32(lookasideSlot), int32(lookasideSlots)))
 }
 
 // drop forgets the handle r was for, finalizing its statements. The
@@ -220,6 +248,7 @@ func (r *rawConn) exec(q string, args []any) (changed, lastID int64, ok bool, er
 	if rc != sqlite3.SQLITE_DONE {
 		err = r.error(rc)
 		sqlite3.Xsqlite3_reset(r.tls, s.p)
+		r.trim()
 		return 0, 0, true, err
 	}
 	changed = int64(sqlite3.Xsqlite3_changes(r.tls, r.db))
@@ -227,7 +256,23 @@ func (r *rawConn) exec(q string, args []any) (changed, lastID int64, ok bool, er
 	if rc := sqlite3.Xsqlite3_reset(r.tls, s.p); rc != sqlite3.SQLITE_OK {
 		return 0, 0, true, r.error(rc)
 	}
+	r.trim()
 	return changed, lastID, true, nil
+}
+
+// rawKept bounds the argument buffer kept between statements: a
+// statement whose arguments are larger has a buffer of its own, freed
+// once it has run.
+const rawKept = 1 << 20
+
+// trim frees the argument buffer when a statement has grown it past
+// rawKept. The statements bound to it are reset, and bind every
+// parameter again before they next step.
+func (r *rawConn) trim() {
+	if r.size > rawKept {
+		libc.Xfree(r.tls, r.buf)
+		r.buf, r.size = 0, 0
+	}
 }
 
 // bind binds args to s's parameters, converted as database/sql converts
@@ -241,27 +286,29 @@ func (r *rawConn) bind(s *rawStmt, args []any) bool {
 	need := 0
 	r.vals = r.vals[:0]
 	for _, a := range args {
-		switch v := a.(type) {
-		case nil, int64, int, bool, float64:
-		case string:
-			need += len(v)
-		case []byte:
-			need += len(v)
+		switch a.(type) {
+		case nil, int64, int, bool, float64, string, []byte:
 		default:
 			c, err := driver.DefaultParameterConverter.ConvertValue(a)
 			if err != nil {
 				return false
 			}
-			switch v := c.(type) {
-			case nil, int64, bool, float64:
-			case string:
-				need += len(v)
-			case []byte:
-				need += len(v)
-			default:
+			a = c
+		}
+		switch v := a.(type) {
+		case nil, int64, int, bool, float64:
+		case string:
+			if len(v) > math.MaxInt32 {
 				return false
 			}
-			a = c
+			need += len(v)
+		case []byte:
+			if len(v) > math.MaxInt32 {
+				return false
+			}
+			need += len(v)
+		default:
+			return false
 		}
 		r.vals = append(r.vals, a)
 	}

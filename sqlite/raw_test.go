@@ -15,6 +15,7 @@ import (
 	"github.com/baoguan/baoguan/keyring"
 
 	"modernc.org/libc"
+	sqlitedrv "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -57,20 +58,21 @@ func (v valuer) Value() (driver.Value, error) { return "valued " + v.v, nil }
 // TestRawBinding: every kind of argument the store passes is stored by the
 // writer's own binding exactly as database/sql and the driver store it:
 // the same type (typeof) and bytes, empty strings and blobs apart from
-// NULL, strings with NUL bytes, arguments larger than the buffer, several
-// statements one after another on the one buffer.
+// NULL, strings with NUL bytes, arguments larger than the buffer and than
+// what it keeps, several statements one after another on the one buffer.
 func TestRawBinding(t *testing.T) {
 	ctx := context.Background()
 	c, r := rawWriter(t)
 	if _, err := c.ExecContext(ctx, "CREATE TABLE v (via TEXT, i INTEGER, x)"); err != nil {
 		t.Fatal(err)
 	}
-	big := strings.Repeat("长", 50_000) // past the first 4 KB of buffer
+	big := strings.Repeat("长", 50_000)     // past the first 4 KB of buffer
+	huge := strings.Repeat("x", rawKept+1) // past what the buffer keeps
 	var nilBytes []byte
 	var nilPtr *int64
 	seven := int64(7)
 	values := []any{
-		"", "text", "a\x00b", "测试商品", big, []byte{}, nilBytes, []byte("\x00\x01\xff"), []byte(big),
+		"", "text", "a\x00b", "测试商品", big, []byte{}, nilBytes, []byte("\x00\x01\xff"), []byte(big), huge, "after",
 		nil, int64(-1 << 63), int64(1<<63 - 1), 0, 42, true, false, 3.25,
 		kind("pending"), baoguan.PaySucceed, uint8(9), valuer{"x"}, nilPtr, &seven, sql.NullString{}, sql.NullInt64{Int64: 5, Valid: true},
 	}
@@ -226,4 +228,62 @@ func TestWriterOnSQLiteAPI(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestWriterLookaside: the writer's connection has a lookaside large
+// enough that, beside the statements it keeps prepared, SQLite's small
+// allocations for a group of orders never find it full (each such miss is
+// a call into libc's allocator).
+func TestWriterLookaside(t *testing.T) {
+	ctx := context.Background()
+	keys, err := keyring.New(make([]byte, keyring.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "w.db"), Keys: keys, Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := baoguan.Merchant{No: "m", Name: "m"}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(&m) }); err != nil {
+		t.Fatal(err)
+	}
+	status := func(op sqlitedrv.DBStatusOp) (high int) {
+		c, err := db.w.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Raw(func(dc any) error {
+			_, high, err = dc.(sqlitedrv.DBStatus).Status(op, true)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return high
+	}
+	status(sqlitedrv.DBStatusLookasideMissFull) // from zero
+	status(sqlitedrv.DBStatusLookasideHit)
+	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	for g := range 4 {
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			for j := range 64 {
+				o := baoguan.Order{MerchantID: m.ID, MerchantOrderNo: fmt.Sprintf("L%d-%d", g, j), Amount: 4023, Currency: "CNY", Subject: "测试商品",
+					Items: []baoguan.Item{{Subject: "测试商品1", Quantity: 1, UnitAmount: 4023}}, Payer: baoguan.Payer{Name: "张三", IDType: "IDCARD", IDNumber: "110101199003071232", Phone: "13800000000"},
+					OrderedAt: now, NeedDeclare: true, Channel: baoguan.ChannelMock, Sandbox: true, Protocol: "native",
+					PayStatus: baoguan.PayNotPayed, DeclareStatus: baoguan.DeclareNone, PayDueAt: now}
+				if err := tx.CreateOrder(&o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if full, hits := status(sqlitedrv.DBStatusLookasideMissFull), status(sqlitedrv.DBStatusLookasideHit); full != 0 || hits == 0 {
+		t.Errorf("256 orders: %d allocations found the lookaside full, %d used it", full, hits)
+	}
 }
