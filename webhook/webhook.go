@@ -19,9 +19,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -79,37 +82,95 @@ func decodeSecret(secret string) ([]byte, error) {
 
 // mac returns the raw HMAC-SHA256 of a message under key.
 func mac(key []byte, msgID string, unix int64, body []byte) []byte {
-	h := hmac.New(sha256.New, key)
+	return macWith(hmac.New(sha256.New, key), nil, msgID, unix, body)
+}
+
+// macWith appends to out the HMAC-SHA256 of a message, computed with h, a
+// keyed HMAC as hmac.New returns it (reset first).
+func macWith(h hash.Hash, out []byte, msgID string, unix int64, body []byte) []byte {
+	h.Reset()
 	// The id, the timestamp and their dots in one write: each slice given
 	// to the hash is a copy on the heap.
-	head := make([]byte, 0, len(msgID)+22)
+	var buf [96]byte
+	head := buf[:0]
+	if len(msgID)+22 > len(buf) {
+		head = make([]byte, 0, len(msgID)+22)
+	}
 	head = append(head, msgID...)
 	head = append(head, '.')
 	head = strconv.AppendInt(head, unix, 10)
 	head = append(head, '.')
 	h.Write(head)
 	h.Write(body)
-	return h.Sum(nil)
+	return h.Sum(out)
+}
+
+// A signer signs with one secret: its key decoded once, and HMACs keyed
+// with it kept for the next message. Keying an HMAC hashes two blocks
+// (the key's inner and outer pads); one reset after its first use
+// restores the keyed state without hashing them again.
+type signer struct {
+	macs sync.Pool // of hash.Hash, keyed
+}
+
+// signers are the signers of the secrets Sign was given, by secret: a
+// gateway signs its notifications with a few secrets, each many times.
+// Past maxSigners secrets the cache starts again empty. (The secrets are
+// in the process's memory anyway, with the merchants that hold them.)
+var (
+	signers   sync.Map // secret → *signer
+	signerN   atomic.Int32
+	signersMu sync.Mutex
+)
+
+const maxSigners = 1024
+
+// signerFor returns the signer of secret, made at its first use; the
+// error is decodeSecret's.
+func signerFor(secret string) (*signer, error) {
+	if s, ok := signers.Load(secret); ok {
+		return s.(*signer), nil
+	}
+	key, err := decodeSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	s := &signer{}
+	s.macs.New = func() any { return hmac.New(sha256.New, key) }
+	if signerN.Add(1) > maxSigners {
+		signersMu.Lock()
+		if signerN.Load() > maxSigners {
+			signers.Clear()
+			signerN.Store(1)
+		}
+		signersMu.Unlock()
+	}
+	got, _ := signers.LoadOrStore(secret, s)
+	return got.(*signer), nil
 }
 
 // Sign returns the webhook-signature header value for a message: "v1,"
 // followed by the standard base64 of HMAC-SHA256, keyed with the decoded
 // secret, over msgID + "." + Unix seconds of ts + "." + body.
 func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
-	key, err := decodeSecret(secret)
+	if msgID == "" {
+		if _, err := decodeSecret(secret); err != nil {
+			return "", err
+		}
+		return "", errors.New("webhook: empty message id")
+	}
+	sg, err := signerFor(secret)
 	if err != nil {
 		return "", err
 	}
-	if msgID == "" {
-		return "", errors.New("webhook: empty message id")
-	}
-	var b64 [44]byte // the base64 of 32 bytes
-	base64.StdEncoding.Encode(b64[:], mac(key, msgID, ts.Unix(), body))
-	var sig strings.Builder
-	sig.Grow(3 + len(b64))
-	sig.WriteString("v1,")
-	sig.Write(b64[:])
-	return sig.String(), nil
+	h := sg.macs.Get().(hash.Hash)
+	var sum [sha256.Size]byte
+	macWith(h, sum[:0], msgID, ts.Unix(), body)
+	sg.macs.Put(h)
+	var sig [3 + 44]byte // "v1," and the base64 of 32 bytes
+	copy(sig[:], "v1,")
+	base64.StdEncoding.Encode(sig[3:], sum[:])
+	return string(sig[:]), nil
 }
 
 // Verify checks that a received notification was signed with secret. It

@@ -282,3 +282,40 @@ func TestVerifyRefusesNonCanonicalBase64(t *testing.T) {
 		t.Errorf("the canonical signature: %v", err)
 	}
 }
+
+// TestSignManySecrets: each message is signed with its own secret, as
+// Verify checks it, whichever secrets were used before — the same one
+// twice in a row, another in between, more secrets than Sign keeps ready
+// (maxSigners), and long message ids.
+func TestSignManySecrets(t *testing.T) {
+	secrets := make([]string, maxSigners+300)
+	for i := range secrets {
+		secrets[i] = NewSecret()
+	}
+	now := time.Unix(specTimestamp, 0)
+	for round := range 2 {
+		for i, secret := range secrets {
+			id := "msg_" + strconv.Itoa(i)
+			if i%7 == 0 {
+				id += strings.Repeat("x", 100)
+			}
+			body := []byte(`{"n":` + strconv.Itoa(i) + `}`)
+			sig, err := Sign(secret, id, now, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header{}
+			h.Set(HeaderID, id)
+			h.Set(HeaderTimestamp, strconv.Itoa(specTimestamp))
+			h.Set(HeaderSignature, sig)
+			if err := Verify(secret, h, body, now, DefaultTolerance); err != nil {
+				t.Fatalf("round %d, secret %d: %v", round, i, err)
+			}
+			if i > 0 {
+				if err := Verify(secrets[i-1], h, body, now, DefaultTolerance); err == nil {
+					t.Fatalf("round %d: secret %d's signature verifies with secret %d", round, i, i-1)
+				}
+			}
+		}
+	}
+}
