@@ -551,9 +551,15 @@ WHERE status = 'pending' AND next_at <= ? AND lease_until <= ?`
 	qRecordEvent = `UPDATE events SET status = ?, attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?
 WHERE id = ? AND status = 'pending' AND lease_until = ?`
 	// qRecordAcked is qRecordEvent for an attempt acknowledged where the
-	// event's row keeps it (Dialect.AckedInRow): no row of attempts.
-	qRecordAcked = `UPDATE events SET status = ?, attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?,
+	// event's row keeps it (Dialect.AckedInRow): no row of attempts. Its
+	// strings are literals where they can be (the status; the answer,
+	// mostly empty: qRecordAckedNoAnswer), which SQLite's driver would
+	// otherwise copy (see sqlite.txn.Insert).
+	qRecordAcked = `UPDATE events SET status = 'delivered', attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?,
 	ack_at = ?, ack_status = ?, ack_latency_ms = ?, ack_response = ?
+WHERE id = ? AND status = 'pending' AND lease_until = ?`
+	qRecordAckedNoAnswer = `UPDATE events SET status = 'delivered', attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?,
+	ack_at = ?, ack_status = ?, ack_latency_ms = ?, ack_response = ''
 WHERE id = ? AND status = 'pending' AND lease_until = ?`
 )
 
@@ -742,7 +748,11 @@ func (t *Tx) recordAcked(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) 
 	if err != nil {
 		return 0, err
 	}
-	return t.exec(qRecordAcked, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
+	if resp == "" {
+		return t.exec(qRecordAckedNoAnswer, e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
+			ms(a.At), int64(a.Status), a.LatencyMS, e.ID, ms(lease))
+	}
+	return t.exec(qRecordAcked, e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
 		ms(a.At), int64(a.Status), a.LatencyMS, resp, e.ID, ms(lease))
 }
 
