@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -86,16 +85,11 @@ func mac(key []byte, msgID string, unix int64, body []byte) []byte {
 }
 
 // macWith appends to out the HMAC-SHA256 of a message, computed with h, a
-// keyed HMAC as hmac.New returns it (reset first).
+// keyed HMAC as hmac.New returns it or a reset one.
 func macWith(h hash.Hash, out []byte, msgID string, unix int64, body []byte) []byte {
-	h.Reset()
 	// The id, the timestamp and their dots in one write: each slice given
 	// to the hash is a copy on the heap.
-	var buf [96]byte
-	head := buf[:0]
-	if len(msgID)+22 > len(buf) {
-		head = make([]byte, 0, len(msgID)+22)
-	}
+	head := make([]byte, 0, len(msgID)+22)
 	head = append(head, msgID...)
 	head = append(head, '.')
 	head = strconv.AppendInt(head, unix, 10)
@@ -105,72 +99,62 @@ func macWith(h hash.Hash, out []byte, msgID string, unix int64, body []byte) []b
 	return h.Sum(out)
 }
 
-// A signer signs with one secret: its key decoded once, and HMACs keyed
-// with it kept for the next message. Keying an HMAC hashes two blocks
-// (the key's inner and outer pads); one reset after its first use
-// restores the keyed state without hashing them again.
-type signer struct {
-	macs sync.Pool // of hash.Hash, keyed
+// A Signer signs with one secret: its key decoded once, and HMACs keyed
+// with it kept for the next message. Sign decodes the secret and keys a
+// new HMAC (hashing its two pads) for every message; a sender that signs
+// many with few secrets keeps a Signer for each. Safe for concurrent use.
+type Signer struct {
+	macs sync.Pool // of hash.Hash, keyed; a reset puts one back to its keyed state
 }
 
-// signers are the signers of the secrets Sign was given, by secret: a
-// gateway signs its notifications with a few secrets, each many times.
-// Past maxSigners secrets the cache starts again empty. (The secrets are
-// in the process's memory anyway, with the merchants that hold them.)
-var (
-	signers   sync.Map // secret → *signer
-	signerN   atomic.Int32
-	signersMu sync.Mutex
-)
-
-const maxSigners = 1024
-
-// signerFor returns the signer of secret, made at its first use; the
-// error is decodeSecret's.
-func signerFor(secret string) (*signer, error) {
-	if s, ok := signers.Load(secret); ok {
-		return s.(*signer), nil
-	}
+// NewSigner returns a Signer for secret; the error is Sign's for a secret
+// that does not decode.
+func NewSigner(secret string) (*Signer, error) {
 	key, err := decodeSecret(secret)
 	if err != nil {
 		return nil, err
 	}
-	s := &signer{}
+	s := &Signer{}
 	s.macs.New = func() any { return hmac.New(sha256.New, key) }
-	if signerN.Add(1) > maxSigners {
-		signersMu.Lock()
-		if signerN.Load() > maxSigners {
-			signers.Clear()
-			signerN.Store(1)
-		}
-		signersMu.Unlock()
+	return s, nil
+}
+
+// Sign is the package's Sign with the Signer's secret.
+func (s *Signer) Sign(msgID string, ts time.Time, body []byte) (string, error) {
+	if msgID == "" {
+		return "", errors.New("webhook: empty message id")
 	}
-	got, _ := signers.LoadOrStore(secret, s)
-	return got.(*signer), nil
+	h := s.macs.Get().(hash.Hash)
+	var sum [sha256.Size]byte
+	macWith(h, sum[:0], msgID, ts.Unix(), body)
+	h.Reset()
+	s.macs.Put(h)
+	return signature(&sum), nil
 }
 
 // Sign returns the webhook-signature header value for a message: "v1,"
 // followed by the standard base64 of HMAC-SHA256, keyed with the decoded
 // secret, over msgID + "." + Unix seconds of ts + "." + body.
 func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
-	if msgID == "" {
-		if _, err := decodeSecret(secret); err != nil {
-			return "", err
-		}
-		return "", errors.New("webhook: empty message id")
-	}
-	sg, err := signerFor(secret)
+	key, err := decodeSecret(secret)
 	if err != nil {
 		return "", err
 	}
-	h := sg.macs.Get().(hash.Hash)
+	if msgID == "" {
+		return "", errors.New("webhook: empty message id")
+	}
 	var sum [sha256.Size]byte
-	macWith(h, sum[:0], msgID, ts.Unix(), body)
-	sg.macs.Put(h)
-	var sig [3 + 44]byte // "v1," and the base64 of 32 bytes
+	macWith(hmac.New(sha256.New, key), sum[:0], msgID, ts.Unix(), body)
+	return signature(&sum), nil
+}
+
+// signature is the webhook-signature entry of an HMAC: "v1," and its
+// standard base64.
+func signature(sum *[sha256.Size]byte) string {
+	var sig [3 + 44]byte // the base64 of 32 bytes is 44 long
 	copy(sig[:], "v1,")
 	base64.StdEncoding.Encode(sig[3:], sum[:])
-	return string(sig[:]), nil
+	return string(sig[:])
 }
 
 // Verify checks that a received notification was signed with secret. It
