@@ -279,17 +279,10 @@ func (t *Tx) eventsInsertErr(err error, es []baoguan.Event) error {
 	return err
 }
 
-// eventShared are the columns of eventInsertCols a batch's new events
-// usually agree on (insertRows): the merchant, protocol, URL and content
-// type, the state and times of a new event, its destination. Five of them
-// are strings, which SQLite's driver copies at every bind.
-var eventShared = []int{1, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15}
-
 // createEventRows is CreateEvents on SQLite: the rows in multi-row
-// INSERTs (insertRowIDs), each event's id its row's rowid, binding the
-// values the rows agree on once (eventShared).
+// INSERTs (insertRowIDs), each event's id its row's rowid.
 func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) error {
-	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows, eventShared)
+	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows, nil)
 	if err != nil {
 		return t.eventsInsertErr(err, es)
 	}
