@@ -3,11 +3,9 @@ package sqlstore
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -765,17 +763,10 @@ func (t *Tx) recordAcked(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) 
 // event's update writes into its row (Dialect.AckedInRow).
 func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, error) {
 	recorded := make([]bool, len(os))
-	done, err := t.recordAckedRows(os, recorded)
-	if err != nil {
-		return nil, err
-	}
 	var rows [][]any // made at the first: most outcomes have no row
 	var rowOf []int  // the outcome of each of rows
 	for i := range os {
 		e, a := &os[i].Event, &os[i].Attempt
-		if done != nil && done[i] {
-			continue
-		}
 		if t.ackedInRow(e, a) {
 			n, err := t.recordAcked(e, a, os[i].Lease)
 			if err != nil {
@@ -821,110 +812,6 @@ func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, e
 		o.Attempt.EventID, o.Attempt.ID = o.Event.ID, ids[k]
 	}
 	return recorded, nil
-}
-
-// recordAckedRows records the acknowledged outcomes among os (those kept
-// in their events' rows: ackedInRow), when there are several and os names
-// no event twice, with one UPDATE … FROM (VALUES …) for many of them
-// (statements of power-of-two row counts, as insertRowIDs): a statement an
-// outcome ran SQLite's per-statement work (cursors opened on the table and
-// its indexes, the program started and reset) for each. It sets
-// recorded[i] for those it recorded and returns which outcomes it settled
-// (nil: none). A statement that changed fewer rows than it names — a
-// lease lost, which only a statement an outcome tells apart — is rolled
-// back (it runs in a savepoint), and its outcomes are left to the caller.
-func (t *Tx) recordAckedRows(os []baoguan.Outcome, recorded []bool) ([]bool, error) {
-	var acked []int
-	for i := range os {
-		if t.ackedInRow(&os[i].Event, &os[i].Attempt) {
-			acked = append(acked, i)
-		}
-	}
-	if len(acked) < 2 {
-		return nil, nil
-	}
-	seen := make(map[int64]bool, len(os))
-	for i := range os {
-		if seen[os[i].Event.ID] {
-			return nil, nil // an event named twice: its outcomes in order, one at a time
-		}
-		seen[os[i].Event.ID] = true
-	}
-	done := make([]bool, len(os))
-	for len(acked) > 0 {
-		n := maxRowsPerInsert
-		for n > len(acked) {
-			n /= 2
-		}
-		chunk := acked[:n]
-		acked = acked[n:]
-		args := make([]any, 0, 1+ackedRowWidth*n)
-		args = append(args, ms(t.now))
-		for _, i := range chunk {
-			e, a := &os[i].Event, &os[i].Attempt
-			_, resp, err := t.attemptArgs(a)
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, e.ID, ms(os[i].Lease), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt),
-				ms(a.At), int64(a.Status), a.LatencyMS, resp)
-		}
-		err := t.Savepoint(func() error {
-			changed, err := t.exec(recordAckedRowsText(n), args...)
-			if err == nil && changed != int64(n) {
-				return errLeaseLost
-			}
-			return err
-		})
-		if err == errLeaseLost {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, i := range chunk {
-			o := &os[i]
-			recorded[i], done[i] = true, true
-			o.Event.UpdatedAt, o.Event.LeaseUntil = t.now, time.Time{}
-			o.Attempt.EventID, o.Attempt.ID = o.Event.ID, 0
-		}
-	}
-	return done, nil
-}
-
-// errLeaseLost rolls back a statement of recordAckedRows.
-var errLeaseLost = errors.New("a lease was lost")
-
-// ackedRowWidth is how many values a row of recordAckedRowsText binds.
-const ackedRowWidth = 9
-
-// recordAckedRowsTexts caches recordAckedRowsText's statements, at most
-// eight (one per power-of-two row count).
-var recordAckedRowsTexts sync.Map // int → string
-
-// recordAckedRowsText is qRecordAcked for n events: the time of the
-// write, then for each event its id, the lease it was sent under, its
-// attempts, delivery time and due time, and the attempt's time, status,
-// latency and answer.
-func recordAckedRowsText(n int) string {
-	if q, ok := recordAckedRowsTexts.Load(n); ok {
-		return q.(string)
-	}
-	var sb strings.Builder
-	sb.WriteString(`UPDATE events SET status = 'delivered', attempts = v.column3, delivered_at = v.column4, next_at = v.column5,
-	lease_until = 0, updated_at = ?, ack_at = v.column6, ack_status = v.column7, ack_latency_ms = v.column8, ack_response = v.column9
-FROM (VALUES `)
-	row := "(" + placeholders(ackedRowWidth) + ")"
-	for i := range n {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(row)
-	}
-	sb.WriteString(`) AS v
-WHERE events.id = v.column1 AND events.status = 'pending' AND events.lease_until = v.column2`)
-	q, _ := recordAckedRowsTexts.LoadOrStore(n, sb.String())
-	return q.(string)
 }
 
 // attemptInsertCols are the columns recordAttemptRows writes.
