@@ -254,6 +254,7 @@ func testRecordAttempts(t *testing.T, s baoguan.Store) {
 	os[1].Event.NextAt = now.Add(time.Hour)
 	os[1].Attempt = baoguan.Attempt{At: now, Status: 500, Error: "not acknowledged"}
 	os[2].Lease = lease.Add(time.Second) // not the lease it holds
+	os[2].Event.Status, os[2].Event.DeliveredAt = baoguan.EventDelivered, now
 	os[2].Attempt = baoguan.Attempt{At: now, Status: 204}
 	var recorded []bool
 	update(t, s, func(tx baoguan.Tx) error {
