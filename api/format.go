@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -22,11 +23,47 @@ var (
 )
 
 // nativeFormat is the native API's notification format: Standard Webhooks.
-type nativeFormat struct{}
+type nativeFormat struct {
+	signers *signers // nil: each signature decodes its secret (webhook.Sign)
+}
 
 // NewFormat returns the native notification format, to be registered with
 // the core under Protocol.
-func NewFormat() core.Format { return nativeFormat{} }
+func NewFormat() core.Format { return nativeFormat{signers: &signers{m: map[string]*webhook.Signer{}}} }
+
+// signers keeps a webhook.Signer for each secret notifications were signed
+// with: a gateway signs every notification of a merchant with its secret
+// (two while one is reissued), and webhook.Sign decoded it and keyed a new
+// HMAC each time. Past maxSigners secrets it starts again empty.
+type signers struct {
+	mu sync.Mutex
+	m  map[string]*webhook.Signer
+}
+
+const maxSigners = 1024
+
+// sign is webhook.Sign, with the secret's Signer.
+func (ss *signers) sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
+	if ss == nil {
+		return webhook.Sign(secret, msgID, ts, body)
+	}
+	ss.mu.Lock()
+	s := ss.m[secret]
+	ss.mu.Unlock()
+	if s == nil {
+		var err error
+		if s, err = webhook.NewSigner(secret); err != nil {
+			return "", err
+		}
+		ss.mu.Lock()
+		if len(ss.m) >= maxSigners {
+			clear(ss.m)
+		}
+		ss.m[secret] = s
+		ss.mu.Unlock()
+	}
+	return s.Sign(msgID, ts, body)
+}
 
 // Schedule is the Standard Webhooks retry schedule.
 func (nativeFormat) Schedule() baoguan.Retry {
@@ -83,16 +120,16 @@ func renderBody[T jsonAppender](n core.Notice, data T) ([]byte, string, bool, er
 
 // Deliver signs at send time (webhook-timestamp is the send time) and
 // counts only a 2xx as delivered; redirects are not followed by the client.
-func (nativeFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merchant, e *baoguan.Event) core.Delivery {
+func (f nativeFormat) Deliver(ctx context.Context, c *http.Client, m *baoguan.Merchant, e *baoguan.Event) core.Delivery {
 	now := time.Now()
-	sig, err := webhook.Sign(m.WebhookSecret, e.PublicID, now, e.Body)
+	sig, err := f.signers.sign(m.WebhookSecret, e.PublicID, now, e.Body)
 	if err != nil {
 		return core.Delivery{Err: err}
 	}
 	// A reissued secret's predecessor signs too while in its grace period,
 	// so receivers still holding it verify (signatures are space-separated).
 	for _, old := range m.PreviousWebhookSecrets {
-		if s, err := webhook.Sign(old, e.PublicID, now, e.Body); err == nil {
+		if s, err := f.signers.sign(old, e.PublicID, now, e.Body); err == nil {
 			sig += " " + s
 		}
 	}

@@ -47,6 +47,7 @@ func (s *Service) OrderActivity(ctx context.Context, m *baoguan.Merchant, no str
 			if err != nil {
 				return err
 			}
+			as = s.retained(&e, as, tx.Now())
 			maskEvent(&e, as, known.of(tx, &e))
 			a.Events = append(a.Events, EventView{Event: e, Attempts: as})
 		}

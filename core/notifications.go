@@ -248,10 +248,29 @@ func (s *Service) Event(ctx context.Context, m *baoguan.Merchant, id int64) (*ba
 		if as, err = tx.Attempts(e.ID); err != nil {
 			return err
 		}
+		as = s.retained(e, as, tx.Now())
 		maskEvent(e, as, personalValues{}.of(tx, e))
 		return nil
 	})
 	return e, as, err
+}
+
+// retained is as, the attempts of e, less those the retention policy lets
+// go (Retention.Attempts: the attempts of an event delivered before then,
+// made before then), whether or not a purge has deleted them yet. The
+// attempt that delivered an event is no row a purge deletes where the
+// event's row keeps it (the SQLite store), and would otherwise be shown
+// for good.
+func (s *Service) retained(e *baoguan.Event, as []baoguan.Attempt, now time.Time) []baoguan.Attempt {
+	keep := s.Retention.Attempts
+	if keep <= 0 || e.Status != baoguan.EventDelivered {
+		return as
+	}
+	before := now.Add(-keep)
+	if !e.DeliveredAt.Before(before) {
+		return as
+	}
+	return slices.DeleteFunc(as, func(a baoguan.Attempt) bool { return a.At.Before(before) })
 }
 
 // personalValues caches, per order, the personal values a notification

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,8 +92,22 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 		t.Skip("runs thousands of orders")
 	}
 	t.Parallel()
+	// The receiver fails each notification's first delivery, so that
+	// every event has an attempt that failed (an attempts row) before the
+	// one that delivered it (which the SQLite store keeps in the event's
+	// row).
+	var mu sync.Mutex
+	seen := map[string]bool{}
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		again := seen[r.URL.Path+" "+string(b)]
+		seen[r.URL.Path+" "+string(b)] = true
+		mu.Unlock()
+		if !again {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer recv.Close()
@@ -106,7 +122,7 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 		// per round: rows of jobs, attempts and Idempotency-Key records
 		counts [][3]int
 	}
-	open := func(keep core.Retention) *run {
+	open := func(keep core.Retention, hook string) *run {
 		c := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 		keys, err := keyring.New(make([]byte, 32))
 		if err != nil {
@@ -125,14 +141,15 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 			Sandbox:        core.Adapters{Channel: remoteChannel{sandbox.NewChannel()}, Port: sandbox.NewPort(0)},
 			SampleIdentity: sandbox.IsSampleIdentity})
 		svc.Formats.Register("test", testFormat{})
-		m, _, err := svc.CreateMerchant(context.Background(), core.MerchantInput{Name: "shop", NotifyURL: recv.URL + "/hook"})
+		m, _, err := svc.CreateMerchant(context.Background(), core.MerchantInput{Name: "shop", NotifyURL: recv.URL + hook})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return &run{svc: svc, clock: c, m: m, path: path}
 	}
 	day := 24 * time.Hour
-	runs := []*run{open(core.Retention{Jobs: day, Attempts: day, IdempotencyKeys: day, Nonces: day, Batch: 100}), open(core.Retention{})}
+	runs := []*run{open(core.Retention{Jobs: day, Attempts: day, IdempotencyKeys: day, Nonces: day, Batch: 100}, "/on"),
+		open(core.Retention{}, "/off")}
 	ctx := context.Background()
 	for r := range rounds {
 		for _, x := range runs {
@@ -157,17 +174,24 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 					run(ctx)
 				}
 			}
-			for {
-				n, err := x.svc.RunOnce(ctx)
-				if err != nil {
-					t.Fatal(err)
+			for range 2 {
+				for {
+					n, err := x.svc.RunOnce(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n == 0 {
+						break
+					}
 				}
-				if n == 0 {
-					break
-				}
+				x.clock.Add(2 * time.Minute) // the failed deliveries are due again
 			}
 			if busy, err := x.svc.Busy(ctx); err != nil || busy != 0 {
 				t.Fatalf("round %d: %d jobs or notifications left (%v)", r, busy, err)
+			}
+			pending, err := x.svc.Events(ctx, x.m, baoguan.EventFilter{Status: baoguan.EventPending})
+			if err != nil || len(pending) != 0 {
+				t.Fatalf("round %d: %d notifications pending (%v)", r, len(pending), err)
 			}
 			x.clock.Add(2 * day)
 			if _, err := x.svc.Purge(ctx); err != nil {
@@ -211,6 +235,27 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 	if off.machine[last]-off.machine[2] < 5*(last-2) {
 		t.Errorf("keeping everything, jobs and attempts grew only from %d to %d pages: the workload does not show what retention saves",
 			off.machine[2], off.machine[last])
+	}
+	// What the API shows of a notification of the first round: both its
+	// attempts when everything is kept, none of them with retention —
+	// the one that delivered it neither, though no purge deletes it.
+	for i, x := range runs {
+		es, err := x.svc.Events(ctx, x.m, baoguan.EventFilter{Page: baoguan.Page{Limit: 1}})
+		if err != nil || len(es) != 1 {
+			t.Fatalf("the first event: %v (%d)", err, len(es))
+		}
+		e, as, err := x.svc.Event(ctx, x.m, es[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []int
+		for _, a := range as {
+			codes = append(codes, a.Status)
+		}
+		if want := [][]int{nil, {503, 204}}[i]; e.Status != baoguan.EventDelivered || !slices.Equal(codes, want) {
+			t.Errorf("%s: the first event is %s with attempts %v, want delivered with %v", []string{"with retention", "keeping all"}[i],
+				e.Status, codes, want)
+		}
 	}
 }
 

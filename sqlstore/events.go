@@ -71,6 +71,18 @@ RETURNING id`
 SELECT id, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::text FROM events WHERE id = ?
 RETURNING id`
 	qAttempts = `SELECT id, event_id, at, status, latency_ms, error, response FROM attempts WHERE event_id = ? ORDER BY id`
+
+	// Where the event's row keeps the attempt a receiver acknowledged
+	// (Dialect.AckedInRow): Attempts reads it after the attempts rows, and
+	// a write of the event (a redelivery) first moves it to a row of
+	// attempts, which its next chain's follow, and clears it.
+	qAckedAttempt     = `SELECT ack_at, ack_status, ack_latency_ms, ack_response FROM events WHERE id = ? AND ack_at <> 0`
+	qMoveAckedAttempt = `INSERT INTO attempts (event_id, at, status, latency_ms, error, response)
+SELECT id, ack_at, ack_status, ack_latency_ms, '', ack_response FROM events WHERE id = ? AND merchant_id = ? AND ack_at <> 0`
+	qUpdateEventAcked = `UPDATE events SET url = ?, content_type = ?, body = ?, status = ?, attempts = ?,
+	delivered_at = ?, updated_at = ?, next_at = ?, lease_until = CASE WHEN lease_until < 0 THEN lease_until - 1 ELSE -1 END, dest = ?,
+	ack_at = 0, ack_status = 0, ack_latency_ms = 0, ack_response = ''
+WHERE id = ? AND merchant_id = ?`
 )
 
 // newPublicID makes an "evt_…" id for an event created without one, so
@@ -311,14 +323,23 @@ func (t *Tx) takenPublicID(es []baoguan.Event, from int64) error {
 }
 
 // UpdateEvent writes e's delivery state and ends any lease on it;
-// ENOTFOUND unless it is the merchant's.
+// ENOTFOUND unless it is the merchant's. Where the event's row keeps the
+// attempt that delivered it (Dialect.AckedInRow), that attempt becomes a
+// row of attempts first.
 func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	sl := t.sealer()
 	body := sl.sealBytes(e.Body)
 	if sl.err != nil {
 		return sl.err
 	}
-	n, err := t.exec(qUpdateEvent, e.URL, e.ContentType, body, string(e.Status), e.Attempts,
+	q := qUpdateEvent
+	if t.d.AckedInRow {
+		if _, err := t.exec(qMoveAckedAttempt, e.ID, e.MerchantID); err != nil {
+			return err
+		}
+		q = qUpdateEventAcked
+	}
+	n, err := t.exec(q, e.URL, e.ContentType, body, string(e.Status), e.Attempts,
 		ms(e.DeliveredAt), ms(t.now), ms(e.NextAt), baoguan.Destination(e.URL), e.ID, e.MerchantID)
 	if err != nil {
 		return err
@@ -468,7 +489,9 @@ func (t *Tx) attemptArgs(a *baoguan.Attempt) (errText, resp string, err error) {
 	return errText, resp, sl.err
 }
 
-// Attempts returns an event's delivery attempts, oldest first.
+// Attempts returns an event's delivery attempts, oldest first. The one a
+// receiver acknowledged, where the event's row keeps it
+// (Dialect.AckedInRow), is the last, with a zero ID.
 func (t *Tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
 	out := []baoguan.Attempt{}
 	err := t.each(qAttempts, []any{eventID}, func(s Scanner) error {
@@ -479,6 +502,23 @@ func (t *Tx) Attempts(eventID int64) ([]baoguan.Attempt, error) {
 		}
 		sl := t.sealer()
 		if a.Error, a.Response = sl.openOrPlain(a.Error), sl.openOrPlain(a.Response); sl.err != nil {
+			return sl.err
+		}
+		a.At = fromMS(at)
+		out = append(out, a)
+		return nil
+	})
+	if err != nil || !t.d.AckedInRow {
+		return out, err
+	}
+	_, err = t.one(qAckedAttempt, []any{eventID}, func(s Scanner) error {
+		a := baoguan.Attempt{EventID: eventID}
+		var at int64
+		if err := s.Scan(&at, &a.Status, &a.LatencyMS, &a.Response); err != nil {
+			return err
+		}
+		sl := t.sealer()
+		if a.Response = sl.openOrPlain(a.Response); sl.err != nil {
 			return sl.err
 		}
 		a.At = fromMS(at)
@@ -509,6 +549,17 @@ WHERE status = 'pending' AND next_at <= ? AND lease_until <= ?`
 	lease_until = ? WHERE status = 'pending' AND `
 	// RecordAttempt's write: only while the lease it names is held.
 	qRecordEvent = `UPDATE events SET status = ?, attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?
+WHERE id = ? AND status = 'pending' AND lease_until = ?`
+	// qRecordAcked is qRecordEvent for an attempt acknowledged where the
+	// event's row keeps it (Dialect.AckedInRow): no row of attempts. Its
+	// strings are literals where they can be (the status; the answer,
+	// mostly empty: qRecordAckedNoAnswer), which SQLite's driver would
+	// otherwise copy (see sqlite.txn.Insert).
+	qRecordAcked = `UPDATE events SET status = 'delivered', attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?,
+	ack_at = ?, ack_status = ?, ack_latency_ms = ?, ack_response = ?
+WHERE id = ? AND status = 'pending' AND lease_until = ?`
+	qRecordAckedNoAnswer = `UPDATE events SET status = 'delivered', attempts = ?, delivered_at = ?, next_at = ?, lease_until = 0, updated_at = ?,
+	ack_at = ?, ack_status = ?, ack_latency_ms = ?, ack_response = ''
 WHERE id = ? AND status = 'pending' AND lease_until = ?`
 )
 
@@ -659,7 +710,14 @@ func (t *Tx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time
 	if t.d.WritableWith {
 		return t.recordAttemptWith(e, a, lease)
 	}
-	n, err := t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease))
+	acked := t.ackedInRow(e, a)
+	var n int64
+	var err error
+	if acked {
+		n, err = t.recordAcked(e, a, lease)
+	} else {
+		n, err = t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease))
+	}
 	if err != nil {
 		return err
 	}
@@ -668,18 +726,58 @@ func (t *Tx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time
 	}
 	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
 	a.EventID = e.ID
+	if acked {
+		a.ID = 0
+		return nil
+	}
 	return t.AddAttempt(a)
+}
+
+// ackedInRow says whether a, an attempt of e as its outcome leaves it,
+// is kept in the event's row (Dialect.AckedInRow): the attempt that
+// delivered it, without an error.
+func (t *Tx) ackedInRow(e *baoguan.Event, a *baoguan.Attempt) bool {
+	return t.d.AckedInRow && e.Status == baoguan.EventDelivered && a.Error == ""
+}
+
+// recordAcked writes e's outcome with the attempt a that delivered it
+// (qRecordAcked) while the lease lease is held, and returns how many rows
+// it changed (0: the lease was lost).
+func (t *Tx) recordAcked(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) (int64, error) {
+	_, resp, err := t.attemptArgs(a)
+	if err != nil {
+		return 0, err
+	}
+	if resp == "" {
+		return t.exec(qRecordAckedNoAnswer, e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
+			ms(a.At), int64(a.Status), a.LatencyMS, e.ID, ms(lease))
+	}
+	return t.exec(qRecordAcked, e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
+		ms(a.At), int64(a.Status), a.LatencyMS, resp, e.ID, ms(lease))
 }
 
 // recordAttemptRows is RecordAttempts on SQLite: each event's update
 // (an event named twice finds, at its second outcome, the lease the first
 // one ended), then the attempts of those still leased in multi-row
-// INSERTs (insertRowIDs).
+// INSERTs (insertRowIDs), but for the acknowledged ones, which the
+// event's update writes into its row (Dialect.AckedInRow).
 func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, error) {
 	recorded := make([]bool, len(os))
-	rows := make([][]any, 0, len(os))
+	var rows [][]any // made at the first: most outcomes have no row
+	var rowOf []int  // the outcome of each of rows
 	for i := range os {
 		e, a := &os[i].Event, &os[i].Attempt
+		if t.ackedInRow(e, a) {
+			n, err := t.recordAcked(e, a, os[i].Lease)
+			if err != nil {
+				return nil, err
+			}
+			if recorded[i] = n > 0; recorded[i] {
+				e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
+				a.EventID, a.ID = e.ID, 0
+			}
+			continue
+		}
 		n, err := t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(os[i].Lease))
 		if err != nil {
 			return nil, err
@@ -692,7 +790,11 @@ func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, e
 			return nil, err
 		}
 		recorded[i] = true
+		if rows == nil {
+			rows, rowOf = make([][]any, 0, len(os)-i), make([]int, 0, len(os)-i)
+		}
 		rows = append(rows, []any{e.ID, ms(a.At), int64(a.Status), a.LatencyMS, errText, resp})
+		rowOf = append(rowOf, i)
 	}
 	if len(rows) == 0 {
 		return recorded, nil
@@ -701,18 +803,13 @@ func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, e
 	if err != nil {
 		return nil, err
 	}
-	k := 0
-	for i := range os {
-		if !recorded[i] {
-			continue
-		}
+	for k, i := range rowOf {
 		if ids[k] == 0 {
 			return nil, errNoRow
 		}
 		o := &os[i]
 		o.Event.UpdatedAt, o.Event.LeaseUntil = t.now, time.Time{}
 		o.Attempt.EventID, o.Attempt.ID = o.Event.ID, ids[k]
-		k++
 	}
 	return recorded, nil
 }

@@ -82,6 +82,15 @@ type Dialect struct {
 	// then names the index for pending events, and says status <>
 	// 'pending' literally for the others.
 	PendingApart bool
+	// AckedInRow is true when the attempt a receiver acknowledged is kept
+	// in its event's row (ack_at, ack_status, ack_latency_ms,
+	// ack_response; SQLite, migration 0025_acked_attempt_in_row) rather
+	// than in a row of attempts: the outcome's UPDATE of the event writes
+	// it, Attempts reads it after the attempts rows, and UpdateEvent moves
+	// it to a row of attempts before a redelivery. Only a store one
+	// process writes (SQLite): a version before it would not read those
+	// columns.
+	AckedInRow bool
 
 	bound sync.Map // query text → the same query with numbered placeholders
 }

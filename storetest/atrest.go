@@ -88,6 +88,7 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 	resID, _ := next()
 	chunkID, chunkPhone := next()
 	chunkDeclID, chunkDeclPhone := next()
+	ackID, ackPhone := next()
 	const addr = "浙江省杭州市西湖区文三路478号-SEALED"
 	vals = append(vals, addr)
 	body := `{"payerIdNumber":"` + bodyID + `","payerPhone":"` + bodyPhone + `"}`
@@ -122,6 +123,13 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 			Error: "receiver said " + errID}); err != nil {
 			return err
 		}
+		// Then a delivery acknowledged with an answer that echoes the payer
+		// (SQLite keeps that attempt in the event's row).
+		acked, lease := e, e.LeaseUntil
+		acked.Status, acked.Attempts, acked.DeliveredAt = baoguan.EventDelivered, 2, tx.Now()
+		if err := tx.RecordAttempt(&acked, &baoguan.Attempt{Status: 200, Response: "ok " + ackID + " " + ackPhone}, lease); err != nil {
+			return err
+		}
 		if err := tx.PutIdempotency(&baoguan.IdemRecord{MerchantID: m.ID, Key: "idem:at", RequestHash: "h", Status: 201,
 			Body: []byte(`{"payer":{"id_number":"` + idemID + `","phone":"` + idemPhone + `"}}`)}); err != nil {
 			return err
@@ -145,6 +153,9 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 		as, err := tx.Attempts(e.ID)
 		if err != nil {
 			return err
+		}
+		if len(as) != 2 || as[1].Response != "ok "+ackID+" "+ackPhone {
+			t.Errorf("the acknowledged attempt's sealed answer does not read back: %+v", as)
 		}
 		idem, err := tx.Idempotency(e.MerchantID, "idem:at")
 		if err != nil {
@@ -174,7 +185,7 @@ func WritePersonalData(t testing.TB, s baoguan.Store) []string {
 			cds[0].Payer.IDNumber != chunkDeclID || cds[0].Payer.Phone != chunkDeclPhone {
 			t.Errorf("a chunk's sealed payer does not read back: %+v %+v", co.Payer, cds)
 		}
-		if string(got.Body) != body || len(as) != 1 || !strings.Contains(as[0].Response, respID) || !strings.Contains(as[0].Error, errID) ||
+		if string(got.Body) != body || len(as) != 2 || !strings.Contains(as[0].Response, respID) || !strings.Contains(as[0].Error, errID) ||
 			!strings.Contains(string(idem.Body), idemID) || len(rs) != 1 || !strings.Contains(rs[0].Info, infoID) ||
 			!strings.Contains(rs[0].Raw, rawID) || len(rn) != 1 || rn[0].Addr != addr || !strings.Contains(oo.Payment.InitRequest, reqID) {
 			t.Errorf("sealed values do not read back: %q %+v %q %+v %+v", got.Body, as, idem.Body, rs, rn)

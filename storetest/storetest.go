@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) baoguan.Sto
 		{"ManyWrites", testManyWrites},
 		{"ManyEvents", testManyEvents},
 		{"RecordAttempts", testRecordAttempts},
+		{"AttemptChains", testAttemptChains},
 		{"MerchantIsolation", testMerchantIsolation},
 		{"JobDedupe", testJobDedupe},
 		{"JobClaimFinish", testJobClaimFinish},

@@ -19,9 +19,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -79,7 +81,12 @@ func decodeSecret(secret string) ([]byte, error) {
 
 // mac returns the raw HMAC-SHA256 of a message under key.
 func mac(key []byte, msgID string, unix int64, body []byte) []byte {
-	h := hmac.New(sha256.New, key)
+	return macWith(hmac.New(sha256.New, key), nil, msgID, unix, body)
+}
+
+// macWith appends to out the HMAC-SHA256 of a message, computed with h, a
+// keyed HMAC as hmac.New returns it or a reset one.
+func macWith(h hash.Hash, out []byte, msgID string, unix int64, body []byte) []byte {
 	// The id, the timestamp and their dots in one write: each slice given
 	// to the hash is a copy on the heap.
 	head := make([]byte, 0, len(msgID)+22)
@@ -89,7 +96,40 @@ func mac(key []byte, msgID string, unix int64, body []byte) []byte {
 	head = append(head, '.')
 	h.Write(head)
 	h.Write(body)
-	return h.Sum(nil)
+	return h.Sum(out)
+}
+
+// A Signer signs with one secret: its key decoded once, and HMACs keyed
+// with it kept for the next message. Sign decodes the secret and keys a
+// new HMAC (hashing its two pads) for every message; a sender that signs
+// many with few secrets keeps a Signer for each. Safe for concurrent use.
+type Signer struct {
+	macs sync.Pool // of hash.Hash, keyed; a reset puts one back to its keyed state
+}
+
+// NewSigner returns a Signer for secret; the error is Sign's for a secret
+// that does not decode.
+func NewSigner(secret string) (*Signer, error) {
+	key, err := decodeSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{}
+	s.macs.New = func() any { return hmac.New(sha256.New, key) }
+	return s, nil
+}
+
+// Sign is the package's Sign with the Signer's secret.
+func (s *Signer) Sign(msgID string, ts time.Time, body []byte) (string, error) {
+	if msgID == "" {
+		return "", errors.New("webhook: empty message id")
+	}
+	h := s.macs.Get().(hash.Hash)
+	var sum [sha256.Size]byte
+	macWith(h, sum[:0], msgID, ts.Unix(), body)
+	h.Reset()
+	s.macs.Put(h)
+	return signature(&sum), nil
 }
 
 // Sign returns the webhook-signature header value for a message: "v1,"
@@ -103,13 +143,18 @@ func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
 	if msgID == "" {
 		return "", errors.New("webhook: empty message id")
 	}
-	var b64 [44]byte // the base64 of 32 bytes
-	base64.StdEncoding.Encode(b64[:], mac(key, msgID, ts.Unix(), body))
-	var sig strings.Builder
-	sig.Grow(3 + len(b64))
-	sig.WriteString("v1,")
-	sig.Write(b64[:])
-	return sig.String(), nil
+	var sum [sha256.Size]byte
+	macWith(hmac.New(sha256.New, key), sum[:0], msgID, ts.Unix(), body)
+	return signature(&sum), nil
+}
+
+// signature is the webhook-signature entry of an HMAC: "v1," and its
+// standard base64.
+func signature(sum *[sha256.Size]byte) string {
+	var sig [3 + 44]byte // the base64 of 32 bytes is 44 long
+	copy(sig[:], "v1,")
+	base64.StdEncoding.Encode(sig[3:], sum[:])
+	return string(sig[:])
 }
 
 // Verify checks that a received notification was signed with secret. It

@@ -282,3 +282,42 @@ func TestVerifyRefusesNonCanonicalBase64(t *testing.T) {
 		t.Errorf("the canonical signature: %v", err)
 	}
 }
+
+// TestSignerSignsAgain: a Signer signs message after message as Sign
+// does, each verified with its secret and not with another's — a kept
+// HMAC starts each message from the key alone.
+func TestSignerSignsAgain(t *testing.T) {
+	secret, other := NewSecret(), NewSecret()
+	s, err := NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(specTimestamp, 0)
+	for i := range 50 {
+		id := "msg_" + strconv.Itoa(i)
+		if i%7 == 0 {
+			id += strings.Repeat("x", 100) // longer than the head's buffer
+		}
+		body := []byte(`{"n":` + strconv.Itoa(i) + `}`)
+		sig, err := s.Sign(id, now, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := Sign(secret, id, now, body); sig != want {
+			t.Fatalf("message %d: Signer gave %s, Sign %s", i, sig, want)
+		}
+		h := http.Header{}
+		h.Set(HeaderID, id)
+		h.Set(HeaderTimestamp, strconv.Itoa(specTimestamp))
+		h.Set(HeaderSignature, sig)
+		if err := Verify(secret, h, body, now, DefaultTolerance); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if err := Verify(other, h, body, now, DefaultTolerance); err == nil {
+			t.Fatalf("message %d verifies with another secret", i)
+		}
+	}
+	if _, err := s.Sign("", now, nil); err == nil {
+		t.Error("Signer.Sign with an empty message id: no error")
+	}
+}
