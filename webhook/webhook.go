@@ -85,18 +85,22 @@ func mac(key []byte, msgID string, unix int64, body []byte) []byte {
 }
 
 // macWith appends to out the HMAC-SHA256 of a message, computed with h, a
-// keyed HMAC as hmac.New returns it or a reset one.
+// keyed HMAC as hmac.New returns it.
 func macWith(h hash.Hash, out []byte, msgID string, unix int64, body []byte) []byte {
 	// The id, the timestamp and their dots in one write: each slice given
 	// to the hash is a copy on the heap.
-	head := make([]byte, 0, len(msgID)+22)
-	head = append(head, msgID...)
-	head = append(head, '.')
-	head = strconv.AppendInt(head, unix, 10)
-	head = append(head, '.')
-	h.Write(head)
+	h.Write(appendHead(make([]byte, 0, len(msgID)+22), msgID, unix))
 	h.Write(body)
 	return h.Sum(out)
+}
+
+// appendHead appends what a message's HMAC covers before its body: the
+// id, a dot, the Unix seconds and a dot.
+func appendHead(b []byte, msgID string, unix int64) []byte {
+	b = append(b, msgID...)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, unix, 10)
+	return append(b, '.')
 }
 
 // A Signer signs with one secret: its key decoded once, and HMACs keyed
@@ -104,7 +108,16 @@ func macWith(h hash.Hash, out []byte, msgID string, unix int64, body []byte) []b
 // new HMAC (hashing its two pads) for every message; a sender that signs
 // many with few secrets keeps a Signer for each. Safe for concurrent use.
 type Signer struct {
-	macs sync.Pool // of hash.Hash, keyed; a reset puts one back to its keyed state
+	macs sync.Pool // of *keyedMAC
+}
+
+// keyedMAC is a Signer's HMAC, which a reset puts back to its keyed
+// state, with room for a message's head and sum: slices given to the
+// hash escape, and would be new garbage at every message.
+type keyedMAC struct {
+	h    hash.Hash
+	head []byte
+	sum  [sha256.Size]byte
 }
 
 // NewSigner returns a Signer for secret; the error is Sign's for a secret
@@ -115,7 +128,7 @@ func NewSigner(secret string) (*Signer, error) {
 		return nil, err
 	}
 	s := &Signer{}
-	s.macs.New = func() any { return hmac.New(sha256.New, key) }
+	s.macs.New = func() any { return &keyedMAC{h: hmac.New(sha256.New, key)} }
 	return s, nil
 }
 
@@ -124,12 +137,15 @@ func (s *Signer) Sign(msgID string, ts time.Time, body []byte) (string, error) {
 	if msgID == "" {
 		return "", errors.New("webhook: empty message id")
 	}
-	h := s.macs.Get().(hash.Hash)
-	var sum [sha256.Size]byte
-	macWith(h, sum[:0], msgID, ts.Unix(), body)
-	h.Reset()
-	s.macs.Put(h)
-	return signature(&sum), nil
+	m := s.macs.Get().(*keyedMAC)
+	m.head = appendHead(m.head[:0], msgID, ts.Unix())
+	m.h.Write(m.head)
+	m.h.Write(body)
+	m.h.Sum(m.sum[:0])
+	sig := signature(&m.sum)
+	m.h.Reset()
+	s.macs.Put(m)
+	return sig, nil
 }
 
 // Sign returns the webhook-signature header value for a message: "v1,"

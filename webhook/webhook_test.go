@@ -321,3 +321,38 @@ func TestSignerSignsAgain(t *testing.T) {
 		t.Error("Signer.Sign with an empty message id: no error")
 	}
 }
+
+// TestSignerConcurrent: senders share a Signer; each signature is the one
+// Sign gives for its own message (run with -race too).
+func TestSignerConcurrent(t *testing.T) {
+	secret := NewSecret()
+	s, err := NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(specTimestamp, 0)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				id := "msg_" + strconv.Itoa(g) + "_" + strconv.Itoa(i)
+				body := []byte(strings.Repeat(strconv.Itoa(g), i))
+				got, err := s.Sign(id, now, body)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if want, _ := Sign(secret, id, now, body); got != want {
+					errs <- errors.New(id + ": " + got + ", want " + want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
