@@ -172,6 +172,7 @@ type Service struct {
 	wakeDelivery chan struct{}
 	combine      combiner
 	fresh        freshRows
+	sealValue    atomic.Pointer[func(string) (string, error)] // the store's sealer (presealPush)
 	purge        purgeLock
 	auth         authCache
 	full         fullBuckets
