@@ -191,8 +191,12 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 			}
 		}
 		q.m = m
-		c := *o
-		if _, err := s.recordStart(tx, q, &c, st, ds); err != nil {
+		c := o
+		if !w.ownsReads() {
+			c = new(baoguan.Order)
+			*c = *o
+		}
+		if _, err := s.recordStart(tx, q, c, st, ds); err != nil {
 			return err
 		}
 		if again {
