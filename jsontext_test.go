@@ -63,6 +63,12 @@ func TestJSONAppendersAsEncodingJSON(t *testing.T) {
 	check("map", AppendStringMapJSON(nil, nil), map[string]string(nil))
 	check("map", AppendStringMapJSON(nil, map[string]string{}), map[string]string{})
 	check("extras", CustomsExtras{}.AppendJSON(nil), CustomsExtras{})
+	for c := range 256 { // every byte alone and amid others (AppendJSONString's table)
+		for _, s := range []string{string([]byte{byte(c)}), "a" + string([]byte{byte(c)}) + "中"} {
+			check("string", AppendJSONString(nil, s, true), s)
+			checkPlain(s)
+		}
+	}
 	for range 3000 {
 		s := str()
 		check("string", AppendJSONString(nil, s, true), s)

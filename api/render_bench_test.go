@@ -17,7 +17,11 @@ func BenchmarkRender(b *testing.B) {
 		Payer:     baoguan.Payer{Name: "张三", IDType: "1", IDNumber: "110105199001011232", Phone: "13800138000"},
 		OrderedAt: now, CreatedAt: now, UpdatedAt: now, Channel: baoguan.ChannelMock, Sandbox: true,
 		PayStatus: baoguan.PaySucceed, DeclareStatus: baoguan.DeclarePending,
-		Payment: baoguan.Payment{No: "P1", PSP: "sandbox", PSPName: "Sandbox", PaidAt: now}}
+		Payment: baoguan.Payment{No: "P1", PSP: "sandbox", PSPName: "Sandbox", PaidAt: now,
+			// The raw exchange as the sandbox's mock channel makes it, which
+			// the order's JSON quotes.
+			InitRequest:  `{"api":"sandbox/mockpay","psp":"LYCHEEPAY","channel":"mock","merchant_order_no":"BENCH1","amount":4023,"currency":"CNY","subject":"测试商品","payer_name":"张*","payer_id_type":"IDCARD","payer_id":"110***********1232","round":1,"request_time":"2026-12-03T18:00:00+08:00"}`,
+			InitResponse: `{"result":"SUCCESS","trade_no":"71583729101928374651","pay_status":"PAY_SUCCEED","paid_at":"2026-12-03T18:00:00+08:00"}`}}
 	d := &baoguan.Declaration{ID: 1, Customs: "HG014", Port: "sandbox", Route: "sandbox", State: baoguan.DeclSuccess, Attempts: 1, ModifiedAt: now}
 	f := nativeFormat{}
 	paid := core.Notice{Type: baoguan.EventOrderPaid, PublicID: "evt_1", At: now, Order: o}

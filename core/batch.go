@@ -56,6 +56,13 @@ func (w *work) callable(adapter any) error {
 	return nil
 }
 
+// ownsReads reports whether the handler may change in place what it read
+// for its write: in a batch its write runs once, on the batch's own copies
+// of the rows, and a replay of the batch runs the handler again from its
+// reads. Elsewhere the write may run twice (a stale read, the group
+// commit's replay) and must change copies of them.
+func (w *work) ownsReads() bool { return w != nil && w.b != nil }
+
 // view runs fn on the batch's transaction when the handler runs in a
 // batch, in a read transaction of its own otherwise.
 func (w *work) view(ctx context.Context, s *Service, fn func(tx baoguan.Tx) error) error {

@@ -53,6 +53,7 @@ type batchTx struct {
 	dirtyOrder map[int64]bool  // orders written in the cache only
 	dirtyDecl  map[int64]bool  // declarations written in the cache only
 	events     []baoguan.Event // events created, not yet written
+	jobs       int             // the jobs preloaded: the events' room (renderLater)
 	rend       *renderer       // renders the bodies of events among them (emitNotice), beside the batch
 	touched    []touch         // rows written since the outermost savepoint began
 }
@@ -201,6 +202,11 @@ type renderer struct {
 // a batch's handlers emit one every ten or so), and the writer renders
 // none.
 func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
+	if t.events == nil && t.jobs > 0 {
+		// Room for two a job (a payment's and its declaration's), where
+		// growing by doubling copied the events about twice.
+		t.events = make([]baoguan.Event, 0, 2*t.jobs)
+	}
 	t.events = append(t.events, *e)
 	if t.rend == nil {
 		t.rend = &renderer{t: t, ch: make(chan *pendingRender, 256), done: make(chan struct{})}
@@ -355,6 +361,7 @@ func (t *batchTx) cachedDecl(id int64) *baoguan.Declaration {
 // from there instead, with their declarations, when the store adopts them
 // (freshRows).
 func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
+	t.jobs = len(jobs)
 	adopter, _ := t.Tx.(rowAdopter)
 	if adopter == nil {
 		fresh = nil

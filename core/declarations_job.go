@@ -174,8 +174,12 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		return nil
 	}, func(tx baoguan.Tx, q *queue) error {
 		q.m = m
-		ds := append([]baoguan.Declaration(nil), ds...)
-		o := *o
+		ds, o := ds, o
+		if !w.ownsReads() {
+			ds = append([]baoguan.Declaration(nil), ds...)
+			c := *o
+			o = &c
+		}
 		var d *baoguan.Declaration
 		for i := range ds {
 			if ds[i].ID == id {
@@ -195,7 +199,7 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		}
 		// Ports whose receipts arrive on their own find the declaration by
 		// the reference of any of its attempts.
-		port, _ := s.portFor(d, &o)
+		port, _ := s.portFor(d, o)
 		if rr, ok := port.(baoguan.ReceiptReader); ok && d.PortRef != "" && d.PortRef != ref {
 			if err := tx.AddDeclarationRef(rr.Name(), d.PortRef, d.MerchantID, d.ID, d.Attempts); err != nil {
 				return err
@@ -225,7 +229,7 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 				typ = baoguan.EventDeclFailed
 			}
 			s.Metrics.Declarations.WithLabelValues(string(d.State)).Inc()
-			if err := s.emit(tx, q, typ, &o, d, nil); err != nil {
+			if err := s.emit(tx, q, typ, o, d, nil); err != nil {
 				return err
 			}
 		}
@@ -235,12 +239,12 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		st := baoguan.DeriveDeclareStatus(ds)
 		if st != o.DeclareStatus || ended {
 			o.DeclareStatus = st
-			if err := tx.UpdateOrder(&o); err != nil {
+			if err := tx.UpdateOrder(o); err != nil {
 				return err
 			}
 		}
 		if ended {
-			if err := s.emitOrderDone(tx, q, &o, ds); err != nil {
+			if err := s.emitOrderDone(tx, q, o, ds); err != nil {
 				return err
 			}
 		}

@@ -191,8 +191,12 @@ func (s *Service) payJob(ctx context.Context, w *work) error {
 			}
 		}
 		q.m = m
-		c := *o
-		if _, err := s.recordStart(tx, q, &c, st, ds); err != nil {
+		c := o
+		if !w.ownsReads() {
+			c = new(baoguan.Order)
+			*c = *o
+		}
+		if _, err := s.recordStart(tx, q, c, st, ds); err != nil {
 			return err
 		}
 		if again {
@@ -234,11 +238,14 @@ func (s *Service) payAdapter(o *baoguan.Order) any {
 func (s *Service) startPayment(ctx context.Context, o *baoguan.Order, m *baoguan.Merchant, attempt int) (paymentStart, error) {
 	a := s.adapters(o.Sandbox)
 	now := s.Now()
-	noChannel := baoguan.Permanent(&baoguan.Error{Code: baoguan.ESTATE, Reason: "no_channel",
-		Message: "no payment channel is configured for " + string(o.Channel) + " payments of this order"})
+	// Made when needed: every payment asked here would build it.
+	noChannel := func() error {
+		return baoguan.Permanent(&baoguan.Error{Code: baoguan.ESTATE, Reason: "no_channel",
+			Message: "no payment channel is configured for " + string(o.Channel) + " payments of this order"})
+	}
 	if o.Channel.Flow() == baoguan.FlowCollect {
 		if a.Collect == nil {
-			return paymentStart{}, noChannel
+			return paymentStart{}, noChannel()
 		}
 		code, err := a.Collect.Collect(ctx, baoguan.CollectRequest{Order: o, Merchant: m, Kind: o.Extra[ExtraQRType],
 			Wallet: o.Extra[baoguan.ExtraWallet], Now: now})
@@ -249,7 +256,7 @@ func (s *Service) startPayment(ctx context.Context, o *baoguan.Order, m *baoguan
 		return paymentStart{r: baoguan.PayResult{Status: baoguan.PayApplied, Payment: baoguan.Payment{PSP: code.PSP}}, code: &code}, nil
 	}
 	if a.Channel == nil {
-		return paymentStart{}, noChannel
+		return paymentStart{}, noChannel()
 	}
 	rate, err := s.payRate(ctx, o, m)
 	if err != nil {

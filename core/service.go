@@ -172,6 +172,7 @@ type Service struct {
 	wakeDelivery chan struct{}
 	combine      combiner
 	fresh        freshRows
+	sealValue    atomic.Pointer[func(string) (string, error)] // the store's sealer (presealPush)
 	purge        purgeLock
 	auth         authCache
 	full         fullBuckets
@@ -248,7 +249,11 @@ func (s *Service) merchantAdapters(m *baoguan.Merchant) Adapters {
 // e.g. "evt_1732345678123_a1b2c3_42".
 func (s *Service) newID(prefix string) string {
 	n := s.seq.Add(1)
-	return prefix + strconv.FormatInt(s.Now().UnixMilli(), 36) + s.node + strconv.FormatUint(n, 36)
+	var buf [64]byte // one allocation, the string, where the parts made three
+	b := append(buf[:0], prefix...)
+	b = strconv.AppendInt(b, s.Now().UnixMilli(), 36)
+	b = append(b, s.node...)
+	return string(strconv.AppendUint(b, n, 36))
 }
 
 // Wake tells the job runner and the deliverer that jobs or notifications

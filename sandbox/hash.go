@@ -16,23 +16,27 @@ import (
 // equally likely; when a hash runs out, the next block is hashed with a
 // block counter. The first digit is never 0, so the result keeps its length
 // if someone stores it as an integer.
+//
+// The hashing works on the stack (sha256.Sum256 over the bytes a streaming
+// hash would be written): the sandbox's payment and declaration numbers
+// are drawn inside a job batch, in SQLite's single writer.
 func digits(n int, parts ...string) string {
-	seed := sha256.New()
-	var lenBuf [8]byte
+	var seedBuf [256]byte
+	seed := seedBuf[:0]
 	for _, p := range parts {
-		binary.BigEndian.PutUint64(lenBuf[:], uint64(len(p)))
-		seed.Write(lenBuf[:])
-		seed.Write([]byte(p))
+		seed = binary.BigEndian.AppendUint64(seed, uint64(len(p)))
+		seed = append(seed, p...)
 	}
-	base := seed.Sum(nil)
+	var block [sha256.Size + 8]byte
+	base := sha256.Sum256(seed)
+	copy(block[:], base[:])
 
-	out := make([]byte, 0, n)
-	for block := uint64(0); len(out) < n; block++ {
-		h := sha256.New()
-		h.Write(base)
-		binary.BigEndian.PutUint64(lenBuf[:], block)
-		h.Write(lenBuf[:])
-		for _, b := range h.Sum(nil) {
+	var outBuf [64]byte
+	out := outBuf[:0]
+	for i := uint64(0); len(out) < n; i++ {
+		binary.BigEndian.PutUint64(block[sha256.Size:], i)
+		sum := sha256.Sum256(block[:])
+		for _, b := range sum {
 			if len(out) == n {
 				break
 			}

@@ -216,6 +216,8 @@ func (t *Tx) orderNotUpdated(o *baoguan.Order) error {
 // The first that fails is the error; the caller must then not commit.
 func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 	rows := make([]rowWrite, len(os))
+	now := any(ms(t.now)) // updated_at, boxed once for every row
+	setTail := []any{now}
 	for i := range os {
 		o := &os[i]
 		v, err := t.orderArgs(o)
@@ -223,7 +225,7 @@ func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 			return err
 		}
 		rows[i] = rowWrite{id: o.ID, merchant: o.MerchantID, version: o.Version, vals: v,
-			tail: []any{ms(t.now), o.ID, o.MerchantID, o.Version}, setTail: []any{ms(t.now)}}
+			tail: []any{now, o.ID, o.MerchantID, o.Version}, setTail: setTail}
 	}
 	written, err := t.writeRows(orderTable, rows)
 	if err != nil {
