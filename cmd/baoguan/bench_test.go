@@ -87,8 +87,14 @@ func TestBenchSmall(t *testing.T) {
 
 // TestBenchRetainParts runs the bench with a short retention and checks
 // what it reports of the database by part: once the run's records have
-// aged out, the machinery retention purges (jobs, attempts, keys) has
-// shrunk, and the history it keeps has not.
+// aged out, the machinery retention purges (jobs, attempts, keys) is no
+// larger than before the run, and the history it keeps has not shrunk.
+// The bench's run may leave no machinery at all: its payments are queued
+// on the orders, its declarations run in the same batch, and on SQLite
+// the attempt that delivered a notification is kept in the event's row
+// (migration 0025), so only a failed delivery writes a row of attempts.
+// core's TestRetentionStopsTheFileGrowing fails deliveries to have rows
+// to purge.
 func TestBenchRetainParts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server")
@@ -113,8 +119,8 @@ func TestBenchRetainParts(t *testing.T) {
 	if res.End["history"] <= res.Start["history"] || res.End["machinery"] <= 0 || res.MB <= 0 {
 		t.Fatalf("parts: start %v, end %v, settled %v (%v MB): want history written and machinery used", res.Start, res.End, res.Settled, res.MB)
 	}
-	if res.Settled["machinery"] >= res.End["machinery"] {
-		t.Errorf("machinery %v MB at the end, %v MB after aging out: want it purged", res.End["machinery"], res.Settled["machinery"])
+	if res.Settled["machinery"] > res.Start["machinery"] {
+		t.Errorf("machinery %v MB at the start, %v MB at the end, %v MB after aging out: want it purged", res.Start["machinery"], res.End["machinery"], res.Settled["machinery"])
 	}
 	if res.Settled["history"] < res.End["history"] {
 		t.Errorf("history %v MB at the end, %v MB after aging out: retention took kept history", res.End["history"], res.Settled["history"])
