@@ -77,7 +77,7 @@ func openCheckpointer(ctx context.Context, path string, failed func(error)) (*ch
 	if err != nil {
 		return nil, err
 	}
-	c, err := openOne(ctx, path, d)
+	c, err := openOne(ctx, path, d, false)
 	if err != nil {
 		return nil, err
 	}

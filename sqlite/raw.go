@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql/driver"
 	"fmt"
 	"math"
@@ -113,27 +114,51 @@ func (r *rawConn) attach(dc any) bool {
 	mu := db + unsafe.Offsetof(sqlite3.Tsqlite3{}.Fmutex)
 	r.mutex = libc.AtomicLoadPUintptr(mu)
 	libc.AtomicStorePUintptr(mu, 0)
-	r.lookaside()
 	return true
 }
 
-// lookaside gives the connection a larger lookaside: SQLite's own
-// allocator for its small, short-lived allocations (a statement's
-// cursors, the buffers it builds its records in), which needs no lock
-// and no call into libc's allocator. The default (some 120 slots) is
-// held by the prepared statements the writer keeps, so that two thirds
-// of those allocations went to malloc (TestWriterLookaside). SQLite
-// changes it only while none of it is in use: at the first group, before
-// any statement is prepared; later, on a replaced connection, the
-// default stays (SQLITE_BUSY).
-func (r *rawConn) lookaside() {
-	const slot = 8 // libc.VaList's stride
-	va := libc.Xmalloc(r.tls, 3*slot)
-	if va == 0 {
-		return
+// lookasideConnector opens the write connection (openWriter) and gives
+// it a larger lookaside: SQLite's own allocator for its small,
+// short-lived allocations (a statement's cursors, the buffers it builds
+// its records in), which needs no lock and no call into libc's
+// allocator. The default (some 120 slots) is held by the prepared
+// statements the writer keeps, so that most of those allocations went to
+// malloc. SQLite changes it only while none of it is in use
+// (SQLITE_BUSY otherwise), which is why it is set here, as the
+// connection opens, before anything else runs on it. By the first group
+// it is too late when the store syncs FULL (the default): walPath has
+// read the eponymous table pragma_database_list on the connection, which
+// keeps some of the lookaside for the connection's life, and SQLite
+// refused the setting there (docs/benchmarks.md, change 68). A connection
+// database/sql opens again gets it too.
+type lookasideConnector struct {
+	drv driver.Driver // the driver registered as "sqlite"
+	dsn string
+}
+
+func (c lookasideConnector) Connect(context.Context) (driver.Conn, error) {
+	dc, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
 	}
-	defer libc.Xfree(r.tls, va)
-	sqlite3.Xsqlite3_db_config(r.tls, r.db, sqlite3.SQLITE_DBCONFIG_LOOKASIDE,
+	if db, tls, ok := driverHandles(dc); ok {
+		setLookaside(tls, db)
+	}
+	return dc, nil
+}
+
+func (c lookasideConnector) Driver() driver.Driver { return c.drv }
+
+// setLookaside sizes the lookaside of the connection db (lookasideSlot,
+// lookasideSlots) and returns SQLite's result code.
+func setLookaside(tls *libc.TLS, db uintptr) int32 {
+	const slot = 8 // libc.VaList's stride
+	va := libc.Xmalloc(tls, 3*slot)
+	if va == 0 {
+		return sqlite3.SQLITE_NOMEM
+	}
+	defer libc.Xfree(tls, va)
+	return sqlite3.Xsqlite3_db_config(tls, db, sqlite3.SQLITE_DBCONFIG_LOOKASIDE,
 		libc.VaList(va, uintptr(0), int32(lookasideSlot), int32(lookasideSlots)))
 }
 

@@ -368,16 +368,24 @@ func openWriter(ctx context.Context, path, syncMode string) (*sql.DB, error) {
 	if err := ownerOnly(path); err != nil {
 		return nil, err
 	}
-	return openOne(ctx, path, d)
+	return openOne(ctx, path, d, true)
 }
 
 // openOne opens the database at path, as the data source name d says, on
 // one connection kept open until Close (the writer's, the
-// checkpointer's).
-func openOne(ctx context.Context, path, d string) (*sql.DB, error) {
+// checkpointer's). The writer's is opened with its lookaside
+// (lookasideConnector).
+func openOne(ctx context.Context, path, d string, writer bool) (*sql.DB, error) {
 	c, err := sql.Open("sqlite", d)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if writer {
+		// The same driver, its connections opened with the writer's
+		// lookaside (lookasideConnector). sql.Open opened nothing yet.
+		drv := c.Driver()
+		c.Close()
+		c = sql.OpenDB(lookasideConnector{drv: drv, dsn: d})
 	}
 	c.SetMaxOpenConns(1)
 	c.SetMaxIdleConns(1)
