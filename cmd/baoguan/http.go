@@ -142,7 +142,9 @@ func requestID(in string) string {
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var h [24]byte // hex.EncodeToString, in one allocation
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // withObservability wraps the whole mux: it settles the request id (echoed

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -70,5 +71,25 @@ func TestRequestLineAsSlog(t *testing.T) {
 	if !ph.writeRequest(slog.LevelInfo, time.Now(), &requestLine{id: "6f1c2a9e0b7d4c3a8e5f1d20", method: "POST",
 		route: "POST /v1/orders", path: "/v1/orders", status: 201, durationMS: 1.234, bytes: 512, remote: "127.0.0.1:54321"}) {
 		t.Error("a usual request's line was left to slog")
+	}
+}
+
+// TestRequestIDNew: a request without a sane id gets a new one of 24
+// lower-case hex digits (12 random bytes), a different one each time; a
+// sane id is kept.
+func TestRequestIDNew(t *testing.T) {
+	seen := map[string]bool{}
+	for _, in := range []string{"", "a b", strings.Repeat("x", 129), "é", "", ""} {
+		id := requestID(in)
+		if b, err := hex.DecodeString(id); err != nil || len(b) != 12 || strings.ToLower(id) != id {
+			t.Errorf("requestID(%q) = %q, want 24 lower-case hex digits", in, id)
+		}
+		if seen[id] {
+			t.Errorf("requestID(%q) = %q again", in, id)
+		}
+		seen[id] = true
+	}
+	if id := requestID("merchant-req:42"); id != "merchant-req:42" {
+		t.Errorf("a sane id became %q", id)
 	}
 }
