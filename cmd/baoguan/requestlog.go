@@ -75,7 +75,11 @@ func (h *procHandler) writeRequest(level slog.Level, at time.Time, l *requestLin
 		return false
 	}
 	p := lineBuffers.Get().(*[]byte)
-	defer lineBuffers.Put(p)
+	defer func() {
+		if cap(*p) <= 64<<10 { // a line with a long path is not kept
+			lineBuffers.Put(p)
+		}
+	}()
 	b := append((*p)[:0], `{"time":"`...)
 	b = at.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"`...)

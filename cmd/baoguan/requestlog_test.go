@@ -36,6 +36,7 @@ func TestRequestLineAsSlog(t *testing.T) {
 			return string(b)
 		}
 	}
+	written := 0
 	zones := []*time.Location{time.UTC, time.FixedZone("CST", 8*3600), time.FixedZone("odd", -(3*3600 + 30*60))}
 	for i := range 20000 {
 		l := &requestLine{id: str(), method: str(), route: str(), path: str(), status: rng.IntN(600) - 50,
@@ -64,7 +65,20 @@ func TestRequestLineAsSlog(t *testing.T) {
 		if strings.Count(fast.String(), "\n") != 1 {
 			t.Fatalf("line %d: %q is not one line", i, fast.String())
 		}
+		var direct bytes.Buffer
+		if newLogger(&direct, slog.LevelDebug).Handler().(*procHandler).writeRequest(level, at, l) {
+			written++
+			if direct.String() != slow.String() {
+				t.Fatalf("line %d written by hand:\n got %s\nwant %s", i, direct.String(), slow.String())
+			}
+		} else if direct.Len() != 0 {
+			t.Fatalf("line %d: left to slog after writing %q", i, direct.String())
+		}
 	}
+	if written < 2000 {
+		t.Errorf("only %d lines of 20,000 written by hand: the test does not exercise writeRequest", written)
+	}
+	t.Logf("%d lines of 20,000 written by hand", written)
 	// The bench's line takes the fast path.
 	var buf bytes.Buffer
 	ph := newLogger(&buf, slog.LevelInfo).Handler().(*procHandler)
