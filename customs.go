@@ -133,9 +133,15 @@ func CustomsCatalogue() []CustomsEntry {
 // the documents spell them). An empty or unknown code is an EINVALID error
 // on field "customs" with reason "unknown_customs_code".
 func LookupCustoms(code string) (CustomsEntry, error) {
+	e, err := lookupCustoms(code)
+	return e.clone(), err
+}
+
+// lookupCustoms is LookupCustoms without the copy.
+func lookupCustoms(code string) (CustomsEntry, error) {
 	c := strings.TrimSpace(code)
 	if i, ok := customsIndex[c]; ok && c != "" {
-		return customsSorted[i].clone(), nil
+		return customsSorted[i], nil
 	}
 	if c == "" {
 		return CustomsEntry{}, &Error{Code: EINVALID, Field: "customs", Reason: "unknown_customs_code",

@@ -1,6 +1,8 @@
 package baoguan
 
 import (
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -308,6 +310,34 @@ func TestPortOfCustoms(t *testing.T) {
 		port, perr := PortOfCustoms(code)
 		if port != e.Port || (err == nil) != (perr == nil) || err != nil && err.Error() != perr.Error() {
 			t.Errorf("PortOfCustoms(%q) = %q, %v; LookupCustoms: %q, %v", code, port, perr, e.Port, err)
+		}
+	}
+}
+
+// TestValidateSharedAsValidate: ValidateShared gives every spec Validate's
+// entry, error and spec changes; Validate's entry stays a copy the caller
+// may change without changing the catalogue.
+func TestValidateSharedAsValidate(t *testing.T) {
+	var specs []DeclarationSpec
+	for _, e := range CustomsCatalogue() {
+		specs = append(specs, DeclarationSpec{Customs: e.Code, OrderFee: 100, ProductFee: 100},
+			DeclarationSpec{Customs: " " + e.Code + " ", OrderFee: 100, ProductFee: 100, Strategy: StrategyDiffReject},
+			DeclarationSpec{Customs: e.Code, OrderFee: 100, ProductFee: 50})
+	}
+	specs = append(specs, DeclarationSpec{}, DeclarationSpec{Customs: "XX999", OrderFee: 1, ProductFee: 1},
+		DeclarationSpec{Customs: "HG014", OrderFee: 1, ProductFee: 1, Strategy: "NOPE"})
+	for _, s := range specs {
+		a, b := s, s
+		ea, erra := a.Validate()
+		eb, errb := b.ValidateShared()
+		if !reflect.DeepEqual(ea, eb) || fmt.Sprint(erra) != fmt.Sprint(errb) || !reflect.DeepEqual(a, b) {
+			t.Errorf("%+v: Validate %+v, %v; ValidateShared %+v, %v", s, ea, erra, eb, errb)
+		}
+		if erra == nil && len(ea.Plan) > 0 {
+			ea.Plan[0] = "changed"
+			if again, _ := s.ValidateShared(); again.Plan[0] == "changed" {
+				t.Fatalf("%s: Validate's entry shares the catalogue's plan", s.Customs)
+			}
 		}
 	}
 }

@@ -169,7 +169,15 @@ type DeclarationSpec struct {
 // and every text field through CheckText. It returns the catalogue entry.
 // Errors are EINVALID naming the field.
 func (s *DeclarationSpec) Validate() (CustomsEntry, error) {
-	e, err := LookupCustoms(s.Customs)
+	e, err := s.ValidateShared()
+	return e.clone(), err
+}
+
+// ValidateShared is Validate returning the catalogue's own entry, not a
+// copy: its slices must not be changed. Every pushed order is validated,
+// and its plan is only read.
+func (s *DeclarationSpec) ValidateShared() (CustomsEntry, error) {
+	e, err := lookupCustoms(s.Customs)
 	if err != nil {
 		return e, err
 	}

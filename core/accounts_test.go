@@ -370,3 +370,30 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("every merchant's orders today: %d, want 2", all.Today.Orders)
 	}
 }
+
+// TestAPIKeyCacheByKey: API keys authenticated again and again (answered
+// from the cache after the first) each name their own merchant, and a key
+// one character off either is refused.
+func TestAPIKeyCacheByKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	keys := map[string]string{}
+	for _, no := range []string{"C1", "C2"} {
+		_, cr, err := e.svc.CreateMerchant(e.ctx, core.MerchantInput{No: no, Name: "cache " + no})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[no] = cr.APIKey
+	}
+	for range 3 {
+		for no, key := range keys {
+			if m, err := e.svc.MerchantByAPIKey(e.ctx, key); err != nil || m.No != no {
+				t.Fatalf("%s's key: %v, %v", no, m, err)
+			}
+			bad := key[:len(key)-1] + string(key[len(key)-1]^1)
+			if m, err := e.svc.MerchantByAPIKey(e.ctx, bad); baoguan.ErrorCode(err) != baoguan.EUNAUTHORIZED {
+				t.Fatalf("%s's key one character off: %v, %v", no, m, err)
+			}
+		}
+	}
+}

@@ -54,10 +54,13 @@ func (s *Service) MerchantByAPIKey(ctx context.Context, key string) (*baoguan.Me
 	if key == "" {
 		return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "missing API key: send Authorization: Bearer <api_key>"}
 	}
-	hash := HashSecret(key)
-	if m := s.auth.get(hash, s.Now()); m != nil {
+	// The cache is keyed by the sum: a request whose key is cached needs
+	// neither its hex (HashSecret's string) nor a copy of the key's bytes.
+	sum := sha256.Sum256([]byte(key))
+	if m := s.auth.get(sum, s.Now()); m != nil {
 		return m, nil
 	}
+	hash := hexString(sum)
 	var m *baoguan.Merchant
 	err := s.view(ctx, func(tx baoguan.Tx) error {
 		var err error
@@ -72,7 +75,7 @@ func (s *Service) MerchantByAPIKey(ctx context.Context, key string) (*baoguan.Me
 		return nil, &baoguan.Error{Code: baoguan.EUNAUTHORIZED, Message: "invalid API key"}
 	}
 	if err == nil {
-		s.auth.put(hash, m, s.Now())
+		s.auth.put(sum, m, s.Now())
 	}
 	return m, err
 }
@@ -85,7 +88,7 @@ const authCacheTTL = time.Second
 // caller can change another's merchant.
 type authCache struct {
 	mu sync.Mutex
-	m  map[string]authEntry
+	m  map[[sha256.Size]byte]authEntry // by the key's SHA-256
 	// gen counts forget's calls: the deliverer's merchants read before
 	// one are read again (handoff.go).
 	gen atomic.Uint64
@@ -96,7 +99,7 @@ type authEntry struct {
 	exp time.Time
 }
 
-func (c *authCache) get(hash string, now time.Time) *baoguan.Merchant {
+func (c *authCache) get(hash [sha256.Size]byte, now time.Time) *baoguan.Merchant {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[hash]
@@ -107,11 +110,11 @@ func (c *authCache) get(hash string, now time.Time) *baoguan.Merchant {
 	return &m
 }
 
-func (c *authCache) put(hash string, m *baoguan.Merchant, now time.Time) {
+func (c *authCache) put(hash [sha256.Size]byte, m *baoguan.Merchant, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) > 10000 {
-		c.m = map[string]authEntry{}
+		c.m = map[[sha256.Size]byte]authEntry{}
 	}
 	c.m[hash] = authEntry{m: *m, exp: now.Add(authCacheTTL)}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/baoguan/baoguan"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Delivery: how notifications reach merchants.
@@ -819,8 +820,28 @@ func (s *Service) send(ctx context.Context, e *baoguan.Event, m *baoguan.Merchan
 	start := time.Now()
 	r.d = r.f.Deliver(ctx, s.HTTP, m, e)
 	r.latency = time.Since(start)
-	s.Metrics.Deliveries.WithLabelValues(e.Protocol, strconv.FormatBool(r.d.Acked)).Inc()
+	s.countAttempt(e.Protocol, r.d.Acked)
 	return r
+}
+
+// deliveryKey names one series of Metrics.Deliveries.
+type deliveryKey struct {
+	vec      *prometheus.CounterVec
+	protocol string
+	acked    bool
+}
+
+// countAttempt counts a notification attempt in Metrics.Deliveries. Each
+// series is kept once found (by the vector too, should Metrics be
+// replaced): WithLabelValues hashes its labels into the vector at every
+// call, twice an order.
+func (s *Service) countAttempt(protocol string, acked bool) {
+	k := deliveryKey{s.Metrics.Deliveries, protocol, acked}
+	c, ok := s.attempts.Load(k)
+	if !ok {
+		c, _ = s.attempts.LoadOrStore(k, s.Metrics.Deliveries.WithLabelValues(protocol, strconv.FormatBool(acked)))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // record writes the outcomes of attempts in one transaction, with one

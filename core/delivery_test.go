@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -571,5 +573,42 @@ func TestSharedDelivererLeavesUnsentDue(t *testing.T) {
 	}
 	if unsent != 2*orders-1 {
 		t.Errorf("%d events not sent, want %d", unsent, 2*orders-1)
+	}
+}
+
+// TestDeliveryAttemptsCounted: baoguan_notification_attempts_total counts
+// each attempt once under its protocol and outcome — a receiver that
+// acknowledges everything and one that refuses everything, at once.
+func TestDeliveryAttemptsCounted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc := deliveryService(openKind(t, "sqlite", nil))
+	ok := newNotifications(t, func(string, string, int) bool { return false })
+	refused := newNotifications(t, func(string, string, int) bool { return true })
+	for i, recv := range []*notifications{ok, refused} {
+		m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "shop " + strconv.Itoa(i), NotifyURL: recv.srv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushOrders(t, svc, m, 10*i, 10*i+5)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- svc.Run(ctx, core.RunnerOptions{Poll: 5 * time.Millisecond, Gather: time.Millisecond, Deliveries: 8})
+	}()
+	ok.waitFor(t, 10)
+	for refused.count() < 5 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	got := map[bool]float64{}
+	for _, acked := range []bool{true, false} {
+		got[acked] = counter(t, svc.Metrics.Deliveries.WithLabelValues("test", strconv.FormatBool(acked)))
+	}
+	want := map[bool]float64{true: float64(ok.count()), false: float64(refused.count())}
+	if !maps.Equal(got, want) {
+		t.Errorf("attempts counted %v, want %v", got, want)
 	}
 }

@@ -204,7 +204,7 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	}
 	entries := make([]baoguan.CustomsEntry, len(in.Declarations))
 	for i := range in.Declarations {
-		e, err := in.Declarations[i].Validate()
+		e, err := in.Declarations[i].ValidateShared()
 		if err != nil {
 			return nil, err
 		}

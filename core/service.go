@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -175,6 +176,7 @@ type Service struct {
 	sealValue    atomic.Pointer[func(string) (string, error)] // the store's sealer (presealPush)
 	purge        purgeLock
 	auth         authCache
+	attempts     sync.Map // deliveryKey → prometheus.Counter (countAttempt)
 	full         fullBuckets
 	authReads    authReads
 	seq          atomic.Uint64

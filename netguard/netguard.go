@@ -71,6 +71,10 @@ func Client(timeout time.Duration, allowPrivate bool) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// A notification's answer is read for its status and at most 4 KB
+		// of body (core.Post): asking for gzip would cost every request a
+		// header map and a header, and the receiver its parsing.
+		DisableCompression: true,
 	}
 	return &http.Client{
 		Transport: t,

@@ -126,6 +126,25 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 	}
 }
 
+// TestClientAsksNoCompression: a notification's request does not ask for
+// gzip (the answer is read for its status and a few KB).
+func TestClientAsksNoCompression(t *testing.T) {
+	t.Parallel()
+	var accept atomic.Value
+	srv, _ := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accept.Store(r.Header.Values("Accept-Encoding"))
+		ok(w, r)
+	}))
+	resp, err := Client(5*time.Second, true).Post(srv.URL, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := accept.Load().([]string); len(got) != 0 {
+		t.Errorf("the request asked for Accept-Encoding %q", got)
+	}
+}
+
 func TestClientKeepAlive(t *testing.T) {
 	t.Parallel()
 	var conns atomic.Int64

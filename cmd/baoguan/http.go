@@ -142,7 +142,9 @@ func requestID(in string) string {
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var h [24]byte // hex.EncodeToString, in one allocation
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // withObservability wraps the whole mux: it settles the request id (echoed
@@ -190,32 +192,11 @@ func withObservability(next *http.ServeMux, log *slog.Logger, m *httpMetrics) ht
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			logRequest(r.Context(), log.Handler(), level, now,
-				slog.String("request_id", id),
-				slog.String("method", r.Method),
-				slog.String("route", route),
-				slog.String("path", path),
-				slog.Int("status", status),
-				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-				slog.Int64("bytes", rec.bytes),
-				slog.String("remote", r.RemoteAddr),
-			)
+			logRequest(r.Context(), log.Handler(), level, now, &requestLine{id: id, method: r.Method, route: route,
+				path: path, status: status, durationMS: float64(d.Microseconds()) / 1000, bytes: rec.bytes, remote: r.RemoteAddr})
 		}()
 		next.ServeHTTP(rec, r)
 	})
-}
-
-// logRequest writes a request's log line, at the time at, to h. The
-// record goes to the handler directly: slog.Logger would look up its
-// caller's program counter for every line, which the process's handler
-// does not log (newLogger).
-func logRequest(ctx context.Context, h slog.Handler, level slog.Level, at time.Time, attrs ...slog.Attr) {
-	if !h.Enabled(ctx, level) {
-		return
-	}
-	r := slog.NewRecord(at, level, "request", 0)
-	r.AddAttrs(attrs...)
-	_ = h.Handle(ctx, r)
 }
 
 // statusRecorder remembers the status and size of a response.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/baoguan/baoguan"
 )
@@ -11,7 +12,29 @@ import (
 // newLogger returns the process logger: JSON lines on w, with personal
 // data masked and secrets redacted (see maskAttr).
 func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: maskAttr}))
+	out := &lineWriter{w: w}
+	return slog.New(&procHandler{slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level, ReplaceAttr: maskAttr}), out})
+}
+
+// procHandler is the process's handler: slog's JSON handler, which the
+// request log line bypasses when it can (writeRequest). Handlers derived
+// from it (With, WithGroup) are slog's own.
+type procHandler struct {
+	*slog.JSONHandler
+	out *lineWriter
+}
+
+// lineWriter writes each line whole, whether slog's handler or
+// writeRequest writes it.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // maskAttr masks the value of any attribute whose key names personal data

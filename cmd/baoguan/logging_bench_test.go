@@ -16,16 +16,8 @@ func BenchmarkRequestLog(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		logRequest(ctx, h, slog.LevelInfo, time.Now(),
-			slog.String("request_id", "6f1c2a9e0b7d4c3a8e5f1d20"),
-			slog.String("method", "POST"),
-			slog.String("route", "POST /v1/orders"),
-			slog.String("path", "/v1/orders"),
-			slog.Int("status", 201),
-			slog.Float64("duration_ms", 1.234),
-			slog.Int64("bytes", 512),
-			slog.String("remote", "127.0.0.1:54321"),
-		)
+		logRequest(ctx, h, slog.LevelInfo, time.Now(), &requestLine{id: "6f1c2a9e0b7d4c3a8e5f1d20", method: "POST",
+			route: "POST /v1/orders", path: "/v1/orders", status: 201, durationMS: 1.234, bytes: 512, remote: "127.0.0.1:54321"})
 	}
 }
 
