@@ -368,25 +368,13 @@ func (r *rawConn) bind(s *rawStmt, args []any) bool {
 		case float64:
 			rc = sqlite3.Xsqlite3_bind_double(r.tls, s.p, idx, v)
 		case string:
-			p := r.empty
-			if len(v) > 0 {
-				p = at
-				copy(cmem(at, len(v)), v)
-				at += uintptr(len(v))
-			}
-			rc = sqlite3.Xsqlite3_bind_text(r.tls, s.p, idx, p, int32(len(v)), 0)
+			rc = sqlite3.Xsqlite3_bind_text(r.tls, s.p, idx, stage(r, &at, v), int32(len(v)), 0)
 		case []byte:
 			if v == nil { // as the driver binds a nil []byte
 				rc = sqlite3.Xsqlite3_bind_null(r.tls, s.p, idx)
 				break
 			}
-			p := r.empty
-			if len(v) > 0 {
-				p = at
-				copy(cmem(at, len(v)), v)
-				at += uintptr(len(v))
-			}
-			rc = sqlite3.Xsqlite3_bind_blob(r.tls, s.p, idx, p, int32(len(v)), 0)
+			rc = sqlite3.Xsqlite3_bind_blob(r.tls, s.p, idx, stage(r, &at, v), int32(len(v)), 0)
 		}
 		if rc != sqlite3.SQLITE_OK {
 			// Too big, out of range: the driver reports it as it words it.
@@ -394,6 +382,19 @@ func (r *rawConn) bind(s *rawStmt, args []any) bool {
 		}
 	}
 	return true
+}
+
+// stage copies v into the argument buffer at *at, moves *at past it, and
+// returns where it is; an empty v is r.empty, which binds an empty value
+// (a null pointer would bind NULL).
+func stage[T string | []byte](r *rawConn, at *uintptr, v T) uintptr {
+	if len(v) == 0 {
+		return r.empty
+	}
+	p := *at
+	copy(cmem(p, len(v)), v)
+	*at += uintptr(len(v))
+	return p
 }
 
 // cmem is the n bytes of C memory at p (libc's allocator, outside Go's
