@@ -61,11 +61,9 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		// before this push is answered; it is forgotten when the run that
 		// kept it did not commit (a run again, an error).
 		var kept *baoguan.Order
-		pre := s.presealPush(&in, entries)
 		err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 			s.fresh.forget(kept)
 			kept = nil
-			s.usePresealed(tx, pre)
 			var err error
 			v, created, err = s.createPreparedView(tx, q, m, &in, entries, fp)
 			if err == nil && created && !v.Order.PayDueAt.IsZero() {
@@ -88,65 +86,6 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		s.Metrics.OrdersCreated.Inc()
 	}
 	return v, created, nil
-}
-
-// presealer is a Tx whose inserts take values sealed before the
-// transaction (sqlstore.Tx.Presealed) by the function ValueSealer gives.
-type presealer interface {
-	ValueSealer() func(plain string) (string, error)
-	Presealed(pairs []string)
-}
-
-// presealPush seals, before a push's transaction, the values its inserts
-// seal — the payer's ID number and phone, for the order and for each
-// declaration its specs plan — as pairs of plain and sealed text for
-// usePresealed: on SQLite the transaction runs in the single writer, and
-// the sealing is the same work wherever it is done. Nil until a
-// transaction of the store has given its sealer (usePresealed), or when
-// the store seals nothing; a declaration with a payer of its own, or
-// anything else left out, is sealed in the transaction as before.
-func (s *Service) presealPush(in *OrderInput, entries []baoguan.CustomsEntry) []string {
-	f := s.sealValue.Load()
-	if f == nil || *f == nil {
-		return nil
-	}
-	p := &in.Order.Payer
-	n := 1
-	for i := range entries {
-		if in.Declarations[i].Payer == nil {
-			n += len(entries[i].Plan)
-		}
-	}
-	pairs := make([]string, 0, 4*n)
-	for _, v := range [2]string{p.IDNumber, p.Phone} {
-		if v == "" {
-			continue
-		}
-		for range n {
-			sealed, err := (*f)(v)
-			if err != nil {
-				return nil // sealed in the transaction, which reports the error
-			}
-			pairs = append(pairs, v, sealed)
-		}
-	}
-	return pairs
-}
-
-// usePresealed gives the transaction the values presealPush sealed, and
-// keeps the store's sealer for the pushes after it.
-func (s *Service) usePresealed(tx baoguan.Tx, pairs []string) {
-	ps, ok := tx.(presealer)
-	if !ok {
-		return
-	}
-	if s.sealValue.Load() == nil {
-		f := ps.ValueSealer()
-		s.sealValue.Store(&f)
-	}
-	if pairs != nil {
-		ps.Presealed(pairs)
-	}
 }
 
 // createPreparedView is a push's transaction: createPreparedTx, and for a

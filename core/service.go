@@ -173,7 +173,6 @@ type Service struct {
 	wakeDelivery chan struct{}
 	combine      combiner
 	fresh        freshRows
-	sealValue    atomic.Pointer[func(string) (string, error)] // the store's sealer (presealPush)
 	purge        purgeLock
 	auth         authCache
 	attempts     sync.Map // deliveryKey → prometheus.Counter (countAttempt)

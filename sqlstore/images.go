@@ -256,62 +256,15 @@ func (t *Tx) updateArgs(tb *table, mask uint64, vals []any, tail ...any) ([]any,
 	return append(args, tail...), s.err
 }
 
-// sealAll seals the sealed columns of vals in place (for an insert),
-// taking values sealed beforehand where it was given them (Presealed).
+// sealAll seals the sealed columns of vals in place (for an insert).
 func (t *Tx) sealAll(tb *table, vals []any) error {
 	s := t.sealer()
 	for i, v := range vals {
 		if tb.sealed[i] {
-			if c, ok := t.takePresealed(v.(string)); ok {
-				vals[i] = c
-				continue
-			}
 			vals[i] = s.seal(v.(string))
 		}
 	}
 	return s.err
-}
-
-// ValueSealer returns the function an insert seals a sealed column's value
-// with, for sealing values before a transaction (Presealed); nil for a
-// store without keys.
-func (t *Tx) ValueSealer() func(plain string) (string, error) {
-	if t.keys == nil {
-		return nil
-	}
-	return t.keys.Seal
-}
-
-// Presealed gives the transaction values that ValueSealer's function
-// sealed before it began, as pairs of plain and sealed text (at most 64
-// pairs): an insert's sealed column whose value is a pair's plain text
-// takes its sealed text, each pair once (a sealed value has a nonce of its
-// own, so no two rows hold the same text), instead of sealing it. A
-// push's payer is sealed so before its transaction, for its order and its
-// declarations, where on SQLite the sealing took 3–4 µs an order of the
-// single writer. Pairs no insert takes are left; a value without one is
-// sealed as before. A transaction run again is given them again.
-func (t *Tx) Presealed(pairs []string) {
-	if len(pairs) > 128 {
-		pairs = pairs[:128]
-	}
-	t.presealed, t.presealedUsed = pairs, 0
-}
-
-// takePresealed returns the sealed text of an unused pair whose plain
-// text is plain, and marks it used.
-func (t *Tx) takePresealed(plain string) (string, bool) {
-	if plain == "" {
-		return "", false
-	}
-	for i := 0; i+1 < len(t.presealed); i += 2 {
-		bit := uint64(1) << (i / 2)
-		if t.presealedUsed&bit == 0 && t.presealed[i] == plain {
-			t.presealedUsed |= bit
-			return t.presealed[i+1], true
-		}
-	}
-	return "", false
 }
 
 // forgetImages drops every image (a savepoint was rolled back).

@@ -168,10 +168,6 @@ type Tx struct {
 	newLease time.Time
 	plans    *[]Plan             // set by Explain: queries are planned, not run
 	images   map[rowKey]rowImage // see images.go
-	// presealed: values sealed before the transaction, as pairs of plain
-	// and sealed text; presealedUsed marks the pairs taken (Presealed).
-	presealed     []string
-	presealedUsed uint64
 }
 
 var _ baoguan.Tx = (*Tx)(nil)
