@@ -50,10 +50,7 @@ const (
 // modified_at, the sealed ones in plain text. The values equal to the
 // row's image at d's version are the image's own (see boxer).
 func (t *Tx) declarationArgs(d *baoguan.Declaration) ([]any, error) {
-	prev := t.image(declarationTable, d.ID, d.Version)
-	if prev == nil {
-		prev = declarationTable.template() // no image: a new row (or one read elsewhere)
-	}
+	prev := t.imageOrTemplate(declarationTable, d.ID, d.Version)
 	return declarationValsLike(d, customsExtrasJSON(d.Extras), prev), nil
 }
 

@@ -190,6 +190,16 @@ func (b *boxer) int(x int) {
 // bool appends x (a bool in an interface is never on the heap).
 func (b *boxer) bool(x bool) { b.v = append(b.v, x) }
 
+// imageOrTemplate is what a row's new values take their boxes from: its
+// image at version, or, with none (a new row, or one read elsewhere), the
+// table's template.
+func (t *Tx) imageOrTemplate(tb *table, id, version int64) []any {
+	if prev := t.image(tb, id, version); prev != nil {
+		return prev
+	}
+	return tb.template()
+}
+
 // template returns the values of a row of tb lately inserted (nil: none
 // yet), for a new row's boxer: the values many rows agree on — a
 // merchant's currency, channel, protocol and notification URL, the

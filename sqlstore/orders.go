@@ -63,10 +63,7 @@ const (
 // merchant_order_no), the sealed ones in plain text. The values equal to
 // the row's image at o's version are the image's own (see boxer).
 func (t *Tx) orderArgs(o *baoguan.Order) ([]any, error) {
-	prev := t.image(orderTable, o.ID, o.Version)
-	if prev == nil {
-		prev = orderTable.template() // no image: a new row (or one read elsewhere)
-	}
+	prev := t.imageOrTemplate(orderTable, o.ID, o.Version)
 	return orderValsLike(o, itemsJSON(o.Items), stringMapJSON(o.Extra), prev), nil
 }
 

@@ -86,8 +86,7 @@ func HandoffSetDuringGroup(t *testing.T, s baoguan.Store, m *baoguan.Merchant, s
 	done := make(chan error, 1)
 	go func() {
 		done <- s.Update(ctx, func(tx baoguan.Tx) error {
-			e := baoguan.Event{MerchantID: m.ID, OrderID: 1, Type: baoguan.EventOrderPaid, Protocol: "native",
-				URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+			e := pendingEvent(m.ID, 1)
 			if err := tx.CreateEvent(&e); err != nil {
 				return err
 			}

@@ -228,8 +228,7 @@ func testRecordAttempts(t *testing.T, s baoguan.Store) {
 	o := newOrder(t, s, m, "SO-1")
 	es := make([]baoguan.Event, 3)
 	for i := range es {
-		es[i] = baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
-			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+		es[i] = pendingEvent(m.ID, o.ID)
 	}
 	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
 	var now time.Time
@@ -321,8 +320,7 @@ func testAttemptChains(t *testing.T, s baoguan.Store) {
 	o := newOrder(t, s, m, "SO-1")
 	es := make([]baoguan.Event, 2)
 	for i := range es {
-		es[i] = baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
-			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+		es[i] = pendingEvent(m.ID, o.ID)
 	}
 	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
 	var base time.Time

@@ -2507,8 +2507,8 @@ func testPurge(t *testing.T, s baoguan.Store) {
 	}
 	finish(old[:4], baoguan.JobDone, baoguan.JobDone, baoguan.JobDead, baoguan.JobDone)
 	event := func(status baoguan.EventStatus) *baoguan.Event {
-		e := &baoguan.Event{MerchantID: m.ID, OrderID: o.ID, Type: baoguan.EventOrderPaid, Protocol: "native",
-			URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
+		ev := pendingEvent(m.ID, o.ID)
+		e := &ev
 		update(t, s, func(tx baoguan.Tx) error {
 			if err := tx.CreateEvent(e); err != nil {
 				return err
@@ -2964,4 +2964,11 @@ func fullScan(lines []string) string {
 		}
 	}
 	return ""
+}
+
+// pendingEvent is an order.paid notification of the order, to the native
+// format's receiver at acme.example, not yet sent.
+func pendingEvent(merchantID, orderID int64) baoguan.Event {
+	return baoguan.Event{MerchantID: merchantID, OrderID: orderID, Type: baoguan.EventOrderPaid, Protocol: "native",
+		URL: "https://acme.example/hook", ContentType: "application/json", Body: []byte(`{}`), Status: baoguan.EventPending}
 }
