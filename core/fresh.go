@@ -33,7 +33,7 @@ import (
 // its batch reads it.
 type freshRows struct {
 	mu   sync.Mutex
-	m    map[int64]freshOrder
+	m    map[int64]*freshOrder
 	ring []int64 // ids, in the order they were kept
 	next int     // the ring's slot the next one takes
 }
@@ -58,7 +58,7 @@ func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *b
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
-		f.m = make(map[int64]freshOrder, freshRoom)
+		f.m = make(map[int64]*freshOrder, freshRoom)
 		f.ring = make([]int64, freshRoom)
 	}
 	if old := f.ring[f.next]; old != 0 {
@@ -66,7 +66,10 @@ func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *b
 			delete(f.m, old)
 		}
 	}
-	e := freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, slot: f.next}
+	// The map holds a pointer: the entry is allocated once, where a map
+	// of the 728-byte entries copied each into an allocation of its own
+	// (the entry escapes anyway: forget's pointer).
+	e := &freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, slot: f.next}
 	f.m[o.ID] = e
 	f.ring[f.next] = o.ID
 	f.next = (f.next + 1) % freshRoom
@@ -89,16 +92,16 @@ func (f *freshRows) forget(o *baoguan.Order) {
 // take returns the kept order id of merchant, with its declarations, when
 // it was created at created and its payment is queued on it due at due
 // (the claim's stamp: see keep), and forgets it.
-func (f *freshRows) take(id, merchant int64, created, due time.Time) (freshOrder, bool) {
+func (f *freshRows) take(id, merchant int64, created, due time.Time) (*freshOrder, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.m[id]
 	if !ok {
-		return freshOrder{}, false
+		return nil, false
 	}
 	delete(f.m, id)
 	if e.o.MerchantID != merchant || !e.o.CreatedAt.Equal(created) || !e.o.PayDueAt.Equal(due) {
-		return freshOrder{}, false
+		return nil, false
 	}
 	return e, true
 }
