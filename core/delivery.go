@@ -851,10 +851,16 @@ func (s *Service) countAttempt(protocol string, acked bool) {
 
 // record writes the outcomes of attempts in one transaction, with one
 // statement on PostgreSQL (Tx.RecordAttempts). An event whose lease was
-// lost meanwhile keeps the state its new holder gives it.
-func (s *Service) record(ctx context.Context, rs []delivered) error {
+// lost meanwhile keeps the state its new holder gives it. The outcomes are
+// built in buf when it has room (the recorder's, reused: a new list of
+// 400-byte outcomes for every transaction was made in the writer).
+func (s *Service) record(ctx context.Context, rs []delivered, buf []baoguan.Outcome) error {
 	return s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error {
-		os := make([]baoguan.Outcome, len(rs))
+		os := buf[:0]
+		if cap(os) < len(rs) {
+			os = make([]baoguan.Outcome, 0, len(rs))
+		}
+		os = os[:len(rs)]
 		for i, r := range rs {
 			e := r.e
 			a := &baoguan.Attempt{At: r.at, Status: r.d.Status, LatencyMS: r.latency.Milliseconds(), Response: r.d.Response}
@@ -897,6 +903,7 @@ func (s *Service) record(ctx context.Context, rs []delivered) error {
 // recordMax) in each transaction, until results is closed.
 func (dl *deliverer) recorder(ctx context.Context) {
 	batch := make([]delivered, 0, recordMax)
+	outs := make([]baoguan.Outcome, recordMax)
 	for r := range dl.results {
 		batch = append(batch[:0], r)
 	more:
@@ -911,7 +918,7 @@ func (dl *deliverer) recorder(ctx context.Context) {
 				break more
 			}
 		}
-		if err := dl.s.record(ctx, batch); err != nil {
+		if err := dl.s.record(ctx, batch, outs); err != nil {
 			// The events stay leased: when the lease ends they are sent
 			// again, as after a crash.
 			dl.s.Log.Error("recording notification attempts", "attempts", len(batch), "err", err)
@@ -919,6 +926,7 @@ func (dl *deliverer) recorder(ctx context.Context) {
 			dl.release(batch)
 		}
 		clear(batch)
+		clear(outs[:len(batch)]) // no body kept while waiting
 	}
 }
 
@@ -1030,7 +1038,7 @@ func (s *Service) deliverOnce(ctx context.Context) (int, error) {
 		for i, e := range evs {
 			rs[i] = s.send(ctx, &evs[i], merchants[e.MerchantID])
 		}
-		if err := s.record(ctx, rs); err != nil {
+		if err := s.record(ctx, rs, nil); err != nil {
 			return total, err
 		}
 		total += len(evs)
