@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,7 +135,17 @@ type Result struct {
 	// EchoCPUPerReq is the CPU of one echo exchange, client included: the
 	// floor under any figure of a request made by the same client.
 	EchoCPUPerReq float64 `json:"echo_cpu_us_per_req"`
-	Preloaded     int     `json:"preloaded_orders"`
+	// This process's heap from the first push to the last webhook, per
+	// order: what was allocated (AllocKBPerOrder, AllocsPerOrder), the
+	// collections (GCCycles) and the garbage collector's CPU as the
+	// runtime estimates it (GCCPUPerOrder, /cpu/classes/gc/total: mark
+	// workers and assists, pauses; an overestimate, to compare runs with
+	// each other). With SQLite the server is in this process.
+	AllocKBPerOrder float64 `json:"alloc_kb_per_order"`
+	AllocsPerOrder  float64 `json:"allocs_per_order"`
+	GCCycles        int64   `json:"gc_cycles"`
+	GCCPUPerOrder   float64 `json:"gc_cpu_us_per_order"`
+	Preloaded       int     `json:"preloaded_orders"`
 	// The batch phase: one upload of BatchOrders orders while
 	// Concurrency clients push single orders.
 	BatchOrders   int     `json:"batch_orders"`
@@ -287,6 +298,7 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		return out
 	}
 	res.DBMBStart, res.DBPartsStart = mb(), parts()
+	heapStart := readHeap()
 	cpuStart := cpuAt()
 	began := time.Now()
 	lat, errs, dur := push(ctx, client, urls, t.APIKey, "BENCH", o.Orders, o.Concurrency)
@@ -305,6 +317,7 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cpu := cpuAt().sub(cpuStart)
+	heap := readHeap().sub(heapStart)
 	e2e := recv.lastAt().Sub(began)
 	res.E2ESeconds = e2e.Seconds()
 	res.E2EOrdersPerS = float64(want) / e2e.Seconds()
@@ -320,6 +333,12 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer = per(cpu.total()), per(cpu.Bench), per(cpu.Servers)
 	res.CPUPerOrderDB, res.CPUPerOrderShared = per(cpu.Database), per(cpu.DatabaseShared)
 	res.CPUPerOrderPush = per(cpuPush.total())
+	res.AllocKBPerOrder = float64(heap.bytes) / 1024 / float64(want)
+	res.AllocsPerOrder = float64(heap.objects) / float64(want)
+	res.GCCycles = int64(heap.cycles)
+	res.GCCPUPerOrder = heap.gcCPU * 1e6 / float64(want)
+	say("heap: %.1f KB and %.0f objects allocated per order, %d collections, %.0f µs of the collector's CPU per order",
+		res.AllocKBPerOrder, res.AllocsPerOrder, res.GCCycles, res.GCCPUPerOrder)
 	say("cpu: %.0f µs per order (this process %.0f, servers %.0f, database %.0f + shared %.0f; %.0f until the last push was answered, when %d orders were declared and notified)",
 		res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared, res.CPUPerOrderPush, res.DeclaredAtPushEnd)
 	res.Webhooks, res.Duplicates, res.WebhookConns = recv.total.Load(), recv.dups.Load(), recv.conns.Load()
@@ -429,6 +448,37 @@ func push(ctx context.Context, c *http.Client, urls []string, key, prefix string
 	}
 	wg.Wait()
 	return lat, errs.Load(), time.Since(start)
+}
+
+// heapStats are this process's heap counters (runtime/metrics).
+type heapStats struct {
+	bytes, objects, cycles uint64
+	gcCPU                  float64 // seconds
+}
+
+var heapMetrics = []string{"/gc/heap/allocs:bytes", "/gc/heap/allocs:objects", "/gc/cycles/total:gc-cycles", "/cpu/classes/gc/total:cpu-seconds"}
+
+func readHeap() heapStats {
+	s := make([]metrics.Sample, len(heapMetrics))
+	for i, n := range heapMetrics {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	u := func(i int) uint64 {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			return s[i].Value.Uint64()
+		}
+		return 0
+	}
+	h := heapStats{bytes: u(0), objects: u(1), cycles: u(2)}
+	if s[3].Value.Kind() == metrics.KindFloat64 {
+		h.gcCPU = s[3].Value.Float64()
+	}
+	return h
+}
+
+func (h heapStats) sub(o heapStats) heapStats {
+	return heapStats{h.bytes - o.bytes, h.objects - o.objects, h.cycles - o.cycles, h.gcCPU - o.gcCPU}
 }
 
 func percentile(d []time.Duration, p float64) float64 {

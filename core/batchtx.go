@@ -368,30 +368,24 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 	}
 	imager, _ := t.Tx.(rowImager)
 	var orderIDs, declIDs []int64
-	var keptOrders []baoguan.Order
-	var keptDecls []baoguan.Declaration
-	var declsFrom []int // where each kept order's declarations start in keptDecls
-	var imgs []any      // the kept rows' images, where their pushes kept them
-	var bare []int      // the kept orders without: adopted as rows
+	// The kept orders taken are the batch's own (take forgets them), and
+	// so are their declarations (keep copied them): the batch holds them
+	// where they were kept. Copied into slices of the batch, they were
+	// the batch's largest allocation (benchmarks.md, change 71).
+	var kept []*freshOrder
+	var imgs []any // the kept rows' images, where their pushes kept them
+	var bare []int // the kept orders without: adopted as rows
 	for _, j := range jobs {
 		switch j.Kind {
 		case baoguan.JobPay:
 			if j.ID == 0 && fresh != nil {
 				if f, ok := fresh.take(j.RefID, j.MerchantID, j.CreatedAt, j.RunAt); ok {
-					if keptOrders == nil {
-						// Room for every job's: grown by doubling, the
-						// orders (700 bytes each) were copied about twice.
-						keptOrders, keptDecls = make([]baoguan.Order, 0, len(jobs)), make([]baoguan.Declaration, 0, len(jobs))
-						declsFrom = make([]int, 0, len(jobs))
-					}
 					if f.img != nil && imager != nil {
 						imgs = append(imgs, f.img)
 					} else {
-						bare = append(bare, len(keptOrders))
+						bare = append(bare, len(kept))
 					}
-					keptOrders = append(keptOrders, f.o)
-					declsFrom = append(declsFrom, len(keptDecls))
-					keptDecls = append(keptDecls, f.ds...)
+					kept = append(kept, f)
 					continue
 				}
 			}
@@ -400,7 +394,7 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 			declIDs = append(declIDs, j.RefID)
 		}
 	}
-	if len(keptOrders) > 0 {
+	if len(kept) > 0 {
 		if len(imgs) > 0 {
 			if err := imager.AdoptImages(imgs); err != nil {
 				return err
@@ -410,31 +404,18 @@ func (t *batchTx) preload(jobs []baoguan.Job, fresh *freshRows) error {
 			os := make([]baoguan.Order, 0, len(bare))
 			var ds []baoguan.Declaration
 			for _, i := range bare {
-				os = append(os, keptOrders[i])
-			}
-			for _, d := range keptDecls {
-				for _, i := range bare {
-					if d.OrderID == keptOrders[i].ID {
-						ds = append(ds, d)
-						break
-					}
-				}
+				os = append(os, kept[i].o)
+				ds = append(ds, kept[i].ds...)
 			}
 			if err := adopter.AdoptRows(os, ds); err != nil {
 				return err
 			}
 		}
-		for i := range keptOrders {
-			o := &keptOrders[i]
+		for _, f := range kept {
+			o := &f.o
 			t.orders[o.ID] = o
-			end := len(keptDecls)
-			if i+1 < len(keptOrders) {
-				end = declsFrom[i+1]
-			}
-			// Its own part of keptDecls, capped so that an append
-			// copies it rather than write over the next order's.
-			t.decls[o.ID] = keptDecls[declsFrom[i]:end:end]
-			for _, d := range t.decls[o.ID] {
+			t.decls[o.ID] = f.ds
+			for _, d := range f.ds {
 				t.declOrder[d.ID] = o.ID
 			}
 		}

@@ -118,6 +118,11 @@ type deliverer struct {
 	// readyDead counts the events of ready already taken (takeReady).
 	readyDead int
 	first     []baoguan.DueEvent // a claim's first list from the table (claimMu)
+	// readyBuf and sendBuf are a claim's lists, reused by the next
+	// (claimMu): readyDue's copy of the head of ready, and the events a
+	// claim from ready sends (sendReady).
+	readyBuf []baoguan.DueEvent
+	sendBuf  []baoguan.Event
 	// dirty: the events table may hold due events that are neither held
 	// nor handed off (a restart, a redelivery, a hand-off dropped), which
 	// only a read of it finds; forget: a hand-off was dropped, so the
@@ -581,7 +586,7 @@ func (dl *deliverer) claimHeld(ctx context.Context) (int, bool, error) {
 	if full || left {
 		dl.markDirty(false)
 	}
-	evs = append(evs, dl.takeReady(pick)...)
+	evs = dl.takeReady(evs, pick)
 	dl.hold(evs, now)
 	dl.advance(dl.first, now)
 	dl.first = nil
@@ -646,7 +651,7 @@ func (dl *deliverer) claimLeased(ctx context.Context) (int, bool, error) {
 	if full || left {
 		dl.markDirty(false)
 	}
-	evs = append(evs, dl.takeReady(pick)...)
+	evs = dl.takeReady(evs, pick)
 	dl.send(ctx, evs, ms)
 	return len(evs), full, nil
 }
@@ -846,10 +851,16 @@ func (s *Service) countAttempt(protocol string, acked bool) {
 
 // record writes the outcomes of attempts in one transaction, with one
 // statement on PostgreSQL (Tx.RecordAttempts). An event whose lease was
-// lost meanwhile keeps the state its new holder gives it.
-func (s *Service) record(ctx context.Context, rs []delivered) error {
+// lost meanwhile keeps the state its new holder gives it. The outcomes are
+// built in buf when it has room (the recorder's, reused: a new list of
+// 400-byte outcomes for every transaction was made in the writer).
+func (s *Service) record(ctx context.Context, rs []delivered, buf []baoguan.Outcome) error {
 	return s.Store.Update(context.WithoutCancel(ctx), func(tx baoguan.Tx) error {
-		os := make([]baoguan.Outcome, len(rs))
+		os := buf[:0]
+		if cap(os) < len(rs) {
+			os = make([]baoguan.Outcome, 0, len(rs))
+		}
+		os = os[:len(rs)]
 		for i, r := range rs {
 			e := r.e
 			a := &baoguan.Attempt{At: r.at, Status: r.d.Status, LatencyMS: r.latency.Milliseconds(), Response: r.d.Response}
@@ -892,6 +903,7 @@ func (s *Service) record(ctx context.Context, rs []delivered) error {
 // recordMax) in each transaction, until results is closed.
 func (dl *deliverer) recorder(ctx context.Context) {
 	batch := make([]delivered, 0, recordMax)
+	outs := make([]baoguan.Outcome, recordMax)
 	for r := range dl.results {
 		batch = append(batch[:0], r)
 	more:
@@ -906,7 +918,7 @@ func (dl *deliverer) recorder(ctx context.Context) {
 				break more
 			}
 		}
-		if err := dl.s.record(ctx, batch); err != nil {
+		if err := dl.s.record(ctx, batch, outs); err != nil {
 			// The events stay leased: when the lease ends they are sent
 			// again, as after a crash.
 			dl.s.Log.Error("recording notification attempts", "attempts", len(batch), "err", err)
@@ -914,6 +926,7 @@ func (dl *deliverer) recorder(ctx context.Context) {
 			dl.release(batch)
 		}
 		clear(batch)
+		clear(outs[:len(batch)]) // no body kept while waiting
 	}
 }
 
@@ -1025,7 +1038,7 @@ func (s *Service) deliverOnce(ctx context.Context) (int, error) {
 		for i, e := range evs {
 			rs[i] = s.send(ctx, &evs[i], merchants[e.MerchantID])
 		}
-		if err := s.record(ctx, rs); err != nil {
+		if err := s.record(ctx, rs, nil); err != nil {
 			return total, err
 		}
 		total += len(evs)
@@ -1080,7 +1093,7 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	if len(pick) == 0 {
 		return 0, false, nil
 	}
-	var evs []baoguan.Event
+	evs := dl.sendBuf[:0]
 	var ms map[int64]*baoguan.Merchant
 	var err error
 	merchants, spilled := dl.picked(pick)
@@ -1098,7 +1111,7 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 			return err
 		})
 		if err == nil {
-			evs = dl.unspill(read, spilled)
+			evs = dl.unspill(evs, read, spilled)
 		}
 	} else {
 		ms, err = dl.merchantsOf(ctx, nil, gen, merchants)
@@ -1106,11 +1119,14 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	if err != nil {
 		return 0, false, err
 	}
-	evs = append(evs, dl.takeReady(pick)...)
+	evs = dl.takeReady(evs, pick)
 	if before != nil {
 		before(evs)
 	}
 	dl.send(ctx, evs, ms)
+	// The senders have their copies: keep the list, not the bodies.
+	clear(evs)
+	dl.sendBuf = evs[:0]
 	return len(evs), len(evs) == free, nil
 }
 
@@ -1140,16 +1156,15 @@ func (dl *deliverer) spilledAhead(n int, taken []int64) []int64 {
 	return out
 }
 
-// unspill returns the events of read whose ids are among taken, and keeps
-// the bodies of the others that still wait by their id alone.
-func (dl *deliverer) unspill(read []baoguan.Event, taken []int64) []baoguan.Event {
+// unspill appends to out the events of read whose ids are among taken,
+// and keeps the bodies of the others that still wait by their id alone.
+func (dl *deliverer) unspill(out, read []baoguan.Event, taken []int64) []baoguan.Event {
 	want := make(map[int64]bool, len(taken))
 	for _, id := range taken {
 		want[id] = true
 	}
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	var out []baoguan.Event
 	for _, e := range read {
 		if want[e.ID] {
 			out = append(out, e)

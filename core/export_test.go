@@ -79,7 +79,10 @@ func FreshOrder(s *Service, id int64) (baoguan.Order, []baoguan.Declaration, boo
 	s.fresh.mu.Lock()
 	defer s.fresh.mu.Unlock()
 	e, ok := s.fresh.m[id]
-	return e.o, e.ds, ok
+	if !ok {
+		return baoguan.Order{}, nil, false
+	}
+	return e.o, e.ds, true
 }
 
 // FreshImages is what the push's store gave to keep with the pushed order
@@ -87,7 +90,10 @@ func FreshOrder(s *Service, id int64) (baoguan.Order, []baoguan.Declaration, boo
 func FreshImages(s *Service, id int64) any {
 	s.fresh.mu.Lock()
 	defer s.fresh.mu.Unlock()
-	return s.fresh.m[id].img
+	if e, ok := s.fresh.m[id]; ok {
+		return e.img
+	}
+	return nil
 }
 
 // RenderLater keeps e in a NewBatchTx for its flush, its body rendered from

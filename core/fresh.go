@@ -33,16 +33,19 @@ import (
 // its batch reads it.
 type freshRows struct {
 	mu   sync.Mutex
-	m    map[int64]freshOrder
+	m    map[int64]*freshOrder
 	ring []int64 // ids, in the order they were kept
 	next int     // the ring's slot the next one takes
 }
 
-// freshOrder is a pushed order and its declarations, as committed.
+// freshOrder is a pushed order and its declarations, as committed. Once
+// taken, o and ds are the batch's (batchTx.preload): id, set by keep and
+// never written after, is what forget reads.
 type freshOrder struct {
 	o    baoguan.Order
 	ds   []baoguan.Declaration
 	img  any // the push's store's images of the rows (rowImager), or nil
+	id   int64
 	slot int // where it is in the ring
 }
 
@@ -51,14 +54,14 @@ const freshRoom = 4096
 
 // keep keeps o and ds, as written by a transaction that is to commit, for
 // the batch that pays o, with that transaction's images of them (img, nil
-// when it keeps none: see rowImager), and returns the order kept (for
+// when it keeps none: see rowImager), and returns what it kept (for
 // forget). The structs are copied; the slices and maps inside them are
 // shared, which is safe because nothing modifies them in place (batchTx).
-func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *baoguan.Order {
+func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *freshOrder {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
-		f.m = make(map[int64]freshOrder, freshRoom)
+		f.m = make(map[int64]*freshOrder, freshRoom)
 		f.ring = make([]int64, freshRoom)
 	}
 	if old := f.ring[f.next]; old != 0 {
@@ -66,39 +69,42 @@ func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *b
 			delete(f.m, old)
 		}
 	}
-	e := freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, slot: f.next}
+	// The map holds a pointer: the entry is allocated once, where a map
+	// of the 728-byte entries copied each into an allocation of its own
+	// (the entry escapes anyway: forget's pointer).
+	e := &freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, id: o.ID, slot: f.next}
 	f.m[o.ID] = e
 	f.ring[f.next] = o.ID
 	f.next = (f.next + 1) % freshRoom
-	return &e.o
+	return e
 }
 
-// forget drops the order keep returned (nil: nothing), unless another has
-// been kept under its id since.
-func (f *freshRows) forget(o *baoguan.Order) {
-	if o == nil {
+// forget drops what keep returned (nil: nothing), unless it was taken or
+// another order has been kept under its id since.
+func (f *freshRows) forget(k *freshOrder) {
+	if k == nil {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if e, ok := f.m[o.ID]; ok && e.o.CreatedAt.Equal(o.CreatedAt) && e.o.MerchantOrderNo == o.MerchantOrderNo {
-		delete(f.m, o.ID)
+	if f.m[k.id] == k {
+		delete(f.m, k.id)
 	}
 }
 
 // take returns the kept order id of merchant, with its declarations, when
 // it was created at created and its payment is queued on it due at due
 // (the claim's stamp: see keep), and forgets it.
-func (f *freshRows) take(id, merchant int64, created, due time.Time) (freshOrder, bool) {
+func (f *freshRows) take(id, merchant int64, created, due time.Time) (*freshOrder, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.m[id]
 	if !ok {
-		return freshOrder{}, false
+		return nil, false
 	}
 	delete(f.m, id)
 	if e.o.MerchantID != merchant || !e.o.CreatedAt.Equal(created) || !e.o.PayDueAt.Equal(due) {
-		return freshOrder{}, false
+		return nil, false
 	}
 	return e, true
 }

@@ -167,12 +167,15 @@ func (dl *deliverer) handedCount() int {
 // set (as the table's query that leaves destinations out: Tx.DueEvents).
 // A claim chooses among as many of the oldest events as it may send
 // (and a margin), not among all ready: a backlog of thousands handed off
-// costs a claim no more than a few.
+// costs a claim no more than a few. The copy is made in readyBuf, which
+// the next call reuses: a claim (claimMu held) chooses among it and
+// keeps only the ids it picks. A new copy at every claim was a third of
+// what the deliverer allocated (benchmarks.md, change 71).
 func (dl *deliverer) readyDue(n int, skip []string) []baoguan.DueEvent {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
 	dl.trimReady()
-	var out []baoguan.DueEvent
+	out := dl.readyBuf[:0]
 	var skipped map[string]bool
 	if len(skip) > 0 {
 		skipped = make(map[string]bool, len(skip))
@@ -181,11 +184,17 @@ func (dl *deliverer) readyDue(n int, skip []string) []baoguan.DueEvent {
 		}
 	}
 	scanned := 0
+	// The events taken are readyDead of ready's: once as many are passed,
+	// the rest all wait, and are not looked up (with a backlog, two
+	// lookups in maps of thousands for each of hundreds of events, at
+	// every claim, were most of a claim's time; benchmarks.md, change 71).
+	dead := dl.readyDead
 	for _, d := range dl.ready {
 		if len(out) >= n || (len(skip) > 0 && scanned >= dueWindow) {
 			break
 		}
-		if !dl.waiting(d.ID) {
+		if dead > 0 && !dl.waiting(d.ID) {
+			dead--
 			continue // taken (takeReady)
 		}
 		scanned++
@@ -194,6 +203,7 @@ func (dl *deliverer) readyDue(n int, skip []string) []baoguan.DueEvent {
 		}
 		out = append(out, d)
 	}
+	dl.readyBuf = out
 	return out
 }
 
@@ -253,15 +263,14 @@ func (dl *deliverer) picked(ids []int64) (merchants, spilled []int64) {
 	return merchants, spilled
 }
 
-// takeReady removes the ready events among ids from ready and returns
-// those whose body it kept, in ids' order (the spilled ones the claim has
-// read by id); call with claimMu held (only a claim removes). An event
-// taken stays in the slice ready until trimReady passes it: removing
-// it there is a copy of all ready, at every claim.
-func (dl *deliverer) takeReady(ids []int64) []baoguan.Event {
+// takeReady removes the ready events among ids from ready and appends
+// those whose body it kept to out, in ids' order (the spilled ones the
+// claim has read by id); call with claimMu held (only a claim removes).
+// An event taken stays in the slice ready until trimReady passes it:
+// removing it there is a copy of all ready, at every claim.
+func (dl *deliverer) takeReady(out []baoguan.Event, ids []int64) []baoguan.Event {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	var out []baoguan.Event
 	for _, id := range ids {
 		if e, ok := dl.inReady[id]; ok {
 			out = append(out, e)

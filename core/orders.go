@@ -60,7 +60,7 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		// the commit, since that batch may run as soon as the commit,
 		// before this push is answered; it is forgotten when the run that
 		// kept it did not commit (a run again, an error).
-		var kept *baoguan.Order
+		var kept *freshOrder
 		err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 			s.fresh.forget(kept)
 			kept = nil

@@ -218,6 +218,8 @@ apart, as other users of the server make them work too).`,
 			res.CPUPerOrder, res.CPUPerOrderBench, res.CPUPerOrderServer, res.CPUPerOrderDB, res.CPUPerOrderShared, res.EchoCPUPerReq)
 		fmt.Fprintf(stdout, "push_phase        cpu %.0f µs/order until the last push was answered; %d of %d orders declared and notified by then\n",
 			res.CPUPerOrderPush, res.DeclaredAtPushEnd, res.Orders-int(res.PushErrors))
+		fmt.Fprintf(stdout, "heap              %.1f KB, %.0f objects allocated per order; %d collections, %.0f µs/order of the collector's CPU\n",
+			res.AllocKBPerOrder, res.AllocsPerOrder, res.GCCycles, res.GCCPUPerOrder)
 		fmt.Fprintf(stdout, "peak_rss_mb       %.0f\n", res.PeakRSSMB)
 		if dbBytes != nil {
 			fmt.Fprintf(stdout, "db_mb             %.1f at the first push, %.1f at the end\n", res.DBMBStart, res.DBMBEnd)

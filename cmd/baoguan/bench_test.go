@@ -47,6 +47,9 @@ func TestBenchSmall(t *testing.T) {
 		CPU        float64 `json:"cpu_us_per_order"`
 		CPUPush    float64 `json:"cpu_us_per_order_push"`
 		AtPushEnd  int     `json:"declared_at_push_end"`
+		AllocKB    float64 `json:"alloc_kb_per_order"`
+		Allocs     float64 `json:"allocs_per_order"`
+		GCCPU      float64 `json:"gc_cpu_us_per_order"`
 		Preloaded  int     `json:"preloaded_orders"`
 		Batch      int     `json:"batch_orders"`
 		BatchMS    float64 `json:"batch_upload_ms"`
@@ -68,6 +71,10 @@ func TestBenchSmall(t *testing.T) {
 	// run's (both per order), its orders declared some of them.
 	if res.CPUPush <= 0 || res.CPUPush > res.CPU || res.AtPushEnd < 0 || res.AtPushEnd > res.Orders {
 		t.Errorf("push phase: %v µs per order of %v, %d of %d orders declared", res.CPUPush, res.CPU, res.AtPushEnd, res.Orders)
+	}
+	// The server runs in this process (SQLite): its orders allocated.
+	if res.AllocKB <= 0 || res.Allocs <= 0 || res.GCCPU < 0 {
+		t.Errorf("heap: %v KB and %v objects allocated per order, %v µs of the collector's CPU", res.AllocKB, res.Allocs, res.GCCPU)
 	}
 	// The echo is measured before the run and after it; its rate is the
 	// rate over both, so between the two (and the ratio is against it).
