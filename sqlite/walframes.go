@@ -14,10 +14,10 @@ import (
 // A COMMIT appends its group's pages to the WAL as frames, and SQLite
 // writes a frame as two writes (walWriteOneFrame): its 24-byte header,
 // then the page at the next offset. On this driver each write is a
-// pwrite system call through libc's emulation: about 3.5 frames an order
-// in the bench, whose pwrites took 13–19 µs an order of the writer
+// pwrite system call through libc's emulation: two an order of the
+// ~11 the bench's COMMITs make, 8–28 µs an order of the writer
 // (docs/benchmarks.md, changes 68 and 70). The write connection's WAL file
-// is given a copy of its I/O methods whose xWrite keeps a
+// is given a copy of its I/O methods (frameWriter) whose xWrite keeps a
 // frame's header back and writes it with the page that follows it, in one
 // call of the original xWrite from a buffer of both.
 //
