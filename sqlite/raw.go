@@ -114,8 +114,6 @@ func (r *rawConn) attach(dc any) bool {
 	mu := db + unsafe.Offsetof(sqlite3.Tsqlite3{}.Fmutex)
 	r.mutex = libc.AtomicLoadPUintptr(mu)
 	libc.AtomicStorePUintptr(mu, 0)
-	// Its WAL file writes a frame in one pwrite (walframes.go).
-	holdFrameHeaders(tls, db)
 	return true
 }
 
