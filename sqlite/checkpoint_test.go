@@ -87,7 +87,9 @@ func TestCheckpointBeside(t *testing.T) {
 // frames of the WAL wait to be copied, which it reads from the WAL's
 // index; were the index unreadable it would run on a timer instead.
 func TestCheckpointWaitsForFrames(t *testing.T) {
-	defer sqlite.SetCheckpointAt(1 << 30)()
+	// Set back after the store closes (a cleanup registered first runs
+	// last), not while its checkpointer still reads it.
+	t.Cleanup(sqlite.SetCheckpointAt(1 << 30))
 	db := openTest(t, sqlite.Options{})
 	for i := range 200 {
 		m := baoguan.Merchant{No: fmt.Sprintf("m%03d", i), Name: fmt.Sprintf("merchant %03d %s", i, strings.Repeat("x", 1000))}
