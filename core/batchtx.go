@@ -2,9 +2,9 @@ package core
 
 import (
 	"fmt"
-	"maps"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -117,31 +117,66 @@ type sealedEventsCreator interface {
 
 // flushRows writes the dirty orders, then the dirty declarations.
 func (t *batchTx) flushRows() error {
+	if len(t.dirtyOrder) == 0 && len(t.dirtyDecl) == 0 {
+		return nil
+	}
+	// The rows' copies are a buffer of the batches' (flushBufs), cleared
+	// when written: the store reads them and keeps none of them.
+	b := flushBufs.Get().(*flushBuf)
+	defer b.put()
 	if len(t.dirtyOrder) > 0 {
-		os := make([]baoguan.Order, 0, len(t.dirtyOrder))
-		for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
-			c := *t.orders[id]
-			c.Version-- // the version read: the cache raised it once
-			os = append(os, c)
+		for _, id := range b.sorted(t.dirtyOrder) {
+			b.orders = append(b.orders, *t.orders[id])
+			b.orders[len(b.orders)-1].Version-- // the version read: the cache raised it once
 		}
-		if err := t.Tx.UpdateOrders(os); err != nil {
+		if err := t.Tx.UpdateOrders(b.orders); err != nil {
 			return err
 		}
 		clear(t.dirtyOrder)
 	}
 	if len(t.dirtyDecl) > 0 {
-		ds := make([]baoguan.Declaration, 0, len(t.dirtyDecl))
-		for _, id := range slices.Sorted(maps.Keys(t.dirtyDecl)) {
-			c := *t.cachedDecl(id)
-			c.Version--
-			ds = append(ds, c)
+		for _, id := range b.sorted(t.dirtyDecl) {
+			b.decls = append(b.decls, *t.cachedDecl(id))
+			b.decls[len(b.decls)-1].Version--
 		}
-		if err := t.Tx.UpdateDeclarations(ds); err != nil {
+		if err := t.Tx.UpdateDeclarations(b.decls); err != nil {
 			return err
 		}
 		clear(t.dirtyDecl)
 	}
 	return nil
+}
+
+// flushBuf holds a flush's copies of the rows it writes: a batch's flush
+// of 256 jobs copied up to 256 orders (of some 600 bytes) and their
+// declarations into new slices, in the SQLite writer, batch after batch.
+type flushBuf struct {
+	ids    []int64
+	orders []baoguan.Order
+	decls  []baoguan.Declaration
+}
+
+// flushBufs are the flushes' buffers: a pool, since batches on PostgreSQL
+// flush at the same time.
+var flushBufs = sync.Pool{New: func() any { return new(flushBuf) }}
+
+// sorted returns dirty's ids in order, in b's buffer.
+func (b *flushBuf) sorted(dirty map[int64]bool) []int64 {
+	b.ids = b.ids[:0]
+	for id := range dirty {
+		b.ids = append(b.ids, id)
+	}
+	slices.Sort(b.ids)
+	return b.ids
+}
+
+// put empties b, so that it keeps no row's strings, maps and personal
+// data alive, and returns it to the pool.
+func (b *flushBuf) put() {
+	clear(b.orders)
+	clear(b.decls)
+	b.orders, b.decls = b.orders[:0], b.decls[:0]
+	flushBufs.Put(b)
 }
 
 // pendingRender is a notification kept for flush with its event
@@ -184,6 +219,7 @@ type renderer struct {
 	t    *batchTx
 	seal func([]byte) ([]byte, error)
 	rs   []*pendingRender
+	slab []pendingRender // where rs's notices are (renderLater)
 	ch   chan *pendingRender
 	done chan struct{}
 	now  int // notices rendered at once (renderLater)
@@ -220,8 +256,17 @@ func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
 			}
 		}(t.rend.ch, t.rend.done)
 	}
-	r := &pendingRender{f: f, n: n, i: len(t.events) - 1, seal: t.rend.seal}
-	t.rend.rs = append(t.rend.rs, r)
+	rd := t.rend
+	if len(rd.slab) == cap(rd.slab) {
+		// The notices in arrays of the batch's size, not one allocation
+		// each; an array is never grown, so that the pointers in rs and
+		// on the channel stay its elements.
+		rd.slab = make([]pendingRender, 0, max(2*t.jobs, 16))
+		rd.rs = slices.Grow(rd.rs, cap(rd.slab))
+	}
+	rd.slab = append(rd.slab, pendingRender{f: f, n: n, i: len(t.events) - 1, seal: rd.seal})
+	r := &rd.slab[len(rd.slab)-1]
+	rd.rs = append(rd.rs, r)
 	if len(t.rend.ch) >= renderLag {
 		r.render()
 		r.n = Notice{}
