@@ -152,15 +152,28 @@ func (t *Tx) inserted(e *baoguan.Event, id int64) {
 func (t *Tx) CreateEvents(es []baoguan.Event) error { return t.CreateSealedEvents(es, nil) }
 
 // EventBodySealer returns a function that seals an event's body as the
-// store keeps it, for CreateSealedEvents: it may run on another goroutine
-// while the transaction goes on (a job batch seals its notifications
-// beside its writes).
-func (t *Tx) EventBodySealer() func(body []byte) ([]byte, error) {
+// store keeps it, for CreateSealedEvents, appending it to dst (the
+// caller's buffer, which the store keeps nothing of once the insert has
+// run): it may run on another goroutine while the transaction goes on (a
+// job batch seals its notifications beside its writes).
+func (t *Tx) EventBodySealer() func(dst, body []byte) ([]byte, error) {
 	keys, name, binary := t.keys, t.d.Name, t.d.BinaryBodies
-	return func(body []byte) ([]byte, error) {
-		sl := &sealer{keys: keys, name: name, binary: binary}
-		out := sl.sealBytes(body)
-		return out, sl.err
+	return func(dst, body []byte) ([]byte, error) {
+		var out []byte
+		var err error
+		switch {
+		case len(body) == 0:
+			return dst, nil
+		case binary:
+			out, err = keys.SealBinaryTo(dst, body)
+		default:
+			out, err = keys.SealBytes(body)
+			out = append(dst, out...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: seal: %w", name, err)
+		}
+		return out, nil
 	}
 }
 
