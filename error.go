@@ -64,10 +64,10 @@ func (e *Error) WithReason(reason string) *Error {
 // ErrorCode returns the code of err if it is (or wraps) an *Error with a
 // code, else EINTERNAL.
 func ErrorCode(err error) string {
-	var e *Error
 	if err == nil {
-		return ""
+		return "" // before e: errors.As takes &e, which puts it on the heap
 	}
+	var e *Error
 	if errors.As(err, &e) && e.Code != "" {
 		return e.Code
 	}
@@ -76,6 +76,9 @@ func ErrorCode(err error) string {
 
 // ErrorReason returns the reason sub-code of err, or "".
 func ErrorReason(err error) string {
+	if err == nil {
+		return "" // before e: errors.As takes &e, which puts it on the heap
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Reason
@@ -85,6 +88,9 @@ func ErrorReason(err error) string {
 
 // ErrorField returns the field named by err, or "".
 func ErrorField(err error) string {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Field
@@ -95,6 +101,9 @@ func ErrorField(err error) string {
 // RetryAfter returns the seconds an ERATELIMIT error asks the caller to
 // wait (at least 1), or 0 for any other error.
 func RetryAfter(err error) int {
+	if err == nil {
+		return 0
+	}
 	var e *Error
 	if errors.As(err, &e) && e.Code == ERATELIMIT {
 		return max(e.RetryAfter, 1)

@@ -192,6 +192,9 @@ func (s *Service) claim(stx baoguan.Tx, kinds []string, n int, lease time.Durati
 		}
 		jobs = append(jobs, more...)
 	}
+	if len(jobs) == 0 {
+		return pays, nil // not copied: the usual case while orders come in
+	}
 	return append(jobs, pays...), nil
 }
 

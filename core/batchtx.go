@@ -2,9 +2,9 @@ package core
 
 import (
 	"fmt"
-	"maps"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/baoguan/baoguan"
@@ -83,6 +83,7 @@ func newBatchTx(tx baoguan.Tx, deferred bool) *batchTx {
 func (t *batchTx) flush() error {
 	rend := t.rend
 	t.rend = nil
+	defer rend.release() // the insert has run: nothing holds the sealed bodies
 	if err := t.flushRows(); err != nil {
 		rend.wait()
 		return err
@@ -111,37 +112,72 @@ const renderLag = 16
 // sealedEventsCreator is a Tx that takes events with their bodies sealed
 // beforehand, on another goroutine (sqlstore.Tx).
 type sealedEventsCreator interface {
-	EventBodySealer() func(body []byte) ([]byte, error)
+	EventBodySealer() func(dst, body []byte) ([]byte, error)
 	CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error
 }
 
 // flushRows writes the dirty orders, then the dirty declarations.
 func (t *batchTx) flushRows() error {
+	if len(t.dirtyOrder) == 0 && len(t.dirtyDecl) == 0 {
+		return nil
+	}
+	// The rows' copies are a buffer of the batches' (flushBufs), cleared
+	// when written: the store reads them and keeps none of them.
+	b := flushBufs.Get().(*flushBuf)
+	defer b.put()
 	if len(t.dirtyOrder) > 0 {
-		os := make([]baoguan.Order, 0, len(t.dirtyOrder))
-		for _, id := range slices.Sorted(maps.Keys(t.dirtyOrder)) {
-			c := *t.orders[id]
-			c.Version-- // the version read: the cache raised it once
-			os = append(os, c)
+		for _, id := range b.sorted(t.dirtyOrder) {
+			b.orders = append(b.orders, *t.orders[id])
+			b.orders[len(b.orders)-1].Version-- // the version read: the cache raised it once
 		}
-		if err := t.Tx.UpdateOrders(os); err != nil {
+		if err := t.Tx.UpdateOrders(b.orders); err != nil {
 			return err
 		}
 		clear(t.dirtyOrder)
 	}
 	if len(t.dirtyDecl) > 0 {
-		ds := make([]baoguan.Declaration, 0, len(t.dirtyDecl))
-		for _, id := range slices.Sorted(maps.Keys(t.dirtyDecl)) {
-			c := *t.cachedDecl(id)
-			c.Version--
-			ds = append(ds, c)
+		for _, id := range b.sorted(t.dirtyDecl) {
+			b.decls = append(b.decls, *t.cachedDecl(id))
+			b.decls[len(b.decls)-1].Version--
 		}
-		if err := t.Tx.UpdateDeclarations(ds); err != nil {
+		if err := t.Tx.UpdateDeclarations(b.decls); err != nil {
 			return err
 		}
 		clear(t.dirtyDecl)
 	}
 	return nil
+}
+
+// flushBuf holds a flush's copies of the rows it writes: a batch's flush
+// of 256 jobs copied up to 256 orders (of some 600 bytes) and their
+// declarations into new slices, in the SQLite writer, batch after batch.
+type flushBuf struct {
+	ids    []int64
+	orders []baoguan.Order
+	decls  []baoguan.Declaration
+}
+
+// flushBufs are the flushes' buffers: a pool, since batches on PostgreSQL
+// flush at the same time.
+var flushBufs = sync.Pool{New: func() any { return new(flushBuf) }}
+
+// sorted returns dirty's ids in order, in b's buffer.
+func (b *flushBuf) sorted(dirty map[int64]bool) []int64 {
+	b.ids = b.ids[:0]
+	for id := range dirty {
+		b.ids = append(b.ids, id)
+	}
+	slices.Sort(b.ids)
+	return b.ids
+}
+
+// put empties b, so that it keeps no row's strings, maps and personal
+// data alive, and returns it to the pool.
+func (b *flushBuf) put() {
+	clear(b.orders)
+	clear(b.decls)
+	b.orders, b.decls = b.orders[:0], b.decls[:0]
+	flushBufs.Put(b)
 }
 
 // pendingRender is a notification kept for flush with its event
@@ -150,7 +186,7 @@ type pendingRender struct {
 	f      Format
 	n      Notice
 	i      int
-	seal   func([]byte) ([]byte, error) // nil: the store seals at the insert
+	seal   func(dst, body []byte) ([]byte, error) // nil: the store seals at the insert
 	body   []byte
 	sealed []byte
 	ct     string
@@ -158,10 +194,10 @@ type pendingRender struct {
 	err    error
 }
 
-// render renders and seals the notice; a panic in the format is its
-// error, as it would have been in the batch's transaction (the
-// renderer's goroutine must not take the process down).
-func (r *pendingRender) render() {
+// render renders and seals the notice, into a's buffers; a panic in the
+// format is its error, as it would have been in the batch's transaction
+// (the renderer's goroutine must not take the process down).
+func (r *pendingRender) render(a *sealArena) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.err = fmt.Errorf("core: panic rendering a %s notice: %v\n%s", r.n.Type, p, debug.Stack())
@@ -169,7 +205,7 @@ func (r *pendingRender) render() {
 	}()
 	r.body, r.ct, r.ok, r.err = r.f.Render(r.n)
 	if r.err == nil && r.ok && r.seal != nil {
-		r.sealed, r.err = r.seal(r.body)
+		r.sealed, r.err = a.seal(r.seal, r.body)
 	}
 }
 
@@ -182,11 +218,16 @@ func (r *pendingRender) render() {
 // (wait).
 type renderer struct {
 	t    *batchTx
-	seal func([]byte) ([]byte, error)
+	seal func(dst, body []byte) ([]byte, error)
 	rs   []*pendingRender
+	slab []pendingRender // where rs's notices are (renderLater)
 	ch   chan *pendingRender
 	done chan struct{}
 	now  int // notices rendered at once (renderLater)
+
+	// The sealed bodies' buffers: the writer's (renderLater, wait) and
+	// the goroutine's, each used by its goroutine alone.
+	arena, goArena sealArena
 }
 
 // renderLater keeps e for flush, its body rendered from n by f: by the
@@ -213,17 +254,26 @@ func (t *batchTx) renderLater(f Format, n Notice, e *baoguan.Event) {
 		if c, ok := t.Tx.(sealedEventsCreator); ok {
 			t.rend.seal = c.EventBodySealer()
 		}
-		go func(ch <-chan *pendingRender, done chan<- struct{}) {
+		go func(ch <-chan *pendingRender, done chan<- struct{}, a *sealArena) {
 			defer close(done)
 			for r := range ch {
-				r.render()
+				r.render(a)
 			}
-		}(t.rend.ch, t.rend.done)
+		}(t.rend.ch, t.rend.done, &t.rend.goArena)
 	}
-	r := &pendingRender{f: f, n: n, i: len(t.events) - 1, seal: t.rend.seal}
-	t.rend.rs = append(t.rend.rs, r)
+	rd := t.rend
+	if len(rd.slab) == cap(rd.slab) {
+		// The notices in arrays of the batch's size, not one allocation
+		// each; an array is never grown, so that the pointers in rs and
+		// on the channel stay its elements.
+		rd.slab = make([]pendingRender, 0, max(2*t.jobs, 16))
+		rd.rs = slices.Grow(rd.rs, cap(rd.slab))
+	}
+	rd.slab = append(rd.slab, pendingRender{f: f, n: n, i: len(t.events) - 1, seal: rd.seal})
+	r := &rd.slab[len(rd.slab)-1]
+	rd.rs = append(rd.rs, r)
 	if len(t.rend.ch) >= renderLag {
-		r.render()
+		r.render(&rd.arena)
 		r.n = Notice{}
 		t.rend.now++
 		return
@@ -244,7 +294,7 @@ func (rd *renderer) wait() ([][]byte, error) {
 	}
 	close(rd.ch)
 	for r := range rd.ch {
-		r.render()
+		r.render(&rd.arena)
 	}
 	<-rd.done
 	t := rd.t
@@ -288,11 +338,73 @@ func (rd *renderer) wait() ([][]byte, error) {
 	return sealed, nil
 }
 
+// release gives the sealed bodies' buffers back, once the events'
+// insert has run (or will not): the store keeps nothing of them. A nil
+// renderer has none.
+func (rd *renderer) release() {
+	if rd != nil {
+		rd.arena.release()
+		rd.goArena.release()
+	}
+}
+
+// sealArena holds sealed notification bodies in chunks reused batch
+// after batch (sealChunks): a sealed body lives only until the batch's
+// events are inserted, and a new one each was some 2 KB an order
+// allocated in the SQLite writer, where most notices are rendered.
+type sealArena struct {
+	cur    []byte
+	chunks [][]byte // full ones
+}
+
+// sealChunk is the size of a sealArena's chunks: some 50 sealed bodies.
+const sealChunk = 64 << 10
+
+// sealChunks are the chunks of sealArenas between batches.
+var sealChunks = sync.Pool{New: func() any { b := make([]byte, 0, sealChunk); return &b }}
+
+// seal appends body sealed by seal to a's chunk and returns it.
+func (a *sealArena) seal(seal func(dst, body []byte) ([]byte, error), body []byte) ([]byte, error) {
+	// At most: base64 (a third more, SealBytes), a header, nonce and tag.
+	need := len(body) + len(body)/3 + 256
+	if need > sealChunk {
+		return seal(nil, body)
+	}
+	if cap(a.cur)-len(a.cur) < need {
+		if a.cur != nil {
+			a.chunks = append(a.chunks, a.cur)
+		}
+		a.cur = (*sealChunks.Get().(*[]byte))[:0]
+	}
+	n := len(a.cur)
+	out, err := seal(a.cur[n:n:n+need], body)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) <= need {
+		a.cur = a.cur[:n+len(out)] // out is in the chunk: keep it
+	}
+	return out[:len(out):len(out)], nil
+}
+
+// release puts a's chunks back in the pool.
+func (a *sealArena) release() {
+	if a.cur != nil {
+		a.chunks = append(a.chunks, a.cur)
+	}
+	for _, c := range a.chunks {
+		c = c[:0]
+		sealChunks.Put(&c)
+	}
+	a.cur, a.chunks = nil, nil
+}
+
 // discard ends a renderer whose batch is not flushed (a batch replayed
 // or failed), so that its goroutine ends.
 func (t *batchTx) discard() {
 	if t.rend != nil {
 		t.rend.wait()
+		t.rend.release()
 		t.rend = nil
 	}
 }

@@ -345,7 +345,13 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 				return err
 			}
 		}
-		ds = append([]baoguan.Declaration(nil), ds...)
+		if _, batched := tx.(*batchTx); !batched {
+			// The write may run twice (a stale read, the group commit's
+			// replay): change a copy. A batch's ds are the handler's own
+			// (batchTx.Declarations hands out copies), and its write runs
+			// once.
+			ds = append([]baoguan.Declaration(nil), ds...)
+		}
 		for i := range ds {
 			d := &ds[i]
 			if d.State != baoguan.DeclUndeclared {

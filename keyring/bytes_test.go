@@ -125,3 +125,40 @@ func TestBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestSealBinaryTo: values appended one after another to one buffer each
+// open to their own plaintext, and what was in the buffer stays as it was.
+func TestSealBinaryTo(t *testing.T) {
+	t.Parallel()
+	r := mustRing(t, testKey(1))
+	plains := []string{`{"id_number":"110101199003074514"}`, "", "张三", strings.Repeat("0123456789", 300)}
+	buf := append(make([]byte, 0, 64), "head"...)
+	var ends []int
+	for _, p := range plains {
+		var err error
+		if buf, err = r.SealBinaryTo(buf, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, len(buf))
+	}
+	if string(buf[:4]) != "head" {
+		t.Fatalf("the buffer's start = %q, want head", buf[:4])
+	}
+	from := 4
+	for i, p := range plains {
+		v := buf[from:ends[i]]
+		from = ends[i]
+		if p == "" {
+			if len(v) != 0 {
+				t.Errorf("empty sealed to %d bytes, want none", len(v))
+			}
+			continue
+		}
+		if got, err := r.OpenBytes(v); err != nil || string(got) != p {
+			t.Errorf("OpenBytes of value %d = %.20q, %v; want %.20q", i, got, err, p)
+		}
+		if bytes.Contains(v, []byte(p)) {
+			t.Errorf("value %d holds its plaintext", i)
+		}
+	}
+}

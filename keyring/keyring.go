@@ -252,6 +252,19 @@ func (r *Ring) SealBinary(plain []byte) ([]byte, error) {
 	return k.aead.Seal(out, nil, plain, k.binAD), nil
 }
 
+// SealBinaryTo is SealBinary appending the sealed value to dst, for a
+// caller that keeps its own buffer (a job batch's sealed notifications).
+// Empty seals to nothing: dst is returned as it is.
+func (r *Ring) SealBinaryTo(dst, plain []byte) ([]byte, error) {
+	if len(plain) == 0 {
+		return dst, nil
+	}
+	r.mu.RLock()
+	k := r.keys[0]
+	r.mu.RUnlock()
+	return k.aead.Seal(append(dst, k.binAD...), nil, plain, k.binAD), nil
+}
+
 // IsSealedBinary reports whether v has the form SealBinary produces.
 func IsSealedBinary(v []byte) bool {
 	return len(v) > len(binPrefix) && string(v[:len(binPrefix)]) == binPrefix

@@ -145,6 +145,11 @@ func (t *Tx) insertRowIDs(ri RowsInserter, table, cols, suffix string, rows [][]
 // row's others; without, every value of every row.
 func multiRowArgs(rows [][]any, share []int) []any {
 	width := len(rows[0])
+	if share == nil {
+		if args, ok := adjacent(rows, width); ok {
+			return args
+		}
+	}
 	args := make([]any, 0, len(share)+len(rows)*(width-len(share)))
 	if share == nil {
 		for _, r := range rows {
@@ -167,6 +172,22 @@ func multiRowArgs(rows [][]any, share []int) []any {
 		}
 	}
 	return args
+}
+
+// adjacent returns rows' values as one slice when they lie one after the
+// other in one array (CreateSealedEvents makes them so), so that no copy
+// of them is made; its capacity ends with them.
+func adjacent(rows [][]any, width int) ([]any, bool) {
+	all := rows[0][:cap(rows[0])]
+	if width == 0 || len(all) < len(rows)*width {
+		return nil, false
+	}
+	for i, r := range rows {
+		if len(r) != width || &r[0] != &all[i*width] {
+			return nil, false
+		}
+	}
+	return all[: len(rows)*width : len(rows)*width], true
 }
 
 // skippedRow finds the first row insertRowIDs skipped (a unique key met),

@@ -18,6 +18,9 @@ const eventCols = `id, public_id, merchant_id, order_id, type, protocol, url, co
 const eventInsertCols = `public_id, merchant_id, order_id, type, protocol, url, content_type, body,
 	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest`
 
+// eventInsertWidth is the count of eventInsertCols.
+const eventInsertWidth = 16
+
 const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
 	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest)
@@ -149,15 +152,28 @@ func (t *Tx) inserted(e *baoguan.Event, id int64) {
 func (t *Tx) CreateEvents(es []baoguan.Event) error { return t.CreateSealedEvents(es, nil) }
 
 // EventBodySealer returns a function that seals an event's body as the
-// store keeps it, for CreateSealedEvents: it may run on another goroutine
-// while the transaction goes on (a job batch seals its notifications
-// beside its writes).
-func (t *Tx) EventBodySealer() func(body []byte) ([]byte, error) {
+// store keeps it, for CreateSealedEvents, appending it to dst (the
+// caller's buffer, which the store keeps nothing of once the insert has
+// run): it may run on another goroutine while the transaction goes on (a
+// job batch seals its notifications beside its writes).
+func (t *Tx) EventBodySealer() func(dst, body []byte) ([]byte, error) {
 	keys, name, binary := t.keys, t.d.Name, t.d.BinaryBodies
-	return func(body []byte) ([]byte, error) {
-		sl := &sealer{keys: keys, name: name, binary: binary}
-		out := sl.sealBytes(body)
-		return out, sl.err
+	return func(dst, body []byte) ([]byte, error) {
+		var out []byte
+		var err error
+		switch {
+		case len(body) == 0:
+			return dst, nil
+		case binary:
+			out, err = keys.SealBinaryTo(dst, body)
+		default:
+			out, err = keys.SealBytes(body)
+			out = append(dst, out...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: seal: %w", name, err)
+		}
+		return out, nil
 	}
 }
 
@@ -176,7 +192,13 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		return nil
 	}
 	sl := t.sealer()
+	// The rows' values in one array, each row's boxes taken from the row
+	// before it where they agree (boxer): the events of a batch share
+	// their merchant, URL, protocol, status and times, and an event's 16
+	// values were 16 allocations (a row's slice, a box each) in the
+	// writer.
 	rows := make([][]any, len(es))
+	vals := make([]any, len(es)*eventInsertWidth)
 	var index map[string]int // the rows RETURNING names (PostgreSQL)
 	if t.d.Numbered {
 		index = make(map[string]int, len(es))
@@ -195,9 +217,32 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		} else {
 			body = sl.sealBytes(e.Body)
 		}
-		rows[i] = []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL, e.ContentType,
-			body, string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now),
-			t.nextAtOf(e), t.leaseOf(e), baoguan.Destination(e.URL)}
+		// Not capped at the row: multiRowArgs binds adjacent rows as
+		// they lie (adjacent), and nothing appends to a row.
+		b := boxer{v: vals[i*eventInsertWidth : i*eventInsertWidth]}
+		if i > 0 {
+			b.prev = rows[i-1]
+		}
+		b.str(e.PublicID)
+		b.i64(e.MerchantID)
+		b.i64(e.OrderID)
+		b.str(e.Type)
+		b.str(e.Protocol)
+		b.str(e.URL)
+		b.str(e.ContentType)
+		b.v = append(b.v, body)
+		b.str(string(e.Status))
+		b.i64(int64(e.Attempts))
+		b.i64(ms(t.now))
+		b.i64(ms(e.DeliveredAt))
+		b.i64(ms(t.now))
+		b.i64(t.nextAtOf(e))
+		b.i64(t.leaseOf(e))
+		b.str(baoguan.Destination(e.URL))
+		if len(b.v) != eventInsertWidth {
+			return fmt.Errorf("%s: insert events: %d values a row, not %d", t.d.Name, len(b.v), eventInsertWidth)
+		}
+		rows[i] = b.v
 		if index != nil {
 			index[e.PublicID] = i
 		}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,10 +251,13 @@ func (t *Tx) changed(tb *table, id, version int64, vals []any) uint64 {
 }
 
 // updateArgs returns the values of the columns in mask, sealing the sealed
-// ones, followed by tail.
+// ones, followed by tail. The slice has room for updateRoom values more
+// (writeRows appends a row's tail).
 func (t *Tx) updateArgs(tb *table, mask uint64, vals []any, tail ...any) ([]any, error) {
 	s := t.sealer()
-	args := make([]any, 0, len(vals)+len(tail))
+	// Sized by the columns written, not the table's: an order paid writes
+	// 13 of its 38, and its slice was more than twice what it used.
+	args := make([]any, 0, bits.OnesCount64(mask)+max(len(tail), updateRoom))
 	for i, v := range vals {
 		if mask&(1<<i) == 0 {
 			continue
@@ -265,6 +269,10 @@ func (t *Tx) updateArgs(tb *table, mask uint64, vals []any, tail ...any) ([]any,
 	}
 	return append(args, tail...), s.err
 }
+
+// updateRoom is the room updateArgs leaves after a row's values: a
+// table's tail (updated_at, id, merchant_id, version).
+const updateRoom = 4
 
 // sealAll seals the sealed columns of vals in place (for an insert).
 func (t *Tx) sealAll(tb *table, vals []any) error {

@@ -50,9 +50,12 @@ func (t *Tx) DueOrderPays(n int) ([]baoguan.Job, error) {
 		q = qDueOrderPaysLocked
 	}
 	var out []baoguan.Job
+	// One row's place for every row: Scan takes their addresses, which
+	// put them on the heap, a job and two integers a row.
+	var due, created int64
+	var j baoguan.Job
 	err := t.each(q, []any{ms(t.now), n}, func(s Scanner) error {
-		var due, created int64
-		j := baoguan.Job{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1}
+		j = baoguan.Job{Kind: baoguan.JobPay, State: baoguan.JobRunning, Attempts: 1}
 		if err := s.Scan(&j.RefID, &j.MerchantID, &due, &created); err != nil {
 			return err
 		}
