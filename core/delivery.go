@@ -67,6 +67,9 @@ const (
 	recordMax    = 256  // most outcomes written in one transaction
 	destIdleDrop = 10 * time.Minute
 	cursorAge    = time.Second // most a claim cursor is kept (deliverer.after)
+	// gatherMax bounds deliverer.gatherEnds: 8 sent the backlog of a
+	// burst no faster than 16, with more claims (benchmarks.md, change 73).
+	gatherMax = 16
 )
 
 // deliverer is the notification sender of one runner.
@@ -140,6 +143,11 @@ type deliverer struct {
 	dests    map[string]*destState
 	orders   map[int64]int // deliveries in flight by order: one at a time
 	pruned   time.Time
+	ended    int64 // deliveries ended (end), ever
+	// gatherEnds: once this many deliveries have ended since a claim
+	// began, the next claim comes at once (gather): a quarter of the
+	// places of a destination at its limit, at most gatherMax.
+	gatherEnds int64
 
 	results  chan delivered
 	finished chan struct{} // a delivery ended: places are free
@@ -186,6 +194,7 @@ func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bo
 		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, spilled: map[int64]struct{}{}, dirty: true, readyMax: max(16*total, 4096),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
 	dl.idMax = 16 * dl.readyMax
+	dl.gatherEnds = int64(min(max(min(dl.perMax, total)/4, 1), gatherMax))
 	if memory {
 		// Alone on its database (SQLite), past the bodies' room an event
 		// waits by its id, read back a room's worth at a time. The room
@@ -364,6 +373,7 @@ func (dl *deliverer) start(dest string, order int64) {
 func (dl *deliverer) end(dest string, order int64, answered bool) {
 	dl.mu.Lock()
 	dl.inflight--
+	dl.ended++
 	if dl.orders[order]--; dl.orders[order] <= 0 {
 		delete(dl.orders, order)
 	}
@@ -963,6 +973,7 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		ended := dl.endedCount()
 		n, full, err := dl.claim(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Error("taking notifications to send", "err", err)
@@ -986,14 +997,42 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 		case <-timer.C:
 			continue
 		}
-		// Gather a few milliseconds of wake-ups (each committed event,
-		// each finished delivery) into one claim.
-		select {
-		case <-ctx.Done():
+		if !dl.gather(ctx, o.Gather, ended) || ctx.Err() != nil {
 			return
-		case <-time.After(o.Gather):
 		}
 	}
+}
+
+// endedCount is how many deliveries have ended so far.
+func (dl *deliverer) endedCount() int64 {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	return dl.ended
+}
+
+// gather waits up to d for more wake-ups (each committed event, each
+// finished delivery) to take into one claim, but only until gatherEnds
+// deliveries have ended since the claim that began at ended: a claim per
+// wake-up would cost more than the deliveries, but the places of
+// deliveries that ended stay empty while it waits. With a backlog to a
+// destination at its limit, every claim filled the places freed and the
+// next waited out d, so the deliveries went in waves, the destination's
+// places empty for d after each (benchmarks.md, change 73). Deliveries
+// that do not end (a receiver that hangs) never cut it short. It returns
+// false when ctx ended while it waited.
+func (dl *deliverer) gather(ctx context.Context, d time.Duration, ended int64) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for dl.endedCount()-ended < dl.gatherEnds {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-dl.finished:
+		}
+	}
+	return true
 }
 
 // deliverOnce sends every due notification once, one after another, and
