@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -449,5 +450,50 @@ func TestExceptThatNeverHealsEnds(t *testing.T) {
 	want := []string{baoguan.EventOrderPaid, baoguan.EventDeclFailed, core.EventOrderCompleted + " EXCEPT"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+// TestCreateOrderLeavesItsInputAlone: a push fills defaults in on specs of
+// its own. The caller's input stays as given, so one input may be pushed
+// from several goroutines at once (they raced under go test -race when
+// the checks wrote into it), and a batch check leaves it as given too.
+func TestCreateOrderLeavesItsInputAlone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	orderer := &baoguan.Payer{Name: "李四", IDNumber: "110105199001011232"}
+	in := core.OrderInput{
+		Order: baoguan.Order{MerchantOrderNo: "ALONE", Amount: 100, Subject: "口红", Channel: baoguan.ChannelMock,
+			Payer: baoguan.Payer{Name: "张三", IDNumber: "110105199001011232", Phone: "13800138000"}},
+		Declarations: []baoguan.DeclarationSpec{{Customs: " HG014 ", Payer: orderer}},
+	}
+	want := in.Declarations[0]
+	wantOrderer := *orderer
+	if _, err := e.svc.CheckBatch(e.ctx, e.m, []core.OrderInput{in}); err != nil {
+		t.Fatal(err)
+	}
+	created := make([]bool, 8)
+	var wg sync.WaitGroup
+	for i := range created {
+		wg.Go(func() {
+			o, c, err := e.svc.CreateOrder(e.ctx, e.m, in)
+			if err != nil || o.MerchantOrderNo != "ALONE" {
+				t.Errorf("push %d: %v", i, err)
+			}
+			created[i] = c
+		})
+	}
+	wg.Wait()
+	if n := len(slices.DeleteFunc(created, func(c bool) bool { return !c })); n != 1 {
+		t.Errorf("%d of 8 pushes of one order created it", n)
+	}
+	if got := in.Declarations[0]; got.Customs != want.Customs || got.Strategy != want.Strategy || got.Payer != orderer {
+		t.Errorf("the caller's spec changed: %+v, was %+v", got, want)
+	}
+	if *orderer != wantOrderer {
+		t.Errorf("the caller's orderer changed: %+v, was %+v", *orderer, wantOrderer)
+	}
+	// What was stored has the defaults.
+	if v := e.detail(t, "ALONE"); len(v.Declarations) != 1 || v.Declarations[0].Customs != "HG014" {
+		t.Errorf("stored declarations: %+v", v.Declarations)
 	}
 }

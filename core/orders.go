@@ -141,6 +141,12 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 	if o.NeedDeclare && len(in.Declarations) == 0 {
 		return nil, baoguan.FieldError("customs", "customs is required when the order is to be declared")
 	}
+	// The checks fill defaults in (the code as the catalogue spells it,
+	// the strategy, the orderer's ID type): on specs of its own, since the
+	// caller's may be shared (the same order pushed twice at once; a batch
+	// check that leaves the caller's input as given). Written in place,
+	// two pushes of one input raced (go test -race).
+	in.Declarations = ownSpecs(in.Declarations)
 	entries := make([]baoguan.CustomsEntry, len(in.Declarations))
 	for i := range in.Declarations {
 		e, err := in.Declarations[i].ValidateShared()
@@ -155,6 +161,21 @@ func (s *Service) prepareOrder(m *baoguan.Merchant, in *OrderInput) ([]baoguan.C
 		entries[i] = e
 	}
 	return entries, nil
+}
+
+// ownSpecs copies ds and the orderers they point to.
+func ownSpecs(ds []baoguan.DeclarationSpec) []baoguan.DeclarationSpec {
+	if len(ds) == 0 {
+		return ds
+	}
+	out := slices.Clone(ds)
+	for i := range out {
+		if p := out[i].Payer; p != nil {
+			c := *p
+			out[i].Payer = &c
+		}
+	}
+	return out
 }
 
 // createPreparedTx stores an order whose input prepareOrder has checked,
