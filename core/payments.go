@@ -345,13 +345,12 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 				return err
 			}
 		}
-		if _, batched := tx.(*batchTx); !batched {
-			// The write may run twice (a stale read, the group commit's
-			// replay): change a copy. A batch's ds are the handler's own
-			// (batchTx.Declarations hands out copies), and its write runs
-			// once.
-			ds = append([]baoguan.Declaration(nil), ds...)
-		}
+		// The write may run twice (a stale read, the group commit's
+		// replay) and ds may be the caller's: change a copy. (Change 72
+		// skipped the copy inside a job batch by asking the Tx's type; one
+		// small copy a paid order is not worth a rule that depends on
+		// which Tx runs it.)
+		ds = append([]baoguan.Declaration(nil), ds...)
 		for i := range ds {
 			d := &ds[i]
 			if d.State != baoguan.DeclUndeclared {

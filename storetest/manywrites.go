@@ -224,15 +224,7 @@ func testManyEvents(t *testing.T, s baoguan.Store) {
 // does (the event's new state and its attempt) while the event's lease
 // holds, and tells which leases were lost: nothing of those is written.
 func testRecordAttempts(t *testing.T, s baoguan.Store) {
-	m := newMerchant(t, s, "acme")
-	o := newOrder(t, s, m, "SO-1")
-	es := make([]baoguan.Event, 3)
-	for i := range es {
-		es[i] = pendingEvent(m.ID, o.ID)
-	}
-	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
-	var now time.Time
-	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	m, es, now := createdPendingEvents(t, s, 3)
 	lease := now.Add(time.Minute)
 	var leased []baoguan.Event
 	update(t, s, func(tx baoguan.Tx) error {
@@ -316,15 +308,7 @@ func testRecordAttempts(t *testing.T, s baoguan.Store) {
 // event's row keeps the acknowledged attempt (SQLite), a redelivery must
 // keep it too, before the next chain's.
 func testAttemptChains(t *testing.T, s baoguan.Store) {
-	m := newMerchant(t, s, "acme")
-	o := newOrder(t, s, m, "SO-1")
-	es := make([]baoguan.Event, 2)
-	for i := range es {
-		es[i] = pendingEvent(m.ID, o.ID)
-	}
-	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
-	var base time.Time
-	view(t, s, func(tx baoguan.Tx) error { base = tx.Now(); return nil })
+	m, es, base := createdPendingEvents(t, s, 2)
 	want := make([][]baoguan.Attempt, len(es))
 	// send makes an attempt of each event statuses names (index: HTTP
 	// status), under a lease taken for it; 2xx is acknowledged, the rest
@@ -435,4 +419,20 @@ func testAttemptChains(t *testing.T, s baoguan.Store) {
 	send(true, map[int]int{0: 502, 1: 200})
 	send(true, map[int]int{0: 201})
 	check("delivered again")
+}
+
+// createdPendingEvents creates n pending order.paid events of one order of
+// a new merchant "acme", and returns the merchant, the events with their
+// ids, and the store's time after they were written.
+func createdPendingEvents(t *testing.T, s baoguan.Store, n int) (*baoguan.Merchant, []baoguan.Event, time.Time) {
+	m := newMerchant(t, s, "acme")
+	o := newOrder(t, s, m, "SO-1")
+	es := make([]baoguan.Event, n)
+	for i := range es {
+		es[i] = pendingEvent(m.ID, o.ID)
+	}
+	update(t, s, func(tx baoguan.Tx) error { return tx.CreateEvents(es) })
+	var now time.Time
+	view(t, s, func(tx baoguan.Tx) error { now = tx.Now(); return nil })
+	return m, es, now
 }
