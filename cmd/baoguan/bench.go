@@ -68,7 +68,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults); the database is then also reported by part (history, machinery, free pages) at the start, the end, and once the run's records have aged out")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	cmd.Flags().StringVar(&runProfile, "run-cpuprofile", "", "write a CPU profile of baoguan's run alone (first push to last webhook, not the echo's measurements) to this file: what cmd/baoguan/default.pgo is made of")
+	cmd.Flags().StringVar(&runProfile, "run-cpuprofile", "", "write a CPU profile of baoguan's run alone (first push to last webhook, without the echo's measurements around it) to this file")
 	cmd.Flags().StringVar(&traceFile, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
 	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination", "intake-share")
