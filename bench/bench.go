@@ -52,6 +52,11 @@ type Options struct {
 	// reading the parts once more: long enough for what the run wrote to
 	// age out and be purged.
 	Settle time.Duration
+	// Profile, when set, is called as baoguan's run begins (the first
+	// push) and returns what to call when it ends (the last webhook),
+	// before the echo is measured again: a profile of the run without the
+	// echo's exchanges (cmd/baoguan bench --run-cpuprofile).
+	Profile func() (stop func())
 }
 
 // Target is a baoguan server to measure, started by the caller with the
@@ -300,6 +305,11 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	res.DBMBStart, res.DBPartsStart = mb(), parts()
 	heapStart := readHeap()
 	cpuStart := cpuAt()
+	stopProfile := func() {}
+	if o.Profile != nil {
+		stopProfile = sync.OnceFunc(o.Profile())
+		defer stopProfile()
+	}
 	began := time.Now()
 	lat, errs, dur := push(ctx, client, urls, t.APIKey, "BENCH", o.Orders, o.Concurrency)
 	cpuPush := cpuAt().sub(cpuStart)
@@ -317,6 +327,7 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cpu := cpuAt().sub(cpuStart)
+	stopProfile()
 	heap := readHeap().sub(heapStart)
 	e2e := recv.lastAt().Sub(began)
 	res.E2ESeconds = e2e.Seconds()

@@ -38,7 +38,12 @@ func (s *Service) planDeclarationsInto(tx baoguan.Tx, o *baoguan.Order, spec bao
 			return nil, err
 		}
 	}
+	// A new declaration is planned in place in out, the slice returned,
+	// rather than apart and copied into it.
 	var out []baoguan.Declaration
+	if len(e.Plan) > 0 {
+		out = make([]baoguan.Declaration, 0, len(e.Plan))
+	}
 	now := tx.Now()
 	var m *baoguan.Merchant // read when a live route must be chosen
 	for _, code := range e.Plan {
@@ -57,9 +62,10 @@ func (s *Service) planDeclarationsInto(tx baoguan.Tx, o *baoguan.Order, spec bao
 			return nil, errSlowChunk
 		}
 		if fresh {
-			d = &baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: port,
+			out = append(out, baoguan.Declaration{OrderID: o.ID, MerchantID: o.MerchantID, Customs: code, Port: port,
 				SubOrderNo: spec.SubOrderNo, State: baoguan.DeclUndeclared, IdentityCheck: baoguan.CheckUnchecked,
-				SubOrderID: s.newID("D")}
+				SubOrderID: s.newID("D")})
+			d = &out[len(out)-1]
 		} else if !d.Final() && d.State != baoguan.DeclUndeclared {
 			return nil, &baoguan.Error{Code: baoguan.ESTATE, Reason: "declaration_in_flight",
 				Message: "the declaration of order " + o.MerchantOrderNo + " to " + code + " is " + string(d.State) + "; wait for its outcome"}
@@ -119,7 +125,9 @@ func (s *Service) planDeclarationsInto(tx baoguan.Tx, o *baoguan.Order, spec bao
 				return nil, err
 			}
 		}
-		out = append(out, *d)
+		if !fresh {
+			out = append(out, *d)
+		}
 	}
 	return out, nil
 }

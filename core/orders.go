@@ -238,7 +238,11 @@ func (s *Service) createPreparedTx(tx baoguan.Tx, q *queue, m *baoguan.Merchant,
 		if err != nil {
 			return nil, nil, false, err
 		}
-		decls = append(decls, ds...)
+		if len(decls) == 0 && len(ds) > 0 {
+			decls = ds // the first spec's, as planned: no copy
+		} else {
+			decls = append(decls, ds...)
+		}
 	}
 	return &o, decls, true, nil
 }

@@ -95,7 +95,9 @@ func declarationValsLike(d *baoguan.Declaration, extras string, prev []any) []an
 // customs code and sub-order is ECONFLICT reason duplicate; a missing order
 // is ENOTFOUND.
 func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
-	args, plain, err := t.declarationRow(d, 1)
+	buf := rowLists.Get().(*[]any)
+	args, plain, err := t.declarationRowInto(*buf, d, 1)
+	defer func() { putRowList(buf, args) }()
 	if err != nil {
 		return err
 	}
@@ -135,11 +137,17 @@ func (t *Tx) CreateDeclaration(d *baoguan.Declaration) error {
 // the sealed ones sealed), with room for extra more, and those mutable
 // values in plain text, the row's image once inserted.
 func (t *Tx) declarationRow(d *baoguan.Declaration, extra int) (row, plain []any, err error) {
+	return t.declarationRowInto(nil, d, extra)
+}
+
+// declarationRowInto is declarationRow writing the row into buf's array
+// when it is large enough.
+func (t *Tx) declarationRowInto(buf []any, d *baoguan.Declaration, extra int) (row, plain []any, err error) {
 	plain, err = t.declarationArgs(d)
 	if err != nil {
 		return nil, nil, err
 	}
-	row = make([]any, 0, 4+len(plain)+extra)
+	row = slices.Grow(buf[:0], 4+len(plain)+extra)
 	row = append(row, d.OrderID, d.MerchantID, d.Customs, d.SubOrderNo)
 	row = append(row, plain...)
 	return row, plain, t.sealAll(declarationTable, row[4:])

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"slices"
+
 	"github.com/baoguan/baoguan"
 )
 
@@ -124,7 +126,9 @@ func orderValsLike(o *baoguan.Order, items, extra string, prev []any) []any {
 // that inserted the number to end, so the first writer wins and the
 // caller's transaction goes on to answer the repeat.
 func (t *Tx) CreateOrder(o *baoguan.Order) error {
-	args, plain, err := t.orderRow(o, 3)
+	buf := rowLists.Get().(*[]any)
+	args, plain, err := t.orderRowInto(*buf, o, 3)
+	defer func() { putRowList(buf, args) }()
 	if err != nil {
 		return err
 	}
@@ -158,11 +162,17 @@ func (t *Tx) CreateOrder(o *baoguan.Order) error {
 // sealed), with room for extra more, and those mutable values in plain
 // text, the row's image once inserted.
 func (t *Tx) orderRow(o *baoguan.Order, extra int) (row, plain []any, err error) {
+	return t.orderRowInto(nil, o, extra)
+}
+
+// orderRowInto is orderRow writing the row into buf's array when it is
+// large enough.
+func (t *Tx) orderRowInto(buf []any, o *baoguan.Order, extra int) (row, plain []any, err error) {
 	plain, err = t.orderArgs(o)
 	if err != nil {
 		return nil, nil, err
 	}
-	row = make([]any, 0, 2+len(plain)+extra)
+	row = slices.Grow(buf[:0], 2+len(plain)+extra)
 	row = append(row, o.MerchantID, o.MerchantOrderNo)
 	row = append(row, plain...)
 	return row, plain, t.sealAll(orderTable, row[2:])

@@ -331,6 +331,24 @@ func (t *Tx) insertID(q string, args []any) (id int64, inserted bool, err error)
 	return id, inserted, err
 }
 
+// rowLists lends the argument lists of the single-row inserts a push
+// makes (CreateOrder, CreateDeclaration): the drivers have copied the
+// arguments by the time the insert returns (database/sql converts them at
+// the call, SQLite's raw path binds copies, pgx encodes them as it sends),
+// so a list of some forty boxes need not be allocated, and collected, for
+// each.
+var rowLists = sync.Pool{New: func() any { return new([]any) }}
+
+// putRowList gives buf back to rowLists holding row's array, cleared so
+// that it keeps no value alive.
+func putRowList(buf *[]any, row []any) {
+	if row != nil {
+		clear(row)
+		*buf = row[:0]
+	}
+	rowLists.Put(buf)
+}
+
 // Deferrer is a Conn that can hold a statement whose outcome the caller
 // does not read and send it in one batch with the transaction's next
 // statement, or, when none follows in the function, at its end: on

@@ -24,7 +24,7 @@ import (
 func newBenchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var orders, conc, instances, batch, preload int
 	var asJSON bool
-	var cpuProfile, memProfile, traceFile, server string
+	var cpuProfile, runProfile, memProfile, traceFile, server string
 	var retain time.Duration
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -68,6 +68,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().DurationVar(&retain, "retain", 0, "keep done jobs, delivered notifications' attempts and expiring keys this long, purging as often (0: the serve defaults); the database is then also reported by part (history, machinery, free pages) at the start, the end, and once the run's records have aged out")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	cmd.Flags().StringVar(&runProfile, "run-cpuprofile", "", "write a CPU profile of baoguan's run alone (first push to last webhook, without the echo's measurements around it) to this file")
 	cmd.Flags().StringVar(&traceFile, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
 	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination", "intake-share")
@@ -87,6 +88,9 @@ apart, as other users of the server make them work too).`,
 		}
 		if preload < 0 {
 			return fmt.Errorf("--preload: must not be negative")
+		}
+		if cpuProfile != "" && runProfile != "" {
+			return fmt.Errorf("--run-cpuprofile: one CPU profile at a time (--cpuprofile is set)")
 		}
 		if instances < 1 || instances > 32 {
 			return fmt.Errorf("--instances: want 1 to 32")
@@ -141,6 +145,21 @@ apart, as other users of the server make them work too).`,
 				return fmt.Errorf("--cpuprofile: %w", err)
 			}
 			defer pprof.StopCPUProfile()
+		}
+		var profileRun func() func()
+		var runProfileErr error
+		if runProfile != "" {
+			f, err := os.Create(runProfile)
+			if err != nil {
+				return fmt.Errorf("--run-cpuprofile: %w", err)
+			}
+			defer f.Close()
+			profileRun = func() func() {
+				if runProfileErr = pprof.StartCPUProfile(f); runProfileErr != nil {
+					return func() {}
+				}
+				return pprof.StopCPUProfile
+			}
 		}
 		if traceFile != "" {
 			f, err := os.Create(traceFile)
@@ -198,7 +217,10 @@ apart, as other users of the server make them work too).`,
 		}
 		res, err := bench.Run(cmd.Context(), bench.Options{Orders: orders, Concurrency: conc, Progress: progress,
 			BatchOrders: batch, Preloaded: preload, DBBytes: dbBytes, DBParts: dbParts,
-			Settle: 2*retain + max(retain, time.Second) + 2*time.Second}, start)
+			Settle: 2*retain + max(retain, time.Second) + 2*time.Second, Profile: profileRun}, start)
+		if err == nil && runProfileErr != nil {
+			err = fmt.Errorf("--run-cpuprofile: %w", runProfileErr)
+		}
 		if err != nil {
 			return err
 		}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,6 +135,51 @@ func TestBenchRetainParts(t *testing.T) {
 	}
 	if res.Settled["history"] < res.End["history"] {
 		t.Errorf("history %v MB at the end, %v MB after aging out: retention took kept history", res.End["history"], res.Settled["history"])
+	}
+}
+
+// TestBenchRunProfile: --run-cpuprofile profiles baoguan's run and not the
+// echo's measurements around it — the echo's handler (bench's serveEcho)
+// is the yardstick, and a profile that holds it shows its JSON decoding
+// as if it were a push's. The echo makes 4 × 1,500 exchanges here, enough
+// samples of its handler to show in a profile that held them.
+func TestBenchRunProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	file := filepath.Join(t.TempDir(), "run.pprof")
+	var stdout, stderr syncBuffer
+	err := run(ctx, []string{"bench", "--orders", "1500", "--concurrency", "16", "--batch", "0", "--run-cpuprofile", file, "--json"},
+		envOf(), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	prof, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	// The profile's strings hold the names of the functions sampled.
+	if !bytes.Contains(prof, []byte("github.com/baoguan/baoguan/core.")) {
+		t.Errorf("the run's profile has no sample of core's functions")
+	}
+	if bytes.Contains(prof, []byte("bench.serveEcho")) {
+		t.Errorf("the run's profile holds the echo's handler")
+	}
+
+	err = run(ctx, []string{"bench", "--orders", "10", "--cpuprofile", file, "--run-cpuprofile", file}, envOf(), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--run-cpuprofile") {
+		t.Errorf("--cpuprofile with --run-cpuprofile: %v, want refused", err)
 	}
 }
 
