@@ -66,10 +66,14 @@ type freshOrder struct {
 	slot int // where it is in the ring
 }
 
-// freshRoom bounds the orders kept: a few batches' worth, about 3 KB each
-// with their images. freshAge is how long the oldest holds its place.
+// freshRoom bounds the orders kept: four full batches' worth, about 3 KB
+// each with their images. Pushes at the pipeline's pace have fewer than
+// 100 kept at a time; behind a backlog each kept order is marked by every
+// collection from its push to its batch, and a room of 4,096 cost more of
+// the collector than the reads it spared (benchmarks.md, change 75).
+// freshAge is how long the oldest holds its place.
 const (
-	freshRoom = 4096
+	freshRoom = 1024
 	freshAge  = 10 * time.Second
 )
 
