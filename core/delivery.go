@@ -149,7 +149,21 @@ type deliverer struct {
 	// places of a destination at its limit, at most gatherMax.
 	gatherEnds int64
 
-	results  chan delivered
+	// Outcomes wait for the recorder in outs, as many as its
+	// transactions lag behind the senders (on SQLite they wait for the
+	// writer, behind a catch-up's batches), so that a sender hands its
+	// outcome over and is free for the next delivery. A channel of
+	// Deliveries outcomes made the senders wait with theirs once it was
+	// full, and every delivery started meanwhile started a sender: ~3,800
+	// of them, their stacks scanned by every collection, in a share-0
+	// catch-up of 10,000 orders (benchmarks.md, change 75).
+	// They wait in chunks of recordMax, one transaction's each: a list
+	// grown by append copied itself at every doubling (11 MB a run).
+	outMu    sync.Mutex
+	outs     [][]delivered
+	outFree  [][]delivered // chunks recorded, empty, for the next outcomes
+	outDone  bool          // every sender has ended: the recorder ends once outs is empty
+	outWake  chan struct{} // outs or outDone changed
 	finished chan struct{} // a delivery ended: places are free
 	idle     chan sendJob  // senders waiting for a delivery (unbuffered)
 	wg       sync.WaitGroup
@@ -190,7 +204,7 @@ const memoryRoom = 8192
 // claims read the table again.
 func newDeliverer(s *Service, total, perDest int, lease time.Duration, memory bool) *deliverer {
 	dl := &deliverer{s: s, max: total, perMax: max(perDest, 1), lease: lease, memory: memory, held: map[int64]time.Time{},
-		dests: map[string]*destState{}, orders: map[int64]int{}, results: make(chan delivered, total), finished: make(chan struct{}, 1), idle: make(chan sendJob),
+		dests: map[string]*destState{}, orders: map[int64]int{}, outWake: make(chan struct{}, 1), finished: make(chan struct{}, 1), idle: make(chan sendJob),
 		expect: map[int64]struct{}{}, inReady: map[int64]baoguan.Event{}, spilled: map[int64]struct{}{}, dirty: true, readyMax: max(16*total, 4096),
 		handed: make(chan struct{}, 1), poll: 250 * time.Millisecond, merchants: map[int64]cachedMerchant{}}
 	dl.idMax = 16 * dl.readyMax
@@ -780,7 +794,7 @@ func (dl *deliverer) sender(j sendJob) {
 	for {
 		r := dl.s.send(j.ctx, &j.e, j.m)
 		dl.end(j.dest, j.e.OrderID, r.d.Status != 0)
-		dl.results <- r
+		dl.post(r)
 		j = sendJob{} // nothing of the last delivery kept while waiting
 		dl.wg.Done()
 		var ok bool
@@ -835,6 +849,10 @@ func (s *Service) send(ctx context.Context, e *baoguan.Event, m *baoguan.Merchan
 	start := time.Now()
 	r.d = r.f.Deliver(ctx, s.HTTP, m, e)
 	r.latency = time.Since(start)
+	// Recording the outcome does not need the body: without it, the
+	// body of a notification sent is garbage at once, not after the
+	// outcome's transaction, which lags behind a catch-up's batches.
+	r.e.Body = nil
 	s.countAttempt(e.Protocol, r.d.Acked)
 	return r
 }
@@ -909,34 +927,76 @@ func (s *Service) record(ctx context.Context, rs []delivered, buf []baoguan.Outc
 	})
 }
 
-// recorder writes outcomes as they come, as many as are waiting (up to
-// recordMax) in each transaction, until results is closed.
+// post hands a delivery's outcome to the recorder.
+func (dl *deliverer) post(r delivered) {
+	dl.outMu.Lock()
+	n := len(dl.outs)
+	if n == 0 || len(dl.outs[n-1]) == recordMax {
+		var c []delivered
+		if k := len(dl.outFree); k > 0 {
+			c, dl.outFree = dl.outFree[k-1], dl.outFree[:k-1]
+		} else {
+			c = make([]delivered, 0, recordMax)
+		}
+		dl.outs = append(dl.outs, c)
+		n++
+	}
+	dl.outs[n-1] = append(dl.outs[n-1], r)
+	dl.outMu.Unlock()
+	dl.wakeRecorder()
+}
+
+// endOutcomes tells the recorder that no outcome comes after those
+// posted: it ends once it has recorded them.
+func (dl *deliverer) endOutcomes() {
+	dl.outMu.Lock()
+	dl.outDone = true
+	dl.outMu.Unlock()
+	dl.wakeRecorder()
+}
+
+func (dl *deliverer) wakeRecorder() {
+	select {
+	case dl.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// recorder writes outcomes as they come, all those waiting, a chunk
+// (up to recordMax) in each transaction, until endOutcomes.
 func (dl *deliverer) recorder(ctx context.Context) {
-	batch := make([]delivered, 0, recordMax)
+	var taken [][]delivered // the chunks taken, swapped with outs
 	outs := make([]baoguan.Outcome, recordMax)
-	for r := range dl.results {
-		batch = append(batch[:0], r)
-	more:
-		for len(batch) < recordMax {
-			select {
-			case r, ok := <-dl.results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
+	for {
+		dl.outMu.Lock()
+		taken, dl.outs = dl.outs, taken[:0]
+		done := dl.outDone
+		dl.outMu.Unlock()
+		for _, rs := range taken {
+			if err := dl.s.record(ctx, rs, outs); err != nil {
+				// The events stay leased: when the lease ends they are
+				// sent again, as after a crash.
+				dl.s.Log.Error("recording notification attempts", "attempts", len(rs), "err", err)
+			} else {
+				dl.release(rs)
+			}
+			clear(rs)
+			clear(outs[:len(rs)]) // no body kept while waiting
+		}
+		dl.outMu.Lock()
+		for _, rs := range taken {
+			// A backlog's chunks beyond two are not kept for the next:
+			// they would stay on the heap, scanned by every collection.
+			if len(dl.outFree) < 2 {
+				dl.outFree = append(dl.outFree, rs[:0])
 			}
 		}
-		if err := dl.s.record(ctx, batch, outs); err != nil {
-			// The events stay leased: when the lease ends they are sent
-			// again, as after a crash.
-			dl.s.Log.Error("recording notification attempts", "attempts", len(batch), "err", err)
-		} else {
-			dl.release(batch)
+		dl.outMu.Unlock()
+		clear(taken)
+		if done {
+			return
 		}
-		clear(batch)
-		clear(outs[:len(batch)]) // no body kept while waiting
+		<-dl.outWake
 	}
 }
 
@@ -967,7 +1027,7 @@ func (s *Service) deliver(ctx context.Context, o RunnerOptions) {
 	defer func() {
 		dl.wg.Wait()
 		close(dl.idle) // the senders, all waiting now, end
-		close(dl.results)
+		dl.endOutcomes()
 		<-recorded
 	}()
 	timer := time.NewTimer(0)

@@ -29,13 +29,30 @@ import (
 // at, then fails as stale and the batch is replayed with every row read
 // from the store, as a batch whose rows another transaction changed is.
 //
-// At most freshRoom orders are kept; past them the oldest is dropped and
-// its batch reads it.
+// At most freshRoom orders are kept. When the room is full a push keeps
+// nothing, unless the oldest kept order was created freshAge or more
+// before its own: that one is dropped (its batch, if any, reads it) and
+// the push takes its place. The oldest are the ones batches take next,
+// since a payment queued on its order is due at the push: behind a
+// backlog (pushes running ahead of the pipeline, --intake-share) the room
+// is held by the orders its next batches pay, each kept from its push to
+// its batch, while the newest wait by their rows alone. Dropping the
+// oldest instead kept the newest, which the backlog's last batches took
+// seconds later: every kept order stayed on the heap, marked by every
+// collection, until the runner had read all the others back
+// (benchmarks.md, change 75). freshAge lets orders no batch of this
+// process takes (another process's runner paid them) make room.
+//
+// The ids kept wait in a ring, oldest first, with room for twice as many
+// as are kept, since an order taken out of turn frees its slot only once
+// those before it have gone: when the ring is full, its oldest order,
+// passed by freshRoom others kept after it, is dropped whatever its age.
 type freshRows struct {
 	mu   sync.Mutex
 	m    map[int64]*freshOrder
-	ring []int64 // ids, in the order they were kept
-	next int     // the ring's slot the next one takes
+	ring []int64 // ids, in the order they were kept: n from head
+	head int     // the oldest slot of the ring
+	n    int     // slots in use, including those of orders taken since
 }
 
 // freshOrder is a pushed order and its declarations, as committed. Once
@@ -49,34 +66,73 @@ type freshOrder struct {
 	slot int // where it is in the ring
 }
 
-// freshRoom bounds the orders kept: a few batches' worth, about 2 KB each.
-const freshRoom = 4096
+// freshRoom bounds the orders kept: four full batches' worth, about 3 KB
+// each with their images. Pushes at the pipeline's pace have fewer than
+// 100 kept at a time; behind a backlog each kept order is marked by every
+// collection from its push to its batch, and a room of 4,096 cost more of
+// the collector than the reads it spared (benchmarks.md, change 75).
+// freshAge is how long the oldest holds its place.
+const (
+	freshRoom = 1024
+	freshAge  = 10 * time.Second
+)
 
 // keep keeps o and ds, as written by a transaction that is to commit, for
 // the batch that pays o, with that transaction's images of them (img, nil
 // when it keeps none: see rowImager), and returns what it kept (for
-// forget). The structs are copied; the slices and maps inside them are
-// shared, which is safe because nothing modifies them in place (batchTx).
+// forget), or nil when it had no room for them. The structs are copied;
+// the slices and maps inside them are shared, which is safe because
+// nothing modifies them in place (batchTx).
 func (f *freshRows) keep(o *baoguan.Order, ds []baoguan.Declaration, img any) *freshOrder {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
 		f.m = make(map[int64]*freshOrder, freshRoom)
-		f.ring = make([]int64, freshRoom)
+		f.ring = make([]int64, 2*freshRoom)
 	}
-	if old := f.ring[f.next]; old != 0 {
-		if e, ok := f.m[old]; ok && e.slot == f.next {
-			delete(f.m, old)
+	f.popGone()
+	if len(f.m) >= freshRoom || f.n == len(f.ring) {
+		if f.n < len(f.ring) && o.CreatedAt.Sub(f.at(f.head).o.CreatedAt) < freshAge {
+			return nil
 		}
+		delete(f.m, f.ring[f.head])
+		f.pop()
+		f.popGone()
 	}
+	slot := (f.head + f.n) % len(f.ring)
 	// The map holds a pointer: the entry is allocated once, where a map
 	// of the 728-byte entries copied each into an allocation of its own
 	// (the entry escapes anyway: forget's pointer).
-	e := &freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, id: o.ID, slot: f.next}
+	e := &freshOrder{o: *o, ds: append([]baoguan.Declaration(nil), ds...), img: img, id: o.ID, slot: slot}
 	f.m[o.ID] = e
-	f.ring[f.next] = o.ID
-	f.next = (f.next + 1) % freshRoom
+	f.ring[slot] = o.ID
+	f.n++
 	return e
+}
+
+// at is the order kept in the ring's slot i, or nil when it has been
+// taken or forgotten (the id may be kept again since, in another slot:
+// SQLite reuses the id of a row rolled back).
+func (f *freshRows) at(i int) *freshOrder {
+	if e, ok := f.m[f.ring[i]]; ok && e.slot == i {
+		return e
+	}
+	return nil
+}
+
+// popGone frees the ring's oldest slots as long as their orders have been
+// taken or forgotten.
+func (f *freshRows) popGone() {
+	for f.n > 0 && f.at(f.head) == nil {
+		f.pop()
+	}
+}
+
+// pop frees the ring's oldest slot.
+func (f *freshRows) pop() {
+	f.ring[f.head] = 0
+	f.head = (f.head + 1) % len(f.ring)
+	f.n--
 }
 
 // forget drops what keep returned (nil: nothing), unless it was taken or

@@ -56,10 +56,11 @@ func (s *Service) CreateOrderDetail(ctx context.Context, m *baoguan.Merchant, in
 		v, created, alone, err = s.createCombined(ctx, m, &in, entries, fp)
 	}
 	if alone {
-		// The order is kept for the batch that pays it (freshRows) before
-		// the commit, since that batch may run as soon as the commit,
-		// before this push is answered; it is forgotten when the run that
-		// kept it did not commit (a run again, an error).
+		// The order is kept for the batch that pays it (freshRows), when
+		// there is room, before the commit, since that batch may run as
+		// soon as the commit, before this push is answered; it is
+		// forgotten when the run that kept it did not commit (a run
+		// again, an error).
 		var kept *freshOrder
 		err = s.update(ctx, func(tx baoguan.Tx, q *queue) error {
 			s.fresh.forget(kept)
