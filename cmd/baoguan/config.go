@@ -462,7 +462,7 @@ var settingDefs = append([]settingDef{
 			c.PreAuthConcurrency = n
 			return nil
 		}},
-	{flag: "gc-heap-min", typ: "MiB", def: "32", usage: "the heap may grow to this many MiB before the garbage collector runs (less CPU for at most as much more memory; 0: Go's default; GOGC or GOMEMLIMIT set: ignored)",
+	{flag: "gc-heap-min", typ: "MiB", def: "48", usage: "the heap may grow to this many MiB before the garbage collector runs (less CPU for at most as much more memory; 0: Go's default; GOGC or GOMEMLIMIT set: ignored)",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil || n > 1<<20 {
