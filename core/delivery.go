@@ -981,7 +981,7 @@ func (dl *deliverer) recorder(ctx context.Context) {
 				dl.release(rs)
 			}
 			clear(rs)
-			clear(outs[:len(rs)]) // no body kept while waiting
+			clear(outs[:len(rs)]) // nothing of these outcomes kept while waiting
 		}
 		dl.outMu.Lock()
 		for _, rs := range taken {

@@ -346,10 +346,8 @@ func (s *Service) applyPayment(tx baoguan.Tx, q *queue, o *baoguan.Order, r baog
 			}
 		}
 		// The write may run twice (a stale read, the group commit's
-		// replay) and ds may be the caller's: change a copy. (Change 72
-		// skipped the copy inside a job batch by asking the Tx's type; one
-		// small copy a paid order is not worth a rule that depends on
-		// which Tx runs it.)
+		// replay) and ds may be the caller's: change a copy, whichever Tx
+		// runs it.
 		ds = append([]baoguan.Declaration(nil), ds...)
 		for i := range ds {
 			d := &ds[i]
