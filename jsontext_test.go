@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,102 @@ func TestJSONAppendersAsEncodingJSON(t *testing.T) {
 		check("map", AppendStringMapJSON(nil, m), m)
 		x := CustomsExtras{AreaCode: str(), JyOrg: str(), InType: str()}
 		check("extras", x.AppendJSON(nil), x)
+	}
+}
+
+// TestJSONParsersAsEncodingJSON: what the parsers read from the
+// appenders' text is what json.Unmarshal reads, over random values; they
+// take all of it where no string needs an escape (so that a stored column
+// is not left to encoding/json for nothing), and any text they take —
+// also text the appenders do not write: white space, members out of
+// order or twice, escapes, numbers of other forms, broken text — they
+// read as json.Unmarshal does, and none that it refuses.
+func TestJSONParsersAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 29))
+	plain := []string{"", "a", "Zz 9", "é", "中文", "😀", "\ufffd", "/", "'", "{", "}", "[", ",", ":", "]"}
+	escaped := []string{`"`, `\`, "<", ">", "&", "\n", "\x00", "\x1f", "\u2028", "\xff"}
+	str := func(escapes bool) string {
+		var sb strings.Builder
+		for range r.IntN(5) {
+			if escapes && r.IntN(4) == 0 {
+				sb.WriteString(escaped[r.IntN(len(escaped))])
+			} else {
+				sb.WriteString(plain[r.IntN(len(plain))])
+			}
+		}
+		return sb.String()
+	}
+	num := func() int64 {
+		switch r.IntN(4) {
+		case 0:
+			return 0
+		case 1:
+			return -r.Int64N(1 << 40)
+		}
+		return r.Int64N(1 << 62)
+	}
+	// check parses text with parse and with json.Unmarshal into a zero
+	// value of want's type; taken says the parser must take it.
+	check := func(what, text string, taken bool, parse func(string) (any, bool), zero func() any) {
+		t.Helper()
+		got, ok := parse(text)
+		want := zero()
+		err := json.Unmarshal([]byte(text), want)
+		switch {
+		case ok && err != nil:
+			t.Fatalf("%s %s: taken as %#v, which json.Unmarshal refuses: %v", what, text, got, err)
+		case ok && !reflect.DeepEqual(got, reflect.ValueOf(want).Elem().Interface()):
+			t.Fatalf("%s %s:\n got %#v\nwant %#v", what, text, got, reflect.ValueOf(want).Elem().Interface())
+		case taken && !ok:
+			t.Fatalf("%s %s: not taken", what, text)
+		}
+	}
+	items := func(s string) (any, bool) { v, ok := ParseItemsJSON(s); return v, ok }
+	itemsZero := func() any { return new([]Item) }
+	strMap := func(s string) (any, bool) { v, ok := ParseStringMapJSON(s); return v, ok }
+	mapZero := func() any { return new(map[string]string) }
+	extras := func(s string) (any, bool) { v, ok := ParseCustomsExtrasJSON(s); return v, ok }
+	extrasZero := func() any { return new(CustomsExtras) }
+	for range 3000 {
+		escapes := r.IntN(2) == 0
+		its := make([]Item, r.IntN(4))
+		if r.IntN(8) == 0 {
+			its = nil
+		}
+		for i := range its {
+			its[i] = Item{Subject: str(escapes), Link: str(escapes), ArticleNo: str(escapes), Quantity: num(), UnitAmount: num()}
+		}
+		check("items", string(AppendItemsJSON(nil, its)), !escapes, items, itemsZero)
+		var m map[string]string
+		if r.IntN(8) != 0 {
+			m = map[string]string{}
+			for range r.IntN(5) {
+				m[str(escapes)] = str(escapes)
+			}
+		}
+		check("map", string(AppendStringMapJSON(nil, m)), !escapes, strMap, mapZero)
+		x := CustomsExtras{AreaCode: str(escapes), JyOrg: str(escapes), InType: str(escapes)}
+		check("extras", string(x.AppendJSON(nil)), !escapes, extras, extrasZero)
+	}
+	for _, text := range []string{"", " ", "null", "nul", "[]", "[", "[]x", " []", "[ ]", "[{}]", `[{"subject":"a"}]`,
+		`[{"subject":"a"},]`, `[{"subject":"a"}{"subject":"b"}]`, `[{"subject":"a"} ]`, `[{"subject": "a"}]`,
+		`[{"subject":"a","subject":"b"}]`, `[{"link":"l","subject":"a"}]`, `[{"subject":"a","link":""}]`,
+		`[{"subject":"a","quantity":0}]`, `[{"subject":"a","quantity":01}]`, `[{"subject":"a","quantity":-0}]`,
+		`[{"subject":"a","quantity":1.0}]`, `[{"subject":"a","quantity":1e2}]`, `[{"subject":"a","quantity":-}]`,
+		`[{"subject":"a","quantity":99999999999999999999}]`, `[{"subject":"a","unit_amount":-5,"quantity":2}]`,
+		`[{"subject":"a","Quantity":2}]`, `[{"subject":"a\u0062"}]`, `[{"subject":"a` + "\x01" + `"}]`,
+		`[{"subject":"a` + "\xff" + `"}]`, `[{"subject":"a"}]]`, `[{"subject":"a","link":"b","article_no":"c","quantity":3,"unit_amount":4}]`,
+		`[{"subject":"a","x":1}]`, `[null]`, `{}`} {
+		check("items", text, false, items, itemsZero)
+	}
+	for _, text := range []string{"", "null", "{}", "{", "{}}", `{"a":"b"}`, `{"a":"b","c":"d"}`, `{"c":"d","a":"b"}`,
+		`{"a":"b","a":"c"}`, `{"":"x"}`, `{"":"x","":"y"}`, `{"a":1}`, `{"a":"b",}`, `{"a" :"b"}`, `{"a":"b" }`,
+		`{"a\n":"b"}`, `{"a":"b\"c"}`, `{"a":null}`, `[]`} {
+		check("map", text, false, strMap, mapZero)
+	}
+	for _, text := range []string{"", "null", "{}", `{"AreaCode":"","JyOrg":"","InType":""}`, `{"AreaCode":"a","JyOrg":"b","InType":"c"}`,
+		`{"JyOrg":"b","AreaCode":"a","InType":"c"}`, `{"AreaCode":"a","JyOrg":"b"}`, `{"AreaCode":"a","JyOrg":"b","InType":"c","X":"d"}`,
+		`{"areacode":"a","JyOrg":"b","InType":"c"}`, `{"AreaCode":"a","JyOrg":"b","InType":"c"}x`, `{"AreaCode":1,"JyOrg":"b","InType":"c"}`} {
+		check("extras", text, false, extras, extrasZero)
 	}
 }

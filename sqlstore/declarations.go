@@ -240,7 +240,7 @@ func (t *Tx) scanDeclaration(sc Scanner, d *baoguan.Declaration) error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := t.fromJSON(extras, &d.Extras); err != nil {
+	if err := t.customsExtrasFromJSON(extras, &d.Extras); err != nil {
 		return err
 	}
 	if t.write {

@@ -34,3 +34,43 @@ func customsExtrasJSON(x baoguan.CustomsExtras) string {
 	}
 	return string(x.AppendJSON(make([]byte, 0, len(zeroCustomsExtras)+len(x.AreaCode)+len(x.JyOrg)+len(x.InType)+8)))
 }
+
+// The columns are read back by baoguan's parsers where they take the
+// text (what the appenders wrote: every row since the appenders came, and
+// the json.Marshal text before them, which is the same), and by
+// encoding/json otherwise. Every order and declaration read goes through
+// them, a SQLite batch's among them inside the single writer.
+
+// itemsFromJSON reads an items column into *v.
+func (t *Tx) itemsFromJSON(s string, v *[]baoguan.Item) error {
+	if items, ok := baoguan.ParseItemsJSON(s); ok {
+		*v = items
+		return nil
+	}
+	return t.fromJSON(s, v)
+}
+
+// stringMapFromJSON reads a string map column into *v, a nil map (JSON
+// read into a map it adds to).
+func (t *Tx) stringMapFromJSON(s string, v *map[string]string) error {
+	if *v == nil {
+		if m, ok := baoguan.ParseStringMapJSON(s); ok {
+			*v = m
+			return nil
+		}
+	}
+	return t.fromJSON(s, v)
+}
+
+// customsExtrasFromJSON reads a customs extras column into *v.
+func (t *Tx) customsExtrasFromJSON(s string, v *baoguan.CustomsExtras) error {
+	if s == zeroCustomsExtras {
+		*v = baoguan.CustomsExtras{}
+		return nil
+	}
+	if x, ok := baoguan.ParseCustomsExtrasJSON(s); ok {
+		*v = x
+		return nil
+	}
+	return t.fromJSON(s, v)
+}

@@ -281,10 +281,10 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := t.fromJSON(items, &o.Items); err != nil {
+	if err := t.itemsFromJSON(items, &o.Items); err != nil {
 		return err
 	}
-	if err := t.fromJSON(extra, &o.Extra); err != nil {
+	if err := t.stringMapFromJSON(extra, &o.Extra); err != nil {
 		return err
 	}
 	if t.write {
