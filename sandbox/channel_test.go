@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -177,6 +178,34 @@ func TestPayDeterministic(t *testing.T) {
 		e, _ := pay(t, &o3, 1)
 		if d.Payment.No == a.Payment.No || e.Payment.No == a.Payment.No {
 			t.Errorf("%s: numbers collide: %s %s %s", ch, a.Payment.No, d.Payment.No, e.Payment.No)
+		}
+	}
+}
+
+// TestPaymentNumbersFollowOrders: like a real PSP's transaction ids, the
+// sandbox's payment numbers grow with time — here with the order and its
+// payment round — so that the store's index of payment numbers takes each
+// new one at its end. The number is 20 digits: 1, the order's id in 13,
+// the round in 3, 3 check digits (docs/sandbox.md).
+func TestPaymentNumbersFollowOrders(t *testing.T) {
+	prev := ""
+	for _, id := range []int64{1, 2, 9, 10, 99, 100, 12345, 9999999999999} {
+		for round := 1; round <= 2; round++ {
+			o := testOrder(baoguan.ChannelMock, fmt.Sprintf("N%d", id))
+			o.ID, o.PayAttempts = id, round
+			res, err := pay(t, o, 1)
+			if err != nil || res.Status != baoguan.PaySucceed {
+				t.Fatalf("order %d round %d: %+v, %v", id, round, res, err)
+			}
+			no := res.Payment.No
+			want := fmt.Sprintf("1%013d%03d", id, round)
+			if len(no) != 20 || !strings.HasPrefix(no, want) || strings.Trim(no, "0123456789") != "" {
+				t.Errorf("order %d round %d: payment number %q, want 20 digits starting %s", id, round, no, want)
+			}
+			if no <= prev {
+				t.Errorf("order %d round %d: payment number %s does not follow %s", id, round, no, prev)
+			}
+			prev = no
 		}
 	}
 }

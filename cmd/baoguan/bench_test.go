@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -240,6 +241,11 @@ func TestPreloadClonesTheTemplate(t *testing.T) {
 				t.Errorf("%s has id %d twice", no, v.Order.ID)
 			}
 			seen[v.Order.ID] = true
+			// The payment number follows the sandbox's rule for the
+			// clone's own id (its round and check digits the template's).
+			if want := fmt.Sprintf("1%013d", v.Order.ID) + tmpl.Order.Payment.No[14:]; v.Order.Payment.No != want {
+				t.Errorf("%s: payment number %q, want %q", no, v.Order.Payment.No, want)
+			}
 			if v.Order.PayStatus != baoguan.PaySucceed || v.Order.DeclareStatus != baoguan.DeclareDone ||
 				v.Order.Payer.IDNumber != tmpl.Order.Payer.IDNumber {
 				t.Errorf("%s: %s/%s, payer %q", no, v.Order.PayStatus, v.Order.DeclareStatus, v.Order.Payer.IDNumber)

@@ -325,7 +325,13 @@ func preloadOrders(ctx context.Context, cfg *Config, n int, progress io.Writer) 
 	tables := []cloneTable{
 		{"orders", fmt.Sprintf("src.id = %d", oid), map[string]string{
 			"id": remap("orders", "src.id"), "merchant_order_no": "'PRE' || s.i",
-			"payment_no": "CASE WHEN src.payment_no = '' THEN '' ELSE src.payment_no || '-' || s.i END"}},
+			// The sandbox's rule (sandbox paymentNo): 1, the order's id in
+			// 13 digits, then the template's round and check digits, so that
+			// the history's payment numbers grow with the orders as the
+			// sandbox's do (10000000000000 + id is 1 and the id in 13
+			// digits, on both stores).
+			"payment_no": "CASE WHEN src.payment_no = '' THEN '' ELSE CAST(10000000000000 + " + remap("orders", "src.id") +
+				" AS TEXT) || substr(src.payment_no, 15) END"}},
 		{"declarations", "src.order_id = " + strconv.FormatInt(oid, 10), map[string]string{
 			"id": remap("declarations", "src.id"), "order_id": remap("orders", "src.order_id")}},
 		{"events", "src.order_id = " + strconv.FormatInt(oid, 10), map[string]string{
