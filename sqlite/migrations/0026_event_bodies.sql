@@ -7,8 +7,8 @@
 -- delivered_at, the acknowledged attempt), and with the body inline every
 -- outcome rewrote the pages of the bodies around it: the events table took
 -- 36% of the pages a 5,000-order bench wrote to the WAL, written once at
--- the insert and again at the outcome. Now an outcome rewrites a row of a
--- hundred-odd bytes, and the bodies' pages are written once
+-- the insert and again at the outcome. Now an outcome rewrites a row of
+-- about 170 bytes, and the bodies' pages are written once
 -- (docs/benchmarks.md, change 81). event_bodies.id is the event's id;
 -- events are never deleted, so neither are their bodies. PostgreSQL keeps
 -- the column (Dialect.BodiesApart).
