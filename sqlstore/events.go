@@ -119,8 +119,8 @@ WHERE id = ? AND merchant_id = ?`
 )
 
 // qUpdateEvent and qUpdateEventAcked where the body is written apart
-// (Dialect.BodiesApart): the same with the body's placeholder a
-// placeholder of nothing the body is bound to.
+// (Dialect.BodiesApart): the same without the body's column, which
+// qInsertBody writes after them.
 var (
 	qUpdateEventApart      = strings.Replace(qUpdateEvent, "body = ?, ", "", 1)
 	qUpdateEventAckedApart = strings.Replace(qUpdateEventAcked, "body = ?, ", "", 1)
@@ -401,7 +401,8 @@ func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any, 
 	}
 	if bodies != nil {
 		// rows, which the events' insert is done with, takes the bodies'
-		// rows.
+		// rows. Each names its id (the event's), so the ids insertRowIDs
+		// reads back from the rowids are the same and not needed.
 		bv := make([]any, 2*len(es))
 		for i := range es {
 			bv[2*i], bv[2*i+1] = ids[i], bodies[i]
