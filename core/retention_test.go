@@ -84,9 +84,9 @@ func group(byName map[string]int, tables ...string) int {
 // retention (a day) and one that keeps everything, moving the clock two
 // days on after each round. With retention, the pages of jobs and delivery
 // attempts stop growing after the first rounds, and the file grows by what
-// the history tables (orders, declarations, events, natural keys) grow,
-// no more: every other page is freed and used again. Without it, jobs and
-// attempts grow with every round.
+// the history tables (orders, declarations, events and their bodies,
+// natural keys) grow, no more: every other page is freed and used again.
+// Without it, jobs and attempts grow with every round.
 func TestRetentionStopsTheFileGrowing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs thousands of orders")
@@ -199,7 +199,7 @@ func TestRetentionStopsTheFileGrowing(t *testing.T) {
 			}
 			byName, file := pages(t, x.path)
 			x.machine = append(x.machine, group(byName, "jobs", "attempts"))
-			x.history = append(x.history, group(byName, "orders", "declarations", "events", "idempotency"))
+			x.history = append(x.history, group(byName, "orders", "declarations", "events", "event_bodies", "idempotency"))
 			x.file = append(x.file, file)
 			j, a, k := rows(t, x.path)
 			x.counts = append(x.counts, [3]int{j, a, k})

@@ -51,7 +51,7 @@ func TestResealOnOpen(t *testing.T) {
 	// What an earlier version left: the same columns in plaintext, and no
 	// record that they were sealed.
 	plain := map[string]string{
-		"events.body":           `{"payerIdNumber":"` + storetest.IDNumber(9001) + `"}`,
+		"event_bodies.body":     `{"payerIdNumber":"` + storetest.IDNumber(9001) + `"}`,
 		"attempts.response":     "echo " + storetest.Phone(9002),
 		"attempts.error":        "said " + storetest.IDNumber(9003),
 		"idempotency.body":      `{"id_number":"` + storetest.IDNumber(9004) + `"}`,
@@ -121,7 +121,7 @@ func TestResealOnOpen(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(es) != 1 || string(es[0].Body) != plain["events.body"] {
+		if len(es) != 1 || string(es[0].Body) != plain["event_bodies.body"] {
 			t.Errorf("events read back as %+v", es)
 		}
 		return nil
@@ -186,7 +186,7 @@ func TestCopiesFollowDataKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	for _, q := range []string{"SELECT body FROM events ORDER BY id", "SELECT response FROM attempts ORDER BY id"} {
+	for _, q := range []string{"SELECT body FROM event_bodies ORDER BY id", "SELECT response FROM attempts ORDER BY id"} {
 		var ids []string
 		rows, err := raw.Query(q)
 		if err != nil {
@@ -238,7 +238,7 @@ func TestSealedTextBodiesRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec("UPDATE events SET body = ?", old); err != nil {
+	if _, err := raw.Exec("UPDATE event_bodies SET body = ?", old); err != nil {
 		t.Fatal(err)
 	}
 	var idem []byte // a saved answer, in the binary form
@@ -266,7 +266,7 @@ func TestSealedTextBodiesRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []byte
-	if err := raw.QueryRow("SELECT body FROM events").Scan(&got); err != nil {
+	if err := raw.QueryRow("SELECT body FROM event_bodies").Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	if string(got) != string(old) {

@@ -331,6 +331,7 @@ var dialect = &sqlstore.Dialect{
 	BinaryBodies: true, // one process writes the file (the server lock)
 	PendingApart: true, // migration 0024
 	AckedInRow:   true, // migration 0025
+	BodiesApart:  true, // migration 0026
 	UniqueViolation: func(err error) (string, bool) {
 		c := sqliteCode(err)
 		if c != sqlite3.SQLITE_CONSTRAINT_UNIQUE && c != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {

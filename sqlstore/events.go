@@ -14,6 +14,21 @@ import (
 const eventCols = `id, public_id, merchant_id, order_id, type, protocol, url, content_type, body, status,
 	attempts, created_at, delivered_at, updated_at, next_at, lease_until`
 
+// eventColsApart are eventCols where an event's body is its row of
+// event_bodies (Dialect.BodiesApart). The subquery names the table, not
+// an alias, so that it also serves in an UPDATE's RETURNING.
+const eventColsApart = `id, public_id, merchant_id, order_id, type, protocol, url, content_type,
+	(SELECT b.body FROM event_bodies AS b WHERE b.id = events.id), status,
+	attempts, created_at, delivered_at, updated_at, next_at, lease_until`
+
+// eventColumns returns the columns scanEvent reads, for the dialect.
+func (t *Tx) eventColumns() string {
+	if t.d.BodiesApart {
+		return eventColsApart
+	}
+	return eventCols
+}
+
 // eventInsertCols are the columns qInsertEvent and CreateEvents write.
 const eventInsertCols = `public_id, merchant_id, order_id, type, protocol, url, content_type, body,
 	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest`
@@ -21,12 +36,25 @@ const eventInsertCols = `public_id, merchant_id, order_id, type, protocol, url, 
 // eventInsertWidth is the count of eventInsertCols.
 const eventInsertWidth = 16
 
+// eventRowCols are eventInsertCols without the body, which
+// Dialect.BodiesApart writes to event_bodies (qInsertBody).
+const eventRowCols = `public_id, merchant_id, order_id, type, protocol, url, content_type,
+	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest`
+
 const (
 	qInsertEvent = `INSERT INTO events (public_id, merchant_id, order_id, type, protocol, url, content_type, body,
 	status, attempts, created_at, delivered_at, updated_at, next_at, lease_until, dest)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id`
+	qInsertEventApart = `INSERT INTO events (` + eventRowCols + `)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
+RETURNING id`
+	// qInsertBody writes an event's body (Dialect.BodiesApart) after its
+	// event's row, and again when the event is written (UpdateEvent).
+	qInsertBody = `INSERT INTO event_bodies (id, body) VALUES (?, ?)
+ON CONFLICT (id) DO UPDATE SET body = excluded.body`
 
 	// The body is rendered once when the event is created, but a replay by
 	// an operator may re-render it, so it stays updatable.
@@ -61,8 +89,10 @@ RETURNING id`
 WHERE (SELECT true FROM merchants AS m WHERE m.id = v.merchant_id)
 `
 
-	qEvent      = `SELECT ` + eventCols + ` FROM events WHERE id = ? AND merchant_id = ?`
-	qListEvents = `SELECT ` + eventCols + ` FROM events`
+	qEvent           = `SELECT ` + eventCols + ` FROM events WHERE id = ? AND merchant_id = ?`
+	qEventApart      = `SELECT ` + eventColsApart + ` FROM events WHERE id = ? AND merchant_id = ?`
+	qListEvents      = `SELECT ` + eventCols + ` FROM events`
+	qListEventsApart = `SELECT ` + eventColsApart + ` FROM events`
 
 	qInsertAttempt = `INSERT INTO attempts (event_id, at, status, latency_ms, error, response)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -86,6 +116,14 @@ SELECT id, ack_at, ack_status, ack_latency_ms, '', ack_response FROM events WHER
 	delivered_at = ?, updated_at = ?, next_at = ?, lease_until = CASE WHEN lease_until < 0 THEN lease_until - 1 ELSE -1 END, dest = ?,
 	ack_at = 0, ack_status = 0, ack_latency_ms = 0, ack_response = ''
 WHERE id = ? AND merchant_id = ?`
+)
+
+// qUpdateEvent and qUpdateEventAcked where the body is written apart
+// (Dialect.BodiesApart): the same without the body's column, which
+// qInsertBody writes after them.
+var (
+	qUpdateEventApart      = strings.Replace(qUpdateEvent, "body = ?, ", "", 1)
+	qUpdateEventAckedApart = strings.Replace(qUpdateEventAcked, "body = ?, ", "", 1)
 )
 
 // newPublicID makes an "evt_…" id for an event created without one, so
@@ -115,9 +153,13 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 	if t.d.CheckedRefs {
 		q = qInsertEventChecked
 	}
-	id, inserted, err := t.insertID(q, []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
+	args := []any{e.PublicID, e.MerchantID, e.OrderID, e.Type, e.Protocol, e.URL,
 		e.ContentType, body, string(e.Status), int64(e.Attempts), ms(t.now), ms(e.DeliveredAt), ms(t.now), t.nextAtOf(e),
-		t.leaseOf(e), baoguan.Destination(e.URL)})
+		t.leaseOf(e), baoguan.Destination(e.URL)}
+	if t.d.BodiesApart {
+		q, args = qInsertEventApart, slices.Delete(args, 7, 8)
+	}
+	id, inserted, err := t.insertID(q, args)
 	switch {
 	case t.isForeignKey(err):
 		return notFound("merchant %d not found", e.MerchantID)
@@ -128,6 +170,11 @@ func (t *Tx) CreateEvent(e *baoguan.Event) error {
 			return err
 		}
 		return duplicate("public_id", "event %s already exists", e.PublicID)
+	}
+	if t.d.BodiesApart {
+		if _, err := t.exec(qInsertBody, id, body); err != nil {
+			return err
+		}
 	}
 	t.inserted(e, id)
 	return nil
@@ -197,8 +244,14 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 	// their merchant, URL, protocol, status and times, and an event's 16
 	// values were 16 allocations (a row's slice, a box each) in the
 	// writer.
+	width := eventInsertWidth
+	var bodies [][]byte // Dialect.BodiesApart: the sealed bodies, apart from the rows
+	if t.d.BodiesApart {
+		width--
+		bodies = make([][]byte, len(es))
+	}
 	rows := make([][]any, len(es))
-	vals := make([]any, len(es)*eventInsertWidth)
+	vals := make([]any, len(es)*width)
 	var index map[string]int // the rows RETURNING names (PostgreSQL)
 	if t.d.Numbered {
 		index = make(map[string]int, len(es))
@@ -219,7 +272,7 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		}
 		// Not capped at the row: multiRowArgs binds adjacent rows as
 		// they lie (adjacent), and nothing appends to a row.
-		b := boxer{v: vals[i*eventInsertWidth : i*eventInsertWidth]}
+		b := boxer{v: vals[i*width : i*width]}
 		if i > 0 {
 			b.prev = rows[i-1]
 		}
@@ -230,7 +283,11 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		b.str(e.Protocol)
 		b.str(e.URL)
 		b.str(e.ContentType)
-		b.v = append(b.v, body)
+		if bodies != nil {
+			bodies[i] = body
+		} else {
+			b.v = append(b.v, body)
+		}
 		b.str(string(e.Status))
 		b.i64(int64(e.Attempts))
 		b.i64(ms(t.now))
@@ -239,8 +296,8 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		b.i64(t.nextAtOf(e))
 		b.i64(t.leaseOf(e))
 		b.str(baoguan.Destination(e.URL))
-		if len(b.v) != eventInsertWidth {
-			return fmt.Errorf("%s: insert events: %d values a row, not %d", t.d.Name, len(b.v), eventInsertWidth)
+		if len(b.v) != width {
+			return fmt.Errorf("%s: insert events: %d values a row, not %d", t.d.Name, len(b.v), width)
 		}
 		rows[i] = b.v
 		if index != nil {
@@ -251,7 +308,7 @@ func (t *Tx) CreateSealedEvents(es []baoguan.Event, sealed [][]byte) error {
 		return sl.err
 	}
 	if !t.d.Numbered {
-		return t.createEventRows(ri, es, rows)
+		return t.createEventRows(ri, es, rows, bodies)
 	}
 	// No ON CONFLICT here (PostgreSQL): a taken public id fails the
 	// statement, and the caller must not commit anyway. A speculative
@@ -325,15 +382,34 @@ func (t *Tx) eventsInsertErr(err error, es []baoguan.Event) error {
 }
 
 // createEventRows is CreateEvents on SQLite: the rows in multi-row
-// INSERTs (insertRowIDs), each event's id its row's rowid.
-func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any) error {
-	ids, from, err := t.insertRowIDs(ri, "events", eventInsertCols, "ON CONFLICT DO NOTHING", rows, nil)
+// INSERTs (insertRowIDs), each event's id its row's rowid. Where bodies
+// is not nil (Dialect.BodiesApart) the rows hold no body, and the bodies
+// (bodies[i] es[i]'s, sealed) follow in multi-row INSERTs of their own.
+func (t *Tx) createEventRows(ri RowsInserter, es []baoguan.Event, rows [][]any, bodies [][]byte) error {
+	cols := eventInsertCols
+	if bodies != nil {
+		cols = eventRowCols
+	}
+	ids, from, err := t.insertRowIDs(ri, "events", cols, "ON CONFLICT DO NOTHING", rows, nil)
 	if err != nil {
 		return t.eventsInsertErr(err, es)
 	}
 	for i := range es {
 		if ids[i] == 0 {
 			return t.takenPublicID(es[i:], from)
+		}
+	}
+	if bodies != nil {
+		// rows, which the events' insert is done with, takes the bodies'
+		// rows. Each names its id (the event's), so the ids insertRowIDs
+		// reads back from the rowids are the same and not needed.
+		bv := make([]any, 2*len(es))
+		for i := range es {
+			bv[2*i], bv[2*i+1] = ids[i], bodies[i]
+			rows[i] = bv[2*i : 2*i+2 : 2*i+2]
+		}
+		if _, _, err := t.insertRowIDs(ri, "event_bodies", "id, body", "", rows, nil); err != nil {
+			return err
 		}
 	}
 	if t.collect {
@@ -384,13 +460,25 @@ func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 		}
 		q = qUpdateEventAcked
 	}
-	n, err := t.exec(q, e.URL, e.ContentType, body, string(e.Status), e.Attempts,
-		ms(e.DeliveredAt), ms(t.now), ms(e.NextAt), baoguan.Destination(e.URL), e.ID, e.MerchantID)
+	args := []any{e.URL, e.ContentType, body, string(e.Status), e.Attempts,
+		ms(e.DeliveredAt), ms(t.now), ms(e.NextAt), baoguan.Destination(e.URL), e.ID, e.MerchantID}
+	if t.d.BodiesApart {
+		q, args = qUpdateEventApart, slices.Delete(args, 2, 3)
+		if t.d.AckedInRow {
+			q = qUpdateEventAckedApart
+		}
+	}
+	n, err := t.exec(q, args...)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return notFound("event %d not found", e.ID)
+	}
+	if t.d.BodiesApart {
+		if _, err := t.exec(qInsertBody, e.ID, body); err != nil {
+			return err
+		}
 	}
 	// The new token is not read back: a claim reads it with the event.
 	e.UpdatedAt, e.LeaseUntil = t.now, time.Time{}
@@ -401,7 +489,7 @@ func (t *Tx) UpdateEvent(e *baoguan.Event) error {
 	return nil
 }
 
-// scanEvent reads one row of eventCols, opening the sealed body. A
+// scanEvent reads one row of eventColumns, opening the sealed body. A
 // lease_until below zero (written events, see qUpdateEvent) reads as no
 // lease.
 func (t *Tx) scanEvent(sc Scanner, e *baoguan.Event) error {
@@ -434,7 +522,11 @@ func (t *Tx) scanEventToken(sc Scanner, e *baoguan.Event, token bool) error {
 // Event reads one of the merchant's events; ENOTFOUND.
 func (t *Tx) Event(merchantID, id int64) (*baoguan.Event, error) {
 	e := new(baoguan.Event)
-	found, err := t.one(qEvent, []any{id, merchantID}, func(s Scanner) error { return t.scanEvent(s, e) })
+	q := qEvent
+	if t.d.BodiesApart {
+		q = qEventApart
+	}
+	found, err := t.one(q, []any{id, merchantID}, func(s Scanner) error { return t.scanEvent(s, e) })
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +550,9 @@ func (t *Tx) ListEvents(f baoguan.EventFilter) ([]baoguan.Event, error) {
 		w.add("type = ?", f.Type)
 	}
 	from := qListEvents
+	if t.d.BodiesApart {
+		from = qListEventsApart
+	}
 	switch {
 	case f.Status == "":
 	case f.Status == baoguan.EventPending && t.d.PendingApart:
@@ -707,16 +802,16 @@ func (t *Tx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) 
 		if _, err := t.exec(update+cond, args...); err != nil {
 			return nil, err
 		}
-		return out, t.each(`SELECT `+eventCols+` FROM events WHERE status = 'pending' AND lease_until = ? AND `+in, args[:2], scan)
+		return out, t.each(`SELECT `+t.eventColumns()+` FROM events WHERE status = 'pending' AND lease_until = ? AND `+in, args[:2], scan)
 	}
 	if !until.IsZero() {
 		// Only the rows leased are locked (DueEvents locks none); one
 		// another instance is leasing is skipped, not waited for.
 		q := `UPDATE events SET lease_until = ? WHERE id = ANY(ARRAY(SELECT id FROM events WHERE status = 'pending' AND ` + cond +
-			` FOR UPDATE SKIP LOCKED)) RETURNING ` + eventCols
+			` FOR UPDATE SKIP LOCKED)) RETURNING ` + t.eventColumns()
 		return out, t.each(q, args, scan)
 	}
-	return out, t.each(update+cond+" RETURNING "+eventCols, args, scan)
+	return out, t.each(update+cond+" RETURNING "+t.eventColumns(), args, scan)
 }
 
 // PendingEvents reads the pending events among ids without leasing them:
@@ -740,7 +835,7 @@ func (t *Tx) PendingEvents(ids []int64) ([]baoguan.Event, error) {
 		// (benchmarks.md, change 54).
 		pending = "+status = 'pending'"
 	}
-	err := t.each(`SELECT `+eventCols+` FROM events WHERE `+pending+` AND `+cond, []any{arg}, func(s Scanner) error {
+	err := t.each(`SELECT `+t.eventColumns()+` FROM events WHERE `+pending+` AND `+cond, []any{arg}, func(s Scanner) error {
 		out = append(out, baoguan.Event{})
 		return t.scanEventToken(s, &out[len(out)-1], true)
 	})

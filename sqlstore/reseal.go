@@ -16,7 +16,7 @@ var resealColumns = []struct {
 	table, col string
 	blob       bool
 }{
-	{"events", "body", true},
+	{"events", "body", true}, // event_bodies where Dialect.BodiesApart
 	{"attempts", "error", false},
 	{"attempts", "response", false},
 	{"customs_receipts", "info", false},
@@ -62,7 +62,11 @@ func Reseal(update func(fn func(t *Tx) error) error) (int, error) {
 		var cursor int64
 		for more := true; more; {
 			err := update(func(t *Tx) error {
-				n, last, sealed, err := t.resealStep(c.table, c.col, c.blob, cursor)
+				table := c.table
+				if table == "events" && t.d.BodiesApart {
+					table = "event_bodies"
+				}
+				n, last, sealed, err := t.resealStep(table, c.col, c.blob, cursor)
 				cursor, more, total = last, n == resealBatch, total+sealed
 				return err
 			})

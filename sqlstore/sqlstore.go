@@ -91,6 +91,14 @@ type Dialect struct {
 	// process writes (SQLite): a version before it would not read those
 	// columns.
 	AckedInRow bool
+	// BodiesApart is true when an event's sealed body is a row of
+	// event_bodies (id the event's) rather than a column of its row
+	// (SQLite, migration 0026_event_bodies): the body is written once,
+	// and the outcome that rewrites the event's row rewrites its delivery
+	// state alone, not the 0.6-1.3 KB of the body. Only a store one
+	// process writes (SQLite): a version before it would not find the
+	// body.
+	BodiesApart bool
 
 	bound sync.Map // query text → the same query with numbered placeholders
 }

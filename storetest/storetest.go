@@ -1130,6 +1130,7 @@ func testEvents(t *testing.T, s baoguan.Store) {
 	}
 	e := evs[0]
 	e.Status, e.Attempts, e.DeliveredAt = baoguan.EventDelivered, 2, at(9)
+	e.Body = []byte(`{"n":0,"rendered":"again"}`) // a replay may render the body again
 	update(t, s, func(tx baoguan.Tx) error {
 		if err := tx.UpdateEvent(e); err != nil {
 			return err
