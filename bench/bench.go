@@ -206,6 +206,10 @@ type Result struct {
 	Replays   int64  `json:"store_replays,omitempty"`
 	GoVersion string `json:"go_version"`
 	CPUs      int    `json:"cpus"`
+	// Procs is this process's goroutine processors (GOMAXPROCS) during
+	// baoguan's run: an in-process server's (serve's --procs), where the
+	// echo is measured both times with the count Run found.
+	Procs int `json:"procs"`
 }
 
 // Run measures echo, then baoguan.
@@ -226,6 +230,10 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	}
 	res := Result{Orders: o.Orders, Concurrency: o.Concurrency, GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
 		Preloaded: o.Preloaded}
+	// The echo is the yardstick of plain net/http as Go runs it: a server
+	// started in this process may set its own processors for its run
+	// (serve's --procs); the echo's second measurement has Run's again.
+	procs := runtime.GOMAXPROCS(0)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.Concurrency * 2, MaxIdleConnsPerHost: o.Concurrency * 2, IdleConnTimeout: time.Minute}}
 
 	// 1. The echo baseline, same client, same bodies, same count; measured
@@ -332,6 +340,9 @@ func Run(ctx context.Context, o Options, start Start) (Result, error) {
 	e2e := recv.lastAt().Sub(began)
 	res.E2ESeconds = e2e.Seconds()
 	res.E2EOrdersPerS = float64(want) / e2e.Seconds()
+	if res.Procs = runtime.GOMAXPROCS(0); res.Procs != procs {
+		runtime.GOMAXPROCS(procs)
+	}
 	if res.EchoRPSAfter, err = echoOnce(false); err != nil {
 		return res, err
 	}

@@ -71,7 +71,7 @@ apart, as other users of the server make them work too).`,
 	cmd.Flags().StringVar(&runProfile, "run-cpuprofile", "", "write a CPU profile of baoguan's run alone (first push to last webhook, without the echo's measurements around it) to this file")
 	cmd.Flags().StringVar(&traceFile, "trace", "", "write an execution trace of the run (go tool trace) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (what the run allocated, by place) to this file at the end")
-	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination", "intake-share")
+	s := bindSettings(cmd.Flags(), getenv, "sync", "workers", "log-level", "gc-heap-min", "notify-concurrency", "notify-per-destination", "intake-share", "procs")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -232,7 +232,7 @@ apart, as other users of the server make them work too).`,
 		if server != "" {
 			durability = fmt.Sprintf("PostgreSQL, %d instance(s), synchronous_commit=%s", res.Instances, synchronousCommit(cmd.Context(), cfg.DB))
 		}
-		fmt.Fprintf(stdout, "orders            %d (concurrency %d, %s, %d CPUs, %s)\n", res.Orders, res.Concurrency, durability, res.CPUs, res.GoVersion)
+		fmt.Fprintf(stdout, "orders            %d (concurrency %d, %s, %d CPUs, %d procs, %s)\n", res.Orders, res.Concurrency, durability, res.CPUs, res.Procs, res.GoVersion)
 		fmt.Fprintf(stdout, "push_rps          %.0f\npush_p50_ms       %.2f\npush_p99_ms       %.2f\n", res.PushRPS, res.PushP50MS, res.PushP99MS)
 		fmt.Fprintf(stdout, "echo_rps          %.0f (before %.0f, after %.0f)\npush_vs_echo      %.3f\n", res.EchoRPS, res.EchoRPSBefore, res.EchoRPSAfter, res.PushVsEcho)
 		fmt.Fprintf(stdout, "e2e_orders_per_s  %.0f (%.1f s)\ne2e_vs_echo       %.3f\n", res.E2EOrdersPerS, res.E2ESeconds, res.E2EVsEcho)

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,12 +35,17 @@ func TestBenchSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr syncBuffer
+	// Go's own count of processors before the run (another test's server
+	// in this process may have raised it), to see the server's own for its
+	// run and Go's again for the echo after it.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(goProcs))
 	err := run(ctx, []string{"bench", "--orders", "60", "--concurrency", "4", "--batch", "50", "--preload", "30", "--json"},
 		envOf(), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 	var res struct {
+		Procs      int     `json:"procs"`
 		Orders     int     `json:"orders"`
 		PushErrors int     `json:"push_errors"`
 		Webhooks   int     `json:"webhooks_received"`
@@ -86,6 +92,15 @@ func TestBenchSmall(t *testing.T) {
 	lo, hi := min(res.EchoBefore, res.EchoAfter), max(res.EchoBefore, res.EchoAfter)
 	if lo <= 0 || res.Echo < lo*0.999 || res.Echo > hi*1.001 || math.Abs(res.E2EVsEcho-res.E2E/res.Echo) > 1e-9*res.E2EVsEcho {
 		t.Errorf("echo %v req/s (before the run %v, after %v), e2e_vs_echo %v at %v orders/s", res.Echo, res.EchoBefore, res.EchoAfter, res.E2EVsEcho, res.E2E)
+	}
+	// The server ran with serve's processors (two more than Go's), the
+	// echo after it with Go's again.
+	wantProcs := goProcs + extraProcs
+	if os.Getenv("GOMAXPROCS") != "" {
+		wantProcs = goProcs
+	}
+	if after := runtime.GOMAXPROCS(0); res.Procs != wantProcs || after != goProcs {
+		t.Errorf("processors: %d during the run, want %d; %d after it, want Go's %d", res.Procs, wantProcs, after, goProcs)
 	}
 	if res.Preloaded != 30 || res.Batch != 50 || res.BatchMS <= 0 {
 		t.Errorf("preloaded %d, batch %d in %v ms", res.Preloaded, res.Batch, res.BatchMS)

@@ -104,7 +104,8 @@ func startBenchInstances(ctx context.Context, cfg *Config, n int, notifyURL, api
 	}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", cfg.DB, "--sandbox-delay", "0", "--allow-private-notify",
 		"--workers", strconv.Itoa(cfg.Workers), "--job-lease", cfg.JobLease.String(), "--log-level", cfg.LogLevel.String(),
-		"--shutdown-timeout", cfg.ShutdownTimeout.String(), "--intake-share", strconv.Itoa(cfg.IntakeShare)}
+		"--shutdown-timeout", cfg.ShutdownTimeout.String(), "--intake-share", strconv.Itoa(cfg.IntakeShare),
+		"--procs", strconv.Itoa(cfg.Procs)}
 	procs := make([]*serveProc, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup

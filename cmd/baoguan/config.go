@@ -133,6 +133,10 @@ type Config struct {
 	// BAOGUAN_PUSHORDER_ADDR, …). The protocol is always also served under
 	// /<protocol> on the main listener.
 	FrontendAddrs map[string]string
+	// Procs is how many goroutine processors (GOMAXPROCS) serve runs
+	// with (--procs, BAOGUAN_PROCS); 0: the CPUs plus extraProcs. See
+	// procs.go.
+	Procs int
 	// GCHeapMin is the least the heap grows to before the garbage
 	// collector runs, in bytes (--gc-heap-min, BAOGUAN_GC_HEAP_MIN, in
 	// MiB; 0: Go's default pace); ignored when GOGC or GOMEMLIMIT is set.
@@ -460,6 +464,15 @@ var settingDefs = append([]settingDef{
 				return fmt.Errorf("invalid number %q (want 1 to 100000)", v)
 			}
 			c.PreAuthConcurrency = n
+			return nil
+		}},
+	{flag: "procs", typ: "int", def: "0", usage: procsUsage,
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 4096 {
+				return fmt.Errorf("invalid count %q (want 0 to 4096)", v)
+			}
+			c.Procs = n
 			return nil
 		}},
 	{flag: "gc-heap-min", typ: "MiB", def: "48", usage: "the heap may grow to this many MiB before the garbage collector runs (less CPU for at most as much more memory; 0: Go's default; GOGC or GOMEMLIMIT set: ignored)",

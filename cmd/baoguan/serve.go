@@ -96,7 +96,7 @@ stops and the database is closed.`,
 		"intake-share", "retain-jobs", "retain-attempts", "retain-idempotency-keys", "retain-nonces", "job-lease", "log-level", "shutdown-timeout", "customs-call-log",
 		"limit-auth-source", "limit-auth-subject", "limit-auth-login", "limit-sms", "limit-realname", "preauth-body-timeout", "preauth-concurrency",
 		"wechatpay-url", "wechatpay-v2-url", "alipay-gateway", "upstream-timeout", "upstream-poll", "upstream-rate", "declare-retries",
-		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr", "gc-heap-min"}, eportSettingNames()...)...)
+		"pushorder-addr", "accp-addr", "wechatv3-addr", "payzero-addr", "wisecashier-addr", "gc-heap-min", "procs"}, eportSettingNames()...)...)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := s.load()
 		if err != nil {
@@ -116,6 +116,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) (err erro
 	defer stop()
 	log := newLogger(stderr, cfg.LogLevel)
 	startGCHeapMin(cfg.GCHeapMin, os.Getenv)
+	startProcs(cfg.Procs, os.Getenv)
 
 	unlock, err := lockServer(cfg)
 	if err != nil {
