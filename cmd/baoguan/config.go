@@ -408,7 +408,7 @@ var settingDefs = append([]settingDef{
 			c.NotifyPerDestination = n
 			return nil
 		}},
-	{flag: "intake-share", typ: "int", def: "100", usage: "percent of the time the job runner's batches take while order pushes are coming in, so that a burst of pushes is answered first: 0 none, e.g. 20 small batches that fill a fifth of the time (the pipeline never falls more than 2s behind); 100: as much as they can",
+	{flag: "intake-share", typ: "int", def: "20", usage: "percent of the time the job runner's batches take while order pushes are coming in, so that a burst of pushes is answered first: 0 none, 20 small batches that fill a fifth of the time (the pipeline never falls more than 2s behind); 100: as much as they can",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 100 {

@@ -283,15 +283,16 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 }
 
 // TestIntakeShare: --intake-share is the runner's share as a fraction,
-// 0 is core.IntakeNone (no batch while pushes are coming in), and the
-// default is 100 (the runner does not give way).
+// 0 is core.IntakeNone (no batch while pushes are coming in), 100 does
+// not give way, and the default is 20.
 func TestIntakeShare(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want float64
 	}{
-		{nil, 1},
+		{nil, 0.2},
+		{[]string{"--intake-share", "100"}, 1},
 		{[]string{"--intake-share", "0"}, core.IntakeNone},
 		{[]string{"--intake-share", "20"}, 0.2},
 	} {
