@@ -244,6 +244,10 @@ func TestPreloadClonesTheTemplate(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		bodies := map[string][]byte{} // the template's events' bodies by type
+		for _, e := range tevs {
+			bodies[e.Type] = e.Body
+		}
 		seen := map[int64]bool{tmpl.Order.ID: true}
 		for i := 1; i <= n; i++ {
 			no := "PRE" + strconv.Itoa(i)
@@ -283,6 +287,11 @@ func TestPreloadClonesTheTemplate(t *testing.T) {
 				}
 				if e.Status != baoguan.EventDelivered || len(as) == 0 || as[0].EventID != e.ID {
 					t.Errorf("%s: event %s %s with attempts %+v", no, e.Type, e.Status, as)
+				}
+				// A clone's notification has the template's body (on SQLite
+				// a row of event_bodies of its own: migration 0026).
+				if len(e.Body) == 0 || !bytes.Equal(e.Body, bodies[e.Type]) {
+					t.Errorf("%s: event %s has a body of %d bytes, the template's %d", no, e.Type, len(e.Body), len(bodies[e.Type]))
 				}
 			}
 		}

@@ -301,6 +301,13 @@ func preloadOrders(ctx context.Context, cfg *Config, n int, progress io.Writer) 
 	if tmpl["jobs"], err = db.ints(ctx, "SELECT id FROM jobs AS src WHERE "+jobsWhere+" ORDER BY id"); err != nil {
 		return fmt.Errorf("--preload: %w", err)
 	}
+	// On SQLite an event's body is a row of event_bodies with the event's
+	// id (migration 0026); PostgreSQL keeps it in the event's row.
+	if cols, err := db.columns(ctx, "event_bodies"); err != nil {
+		return fmt.Errorf("--preload: columns of event_bodies: %w", err)
+	} else if len(cols) > 0 {
+		tmpl["event_bodies"] = tmpl["events"]
+	}
 	base := map[string]int64{}
 	for t := range tmpl {
 		if base[t], err = one("SELECT MAX(id) FROM " + t); err != nil {
@@ -336,6 +343,8 @@ func preloadOrders(ctx context.Context, cfg *Config, n int, progress io.Writer) 
 			"id": remap("declarations", "src.id"), "order_id": remap("orders", "src.order_id")}},
 		{"events", "src.order_id = " + strconv.FormatInt(oid, 10), map[string]string{
 			"id": remap("events", "src.id"), "order_id": remap("orders", "src.order_id"), "public_id": "src.public_id || '_' || s.i"}},
+		{"event_bodies", "src.id IN (" + list(tmpl["event_bodies"]) + ")", map[string]string{
+			"id": remap("events", "src.id")}},
 		{"attempts", "src.event_id IN (" + list(tmpl["events"]) + ")", map[string]string{
 			"id": remap("attempts", "src.id"), "event_id": remap("events", "src.event_id")}},
 		{"jobs", jobsWhere, map[string]string{
