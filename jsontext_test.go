@@ -26,15 +26,7 @@ func TestJSONAppendersAsEncodingJSON(t *testing.T) {
 		}
 		return sb.String()
 	}
-	num := func() int64 {
-		switch r.IntN(4) {
-		case 0:
-			return 0
-		case 1:
-			return -r.Int64N(1 << 40)
-		}
-		return r.Int64N(1 << 62)
-	}
+	num := func() int64 { return randInt64(r) }
 	check := func(what string, got []byte, v any) {
 		t.Helper()
 		want, err := json.Marshal(v)
@@ -111,15 +103,7 @@ func TestJSONParsersAsEncodingJSON(t *testing.T) {
 		}
 		return sb.String()
 	}
-	num := func() int64 {
-		switch r.IntN(4) {
-		case 0:
-			return 0
-		case 1:
-			return -r.Int64N(1 << 40)
-		}
-		return r.Int64N(1 << 62)
-	}
+	num := func() int64 { return randInt64(r) }
 	// check parses text with parse and with json.Unmarshal into a zero
 	// value of want's type; taken says the parser must take it.
 	check := func(what, text string, taken bool, parse func(string) (any, bool), zero func() any) {
@@ -184,4 +168,16 @@ func TestJSONParsersAsEncodingJSON(t *testing.T) {
 		`{"areacode":"a","JyOrg":"b","InType":"c"}`, `{"AreaCode":"a","JyOrg":"b","InType":"c"}x`, `{"AreaCode":1,"JyOrg":"b","InType":"c"}`} {
 		check("extras", text, false, extras, extrasZero)
 	}
+}
+
+// randInt64 is a zero a quarter of the time, a negative number another
+// quarter, else a large positive one: the integers the tests write.
+func randInt64(r *rand.Rand) int64 {
+	switch r.IntN(4) {
+	case 0:
+		return 0
+	case 1:
+		return -r.Int64N(1 << 40)
+	}
+	return r.Int64N(1 << 62)
 }

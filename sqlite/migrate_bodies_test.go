@@ -2,8 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,21 +15,7 @@ import (
 // read back with their bodies (one by id, all in a list, and claimed for
 // delivery), and a redelivery keeps the body.
 func TestEventBodiesMigrated(t *testing.T) {
-	const version = 26
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	storetest.MigrateBefore(t, version, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, exec)
+	db, path, _, _ := beforeMigration(t, 26)
 	keys := testKeys(t)
 	bodies := map[int64]string{
 		1: `{"payerIdNumber":"` + storetest.IDNumber(9201) + `"}`,
@@ -67,7 +51,7 @@ func TestEventBodiesMigrated(t *testing.T) {
 			}
 		}
 	}
-	err = s.Update(ctx, func(tx baoguan.Tx) error {
+	err := s.Update(ctx, func(tx baoguan.Tx) error {
 		e, err := tx.Event(1, 1)
 		if err != nil {
 			return err

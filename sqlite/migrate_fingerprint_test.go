@@ -3,12 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/baoguan/baoguan/sqlite"
-	"github.com/baoguan/baoguan/storetest"
 )
 
 // TestOrderKeysMigrated: migration 0019 moves the fingerprint of each
@@ -17,21 +15,7 @@ import (
 // and orders without a record (”) alone.
 func TestOrderKeysMigrated(t *testing.T) {
 	const version = 19
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	// The schema as it was before the migration.
-	entries := storetest.MigrateBefore(t, version, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, exec)
+	db, path, exec, entries := beforeMigration(t, version)
 	insertZero(t, db, "merchants", map[string]any{"id": 1})
 	insertZero(t, db, "orders", map[string]any{"id": 1, "merchant_id": 1, "merchant_order_no": "OLD-1"})
 	insertZero(t, db, "orders", map[string]any{"id": 2, "merchant_id": 1, "merchant_order_no": "OLD-2"})
