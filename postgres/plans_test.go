@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,63 @@ func TestHotPlansUsePartialIndexes(t *testing.T) {
 			if !strings.Contains(all, "using "+ix) && !strings.Contains(all, "Index Scan on "+ix) {
 				t.Errorf("%s: the generic plan does not read %s:\n%s", c.name, ix, all)
 			}
+		}
+	}
+}
+
+// TestDeleteOrdersPlans: a discarded upload's orders and their
+// declarations are deleted (DeleteOrders) by the ids given, on the generic
+// plans the store runs, once the tables hold a merchant's history and are
+// analyzed: every statement's index condition names the orders' id, or
+// the declarations' order_id (declarations_target), not the merchant
+// alone with the ids a filter over every row of the merchant. (On empty
+// tables PostgreSQL's choice among the indexes follows no statistics; the
+// store suite's ListPlans checks only that these statements scan nothing.)
+func TestDeleteOrdersPlans(t *testing.T) {
+	dbURL := testURL(t)
+	db := openTest(t, postgres.Options{URL: dbURL})
+	ctx := context.Background()
+	m := &baoguan.Merchant{No: "acme", Name: "acme"}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) }); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for len(ids) < 1500 {
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			more, err := createDeclaredOrders(tx, m.ID, len(ids), 250)
+			ids = append(ids, more...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw(t, dbURL).Exec(ctx, "ANALYZE orders, declarations"); err != nil {
+		t.Fatal(err)
+	}
+	var plans []sqlstore.Plan
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		var err error
+		plans, err = sqlstore.Explain(tx, func(tx baoguan.Tx) error { _, err := tx.DeleteOrders(m.ID, ids[700:750]); return err })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) == 0 {
+		t.Fatal("DeleteOrders: no statement planned")
+	}
+	for _, p := range plans {
+		by := regexp.MustCompile(`\(id = ANY`)
+		if strings.Contains(p.Query, " declarations") {
+			by = regexp.MustCompile(`\(order_id = ANY`)
+		}
+		found := false
+		for _, l := range p.Lines {
+			if strings.Contains(l, "Index Cond:") && by.MatchString(l) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s\nfinds its rows by another index than %s:\n%s", p.Query, by, strings.Join(p.Lines, "\n"))
 		}
 	}
 }
