@@ -141,7 +141,19 @@ func TestDeleteOrdersPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := raw(t, dbURL).Exec(ctx, "ANALYZE orders, declarations"); err != nil {
+	// Receipts and payment data requests that name the first 500 orders
+	// and their declarations (the ones deleted below name nothing).
+	c := raw(t, dbURL)
+	for _, q := range []string{`INSERT INTO customs_receipts (port, ref, merchant_id, declaration_id, status, info, return_time, raw, source, received_at)
+SELECT 'eport', 'G' || d.id, d.merchant_id, d.id, '2', '', 0, '', '', 0 FROM declarations d WHERE d.order_id <= $1`,
+		`INSERT INTO payment_data_requests (service, session_id, order_no, merchant_no, merchant_id, order_id, declaration_id,
+service_time, state, code, message, attempts, received_at, updated_at)
+SELECT 'eport', 'S' || d.id, '', '', d.merchant_id, d.order_id, d.id, 0, 'queued', '', '', 0, 0, 0 FROM declarations d WHERE d.order_id <= $1`} {
+		if _, err := c.Exec(ctx, q, ids[499]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Exec(ctx, "ANALYZE orders, declarations, customs_receipts, payment_data_requests"); err != nil {
 		t.Fatal(err)
 	}
 	var plans []sqlstore.Plan
@@ -168,6 +180,42 @@ func TestDeleteOrdersPlans(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s\nfinds its rows by another index than %s:\n%s", p.Query, by, strings.Join(p.Lines, "\n"))
+		}
+	}
+	// The keys' checks (which EXPLAIN does not show): deleting 50 orders
+	// and their declarations looks for rows naming each of them in
+	// customs_receipts and payment_data_requests by index, not by reading
+	// those tables whole 50 or 100 times (pg_stat_user_tables, flushed at
+	// most once a second).
+	scans := func(table string) (seq, idx int64) {
+		if err := c.QueryRow(ctx, "SELECT seq_scan, COALESCE(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1", table).Scan(&seq, &idx); err != nil {
+			t.Fatal(err)
+		}
+		return seq, idx
+	}
+	children := []string{"customs_receipts", "payment_data_requests"}
+	before := map[string][2]int64{}
+	for _, table := range children {
+		seq, idx := scans(table)
+		before[table] = [2]int64{seq, idx}
+	}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		n, err := tx.DeleteOrders(m.ID, ids[700:750])
+		if err == nil && n != 50 {
+			t.Errorf("deleted %d orders, want 50", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range children {
+		seq, idx := scans(table)
+		for deadline := time.Now().Add(30 * time.Second); seq+idx-before[table][0]-before[table][1] < 50 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			seq, idx = scans(table)
+		}
+		if seq != before[table][0] || idx-before[table][1] < 50 {
+			t.Errorf("%s: the keys' checks of DeleteOrders read it by %d sequential scans and %d index scans, want 0 and at least 50",
+				table, seq-before[table][0], idx-before[table][1])
 		}
 	}
 }
