@@ -2625,12 +2625,12 @@ func testPurge(t *testing.T, s baoguan.Store) {
 // condition, with sequential scans priced out so that a plan still
 // scanning has no index to use — or whose index conditions do not name
 // the filter's column (reading every order of a merchant to find its
-// failed ones is a scan too). A merchant's unfiltered lists of orders and
-// events must also take their order from the index, not sort every row
-// of the merchant for a page of 50 (which is what dropping
+// failed ones is a scan too). A merchant's unfiltered lists of orders,
+// events and refunds must also take their order from the index, not sort
+// every row of the merchant for a page of 50 (which is what dropping
 // orders_merchant or events_merchant, "prefixes" of the other merchant
 // indexes, would do: on SQLite they end with the rowid, on PostgreSQL
-// with id).
+// with id). It plans DeleteOrders too (below).
 func testListPlans(t *testing.T, s baoguan.Store) {
 	const m = 7
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
@@ -2719,8 +2719,8 @@ func testListPlans(t *testing.T, s baoguan.Store) {
 		f := c.f
 		f.Limit = page.Limit
 		add(fmt.Sprintf("ListRefunds %+v", f), []string{c.uses}, func(tx baoguan.Tx) error { _, err := tx.ListRefunds(f); return err })
-		// A merchant's refunds, the bills' list, page by id like its
-		// orders (refunds_merchant, migration 0027 on SQLite).
+		// A merchant's refunds page by id like its orders
+		// (refunds_merchant: SQLite's migration 0027, PostgreSQL's 0026).
 		lists[len(lists)-1].sorted = c.uses == "merchant_id"
 	}
 	// An order's calls through either index (merchant_id, id) or
