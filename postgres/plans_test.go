@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,111 @@ func TestHotPlansUsePartialIndexes(t *testing.T) {
 			if !strings.Contains(all, "using "+ix) && !strings.Contains(all, "Index Scan on "+ix) {
 				t.Errorf("%s: the generic plan does not read %s:\n%s", c.name, ix, all)
 			}
+		}
+	}
+}
+
+// TestDeleteOrdersPlans: a discarded upload's orders and their
+// declarations are deleted (DeleteOrders) by the ids given, on the generic
+// plans the store runs, once the tables hold a merchant's history and are
+// analyzed: every statement's index condition names the orders' id, or
+// the declarations' order_id (declarations_target), not the merchant
+// alone with the ids a filter over every row of the merchant. (On empty
+// tables PostgreSQL's choice among the indexes follows no statistics; the
+// store suite's ListPlans checks only that these statements scan nothing.)
+func TestDeleteOrdersPlans(t *testing.T) {
+	dbURL := testURL(t)
+	db := openTest(t, postgres.Options{URL: dbURL})
+	ctx := context.Background()
+	m := &baoguan.Merchant{No: "acme", Name: "acme"}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) }); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for len(ids) < 1500 {
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			more, err := createDeclaredOrders(tx, m.ID, len(ids), 250)
+			ids = append(ids, more...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Receipts and payment data requests that name the first 500 orders
+	// and their declarations (the ones deleted below name nothing).
+	c := raw(t, dbURL)
+	for _, q := range []string{`INSERT INTO customs_receipts (port, ref, merchant_id, declaration_id, status, info, return_time, raw, source, received_at)
+SELECT 'eport', 'G' || d.id, d.merchant_id, d.id, '2', '', 0, '', '', 0 FROM declarations d WHERE d.order_id <= $1`,
+		`INSERT INTO payment_data_requests (service, session_id, order_no, merchant_no, merchant_id, order_id, declaration_id,
+service_time, state, code, message, attempts, received_at, updated_at)
+SELECT 'eport', 'S' || d.id, '', '', d.merchant_id, d.order_id, d.id, 0, 'queued', '', '', 0, 0, 0 FROM declarations d WHERE d.order_id <= $1`} {
+		if _, err := c.Exec(ctx, q, ids[499]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Exec(ctx, "ANALYZE orders, declarations, customs_receipts, payment_data_requests"); err != nil {
+		t.Fatal(err)
+	}
+	var plans []sqlstore.Plan
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		var err error
+		plans, err = sqlstore.Explain(tx, func(tx baoguan.Tx) error { _, err := tx.DeleteOrders(m.ID, ids[700:750]); return err })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) == 0 {
+		t.Fatal("DeleteOrders: no statement planned")
+	}
+	for _, p := range plans {
+		by := regexp.MustCompile(`\(id = ANY`)
+		if strings.Contains(p.Query, " declarations") {
+			by = regexp.MustCompile(`\(order_id = ANY`)
+		}
+		found := false
+		for _, l := range p.Lines {
+			if strings.Contains(l, "Index Cond:") && by.MatchString(l) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s\nfinds its rows by another index than %s:\n%s", p.Query, by, strings.Join(p.Lines, "\n"))
+		}
+	}
+	// The keys' checks (which EXPLAIN does not show): deleting 50 orders
+	// and their declarations looks for rows naming each of them in
+	// customs_receipts and payment_data_requests by index, not by reading
+	// those tables whole 50 or 100 times (pg_stat_user_tables, flushed at
+	// most once a second).
+	scans := func(table string) (seq, idx int64) {
+		if err := c.QueryRow(ctx, "SELECT seq_scan, COALESCE(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = $1", table).Scan(&seq, &idx); err != nil {
+			t.Fatal(err)
+		}
+		return seq, idx
+	}
+	children := []string{"customs_receipts", "payment_data_requests"}
+	before := map[string][2]int64{}
+	for _, table := range children {
+		seq, idx := scans(table)
+		before[table] = [2]int64{seq, idx}
+	}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error {
+		n, err := tx.DeleteOrders(m.ID, ids[700:750])
+		if err == nil && n != 50 {
+			t.Errorf("deleted %d orders, want 50", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range children {
+		seq, idx := scans(table)
+		for deadline := time.Now().Add(30 * time.Second); seq+idx-before[table][0]-before[table][1] < 50 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			seq, idx = scans(table)
+		}
+		if seq != before[table][0] || idx-before[table][1] < 50 {
+			t.Errorf("%s: the keys' checks of DeleteOrders read it by %d sequential scans and %d index scans, want 0 and at least 50",
+				table, seq-before[table][0], idx-before[table][1])
 		}
 	}
 }
