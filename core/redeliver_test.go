@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,6 +134,88 @@ func testRedeliverPendingStartsNoSecondChain(t *testing.T, exclusive bool) {
 	}
 	if one.Status != baoguan.EventFailed || len(as) != 7 {
 		t.Errorf("event %s after its schedule: %s with %d attempts recorded, want failed with 7", one.PublicID, one.Status, len(as))
+	}
+	cancel()
+	<-done
+}
+
+// An event redelivered after it was delivered keeps, while the new chain
+// fails, when it was first delivered: an attempt's outcome writes back the
+// event as it was leased, not only the counters the attempt changed.
+func TestRedeliveredEventKeepsItsDeliveryTime(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := core.New(&core.Service{Store: db, Now: clock,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: 5 * time.Second}})
+	svc.Formats.Register("test", testFormat{})
+	var down atomic.Bool // the receiver acknowledges until it is down
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer recv.Close()
+	m, _, err := svc.CreateMerchant(ctx, core.MerchantInput{Name: "redelivered", NotifyURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateOrder(ctx, m, core.OrderInput{Order: baoguan.Order{MerchantOrderNo: "RD-2", Amount: 100, Subject: "奶粉",
+		Protocol: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond}) }()
+	settle := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if n, err := svc.Busy(ctx); err == nil && n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still busy", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	settle("the first delivery")
+	es, err := svc.Events(ctx, m, baoguan.EventFilter{Type: "order.paid"})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("events: %+v %v", es, err)
+	}
+	first := es[0]
+	if first.Status != baoguan.EventDelivered || !first.DeliveredAt.Equal(now) {
+		t.Fatalf("after the first delivery: %s delivered at %v, want delivered at %v", first.Status, first.DeliveredAt, now)
+	}
+	down.Store(true)
+	advance(time.Hour)
+	if _, err := svc.Redeliver(ctx, m, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	settle("the redelivery")
+	e, as, err := svc.Event(ctx, m, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != baoguan.EventPending || len(as) != 2 || !e.DeliveredAt.Equal(first.DeliveredAt) {
+		t.Errorf("after a failed redelivery: %s, %d attempts, delivered at %v; want pending, 2 attempts, delivered at %v",
+			e.Status, len(as), e.DeliveredAt, first.DeliveredAt)
 	}
 	cancel()
 	<-done
