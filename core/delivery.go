@@ -120,6 +120,8 @@ type deliverer struct {
 	spilled map[int64]struct{}      // the events of ready kept by id alone (read back when sent)
 	// readyDead counts the events of ready already taken (takeReady).
 	readyDead int
+	// handedTop is the largest id of an event handed off into ready.
+	handedTop int64
 	first     []baoguan.DueEvent // a claim's first list from the table (claimMu)
 	// readyBuf and sendBuf are a claim's lists, reused by the next
 	// (claimMu): readyDue's copy of the head of ready, and the events a
@@ -476,24 +478,38 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 // without them. With handed, the events handed off (memory; the first of
 // ready, readyDue) are chosen among with them. more tells that the first
 // query found as many as it asked for.
+//
+// An order's events go one at a time, oldest first, so the lists a claim
+// plans from must not show an event without the order's older ones
+// (plan): the events handed off are those ready before the table is read
+// (an event committed since may be newer than one left to the table
+// after the read began), none past the last event a query read when it
+// found as many as it asked for (the table's further events, not read,
+// may be older), and, looking further without the destinations at their
+// limit, none of theirs from the table either (their events handed off
+// are left out; one of their deliveries may end meanwhile).
 func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, handed bool) (due []baoguan.DueEvent, pick []int64, more bool, err error) {
 	want := candidates(dl.room(free))
 	mem = min(mem, memPast)
 	if dl.s != nil {
 		dl.s.tableReads.Add(1)
 	}
+	var ready []baoguan.DueEvent
+	var top int64
+	if handed {
+		ready, top = dl.readyDue(want+dl.max, nil), dl.handedUpTo()
+	}
 	due, err = tx.DueEvents(want+mem, nil, after)
 	if err != nil {
 		return nil, nil, false, err
 	}
 	more = len(due) == want+mem
+	if more {
+		ready = upTo(ready, due[len(due)-1])
+	}
 	if dl.memory {
 		dl.first = due
 		due = dl.unheld(due)
-	}
-	var ready []baoguan.DueEvent
-	if handed {
-		ready = dl.readyDue(want+dl.max, nil)
 	}
 	all := merge(due, ready)
 	pick = dl.plan(all, free)
@@ -501,9 +517,16 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 		// Destinations at their limit took the head of the queue: look
 		// further, without them.
 		if skip := dl.saturated(); len(skip) > 0 {
-			further, err := tx.DueEvents(free-len(pick)+mem, skip, after)
+			if handed {
+				ready = dl.readyDue(want+dl.max, skip)
+			}
+			n := free - len(pick) + mem
+			further, err := tx.DueEvents(n, skip, after)
 			if err != nil {
 				return nil, nil, false, err
+			}
+			if len(further) == n {
+				ready = upTo(ready, further[len(further)-1])
 			}
 			if dl.memory {
 				further = dl.unheld(further)
@@ -517,13 +540,50 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 					due = append(due, d)
 				}
 			}
-			if handed {
-				ready = dl.readyDue(want+dl.max, skip)
-			}
-			pick = dl.plan(merge(due, ready), free)
+			pick = dl.plan(merge(without(due, skip), handedBy(ready, top)), free)
 		}
 	}
 	return due, pick, more, nil
+}
+
+// upTo is the events of list (in the queue's order) up to last.
+func upTo(list []baoguan.DueEvent, last baoguan.DueEvent) []baoguan.DueEvent {
+	for i, d := range list {
+		if dueBefore(last, d) {
+			return list[:i]
+		}
+	}
+	return list
+}
+
+// handedBy is the events of ready handed off before the table was read:
+// those whose ids are at most top, the largest handed off then (a store
+// that hands events off gives ids in the order of the commits: SQLite).
+// The query looking further shows the table as the first did (SQLite's
+// read transaction) or as it is now (PostgreSQL's).
+func handedBy(ready []baoguan.DueEvent, top int64) []baoguan.DueEvent {
+	out := ready[:0:0]
+	for _, d := range ready {
+		if d.ID <= top {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// without is a copy of due less the events to the destinations in skip.
+func without(due []baoguan.DueEvent, skip []string) []baoguan.DueEvent {
+	left := make(map[string]bool, len(skip))
+	for _, d := range skip {
+		left[d] = true
+	}
+	out := make([]baoguan.DueEvent, 0, len(due))
+	for _, d := range due {
+		if !left[d.Dest] {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // memPast bounds how many events the deliverer has (held, handed off) a
@@ -1194,7 +1254,10 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 			pick = dl.plan(dl.readyDue(want, skip), free)
 		}
 	}
-	if len(pick) == 0 {
+	if len(pick) == 0 || dl.isDirty() {
+		// Dirty since the claim began: an event left to the table (no
+		// room, an outcome unknown) may be older than one of its order
+		// handed off since. The next claim, woken, reads the table.
 		return 0, false, nil
 	}
 	evs := dl.sendBuf[:0]
@@ -1232,6 +1295,14 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	clear(evs)
 	dl.sendBuf = evs[:0]
 	return len(evs), len(evs) == free, nil
+}
+
+// isDirty tells whether the table may hold due events only a read of it
+// finds (dirty).
+func (dl *deliverer) isDirty() bool {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	return dl.dirty
 }
 
 // spilledAhead lists the events of ready, oldest first, that wait by

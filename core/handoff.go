@@ -85,6 +85,7 @@ func (dl *deliverer) Committed(es []baoguan.Event) {
 		} else {
 			dl.inReady[e.ID] = *e
 		}
+		dl.handedTop = max(dl.handedTop, e.ID)
 		d := baoguan.DueEvent{ID: e.ID, MerchantID: e.MerchantID, OrderID: e.OrderID, Dest: baoguan.Destination(e.URL), NextAt: e.NextAt}
 		dl.ready = append(dl.ready, d)
 		for j := len(dl.ready) - 1; j > 0 && dueBefore(dl.ready[j], dl.ready[j-1]); j-- {
@@ -153,6 +154,13 @@ func (dl *deliverer) waiting(id int64) bool {
 	}
 	_, ok := dl.spilled[id]
 	return ok
+}
+
+// handedUpTo is the largest id of an event handed off into ready so far.
+func (dl *deliverer) handedUpTo() int64 {
+	dl.hmu.Lock()
+	defer dl.hmu.Unlock()
+	return dl.handedTop
 }
 
 // handedCount is how many events are expected or ready.
