@@ -42,23 +42,7 @@ func TestRedeliverPendingStartsNoSecondChain(t *testing.T) {
 func testRedeliverPendingStartsNoSecondChain(t *testing.T, exclusive bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	keys, err := keyring.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	svc := core.New(&core.Service{Store: db, Now: clock,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity,
-		HTTP:           &http.Client{Timeout: 5 * time.Second}})
+	svc, advance := redeliveryService(ctx, t)
 	svc.Formats.Register("test", testFormat{}) // retries once, a minute later
 
 	var hmu sync.Mutex
@@ -85,20 +69,7 @@ func testRedeliverPendingStartsNoSecondChain(t *testing.T, exclusive bool) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond, Exclusive: exclusive}) }()
-	settle := func(what string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			n, err := svc.Busy(ctx)
-			if err == nil && n == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: still busy (%d, %v)", what, n, err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	settle := func(what string) { t.Helper(); settleService(ctx, t, svc, what) }
 	settle("the first delivery")
 	es, err := svc.Events(ctx, m, baoguan.EventFilter{Type: "order.paid"})
 	if err != nil || len(es) != 1 {
@@ -145,23 +116,7 @@ func testRedeliverPendingStartsNoSecondChain(t *testing.T, exclusive bool) {
 func TestRedeliveredEventKeepsItsDeliveryTime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	keys, err := keyring.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	svc := core.New(&core.Service{Store: db, Now: clock,
-		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
-		SampleIdentity: sandbox.IsSampleIdentity,
-		HTTP:           &http.Client{Timeout: 5 * time.Second}})
+	svc, advance := redeliveryService(ctx, t)
 	svc.Formats.Register("test", testFormat{})
 	var down atomic.Bool // the receiver acknowledges until it is down
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -181,27 +136,15 @@ func TestRedeliveredEventKeepsItsDeliveryTime(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx, core.RunnerOptions{Poll: 10 * time.Millisecond}) }()
-	settle := func(what string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if n, err := svc.Busy(ctx); err == nil && n == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: still busy", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	settle := func(what string) { t.Helper(); settleService(ctx, t, svc, what) }
 	settle("the first delivery")
 	es, err := svc.Events(ctx, m, baoguan.EventFilter{Type: "order.paid"})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("events: %+v %v", es, err)
 	}
 	first := es[0]
-	if first.Status != baoguan.EventDelivered || !first.DeliveredAt.Equal(now) {
-		t.Fatalf("after the first delivery: %s delivered at %v, want delivered at %v", first.Status, first.DeliveredAt, now)
+	if first.Status != baoguan.EventDelivered || !first.DeliveredAt.Equal(svc.Now()) {
+		t.Fatalf("after the first delivery: %s delivered at %v, want delivered at %v", first.Status, first.DeliveredAt, svc.Now())
 	}
 	down.Store(true)
 	advance(time.Hour)
@@ -219,4 +162,44 @@ func TestRedeliveredEventKeepsItsDeliveryTime(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// redeliveryService is a service on a SQLite file whose clock stands still
+// until advance moves it, so that a test decides when retries come due.
+func redeliveryService(ctx context.Context, t *testing.T) (svc *core.Service, advance func(time.Duration)) {
+	t.Helper()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	keys, err := keyring.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "core.db"), Keys: keys, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc = core.New(&core.Service{Store: db, Now: clock,
+		Sandbox:        core.Adapters{Channel: sandbox.NewChannel(), Port: sandbox.NewPort(0)},
+		SampleIdentity: sandbox.IsSampleIdentity,
+		HTTP:           &http.Client{Timeout: 5 * time.Second}})
+	return svc, func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+}
+
+// settleService waits until svc has nothing left to run or send (Busy),
+// failing the test after 20 s.
+func settleService(ctx context.Context, t *testing.T, svc *core.Service, what string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := svc.Busy(ctx)
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still busy (%d, %v)", what, n, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

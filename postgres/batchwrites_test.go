@@ -22,21 +22,8 @@ func TestBatchWritesByIndex(t *testing.T) {
 	dbURL := testURL(t)
 	db := openTest(t, postgres.Options{URL: dbURL})
 	ctx := context.Background()
-	m := &baoguan.Merchant{No: "acme", Name: "acme"}
-	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) }); err != nil {
-		t.Fatal(err)
-	}
 	const stored, batch = 1500, 64
-	var ids []int64
-	for len(ids) < stored {
-		if err := db.Update(ctx, func(tx baoguan.Tx) error {
-			more, err := createDeclaredOrders(tx, m.ID, len(ids), 250)
-			ids = append(ids, more...)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, ids := declaredHistory(ctx, t, db, stored)
 	c := raw(t, dbURL)
 	if _, err := c.Exec(ctx, "ANALYZE orders, declarations"); err != nil {
 		t.Fatal(err)
@@ -135,4 +122,25 @@ func createDeclaredOrders(tx baoguan.Tx, merchantID int64, first, n int) ([]int6
 		ids = append(ids, o.ID)
 	}
 	return ids, nil
+}
+
+// declaredHistory stores a merchant "acme" with n declared orders (250 a
+// transaction) and returns it with the orders' ids.
+func declaredHistory(ctx context.Context, t *testing.T, db baoguan.Store, n int) (*baoguan.Merchant, []int64) {
+	t.Helper()
+	m := &baoguan.Merchant{No: "acme", Name: "acme"}
+	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) }); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for len(ids) < n {
+		if err := db.Update(ctx, func(tx baoguan.Tx) error {
+			more, err := createDeclaredOrders(tx, m.ID, len(ids), min(250, n-len(ids)))
+			ids = append(ids, more...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m, ids
 }

@@ -127,20 +127,7 @@ func TestDeleteOrdersPlans(t *testing.T) {
 	dbURL := testURL(t)
 	db := openTest(t, postgres.Options{URL: dbURL})
 	ctx := context.Background()
-	m := &baoguan.Merchant{No: "acme", Name: "acme"}
-	if err := db.Update(ctx, func(tx baoguan.Tx) error { return tx.CreateMerchant(m) }); err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for len(ids) < 1500 {
-		if err := db.Update(ctx, func(tx baoguan.Tx) error {
-			more, err := createDeclaredOrders(tx, m.ID, len(ids), 250)
-			ids = append(ids, more...)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	m, ids := declaredHistory(ctx, t, db, 1500)
 	// Receipts and payment data requests that name the first 500 orders
 	// and their declarations (the ones deleted below name nothing).
 	c := raw(t, dbURL)
