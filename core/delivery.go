@@ -275,9 +275,13 @@ func (dl *deliverer) advance(due []baoguan.DueEvent, now time.Time) {
 	}
 }
 
-// unheld leaves out of due the events held in memory or handed off; call
-// with claimMu held.
-func (dl *deliverer) unheld(due []baoguan.DueEvent) []baoguan.DueEvent {
+// unheld leaves out of due the events held in memory or expected, and
+// those handed off by the time the claim copied ready (ids up to top);
+// call with claimMu held. One handed off since stays: the claim's copy of
+// ready lacks it, and its order's next event may have been left to the
+// table meanwhile (no room), where the claim finds it; chosen, it is
+// taken from ready (fromTable, takeReady).
+func (dl *deliverer) unheld(due []baoguan.DueEvent, top int64) []baoguan.DueEvent {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
 	if len(dl.held)+len(dl.expect)+len(dl.inReady)+len(dl.spilled) == 0 {
@@ -285,7 +289,7 @@ func (dl *deliverer) unheld(due []baoguan.DueEvent) []baoguan.DueEvent {
 	}
 	out := make([]baoguan.DueEvent, 0, len(due))
 	for _, d := range due {
-		if !dl.mine(d.ID) {
+		if !dl.mine(d.ID) || (d.ID > top && dl.waiting(d.ID)) {
 			out = append(out, d)
 		}
 	}
@@ -483,11 +487,13 @@ func (dl *deliverer) claim(ctx context.Context) (int, bool, error) {
 // plans from must not show an event without the order's older ones
 // (plan): the events handed off are those ready before the table is read
 // (an event committed since may be newer than one left to the table
-// after the read began), none past the last event a query read when it
-// found as many as it asked for (the table's further events, not read,
-// may be older), and, looking further without the destinations at their
-// limit, none of theirs from the table either (their events handed off
-// are left out; one of their deliveries may end meanwhile).
+// after the read began; one handed off after the copy of ready that the
+// table's read shows stays in the table's list: unheld), none past the
+// last event a query read when it found as many as it asked for (the
+// table's further events, not read, may be older), and, looking further
+// without the destinations at their limit, none of theirs from the table
+// either (their events handed off are left out; one of their deliveries
+// may end meanwhile).
 func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, handed bool) (due []baoguan.DueEvent, pick []int64, more bool, err error) {
 	want := candidates(dl.room(free))
 	mem = min(mem, memPast)
@@ -497,7 +503,7 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 	var ready []baoguan.DueEvent
 	var top int64
 	if handed {
-		ready, top = dl.readyDue(want+dl.max, nil), dl.handedUpTo()
+		ready, top = dl.readyDue(want+dl.max, nil)
 	}
 	due, err = tx.DueEvents(want+mem, nil, after)
 	if err != nil {
@@ -509,7 +515,7 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 	}
 	if dl.memory {
 		dl.first = due
-		due = dl.unheld(due)
+		due = dl.unheld(due, top)
 	}
 	all := merge(due, ready)
 	pick = dl.plan(all, free)
@@ -518,7 +524,7 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 		// further, without them.
 		if skip := dl.saturated(); len(skip) > 0 {
 			if handed {
-				ready = dl.readyDue(want+dl.max, skip)
+				ready, _ = dl.readyDue(want+dl.max, skip)
 			}
 			n := free - len(pick) + mem
 			further, err := tx.DueEvents(n, skip, after)
@@ -529,7 +535,7 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 				ready = upTo(ready, further[len(further)-1])
 			}
 			if dl.memory {
-				further = dl.unheld(further)
+				further = dl.unheld(further, top)
 			}
 			seen := map[int64]bool{}
 			for _, d := range due {
@@ -1243,7 +1249,7 @@ func merchantIDs(evs []baoguan.Event) []int64 {
 // hold them).
 func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before func([]baoguan.Event)) (int, bool, error) {
 	want := candidates(dl.room(free)) + dl.max
-	ready := dl.readyDue(want, nil)
+	ready, _ := dl.readyDue(want, nil)
 	if len(ready) == 0 {
 		return 0, false, nil
 	}
@@ -1251,7 +1257,8 @@ func (dl *deliverer) sendReady(ctx context.Context, free int, gen uint64, before
 	if len(pick) < free && len(pick) < len(ready) {
 		// Destinations at their limit took the head of the queue.
 		if skip := dl.saturated(); len(skip) > 0 {
-			pick = dl.plan(dl.readyDue(want, skip), free)
+			ready, _ = dl.readyDue(want, skip)
+			pick = dl.plan(ready, free)
 		}
 	}
 	if len(pick) == 0 || dl.isDirty() {

@@ -59,6 +59,7 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 		name         string
 		table, ready []baoguan.Event
 		during       []baoguan.Event // left to the table, then handed off, as the table is read
+		handedFirst  bool            // during: handed off, then left to the table
 		busy         int             // deliveries in flight to a
 		ends         bool            // and they end as the claim looks further without a
 		paid, later  int64
@@ -99,6 +100,24 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 			busy:   2,
 			paid:   5, later: 6,
 		},
+		{
+			// Order 50's order.paid is handed off after the claim copied
+			// ready, its next event left to the table (no room), both
+			// committed before the read of the table (the failures of
+			// TestHandoffWithoutRoom under -race after change 87).
+			name:   "handed off after ready was copied, the next left to the table",
+			table:  []baoguan.Event{ev(7, 50, b), ev(8, 50, b)},
+			during: []baoguan.Event{ev(7, 50, b), ev(8, 50, b)}, handedFirst: true,
+			paid: 7, later: 8,
+		},
+		{
+			// The same while a is at its limit.
+			name:   "handed off after ready was copied, a at its limit",
+			table:  []baoguan.Event{ev(1, 1, a), ev(7, 50, b), ev(8, 50, b)},
+			during: []baoguan.Event{ev(7, 50, b), ev(8, 50, b)}, handedFirst: true,
+			busy: 2,
+			paid: 7, later: 8,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dl := newDeliverer(nil, 64, 64, time.Minute, true)
@@ -135,10 +154,17 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 				}
 				dl.Expect([]int64{c.during[0].ID, c.during[1].ID})
 				room, ids := dl.readyMax, dl.idMax
-				dl.readyMax, dl.idMax = 0, 0 // no room: left to the table
-				dl.Committed(c.during[:1])
+				if c.handedFirst {
+					dl.Committed(c.during[:1])
+					dl.readyMax, dl.idMax = 0, 0 // no room: left to the table
+					dl.Committed(c.during[1:])
+				} else {
+					dl.readyMax, dl.idMax = 0, 0 // no room: left to the table
+					dl.Committed(c.during[:1])
+					dl.readyMax, dl.idMax = room, ids
+					dl.Committed(c.during[1:])
+				}
 				dl.readyMax, dl.idMax = room, ids
-				dl.Committed(c.during[1:])
 				c.during = nil
 			}
 			_, pick, _, err := dl.due(tx, 64, 0, nil, true)

@@ -156,13 +156,6 @@ func (dl *deliverer) waiting(id int64) bool {
 	return ok
 }
 
-// handedUpTo is the largest id of an event handed off into ready so far.
-func (dl *deliverer) handedUpTo() int64 {
-	dl.hmu.Lock()
-	defer dl.hmu.Unlock()
-	return dl.handedTop
-}
-
 // handedCount is how many events are expected or ready.
 func (dl *deliverer) handedCount() int {
 	dl.hmu.Lock()
@@ -172,14 +165,16 @@ func (dl *deliverer) handedCount() int {
 
 // readyDue is a copy of the first n events of ready, less those to the
 // destinations in skip, among its first dueWindow events when skip is
-// set (as the table's query that leaves destinations out: Tx.DueEvents).
+// set (as the table's query that leaves destinations out: Tx.DueEvents),
+// and top, the largest id handed off when it was made (an event handed
+// off later has a larger one).
 // A claim chooses among as many of the oldest events as it may send
 // (and a margin), not among all ready: a backlog of thousands handed off
 // costs a claim no more than a few. The copy is made in readyBuf, which
 // the next call reuses: a claim (claimMu held) chooses among it and
 // keeps only the ids it picks. A new copy at every claim was a third of
 // what the deliverer allocated (benchmarks.md, change 71).
-func (dl *deliverer) readyDue(n int, skip []string) []baoguan.DueEvent {
+func (dl *deliverer) readyDue(n int, skip []string) (ready []baoguan.DueEvent, top int64) {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
 	dl.trimReady()
@@ -212,7 +207,7 @@ func (dl *deliverer) readyDue(n int, skip []string) []baoguan.DueEvent {
 		out = append(out, d)
 	}
 	dl.readyBuf = out
-	return out
+	return out, dl.handedTop
 }
 
 // dueWindow is how many of the oldest events ready a claim looks at
