@@ -272,7 +272,7 @@ func (s *Service) batcher(ctx context.Context, o RunnerOptions, remote <-chan st
 			// Pushes are coming in: give them the writer and the CPUs.
 			d := o.yieldAfter(time.Since(began))
 			s.Metrics.IntakeYield.Add(d.Seconds())
-			if !sleepCtx(ctx, d) {
+			if !s.yieldWait(ctx, d, o.IntakeWindow) {
 				return
 			}
 		}
