@@ -197,14 +197,16 @@ func (t *Tx) declarationNotUpdated(d *baoguan.Declaration) error {
 // fails is the error; the caller must then not commit.
 func (t *Tx) UpdateDeclarations(ds []baoguan.Declaration) error {
 	rows := make([]rowWrite, len(ds))
+	tails := make([]any, 3*len(ds)) // every row's tail in one array
 	for i := range ds {
 		d := &ds[i]
 		v, err := t.declarationArgs(d)
 		if err != nil {
 			return err
 		}
-		rows[i] = rowWrite{id: d.ID, merchant: d.MerchantID, version: d.Version, vals: v,
-			tail: []any{d.ID, d.MerchantID, d.Version}}
+		tail := tails[3*i : 3*i+3 : 3*i+3]
+		tail[0], tail[1], tail[2] = d.ID, d.MerchantID, d.Version
+		rows[i] = rowWrite{id: d.ID, merchant: d.MerchantID, version: d.Version, vals: v, tail: tail}
 	}
 	written, err := t.writeRows(declarationTable, rows)
 	if err != nil {

@@ -225,14 +225,16 @@ func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 	rows := make([]rowWrite, len(os))
 	now := any(ms(t.now)) // updated_at, boxed once for every row
 	setTail := []any{now}
+	tails := make([]any, 4*len(os)) // every row's tail in one array
 	for i := range os {
 		o := &os[i]
 		v, err := t.orderArgs(o)
 		if err != nil {
 			return err
 		}
-		rows[i] = rowWrite{id: o.ID, merchant: o.MerchantID, version: o.Version, vals: v,
-			tail: []any{now, o.ID, o.MerchantID, o.Version}, setTail: setTail}
+		tail := tails[4*i : 4*i+4 : 4*i+4]
+		tail[0], tail[1], tail[2], tail[3] = now, o.ID, o.MerchantID, o.Version
+		rows[i] = rowWrite{id: o.ID, merchant: o.MerchantID, version: o.Version, vals: v, tail: tail, setTail: setTail}
 	}
 	written, err := t.writeRows(orderTable, rows)
 	if err != nil {
