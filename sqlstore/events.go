@@ -755,14 +755,15 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 	q += " ORDER BY next_at, id LIMIT ?"
 	args = append(args, n)
 	var out []baoguan.DueEvent
+	var next int64 // one for every row: what Scan fills escapes
 	err := t.each(q, args, func(s Scanner) error {
-		var d baoguan.DueEvent
-		var next int64
+		out = append(out, baoguan.DueEvent{})
+		d := &out[len(out)-1]
 		if err := s.Scan(&d.ID, &d.MerchantID, &d.OrderID, &d.Dest, &next); err != nil {
+			out = out[:len(out)-1]
 			return err
 		}
 		d.NextAt = fromMS(next)
-		out = append(out, d)
 		return nil
 	})
 	return out, err
