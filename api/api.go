@@ -364,7 +364,7 @@ func writeOrderJSON(w http.ResponseWriter, status int, j orderJSON) {
 		writeJSON(w, status, j)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	b = append(b, '\n') // as json.Encoder writes it: one Write, a newline after
 	_, _ = w.Write(b)
@@ -374,8 +374,13 @@ func writeOrderJSON(w http.ResponseWriter, status int, j orderJSON) {
 	}
 }
 
+// jsonContentType is the Content-Type header's value every JSON answer
+// shares, as Header.Set would store it but without a slice an answer:
+// net/http only reads it, and its capacity of 1 makes an Add copy it.
+var jsonContentType = []string{"application/json"}[:1:1]
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	if a, ok := v.(jsonAppender); ok {
 		written := false

@@ -66,9 +66,11 @@ func (ss *signers) sign(secret, msgID string, ts time.Time, body []byte) (string
 }
 
 // Schedule is the Standard Webhooks retry schedule.
-func (nativeFormat) Schedule() baoguan.Retry {
-	return baoguan.Retry{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
-}
+func (nativeFormat) Schedule() baoguan.Retry { return nativeSchedule }
+
+// nativeSchedule is Schedule's answer, made once (the deliverer asks it at
+// every failed attempt and only reads it).
+var nativeSchedule = baoguan.Retry{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
 func (nativeFormat) URL(m *baoguan.Merchant, o *baoguan.Order) string {
 	return core.NotifyURL(m, o, "")

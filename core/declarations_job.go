@@ -153,11 +153,11 @@ func (s *Service) applyReceipt(d *baoguan.Declaration, r baoguan.Receipt) error 
 // pre, when not nil, is what the caller has just read; it serves the first
 // attempt, and a stale write reads afresh.
 func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID int64, pre *declCtx, change func(*baoguan.Declaration) error) error {
-	var o *baoguan.Order
-	var m *baoguan.Merchant
-	var ds []baoguan.Declaration
+	// What the closures below share is one struct (declCtx): each
+	// variable they captured would be an allocation of its own.
+	var v declCtx
 	if pre != nil {
-		o, m, ds = pre.o, pre.m, pre.ds
+		v = *pre
 	}
 	optimistic := s.optimistic
 	if w != nil {
@@ -170,11 +170,11 @@ func (s *Service) finishDeclaration(ctx context.Context, w *work, id, merchantID
 		if err != nil {
 			return err
 		}
-		o, m, ds = c.o, c.m, c.ds
+		v.o, v.m, v.ds = c.o, c.m, c.ds
 		return nil
 	}, func(tx baoguan.Tx, q *queue) error {
-		q.m = m
-		ds, o := ds, o
+		q.m = v.m
+		ds, o := v.ds, v.o
 		if !w.ownsReads() {
 			ds = append([]baoguan.Declaration(nil), ds...)
 			c := *o

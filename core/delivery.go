@@ -264,13 +264,18 @@ func (dl *deliverer) holding(now time.Time) int {
 func (dl *deliverer) advance(due []baoguan.DueEvent, now time.Time) {
 	dl.hmu.Lock()
 	defer dl.hmu.Unlock()
-	for _, d := range due {
-		if !dl.mine(d.ID) {
-			return
+	last := -1
+	for i := range due {
+		if !dl.mine(due[i].ID) {
+			break
 		}
-		if dl.after == nil {
+		if dl.after == nil && last < 0 {
 			dl.afterSet = now
 		}
+		last = i
+	}
+	if last >= 0 {
+		d := due[last] // one copy, not one an event passed
 		dl.after = &d
 	}
 }

@@ -124,7 +124,9 @@ func (s *Service) emitNotice(tx baoguan.Tx, q *queue, n Notice) error {
 		return err
 	}
 	n.PublicID, n.At, n.Merchant = s.newID("evt_"), tx.Now(), m
-	e := &baoguan.Event{PublicID: n.PublicID, MerchantID: o.MerchantID, OrderID: o.ID, Type: typ, Protocol: o.Protocol,
+	// e stays on the stack: a batch keeps a copy (renderLater), and the
+	// store is given one of its own below.
+	e := baoguan.Event{PublicID: n.PublicID, MerchantID: o.MerchantID, OrderID: o.ID, Type: typ, Protocol: o.Protocol,
 		URL: f.URL(m, o), Status: baoguan.EventPending}
 	if e.URL == "" {
 		e.Status = baoguan.EventSkipped
@@ -137,16 +139,18 @@ func (s *Service) emitNotice(tx baoguan.Tx, q *queue, n Notice) error {
 		// once while the renderer lags (batchTx.renderLater), and kept
 		// for its flush; one the format does not render is dropped there.
 		// The deliverer may be woken for nothing then.
-		bt.renderLater(f, n, e)
+		bt.renderLater(f, n, &e)
 	} else {
 		body, ct, ok, err := f.Render(n)
 		if err != nil || !ok {
 			return err
 		}
 		e.Body, e.ContentType = body, ct
-		if err := tx.CreateEvent(e); err != nil {
+		stored := e
+		if err := tx.CreateEvent(&stored); err != nil {
 			return err
 		}
+		e = stored
 	}
 	if e.Status == baoguan.EventPending {
 		q.n++ // wakes the deliverer once committed

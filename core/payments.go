@@ -141,70 +141,75 @@ func (s *Service) rearrangeTx(tx baoguan.Tx, q *queue, o *baoguan.Order) error {
 // about again every MicroPoll until it has an outcome, and closed unpaid
 // once MicroWindow has passed since the order was created.
 func (s *Service) payJob(ctx context.Context, w *work) error {
-	var o *baoguan.Order
-	var m *baoguan.Merchant
-	var ds []baoguan.Declaration
+	// What the closures below share is one struct: each variable they
+	// captured would be an allocation of its own.
+	var v struct {
+		o     *baoguan.Order
+		m     *baoguan.Merchant
+		ds    []baoguan.Declaration
+		st    paymentStart
+		again bool
+	}
 	err := w.view(ctx, s, func(tx baoguan.Tx) error {
 		var err error
-		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
+		if v.o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
 		}
-		if ds, err = tx.Declarations(o.MerchantID, o.ID); err != nil {
+		if v.ds, err = tx.Declarations(v.o.MerchantID, v.o.ID); err != nil {
 			return err
 		}
-		m, err = tx.Merchant(o.MerchantID)
+		v.m, err = tx.Merchant(v.o.MerchantID)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if o.PayStatus != baoguan.PayNotPayed && !userPaying(o) {
+	if v.o.PayStatus != baoguan.PayNotPayed && !userPaying(v.o) {
 		return nil // paid, failed or cancelled by an earlier run or another path
 	}
-	var st paymentStart
-	if userPaying(o) && !s.Now().Before(o.CreatedAt.Add(baoguan.MicroWindow)) {
-		st.r = baoguan.PayResult{Status: baoguan.PayCancelled, Payment: baoguan.Payment{
+	if userPaying(v.o) && !s.Now().Before(v.o.CreatedAt.Add(baoguan.MicroWindow)) {
+		v.st.r = baoguan.PayResult{Status: baoguan.PayCancelled, Payment: baoguan.Payment{
 			FailReason: "付款人未在 " + baoguan.MicroWindow.String() + " 内确认支付，订单已关闭"}}
-	} else if err = w.callable(s.payAdapter(o)); err != nil {
+	} else if err = w.callable(s.payAdapter(v.o)); err != nil {
 		return err
-	} else if st, err = s.startPayment(ctx, o, m, w.job.Attempts); err != nil {
+	} else if v.st, err = s.startPayment(ctx, v.o, v.m, w.job.Attempts); err != nil {
 		return err
 	}
-	round, again := o.PayAttempts, false
+	round := v.o.PayAttempts
 	err = w.optimistic(ctx, s, true, func(tx baoguan.Tx) error {
 		var err error
-		if o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
+		if v.o, err = tx.Order(w.job.MerchantID, w.job.RefID); err != nil {
 			return err
 		}
-		ds, err = tx.Declarations(o.MerchantID, o.ID)
+		v.ds, err = tx.Declarations(v.o.MerchantID, v.o.ID)
 		return err
 	}, func(tx baoguan.Tx, q *queue) error {
-		again = false
-		if (o.PayStatus != baoguan.PayNotPayed && !userPaying(o)) || o.PayAttempts != round {
+		v.again = false
+		if (v.o.PayStatus != baoguan.PayNotPayed && !userPaying(v.o)) || v.o.PayAttempts != round {
 			return w.done(tx)
 		}
-		if st.r.Status == baoguan.PayApplied && o.Channel.Flow() == baoguan.FlowAtOnce {
+		if v.st.r.Status == baoguan.PayApplied && v.o.Channel.Flow() == baoguan.FlowAtOnce {
 			// The payer is still confirming: ask again later.
-			again = true
-			if userPaying(o) {
+			v.again = true
+			if userPaying(v.o) {
 				return nil // already recorded
 			}
 		}
-		q.m = m
-		c := o
+		q.m = v.m
+		c := v.o
 		if !w.ownsReads() {
 			c = new(baoguan.Order)
-			*c = *o
+			*c = *v.o
 		}
-		if _, err := s.recordStart(tx, q, c, st, ds); err != nil {
+		if _, err := s.recordStart(tx, q, c, v.st, v.ds); err != nil {
 			return err
 		}
-		if again {
+		if v.again {
 			return nil
 		}
 		return w.done(tx)
 	})
-	if err == nil && again {
+	if err == nil && v.again {
 		return Later(baoguan.MicroPoll)
 	}
 	return err

@@ -197,14 +197,16 @@ func (t *Tx) declarationNotUpdated(d *baoguan.Declaration) error {
 // fails is the error; the caller must then not commit.
 func (t *Tx) UpdateDeclarations(ds []baoguan.Declaration) error {
 	rows := make([]rowWrite, len(ds))
+	tails := make([]any, 3*len(ds)) // every row's tail in one array
 	for i := range ds {
 		d := &ds[i]
 		v, err := t.declarationArgs(d)
 		if err != nil {
 			return err
 		}
-		rows[i] = rowWrite{id: d.ID, merchant: d.MerchantID, version: d.Version, vals: v,
-			tail: []any{d.ID, d.MerchantID, d.Version}}
+		tail := tails[3*i : 3*i+3 : 3*i+3]
+		tail[0], tail[1], tail[2] = d.ID, d.MerchantID, d.Version
+		rows[i] = rowWrite{id: d.ID, merchant: d.MerchantID, version: d.Version, vals: v, tail: tail}
 	}
 	written, err := t.writeRows(declarationTable, rows)
 	if err != nil {
@@ -224,15 +226,21 @@ func (t *Tx) UpdateDeclarations(ds []baoguan.Declaration) error {
 }
 
 func (t *Tx) scanDeclaration(sc Scanner, d *baoguan.Declaration) error {
-	var extras, idNumber, phone, state string
-	var submitted, modified, created int64
-	if err := sc.Scan(&d.ID, &d.OrderID, &d.MerchantID, &d.Customs, &d.Port, &d.Route, &extras, &d.SubOrderNo, &d.SubOrderID,
+	// One struct for the locals Scan fills, as in scanOrder: one
+	// allocation, not one a local.
+	var c struct {
+		extras, idNumber, phone, state string
+		submitted, modified, created   int64
+	}
+	if err := sc.Scan(&d.ID, &d.OrderID, &d.MerchantID, &d.Customs, &d.Port, &d.Route, &c.extras, &d.SubOrderNo, &d.SubOrderID,
 		&d.MerchantCustomsNo, &d.OrderFee, &d.TransportFee, &d.ProductFee, &d.Duty, &d.Strategy, &d.IdentityCheck,
-		&d.Payer.Name, &d.Payer.IDType, &idNumber, &phone, &state, &d.Retrying, &d.Explanation,
-		&d.VerifyDepartment, &d.VerifyDepartmentTradeID, &d.ReceiptCode, &d.PortRef, &d.Attempts, &submitted,
-		&modified, &created, &d.Version); err != nil {
+		&d.Payer.Name, &d.Payer.IDType, &c.idNumber, &c.phone, &c.state, &d.Retrying, &d.Explanation,
+		&d.VerifyDepartment, &d.VerifyDepartmentTradeID, &d.ReceiptCode, &d.PortRef, &d.Attempts, &c.submitted,
+		&c.modified, &c.created, &d.Version); err != nil {
 		return err
 	}
+	extras, idNumber, phone, state := c.extras, c.idNumber, c.phone, c.state
+	submitted, modified, created := c.submitted, c.modified, c.created
 	d.State = baoguan.DeclState(state)
 	d.SubmittedAt, d.ModifiedAt, d.CreatedAt = fromMS(submitted), fromMS(modified), fromMS(created)
 	s := t.sealer()

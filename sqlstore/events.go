@@ -755,14 +755,15 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 	q += " ORDER BY next_at, id LIMIT ?"
 	args = append(args, n)
 	var out []baoguan.DueEvent
+	var next int64 // one for every row: what Scan fills escapes
 	err := t.each(q, args, func(s Scanner) error {
-		var d baoguan.DueEvent
-		var next int64
+		out = append(out, baoguan.DueEvent{})
+		d := &out[len(out)-1]
 		if err := s.Scan(&d.ID, &d.MerchantID, &d.OrderID, &d.Dest, &next); err != nil {
+			out = out[:len(out)-1]
 			return err
 		}
 		d.NextAt = fromMS(next)
-		out = append(out, d)
 		return nil
 	})
 	return out, err
@@ -854,7 +855,7 @@ func (t *Tx) RecordAttempt(e *baoguan.Event, a *baoguan.Attempt, lease time.Time
 	var n int64
 	var err error
 	if acked {
-		n, err = t.recordAcked(e, a, lease)
+		n, err = t.recordAcked(e, a, lease, nil)
 	} else {
 		n, err = t.exec(qRecordEvent, string(e.Status), e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now), e.ID, ms(lease))
 	}
@@ -883,17 +884,37 @@ func (t *Tx) ackedInRow(e *baoguan.Event, a *baoguan.Attempt) bool {
 // recordAcked writes e's outcome with the attempt a that delivered it
 // (qRecordAcked) while the lease lease is held, and returns how many rows
 // it changed (0: the lease was lost).
-func (t *Tx) recordAcked(e *baoguan.Event, a *baoguan.Attempt, lease time.Time) (int64, error) {
+// b, when not nil, is reused for the statement's arguments over a
+// transaction's outcomes (recordAttemptRows).
+func (t *Tx) recordAcked(e *baoguan.Event, a *baoguan.Attempt, lease time.Time, b *ackArgs) (int64, error) {
 	_, resp, err := t.attemptArgs(a)
 	if err != nil {
 		return 0, err
 	}
-	if resp == "" {
-		return t.exec(qRecordAckedNoAnswer, e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
-			ms(a.At), int64(a.Status), a.LatencyMS, e.ID, ms(lease))
+	if b == nil {
+		b = new(ackArgs)
 	}
-	return t.exec(qRecordAcked, e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), ms(t.now),
-		ms(a.At), int64(a.Status), a.LatencyMS, resp, e.ID, ms(lease))
+	if b.now == nil {
+		b.now, b.args = ms(t.now), make([]any, 0, 10)
+	}
+	q := qRecordAckedNoAnswer
+	args := append(b.args[:0], e.Attempts, ms(e.DeliveredAt), ms(e.NextAt), b.now, ms(a.At), int64(a.Status), a.LatencyMS)
+	if resp != "" {
+		q, args = qRecordAcked, append(args, resp)
+	}
+	args = append(args, e.ID, ms(lease))
+	n, err := t.exec(q, args...)
+	clear(args) // the statement is done with them: keep no answer alive
+	b.args = args
+	return n, err
+}
+
+// ackArgs is what recordAcked reuses from one outcome to the next: the
+// statement's arguments (an Exec is done with them when it returns) and
+// the transaction's time, boxed once.
+type ackArgs struct {
+	args []any
+	now  any
 }
 
 // recordAttemptRows is RecordAttempts on SQLite: each event's update
@@ -905,10 +926,11 @@ func (t *Tx) recordAttemptRows(ri RowsInserter, os []baoguan.Outcome) ([]bool, e
 	recorded := make([]bool, len(os))
 	var rows [][]any // made at the first: most outcomes have no row
 	var rowOf []int  // the outcome of each of rows
+	var acked ackArgs
 	for i := range os {
 		e, a := &os[i].Event, &os[i].Attempt
 		if t.ackedInRow(e, a) {
-			n, err := t.recordAcked(e, a, os[i].Lease)
+			n, err := t.recordAcked(e, a, os[i].Lease, &acked)
 			if err != nil {
 				return nil, err
 			}

@@ -12,7 +12,9 @@ import "github.com/baoguan/baoguan"
 
 // itemsJSON is json.Marshal(items).
 func itemsJSON(items []baoguan.Item) string {
-	return string(baoguan.AppendItemsJSON(make([]byte, 0, 16+64*len(items)), items))
+	// Written on the stack when it fits: only the string is allocated.
+	var buf [512]byte
+	return string(baoguan.AppendItemsJSON(buf[:0], items))
 }
 
 // stringMapJSON is json.Marshal(m).
@@ -20,7 +22,8 @@ func stringMapJSON(m map[string]string) string {
 	if len(m) == 0 && m != nil {
 		return "{}"
 	}
-	return string(baoguan.AppendStringMapJSON(nil, m))
+	var buf [256]byte
+	return string(baoguan.AppendStringMapJSON(buf[:0], m))
 }
 
 // zeroCustomsExtras is json.Marshal of baoguan.CustomsExtras{}, what nearly

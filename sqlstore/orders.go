@@ -225,14 +225,16 @@ func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 	rows := make([]rowWrite, len(os))
 	now := any(ms(t.now)) // updated_at, boxed once for every row
 	setTail := []any{now}
+	tails := make([]any, 4*len(os)) // every row's tail in one array
 	for i := range os {
 		o := &os[i]
 		v, err := t.orderArgs(o)
 		if err != nil {
 			return err
 		}
-		rows[i] = rowWrite{id: o.ID, merchant: o.MerchantID, version: o.Version, vals: v,
-			tail: []any{now, o.ID, o.MerchantID, o.Version}, setTail: setTail}
+		tail := tails[4*i : 4*i+4 : 4*i+4]
+		tail[0], tail[1], tail[2], tail[3] = now, o.ID, o.MerchantID, o.Version
+		rows[i] = rowWrite{id: o.ID, merchant: o.MerchantID, version: o.Version, vals: v, tail: tail, setTail: setTail}
 	}
 	written, err := t.writeRows(orderTable, rows)
 	if err != nil {
@@ -253,16 +255,22 @@ func (t *Tx) UpdateOrders(os []baoguan.Order) error {
 }
 
 func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
-	var items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID, rate, settle string
-	var orderedAt, paidAt, payDue, created, updated int64
+	// The columns scanned into locals are one struct: each local whose
+	// address Scan takes would be an allocation of its own.
+	var c struct {
+		items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID, rate, settle string
+		orderedAt, paidAt, payDue, created, updated                                              int64
+	}
 	p := &o.Payment
-	if err := sc.Scan(&o.ID, &o.MerchantID, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &items,
-		&o.Payer.Name, &o.Payer.IDType, &idNumber, &phone, &orderedAt, &o.BatchID, &o.NotifyURL,
-		&o.NeedDeclare, &channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &extra, &payStatus, &declareStatus,
-		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
-		&p.FailReason, &p.FailCode, &p.PayerName, &paidByID, &rate, &p.CNYAmount, &settle, &o.PayAttempts, &o.Refunded, &payDue, &o.Version, &created, &updated, &o.Fingerprint); err != nil {
+	if err := sc.Scan(&o.ID, &o.MerchantID, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &c.items,
+		&o.Payer.Name, &o.Payer.IDType, &c.idNumber, &c.phone, &c.orderedAt, &o.BatchID, &o.NotifyURL,
+		&o.NeedDeclare, &c.channel, &o.Sandbox, &o.Protocol, &o.CapitalName, &c.extra, &c.payStatus, &c.declareStatus,
+		&p.No, &p.PSP, &p.PSPName, &p.PSPCode, &c.paidAt, &p.VerDept, &p.PayType, &p.InitRequest, &p.InitResponse,
+		&p.FailReason, &p.FailCode, &p.PayerName, &c.paidByID, &c.rate, &p.CNYAmount, &c.settle, &o.PayAttempts, &o.Refunded, &c.payDue, &o.Version, &c.created, &c.updated, &o.Fingerprint); err != nil {
 		return err
 	}
+	items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID, rate, settle := c.items, c.idNumber, c.phone, c.channel, c.extra, c.payStatus, c.declareStatus, c.paidByID, c.rate, c.settle
+	orderedAt, paidAt, payDue, created, updated := c.orderedAt, c.paidAt, c.payDue, c.created, c.updated
 	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)
 	if err := p.ExchangeRate.UnmarshalText([]byte(rate)); err != nil {
 		return err

@@ -276,6 +276,11 @@ func testRecordAttempts(t *testing.T, s baoguan.Store) {
 			if i == 1 && !e.NextAt.Equal(now.Add(time.Hour)) {
 				t.Errorf("event 1 due at %v, want %v", e.NextAt, now.Add(time.Hour))
 			}
+			// A recorded event was updated at the transaction's time, as
+			// RecordAttempts set it on the outcome.
+			if recorded[i] && (os[i].Event.UpdatedAt.IsZero() || e.UpdatedAt.UnixMilli() != os[i].Event.UpdatedAt.UnixMilli()) {
+				t.Errorf("event %d updated at %v, want the transaction's time %v", i, e.UpdatedAt, os[i].Event.UpdatedAt)
+			}
 			as, err := tx.Attempts(es[i].ID)
 			if err != nil {
 				return err

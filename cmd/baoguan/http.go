@@ -155,8 +155,10 @@ func withObservability(next *http.ServeMux, log *slog.Logger, m *httpMetrics) ht
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r.Header.Get(requestIDHeader))
-		r.Header.Set(requestIDHeader, id)
-		w.Header().Set(requestIDHeader, id)
+		// One slice for both headers, as Header.Set would store it (the
+		// canonical key): neither side writes it in place.
+		ids := []string{id}
+		r.Header[requestIDHeader], w.Header()[requestIDHeader] = ids, ids
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
