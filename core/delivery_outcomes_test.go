@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,6 @@ func TestOutcomesWaitWithoutSenders(t *testing.T) {
 	ctx := context.Background()
 	recorded := make(chan struct{})
 	go func() { dl.recorder(ctx); close(recorded) }()
-	before := runtime.NumGoroutine()
 	for i := 0; i < sent; i += places {
 		evs := make([]baoguan.Event, places)
 		for j := range evs {
@@ -39,9 +39,20 @@ func TestOutcomesWaitWithoutSenders(t *testing.T) {
 				t.Fatalf("%d deliveries of %d ended with the recorder waiting", dl.endedCount(), i+places)
 			}
 		}
+		// The next round's deliveries go to these senders once they
+		// wait for work: a sender still busy with an outcome makes the
+		// deliverer start another (as it should, and as a loaded machine
+		// made it do when the next round came at once).
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+			if n, idle := senders(); n == idle {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("after %d deliveries with the recorder waiting, %d of %d senders still hold one", i+places, n-idle, n)
+			}
+		}
 	}
-	if n := runtime.NumGoroutine() - before; n > places {
-		t.Errorf("%d goroutines more after %d deliveries with the recorder waiting, want at most %d senders", n, sent, places)
+	if n, _ := senders(); n > places {
+		t.Errorf("%d senders after %d deliveries with the recorder waiting, want at most %d", n, sent, places)
 	}
 	close(st.gate)
 	dl.wg.Wait()
@@ -63,6 +74,31 @@ func TestOutcomesWaitWithoutSenders(t *testing.T) {
 	if st.bodies > 0 {
 		t.Errorf("%d outcomes kept their notification's body", st.bodies)
 	}
+}
+
+// senders counts the goroutines running deliverer.sender, and those of
+// them waiting for a delivery to send (counting them alone, not every
+// goroutine of the test binary, leaves out what other tests left behind).
+func senders() (n, idle int) {
+	buf := make([]byte, 1<<16)
+	for {
+		k := runtime.Stack(buf, true)
+		if k < len(buf) {
+			buf = buf[:k]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, "core.(*deliverer).sender(") {
+			continue
+		}
+		n++
+		if strings.Contains(g, "[chan receive") {
+			idle++
+		}
+	}
+	return n, idle
 }
 
 // instantFormat delivers every notification at once, acknowledged.
