@@ -276,6 +276,9 @@ type Tx interface {
 	// the first thousand due events only). It locks nothing: the lease
 	// of those picked (LeaseEvents) is what two deliverers contend for.
 	DueEvents(n int, skip []string, after *DueEvent) ([]DueEvent, error)
+	// DueEventsOf lists the pending events of the orders that are due and
+	// not leased, oldest first, as DueEvents does.
+	DueEventsOf(orders []int64) ([]DueEvent, error)
 	// LeaseEvents leases the pending events among ids that are not leased
 	// until until, when they are due again unless an attempt is recorded
 	// meanwhile, and returns those it leased. On a store whose

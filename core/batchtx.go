@@ -918,6 +918,13 @@ func (t *batchTx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]ba
 	return t.Tx.DueEvents(n, skip, after)
 }
 
+func (t *batchTx) DueEventsOf(orders []int64) ([]baoguan.DueEvent, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.DueEventsOf(orders)
+}
+
 func (t *batchTx) LeaseEvents(ids []int64, until time.Time) ([]baoguan.Event, error) {
 	if err := t.flush(); err != nil {
 		return nil, err

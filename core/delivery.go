@@ -538,6 +538,8 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 			}
 			if len(further) == n {
 				ready = upTo(ready, further[len(further)-1])
+			} else if ready, err = dl.behindOlder(tx, ready, further, after, top); err != nil {
+				return nil, nil, false, err
 			}
 			if dl.memory {
 				further = dl.unheld(further, top)
@@ -555,6 +557,69 @@ func (dl *deliverer) due(tx baoguan.Tx, free, mem int, after *baoguan.DueEvent, 
 		}
 	}
 	return due, pick, more, nil
+}
+
+// behindOlder leaves out of ready (handed off, read for a claim that
+// looks further) the events whose order has an older event due in the
+// table that the query looking further did not show: it looks at the
+// first dueWindow due events only (further, fewer than it asked for, read
+// after the cursor after), while ready may reach past them. Those orders'
+// due events are read by the orders' index; on SQLite, where every event
+// handed off is in the table too, only for the events of ready past the
+// query's last (inWindow). Cutting ready there instead would hold every
+// other receiver's events behind one receiver's backlog of a thousand,
+// which looking further exists to avoid.
+func (dl *deliverer) behindOlder(tx baoguan.Tx, ready, further []baoguan.DueEvent, after *baoguan.DueEvent, top int64) ([]baoguan.DueEvent, error) {
+	past := ready
+	if dl.memory {
+		past = ready[len(inWindow(ready, further, after)):]
+	}
+	var orders []int64
+	for _, d := range past {
+		if d.ID <= top { // (the others are left out: handedBy)
+			orders = append(orders, d.OrderID)
+		}
+	}
+	if len(orders) == 0 {
+		return ready, nil
+	}
+	older, err := tx.DueEventsOf(orders)
+	if err != nil {
+		return nil, err
+	}
+	if dl.memory {
+		older = dl.unheld(older, top)
+	}
+	if len(older) == 0 {
+		return ready, nil
+	}
+	oldest := make(map[int64]baoguan.DueEvent, len(older)) // by order
+	for _, d := range older {
+		if _, ok := oldest[d.OrderID]; !ok {
+			oldest[d.OrderID] = d
+		}
+	}
+	out := make([]baoguan.DueEvent, 0, len(ready))
+	for _, d := range ready {
+		if o, ok := oldest[d.OrderID]; !ok || !dueBefore(o, d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// inWindow is the events of ready (all of them in the table too) that a
+// query which found fewer than it asked for, further, read after the
+// cursor after, shows: those up to the last it found, or up to the cursor
+// when it found none.
+func inWindow(ready, further []baoguan.DueEvent, after *baoguan.DueEvent) []baoguan.DueEvent {
+	switch {
+	case len(further) > 0:
+		return upTo(ready, further[len(further)-1])
+	case after != nil:
+		return upTo(ready, *after)
+	}
+	return nil
 }
 
 // upTo is the events of list (in the queue's order) up to last.

@@ -24,16 +24,31 @@ func (tx queueTx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]ba
 		tx.skipped()
 	}
 	var out []baoguan.DueEvent
+	window := 0 // leaving destinations out, the query looks at the first dueWindow due events
 	for _, d := range tx.table {
-		if len(out) == n {
+		if len(out) == n || (len(skip) > 0 && window == dueWindow) {
 			break
 		}
-		if (after == nil || dueBefore(*after, d)) && !slices.Contains(skip, d.Dest) {
+		if after != nil && !dueBefore(*after, d) {
+			continue
+		}
+		window++
+		if !slices.Contains(skip, d.Dest) {
 			out = append(out, d)
 		}
 	}
 	if len(skip) == 0 && tx.read != nil {
 		tx.read()
+	}
+	return out, nil
+}
+
+func (tx queueTx) DueEventsOf(orders []int64) ([]baoguan.DueEvent, error) {
+	var out []baoguan.DueEvent
+	for _, d := range tx.table {
+		if slices.Contains(orders, d.OrderID) {
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
@@ -60,9 +75,12 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 		table, ready []baoguan.Event
 		during       []baoguan.Event // left to the table, then handed off, as the table is read
 		handedFirst  bool            // during: handed off, then left to the table
+		filler       int             // events to a, in the table, ahead of the others
+		leased       bool            // PostgreSQL's hand-off: what is handed off is leased, not due in the table
 		busy         int             // deliveries in flight to a
 		ends         bool            // and they end as the claim looks further without a
 		paid, later  int64
+		other        int64 // an event handed off, of an order with nothing older, that the claim chooses
 	}{
 		{
 			// Order 10's order.paid was handed off, its next event left
@@ -111,6 +129,27 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 			paid: 7, later: 8,
 		},
 		{
+			// Order 60's order.paid is in the table past the first
+			// thousand due events (a's backlog, a at its limit), its next
+			// event handed off: the query that looks further without a
+			// sees neither a's events nor order 60's first.
+			name:   "past the window of the query that looks further",
+			filler: dueWindow,
+			table:  []baoguan.Event{ev(5001, 60, b)},
+			ready:  []baoguan.Event{ev(5002, 60, b), ev(5003, 70, b)},
+			busy:   2,
+			paid:   5001, later: 5002, other: 5003,
+		},
+		{
+			// The same on PostgreSQL.
+			name:   "past the window of the query that looks further, leased",
+			filler: dueWindow, leased: true,
+			table: []baoguan.Event{ev(5001, 60, b)},
+			ready: []baoguan.Event{ev(5002, 60, b), ev(5003, 70, b)},
+			busy:  2,
+			paid:  5001, later: 5002, other: 5003,
+		},
+		{
 			// The same while a is at its limit.
 			name:   "handed off after ready was copied, a at its limit",
 			table:  []baoguan.Event{ev(1, 1, a), ev(7, 50, b), ev(8, 50, b)},
@@ -120,14 +159,21 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dl := newDeliverer(nil, 64, 64, time.Minute, true)
-			dl.handoff = true
+			dl := newDeliverer(nil, 64, 64, time.Minute, !c.leased)
+			dl.handoff, dl.leased = true, c.leased
 			for _, e := range c.ready {
 				dl.Expect([]int64{e.ID})
 				dl.Committed([]baoguan.Event{e})
 			}
 			tx := queueTx{}
-			for _, e := range append(slices.Clone(c.table), c.ready...) {
+			for i := range c.filler {
+				tx.table = append(tx.table, due(ev(int64(2000+i), int64(2000+i), a)))
+			}
+			handed := c.ready
+			if c.leased {
+				handed = nil // leased to the deliverer, not due
+			}
+			for _, e := range append(slices.Clone(c.table), handed...) {
 				tx.table = append(tx.table, due(e)) // handed off, an event is in the table too
 			}
 			slices.SortFunc(tx.table, func(x, y baoguan.DueEvent) int {
@@ -176,6 +222,11 @@ func TestClaimKeepsAnOrdersNotificationsInOrder(t *testing.T) {
 			}
 			if slices.Contains(pick, c.later) && slices.Contains(pick, c.paid) {
 				t.Errorf("the claim chose two events of an order at once (chose %v)", pick)
+			}
+			if c.other != 0 && !slices.Contains(pick, c.other) {
+				// Held back with the order behind its older event, the
+				// other receivers' events would wait for a's backlog.
+				t.Errorf("the claim left event %d, of an order with nothing older, for later (chose %v)", c.other, pick)
 			}
 		})
 	}

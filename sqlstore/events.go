@@ -703,6 +703,37 @@ WHERE id = ? AND status = 'pending' AND lease_until = ?`
 WHERE id = ? AND status = 'pending' AND lease_until = ?`
 )
 
+// DueEventsOf lists the pending events of orders that are due and not
+// leased, oldest first, by the orders' index (a deliverer asks for the few
+// orders whose newer events it holds past the window of DueEvents).
+func (t *Tx) DueEventsOf(orders []int64) ([]baoguan.DueEvent, error) {
+	if len(orders) == 0 {
+		return nil, nil
+	}
+	now := ms(t.now)
+	cond, arg := t.inIDs("order_id", orders)
+	q := "SELECT id, merchant_id, order_id, dest, next_at FROM events" + t.hint("events_order") + qDueWhere +
+		" AND " + cond + " ORDER BY next_at, id"
+	return t.dueEvents(q, []any{now, now, arg})
+}
+
+// dueEvents reads the due events q lists.
+func (t *Tx) dueEvents(q string, args []any) ([]baoguan.DueEvent, error) {
+	var out []baoguan.DueEvent
+	var next int64 // one for every row: what Scan fills escapes
+	err := t.each(q, args, func(s Scanner) error {
+		out = append(out, baoguan.DueEvent{})
+		d := &out[len(out)-1]
+		if err := s.Scan(&d.ID, &d.MerchantID, &d.OrderID, &d.Dest, &next); err != nil {
+			out = out[:len(out)-1]
+			return err
+		}
+		d.NextAt = fromMS(next)
+		return nil
+	})
+	return out, err
+}
+
 // dueWindow bounds how many due events a query that leaves destinations
 // out looks at, so that one destination's backlog of thousands is not read
 // through at every claim.
@@ -754,19 +785,7 @@ func (t *Tx) DueEvents(n int, skip []string, after *baoguan.DueEvent) ([]baoguan
 	}
 	q += " ORDER BY next_at, id LIMIT ?"
 	args = append(args, n)
-	var out []baoguan.DueEvent
-	var next int64 // one for every row: what Scan fills escapes
-	err := t.each(q, args, func(s Scanner) error {
-		out = append(out, baoguan.DueEvent{})
-		d := &out[len(out)-1]
-		if err := s.Scan(&d.ID, &d.MerchantID, &d.OrderID, &d.Dest, &next); err != nil {
-			out = out[:len(out)-1]
-			return err
-		}
-		d.NextAt = fromMS(next)
-		return nil
-	})
-	return out, err
+	return t.dueEvents(q, args)
 }
 
 // LeaseEvents leases the pending events among ids that no one holds

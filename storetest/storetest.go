@@ -2246,6 +2246,25 @@ func testEventQueue(t *testing.T, s baoguan.Store) {
 		return out
 	}
 	same(t, "due events, oldest first", due(), []int64{a1.ID, b1.ID, a2.ID})
+	other := newOrder(t, s, m, "SO-2")
+	dueOf := func(orders ...int64) []int64 {
+		var out []int64
+		view(t, s, func(tx baoguan.Tx) error {
+			ds, err := tx.DueEventsOf(orders)
+			for _, d := range ds {
+				if d.OrderID != o.ID || d.MerchantID != m.ID {
+					t.Errorf("DueEventsOf(%v) lists %+v", orders, d)
+				}
+				out = append(out, d.ID)
+			}
+			return err
+		})
+		return out
+	}
+	same(t, "an order's due events, oldest first", dueOf(other.ID, o.ID), []int64{a1.ID, b1.ID, a2.ID})
+	if got := dueOf(other.ID); len(got) != 0 {
+		t.Errorf("due events of an order with none: %v", got)
+	}
 	update(t, s, func(tx baoguan.Tx) error {
 		ds, err := tx.DueEvents(1, nil, nil)
 		if err == nil && (len(ds) != 1 || ds[0].Dest != "https://a.example:443" || ds[0].MerchantID != m.ID || ds[0].OrderID != a1.OrderID || !ds[0].NextAt.Equal(a1.NextAt)) {
