@@ -168,6 +168,20 @@ func (d *settingDef) envName() string {
 	return "BAOGUAN_" + strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_"))
 }
 
+// intSetting is a whole-number setting from lo to hi; noun names what it
+// counts in the error a value out of range gets.
+func intSetting(flag, def, usage, noun string, lo, hi int, field func(*Config) *int) settingDef {
+	return settingDef{flag: flag, typ: "int", def: def, usage: usage,
+		parse: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				return fmt.Errorf("invalid %s %q (want %d to %d)", noun, v, lo, hi)
+			}
+			*field(c) = n
+			return nil
+		}}
+}
+
 // checkListen validates a HOST:PORT listen address.
 // retention is a setting of the retention policy: a duration such as 24h,
 // or a number of days such as 30d; 0 keeps the records for good.
@@ -374,15 +388,8 @@ var settingDefs = append([]settingDef{
 			c.TrustForwardedProto = b
 			return nil
 		}},
-	{flag: "workers", typ: "int", def: "128", usage: "jobs with remote adapters (wallets, E-Port) run at once; jobs with in-process adapters run in batches",
-		parse: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 4096 {
-				return fmt.Errorf("invalid worker count %q (want 1 to 4096)", v)
-			}
-			c.Workers = n
-			return nil
-		}},
+	intSetting("workers", "128", "jobs with remote adapters (wallets, E-Port) run at once; jobs with in-process adapters run in batches",
+		"worker count", 1, 4096, func(c *Config) *int { return &c.Workers }),
 	retention("retain-jobs", "7d", "how long done jobs are kept (0 keeps them)", func(r *core.Retention) *time.Duration { return &r.Jobs }),
 	retention("retain-attempts", "30d", "how long the delivery attempts of delivered notifications are kept (0 keeps them)",
 		func(r *core.Retention) *time.Duration { return &r.Attempts }),
@@ -390,33 +397,12 @@ var settingDefs = append([]settingDef{
 		func(r *core.Retention) *time.Duration { return &r.IdempotencyKeys }),
 	retention("retain-nonces", "24h", "how long a signed request's nonce is kept against replays; longer than any signature window (0 keeps it)",
 		func(r *core.Retention) *time.Duration { return &r.Nonces }),
-	{flag: "notify-concurrency", typ: "int", def: "256", usage: "notifications sent at once, to all receivers together",
-		parse: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 65536 {
-				return fmt.Errorf("invalid count %q (want 1 to 65536)", v)
-			}
-			c.NotifyConcurrency = n
-			return nil
-		}},
-	{flag: "notify-per-destination", typ: "int", def: "64", usage: "most notifications sent at once to one receiver (scheme, host and port); a receiver not yet heard from gets 2, one more per answer",
-		parse: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 65536 {
-				return fmt.Errorf("invalid count %q (want 1 to 65536)", v)
-			}
-			c.NotifyPerDestination = n
-			return nil
-		}},
-	{flag: "intake-share", typ: "int", def: "20", usage: "percent of the time the job runner's batches take while order pushes are coming in, so that a burst of pushes is answered first: 0 none, 20 small batches that fill a fifth of the time (the pipeline never falls more than 2s behind); 100: as much as they can",
-		parse: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 100 {
-				return fmt.Errorf("invalid percentage %q (want 0 to 100)", v)
-			}
-			c.IntakeShare = n
-			return nil
-		}},
+	intSetting("notify-concurrency", "256", "notifications sent at once, to all receivers together",
+		"count", 1, 65536, func(c *Config) *int { return &c.NotifyConcurrency }),
+	intSetting("notify-per-destination", "64", "most notifications sent at once to one receiver (scheme, host and port); a receiver not yet heard from gets 2, one more per answer",
+		"count", 1, 65536, func(c *Config) *int { return &c.NotifyPerDestination }),
+	intSetting("intake-share", "20", "percent of the time the job runner's batches take while order pushes are coming in, so that a burst of pushes is answered first: 0 none, 20 small batches that fill a fifth of the time (the pipeline never falls more than 2s behind); 100: as much as they can",
+		"percentage", 0, 100, func(c *Config) *int { return &c.IntakeShare }),
 	{flag: "job-lease", typ: "duration", def: "30s", usage: "how long a job stays claimed: a job runs for at most half of it, and a crashed process's jobs are retaken after it",
 		parse: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -457,24 +443,9 @@ var settingDefs = append([]settingDef{
 			c.PreAuthBodyTimeout = d
 			return nil
 		}},
-	{flag: "preauth-concurrency", typ: "int", def: "256", usage: "bodies read at once before their callers are authenticated, per instance; more wait no longer than a moment and get 503",
-		parse: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100000 {
-				return fmt.Errorf("invalid number %q (want 1 to 100000)", v)
-			}
-			c.PreAuthConcurrency = n
-			return nil
-		}},
-	{flag: "procs", typ: "int", def: "0", usage: procsUsage,
-		parse: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 4096 {
-				return fmt.Errorf("invalid count %q (want 0 to 4096)", v)
-			}
-			c.Procs = n
-			return nil
-		}},
+	intSetting("preauth-concurrency", "256", "bodies read at once before their callers are authenticated, per instance; more wait no longer than a moment and get 503",
+		"number", 1, 100000, func(c *Config) *int { return &c.PreAuthConcurrency }),
+	intSetting("procs", "0", procsUsage, "count", 0, 4096, func(c *Config) *int { return &c.Procs }),
 	{flag: "gc-heap-min", typ: "MiB", def: "48", usage: "the heap may grow to this many MiB before the garbage collector runs (less CPU for at most as much more memory; 0: Go's default; GOGC or GOMEMLIMIT set: ignored)",
 		parse: func(c *Config, v string) error {
 			n, err := strconv.ParseUint(v, 10, 32)
