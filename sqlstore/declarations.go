@@ -239,20 +239,18 @@ func (t *Tx) scanDeclaration(sc Scanner, d *baoguan.Declaration) error {
 		&c.modified, &c.created, &d.Version); err != nil {
 		return err
 	}
-	extras, idNumber, phone, state := c.extras, c.idNumber, c.phone, c.state
-	submitted, modified, created := c.submitted, c.modified, c.created
-	d.State = baoguan.DeclState(state)
-	d.SubmittedAt, d.ModifiedAt, d.CreatedAt = fromMS(submitted), fromMS(modified), fromMS(created)
+	d.State = baoguan.DeclState(c.state)
+	d.SubmittedAt, d.ModifiedAt, d.CreatedAt = fromMS(c.submitted), fromMS(c.modified), fromMS(c.created)
 	s := t.sealer()
-	d.Payer.IDNumber, d.Payer.Phone = s.open(idNumber), s.open(phone)
+	d.Payer.IDNumber, d.Payer.Phone = s.open(c.idNumber), s.open(c.phone)
 	if s.err != nil {
 		return s.err
 	}
-	if err := t.customsExtrasFromJSON(extras, &d.Extras); err != nil {
+	if err := t.customsExtrasFromJSON(c.extras, &d.Extras); err != nil {
 		return err
 	}
 	if t.write {
-		t.remember(declarationTable, d.ID, d.Version, declarationVals(d, extras), map[int]string{dIDNumber: idNumber, dPhone: phone})
+		t.remember(declarationTable, d.ID, d.Version, declarationVals(d, c.extras), map[int]string{dIDNumber: c.idNumber, dPhone: c.phone})
 	}
 	return nil
 }

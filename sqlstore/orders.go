@@ -269,19 +269,17 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 		&p.FailReason, &p.FailCode, &p.PayerName, &c.paidByID, &c.rate, &p.CNYAmount, &c.settle, &o.PayAttempts, &o.Refunded, &c.payDue, &o.Version, &c.created, &c.updated, &o.Fingerprint); err != nil {
 		return err
 	}
-	items, idNumber, phone, channel, extra, payStatus, declareStatus, paidByID, rate, settle := c.items, c.idNumber, c.phone, c.channel, c.extra, c.payStatus, c.declareStatus, c.paidByID, c.rate, c.settle
-	orderedAt, paidAt, payDue, created, updated := c.orderedAt, c.paidAt, c.payDue, c.created, c.updated
-	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(channel), baoguan.PayStatus(payStatus), baoguan.DeclareStatus(declareStatus)
-	if err := p.ExchangeRate.UnmarshalText([]byte(rate)); err != nil {
+	o.Channel, o.PayStatus, o.DeclareStatus = baoguan.Channel(c.channel), baoguan.PayStatus(c.payStatus), baoguan.DeclareStatus(c.declareStatus)
+	if err := p.ExchangeRate.UnmarshalText([]byte(c.rate)); err != nil {
 		return err
 	}
-	if err := p.SettleRate.UnmarshalText([]byte(settle)); err != nil {
+	if err := p.SettleRate.UnmarshalText([]byte(c.settle)); err != nil {
 		return err
 	}
-	o.OrderedAt, p.PaidAt, o.CreatedAt, o.UpdatedAt = fromMS(orderedAt), fromMS(paidAt), fromMS(created), fromMS(updated)
-	o.PayDueAt = fromMS(payDue)
+	o.OrderedAt, p.PaidAt, o.CreatedAt, o.UpdatedAt = fromMS(c.orderedAt), fromMS(c.paidAt), fromMS(c.created), fromMS(c.updated)
+	o.PayDueAt = fromMS(c.payDue)
 	s := t.sealer()
-	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(idNumber), s.open(phone), s.open(paidByID)
+	o.Payer.IDNumber, o.Payer.Phone, p.PayerID = s.open(c.idNumber), s.open(c.phone), s.open(c.paidByID)
 	// The raw channel exchange (kept for customs' 179 data) may carry the
 	// payer's data: sealed too, since the customs receipts release.
 	rawRequest, rawResponse := p.InitRequest, p.InitResponse
@@ -289,15 +287,15 @@ func (t *Tx) scanOrder(sc Scanner, o *baoguan.Order) error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := t.itemsFromJSON(items, &o.Items); err != nil {
+	if err := t.itemsFromJSON(c.items, &o.Items); err != nil {
 		return err
 	}
-	if err := t.stringMapFromJSON(extra, &o.Extra); err != nil {
+	if err := t.stringMapFromJSON(c.extra, &o.Extra); err != nil {
 		return err
 	}
 	if t.write {
-		t.remember(orderTable, o.ID, o.Version, orderVals(o, items, extra), map[int]string{oIDNumber: idNumber, oPhone: phone,
-			oInitRequest: rawRequest, oInitResponse: rawResponse, oPaidByID: paidByID})
+		t.remember(orderTable, o.ID, o.Version, orderVals(o, c.items, c.extra), map[int]string{oIDNumber: c.idNumber, oPhone: c.phone,
+			oInitRequest: rawRequest, oInitResponse: rawResponse, oPaidByID: c.paidByID})
 	}
 	return nil
 }
